@@ -1,0 +1,1 @@
+"""zsync: an open Zuora <-> NetSuite connector built as a Dagster asset graph."""

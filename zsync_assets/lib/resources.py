@@ -1,0 +1,15 @@
+"""The warehouse as a Dagster resource (the vendor clients live in zsync_assets/clients/)."""
+
+import dagster as dg
+
+from zsync_assets.lib.warehouse import Warehouse, default_db_path
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB staging file; `ZSYNC_DB` overrides the default `data/zsync.duckdb`."""
+
+    path: str = ""
+    lock_timeout_s: float = 60.0
+
+    def get(self) -> Warehouse:
+        return Warehouse(self.path or default_db_path(), lock_timeout_s=self.lock_timeout_s)

@@ -1,0 +1,242 @@
+"""The staging warehouse: one DuckDB file, opened briefly and never across a network call.
+
+DuckDB lets a single process open a database file for writing, and while it does no other
+process can open it at all, readers included (https://duckdb.org/docs/current/connect/concurrency).
+Dagster runs steps in several processes and people run ad-hoc SQL against the same file, so
+every caller opens the file for one short unit of work through `Warehouse.connect()`, which
+retries while another process holds the lock and then fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
+
+DEFAULT_DB_PATH = "data/zsync.duckdb"
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process kept the DuckDB file locked for longer than we were willing to wait."""
+
+
+def default_db_path() -> str:
+    return os.environ.get("ZSYNC_DB", DEFAULT_DB_PATH)
+
+
+CATALOG = "warehouse"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    """`zuora.accounts` -> `"zuora"."accounts"`."""
+    schema, _, name = table.partition(".")
+    if not name:
+        raise ValueError(f"table name {table!r} must be schema-qualified, e.g. zuora.accounts")
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+class Warehouse:
+    """Short-lived access to the DuckDB staging file at `path`."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout_s: float = 60.0):
+        self.path = Path(path or default_db_path())
+        self.lock_timeout_s = lock_timeout_s
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the file for one unit of work; waits (with jitter) while another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        retrying = Retrying(
+            retry=retry_if_exception(_is_lock_conflict),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            stop=stop_after_delay(self.lock_timeout_s),
+            reraise=True,
+        )
+        try:
+            con = retrying(self._open, read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            raise WarehouseLocked(
+                f"{self.path} stayed locked by another process for {self.lock_timeout_s:.0f}s "
+                f"(DuckDB allows one process at a time). Close any open SQL session on it "
+                f"(duckdb CLI, notebook) and run again. DuckDB said: {exc}"
+            ) from exc
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        # Attached under a fixed alias: opened directly, the file's catalog would be named
+        # after the file ("zsync"), and DuckDB rejects `zsync.links` as ambiguous between
+        # that catalog and the `zsync` schema.
+        con = duckdb.connect()
+        try:
+            mode = " (READ_ONLY)" if read_only else ""
+            con.execute(f"attach {_sql_string(str(self.path))} as {CATALOG}{mode}")
+            con.execute(f"use {CATALOG}")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def query(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
+        with self.connect() as con:
+            return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+
+    def table_exists(self, table: str) -> bool:
+        with self.connect() as con:
+            return _table_exists(con, table)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, _, name = table.partition(".")
+    row = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return _table_exists(con, table)
+
+
+def _storable(frame: pl.DataFrame) -> pl.DataFrame:
+    # An all-null column has polars dtype Null, which DuckDB stores as type "NULL" and then
+    # cannot widen; store it as text so a later page with values still fits.
+    nulls = [name for name, dtype in frame.schema.items() if dtype == pl.Null]
+    return frame.with_columns(pl.col(nulls).cast(pl.Utf8)) if nulls else frame
+
+
+def _create_or_widen(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Make `table` exist with at least the columns of the registered `_zsync_incoming`."""
+    target = qualified(table)
+    if not _table_exists(con, table):
+        con.execute(f"create table {target} as select * from _zsync_incoming limit 0")
+        return
+    existing = {r[0] for r in con.execute(f"select column_name from (describe {target})").fetchall()}
+    for name, col_type in con.execute(
+        "select column_name, column_type from (describe select * from _zsync_incoming)"
+    ).fetchall():
+        if name not in existing:
+            con.execute(f"alter table {target} add column {quote_ident(name)} {col_type}")
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, key: str | Sequence[str] = "id"
+) -> int:
+    """Insert or replace `frame`'s rows in `table` by `key`; creates the table and adds new columns.
+
+    Delete-then-insert inside one transaction instead of a primary key, so staged tables can
+    gain columns over time (a vendor adds a field) without a rebuild. Returns rows written.
+    """
+    if frame.is_empty():
+        return 0
+    keys = [key] if isinstance(key, str) else list(key)
+    frame = _storable(frame).unique(subset=keys, keep="last", maintain_order=True)
+    schema = table.partition(".")[0]
+    target = qualified(table)
+    con.execute(f"create schema if not exists {quote_ident(schema)}")
+    con.register("_zsync_incoming", frame)
+    try:
+        con.execute("begin transaction")
+        _create_or_widen(con, table)
+        match = " and ".join(f"t.{quote_ident(k)} = i.{quote_ident(k)}" for k in keys)
+        con.execute(
+            f"delete from {target} t where exists (select 1 from _zsync_incoming i where {match})"
+        )
+        con.execute(f"insert into {target} by name select * from _zsync_incoming")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_zsync_incoming")
+    return frame.height
+
+
+def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Append rows (for append-only logs); creates the table and adds new columns as needed."""
+    if frame.is_empty():
+        return 0
+    frame = _storable(frame)
+    schema = table.partition(".")[0]
+    target = qualified(table)
+    con.execute(f"create schema if not exists {quote_ident(schema)}")
+    con.register("_zsync_incoming", frame)
+    try:
+        _create_or_widen(con, table)
+        con.execute(f"insert into {target} by name select * from _zsync_incoming")
+    finally:
+        con.unregister("_zsync_incoming")
+    return frame.height
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Replace a whole table (plans are rewritten on every run)."""
+    schema = table.partition(".")[0]
+    con.execute(f"create schema if not exists {quote_ident(schema)}")
+    con.register("_zsync_incoming", _storable(frame))
+    try:
+        con.execute(f"create or replace table {qualified(table)} as select * from _zsync_incoming")
+    finally:
+        con.unregister("_zsync_incoming")
+    return frame.height
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    if not _table_exists(con, table):
+        return 0
+    return int(con.execute(f"select count(*) from {qualified(table)}").fetchone()[0])
+
+
+# --- high-water marks -------------------------------------------------------------------------
+
+_CURSORS_DDL = """
+create schema if not exists zsync;
+create table if not exists zsync.cursors (
+    name varchar primary key,      -- e.g. 'zuora.accounts'
+    high_water timestamptz not null, -- the largest source-updated timestamp staged so far (UTC)
+    updated_at timestamptz not null
+);
+"""
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
+    con.execute(_CURSORS_DDL)
+    row = con.execute("select high_water from zsync.cursors where name = ?", [name]).fetchone()
+    if not row:
+        return None
+    value: datetime = row[0]
+    return value.astimezone(UTC)
+
+
+def write_cursor(con: duckdb.DuckDBPyConnection, name: str, high_water: datetime) -> None:
+    if high_water.tzinfo is None:
+        raise ValueError("cursors are UTC timestamps; got a naive datetime")
+    con.execute(_CURSORS_DDL)
+    con.execute(
+        "insert or replace into zsync.cursors values (?, ?, ?)",
+        [name, high_water.astimezone(UTC), datetime.now(UTC)],
+    )

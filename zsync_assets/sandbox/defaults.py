@@ -1,0 +1,36 @@
+"""Where the embedded sandboxes listen and which credentials they accept by default.
+
+Clients fall back to these when no real-tenant settings are in the environment, so a fresh
+clone talks to the sandboxes with no configuration. The credentials are deliberately public:
+they only open the local sandboxes.
+"""
+
+ZUORA_PORT = 8810
+NETSUITE_PORT = 8811
+HOST = "127.0.0.1"
+
+# Zuora OAuth client shapes: client_id exactly 36 characters, client_secret at most 42.
+ZUORA_CLIENT_ID = "zsync-sandbox-client-000000000000001"
+ZUORA_CLIENT_SECRET = "zsync-sandbox-secret-do-not-use-in-prod"
+ZUORA_TENANT_ID = "9000001"
+
+NETSUITE_ACCOUNT_ID = "TSTDRV0000001"
+NETSUITE_CONSUMER_KEY = "zsync-sandbox-consumer-key"
+NETSUITE_CONSUMER_SECRET = "zsync-sandbox-consumer-secret"
+NETSUITE_TOKEN_ID = "zsync-sandbox-token-id"
+NETSUITE_TOKEN_SECRET = "zsync-sandbox-token-secret"
+
+DEFAULT_SEED = 42
+DEFAULT_SIZE = 40  # accounts; the rest of the tenant scales from it
+DEFAULT_DATA_DIR = "data/sandbox"
+
+
+def zuora_url(port: int = ZUORA_PORT) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def netsuite_url(port: int = NETSUITE_PORT) -> str:
+    return f"http://{HOST}:{port}"
+
+
+assert len(ZUORA_CLIENT_ID) == 36 and len(ZUORA_CLIENT_SECRET) <= 42

@@ -1,0 +1,81 @@
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
+from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, read_cursor, upsert
+
+
+def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):
+    w = Warehouse(warehouse_path)
+    with w.connect() as con:
+        upsert(con, "zuora.accounts", pl.DataFrame({"id": ["a", "b"], "name": [None, None]}))
+        upsert(con, "zuora.accounts", pl.DataFrame({"id": ["b", "c"], "name": ["B", "C"], "n": [1, 2]}))
+        rows = con.sql("select id, name, n from zuora.accounts order by id").fetchall()
+    assert rows == [("a", None, None), ("b", "B", 1), ("c", "C", 2)]
+
+
+def test_snake_case_keeps_vendor_custom_field_suffix():
+    assert snake_case("updatedDate") == "updated_date"
+    assert snake_case("IntegrationId__NS") == "integration_id__ns"
+    assert snake_case("internalId") == "internal_id"
+    assert snake_case("billToContactId") == "bill_to_contact_id"
+
+
+def test_records_frame_types_dates_and_keeps_nested_as_json():
+    frame = records_frame([
+        {"id": "1", "invoiceDate": "2026-01-31", "updatedDate": "2026-02-01T10:00:00-08:00",
+         "billTo": {"city": "Zürich"}},
+    ])
+    assert frame["invoice_date"].dtype == pl.Date
+    assert frame["updated_date"].to_list()[0] == datetime(2026, 2, 1, 18, 0, tzinfo=UTC)
+    assert '"Zürich"' in frame["bill_to"][0]
+
+
+def test_stage_moves_the_high_water_mark_only_after_all_pages(warehouse_path):
+    w = Warehouse(warehouse_path)
+    obj = StagedObject("zuora", "accounts", updated_field="updatedDate")
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    seen_since = []
+
+    def fetch(since):
+        seen_since.append(since)
+        yield [{"id": "a", "updatedDate": t0.isoformat()}]
+        yield [{"id": "b", "updatedDate": (t0 + timedelta(hours=1)).isoformat()}]
+
+    first = stage(w, obj, fetch)
+    assert (first.rows_fetched, first.pages, first.table_rows) == (2, 2, 2)
+
+    def failing(since):
+        seen_since.append(since)
+        yield [{"id": "c", "updatedDate": (t0 + timedelta(hours=5)).isoformat()}]
+        raise ConnectionError("network gone")
+
+    with pytest.raises(ConnectionError):
+        stage(w, obj, failing)
+    with w.connect() as con:
+        assert read_cursor(con, "zuora.accounts") == t0 + timedelta(hours=1)
+    # the re-run asks again from the old mark minus the overlap window
+    stage(w, obj, fetch)
+    assert seen_since[0] is None
+    assert seen_since[1] == seen_since[2] == t0 + timedelta(hours=1) - timedelta(minutes=5)
+
+
+def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_path):
+    Warehouse(warehouse_path).query("select 1")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(warehouse_path)!r}); print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseLocked, match="locked by another process"):
+            with Warehouse(warehouse_path, lock_timeout_s=1).connect():
+                pass
+    finally:
+        holder.kill()
+    with Warehouse(warehouse_path, lock_timeout_s=5).connect() as con:
+        assert con.execute("select 1").fetchone() == (1,)
