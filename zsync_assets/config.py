@@ -1,0 +1,161 @@
+"""zsync's behaviour settings: one YAML file, validated at load, overridable by environment.
+
+Where: `zsync.yaml` at the repo root (the committed default documents every key); the
+`ZSYNC_CONFIG` environment variable points at another file. Any top-level key can be
+overridden by `ZSYNC_<KEY>` (e.g. `ZSYNC_CUSTOMER_MASTER=netsuite`, `ZSYNC_CUTOVER_DATE=2024-01-01`);
+mappings and lists take YAML/JSON text (`ZSYNC_BATCH_SIZES='{netsuite_upsert_list: 50}'`).
+
+Bad values fail at load with a message naming the key, e.g.
+`customer_master: must be 'zuora' or 'netsuite', got 'sap'`. Credentials are NOT here: they
+are `ZUORA_*` / `NETSUITE_*` environment variables read by the client resources.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_PATH = REPO_ROOT / "zsync.yaml"
+ENV_PREFIX = "ZSYNC_"
+
+ItemType = Literal["NonInventorySaleItem", "ServiceSaleItem"]
+
+# Vendor ceilings per call (DESIGN.md §5): NetSuite addList <= 200 records, updateList /
+# upsertList <= 100, getList <= 1000; Zuora has no list write, 50 keeps one batch of
+# single-record calls short enough to log and retry as a unit.
+BATCH_LIMITS: dict[str, int] = {
+    "netsuite_add_list": 200,
+    "netsuite_update_list": 100,
+    "netsuite_upsert_list": 100,
+    "netsuite_get_list": 1000,
+    "zuora_write": 50,
+}
+
+
+class ConfigError(ValueError):
+    """The config file or an override is invalid; the message names the key."""
+
+
+class FieldOverrides(BaseModel):
+    """Per-flow adjustments applied to the mapped payload, after the mapping function."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    constants: dict[str, Any] = Field(default_factory=dict)  # payload field -> fixed value
+    renames: dict[str, str] = Field(default_factory=dict)  # payload field -> new field name
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_master: Literal["zuora", "netsuite"] = "zuora"
+    invoice_settlement: bool = False
+    cutover_date: date | None = None
+    item_type_by_charge_type: dict[Literal["Recurring", "OneTime", "Usage"], ItemType] = Field(
+        default_factory=lambda: {
+            "Recurring": "ServiceSaleItem",
+            "OneTime": "NonInventorySaleItem",
+            "Usage": "ServiceSaleItem",
+        }
+    )
+    default_subsidiary: str | None = None
+    subsidiary_by_currency: dict[str, str] = Field(default_factory=dict)
+    default_terms: str | None = None
+    income_account_by_accounting_code: dict[str, str] = Field(default_factory=dict)
+    default_income_account: str | None = None
+    batch_sizes: dict[str, int] = Field(default_factory=lambda: dict(BATCH_LIMITS))
+    netsuite_concurrency: int = Field(default=5, ge=1, le=100)
+    payments_ns_to_zuora: bool = False
+    field_overrides: dict[str, FieldOverrides] = Field(default_factory=dict)
+    overlap_minutes: int = Field(default=5, ge=0, le=24 * 60)
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _within_vendor_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for op, size in value.items():
+            if op not in BATCH_LIMITS:
+                raise ValueError(f"unknown operation {op!r}; known: {', '.join(BATCH_LIMITS)}")
+            if not 1 <= size <= BATCH_LIMITS[op]:
+                raise ValueError(f"{op} must be between 1 and the vendor limit {BATCH_LIMITS[op]}, got {size}")
+        return {**BATCH_LIMITS, **value}
+
+    @field_validator("subsidiary_by_currency")
+    @classmethod
+    def _iso_currency_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [code for code in value if len(code) != 3 or not code.isalpha()]
+        if bad:
+            raise ValueError(f"keys must be ISO 4217 currency codes, got {bad}")
+        return {code.upper(): name for code, name in value.items()}
+
+    def batch_size(self, operation: str) -> int:
+        return self.batch_sizes.get(operation, BATCH_LIMITS[operation])
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "literal_error":
+        allowed = ctx.get("expected", "").replace(" or ", " or ")
+        return f"{key}: must be {allowed}, got {value!r}"
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key (a typo? see the documented keys in zsync.yaml)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message}, got {value!r}" if kind != "value_error" else f"{key}: {message}"
+
+
+def parse_config(raw: dict[str, Any], *, source: str = "config") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise ConfigError(f"invalid zsync config ({source}):\n  " + "\n  ".join(lines)) from None
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name in Config.model_fields:
+        text = environ.get(ENV_PREFIX + name.upper())
+        if text is not None:
+            # YAML parsing gives bools/ints/dates/mappings from env text for free.
+            overrides[name] = yaml.safe_load(text) if text.strip() else None
+    return overrides
+
+
+def config_path(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("ZSYNC_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Config:
+    """The file (if it exists) with `ZSYNC_<KEY>` environment overrides on top."""
+    env = dict(os.environ if environ is None else environ)
+    file = Path(path) if path else config_path(env)
+    raw: dict[str, Any] = {}
+    if file.exists():
+        loaded = yaml.safe_load(file.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"invalid zsync config ({file}): the file must be a mapping of keys")
+        raw.update(loaded)
+    elif path or env.get("ZSYNC_CONFIG"):
+        raise ConfigError(f"zsync config file {file} does not exist (set by ZSYNC_CONFIG)")
+    raw.update(_env_overrides(env))
+    return parse_config(raw, source=str(file))
+
+
+@lru_cache(maxsize=1)
+def _cached(path: str, env_items: tuple[tuple[str, str], ...]) -> Config:
+    return load_config(path, dict(env_items))
+
+
+def current_config() -> Config:
+    """The config for this process (re-read when the file path or a ZSYNC_ variable changes)."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    file = config_path()
+    return _cached(str(file) if file.exists() or "ZSYNC_CONFIG" in env else "", tuple(sorted(env.items())))

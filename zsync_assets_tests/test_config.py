@@ -1,0 +1,53 @@
+"""The config file validates at load and names the offending key."""
+
+from datetime import date
+
+import pytest
+
+from zsync_assets.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, parse_config
+
+
+def test_the_committed_default_file_loads_and_matches_the_built_in_defaults():
+    assert DEFAULT_CONFIG_PATH.exists()
+    assert load_config(environ={}) == parse_config({})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"customer_master": "sap"}, "customer_master: must be 'zuora' or 'netsuite', got 'sap'"),
+        ({"batch_sizes": {"netsuite_upsert_list": 500}}, "batch_sizes: netsuite_upsert_list must be between 1 and the vendor limit 100"),
+        ({"batch_sizes": {"netsuite_delete_everything": 5}}, "batch_sizes: unknown operation 'netsuite_delete_everything'"),
+        ({"cutover_date": "yesterday"}, "cutover_date:"),
+        ({"custmer_master": "zuora"}, "custmer_master: unknown key"),
+        ({"item_type_by_charge_type": {"Recurring": "Foo"}}, "item_type_by_charge_type.Recurring: must be 'NonInventorySaleItem' or 'ServiceSaleItem', got 'Foo'"),
+        ({"subsidiary_by_currency": {"EURO": "x"}}, "subsidiary_by_currency: keys must be ISO 4217 currency codes"),
+        ({"netsuite_concurrency": 0}, "netsuite_concurrency:"),
+        ({"field_overrides": {"customers": {"constant": {}}}}, "field_overrides.customers.constant: unknown key"),
+    ],
+)
+def test_invalid_values_fail_with_the_key_named(raw, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert message in str(caught.value)
+
+
+def test_environment_wins_over_the_file(tmp_path):
+    file = tmp_path / "zsync.yaml"
+    file.write_text("customer_master: zuora\ncutover_date: 2023-01-01\n")
+    config = load_config(environ={"ZSYNC_CONFIG": str(file), "ZSYNC_CUSTOMER_MASTER": "netsuite",
+                                  "ZSYNC_BATCH_SIZES": "{netsuite_upsert_list: 20}"})
+    assert config.customer_master == "netsuite"
+    assert config.cutover_date == date(2023, 1, 1)
+    assert config.batch_size("netsuite_upsert_list") == 20
+    assert config.batch_size("netsuite_add_list") == 200
+
+
+def test_a_bad_environment_override_names_the_key():
+    with pytest.raises(ConfigError, match="customer_master: must be 'zuora' or 'netsuite', got 'sap'"):
+        load_config(environ={"ZSYNC_CUSTOMER_MASTER": "sap"})
+
+
+def test_a_missing_file_named_by_zsync_config_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(environ={"ZSYNC_CONFIG": str(tmp_path / "nope.yaml")})
