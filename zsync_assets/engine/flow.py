@@ -1,0 +1,79 @@
+"""A flow, declared: what it reads, how it maps, where it writes, what it waits for.
+
+Adding an integration point means one small file under `zsync_assets/flows/` that builds a
+`Flow` plus a pure polars mapping function; the engine turns it into plan/push assets.
+
+The mapping contract. `mapping(tables, config)` gets the staged frames by table name
+(`tables["zuora.accounts"]`, also `"zsync.links"` rows of every flow) and returns one row per
+source record with:
+
+- `source_id` (str): the source record's id;
+- payload columns: one per target field, named as the target expects; a null is OMITTED
+  from the payload, so zsync never writes a null over a value someone set in the target;
+  struct columns become nested objects (RecordRefs, address lists);
+- control columns, all optional, all starting with `_`:
+  - `_skip`: why this record is not synced (plain words), null when it is;
+  - `_blocked`: why it cannot be synced yet (an unresolvable reference, naming the value);
+  - `_only_if_linked`: the record is only sent if it was synced before (e.g. a Canceled
+    account becomes inactive); otherwise it is skipped with this reason;
+  - `_match_target_id` + `_match`: an existing target record this source record is the same
+    as (first sync against pre-existing data): linked and updated, never duplicated;
+  - `_after`: the source id of another record of this flow that must land first (a parent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from zsync_assets.config import Config
+
+System = Literal["zuora", "netsuite"]
+WriteMode = Literal["upsert", "create_or_update"]
+
+MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
+
+CONTROL_COLUMNS = ("_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after")
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """After a push, the source record learns its counterpart (the source system's sink does it).
+
+    `record_type` is the source system's record type that receives the link, e.g. "Account".
+    """
+
+    record_type: str
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str  # "customers"; plan table zsync.plan_<name>, asset keys plan/<name>, push/<name>
+    source_system: System
+    target_system: System
+    target_record_type: str  # what the target sink writes, e.g. "customer", "Account"
+    source_tables: tuple[str, ...]  # staged tables the mapping reads, e.g. ("zuora.accounts",)
+    mapping: MappingFunction
+    reference_tables: tuple[str, ...] = ()  # target-side lookups: ("netsuite.subsidiaries",)
+    # The prefix of the deterministic target key: NetSuite externalId `zsync:<prefix>:<source id>`.
+    external_id_prefix: str = ""
+    depends_on: tuple[str, ...] = ()  # flows whose push must finish first
+    write_mode: WriteMode = "upsert"
+    write_back: WriteBack | None = None
+    enabled: Callable[[Config], bool] = field(default=lambda config: True)
+    description: str = ""
+
+    @property
+    def plan_table(self) -> str:
+        return f"zsync.plan_{self.name}"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return self.source_tables + self.reference_tables
+
+    def external_id(self, source_id: str) -> str:
+        """Deterministic target key: a replay after a crash finds or updates the same record."""
+        return f"zsync:{self.external_id_prefix or self.name}:{source_id}"

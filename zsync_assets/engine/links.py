@@ -1,0 +1,169 @@
+"""zsync's own bookkeeping tables: links, the append-only push log, re-queues, instance binding.
+
+- `zsync.links`: one row per synced source record and flow: which target record it is, the
+  hash (and the JSON) of the payload last written, where the record was born (`origin`, for
+  echo prevention) and whether the source has learnt the link (`writeback_status`).
+- `zsync.push_log`: append-only; a `started` row BEFORE every vendor call and a result row
+  after it. A `started` row with no result is a call whose outcome nobody saw (crash,
+  dropped connection): the next push looks the record up on the target before re-sending.
+- `zsync.requeue`: records an operator asked to send again despite a data error.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from zsync_assets.lib.warehouse import upsert
+
+DDL = """
+create schema if not exists zsync;
+create table if not exists zsync.links (
+    flow varchar not null,
+    source_system varchar not null,
+    source_id varchar not null,
+    target_system varchar not null,
+    target_id varchar not null,
+    origin varchar not null,            -- 'zuora' | 'netsuite': where the record was born
+    payload_hash varchar,               -- hash of the payload last written (null: matched, never written)
+    payload varchar,                    -- that payload as JSON, to show changed fields
+    synced_at timestamptz not null,
+    writeback_status varchar,           -- null: not needed; 'pending' | 'ok' | 'failed'
+    writeback_at timestamptz,
+    primary key (flow, source_id)
+);
+create table if not exists zsync.push_log (
+    run_id varchar,
+    flow varchar not null,
+    source_id varchar not null,
+    action varchar not null,            -- create | update | lookup | writeback
+    status varchar not null,            -- started | succeeded | failed
+    error_code varchar,
+    error_class varchar,                -- transient | data
+    message varchar,
+    target_id varchar,
+    attempt_key varchar,                -- NetSuite externalId / Zuora Idempotency-Key
+    payload_hash varchar,
+    "at" timestamptz not null
+);
+create table if not exists zsync.requeue (
+    flow varchar not null,
+    source_id varchar not null,
+    requested_at timestamptz not null,
+    primary key (flow, source_id)
+);
+"""
+
+LINK_COLUMNS = (
+    "flow", "source_system", "source_id", "target_system", "target_id", "origin",
+    "payload_hash", "payload", "synced_at", "writeback_status", "writeback_at",
+)
+ATTEMPT_ACTIONS = ("create", "update", "lookup")
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_links(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> pl.DataFrame:
+    ensure_tables(con)
+    if flow is None:
+        return con.sql("select * from zsync.links").pl()
+    return con.sql("select * from zsync.links where flow = $flow", params={"flow": flow}).pl()
+
+
+def read_last_attempts(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
+    """The latest write attempt row per source record (its `started` row if no result came)."""
+    ensure_tables(con)
+    return con.sql(
+        """
+        select * exclude (rn) from (
+            select *, row_number() over (
+                partition by source_id
+                order by "at" desc, case status when 'started' then 1 else 0 end
+            ) as rn
+            from zsync.push_log
+            where flow = $flow and action in ('create', 'update', 'lookup')
+        ) where rn = 1
+        """,
+        params={"flow": flow},
+    ).pl()
+
+
+def read_requeued(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
+    ensure_tables(con)
+    return con.sql(
+        "select source_id, requested_at from zsync.requeue where flow = $flow", params={"flow": flow}
+    ).pl()
+
+
+def requeue(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str]) -> int:
+    ensure_tables(con)
+    frame = pl.DataFrame({"flow": flow, "source_id": source_ids, "requested_at": now()})
+    return upsert(con, "zsync.requeue", frame, key=["flow", "source_id"])
+
+
+def clear_requeue(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str]) -> None:
+    if source_ids:
+        con.execute(
+            "delete from zsync.requeue where flow = ? and source_id in (select unnest(?::varchar[]))",
+            [flow, source_ids],
+        )
+
+
+def log_attempts(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Append push-log rows (each a dict of the push_log columns; `at` defaults to now)."""
+    if not rows:
+        return
+    ensure_tables(con)
+    stamp = now()
+    frame = pl.DataFrame(
+        [{"at": stamp, **row} for row in rows],
+        schema={
+            "run_id": pl.Utf8, "flow": pl.Utf8, "source_id": pl.Utf8, "action": pl.Utf8,
+            "status": pl.Utf8, "error_code": pl.Utf8, "error_class": pl.Utf8, "message": pl.Utf8,
+            "target_id": pl.Utf8, "attempt_key": pl.Utf8, "payload_hash": pl.Utf8,
+            "at": pl.Datetime("us", "UTC"),
+        },
+    )
+    con.register("_zsync_log", frame)
+    try:
+        con.execute("insert into zsync.push_log by name select * from _zsync_log")
+    finally:
+        con.unregister("_zsync_log")
+
+
+def upsert_links(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    if not rows:
+        return
+    ensure_tables(con)
+    frame = pl.DataFrame(
+        [{c: row.get(c) for c in LINK_COLUMNS} for row in rows],
+        schema={
+            **{c: pl.Utf8 for c in LINK_COLUMNS},
+            "synced_at": pl.Datetime("us", "UTC"),
+            "writeback_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    con.register("_zsync_links", frame)
+    try:
+        con.execute("insert or replace into zsync.links by name select * from _zsync_links")
+    finally:
+        con.unregister("_zsync_links")
+
+
+def set_writeback(
+    con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str], status: str
+) -> None:
+    if source_ids:
+        con.execute(
+            "update zsync.links set writeback_status = ?, writeback_at = ? "
+            "where flow = ? and source_id in (select unnest(?::varchar[]))",
+            [status, now(), flow, source_ids],
+        )

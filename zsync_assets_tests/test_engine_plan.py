@@ -1,0 +1,132 @@
+"""Plan classification: pure polars, no server, no database."""
+
+import json
+
+import polars as pl
+
+from zsync_assets.config import FieldOverrides
+from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.plan import build_plan, canonical_json, payload_hash, plan_counts
+
+FLOW = Flow(
+    name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
+    source_tables=("zuora.widgets",), mapping=lambda tables, config: tables["zuora.widgets"],
+)
+
+
+def mapped(**columns):
+    return pl.DataFrame(columns)
+
+
+def link(source_id, payload, target_id="T1"):
+    body = canonical_json(payload)
+    return {"source_id": source_id, "target_id": target_id, "payload_hash": payload_hash(body),
+            "payload": body}
+
+
+def row(plan, source_id):
+    return plan.filter(pl.col("source_id") == source_id).to_dicts()[0]
+
+
+def test_new_records_are_created_with_nulls_omitted_from_the_payload():
+    plan = build_plan(FLOW, mapped(source_id=["a"], name=["Acme"], phone=[None]))
+    r = row(plan, "a")
+    assert r["action"] == "create"
+    assert json.loads(r["payload"]) == {"name": "Acme"}
+    assert r["external_id"] == "zsync:widgets:a"
+
+
+def test_unchanged_linked_records_are_skipped_and_changed_ones_updated_with_their_fields():
+    links = pl.DataFrame([link("a", {"name": "Acme"}), link("b", {"name": "Bolt", "city": "Oslo"}, "T2")])
+    plan = build_plan(FLOW, mapped(source_id=["a", "b"], name=["Acme", "Bolt"], city=[None, "Bergen"]), links)
+    assert row(plan, "a")["action"] == "skip"
+    assert row(plan, "a")["reason"] == "unchanged since the last sync"
+    b = row(plan, "b")
+    assert (b["action"], b["target_id"], b["changed_fields"]) == ("update", "T2", ["city"])
+
+
+def test_skip_blocked_and_only_if_linked_controls():
+    links = pl.DataFrame([link("c", {"name": "old"}, "T3")])
+    plan = build_plan(FLOW, mapped(
+        source_id=["a", "b", "c", "d"], name=["x", "y", "z", "w"],
+        _skip=["product expired", None, None, None],
+        _blocked=[None, "no subsidiary named 'Mars'", None, None],
+        _only_if_linked=[None, None, "account is Canceled", "account is Canceled"],
+    ), links)
+    assert (row(plan, "a")["action"], row(plan, "a")["reason"]) == ("skip", "product expired")
+    assert (row(plan, "b")["action"], row(plan, "b")["reason"]) == ("blocked", "no subsidiary named 'Mars'")
+    assert row(plan, "c")["action"] == "update"
+    assert (row(plan, "d")["action"], row(plan, "d")["reason"]) == ("skip", "account is Canceled")
+    assert plan_counts(plan) == {"create": 0, "update": 1, "skip": 2, "blocked": 1}
+
+
+def test_a_skipped_record_that_was_synced_says_it_is_left_as_is():
+    links = pl.DataFrame([link("a", {"name": "x"}, "T9")])
+    plan = build_plan(FLOW, mapped(source_id=["a"], name=["x"], _skip=["product expired"]), links)
+    assert row(plan, "a")["reason"] == "product expired (already synced as T9; left as is)"
+
+
+def test_a_matched_pre_existing_record_is_updated_not_duplicated():
+    plan = build_plan(FLOW, mapped(source_id=["a"], name=["x"], _match_target_id=["77"],
+                                   _match=["same entityId"]))
+    r = row(plan, "a")
+    assert (r["action"], r["target_id"], r["match"]) == ("update", "77", "same entityId")
+    assert r["changed_fields"] == ["name"]
+
+
+def attempt(source_id, status, code, payload):
+    return {"source_id": source_id, "status": status, "error_code": code, "message": "bad ref",
+            "payload_hash": payload_hash(canonical_json(payload))}
+
+
+def test_a_data_error_waits_until_the_payload_changes_or_an_operator_requeues():
+    attempts = pl.DataFrame([attempt("a", "failed", "INVALID_KEY_OR_REF", {"name": "x"}),
+                             attempt("b", "failed", "INVALID_KEY_OR_REF", {"name": "old"})])
+    plan = build_plan(FLOW, mapped(source_id=["a", "b"], name=["x", "y"]), last_attempts=attempts)
+    a = row(plan, "a")
+    assert a["action"] == "blocked" and a["last_error_code"] == "INVALID_KEY_OR_REF"
+    assert "INVALID_KEY_OR_REF" in a["reason"] and "zsync requeue widgets a" in a["reason"]
+    assert row(plan, "b")["action"] == "create"
+    requeued = build_plan(FLOW, mapped(source_id=["a"], name=["x"]), last_attempts=attempts, requeued=["a"])
+    assert row(requeued, "a")["action"] == "create"
+
+
+def test_a_transient_error_is_retried_and_an_unanswered_attempt_is_looked_up_first():
+    attempts = pl.DataFrame([attempt("a", "failed", "WS_REQUEST_BLOCKED", {"name": "x"}),
+                             attempt("b", "started", None, {"name": "y"})])
+    plan = build_plan(FLOW, mapped(source_id=["a", "b"], name=["x", "y"]), last_attempts=attempts)
+    assert row(plan, "a")["action"] == "create" and "WS_REQUEST_BLOCKED" in row(plan, "a")["reason"]
+    assert row(plan, "b")["action"] == "create" and row(plan, "b")["needs_lookup"] is True
+    assert row(plan, "a")["needs_lookup"] is False
+
+
+def test_parents_go_in_an_earlier_wave_and_orphans_are_blocked_naming_the_parent():
+    plan = build_plan(FLOW, mapped(
+        source_id=["child", "parent", "grandchild", "orphan", "bad", "kid_of_bad"],
+        name=["c", "p", "g", "o", "b", "k"],
+        _after=["parent", None, "child", "gone", None, "bad"],
+        _blocked=[None, None, None, None, "no currency 'XXX'", None],
+    ))
+    assert [row(plan, s)["wave"] for s in ("parent", "child", "grandchild")] == [0, 1, 2]
+    assert row(plan, "orphan")["action"] == "blocked" and row(plan, "orphan")["reason"] == "parent gone is not synced"
+    kid = row(plan, "kid_of_bad")
+    assert kid["action"] == "blocked" and "no currency 'XXX'" in kid["reason"]
+
+
+def test_a_linked_parent_lets_the_child_go_in_the_first_wave():
+    links = pl.DataFrame([link("parent", {"name": "p"})])
+    plan = build_plan(FLOW, mapped(source_id=["child"], name=["c"], _after=["parent"]), links)
+    assert (row(plan, "child")["action"], row(plan, "child")["wave"]) == ("create", 0)
+
+
+def test_field_overrides_rename_and_set_constants_before_hashing():
+    overrides = FieldOverrides(constants={"isPerson": False}, renames={"phone": "altPhone"})
+    plan = build_plan(FLOW, mapped(source_id=["a"], phone=["123"]), overrides=overrides)
+    assert json.loads(row(plan, "a")["payload"]) == {"altPhone": "123", "isPerson": False}
+
+
+def test_nested_payloads_drop_null_members_and_an_empty_mapping_plans_nothing():
+    plan = build_plan(FLOW, mapped(source_id=["a"], subsidiary=[{"internalId": "1", "name": None}]))
+    assert json.loads(row(plan, "a")["payload"]) == {"subsidiary": {"internalId": "1"}}
+    empty = build_plan(FLOW, pl.DataFrame(schema={"source_id": pl.Utf8, "name": pl.Utf8}))
+    assert empty.is_empty() and plan_counts(empty)["create"] == 0
