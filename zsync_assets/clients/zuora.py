@@ -1,0 +1,400 @@
+"""Zuora REST client: OAuth, Object Query and ZOQL paging, writes with idempotency keys, retries.
+
+`ZuoraClient` is plain Python (tests and scripts use it directly); `ZuoraResource` is the
+Dagster resource that builds one per step. Dagster runs each step in its own process, so
+the token cache lives on the client instance and nothing is shared between steps.
+
+Vendor facts (developer.zuora.com): tokens come from `POST /oauth/token` (client credentials,
+about 1 h, `scope` names the tenant as `tenant.<id>`); Object Query pages hold at most 99
+records and continue with `cursor=<nextPage>`; ZOQL pages hold at most 2000 records and
+continue with `queryMore`; `Idempotency-Key` is honoured on POST/PATCH only.
+Which failures are retried is decided in `zuora_errors.classify`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from zsync_assets.clients.zuora_errors import (
+    Outcome,
+    RetriableZuoraError,
+    Verdict,
+    ZuoraError,
+    classify,
+    reasons_of,
+    retry_after_s,
+    scrub,
+)
+from zsync_assets.sandbox import defaults
+
+__all__ = [
+    "ZuoraClient",
+    "ZuoraError",
+    "ZuoraResource",
+    "object_query_timestamp",
+    "zoql_timestamp",
+]
+
+log = logging.getLogger("zsync.zuora")
+
+OBJECT_QUERY_MAX_PAGE = 99  # Zuora rejects pageSize > 99 on Object Query
+ZOQL_MAX_BATCH = 2000  # Zuora caps a ZOQL query/queryMore page at 2000 records
+# Methods HTTP defines as idempotent: re-sending them cannot create a second object.
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Path segments that are record ids or keys (32-hex Zuora ids, account numbers, UUIDs),
+# folded so `client.calls` counts routes, not records.
+_ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{8,}$")
+
+
+def route_of(method: str, path: str) -> str:
+    """`GET /v1/accounts/8a8a...` -> `GET /v1/accounts/{key}` (query string dropped)."""
+    segments = path.split("?", 1)[0].split("/")
+    return f"{method} " + "/".join("{key}" if _ID_SEGMENT.match(s) else s for s in segments)
+
+
+def object_query_timestamp(moment: datetime) -> str:
+    """A UTC timestamp as Object Query filters take it: `2024-05-01T12:30:00Z`.
+
+    Truncated to the second (downwards), so a `GE` filter never excludes the boundary record.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("filter timestamps must be timezone-aware (UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zoql_timestamp(moment: datetime) -> str:
+    """A UTC timestamp as a ZOQL literal with an explicit offset (a bare one means tenant time)."""
+    if moment.tzinfo is None:
+        raise ValueError("filter timestamps must be timezone-aware (UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+@dataclass(frozen=True)
+class _Token:
+    access_token: str = field(repr=False)
+    expires_at: float  # time.monotonic() deadline
+    tenant_id: str | None
+
+
+class ZuoraClient:
+    """One Zuora tenant over HTTPS (or a sandbox over loopback)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+        max_attempts: int = 8,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 60.0,
+        token_refresh_margin_s: float = 60.0,
+        logger: logging.Logger | None = None,
+    ):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.token_refresh_margin_s = token_refresh_margin_s
+        self.log = logger or log
+        self.calls: Counter[str] = Counter()  # HTTP requests sent, by route (retries included)
+        self.retries: Counter[str] = Counter()
+        self._token: _Token | None = None
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            headers={"Accept": "application/json", "User-Agent": "zsync"},
+        )
+        self._backoff = wait_random_exponential(multiplier=backoff_base_s, max=backoff_max_s)
+
+    def __repr__(self) -> str:  # never the secret or the token
+        return f"ZuoraClient(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ZuoraClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- authentication ---------------------------------------------------------------------
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant this client's credentials belong to (from the token's `scope`)."""
+        return self._valid_token().tenant_id
+
+    def _valid_token(self) -> _Token:
+        with self._lock:
+            token = self._token
+            if token is None or time.monotonic() >= token.expires_at:
+                token = self._token = self._fetch_token()
+            return token
+
+    def _invalidate(self, stale: _Token | None) -> None:
+        with self._lock:
+            if self._token is stale:  # another thread may have refreshed already
+                self._token = None
+
+    def _fetch_token(self) -> _Token:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+        }
+        try:
+            body = self._call("POST", "/oauth/token", data=form, replay_safe=True, authenticate=False)
+        except ZuoraError as exc:
+            if exc.status in (400, 401, 403):
+                exc.message = (
+                    "OAuth token request rejected: check ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET "
+                    "(the OAuth client's credentials) and ZUORA_BASE_URL (the tenant's REST endpoint)"
+                )
+                exc.args = (str(exc),)
+            raise
+        ttl = float(body.get("expires_in") or 3600)
+        # Refresh ahead of expiry, by at most a fifth of the lifetime for very short tokens.
+        margin = min(self.token_refresh_margin_s, ttl / 5)
+        scope = str(body.get("scope") or "")
+        tenant = next((p.split(".", 1)[1] for p in scope.split() if p.startswith("tenant.")), None)
+        return _Token(body["access_token"], time.monotonic() + ttl - margin, tenant)
+
+    # --- the one request path ---------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None) -> Any:
+        return self._call("GET", path, params=params)
+
+    def post(self, path: str, json: Any, *, idempotency_key: str | None = None) -> Any:
+        return self._call("POST", path, json=json, idempotency_key=idempotency_key)
+
+    def patch(self, path: str, json: Any, *, idempotency_key: str | None = None) -> Any:
+        return self._call("PATCH", path, json=json, idempotency_key=idempotency_key)
+
+    def put(self, path: str, json: Any, *, idempotency_key: str | None = None) -> Any:
+        # Zuora ignores Idempotency-Key on PUT (PUT is idempotent by definition); accepted
+        # for a uniform call signature and sent only where the vendor honours it.
+        return self._call("PUT", path, json=json)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        replay_safe: bool | None = None,
+        authenticate: bool = True,
+    ) -> Any:
+        method = method.upper()
+        route = route_of(method, path)
+        if replay_safe is None:
+            replay_safe = method in _IDEMPOTENT_METHODS or idempotency_key is not None
+        headers = {}
+        if idempotency_key and method in ("POST", "PATCH"):
+            headers["Idempotency-Key"] = idempotency_key
+
+        def attempt() -> Any:
+            reauthenticated = False
+            while True:
+                token = self._valid_token() if authenticate else None
+                if token is not None:
+                    headers["Authorization"] = f"Bearer {token.access_token}"
+                outcome = self._send(method, path, route, params=params, json=json, data=data,
+                                     headers=headers)
+                verdict = classify(outcome, replay_safe=replay_safe, idempotency_key=idempotency_key)
+                if verdict is Verdict.REAUTHENTICATE and authenticate and not reauthenticated:
+                    # A 401 is answered before any work is done, so re-sending is safe.
+                    reauthenticated = True
+                    self._invalidate(token)
+                    continue
+                if verdict is Verdict.OK:
+                    return outcome.body() if outcome.response.content else None
+                raise self._error(method, route, outcome, verdict)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(RetriableZuoraError),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except RetriableZuoraError as exc:
+            raise ZuoraError(
+                f"gave up: {exc.message}", method=exc.method, route=exc.route, status=exc.status,
+                reasons=exc.reasons, request_id=exc.request_id, attempts=self.max_attempts,
+            ) from None
+
+    def _send(self, method: str, path: str, route: str, **kwargs: Any) -> Outcome:
+        self.calls[route] += 1
+        try:
+            return Outcome(response=self._http.request(method, path, **kwargs))
+        except httpx.TransportError as exc:
+            return Outcome(error=exc)
+
+    def _error(self, method: str, route: str, outcome: Outcome, verdict: Verdict) -> ZuoraError:
+        secrets = (self._client_secret, self._token.access_token if self._token else "")
+        kind = RetriableZuoraError if verdict is Verdict.RETRY else ZuoraError
+        if outcome.error is not None:
+            detail = f"{type(outcome.error).__name__}: {scrub(str(outcome.error), secrets)}"
+            if verdict is Verdict.FATAL:
+                detail += (
+                    " - the request may have reached Zuora, and without an Idempotency-Key a "
+                    "re-send could create a duplicate, so it was not retried"
+                )
+            return kind(detail, method=method, route=route)
+        response = outcome.response
+        reasons = [
+            {"code": r.get("code"), "message": scrub(str(r.get("message") or ""), secrets)}
+            for r in reasons_of(outcome.body())
+        ]
+        message = "request failed" if response.status_code >= 400 else "success: false"
+        if response.status_code == 401:
+            message = "authentication failed (token rejected after a refresh)"
+        kwargs: dict[str, Any] = {}
+        if kind is RetriableZuoraError:
+            kwargs["retry_after_s"] = retry_after_s(response)
+        return kind(
+            message, method=method, route=route, status=response.status_code, reasons=reasons,
+            request_id=response.headers.get("Zuora-Request-Id"), **kwargs,
+        )
+
+    def _wait(self, retry_state: Any) -> float:
+        exc = retry_state.outcome.exception()
+        hinted = getattr(exc, "retry_after_s", None)
+        if hinted is not None:
+            # Zuora said when the window resets; add jitter so parallel steps don't stampede.
+            return min(self.backoff_max_s, hinted + random.uniform(0, self.backoff_base_s))
+        return self._backoff(retry_state)
+
+    def _log_retry(self, retry_state: Any) -> None:
+        exc = retry_state.outcome.exception()
+        self.retries[getattr(exc, "route", "?")] += 1
+        self.log.warning(
+            "Zuora retry %d/%d in %.2fs: %s",
+            retry_state.attempt_number, self.max_attempts, retry_state.next_action.sleep, exc,
+        )
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def query_objects(
+        self,
+        object_name: str,
+        *,
+        filters: Iterable[str] = (),
+        page_size: int = OBJECT_QUERY_MAX_PAGE,
+        expand: Iterable[str] = (),
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of an Object Query list (`/object-query/<hyphenated-name>`).
+
+        `object_name` may be snake_case (`product_rate_plans`) or Zuora's hyphenated form;
+        `filters` are Zuora filter expressions such as `updatedDate.GE:2024-05-01T00:00:00Z`.
+        """
+        if not 1 <= page_size <= OBJECT_QUERY_MAX_PAGE:
+            raise ValueError(f"Object Query pageSize must be 1..{OBJECT_QUERY_MAX_PAGE}, got {page_size}")
+        path = "/object-query/" + object_name.replace("_", "-")
+        base = [("pageSize", page_size)]
+        base += [("filter[]", f) for f in filters]
+        base += [("expand[]", e) for e in expand]
+        cursor: str | None = None
+        while True:
+            body = self.get(path, base + ([("cursor", cursor)] if cursor else [])) or {}
+            yield list(body.get("data") or [])
+            cursor = body.get("nextPage")
+            if not cursor:
+                return
+
+    def zoql(self, query: str, *, batch_size: int = ZOQL_MAX_BATCH) -> Iterator[list[dict[str, Any]]]:
+        """Pages of a ZOQL query (`/v1/action/query`, then `/v1/action/queryMore`).
+
+        Read-only, so the POSTs are safe to re-send after a dropped connection.
+        """
+        if not 1 <= batch_size <= ZOQL_MAX_BATCH:
+            raise ValueError(f"ZOQL batchSize must be 1..{ZOQL_MAX_BATCH}, got {batch_size}")
+        conf = {"batchSize": batch_size}
+        body = self._call("POST", "/v1/action/query", json={"queryString": query, "conf": conf},
+                          replay_safe=True) or {}
+        while True:
+            yield list(body.get("records") or [])
+            locator = body.get("queryLocator")
+            if body.get("done", True) or not locator:
+                return
+            body = self._call("POST", "/v1/action/queryMore",
+                              json={"queryLocator": locator, "conf": conf}, replay_safe=True) or {}
+
+
+class ZuoraResource(dg.ConfigurableResource):
+    """Zuora credentials and retry settings; `get_client()` builds a `ZuoraClient`.
+
+    With no `ZUORA_*` environment variables the client talks to the embedded sandbox
+    (`zsync sandbox`) with its public default credentials.
+    """
+
+    base_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 10.0
+    max_attempts: int = 8
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 60.0
+
+    @classmethod
+    def from_env(cls, **settings: Any) -> ZuoraResource:
+        """Credentials from `ZUORA_BASE_URL` / `ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET` when set.
+
+        Passed as `dg.EnvVar`, so Dagster resolves them in each step and never shows the values.
+        """
+        env = {
+            "base_url": "ZUORA_BASE_URL",
+            "client_id": "ZUORA_CLIENT_ID",
+            "client_secret": "ZUORA_CLIENT_SECRET",
+        }
+        fields = {name: dg.EnvVar(var) for name, var in env.items() if os.environ.get(var)}
+        return cls(**fields, **settings)
+
+    def get_client(self) -> ZuoraClient:
+        given = {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret}
+        if any(given.values()) and not all(given.values()):
+            missing = sorted(f"ZUORA_{k.upper()}" for k, v in given.items() if not v)
+            raise ValueError(
+                f"incomplete Zuora settings: {', '.join(missing)} not set (set all three to use "
+                "a real tenant, or none to use the sandbox)"
+            )
+        return ZuoraClient(
+            self.base_url or defaults.zuora_url(),
+            self.client_id or defaults.ZUORA_CLIENT_ID,
+            self.client_secret or defaults.ZUORA_CLIENT_SECRET,
+            timeout_s=self.timeout_s,
+            connect_timeout_s=self.connect_timeout_s,
+            max_attempts=self.max_attempts,
+            backoff_base_s=self.backoff_base_s,
+            backoff_max_s=self.backoff_max_s,
+            logger=dg.get_dagster_logger("zuora"),
+        )

@@ -1,0 +1,201 @@
+"""What a Zuora response or transport failure means for the caller: retry, re-authenticate, or stop.
+
+Every retriable-vs-fatal decision of the Zuora client is made in `classify`, nowhere else.
+Vendor facts it rests on (developer.zuora.com, "Error codes", "Error handling", "Idempotent requests"):
+
+- v1 endpoints may answer HTTP 200 with `"success": false`: the body decides, not the status.
+- A v1 reason code's last two digits are its category: 50 locking contention, 60 internal error,
+  61 temporary error and 70 request exceeded limit are transient; the others (10 permission,
+  11 authentication, 20 invalid value, 22 missing field, 30 rule restriction, 40 not found, ...)
+  will fail the same way again.
+- 429 (rate or concurrency limit) is answered before any work is done, so it is always safe to
+  retry; 409 on a request that carries an `Idempotency-Key` means "the first request with this key
+  is still in flight", so waiting and re-sending the same key is the documented remedy.
+- A 5xx, a timeout or a dropped connection after the request was sent leaves the outcome unknown:
+  only requests that are replay-safe (GET/PUT, read-only actions, POST/PATCH with an
+  `Idempotency-Key`, which Zuora replays for 24 h) may be re-sent.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import httpx
+
+# Transport failures raised before the request left this process: nothing reached Zuora.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+_TRANSIENT_REASON_CATEGORIES = {50, 60, 61, 70}
+
+
+class Verdict(Enum):
+    OK = "ok"
+    REAUTHENTICATE = "reauthenticate"  # 401: the token expired or was revoked; refresh once
+    RETRY = "retry"
+    FATAL = "fatal"
+
+
+class ZuoraError(RuntimeError):
+    """A Zuora call that failed for good. Carries what support needs, never a credential.
+
+    `status` is the HTTP status (None when no response arrived), `reasons` Zuora's
+    `[{"code", "message"}]`, `request_id` the `Zuora-Request-Id` response header.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        route: str = "",
+        status: int | None = None,
+        reasons: list[dict[str, Any]] | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ):
+        self.method = method
+        self.route = route
+        self.status = status
+        self.reasons = reasons or []
+        self.request_id = request_id
+        self.attempts = attempts
+        self.message = message
+        super().__init__(self._render())
+
+    @property
+    def codes(self) -> list[Any]:
+        return [r.get("code") for r in self.reasons if r.get("code") is not None]
+
+    def _render(self) -> str:
+        parts = [f"Zuora {self.method} {self.route}".strip() + ":"]
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        parts.append(self.message)
+        for reason in self.reasons:
+            parts.append(f"[{reason.get('code', '?')}] {reason.get('message', '')}".strip())
+        if self.request_id:
+            parts.append(f"(Zuora-Request-Id {self.request_id})")
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts")
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __repr__(self) -> str:
+        return (
+            f"ZuoraError(status={self.status!r}, route={self.method} {self.route!r}, "
+            f"codes={self.codes!r}, request_id={self.request_id!r})"
+        )
+
+
+class RetriableZuoraError(ZuoraError):
+    """Raised inside the retry loop for an outcome worth another attempt."""
+
+    def __init__(self, *args, retry_after_s: float | None = None, **kwargs):
+        self.retry_after_s = retry_after_s
+        super().__init__(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt's result: a response, or the transport error that replaced it."""
+
+    response: httpx.Response | None = None
+    error: httpx.TransportError | None = None
+
+    def body(self) -> Any:
+        if self.response is None:
+            return None
+        try:
+            return self.response.json()
+        except ValueError:
+            return None
+
+
+def classify(outcome: Outcome, *, replay_safe: bool, idempotency_key: str | None) -> Verdict:
+    """The single place that decides retry vs fatal for every Zuora call."""
+    if outcome.error is not None:
+        if isinstance(outcome.error, _NOT_SENT) or replay_safe:
+            return Verdict.RETRY
+        return Verdict.FATAL  # may have reached Zuora; re-sending could create a duplicate
+    response = outcome.response
+    assert response is not None
+    status = response.status_code
+    if status == 401:
+        return Verdict.REAUTHENTICATE
+    if status == 429:
+        return Verdict.RETRY
+    if status == 409 and idempotency_key:
+        return Verdict.RETRY
+    if status >= 500:
+        return Verdict.RETRY if replay_safe else Verdict.FATAL
+    if status >= 400:
+        return Verdict.FATAL
+    body = outcome.body()
+    if isinstance(body, dict) and body.get("success") is False:
+        categories = {_category(r.get("code")) for r in reasons_of(body)}
+        if replay_safe and categories and categories <= _TRANSIENT_REASON_CATEGORIES:
+            return Verdict.RETRY
+        return Verdict.FATAL
+    return Verdict.OK
+
+
+def _category(code: Any) -> int | None:
+    try:
+        return int(str(code)[-2:])
+    except (TypeError, ValueError):
+        return None
+
+
+def reasons_of(body: Any) -> list[dict[str, Any]]:
+    """Zuora's error details from any of its error body shapes, as `[{"code", "message"}]`."""
+    if not isinstance(body, dict):
+        return []
+    for key in ("reasons", "errors", "Errors"):  # v1 / CRUD + actions / SOAP-style
+        items = body.get(key)
+        if isinstance(items, list):
+            return [
+                {"code": i.get("code", i.get("Code")), "message": i.get("message", i.get("Message"))}
+                for i in items
+                if isinstance(i, dict)
+            ]
+    if "faultcode" in body or "faultstring" in body:  # ZOQL query errors
+        return [{"code": body.get("faultcode"), "message": body.get("faultstring")}]
+    message = body.get("message") or body.get("error_description") or body.get("error")
+    return [{"code": body.get("error"), "message": message}] if message else []
+
+
+def retry_after_s(response: httpx.Response | None) -> float | None:
+    """How long Zuora asked us to wait: `Retry-After` (seconds or HTTP date) or `RateLimit-Reset`."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    if response.status_code == 429:
+        # RateLimit-Reset: seconds until the current window resets (IETF RateLimit headers,
+        # which Zuora's spec declares on every operation).
+        reset = response.headers.get("RateLimit-Reset")
+        try:
+            return max(0.0, float(reset)) if reset else None
+        except ValueError:
+            return None
+    return None
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """Remove credentials from text that came back from the server before it reaches a log."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,149 @@
+"""Zuora staging assets: one per object, each an incremental copy into `zuora.<object>`.
+
+Adding an object is one line in `OBJECT_QUERY_OBJECTS` (or one `ZoqlObject` in `ZOQL_OBJECTS`
+for the few objects Zuora serves only through ZOQL). Extraction semantics live in
+`zsync_assets/lib/staging.py`; this module only says how to ask Zuora for "changed since".
+
+Why a re-run is harmless: every run asks for records updated at or after the stored high-water
+mark minus an overlap window, and upserts them by Zuora id; re-reading a record rewrites the same
+row, and the mark only moves after the whole extract was written. These are reads, so Dagster may
+retry the step too.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import dagster as dg
+
+from zsync_assets.clients.zuora import (
+    ZuoraClient,
+    ZuoraResource,
+    object_query_timestamp,
+    zoql_timestamp,
+)
+from zsync_assets.lib.resources import WarehouseResource
+from zsync_assets.lib.staging import StagedObject, stage
+
+SYSTEM = "zuora"
+
+# Object Query objects, snake_case (the URL uses Zuora's hyphenated names). Every one of them
+# carries `updatedDate`, which Object Query can filter on.
+OBJECT_QUERY_OBJECTS = [
+    "accounts",
+    "contacts",
+    "products",
+    "product_rate_plans",
+    "product_rate_plan_charges",
+    "subscriptions",
+    "invoices",
+    "invoice_items",
+    "taxation_items",
+    "payments",
+    "payment_applications",
+    "refunds",
+    "credit_memos",
+    "credit_memo_items",
+    "debit_memos",
+    "debit_memo_items",
+]
+
+
+@dataclass(frozen=True)
+class ZoqlObject:
+    """An object read through ZOQL, which has no `select *`: the fields are named."""
+
+    name: str  # snake_case table name
+    zoql_name: str  # ZOQL object name, e.g. "InvoiceItemAdjustment"
+    fields: tuple[str, ...]  # PascalCase ZOQL field names; must include Id and UpdatedDate
+
+
+ZOQL_OBJECTS = [
+    # Invoice item adjustments have no Object Query endpoint (Zuora serves them via ZOQL and
+    # the SOAP-style actions only); fields as named by Zuora's InvoiceItemAdjustment object.
+    ZoqlObject(
+        "invoice_item_adjustments",
+        "InvoiceItemAdjustment",
+        (
+            "Id", "AccountId", "InvoiceId", "InvoiceNumber", "InvoiceItemName", "SourceId",
+            "SourceType", "Type", "Amount", "AdjustmentDate", "AdjustmentNumber", "ReasonCode",
+            "Comment", "Status", "ServiceStartDate", "ServiceEndDate", "CreatedById",
+            "CreatedDate", "UpdatedById", "UpdatedDate", "IntegrationId__NS",
+            "IntegrationStatus__NS", "SyncDate__NS",
+        ),
+    ),
+]
+
+Fetch = Callable[[datetime | None], Iterable[list[dict]]]
+
+
+def object_query_fetch(client: ZuoraClient, obj: StagedObject) -> Fetch:
+    def fetch(since: datetime | None) -> Iterable[list[dict]]:
+        # Zuora filter syntax: `filter[]=<field>.<OP>:<value>`; GE keeps the boundary record.
+        filters = [f"{obj.updated_field}.GE:{object_query_timestamp(since)}"] if since else []
+        return client.query_objects(obj.name, filters=filters)
+
+    return fetch
+
+
+def zoql_fetch(zobj: ZoqlObject) -> Callable[[ZuoraClient, StagedObject], Fetch]:
+    def bind(client: ZuoraClient, obj: StagedObject) -> Fetch:
+        def fetch(since: datetime | None) -> Iterable[list[dict]]:
+            query = f"select {', '.join(zobj.fields)} from {zobj.zoql_name}"
+            if since:
+                query += f" where {obj.updated_field} >= '{zoql_timestamp(since)}'"
+            return client.zoql(query)
+
+        return fetch
+
+    return bind
+
+
+# Reads only, so Dagster may re-run a failed step; the client already retried transient errors.
+_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def zuora_staging_asset(
+    obj: StagedObject, fetcher: Callable[[ZuoraClient, StagedObject], Fetch], api: str
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=[obj.system, obj.name],
+        group_name=SYSTEM,
+        kinds={"zuora", "duckdb"},
+        description=obj.description or f"Zuora {obj.name.replace('_', ' ')} staged into `{obj.table}` ({api}).",
+        metadata={"table": obj.table, "key": obj.key_column, "source_api": api},
+        retry_policy=_RETRY,
+    )
+    def _stage(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with zuora.get_client() as client:
+            result = stage(warehouse.get(), obj, fetcher(client, obj))
+            calls = dict(client.calls)
+            retries = dict(client.retries)
+        return dg.MaterializeResult(
+            metadata={
+                "rows_fetched": dg.MetadataValue.int(result.rows_fetched),
+                "rows_upserted": dg.MetadataValue.int(result.rows_upserted),
+                "table_rows": dg.MetadataValue.int(result.table_rows),
+                "dagster/row_count": dg.MetadataValue.int(result.table_rows),
+                "pages": dg.MetadataValue.int(result.pages),
+                "api_calls": dg.MetadataValue.int(sum(calls.values())),
+                "api_calls_by_route": dg.MetadataValue.json(calls),
+                "api_retries": dg.MetadataValue.int(sum(retries.values())),
+                "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
+                "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
+                "table": dg.MetadataValue.text(obj.table),
+            }
+        )
+
+    return _stage
+
+
+# (what is staged, how to fetch it, which Zuora API): one row per Zuora object.
+STAGED = [
+    (StagedObject(SYSTEM, name, "updatedDate"), object_query_fetch, "Object Query")
+    for name in OBJECT_QUERY_OBJECTS
+] + [(StagedObject(SYSTEM, z.name, "UpdatedDate", key="Id"), zoql_fetch(z), "ZOQL") for z in ZOQL_OBJECTS]
+
+zuora_staging_assets = [zuora_staging_asset(obj, fetcher, api) for obj, fetcher, api in STAGED]
+
+defs = dg.Definitions(assets=zuora_staging_assets)
