@@ -105,6 +105,7 @@ class ZuoraClient:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 60.0,
         token_refresh_margin_s: float = 60.0,
+        object_query_page_size: int = OBJECT_QUERY_MAX_PAGE,
         logger: logging.Logger | None = None,
     ):
         if max_attempts < 1:
@@ -116,6 +117,7 @@ class ZuoraClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.token_refresh_margin_s = token_refresh_margin_s
+        self.object_query_page_size = object_query_page_size
         self.log = logger or log
         self.calls: Counter[str] = Counter()  # HTTP requests sent, by route (retries included)
         self.retries: Counter[str] = Counter()
@@ -308,14 +310,16 @@ class ZuoraClient:
         object_name: str,
         *,
         filters: Iterable[str] = (),
-        page_size: int = OBJECT_QUERY_MAX_PAGE,
+        page_size: int | None = None,
         expand: Iterable[str] = (),
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of an Object Query list (`/object-query/<hyphenated-name>`).
 
         `object_name` may be snake_case (`product_rate_plans`) or Zuora's hyphenated form;
-        `filters` are Zuora filter expressions such as `updatedDate.GE:2024-05-01T00:00:00Z`.
+        `filters` are Zuora filter expressions such as `updatedDate.GE:2024-05-01T00:00:00Z`;
+        `page_size` defaults to the client's `object_query_page_size` (99, Zuora's maximum).
         """
+        page_size = page_size or self.object_query_page_size
         if not 1 <= page_size <= OBJECT_QUERY_MAX_PAGE:
             raise ValueError(f"Object Query pageSize must be 1..{OBJECT_QUERY_MAX_PAGE}, got {page_size}")
         path = "/object-query/" + object_name.replace("_", "-")
@@ -364,6 +368,7 @@ class ZuoraResource(dg.ConfigurableResource):
     max_attempts: int = 8
     backoff_base_s: float = 0.5
     backoff_max_s: float = 60.0
+    object_query_page_size: int = OBJECT_QUERY_MAX_PAGE
 
     @classmethod
     def from_env(cls, **settings: Any) -> ZuoraResource:
@@ -396,5 +401,6 @@ class ZuoraResource(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
             backoff_base_s=self.backoff_base_s,
             backoff_max_s=self.backoff_max_s,
+            object_query_page_size=self.object_query_page_size,
             logger=dg.get_dagster_logger("zuora"),
         )

@@ -71,12 +71,13 @@ class ZuoraError(RuntimeError):
         return [r.get("code") for r in self.reasons if r.get("code") is not None]
 
     def _render(self) -> str:
-        parts = [f"Zuora {self.method} {self.route}".strip() + ":"]
+        parts = [f"Zuora {self.route}:" if self.route else "Zuora:"]
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
         parts.append(self.message)
         for reason in self.reasons:
-            parts.append(f"[{reason.get('code', '?')}] {reason.get('message', '')}".strip())
+            code = f"[{reason['code']}] " if reason.get("code") is not None else ""
+            parts.append(f"{code}{reason.get('message') or ''}".strip())
         if self.request_id:
             parts.append(f"(Zuora-Request-Id {self.request_id})")
         if self.attempts > 1:
@@ -88,7 +89,7 @@ class ZuoraError(RuntimeError):
 
     def __repr__(self) -> str:
         return (
-            f"ZuoraError(status={self.status!r}, route={self.method} {self.route!r}, "
+            f"ZuoraError(status={self.status!r}, route={self.route!r}, "
             f"codes={self.codes!r}, request_id={self.request_id!r})"
         )
 
