@@ -1,0 +1,88 @@
+"""The NetSuite client as the rest of zsync sees it: plain dicts in, plain dicts and results out.
+
+NetSuite removes SOAP web services in 2028.2 (2025.2 is the last SOAP endpoint; REST + OAuth 2.0
+is the successor), so nothing outside `zsync_assets/clients/netsuite/` may depend on zeep or
+SOAP shapes. A REST backend implements the same `NetSuiteClient` protocol.
+
+Records are dicts keyed by NetSuite field names (`companyName`, `subsidiary`, `itemList`...),
+with `internalId` / `externalId` and, on the way out, `recordType` (NetSuite's RecordType
+name: `customer`, `nonInventorySaleItem`, `invoice`...). RecordRefs are `{"internalId": ..,
+"name": ..}`; `customFieldList` is `{scriptId: value}` both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Record = dict[str, Any]
+
+# Vendor list limits (SuiteTalk "Web Services Governance"): addList/deleteList 200,
+# updateList/upsertList 100, getList 1000; search pageSize 5..1000.
+MAX_ADD_LIST = 200
+MAX_DELETE_LIST = 200
+MAX_UPDATE_LIST = 100
+MAX_UPSERT_LIST = 100
+MAX_GET_LIST = 1000
+MIN_PAGE_SIZE, MAX_PAGE_SIZE = 5, 1000
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of writing one record; list calls return one per input, in input order."""
+
+    ok: bool
+    internal_id: str | None = None
+    external_id: str | None = None
+    code: str | None = None  # NetSuite statusDetail code (DUP_ENTITY, INVALID_KEY_OR_REF...) or a zsync code
+    message: str | None = None
+
+
+# zsync's own codes for a whole request that failed after every retry (the records in it
+# were not written, or — for UNKNOWN_OUTCOME — may have been; look them up before re-adding).
+CODE_UNKNOWN_OUTCOME = "ZSYNC_UNKNOWN_OUTCOME"
+CODE_REQUEST_FAILED = "ZSYNC_REQUEST_FAILED"
+
+
+class NetSuiteError(RuntimeError):
+    """A request NetSuite rejected as a whole (a fault, or a failed status on a read)."""
+
+    def __init__(self, code: str, message: str, *, retriable: bool = False):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retriable = retriable
+
+
+class NetSuiteAuthError(NetSuiteError):
+    """Credentials were refused; nothing will succeed until the configuration is fixed."""
+
+
+class NetSuiteClient(Protocol):
+    """Backend-neutral NetSuite operations zsync uses (SOAP today, REST later)."""
+
+    account_id: str
+
+    def get(self, record_type: str, *, internal_id: str | None = None,
+            external_id: str | None = None) -> Record | None: ...
+
+    def get_list(self, record_type: str, internal_ids: Sequence[str] = (), *,
+                 external_ids: Sequence[str] = ()) -> list[Record]: ...
+
+    def get_all(self, record_type: str) -> list[Record]: ...
+
+    def search(self, search_type: str, criteria: Mapping[str, Any], *,
+               page_size: int | None = None) -> Iterator[list[Record]]:
+        """Yield pages of records; `search_type` names a basic search (`customer`, `item`,
+        `transaction`, `subsidiary`...); `criteria` holds its fields, e.g.
+        `{"lastModifiedDate": {"operator": "onOrAfter", "searchValue": dt}}`."""
+        ...
+
+    def add_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]: ...
+
+    def update_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]: ...
+
+    def upsert_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]: ...
+
+    def delete_list(self, record_type: str, internal_ids: Sequence[str]) -> list[WriteResult]: ...

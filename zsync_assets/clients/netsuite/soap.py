@@ -1,0 +1,318 @@
+"""`NetSuiteClient` over SuiteTalk SOAP: zeep builds and parses, httpx sends, tenacity retries.
+
+Each attempt rebuilds the whole envelope with a new signed passport (a TBA passport is
+single-use) and is sent exactly once: httpx's transport has `retries=0`, and zeep's own
+transport is never used to send. Retry rules, in one place (`_classify`):
+
+- governance faults (`ExceededConcurrentRequestLimitFault`, `ExceededRequestLimitFault`,
+  `WS_REQUEST_BLOCKED`...) and HTTP 429: NetSuite rejected the request before doing any work,
+  so every operation is retried, with growing, jittered delays;
+- transport errors and HTTP 5xx without a SOAP body: the request may have been committed.
+  Reads, update, upsert (keyed by externalId) and delete are safe to replay and are retried.
+  add/addList are retried only when every record carries an externalId — a replayed record
+  that did commit then comes back as `DUP_ENTITY`, which the caller resolves with a lookup by
+  externalId; without externalIds the chunk is reported as `ZSYNC_UNKNOWN_OUTCOME`;
+- a connection that could not be opened never reached NetSuite: always retried;
+- other faults (bad credentials, invalid request) are not retried.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from lxml import etree
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from zeep.exceptions import Fault, TransportError
+
+from zsync_assets.clients.netsuite.governance import ConcurrencySlots
+from zsync_assets.clients.netsuite.interface import (
+    CODE_REQUEST_FAILED,
+    CODE_UNKNOWN_OUTCOME,
+    MAX_ADD_LIST,
+    MAX_DELETE_LIST,
+    MAX_GET_LIST,
+    MAX_PAGE_SIZE,
+    MAX_UPDATE_LIST,
+    MAX_UPSERT_LIST,
+    MIN_PAGE_SIZE,
+    NetSuiteAuthError,
+    NetSuiteError,
+    Record,
+    WriteResult,
+)
+from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
+from zsync_assets.clients.netsuite.search import SearchPager
+from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl, record_dict
+
+_GOVERNANCE_FAULTS = {"exceededconcurrentrequestlimitfault", "exceededrequestlimitfault"}
+_GOVERNANCE_CODES = {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "SSS_REQUEST_LIMIT_EXCEEDED",
+                     "EXCEEDED_CONCURRENT_REQUEST_LIMIT", "EXCEEDED_REQUEST_LIMIT"}
+_AUTH_FAULTS = {"invalidcredentialsfault", "invalidsessionfault", "invalidaccountfault"}
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed; `outcome_known` says whether NetSuite certainly did nothing."""
+
+    def __init__(self, error: NetSuiteError, *, outcome_known: bool):
+        super().__init__(str(error))
+        self.error = error
+        self.outcome_known = outcome_known
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(int(value), high))
+
+
+class SoapNetSuiteClient:
+    def __init__(
+        self,
+        creds: TbaCredentials,
+        *,
+        wsdl_url: str,
+        endpoint_url: str,
+        version: str = "2023_2",
+        concurrency: int = 5,
+        lock_dir: Path,
+        add_batch_size: int = MAX_ADD_LIST,
+        update_batch_size: int = MAX_UPDATE_LIST,
+        upsert_batch_size: int = MAX_UPSERT_LIST,
+        get_batch_size: int = MAX_GET_LIST,
+        page_size: int = MAX_PAGE_SIZE,
+        max_attempts: int = 8,
+        backoff_s: float = 0.25,
+        max_backoff_s: float = 20.0,
+        timeout_s: float = 120.0,
+    ):
+        self.creds = creds
+        self.account_id = creds.account
+        self.endpoint_url = endpoint_url
+        self.zeep = load_wsdl(wsdl_url)
+        self.schema = Schema(self.zeep, version)
+        self.concurrency = max(1, concurrency)
+        self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
+        # Batch sizes are settings but can never exceed the vendor limits.
+        self.add_batch_size = _clamp(add_batch_size, 1, MAX_ADD_LIST)
+        self.update_batch_size = _clamp(update_batch_size, 1, MAX_UPDATE_LIST)
+        self.upsert_batch_size = _clamp(upsert_batch_size, 1, MAX_UPSERT_LIST)
+        self.get_batch_size = _clamp(get_batch_size, 1, MAX_GET_LIST)
+        self.page_size = _clamp(page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        # retries=0: a signed request must never be re-sent below us (the passport is single-use).
+        self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0), timeout=timeout_s)
+        self.calls: Counter[str] = Counter()  # requests sent per operation, retries included
+        self._calls_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- one SOAP call, retried ----------------------------------------------------------
+
+    def call(self, operation: str, *, replay_safe: bool = True,
+             headers: Mapping[str, Any] | None = None, **body: Any) -> Any:
+        """Send `operation` and return its parsed body; raises NetSuiteError after retries."""
+        retrying = Retrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, _AttemptFailed) and e.error.retriable
+                and (e.outcome_known or replay_safe)
+            ),
+            wait=wait_random_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
+            stop=stop_after_attempt(self.max_attempts),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._attempt(operation, headers or {}, body)
+        except _AttemptFailed as failed:
+            error = failed.error
+            if not failed.outcome_known and not replay_safe:
+                raise NetSuiteError(CODE_UNKNOWN_OUTCOME, error.message) from None
+            raise error from None
+        raise AssertionError("unreachable")
+
+    def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any]) -> Any:
+        passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
+        envelope = self.zeep.create_message(
+            self.zeep.service, operation, _soapheaders={"tokenPassport": passport, **headers}, **body
+        )
+        payload = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+        redact = (*self.creds.secrets, passport["signature"]["_value_1"])
+        with self._calls_lock:
+            self.calls[operation] += 1
+        with self.slots.hold():
+            try:
+                response = self.http.post(
+                    self.endpoint_url, content=payload,
+                    headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": operation},
+                )
+            except httpx.ConnectError as exc:
+                raise _AttemptFailed(NetSuiteError("CONNECT_ERROR", _clean(str(exc), redact), retriable=True),
+                                     outcome_known=True) from None
+            except httpx.TransportError as exc:
+                text = f"{type(exc).__name__}: {_clean(str(exc), redact)}"
+                raise _AttemptFailed(NetSuiteError("TRANSPORT_ERROR", text, retriable=True),
+                                     outcome_known=False) from None
+        return self._parse(operation, response, redact)
+
+    def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str]) -> Any:
+        binding = self.zeep.service._binding
+        if response.status_code == 429:
+            raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", retriable=True),
+                                 outcome_known=True)
+        try:
+            result = binding.process_reply(self.zeep, binding.get(operation), response)
+        except Fault as fault:
+            raise _classify(fault, redact) from None
+        except TransportError as exc:
+            code = f"HTTP_{exc.status_code}"
+            retriable = exc.status_code >= 500
+            raise _AttemptFailed(NetSuiteError(code, _clean(exc.message or "", redact)[:500], retriable=retriable),
+                                 outcome_known=False) from None
+        return result.body if hasattr(result, "body") else result
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, record_type: str, *, internal_id: str | None = None,
+            external_id: str | None = None) -> Record | None:
+        ref = self.schema.record_ref(record_type, internal_id, external_id)
+        response = self.call("get", baseRef=ref).readResponse
+        if not response.status.isSuccess:
+            code, message = _status_detail(response.status)
+            if code == "RCRD_DSNT_EXIST":
+                return None
+            raise NetSuiteError(code, message)
+        return record_dict(response.record)
+
+    def get_list(self, record_type: str, internal_ids: Sequence[str] = (), *,
+                 external_ids: Sequence[str] = ()) -> list[Record]:
+        refs = [self.schema.record_ref(record_type, internal_id=i) for i in internal_ids]
+        refs += [self.schema.record_ref(record_type, external_id=e) for e in external_ids]
+        chunks = [refs[i:i + self.get_batch_size] for i in range(0, len(refs), self.get_batch_size)]
+
+        def fetch(chunk) -> list[Record]:
+            responses = self.call("getList", baseRef=chunk).readResponseList.readResponse or []
+            # A missing record is a per-record failure (RCRD_DSNT_EXIST): it is simply absent here.
+            return [record_dict(r.record) for r in responses if r.status.isSuccess and r.record]
+
+        return [rec for page in self._concurrently(fetch, chunks) for rec in page]
+
+    def get_all(self, record_type: str) -> list[Record]:
+        result = self.call("getAll", record={"recordType": record_type}).getAllResult
+        if not result.status.isSuccess:
+            raise NetSuiteError(*_status_detail(result.status))
+        return [record_dict(r) for r in (result.recordList.record if result.recordList else None) or []]
+
+    def search(self, search_type: str, criteria: Mapping[str, Any], *,
+               page_size: int | None = None) -> Iterator[list[Record]]:
+        size = _clamp(page_size or self.page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
+        return SearchPager(self, search_type, criteria, size).pages()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        return self._write_list("addList", record_type, records, self.add_batch_size,
+                                replay_safe=lambda chunk: all(r.get("externalId") for r in chunk))
+
+    def update_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        return self._write_list("updateList", record_type, records, self.update_batch_size)
+
+    def upsert_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        missing = [i for i, r in enumerate(records) if not r.get("externalId")]
+        if missing:  # upsert is keyed by externalId; without it NetSuite would reject the record
+            raise ValueError(f"upsert_list: records at {missing[:10]} have no externalId")
+        return self._write_list("upsertList", record_type, records, self.upsert_batch_size)
+
+    def delete_list(self, record_type: str, internal_ids: Sequence[str]) -> list[WriteResult]:
+        refs = [{"internalId": i} for i in internal_ids]
+        chunks = [refs[i:i + MAX_DELETE_LIST] for i in range(0, len(refs), MAX_DELETE_LIST)]
+
+        def delete(chunk) -> list[WriteResult]:
+            body = [self.schema.record_ref(record_type, r["internalId"]) for r in chunk]
+            return self._write_chunk("deleteList", chunk, True, baseRef=body)
+
+        return [res for page in self._concurrently(delete, chunks) for res in page]
+
+    def _write_list(self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]],
+                    batch: int, *, replay_safe=lambda chunk: True) -> list[WriteResult]:
+        chunks = [list(records[i:i + batch]) for i in range(0, len(records), batch)]
+
+        def write(chunk) -> list[WriteResult]:
+            body = [self.schema.record(record_type, r) for r in chunk]
+            return self._write_chunk(operation, chunk, replay_safe(chunk), record=body)
+
+        return [res for page in self._concurrently(write, chunks) for res in page]
+
+    def _write_chunk(self, operation: str, chunk: Sequence[Mapping[str, Any]], replay_safe: bool,
+                     **body: Any) -> list[WriteResult]:
+        try:
+            response = self.call(operation, replay_safe=replay_safe, **body).writeResponseList
+        except NetSuiteAuthError:
+            raise
+        except NetSuiteError as error:
+            # The whole request failed: report it on every record so one bad chunk never
+            # hides the others' results.
+            code = error.code if error.code == CODE_UNKNOWN_OUTCOME else f"{CODE_REQUEST_FAILED}:{error.code}"
+            return [WriteResult(False, r.get("internalId"), r.get("externalId"), code, error.message)
+                    for r in chunk]
+        responses = response.writeResponse or []
+        if len(responses) != len(chunk):
+            code, message = _status_detail(response.status)
+            return [WriteResult(False, r.get("internalId"), r.get("externalId"), code, message) for r in chunk]
+        results = []
+        for sent, written in zip(chunk, responses, strict=True):
+            ref = written.baseRef
+            internal_id = getattr(ref, "internalId", None) or sent.get("internalId")
+            external_id = getattr(ref, "externalId", None) or sent.get("externalId")
+            if written.status.isSuccess:
+                results.append(WriteResult(True, internal_id, external_id))
+            else:
+                code, message = _status_detail(written.status)
+                results.append(WriteResult(False, internal_id, external_id, code, message))
+        return results
+
+    def _concurrently(self, fn, chunks: list) -> list:
+        if len(chunks) <= 1:
+            return [fn(c) for c in chunks]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)),
+                                thread_name_prefix="netsuite") as pool:
+            return list(pool.map(fn, chunks))
+
+
+def _status_detail(status: Any) -> tuple[str, str]:
+    details = getattr(status, "statusDetail", None) or []
+    if not details:
+        return "UNKNOWN", "NetSuite returned a failed status without detail"
+    first = details[0]
+    return str(first.code or "UNKNOWN"), str(first.message or "")
+
+
+def _clean(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _classify(fault: Fault, redact: Sequence[str]) -> _AttemptFailed:
+    """A SOAP fault as a NetSuiteError; governance faults are retriable, nothing was done."""
+    kind, code = "", fault.code or "FAULT"
+    detail = fault.detail
+    if detail is not None and len(detail):
+        element = detail[0]
+        kind = etree.QName(element).localname.lower()
+        code_node = next((c for c in element.iter() if etree.QName(c).localname == "code"), None)
+        if code_node is not None and code_node.text:
+            code = code_node.text.strip()
+    message = _clean(fault.message or "", redact)
+    if kind in _AUTH_FAULTS or code in {"INVALID_LOGIN_ATTEMPT", "INVALID_LOGIN_CREDENTIALS"}:
+        return _AttemptFailed(NetSuiteAuthError(code, message), outcome_known=True)
+    governance = kind in _GOVERNANCE_FAULTS or code in _GOVERNANCE_CODES
+    return _AttemptFailed(NetSuiteError(code, message, retriable=governance), outcome_known=True)
