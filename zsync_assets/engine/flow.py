@@ -18,7 +18,8 @@ source record with:
     account becomes inactive); otherwise it is skipped with this reason;
   - `_match_target_id` + `_match`: an existing target record this source record is the same
     as (first sync against pre-existing data): linked and updated, never duplicated;
-  - `_after`: the source id of another record of this flow that must land first (a parent).
+  - `_after`: the source id of another record of this flow that must land first (a parent);
+  - `_record_type`: the target record type of this row when it differs per row (items).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ WriteMode = Literal["upsert", "create_or_update"]
 
 MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
 
-CONTROL_COLUMNS = ("_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after")
+CONTROL_COLUMNS = (
+    "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",
+)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,18 @@ LINK_COLUMNS = (
 ATTEMPT_ACTIONS = ("create", "update", "lookup")
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    # fetchall, not fetchone: under DuckDB 2.0 a partly fetched execute() result leaves the
+    # connection refusing further `con.sql(...)` calls (lib.warehouse.table_exists does that).
+    schema, _, name = table.partition(".")
+    rows = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
@@ -109,12 +121,12 @@ def requeue(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str]) ->
     return upsert(con, "zsync.requeue", frame, key=["flow", "source_id"])
 
 
+_FOR_RECORDS = " where flow = ? and source_id in (select unnest(?::varchar[]))"
+
+
 def clear_requeue(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str]) -> None:
     if source_ids:
-        con.execute(
-            "delete from zsync.requeue where flow = ? and source_id in (select unnest(?::varchar[]))",
-            [flow, source_ids],
-        )
+        con.execute("delete from zsync.requeue" + _FOR_RECORDS, [flow, source_ids])
 
 
 def log_attempts(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
@@ -162,8 +174,5 @@ def set_writeback(
     con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str], status: str
 ) -> None:
     if source_ids:
-        con.execute(
-            "update zsync.links set writeback_status = ?, writeback_at = ? "
-            "where flow = ? and source_id in (select unnest(?::varchar[]))",
-            [status, now(), flow, source_ids],
-        )
+        con.execute("update zsync.links set writeback_status = ?, writeback_at = ?" + _FOR_RECORDS,
+                    [status, now(), flow, source_ids])

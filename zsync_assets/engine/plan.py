@@ -36,6 +36,7 @@ PLAN_SCHEMA = {
     "target_id": pl.Utf8,
     "external_id": pl.Utf8,
     "after": pl.Utf8,
+    "record_type": pl.Utf8,
     "wave": pl.Int32,
     "needs_lookup": pl.Boolean,
     "last_error_code": pl.Utf8,
@@ -172,6 +173,7 @@ def build_plan(
         target_id=pl.coalesce("link_target_id", "_match_target_id"),
         external_id=pl.col("source_id").map_elements(flow.external_id, return_dtype=pl.Utf8),
         after=pl.col("_after"),
+        record_type=pl.col("_record_type").fill_null(flow.target_record_type),
         needs_lookup=(pl.col("last_status") == "started").fill_null(False),
     )
     frame = _block_orphans(frame, links)

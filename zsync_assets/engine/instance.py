@@ -1,0 +1,49 @@
+"""One Zuora tenant binds to one NetSuite account (DESIGN.md §2).
+
+The first push records each system's tenant / account id in `zsync.instance`; a later push
+that finds a different id stops before writing anything: pushing a warehouse full of links
+into the wrong account would create (or worse, update) the wrong records.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from zsync_assets.engine.links import now, table_exists
+
+
+class InstanceMismatch(RuntimeError):
+    pass
+
+
+DDL = """
+create schema if not exists zsync;
+create table if not exists zsync.instance (
+    system varchar primary key,   -- 'zuora' | 'netsuite'
+    instance_id varchar not null, -- Zuora tenant id (token scope) / NetSuite account id
+    bound_at timestamptz not null
+);
+"""
+
+
+def bind(con: duckdb.DuckDBPyConnection, system: str, instance_id: str) -> None:
+    """Record the binding on first use; refuse a different instance afterwards."""
+    con.execute(DDL)
+    rows = con.execute("select instance_id from zsync.instance where system = ?", [system]).fetchall()
+    row = rows[0] if rows else None
+    if row is None:
+        con.execute("insert into zsync.instance values (?, ?, ?)", [system, instance_id, now()])
+    elif row[0] != instance_id:
+        raise InstanceMismatch(
+            f"this warehouse is bound to {system} {row[0]!r}, but the configured credentials reach "
+            f"{system} {instance_id!r}; nothing was written. If the switch is deliberate (e.g. a "
+            f"refreshed sandbox), run `zsync rebind --yes` to forget the binding and the links."
+        )
+
+
+def rebind(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the binding and every link: the next push matches records afresh."""
+    con.execute(DDL)
+    con.execute("delete from zsync.instance")
+    if table_exists(con, "zsync.links"):
+        con.execute("delete from zsync.links")

@@ -1,0 +1,258 @@
+"""Push: send a flow's planned creates/updates through a Sink, log every attempt, keep the links.
+
+Crash safety, in order of events for one batch:
+1. `started` rows go to `zsync.push_log` (DuckDB opened and closed again);
+2. the vendor call runs with the DuckDB file closed (other steps and people can read it);
+3. result rows and links are written in one short open.
+A crash between 1 and 3 leaves `started` rows without a result: the next plan marks those
+records `needs_lookup`, and this module finds them on the target (NetSuite: externalId;
+Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exactly once.
+
+Only one push of a flow runs at a time, across processes and runs (a file lock next to the
+warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import polars as pl
+from filelock import FileLock, Timeout
+
+from zsync_assets.config import Config
+from zsync_assets.engine import links as store
+from zsync_assets.engine.errors import classify
+from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.instance import bind
+from zsync_assets.engine.plan import SENDABLE
+from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
+from zsync_assets.lib.warehouse import Warehouse
+
+Log = Callable[[str], None]
+
+
+class PushLocked(RuntimeError):
+    pass
+
+
+@dataclass
+class PushResult:
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    deferred: int = 0  # children whose parent failed in this run: planned again next run
+    resolved_by_lookup: int = 0
+    written_back: int = 0
+    writeback_failed: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # code -> count
+    failures: list[dict] = field(default_factory=list)  # first few, for metadata
+
+    def metadata(self) -> dict:
+        return {
+            "sent": self.sent, "succeeded": self.succeeded, "failed": self.failed,
+            "deferred": self.deferred, "resolved_by_lookup": self.resolved_by_lookup,
+            "written_back": self.written_back, "writeback_failed": self.writeback_failed,
+            "errors_by_code": json.dumps(self.errors, sort_keys=True),
+        }
+
+
+def attempt_key(flow: str, source_id: str, payload_hash: str) -> str:
+    """Zuora replays a key's first answer for 24 h, failures included: the payload hash is part
+    of the key so that a fixed record is sent afresh instead of replaying the old failure."""
+    return hashlib.sha256(f"{flow}|{source_id}|{payload_hash}".encode()).hexdigest()[:40]
+
+
+@contextmanager
+def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Iterator[None]:
+    path = warehouse.path.parent / f".{warehouse.path.name}.push-{flow}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(path), timeout=timeout_s):
+            yield
+    except Timeout as exc:
+        raise PushLocked(f"another push of flow {flow!r} held {path} for {timeout_s:.0f}s") from exc
+
+
+def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        if not store.table_exists(con, flow.plan_table):
+            return pl.DataFrame()
+        schema, table = flow.plan_table.split(".")
+        return con.sql(
+            f'select * from "{schema}"."{table}" where action in (\'create\', \'update\') '
+            "order by wave, source_id"
+        ).pl()
+
+
+def _outgoing(flow: Flow, row: dict, target_id: str | None = None) -> Outgoing:
+    target = target_id or row["target_id"]
+    return Outgoing(
+        source_id=row["source_id"],
+        action="update" if target else "create",
+        record_type=row["record_type"] or flow.target_record_type,
+        payload=json.loads(row["payload"]),
+        external_id=row["external_id"],
+        attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
+        target_id=target,
+    )
+
+
+def _log_row(run_id: str, flow: Flow, rec: Outgoing, hash_: str, status: str,
+             outcome: Outcome | None = None, action: str | None = None) -> dict:
+    code = outcome.code if outcome and not outcome.ok else None
+    return {
+        "run_id": run_id, "flow": flow.name, "source_id": rec.source_id,
+        "action": action or rec.action, "status": status,
+        "error_code": code, "error_class": classify(code) if code else None,
+        "message": outcome.message if outcome and not outcome.ok else None,
+        "target_id": outcome.target_id if outcome else rec.target_id,
+        "attempt_key": rec.attempt_key, "payload_hash": hash_,
+    }
+
+
+def _link_row(flow: Flow, rec: Outgoing, hash_: str, body: str, target_id: str) -> dict:
+    return {
+        "flow": flow.name, "source_system": flow.source_system, "source_id": rec.source_id,
+        "target_system": flow.target_system, "target_id": target_id, "origin": flow.source_system,
+        "payload_hash": hash_, "payload": body, "synced_at": store.now(),
+        "writeback_status": "pending" if flow.write_back else None,
+    }
+
+
+def bind_instances(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
+    ids = {s.system: s.instance_id() for s in sinks}  # network calls: before opening DuckDB
+    with warehouse.connect() as con:
+        for system, instance_id in ids.items():
+            bind(con, system, instance_id)
+
+
+def push_flow(
+    flow: Flow,
+    warehouse: Warehouse,
+    sink: Sink,
+    config: Config,
+    *,
+    source_sink: Sink | None = None,
+    run_id: str | None = None,
+    log: Log = lambda message: None,
+) -> PushResult:
+    run_id = run_id or uuid.uuid4().hex
+    result = PushResult()
+    with flow_lock(warehouse, flow.name):
+        bind_instances(warehouse, [s for s in (sink, source_sink) if s is not None])
+        plan = _pending(warehouse, flow)
+        rows = plan.to_dicts()
+        targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
+        failed_ids: set[str] = set()
+        for wave in sorted({r["wave"] for r in rows}):
+            ready = []
+            for row in (r for r in rows if r["wave"] == wave):
+                if row["after"] in failed_ids:
+                    failed_ids.add(row["source_id"])
+                    result.deferred += 1
+                    continue
+                ready.append(row)
+            for action in SENDABLE:
+                batch_rows = [r for r in ready if ("update" if targets.get(r["source_id"]) or r["target_id"]
+                                                   else "create") == action]
+                size = max(1, sink.batch_size(config, action))
+                for start in range(0, len(batch_rows), size):
+                    chunk = batch_rows[start:start + size]
+                    failed_ids |= _send_batch(flow, warehouse, sink, chunk, targets, run_id, result)
+        log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
+        if flow.write_back and source_sink is not None:
+            _write_back(flow, warehouse, source_sink, config, run_id, result)
+    return result
+
+
+def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict],
+                        run_id: str, result: PushResult, log: Log) -> dict[str, str]:
+    """Look up records whose last attempt got no answer; found ones are updated, not re-created."""
+    unanswered = [_outgoing(flow, r) for r in rows if r["needs_lookup"]]
+    if not unanswered:
+        return {}
+    found = sink.lookup(unanswered)
+    hashes = {r["source_id"]: r["payload_hash"] for r in rows}
+    log_rows = [
+        _log_row(run_id, flow, rec, hashes[rec.source_id], "succeeded",
+                 Outcome(rec.source_id, True, found.get(rec.source_id)), action="lookup")
+        for rec in unanswered
+    ]
+    with warehouse.connect() as con:
+        store.log_attempts(con, log_rows)
+    result.resolved_by_lookup = len(found)
+    if found:
+        log(f"push {flow.name}: {len(found)} unanswered earlier attempt(s) found on the target")
+    return found
+
+
+def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
+                targets: dict[str, str], run_id: str, result: PushResult) -> set[str]:
+    records = [_outgoing(flow, r, targets.get(r["source_id"])) for r in chunk]
+    hashes = {r["source_id"]: r["payload_hash"] for r in chunk}
+    bodies = {r["source_id"]: r["payload"] for r in chunk}
+    with warehouse.connect() as con:
+        store.log_attempts(con, [_log_row(run_id, flow, rec, hashes[rec.source_id], "started")
+                                 for rec in records])
+    # A sink raising here leaves the `started` rows unanswered on purpose: the outcome is
+    # unknown, and the next run's lookup settles it.
+    outcomes = sink.write(records)
+    if len(outcomes) != len(records):
+        raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(records)} records")
+    log_rows, link_rows, failed = [], [], set()
+    for rec, outcome in zip(records, outcomes, strict=True):
+        hash_ = hashes[rec.source_id]
+        log_rows.append(_log_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
+        result.sent += 1
+        if outcome.ok and outcome.target_id:
+            result.succeeded += 1
+            link_rows.append(_link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
+        else:
+            result.failed += 1
+            failed.add(rec.source_id)
+            code = outcome.code or "UNKNOWN"
+            result.errors[code] = result.errors.get(code, 0) + 1
+            if len(result.failures) < 20:
+                result.failures.append({"source_id": rec.source_id, "code": code,
+                                        "message": (outcome.message or "")[:200]})
+    with warehouse.connect() as con:
+        store.log_attempts(con, log_rows)
+        store.upsert_links(con, link_rows)
+        store.clear_requeue(con, flow.name, [r.source_id for r in records])
+    return failed
+
+
+def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config,
+                run_id: str, result: PushResult) -> None:
+    """Every link whose source has not learnt it yet; failures stay pending for the next run."""
+    with warehouse.connect() as con:
+        pending = con.sql(
+            "select source_id, target_id from zsync.links where flow = $flow "
+            "and writeback_status in ('pending', 'failed') order by source_id",
+            params={"flow": flow.name},
+        ).pl().to_dicts()
+    size = max(1, source_sink.batch_size(config, "update"))
+    for start in range(0, len(pending), size):
+        chunk = pending[start:start + size]
+        notices = [LinkNotice(r["source_id"], r["target_id"], True) for r in chunk]
+        outcomes = source_sink.write_back(flow.write_back.record_type, notices)
+        log_rows = [{
+            "run_id": run_id, "flow": flow.name, "source_id": o.source_id, "action": "writeback",
+            "status": "succeeded" if o.ok else "failed", "error_code": o.code,
+            "error_class": classify(o.code) if o.code else None, "message": o.message,
+            "target_id": n.target_id, "attempt_key": None, "payload_hash": None,
+        } for n, o in zip(notices, outcomes, strict=True)]
+        ok = [o.source_id for o in outcomes if o.ok]
+        bad = [o.source_id for o in outcomes if not o.ok]
+        with warehouse.connect() as con:
+            store.log_attempts(con, log_rows)
+            store.set_writeback(con, flow.name, ok, "ok")
+            store.set_writeback(con, flow.name, bad, "failed")
+        result.written_back += len(ok)
+        result.writeback_failed += len(bad)

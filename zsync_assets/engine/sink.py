@@ -1,0 +1,67 @@
+"""The one interface between the engine and a vendor: a `Sink` writes, looks up and writes back.
+
+Vendor knowledge (record shapes, list calls, idempotency headers, custom field names) lives in
+`zsync_assets/targets/`; the engine only hands over payload dicts and gets per-record outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from zsync_assets.config import Config
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One record to write: created, or updated in place when `target_id` is known."""
+
+    source_id: str
+    action: Literal["create", "update"]
+    record_type: str
+    payload: dict[str, Any]
+    external_id: str  # deterministic: `zsync:<flow>:<source id>`
+    attempt_key: str  # hash(flow, source id, payload hash): Zuora's Idempotency-Key
+    target_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source_id: str
+    ok: bool
+    target_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkNotice:
+    """What the source record learns after a push (write-back)."""
+
+    source_id: str
+    target_id: str | None
+    ok: bool  # False: the record failed to sync; `message` says why
+    message: str | None = None
+
+
+class Sink(Protocol):
+    system: str  # "zuora" | "netsuite"
+
+    def instance_id(self) -> str:
+        """The tenant / account this sink writes to (bound in zsync.instance on first push)."""
+        ...
+
+    def batch_size(self, config: Config, action: str) -> int: ...
+
+    def write(self, records: Sequence[Outgoing]) -> list[Outcome]:
+        """Write a batch; one Outcome per record, in order. One bad record never fails the rest."""
+        ...
+
+    def lookup(self, records: Sequence[Outgoing]) -> dict[str, str]:
+        """Find records an unanswered earlier attempt may have created: source id -> target id."""
+        ...
+
+    def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        """Tell source records about their counterpart (idempotent: same notice, same result)."""
+        ...
