@@ -12,6 +12,7 @@ name: `customer`, `nonInventorySaleItem`, `invoice`...). RecordRefs are `{"inter
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,6 +64,10 @@ class NetSuiteClient(Protocol):
     """Backend-neutral NetSuite operations zsync uses (SOAP today, REST later)."""
 
     account_id: str
+    calls: Counter[str]  # requests sent per operation (retries included), for asset metadata
+    retries: Counter[str]
+
+    def close(self) -> None: ...
 
     def get(self, record_type: str, *, internal_id: str | None = None,
             external_id: str | None = None) -> Record | None: ...

@@ -108,10 +108,17 @@ class SoapNetSuiteClient:
         # retries=0: a signed request must never be re-sent below us (the passport is single-use).
         self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0), timeout=timeout_s)
         self.calls: Counter[str] = Counter()  # requests sent per operation, retries included
+        self.retries: Counter[str] = Counter()  # of which re-sent after a retriable failure
         self._calls_lock = threading.Lock()
 
     def close(self) -> None:
         self.http.close()
+
+    def __enter__(self) -> SoapNetSuiteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- one SOAP call, retried ----------------------------------------------------------
 
@@ -130,7 +137,7 @@ class SoapNetSuiteClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._attempt(operation, headers or {}, body)
+                    return self._attempt(operation, headers or {}, body, attempt.retry_state.attempt_number)
         except _AttemptFailed as failed:
             error = failed.error
             if not failed.outcome_known and not replay_safe:
@@ -138,7 +145,8 @@ class SoapNetSuiteClient:
             raise error from None
         raise AssertionError("unreachable")
 
-    def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any]) -> Any:
+    def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any],
+                 attempt_number: int) -> Any:
         passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
         envelope = self.zeep.create_message(
             self.zeep.service, operation, _soapheaders={"tokenPassport": passport, **headers}, **body
@@ -146,6 +154,8 @@ class SoapNetSuiteClient:
         payload = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
         redact = (*self.creds.secrets, passport["signature"]["_value_1"])
         with self._calls_lock:
+            if attempt_number > 1:
+                self.retries[operation] += 1
             self.calls[operation] += 1
         with self.slots.hold():
             try:

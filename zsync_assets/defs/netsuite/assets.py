@@ -1,0 +1,162 @@
+"""NetSuite staging assets: one per record family, each an incremental copy into `netsuite.<name>`.
+
+Adding a record family is one `NetSuiteStaged(...)` line. Extraction semantics live in
+`zsync_assets/lib/staging.py`; record flattening in `rows.py`; this module only says how to ask
+NetSuite for "changed since" (a basic search on `lastModifiedDate`, `onOrAfter` keeps the
+boundary record). Reference lists without `lastModifiedDate` in their search (subsidiaries,
+terms, accounts, tax items; currencies come from `getAll`) are re-read whole: they are small.
+
+Why a re-run is harmless: a run reads records modified at or after the high-water mark minus
+the overlap window and upserts them by internalId; transaction lines are replaced per
+transaction. `searchMoreWithId` re-runs the search for every page, so a record modified while
+paging can drop out of this run — the overlap window and the next run pick it up. Reads only,
+so Dagster may retry the step too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from zsync_assets.clients.netsuite import NetSuiteClient, NetSuiteResource
+from zsync_assets.defs.netsuite.rows import line_rows, record_row
+from zsync_assets.lib.resources import WarehouseResource
+from zsync_assets.lib.staging import StagedObject, records_frame, stage
+from zsync_assets.lib.warehouse import Warehouse, append, qualified, table_exists
+
+SYSTEM = "netsuite"
+UPDATED = "last_modified_date"  # flattened `lastModifiedDate`
+
+
+@dataclass(frozen=True)
+class NetSuiteStaged:
+    name: str  # table `netsuite.<name>` and asset key `netsuite/<name>`
+    search: str | None  # basic search (`customer` -> CustomerSearchBasic); None: getAll
+    criteria: dict[str, Any] = field(default_factory=dict)
+    incremental: bool = True  # the search has lastModifiedDate
+    get_all: str | None = None  # GetAllRecordType, when `search` is None
+    lines: str | None = None  # sublist staged as `netsuite.<line_table>`
+    line_table: str | None = None
+
+    @property
+    def obj(self) -> StagedObject:
+        return StagedObject(SYSTEM, self.name, UPDATED, key="internal_id")
+
+
+def _transactions(name: str, tran_type: str, lines: str, line_table: str) -> NetSuiteStaged:
+    return NetSuiteStaged(name, "transaction", {"type": {"operator": "anyOf", "searchValue": [tran_type]}},
+                          lines=lines, line_table=line_table)
+
+
+STAGED = [
+    NetSuiteStaged("customers", "customer"),
+    # Items zsync creates: NonInventorySaleItem and ServiceSaleItem (`record_type` tells them apart).
+    NetSuiteStaged("items", "item", {"type": {"operator": "anyOf",
+                                              "searchValue": ["_nonInventoryItem", "_serviceItem"]}}),
+    _transactions("invoices", "_invoice", "itemList", "invoice_lines"),
+    _transactions("sales_orders", "_salesOrder", "itemList", "sales_order_lines"),
+    _transactions("credit_memos", "_creditMemo", "itemList", "credit_memo_lines"),
+    _transactions("customer_payments", "_customerPayment", "applyList", "customer_payment_lines"),
+    _transactions("customer_refunds", "_customerRefund", "applyList", "customer_refund_lines"),
+    NetSuiteStaged("subsidiaries", "subsidiary", incremental=False),
+    NetSuiteStaged("currencies", None, incremental=False, get_all="currency"),
+    NetSuiteStaged("terms", "term", incremental=False),
+    NetSuiteStaged("accounts", "account", incremental=False),
+    NetSuiteStaged("tax_items", "salesTaxItem", incremental=False),
+]
+
+
+def replace_lines(warehouse: Warehouse, table: str, transaction_ids: list[str], rows: list[dict]) -> int:
+    """Replace every line of these transactions (a line removed in NetSuite disappears here too)."""
+    if not transaction_ids:
+        return 0
+    frame = records_frame(rows) if rows else pl.DataFrame()
+    with warehouse.connect() as con:
+        con.execute("begin transaction")
+        try:
+            if table_exists(con, table):
+                con.execute(f"delete from {qualified(table)} where transaction_internal_id in "
+                            f"(select unnest(?::varchar[]))", [transaction_ids])
+            written = append(con, table, frame)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return written
+
+
+def fetch_pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse,
+                counts: dict[str, int]):
+    def fetch(since: datetime | None) -> Iterable[list[dict]]:
+        return _pages(client, spec, warehouse, counts, since)
+
+    return fetch
+
+
+def _pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int],
+           since: datetime | None) -> Iterator[list[dict]]:
+    if spec.search is None:
+        source: Iterable[list[dict]] = [client.get_all(spec.get_all or spec.name)]
+    else:
+        criteria = dict(spec.criteria)
+        if spec.incremental and since is not None:
+            criteria["lastModifiedDate"] = {"operator": "onOrAfter", "searchValue": since}
+        source = client.search(spec.search, criteria)
+    for page in source:
+        if spec.lines and spec.line_table:
+            # Written while the page is in hand, before staging moves the high-water mark.
+            rows = [row for record in page for row in line_rows(record, spec.lines)]
+            ids = [r["internalId"] for r in page if r.get("internalId")]
+            counts["line_rows"] += replace_lines(warehouse, f"{SYSTEM}.{spec.line_table}", ids, rows)
+        yield [record_row(record) for record in page]
+
+
+def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
+    obj = spec.obj
+    how = f"{spec.search} search" if spec.search else f"getAll({spec.get_all})"
+    tables = obj.table + (f" and `{SYSTEM}.{spec.line_table}`" if spec.line_table else "")
+
+    @dg.asset(
+        key=[SYSTEM, spec.name],
+        group_name=SYSTEM,
+        kinds={"netsuite", "duckdb"},
+        description=f"NetSuite {spec.name.replace('_', ' ')} staged into `{tables}` ({how}).",
+        metadata={"table": obj.table, "key": obj.key_column, "line_table": spec.line_table or "",
+                  "incremental": spec.incremental},
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL,
+                                    jitter=dg.Jitter.PLUS_MINUS),
+    )
+    def _stage(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        store = warehouse.get()
+        counts = {"line_rows": 0}
+        client = netsuite.get_client()
+        try:
+            result = stage(store, obj, fetch_pages(client, spec, store, counts))
+            calls, retries = dict(client.calls), dict(client.retries)
+        finally:
+            client.close()
+        metadata = {
+            **{k: dg.MetadataValue.int(v) for k, v in (("rows_fetched", result.rows_fetched),
+                ("rows_upserted", result.rows_upserted), ("table_rows", result.table_rows),
+                ("dagster/row_count", result.table_rows), ("pages", result.pages),
+                ("api_calls", sum(calls.values())), ("api_retries", sum(retries.values())))},
+            "api_calls_by_operation": dg.MetadataValue.json(calls),
+            "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
+            "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
+            "table": dg.MetadataValue.text(obj.table),
+        }
+        if spec.line_table:
+            metadata["line_rows_written"] = dg.MetadataValue.int(counts["line_rows"])
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _stage
+
+
+netsuite_staging_assets = [netsuite_staging_asset(spec) for spec in STAGED]
+
+defs = dg.Definitions(assets=netsuite_staging_assets)
