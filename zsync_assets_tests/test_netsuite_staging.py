@@ -1,0 +1,77 @@
+"""NetSuite staging: the record-to-row flattening (pure), and the staging assets run
+against the NetSuite sandbox through real sockets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+from zsync_assets.defs.netsuite.rows import line_rows, record_row
+
+PACIFIC = timezone(timedelta(hours=-8))
+BERLIN = timezone(timedelta(hours=1))
+
+INVOICE = {
+    "recordType": "invoice",
+    "internalId": "501", "externalId": "zuora-inv-8a81",
+    "tranId": "INV-501", "tranDate": datetime(2026, 3, 1, tzinfo=BERLIN),
+    "lastModifiedDate": datetime(2026, 3, 2, 9, 30, tzinfo=PACIFIC),
+    "entity": {"internalId": "77", "name": "Acmé GmbH"},
+    "currency": {"internalId": "2", "name": "EUR"},
+    "subsidiary": {"internalId": "1"},
+    "total": 118.5, "amountRemaining": 18.5, "isInactive": False,
+    "customFieldList": {
+        "custbody_zsync_zuora_id": "8a81", "custbody_zsync_origin": "ZUORA",
+        "custbody_zsync_zuora_type": {"internalId": "1", "name": "INVOICE"},
+    },
+    "itemList": {"item": [
+        {"line": 1, "item": {"internalId": "9", "name": "Pro plan"}, "quantity": 1.0, "rate": "100.00",
+         "amount": 100.0, "revRecStartDate": datetime(2026, 3, 1, tzinfo=BERLIN),
+         "revRecEndDate": datetime(2026, 3, 31, tzinfo=BERLIN),
+         "customFieldList": {"custcol_zsync_zuora_item_id": "ii-1"}},
+        {"line": 2, "item": {"internalId": "12", "name": "Proration credit"}, "amount": -1.5,
+         "customFieldList": {"custcol_zsync_zuora_item_id": "ii-2"}},
+        {"item": {"internalId": "30", "name": "Tax"}, "amount": 20.0},
+    ]},
+}
+
+
+def test_header_row_has_ids_refs_custom_fields_and_json_sublists():
+    row = record_row(INVOICE)
+    assert row["internal_id"] == "501" and row["external_id"] == "zuora-inv-8a81"
+    assert row["record_type"] == "invoice" and row["tran_id"] == "INV-501"
+    assert (row["entity_internal_id"], row["entity_name"]) == ("77", "Acmé GmbH")
+    assert row["currency_internal_id"] == "2" and row["subsidiary_internal_id"] == "1"
+    assert row["subsidiary_name"] is None
+    assert row["total"] == 118.5 and row["amount_remaining"] == 18.5 and row["is_inactive"] is False
+    assert row["custbody_zsync_zuora_id"] == "8a81" and row["custbody_zsync_origin"] == "ZUORA"
+    assert (row["custbody_zsync_zuora_type"], row["custbody_zsync_zuora_type_name"]) == ("1", "INVOICE")
+    assert json.loads(row["item_list"])["item"][0]["customFieldList"] == {"custcol_zsync_zuora_item_id": "ii-1"}
+    assert "customFieldList" not in row and "item_list_internal_id" not in row
+
+
+def test_timestamps_become_utc_but_business_dates_keep_the_netsuite_day():
+    row = record_row(INVOICE)
+    assert row["last_modified_date"] == "2026-03-02T17:30:00+00:00"
+    # Midnight 1 March in Berlin is 28 February in UTC; the invoice date must stay 1 March.
+    assert row["tran_date"] == "2026-03-01"
+
+
+def test_lines_are_keyed_by_transaction_and_line_number():
+    lines = line_rows(INVOICE, "itemList")
+    assert [(r["transaction_internal_id"], r["line"]) for r in lines] == [("501", 1), ("501", 2), ("501", 3)]
+    first = lines[0]
+    assert first["item_internal_id"] == "9" and first["item_name"] == "Pro plan"
+    assert (first["quantity"], first["rate"], first["amount"]) == (1.0, "100.00", 100.0)
+    assert (first["rev_rec_start_date"], first["rev_rec_end_date"]) == ("2026-03-01", "2026-03-31")
+    assert [r.get("custcol_zsync_zuora_item_id") for r in lines] == ["ii-1", "ii-2", None]
+    assert line_rows({"internalId": "1"}, "itemList") == []
+
+
+def test_apply_lines_of_a_payment():
+    payment = {"internalId": "900", "applyList": {"apply": [
+        {"doc": 501, "apply": True, "amount": 100.0, "type": "Invoice", "line": 0},
+        {"doc": 502, "apply": False, "amount": 0.0}]}}
+    lines = line_rows(payment, "applyList")
+    assert [(r["doc"], r["apply"], r["amount"]) for r in lines] == [(501, True, 100.0), (502, False, 0.0)]
+    assert [r["line"] for r in lines] == [1, 2]  # line 0 is not a line number: the position is used
