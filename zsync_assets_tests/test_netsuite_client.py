@@ -94,7 +94,7 @@ WRITE_RECORDS = {
 
 SEARCHES = {
     "customer": {"lastModifiedDate": {"operator": "onOrAfter", "searchValue": datetime(2026, 1, 1, tzinfo=UTC)}},
-    "item": {"type": {"operator": "anyOf", "searchValue": ["_nonInventoryItem", "_serviceItem"]}},
+    "item": {"type": {"operator": "anyOf", "searchValue": ["_nonInventoryItem", "_service"]}},
     "transaction": {"type": {"operator": "anyOf", "searchValue": ["_invoice"]},
                     "lastModifiedDate": {"operator": "onOrAfter", "searchValue": datetime(2026, 1, 1, tzinfo=UTC)}},
     "subsidiary": {}, "term": {}, "account": {}, "salesTaxItem": {},

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from lxml import etree
+
+from zsync_assets.defs.netsuite.assets import STAGED
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
+from zsync_assets_tests.test_netsuite_client import VENDOR
 
 PACIFIC = timezone(timedelta(hours=-8))
 BERLIN = timezone(timedelta(hours=1))
@@ -75,3 +80,22 @@ def test_apply_lines_of_a_payment():
     lines = line_rows(payment, "applyList")
     assert [(r["doc"], r["apply"], r["amount"]) for r in lines] == [(501, True, 100.0), (502, False, 0.0)]
     assert [r["line"] for r in lines] == [1, 2]  # line 0 is not a line number: the position is used
+
+
+def _vendor_enum(name: str) -> set[str]:
+    values = set()
+    for xsd in (VENDOR / "xsd").glob("*Types.xsd"):
+        for simple in etree.parse(str(xsd)).getroot().iter("{http://www.w3.org/2001/XMLSchema}simpleType"):
+            if simple.get("name") == name:
+                values |= {e.get("value") for e in simple.iter("{http://www.w3.org/2001/XMLSchema}enumeration")}
+    return values
+
+
+def test_staged_search_types_are_vendor_enum_values():
+    if not VENDOR.exists():
+        pytest.skip(f"vendor SuiteTalk reference not at {VENDOR}")
+    # searchValue is xsd:string in the schema, so XSD validation cannot catch a wrong enum value.
+    enums = {"item": _vendor_enum("ItemType"), "transaction": _vendor_enum("TransactionType")}
+    for spec in STAGED:
+        wanted = spec.criteria.get("type", {}).get("searchValue", [])
+        assert set(wanted) <= enums.get(spec.search, set()), spec.name

@@ -57,7 +57,7 @@ STAGED = [
     NetSuiteStaged("customers", "customer"),
     # Items zsync creates: NonInventorySaleItem and ServiceSaleItem (`record_type` tells them apart).
     NetSuiteStaged("items", "item", {"type": {"operator": "anyOf",
-                                              "searchValue": ["_nonInventoryItem", "_serviceItem"]}}),
+                                              "searchValue": ["_nonInventoryItem", "_service"]}}),
     _transactions("invoices", "_invoice", "itemList", "invoice_lines"),
     _transactions("sales_orders", "_salesOrder", "itemList", "sales_order_lines"),
     _transactions("credit_memos", "_creditMemo", "itemList", "credit_memo_lines"),
