@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = []
+pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox"]
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

@@ -1,0 +1,1 @@
+"""The Zuora sandbox: a persistent, seeded HTTP server that speaks Zuora's REST API."""
