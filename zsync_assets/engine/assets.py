@@ -1,0 +1,96 @@
+"""Turn a declared `Flow` into Dagster assets: `plan/<flow>` and `push/<flow>` (write-back inside push).
+
+Vendor code is injected (`open_sinks`), so this module stays vendor-neutral. Why re-running a
+push is harmless: it sends only what the fresh plan says changed, NetSuite writes are upserts
+by a deterministic externalId, Zuora creates carry an Idempotency-Key, and unanswered attempts
+are looked up before anything is re-sent.
+"""
+
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
+
+import dagster as dg
+
+from zsync_assets.config import current_config
+from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.push import push_flow
+from zsync_assets.engine.runner import plan_flow, preview_markdown
+from zsync_assets.engine.sink import Sink
+from zsync_assets.lib.resources import WarehouseResource
+
+# (system, context) -> a context manager yielding that system's Sink (closes its client).
+OpenSink = Callable[[str, dg.AssetExecutionContext], AbstractContextManager[Sink]]
+
+POOLS = {"netsuite": "netsuite_api", "zuora": "zuora_api"}
+
+
+def table_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.split("."))
+
+
+def plan_key(flow_name: str) -> dg.AssetKey:
+    return dg.AssetKey(["plan", flow_name])
+
+
+def push_key(flow_name: str) -> dg.AssetKey:
+    return dg.AssetKey(["push", flow_name])
+
+
+def plan_asset(flow: Flow) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=plan_key(flow.name),
+        group_name="flows",
+        kinds={"polars", "duckdb"},
+        deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on],
+        description=f"What a push of `{flow.name}` would do, per source record, and why "
+                    f"(`{flow.plan_table}`). Writes nothing to either system.",
+    )
+    def _plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        result = plan_flow(flow, warehouse.get(), current_config())
+        if result.missing_tables:
+            context.log.warning(f"{flow.name}: not staged yet: {', '.join(result.missing_tables)}")
+        return dg.MaterializeResult(metadata={
+            **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
+            "dagster/row_count": dg.MetadataValue.int(result.plan.height),
+            "matched_existing": dg.MetadataValue.int(result.plan["match"].is_not_null().sum()),
+            "not_staged": dg.MetadataValue.text(", ".join(result.missing_tables) or "none"),
+            "blocked_and_skipped": dg.MetadataValue.md(preview_markdown(result.plan)),
+            "table": dg.MetadataValue.text(flow.plan_table),
+        })
+
+    return _plan
+
+
+def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=push_key(flow.name),
+        group_name="flows",
+        kinds={flow.target_system, "duckdb"},
+        deps=[plan_key(flow.name)],
+        pool=POOLS[flow.target_system],
+        required_resource_keys={"warehouse", "zuora", "netsuite"},
+        description=f"Send the planned creates/updates of `{flow.name}` to {flow.target_system}, "
+                    f"log every attempt in `zsync.push_log`, keep `zsync.links`"
+                    + (", and write the link back to the source." if flow.write_back else "."),
+    )
+    def _push(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse = context.resources.warehouse.get()
+        with ExitStack() as stack:
+            sink = stack.enter_context(open_sink(flow.target_system, context))
+            source_sink = stack.enter_context(open_sink(flow.source_system, context)) if flow.write_back else None
+            result = push_flow(flow, warehouse, sink, current_config(), source_sink=source_sink,
+                               run_id=context.run_id, log=context.log.info)
+        return dg.MaterializeResult(metadata={
+            **{k: dg.MetadataValue.int(v) for k, v in result.metadata().items() if isinstance(v, int)},
+            "errors_by_code": dg.MetadataValue.json(result.errors),
+            "first_failures": dg.MetadataValue.json(result.failures),
+        })
+
+    return _push
+
+
+def flow_assets(flows: list[Flow], open_sink: OpenSink) -> Iterator[dg.AssetsDefinition]:
+    for flow in flows:
+        yield plan_asset(flow)
+        yield push_asset(flow, open_sink)

@@ -1,0 +1,54 @@
+"""Plan a flow from what is staged (the I/O around the pure `build_plan`), for assets and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from zsync_assets.config import Config
+from zsync_assets.engine import links as store
+from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
+from zsync_assets.lib.warehouse import Warehouse, qualified, replace_table
+
+
+@dataclass
+class PlanResult:
+    plan: pl.DataFrame
+    missing_tables: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return plan_counts(self.plan)
+
+
+def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool = True) -> PlanResult:
+    """Map the staged tables and classify every record; `write=False` is a pure dry run."""
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        missing = [t for t in flow.tables if not store.table_exists(con, t)]
+        tables = {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
+        tables["zsync.links"] = store.read_links(con)
+        links = store.read_links(con, flow.name)
+        attempts = store.read_last_attempts(con, flow.name)
+        requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
+    if missing:
+        # Nothing staged yet (first run, or the staging step failed): an empty plan, said plainly.
+        plan = pl.DataFrame(schema=PLAN_SCHEMA)
+    else:
+        mapped = flow.mapping(tables, config)
+        plan = build_plan(flow, mapped, links, attempts, requeued, config.field_overrides.get(flow.name))
+    if write:
+        with warehouse.connect() as con:
+            replace_table(con, flow.plan_table, plan)
+    return PlanResult(plan, missing)
+
+
+def preview_markdown(plan: pl.DataFrame, actions: tuple[str, ...] = ("blocked", "skip"), limit: int = 25) -> str:
+    rows = plan.filter(pl.col("action").is_in(actions)).select("source_id", "action", "reason").head(limit)
+    if rows.is_empty():
+        return "_nothing blocked or skipped_"
+    lines = ["| source id | action | reason |", "|---|---|---|"]
+    lines += [f"| {s} | {a} | {(r or '').replace('|', '/')} |" for s, a, r in rows.iter_rows()]
+    return "\n".join(lines)

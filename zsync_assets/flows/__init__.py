@@ -1,0 +1,17 @@
+"""The declared flows. Adding one: a module here with a `Flow` and its pure polars mapping,
+then list it in `FLOWS` below (order = dependency order, for readers; Dagster uses `depends_on`)."""
+
+from zsync_assets.config import Config
+from zsync_assets.engine.flow import Flow
+
+
+def all_flows() -> list[Flow]:
+    from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA
+    from zsync_assets.flows.items import ITEMS
+
+    return [CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA, ITEMS]
+
+
+def configured_flows(config: Config) -> list[Flow]:
+    """Only the directions the config enables exist in the asset graph."""
+    return [flow for flow in all_flows() if flow.enabled(config)]

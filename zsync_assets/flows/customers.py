@@ -1,0 +1,270 @@
+"""customers: Zuora Account (+ bill-to / sold-to contacts) <-> NetSuite Customer.
+
+Direction from `customer_master`; only the configured one exists in the asset graph.
+
+Zuora -> NetSuite (default): only Active accounts whose `SynctoNetSuite__NS` is not "No";
+a Canceled account that was synced becomes `isInactive`; nothing is ever deleted; null values
+are omitted from the payload (engine rule), so a value set in NetSuite is never blanked.
+Per-account overrides: `Subsidiary__NS` (NetSuite internal id or name) and
+`CustomerType__NS` ("Individual" -> isPerson). SuiteTalk 2023_2's Customer has no class /
+department / location fields, so `Class__NS` / `Department__NS` / `Location__NS` are left for
+the transaction flows, where NetSuite has them.
+
+NetSuite -> Zuora: customers with `custentity_zsync_send_to_zuora` checked become Zuora
+accounts with bill-to / sold-to contacts; `IntegrationId__NS` on the account and
+`custentity_zsync_zuora_id` on the customer link them both ways.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import polars as pl
+
+from zsync_assets.config import Config
+from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.flows.mapping.common import (
+    col, linked_target, lookup, netsuite_country, ref, resolve, table, with_columns_if_missing,
+)
+
+ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
+SEND_TO_ZUORA_FIELD = "custentity_zsync_send_to_zuora"
+
+_ACCOUNT_COLUMNS = [
+    "id", "account_number", "name", "currency", "status", "parent_id", "bill_to_id", "sold_to_id",
+    "payment_term", "integration_id__ns", "syncto_net_suite__ns", "subsidiary__ns", "customer_type__ns",
+]
+_CONTACT_COLUMNS = ["id", "first_name", "last_name", "work_email", "work_phone", "address1", "address2",
+                    "city", "state", "postal_code", "country"]
+
+
+def _address(prefix: str) -> pl.Expr:
+    c = lambda name: pl.col(f"{prefix}{name}")  # noqa: E731
+    return pl.when(c("id").is_not_null()).then(pl.struct(
+        netsuite_country(c("country")).alias("country"),
+        pl.concat_str([c("first_name"), c("last_name")], separator=" ", ignore_nulls=True).alias("addressee"),
+        c("work_phone").alias("addrPhone"),
+        c("address1").alias("addr1"),
+        c("address2").alias("addr2"),
+        c("city").alias("city"),
+        c("state").alias("state"),
+        c("postal_code").alias("zip"),
+    ))
+
+
+def _addressbook() -> pl.Expr:
+    same = pl.col("bill_to_id") == pl.col("sold_to_id")
+    billing = pl.when(pl.col("bill_id").is_not_null()).then(pl.struct(
+        pl.lit(True).alias("defaultBilling"),
+        pl.when(same.fill_null(False)).then(pl.lit(True)).alias("defaultShipping"),
+        pl.lit("Bill To").alias("label"),
+        _address("bill_").alias("addressbookAddress"),
+    ))
+    shipping = pl.when(pl.col("sold_id").is_not_null() & ~same.fill_null(False)).then(pl.struct(
+        pl.lit(None, pl.Boolean).alias("defaultBilling"),
+        pl.lit(True).alias("defaultShipping"),
+        pl.lit("Sold To").alias("label"),
+        _address("sold_").alias("addressbookAddress"),
+    ))
+    entries = pl.concat_list([billing, shipping]).list.drop_nulls()
+    return pl.when(entries.list.len() > 0).then(pl.struct(entries.alias("addressbook")))
+
+
+def _contacts(tables: Mapping[str, pl.DataFrame], prefix: str) -> pl.DataFrame:
+    contacts = with_columns_if_missing(table(tables, "zuora.contacts"), _CONTACT_COLUMNS)
+    return contacts.select([pl.col(c).cast(pl.Utf8).alias(prefix + c) for c in _CONTACT_COLUMNS])
+
+
+def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
+    accounts = with_columns_if_missing(table(tables, "zuora.accounts"), _ACCOUNT_COLUMNS)
+    customers = table(tables, "netsuite.customers")
+    currencies = lookup(table(tables, "netsuite.currencies"), ["symbol", "name"])
+    subsidiaries = lookup(table(tables, "netsuite.subsidiaries"), ["name", "internal_id"])
+    terms = lookup(table(tables, "netsuite.terms"), ["name"])
+    by_zuora_id = lookup(customers, [ZUORA_ID_FIELD]) if ZUORA_ID_FIELD in customers.columns else {}
+    by_entity_id = lookup(customers, ["entity_id"])
+    by_external_id = lookup(customers, ["external_id"])
+    parents_linked = linked_target(tables, "customers")
+    first_subsidiary = (
+        str(table(tables, "netsuite.subsidiaries").sort(pl.col("internal_id").cast(pl.Int64, strict=False))
+            ["internal_id"][0]) if subsidiaries else None
+    )
+
+    frame = (
+        accounts.select([pl.col(c).cast(pl.Utf8) for c in _ACCOUNT_COLUMNS])
+        .join(_contacts(tables, "bill_"), left_on="bill_to_id", right_on="bill_id", how="left", coalesce=False)
+        .join(_contacts(tables, "sold_"), left_on="sold_to_id", right_on="sold_id", how="left", coalesce=False)
+    )
+    subsidiary_name = pl.coalesce(
+        pl.col("subsidiary__ns"),
+        pl.col("currency").replace_strict(config.subsidiary_by_currency, default=None, return_dtype=pl.Utf8),
+        pl.lit(config.default_subsidiary, pl.Utf8),
+    )
+    is_person = pl.col("customer_type__ns").str.to_lowercase() == "individual"
+    frame = frame.with_columns(
+        subsidiary_id=pl.when(subsidiary_name.is_null()).then(pl.lit(first_subsidiary, pl.Utf8))
+        # Subsidiary__NS usually holds the NetSuite internal id (that is what Zuora's own
+        # connector writes); a bare number goes through as is and NetSuite validates it.
+        .when(subsidiary_name.str.contains(r"^\d+$")).then(subsidiary_name)
+        .otherwise(resolve(subsidiary_name, subsidiaries)),
+        subsidiary_name=subsidiary_name,
+        currency_id=resolve(pl.col("currency"), currencies),
+        terms_id=pl.coalesce(resolve(pl.col("payment_term"), terms),
+                             resolve(pl.lit(config.default_terms, pl.Utf8), terms)),
+        parent_target=pl.col("parent_id").replace_strict(parents_linked, default=None, return_dtype=pl.Utf8),
+        match_zuora_id=pl.col("id").str.to_lowercase().replace_strict(by_zuora_id, default=None, return_dtype=pl.Utf8),
+        match_entity=pl.col("account_number").str.to_lowercase().replace_strict(
+            by_entity_id, default=None, return_dtype=pl.Utf8),
+        match_external=("zsync:customers:" + pl.col("id")).str.to_lowercase().replace_strict(
+            by_external_id, default=None, return_dtype=pl.Utf8),
+    )
+    status = pl.col("status")
+    return frame.select(
+        pl.col("id").alias("source_id"),
+        pl.col("account_number").alias("entityId"),
+        pl.when(~is_person.fill_null(False)).then(pl.col("name")).alias("companyName"),
+        pl.when(is_person).then(pl.lit(True)).alias("isPerson"),
+        pl.when(is_person).then(pl.coalesce("bill_first_name", "name")).alias("firstName"),
+        pl.when(is_person).then(pl.coalesce("bill_last_name", "name")).alias("lastName"),
+        pl.col("bill_work_email").alias("email"),
+        pl.col("bill_work_phone").alias("phone"),
+        pl.when(pl.col("parent_id").is_not_null()).then(
+            pl.when(pl.col("parent_target").is_not_null()).then(ref(pl.col("parent_target")))
+            # Not linked yet: it lands earlier in this run under its deterministic externalId.
+            .otherwise(pl.struct(("zsync:customers:" + pl.col("parent_id")).alias("externalId")))
+        ).alias("parent"),
+        ref(pl.col("subsidiary_id")).alias("subsidiary"),
+        ref(pl.col("currency_id")).alias("currency"),
+        ref(pl.col("terms_id")).alias("terms"),
+        pl.when(status == "Canceled").then(pl.lit(True)).alias("isInactive"),
+        _addressbook().alias("addressbookList"),
+        pl.struct(pl.col("id").alias(ZUORA_ID_FIELD)).alias("customFieldList"),
+        # control columns
+        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no")
+        .then(pl.lit("SynctoNetSuite__NS is No"))
+        .when(~status.is_in(["Active", "Canceled"]))
+        .then(pl.format("account is {}", status.fill_null("without a status"))).alias("_skip"),
+        pl.when(status == "Canceled").then(pl.lit("account is Canceled and was never synced")).alias("_only_if_linked"),
+        pl.when(pl.col("currency_id").is_null())
+        .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
+        .when(pl.col("subsidiary_id").is_null())
+        .then(pl.format("no NetSuite subsidiary named '{}'", pl.col("subsidiary_name").fill_null("")))
+        .alias("_blocked"),
+        pl.coalesce("integration_id__ns", "match_external", "match_zuora_id", "match_entity").alias("_match_target_id"),
+        pl.when(pl.col("integration_id__ns").is_not_null()).then(pl.lit("IntegrationId__NS"))
+        .when(pl.col("match_external").is_not_null()).then(pl.lit("externalId"))
+        .when(pl.col("match_zuora_id").is_not_null()).then(pl.lit(ZUORA_ID_FIELD))
+        .when(pl.col("match_entity").is_not_null()).then(pl.lit("same entityId as the account number"))
+        .alias("_match"),
+        pl.col("parent_id").alias("_after"),
+    )
+
+
+# --- NetSuite -> Zuora ------------------------------------------------------------------------
+
+def _first_address(addressbook: str | None, flag: str) -> dict:
+    """The staged `addressbook_list` JSON -> the address flagged default billing / shipping."""
+    if not addressbook:
+        return {}
+    data = json.loads(addressbook)
+    entries = data.get("addressbook", data) if isinstance(data, dict) else data
+    entries = entries if isinstance(entries, list) else [entries]
+    chosen = next((e for e in entries if e.get(flag)), entries[0] if entries else {})
+    return chosen.get("addressbookAddress") or {}
+
+
+def _zuora_country(code: str | None) -> str | None:
+    """NetSuite `_unitedStates` -> Zuora `United States`."""
+    if not code:
+        return None
+    words, word = [], ""
+    for ch in code.lstrip("_"):
+        if ch.isupper() and word:
+            words.append(word)
+            word = ""
+        word += ch
+    words.append(word)
+    return " ".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def _zuora_contact(row: dict, flag: str) -> dict | None:
+    address = _first_address(row.get("addressbook_list"), flag)
+    company = row.get("company_name") or row.get("entity_id")
+    return {k: v for k, v in {
+        "firstName": row.get("first_name") or company,
+        "lastName": row.get("last_name") or company,
+        "workEmail": row.get("email"),
+        "workPhone": row.get("phone"),
+        "address1": address.get("addr1"),
+        "address2": address.get("addr2"),
+        "city": address.get("city"),
+        "state": address.get("state"),
+        "zipCode": address.get("zip"),
+        "country": _zuora_country(address.get("country")),
+    }.items() if v is not None}
+
+
+def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
+    customers = with_columns_if_missing(table(tables, "netsuite.customers"), [
+        "internal_id", "entity_id", "company_name", "first_name", "last_name", "email", "phone",
+        "currency_name", "currency_internal_id", "terms_name", "is_inactive", "addressbook_list",
+        ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
+    ])
+    currency_codes = {v: k for k, v in lookup(table(tables, "netsuite.currencies"), ["symbol"]).items()}
+    accounts = table(tables, "zuora.accounts")
+    by_integration_id = lookup(accounts, ["integration_id__ns"], "id") if "integration_id__ns" in accounts.columns else {}
+    by_number = lookup(accounts, ["account_number"], "id")
+    rows = []
+    for c in customers.to_dicts():
+        send = str(c.get(SEND_TO_ZUORA_FIELD)).lower() in ("true", "t", "1", "yes")
+        currency = currency_codes.get(str(c.get("currency_internal_id")))
+        currency = currency.upper() if currency else None
+        match_id = c.get(ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
+            or by_number.get(str(c.get("entity_id") or "").lower())
+        how = (ZUORA_ID_FIELD if c.get(ZUORA_ID_FIELD) else
+               "IntegrationId__NS" if by_integration_id.get(str(c["internal_id"]).lower()) else
+               "same account number as the entityId" if match_id else None)
+        rows.append({
+            "source_id": str(c["internal_id"]),
+            "name": c.get("company_name") or " ".join(filter(None, [c.get("first_name"), c.get("last_name")])) or c.get("entity_id"),
+            "accountNumber": c.get("entity_id"),
+            "currency": currency,
+            "paymentTerm": c.get("terms_name"),
+            "billToContact": _zuora_contact(c, "defaultBilling"),
+            "soldToContact": _zuora_contact(c, "defaultShipping"),
+            "IntegrationId__NS": str(c["internal_id"]),
+            "_skip": None if send else f"{SEND_TO_ZUORA_FIELD} is not checked",
+            "_blocked": None if currency else f"no ISO code for NetSuite currency '{c.get('currency_name') or c.get('currency_internal_id')}'",
+            "_match_target_id": match_id,
+            "_match": how,
+        })
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema={"source_id": pl.Utf8})
+
+
+CUSTOMERS_TO_NETSUITE = Flow(
+    name="customers",
+    source_system="zuora",
+    target_system="netsuite",
+    target_record_type="customer",
+    source_tables=("zuora.accounts", "zuora.contacts"),
+    reference_tables=("netsuite.customers", "netsuite.subsidiaries", "netsuite.currencies", "netsuite.terms"),
+    mapping=customers_from_zuora_accounts,
+    write_back=WriteBack("Account"),
+    enabled=lambda config: config.customer_master == "zuora",
+    description="Zuora accounts -> NetSuite customers (customer_master: zuora)",
+)
+
+CUSTOMERS_TO_ZUORA = Flow(
+    name="customers",
+    source_system="netsuite",
+    target_system="zuora",
+    target_record_type="Account",
+    source_tables=("netsuite.customers",),
+    reference_tables=("netsuite.currencies", "zuora.accounts"),
+    mapping=accounts_from_netsuite_customers,
+    write_mode="create_or_update",
+    write_back=WriteBack("customer"),
+    enabled=lambda config: config.customer_master == "netsuite",
+    description="NetSuite customers flagged send-to-Zuora -> Zuora accounts (customer_master: netsuite)",
+)

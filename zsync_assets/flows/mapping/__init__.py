@@ -1,0 +1,1 @@
+"""Pure polars mapping helpers shared by flows."""

@@ -1,0 +1,82 @@
+"""Small polars helpers the mapping functions share: optional columns, references, names."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import polars as pl
+
+
+def table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
+    return tables.get(name, pl.DataFrame())
+
+
+def col(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.Utf8) -> pl.Expr:
+    """The column if staged, else nulls: vendors omit custom fields nobody ever set."""
+    return pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
+
+
+def with_columns_if_missing(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    return frame.with_columns([pl.lit(None, pl.Utf8).alias(n) for n in names if n not in frame.columns])
+
+
+def ref(internal_id: pl.Expr) -> pl.Expr:
+    """A NetSuite-style record reference `{internalId}`; null when the id is null."""
+    return pl.when(internal_id.is_not_null()).then(pl.struct(internal_id.alias("internalId")))
+
+
+def lookup(reference: pl.DataFrame, key_cols: list[str], value_col: str = "internal_id") -> dict[str, str]:
+    """Case-insensitive text -> id map over one or more key columns of a staged reference table."""
+    out: dict[str, str] = {}
+    if reference.is_empty() or value_col not in reference.columns:
+        return out
+    for key in key_cols:
+        if key in reference.columns:
+            for k, v in reference.select(pl.col(key).cast(pl.Utf8).alias("k"), pl.col(value_col).cast(pl.Utf8).alias("v")).iter_rows():
+                if k is not None and v is not None:
+                    out.setdefault(k.strip().lower(), v)
+    return out
+
+
+def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
+    return expr.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+
+
+def linked_target(tables: Mapping[str, pl.DataFrame], flow: str) -> dict[str, str]:
+    links = tables.get("zsync.links")
+    if links is None or links.is_empty():
+        return {}
+    rows = links.filter(pl.col("flow") == flow).select("source_id", "target_id")
+    return dict(rows.iter_rows())
+
+
+def bounded_name(name: str, unique_key: str, limit: int) -> str:
+    """`name` if it fits, else a deterministic cut plus a short hash of `unique_key` (stable across runs)."""
+    if len(name) <= limit:
+        return name
+    suffix = "~" + hashlib.sha1(unique_key.encode()).hexdigest()[:6]
+    return name[: limit - len(suffix)].rstrip() + suffix
+
+
+def netsuite_country(country: pl.Expr) -> pl.Expr:
+    """Zuora country name -> NetSuite Country enum (`United States` -> `_unitedStates`)."""
+
+    def convert(value: str | None) -> str | None:
+        if not value:
+            return None
+        text = _COUNTRY_ALIASES.get(value.strip().upper(), value.strip())
+        words = [w for w in "".join(c if c.isalnum() else " " for c in text).split()]
+        if not words:
+            return None
+        return "_" + words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
+
+    return country.map_elements(convert, return_dtype=pl.Utf8)
+
+
+_COUNTRY_ALIASES = {
+    "US": "United States", "USA": "United States", "GB": "United Kingdom", "UK": "United Kingdom",
+    "GBR": "United Kingdom", "DE": "Germany", "DEU": "Germany", "FR": "France", "FRA": "France",
+    "CA": "Canada", "CAN": "Canada", "AU": "Australia", "AUS": "Australia", "JP": "Japan",
+    "JPN": "Japan", "NL": "Netherlands", "NLD": "Netherlands", "IE": "Ireland", "IRL": "Ireland",
+}

@@ -1,0 +1,88 @@
+"""NetSuite as a push target and as a write-back destination, through the NetSuiteClient.
+
+Creates and updates are `upsertList` keyed by the deterministic externalId: a replay after a
+crash updates the record it already created instead of adding a second one. A record matched
+to a pre-existing customer (no zsync externalId yet) is updated by internalId with the
+externalId set, so from then on the upsert key finds it. Lists are capped by the client at the
+vendor limits (upsertList/updateList <= 100 records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zsync_assets.clients.netsuite.interface import (
+    CODE_UNKNOWN_OUTCOME, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteClient, NetSuiteError, WriteResult,
+)
+from zsync_assets.config import Config
+from zsync_assets.engine.errors import CONNECTION_DROPPED
+from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
+
+# Write-back: the customer learns its Zuora account id (DESIGN.md §3 custom fields).
+WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id"}
+
+
+def _outcome(source_id: str, result: WriteResult) -> Outcome:
+    return Outcome(source_id, result.ok, result.internal_id, result.code, result.message)
+
+
+class NetSuiteSink:
+    system = "netsuite"
+
+    def __init__(self, client: NetSuiteClient):
+        self.client = client
+
+    def instance_id(self) -> str:
+        return str(self.client.account_id)
+
+    def batch_size(self, config: Config, action: str) -> int:
+        return min(config.batch_size("netsuite_upsert_list"), MAX_UPSERT_LIST)
+
+    def write(self, records: Sequence[Outgoing]) -> list[Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        by_type: dict[tuple[str, str], list[int]] = {}
+        for i, rec in enumerate(records):
+            op = "update" if rec.target_id else "upsert"
+            by_type.setdefault((rec.record_type, op), []).append(i)
+        for (record_type, op), indexes in by_type.items():
+            body = [self._record(records[i]) for i in indexes]
+            try:
+                results = (self.client.update_list if op == "update" else self.client.upsert_list)(record_type, body)
+            except NetSuiteError as error:
+                code = CONNECTION_DROPPED if error.code == CODE_UNKNOWN_OUTCOME else error.code
+                results = [WriteResult(False, code=code, message=error.message) for _ in indexes]
+            for i, result in zip(indexes, results, strict=True):
+                outcomes[i] = _outcome(records[i].source_id, result)
+        return [outcomes[i] for i in range(len(records))]
+
+    @staticmethod
+    def _record(rec: Outgoing) -> dict:
+        record = {**rec.payload, "externalId": rec.external_id}
+        if rec.target_id:
+            record["internalId"] = rec.target_id
+        return record
+
+    def lookup(self, records: Sequence[Outgoing]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        by_type: dict[str, list[Outgoing]] = {}
+        for rec in records:
+            by_type.setdefault(rec.record_type, []).append(rec)
+        for record_type, recs in by_type.items():
+            for start in range(0, len(recs), MAX_GET_LIST):
+                chunk = recs[start:start + MAX_GET_LIST]
+                source_of = {r.external_id: r.source_id for r in chunk}
+                for record in self.client.get_list(record_type, external_ids=list(source_of)):
+                    if record.get("externalId") in source_of and record.get("internalId"):
+                        found[source_of[record["externalId"]]] = str(record["internalId"])
+        return found
+
+    def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        field = WRITE_BACK_FIELDS[record_type]
+        todo = [n for n in notices if n.ok and n.target_id]
+        body = [{"internalId": n.source_id, "customFieldList": {field: n.target_id}} for n in todo]
+        try:
+            results = self.client.update_list(record_type, body) if body else []
+        except NetSuiteError as error:
+            results = [WriteResult(False, code=error.code, message=error.message) for _ in todo]
+        done = {n.source_id: _outcome(n.source_id, r) for n, r in zip(todo, results, strict=True)}
+        return [done.get(n.source_id, Outcome(n.source_id, True)) for n in notices]

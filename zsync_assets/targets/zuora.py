@@ -1,0 +1,90 @@
+"""Zuora as a push target (accounts from NetSuite customers) and as a write-back destination.
+
+Creates are `POST` with an `Idempotency-Key` = hash(flow, source id, payload hash) (Zuora
+replays a key's first answer for 24 h, failures included, so the key changes when the payload
+does) and carry `IntegrationId__NS` = the NetSuite internal id, so an unanswered create is
+found by `IntegrationId__NS` before anything is re-sent. Updates are `PUT` by id (idempotent).
+Write-back sets the connector fields Zuora declares on its request schemas:
+`IntegrationId__NS`, `IntegrationStatus__NS` ("Sync Complete" / "Error"), `SyncDate__NS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from zsync_assets.clients.zuora import ZuoraClient, ZuoraError
+from zsync_assets.config import Config
+from zsync_assets.engine.errors import CONNECTION_DROPPED
+from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
+
+# Zuora routes per record type: (create, update-by-id, Object Query object for lookups).
+ROUTES = {
+    "Account": ("/v1/accounts", "/v1/accounts/{id}", "accounts"),
+    "ProductRatePlanCharge": (None, "/v1/object/product-rate-plan-charge/{id}", "product_rate_plan_charges"),
+}
+STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
+
+
+def error_code(error: ZuoraError) -> str:
+    """A code the engine can classify: HTTP status for transport-level verdicts, else Zuora's."""
+    if error.status is None:
+        return CONNECTION_DROPPED
+    if error.status == 429 or error.status >= 500 or not error.codes:
+        return f"HTTP_{error.status}"
+    return str(error.codes[0])
+
+
+class ZuoraSink:
+    system = "zuora"
+
+    def __init__(self, client: ZuoraClient):
+        self.client = client
+
+    def instance_id(self) -> str:
+        return str(self.client.tenant_id)
+
+    def batch_size(self, config: Config, action: str) -> int:
+        return config.batch_size("zuora_write")
+
+    def write(self, records: Sequence[Outgoing]) -> list[Outcome]:
+        return [self._write_one(rec) for rec in records]
+
+    def _write_one(self, rec: Outgoing) -> Outcome:
+        create, update, _ = ROUTES[rec.record_type]
+        try:
+            if rec.target_id:
+                body = self.client.put(update.format(id=rec.target_id), rec.payload)
+                return Outcome(rec.source_id, True, rec.target_id)
+            body = self.client.post(create, rec.payload, idempotency_key=rec.attempt_key)
+        except ZuoraError as error:
+            return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
+        target = (body or {}).get("accountId") or (body or {}).get("id") or (body or {}).get("Id")
+        return Outcome(rec.source_id, bool(target), target, None if target else "NO_ID", None if target else "no id in response")
+
+    def lookup(self, records: Sequence[Outgoing]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for rec in records:
+            marker = rec.payload.get("IntegrationId__NS")
+            if not marker:
+                continue
+            obj = ROUTES[rec.record_type][2]
+            for page in self.client.query_objects(obj, filters=[f"IntegrationId__NS.EQ:{marker}"]):
+                for row in page:
+                    found.setdefault(rec.source_id, row["id"])
+        return found
+
+    def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        update = ROUTES[record_type][1]
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        outcomes = []
+        for n in notices:
+            body = {"IntegrationStatus__NS": STATUS_OK if n.ok else STATUS_ERROR, "SyncDate__NS": stamp}
+            if n.ok and n.target_id:
+                body["IntegrationId__NS"] = n.target_id
+            try:
+                self.client.put(update.format(id=n.source_id), body)
+                outcomes.append(Outcome(n.source_id, True, n.source_id))
+            except ZuoraError as error:
+                outcomes.append(Outcome(n.source_id, False, code=error_code(error), message=error.message))
+        return outcomes
