@@ -117,5 +117,10 @@ def sql(query: str) -> None:
         click.echo(Warehouse().query(query))
 
 
+from zsync_assets.engine.commands import COMMANDS  # noqa: E402  (plan, requeue, rebind)
+
+for _command in COMMANDS:
+    main.add_command(_command)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,75 @@
+"""`zsync plan`, `zsync requeue`, `zsync rebind`: the operator's handles on the engine.
+
+`zsync plan` plans from what is already staged (run `zsync demo` or the Dagster job to stage):
+it must be safe to run at any time, so it calls neither vendor and writes nothing to either
+system; with `--save` it also refreshes `zsync.plan_<flow>` in the warehouse.
+"""
+
+import json
+
+import click
+import polars as pl
+
+from zsync_assets.config import current_config
+from zsync_assets.engine import links as store
+from zsync_assets.engine.instance import rebind as forget_binding
+from zsync_assets.engine.runner import plan_flow
+from zsync_assets.flows import configured_flows
+from zsync_assets.lib.warehouse import Warehouse
+
+
+def _flows(name: str | None):
+    flows = configured_flows(current_config())
+    chosen = [f for f in flows if name in (None, f.name)]
+    if not chosen:
+        raise click.ClickException(f"no configured flow {name!r}; configured: {', '.join(f.name for f in flows)}")
+    return chosen
+
+
+@click.command("plan")
+@click.argument("flow", required=False)
+@click.option("--limit", default=20, show_default=True, help="Rows shown per action.")
+@click.option("--save/--no-save", default=False, help="Also write zsync.plan_<flow> (default: dry run).")
+def plan_command(flow: str | None, limit: int, save: bool) -> None:
+    """Show what a push would do, from what is staged; writes nothing to Zuora or NetSuite."""
+    warehouse = Warehouse()
+    for f in _flows(flow):
+        result = plan_flow(f, warehouse, current_config(), write=save)
+        counts = ", ".join(f"{n} {a}" for a, n in result.counts.items())
+        click.echo(f"\n== {f.name} ({f.source_system} -> {f.target_system}): {counts}")
+        if result.missing_tables:
+            click.echo(f"   not staged yet: {', '.join(result.missing_tables)}")
+        plan = result.plan
+        for action in ("create", "update"):
+            for row in plan.filter(pl.col("action") == action).head(limit).iter_rows(named=True):
+                fields = ", ".join(row["changed_fields"] or []) if action == "update" else ", ".join(json.loads(row["payload"]))
+                match = f" [matched by {row['match']}]" if row["match"] else ""
+                click.echo(f"   {action:<7} {row['source_id']}{match}: {fields}")
+        for action in ("blocked", "skip"):
+            for row in plan.filter(pl.col("action") == action).head(limit).iter_rows(named=True):
+                click.echo(f"   {action:<7} {row['source_id']}: {row['reason']}")
+
+
+@click.command("requeue")
+@click.argument("flow")
+@click.argument("source_ids", nargs=-1, required=True)
+def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
+    """Send records again on the next push although their last attempt failed with a data error."""
+    _flows(flow)
+    with Warehouse().connect() as con:
+        store.requeue(con, flow, list(source_ids))
+    click.echo(f"re-queued {len(source_ids)} record(s) of {flow}; the next plan/push sends them")
+
+
+@click.command("rebind")
+@click.option("--yes", is_flag=True, help="Confirm: forget the tenant/account binding AND all links.")
+def rebind_command(yes: bool) -> None:
+    """Bind this warehouse to other Zuora / NetSuite instances (forgets every link)."""
+    if not yes:
+        raise click.ClickException("rebinding forgets every link; run `zsync rebind --yes` to confirm")
+    with Warehouse().connect() as con:
+        forget_binding(con)
+    click.echo("binding and links forgotten; the next push binds to the configured instances")
+
+
+COMMANDS = [plan_command, requeue_command, rebind_command]
