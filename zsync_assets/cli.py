@@ -64,7 +64,7 @@ def _start_sandboxes_for_demo() -> subprocess.Popen | None:
 
 
 def _print_row_counts() -> None:
-    from zsync_assets.lib.warehouse import Warehouse
+    from zsync_assets.lib.warehouse import Warehouse, row_count
 
     warehouse = Warehouse()
     tables = warehouse.query(
@@ -75,8 +75,7 @@ def _print_row_counts() -> None:
     click.echo(f"\nrows per table in {warehouse.path}:")
     with warehouse.connect(read_only=True) as con:
         for table in tables:
-            schema, name = table.split(".")
-            n = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            n = row_count(con, table)
             click.echo(f"  {table:<40} {n:>8}")
 
 

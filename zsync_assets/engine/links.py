@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import upsert
+from zsync_assets.lib.warehouse import table_exists, upsert  # table_exists is re-exported
 
 DDL = """
 create schema if not exists zsync;
@@ -61,18 +61,6 @@ LINK_COLUMNS = (
     "payload_hash", "payload", "synced_at", "writeback_status", "writeback_at",
 )
 ATTEMPT_ACTIONS = ("create", "update", "lookup")
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    # fetchall, not fetchone: under DuckDB 2.0 a partly fetched execute() result leaves the
-    # connection refusing further `con.sql(...)` calls (lib.warehouse.table_exists does that).
-    schema, _, name = table.partition(".")
-    rows = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -108,14 +108,24 @@ class Warehouse:
             return _table_exists(con, table)
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | None = None):
+    """The first column of the first row, or None.
+
+    DuckDB 2.0 keeps an `execute()` result open until it is fetched to the end, and refuses any
+    other statement on that connection meanwhile, so never stop at `fetchone()`.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, _, name = table.partition(".")
-    row = con.execute(
+    return bool(scalar(
+        con,
         "select count(*) from information_schema.tables "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",
         [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
+    ))
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -208,7 +218,7 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     if not _table_exists(con, table):
         return 0
-    return int(con.execute(f"select count(*) from {qualified(table)}").fetchone()[0])
+    return int(scalar(con, f"select count(*) from {qualified(table)}"))
 
 
 # --- high-water marks -------------------------------------------------------------------------
@@ -225,11 +235,8 @@ create table if not exists zsync.cursors (
 
 def read_cursor(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
     con.execute(_CURSORS_DDL)
-    row = con.execute("select high_water from zsync.cursors where name = ?", [name]).fetchone()
-    if not row:
-        return None
-    value: datetime = row[0]
-    return value.astimezone(UTC)
+    value = scalar(con, "select high_water from zsync.cursors where name = ?", [name])
+    return value.astimezone(UTC) if value else None
 
 
 def write_cursor(con: duckdb.DuckDBPyConnection, name: str, high_water: datetime) -> None:
