@@ -31,7 +31,7 @@ def test_token_expires_and_every_api_route_then_answers_401(make_zuora_sandbox):
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert httpx.get(f"{sandbox.url}/object-query/accounts", headers=headers).status_code == 200
     time.sleep(1.2)
-    for method, path in [("GET", "/object-query/accounts"), ("POST", "/v1/action/query")]:
+    for method, path in [("GET", "/object-query/accounts"), ("POST", "/v1/action/query"), ("POST", "/v1/accounts")]:
         response = httpx.request(method, sandbox.url + path, headers=headers, json={})
         assert response.status_code == 401, (path, response.text)
         assert response.headers["Zuora-Request-Id"]
@@ -134,3 +134,124 @@ def test_empty_tenant_and_restart_keeps_state(make_zuora_sandbox):
     # Tokens are persisted: a restart does not log every client out.
     response = httpx.get(f"{sandbox.url}/object-query/products", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json()["data"] == []
+
+
+NEW_ACCOUNT = {"name": "Zsync Test Customer", "currency": "EUR", "IntegrationId__NS": "ns-123",
+               "SynctoNetSuite__NS": "Yes", "billToContact": {"firstName": "Ada", "lastName": "Lovelace",
+                                                             "country": "Germany"}}
+
+
+def test_record_updated_mid_paging_does_not_make_another_record_skipped(zuora_sandbox):
+    with zuora_sandbox.client() as client:
+        expected = {a["id"] for a in _all(client, "accounts")}
+        first = client.get("/object-query/accounts", params={"pageSize": 3}).json()
+        seen = [a["id"] for a in first["data"]]
+        # Update a record already served and one not yet served: both move to the end by updatedDate.
+        for account in (first["data"][0], _all(client, "accounts")[-1]):
+            assert client.put(f"/v1/accounts/{account['id']}", json={"notes": "touched"}).status_code == 200
+        cursor = first["nextPage"]
+        while cursor:
+            page = client.get("/object-query/accounts", params={"pageSize": 3, "cursor": cursor}).json()
+            seen += [a["id"] for a in page["data"]]
+            cursor = page.get("nextPage")
+        assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+
+
+def test_writes_keep_derived_amounts_true(zuora_sandbox):
+    with zuora_sandbox.client() as client:
+        created = client.post("/v1/accounts", json=NEW_ACCOUNT).json()
+        assert created["success"] and created["accountNumber"]
+        account = client.get(f"/object-query/accounts/{created['accountId']}", params={"expand[]": "billto"}).json()
+        assert account["IntegrationId__NS"] == "ns-123" and account["billTo"]["lastName"] == "Lovelace"
+        charge = client.get("/object-query/product-rate-plan-charges").json()["data"][0]
+        invoice = client.post("/v1/invoices", json={
+            "accountId": created["accountId"], "invoiceDate": "2026-01-01", "status": "Posted",
+            "invoiceItems": [{"amount": 100, "serviceStartDate": "2026-01-01", "productRatePlanChargeId": charge["id"],
+                              "taxItems": [{"name": "VAT", "taxAmount": 19, "jurisdiction": "DE"}]},
+                             {"amount": -10, "serviceStartDate": "2026-01-01", "chargeName": "Discount"}]}).json()
+        assert invoice["amount"] == 109 and invoice["balance"] == 109 and invoice["status"] == "Posted"
+        item = client.get("/object-query/invoice-items", params={"filter[]": f"invoiceId.EQ:{invoice['id']}"}).json()
+        adjust = client.post("/v1/action/create", json={"type": "InvoiceItemAdjustment", "objects": [{
+            "SourceId": item["data"][0]["id"], "SourceType": "InvoiceDetail", "Type": "Credit", "Amount": 9,
+            "InvoiceId": invoice["id"]}]}).json()
+        assert adjust[0]["Success"], adjust
+        payment = client.post("/v1/payments", json={
+            "accountId": created["accountId"], "amount": 150, "currency": "EUR", "type": "External",
+            "invoices": [{"invoiceId": invoice["id"], "amount": 60}]}).json()
+        assert payment["unappliedAmount"] == 90
+        assert client.post(f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 91, "type": "External"}
+                           ).status_code == 400
+        refund = client.post(f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 40, "type": "External"})
+        assert refund.status_code == 200, refund.text
+        after = client.get(f"/object-query/invoices/{invoice['id']}").json()
+        assert after["balance"] == 109 - 9 - 60
+        assert client.get(f"/object-query/payments/{payment['id']}").json()["unappliedAmount"] == 50
+        assert client.get(f"/object-query/accounts/{created['accountId']}").json()["balance"] == 40
+        cancel = client.post("/v1/action/update", json={"type": "Invoice", "objects": [
+            {"Id": invoice["id"], "Status": "Canceled"}]}).json()
+        assert cancel[0]["Success"] is False  # paid invoices cannot be canceled
+        draft = client.post("/v1/invoices", json={"accountId": created["accountId"], "invoiceDate": "2026-02-01",
+                                                  "invoiceItems": [{"amount": 5, "serviceStartDate": "2026-02-01"}]})
+        posted = client.post("/v1/invoices/bulk-post", json={"invoices": [{"id": draft.json()["id"]}]}).json()
+        assert posted["invoices"][0]["success"]
+        writeback = client.post("/v1/action/update", json={"type": "Payment", "objects": [
+            {"Id": payment["id"], "IntegrationId__NS": "ns-pay-1", "Origin__NS": "Zuora"}]}).json()
+        assert writeback[0]["Success"]
+        memo = client.post("/v1/credit-memos", json={"accountId": created["accountId"], "charges": [
+            {"productRatePlanChargeId": charge["id"], "amount": 12}]}).json()
+        assert memo["status"] == "Draft" and client.put(f"/v1/credit-memos/{memo['id']}/post").json()["status"] == "Posted"
+        missing = client.post("/v1/accounts", json={"name": "x"})
+        assert missing.status_code == 400 and missing.json()["success"] is False
+
+
+def test_idempotency_replay_conflicts_and_restart(zuora_sandbox):
+    key = {"Idempotency-Key": "create-account-1"}
+    with zuora_sandbox.client() as client:
+        first = client.post("/v1/accounts", json=NEW_ACCOUNT, headers=key)
+        again = client.post("/v1/accounts", json=NEW_ACCOUNT, headers=key)
+        assert first.status_code == again.status_code == 200 and first.json() == again.json()
+        assert client.post("/v1/accounts", json={**NEW_ACCOUNT, "name": "other"}, headers=key).status_code == 422
+        failed = client.post("/v1/accounts", json={"name": "no currency"}, headers={"Idempotency-Key": "bad-1"})
+        assert client.post("/v1/accounts", json={"name": "no currency"}, headers={"Idempotency-Key": "bad-1"}
+                           ).json() == failed.json()  # failures replay too
+    assert zuora_sandbox.stats()["writes:POST /v1/accounts"] == 1
+    zuora_sandbox.restart()
+    with zuora_sandbox.client() as client:
+        assert client.post("/v1/accounts", json=NEW_ACCOUNT, headers=key).json() == first.json()
+        zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "latency_ms": 800}])
+        slow_key = {"Idempotency-Key": "slow-1"}
+        import threading
+        slow = threading.Thread(target=lambda: client.post("/v1/accounts", json=NEW_ACCOUNT, headers=slow_key))
+        slow.start()
+        time.sleep(0.3)
+        with zuora_sandbox.client() as other:
+            assert other.post("/v1/accounts", json=NEW_ACCOUNT, headers=slow_key).status_code == 409
+        slow.join()
+    assert zuora_sandbox.stats().get("writes", 0) == 1  # the restart reset counters; only "slow-1" wrote
+
+
+def test_commit_then_drop_leaves_the_write_durable(zuora_sandbox):
+    zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "commit_then_drop": 1}])
+    key = {"Idempotency-Key": "dropped-1"}
+    with zuora_sandbox.client() as client:
+        with pytest.raises(httpx.HTTPError):
+            client.post("/v1/accounts", json=NEW_ACCOUNT, headers=key)
+        retry = client.post("/v1/accounts", json=NEW_ACCOUNT, headers=key).json()
+        assert client.get(f"/object-query/accounts/{retry['accountId']}").json()["name"] == NEW_ACCOUNT["name"]
+        named = _all(client, "accounts", **{"filter[]": f"name.EQ:{NEW_ACCOUNT['name']}"})
+        assert len(named) == 1  # the retry replayed instead of creating a duplicate
+    assert zuora_sandbox.stats()["writes"] == 1
+
+
+def test_faults_rate_limit_and_headers(make_zuora_sandbox):
+    sandbox = make_zuora_sandbox(size=2, rate_limit_per_minute=5)
+    with sandbox.client() as client:
+        sandbox.set_faults([{"route": "GET /object-query/*", "burst_429": 1},
+                            {"route": "GET /object-query/invoices", "error_rate": 1.0, "error_status": 503}])
+        limited = client.get("/object-query/accounts")
+        assert limited.status_code == 429 and limited.headers["ratelimit-limit"] == "5"
+        assert client.get("/object-query/invoices").status_code == 503
+        sandbox.clear_faults()
+        statuses = [client.get("/object-query/accounts").status_code for _ in range(5)]
+        assert 429 in statuses and statuses[0] == 200
+        assert int(client.get("/object-query/accounts").headers["ratelimit-reset"]) <= 60

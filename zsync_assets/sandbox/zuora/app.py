@@ -23,6 +23,7 @@ from zsync_assets.sandbox.zuora.idempotency import IdempotencyLedger
 from zsync_assets.sandbox.zuora.model import OBJECT_QUERY, ObjectType
 from zsync_assets.sandbox.zuora.seed import seed_tenant
 from zsync_assets.sandbox.zuora.store import Store
+from zsync_assets.sandbox.zuora.writes import write_routes
 
 
 def _object_query_routes(gateway: Gateway) -> list[Route]:
@@ -68,6 +69,7 @@ def create_app(data_dir: Path, *, seed: int = defaults.DEFAULT_SEED, size: int =
         gateway.route("POST", "/oauth/token", oauth_token, auth=False),
         *_object_query_routes(gateway),
         *_zoql_routes(gateway),
+        *write_routes(gateway),
         *injector.admin_routes(),
     ]
     app = Starlette(routes=routes)

@@ -26,6 +26,10 @@ create table if not exists records (
     primary key (object, id)
 );
 create index if not exists records_updated on records (object, updated_date);
+create index if not exists records_invoice on records (object, json_extract(data, '$."invoiceId"'));
+create index if not exists records_item on records (object, json_extract(data, '$."invoiceItemId"'));
+create index if not exists records_payment on records (object, json_extract(data, '$."paymentId"'));
+create index if not exists records_account on records (object, json_extract(data, '$."accountId"'));
 create table if not exists tokens (token text primary key, expires_at real not null);
 create table if not exists idempotency (
     route text not null, key text not null, body_hash text not null, state text not null,

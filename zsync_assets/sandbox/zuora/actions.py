@@ -1,0 +1,123 @@
+"""`POST /v1/action/create` and `/v1/action/update`: Zuora's generic object calls.
+
+Connectors still need them: invoice item adjustments are created here (no dedicated v1
+endpoint in the current spec), invoices are canceled with `Status: Canceled`, and the
+NetSuite link fields (`IntegrationId__NS`, ...) are written back on any object. Each object
+in the list succeeds or fails on its own (SaveResult per object); at most 50 per call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import Route
+
+from zsync_assets.sandbox.zuora import ledger
+from zsync_assets.sandbox.zuora.billing import (
+    _get, bulk_post, create_invoice, create_memo, create_payment, post_memo, refresh_account, refresh_invoice,
+    refund_payment)
+from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, ApiError
+from zsync_assets.sandbox.zuora.gateway import Call, Gateway
+from zsync_assets.sandbox.zuora.model import BY_ZOQL
+from zsync_assets.sandbox.zuora.writes import a_date, require, today
+
+MAX_OBJECTS = 50
+
+
+def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
+    require(fields, "SourceId", "Type", "Amount", "SourceType")
+    if fields["Type"] not in ("Credit", "Charge"):
+        raise ApiError(400, INVALID_VALUE, "Type must be Credit or Charge")
+    if fields["SourceType"] != "InvoiceDetail":
+        raise ApiError(400, UNSUPPORTED, "this sandbox adjusts invoice items (SourceType InvoiceDetail) only")
+    item = _get(store, "invoice-items", fields["SourceId"])
+    invoice = store.get("invoices", item["invoiceId"])
+    if fields.get("InvoiceId", invoice["id"]) != invoice["id"] or \
+            fields.get("InvoiceNumber", invoice["invoiceNumber"]) != invoice["invoiceNumber"]:
+        raise ApiError(400, INVALID_VALUE, "SourceId is not an item of the given invoice")
+    if invoice["status"] != "Posted":
+        raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is {invoice['status']}; only Posted can be adjusted")
+    amount = ledger.money(float(fields["Amount"]), invoice["currency"])
+    if amount <= 0 or (fields["Type"] == "Credit" and amount > invoice["balance"] + 0.001):
+        raise ApiError(400, RULE, f"a credit adjustment of {amount} exceeds the invoice balance {invoice['balance']}")
+    custom = {k: v for k, v in fields.items() if "__" in k}
+    record = store.insert("invoice-item-adjustments", {
+        "accountId": invoice["accountId"], "invoiceId": invoice["id"], "invoiceNumber": invoice["invoiceNumber"],
+        "invoiceItemName": item["chargeName"], "sourceId": item["id"], "sourceType": "InvoiceDetail",
+        "type": fields["Type"], "amount": amount, "status": "Processed", "reasonCode": fields.get("ReasonCode"),
+        "adjustmentDate": a_date(fields.get("AdjustmentDate", today()), "AdjustmentDate"),
+        "adjustmentNumber": f"IA-{store.next_number('adjustment'):08d}", "comment": fields.get("Comment"),
+        "serviceStartDate": item["serviceStartDate"], "serviceEndDate": item["serviceEndDate"], **custom})
+    refresh_invoice(store, invoice["id"])
+    refresh_account(store, invoice["accountId"])
+    return record["id"]
+
+
+def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
+    require(fields, "Id")
+    record = _get(store, obj.path, fields["Id"])
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in ("Id", "fieldsToNull"):
+            continue
+        field = obj.canonical(name)
+        if field is None:
+            raise ApiError(400, INVALID_VALUE, f"invalid field '{name}' for {obj.zoql}")
+        if "__" in field:
+            changes[field] = value
+        elif obj.path == "invoices" and field == "status":
+            if value != "Canceled":
+                raise ApiError(400, RULE, "an invoice's Status can only be set to Canceled here")
+            if record["paymentAmount"] or record["adjustmentAmount"]:
+                raise ApiError(400, RULE, f"invoice {record['invoiceNumber']} has payments or adjustments; "
+                                          "unapply them before canceling")
+            changes["status"] = "Canceled"
+        else:
+            raise ApiError(400, UNSUPPORTED, f"{obj.zoql}.{name} cannot be updated through action/update here")
+    for name in fields.get("fieldsToNull") or []:
+        field = obj.canonical(name)
+        if field is None or "__" not in field:
+            raise ApiError(400, INVALID_VALUE, f"fieldsToNull: '{name}' cannot be nulled")
+        changes[field] = None
+    store.update(obj.path, record["id"], changes)
+    if obj.path == "invoices" and "status" in changes:
+        refresh_invoice(store, record["id"])
+        refresh_account(store, record["accountId"])
+    return record["id"]
+
+
+def _action(kind: str):
+    def handler(call: Call) -> tuple[int, Any]:
+        body = call.json()
+        require(body, "type", "objects")
+        obj = BY_ZOQL.get(str(body["type"]).lower())
+        if obj is None or (kind == "create" and obj.path != "invoice-item-adjustments"):
+            raise ApiError(400, UNSUPPORTED, f"action/{kind} does not support type '{body['type']}' in this sandbox")
+        if len(body["objects"]) > MAX_OBJECTS:
+            raise ApiError(400, RULE, f"at most {MAX_OBJECTS} objects per call")
+        results = []
+        for fields in body["objects"]:
+            try:
+                with call.store.transaction():  # each object commits or fails on its own
+                    record_id = _adjustment(call.store, fields) if kind == "create" else _update(call.store, obj, fields)
+                results.append({"Success": True, "Id": record_id})
+            except ApiError as err:
+                results.append({"Success": False, "Errors": [{"Code": "INVALID_VALUE", "Message": err.message}]})
+        return 200, results
+
+    return handler
+
+
+def billing_routes(gateway: Gateway) -> list[Route]:
+    return [
+        gateway.route("POST", "/v1/invoices", create_invoice, write=True),
+        gateway.route("POST", "/v1/invoices/bulk-post", bulk_post, write=True),
+        gateway.route("POST", "/v1/payments", create_payment, write=True),
+        gateway.route("POST", "/v1/payments/{payment_key}/refunds", refund_payment, write=True),
+        gateway.route("POST", "/v1/credit-memos", create_memo("credit"), write=True),
+        gateway.route("POST", "/v1/debit-memos", create_memo("debit"), write=True),
+        gateway.route("PUT", "/v1/credit-memos/{memo_key}/post", post_memo("credit"), write=True),
+        gateway.route("PUT", "/v1/debit-memos/{memo_key}/post", post_memo("debit"), write=True),
+        gateway.route("POST", "/v1/action/create", _action("create"), write=True),
+        gateway.route("POST", "/v1/action/update", _action("update"), write=True),
+    ]
