@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox"]
+pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox", "zsync_assets_tests.fixtures.netsuite_sandbox",
+                  "zsync_assets_tests.fixtures.vendor_xsd"]
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

@@ -1,0 +1,123 @@
+"""The NetSuite sandbox ASGI app: WSDL + XSDs, the SOAP endpoint, governance and fault injection."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector
+from zsync_assets.sandbox.netsuite import soap
+from zsync_assets.sandbox.netsuite.auth import MAX_SKEW_S, PassportVerifier, TbaCredentials
+from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_DIR, WSDL_FILE, WSDL_PATH
+from zsync_assets.sandbox.netsuite.seed import seed_account
+from zsync_assets.sandbox.netsuite.service import WRITE_OPS, NetSuiteService
+from zsync_assets.sandbox.netsuite.store import Store
+
+XSD_DIR = WSDL_DIR / "xsd"
+# Standard accounts allow 5 concurrent web-service requests (Premium 15, Enterprise 20, +10 per
+# SuiteCloud Plus licence); requests beyond it fail with WS_REQUEST_BLOCKED.
+DEFAULT_CONCURRENCY_LIMIT = 5
+
+
+class Governor:
+    """Concurrent requests per account, counted across every client of this sandbox."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.in_flight >= self.limit:
+                return False
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
+               search_id_ttl_s: float = 900.0, latency_per_record_ms: float = 0.0, max_skew_s: int = MAX_SKEW_S,
+               **credentials: str) -> Starlette:
+    data_dir = Path(data_dir)
+    store = Store(data_dir / "netsuite.sqlite")
+    creds = TbaCredentials.from_env(**credentials)
+    if store.is_empty():
+        seed_account(store, seed=seed, size=size)
+    service = NetSuiteService(store, PassportVerifier(creds, max_skew_s), search_id_ttl_s=search_id_ttl_s,
+                              latency_per_record_ms=latency_per_record_ms)
+    injector = FaultInjector()
+    governor = Governor(concurrency_limit)
+    wsdl_text = WSDL_FILE.read_text()
+
+    async def wsdl(request: Request) -> Response:
+        endpoint = str(request.base_url).rstrip("/") + ENDPOINT_PATH
+        text = re.sub(r'location="[^"]*"', f'location="{endpoint}"', wsdl_text)
+        return Response(text, media_type="text/xml; charset=utf-8")
+
+    async def xsd(request: Request) -> Response:
+        path = XSD_DIR / request.path_params["name"]
+        if path.parent != XSD_DIR or not path.is_file():
+            return Response("not found", status_code=404)
+        return Response(path.read_bytes(), media_type="text/xml; charset=utf-8")
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            envelope = soap.parse_envelope(await request.body())
+        except soap.SoapFault as fault:
+            return soap.fault_response(fault)
+        decision = injector.decide(envelope.operation, is_write=envelope.operation in WRITE_OPS)
+        if decision.drop_before:
+            return DroppingResponse()
+        if not governor.enter():
+            injector.count("governance_blocked")
+            return soap.fault_response(soap.concurrency_fault(governor.limit))
+        try:
+            await injector.delay(decision)
+            if decision.governance or decision.status_429:
+                injector.count("governance_blocked")
+                return soap.fault_response(soap.concurrency_fault(governor.limit))
+            if decision.error_status:
+                return soap.fault_response(soap.SoapFault(
+                    "unexpectedErrorFault", "UNEXPECTED_ERROR", "An unexpected error occurred (injected fault).",
+                    http_status=decision.error_status))
+            outcome = await run_in_threadpool(service.handle, envelope)
+            if outcome.committed:
+                injector.count("writes")
+                injector.count(f"writes:{envelope.operation}")
+                injector.count("records_written", outcome.committed)
+            if decision.drop_after_commit:
+                return DroppingResponse()  # the write stands; the client never hears about it
+            return outcome.response
+        finally:
+            governor.leave()
+
+    async def info(request: Request) -> JSONResponse:
+        return JSONResponse({"sandbox": "netsuite", "account": creds.account, "wsdl": WSDL_PATH,
+                             "endpoint": ENDPOINT_PATH, "concurrency_limit": governor.limit,
+                             "in_flight": governor.in_flight, "peak_in_flight": governor.peak})
+
+    routes = [
+        Route("/", info),
+        Route(WSDL_PATH, wsdl),
+        Route(WSDL_PATH.rsplit("/", 1)[0] + "/xsd/{name}", xsd),
+        Route(ENDPOINT_PATH, endpoint, methods=["POST"]),
+        *injector.admin_routes(),
+    ]
+    app = Starlette(routes=routes)
+    app.state.store = store
+    app.state.injector = injector
+    app.state.governor = governor
+    return app

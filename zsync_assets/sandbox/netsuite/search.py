@@ -1,0 +1,220 @@
+"""search / searchMoreWithId over the stored records.
+
+NetSuite re-runs the search for every page requested with searchMoreWithId (records changed
+meanwhile can move or drop out), and a search id expires after 15 minutes idle: the answer
+is then a status failure INVALID_JOB_ID, not a fault. `bodyFieldsOnly` defaults to true, so
+sublists (itemList, applyList, addressbookList) only come back when a client asks for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from zsync_assets.sandbox.netsuite.records import (
+    ITEM_TYPES, KINDS, SEARCH_TYPE_VALUES, TRANSACTION_TYPES, record_name,
+)
+from zsync_assets.sandbox.netsuite.schema import TYPE_KEY
+from zsync_assets.sandbox.netsuite.store import Store
+
+# SearchRecordBasic type (local name) -> record types it searches
+SEARCH_TARGETS = {
+    "CustomerSearchBasic": ("customer",),
+    "ItemSearchBasic": ITEM_TYPES,
+    "TransactionSearchBasic": TRANSACTION_TYPES,
+    "AccountSearchBasic": ("account",),
+    "SubsidiarySearchBasic": ("subsidiary",),
+    "TermSearchBasic": ("term",),
+    "SalesTaxItemSearchBasic": ("salesTaxItem",),
+}
+SUBLISTS = ("itemList", "applyList", "addressbookList")
+DEFAULT_PAGE_SIZE = 1000
+MIN_PAGE_SIZE, MAX_PAGE_SIZE = 5, 1000
+
+
+class SearchError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def local(type_name: str) -> str:
+    return type_name.rsplit("}", 1)[-1]
+
+
+@dataclass
+class SearchSession:
+    targets: tuple[str, ...]
+    criteria: dict[str, Any]
+    page_size: int
+    body_fields_only: bool
+    last_used: float
+
+
+class Searcher:
+    def __init__(self, store: Store, *, id_ttl_s: float = 900.0):
+        self.store = store
+        self.id_ttl_s = id_ttl_s
+        self._sessions: dict[str, SearchSession] = {}
+        self._lock = threading.Lock()
+
+    def search(self, search_record: dict, preferences: dict) -> dict:
+        basic = search_record.get("basic", search_record)  # CustomerSearch wraps CustomerSearchBasic
+        targets = SEARCH_TARGETS.get(local(basic.get(TYPE_KEY, "")))
+        if targets is None:
+            raise SearchError("INVALID_SRCH_CRITERIA", f"The sandbox cannot search {local(basic.get(TYPE_KEY, ''))}.")
+        page_size = preferences.get("pageSize") or DEFAULT_PAGE_SIZE
+        if not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
+            raise SearchError("INVALID_SEARCH_PAGE_SIZE",
+                              f"pageSize must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; got {page_size}.")
+        criteria = {k: v for k, v in basic.items() if k != TYPE_KEY}
+        session = SearchSession(targets, criteria, page_size, preferences.get("bodyFieldsOnly", True), time.time())
+        search_id = f"WEBSERVICES_{uuid.uuid4().hex}"
+        with self._lock:
+            self._sessions[search_id] = session
+        return self._page(search_id, session, 1)
+
+    def more(self, search_id: str, page_index: int) -> dict:
+        with self._lock:
+            session = self._sessions.get(search_id)
+            now = time.time()
+            if session is None or now - session.last_used > self.id_ttl_s:
+                self._sessions.pop(search_id, None)
+                raise SearchError("INVALID_JOB_ID", f"Invalid search id {search_id}: it is unknown or has expired.")
+            session.last_used = now
+        return self._page(search_id, session, page_index)
+
+    def _page(self, search_id: str, session: SearchSession, page_index: int) -> dict:
+        hits = [r for r in self.store.all(session.targets) if matches(r, session.criteria)]
+        total_pages = max(1, math.ceil(len(hits) / session.page_size))
+        if not 1 <= page_index <= total_pages:
+            raise SearchError("INVALID_PAGE_INDEX", f"pageIndex {page_index} is outside 1..{total_pages}.")
+        page = hits[(page_index - 1) * session.page_size: page_index * session.page_size]
+        records = [as_record(r, body_fields_only=session.body_fields_only) for r in page]
+        result = {"status": {"isSuccess": True}, "totalRecords": len(hits), "pageSize": session.page_size,
+                  "totalPages": total_pages, "pageIndex": page_index, "searchId": search_id}
+        if records:
+            result["recordList"] = {"record": records}
+        return result
+
+
+def as_record(row: dict, *, body_fields_only: bool = False) -> dict:
+    data = dict(row["data"])
+    if body_fields_only:
+        for sublist in SUBLISTS:
+            data.pop(sublist, None)
+    data[TYPE_KEY] = KINDS[row["record_type"]].xsd_type
+    data["internalId"] = str(row["internal_id"])
+    return data
+
+
+def _parse_time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _field_value(row: dict, field: str) -> Any:
+    data = row["data"]
+    if field in ("internalId",):
+        return {"internalId": str(row["internal_id"])}
+    if field == "internalIdNumber":
+        return row["internal_id"]
+    if field == "externalIdString":
+        return data.get("externalId")
+    if field == "externalId":
+        return {"externalId": data.get("externalId")}
+    if field == "type":
+        return {v: k for k, v in SEARCH_TYPE_VALUES.items()}.get(row["record_type"])
+    if field == "number":
+        return data.get("acctNumber")
+    if field == "name":
+        return record_name(KINDS[row["record_type"]], data)
+    if field == "entity":
+        return data.get("entity") or data.get("customer")
+    return data.get(field)
+
+
+def matches(row: dict, criteria: dict[str, Any]) -> bool:
+    for field, criterion in criteria.items():
+        if field == "customFieldList":
+            values = {f.get("scriptId"): f.get("value") for f in
+                      (row["data"].get("customFieldList") or {}).get("customField", [])}
+            if not all(_match(c, values.get(c.get("scriptId"))) for c in criterion.get("customField", [])):
+                return False
+        elif field == "mainLine":
+            continue  # records, not rows: every hit is its main line
+        elif not _match(criterion, _field_value(row, field)):
+            return False
+    return True
+
+
+def _match(criterion: dict, value: Any) -> bool:
+    kind = local(criterion.get(TYPE_KEY, ""))
+    op = criterion.get("operator")
+    wanted = criterion.get("searchValue")
+    if kind == "SearchEnumMultiSelectField":
+        hit = value in (wanted or [])
+        return not hit if op == "noneOf" else hit
+    if kind in ("SearchMultiSelectField", "SearchMultiSelectCustomField"):
+        keys = {v.get("internalId") or v.get("externalId") for v in wanted or []}
+        have = value if isinstance(value, list) else [value]
+        hit = any(v and (v.get("internalId") in keys or v.get("externalId") in keys) for v in have if v)
+        return not hit if op == "noneOf" else hit
+    if kind.startswith("SearchBoolean"):
+        return bool(value) == bool(wanted)  # an unset checkbox is false
+    if kind.startswith("SearchString"):
+        return _match_string(op or "is", "" if value is None else str(value), wanted or "")
+    if kind.startswith("SearchDate"):
+        return _match_date(op, value, criterion)
+    if kind.startswith(("SearchLong", "SearchDouble")):
+        return _match_number(op, value, wanted, criterion.get("searchValue2"))
+    raise SearchError("INVALID_SRCH_CRITERIA", f"The sandbox does not support {kind} criteria.")
+
+
+def _match_string(op: str, value: str, wanted: str) -> bool:
+    v, w = value.lower(), wanted.lower()
+    return {
+        "is": v == w, "isNot": v != w, "contains": w in v, "doesNotContain": w not in v,
+        "startsWith": v.startswith(w), "doesNotStartWith": not v.startswith(w),
+        "empty": v == "", "notEmpty": v != "", "hasKeywords": all(k in v for k in w.split()),
+    }.get(op, False)
+
+
+def _match_date(op: str, value: Any, criterion: dict) -> bool:
+    if op in ("empty", "notEmpty"):
+        return (value is None) == (op == "empty")
+    if value is None:
+        return False
+    if criterion.get("predefinedSearchValue"):
+        raise SearchError("INVALID_SRCH_CRITERIA", "The sandbox supports explicit dates only (searchValue).")
+    have = _parse_time(value)
+    first = _parse_time(criterion["searchValue"]) if criterion.get("searchValue") else None
+    second = _parse_time(criterion["searchValue2"]) if criterion.get("searchValue2") else None
+    if first is None:
+        raise SearchError("INVALID_SRCH_CRITERIA", "A date criterion needs a searchValue.")
+    if op in ("within", "notWithin"):
+        if second is None:
+            raise SearchError("INVALID_SRCH_CRITERIA", "within needs searchValue and searchValue2.")
+        inside = first <= have <= second
+        return inside if op == "within" else not inside
+    return {
+        "on": have.date() == first.date(), "notOn": have.date() != first.date(),
+        "before": have < first, "notBefore": have >= first, "after": have > first, "notAfter": have <= first,
+        "onOrBefore": have <= first, "notOnOrBefore": have > first,
+        "onOrAfter": have >= first, "notOnOrAfter": have < first,
+    }.get(op, False)
+
+
+def _match_number(op: str, value: Any, wanted: Any, wanted2: Any) -> bool:
+    if value is None or wanted is None:
+        return op == "empty"
+    return {
+        "equalTo": value == wanted, "notEqualTo": value != wanted, "greaterThan": value > wanted,
+        "lessThan": value < wanted, "greaterThanOrEqualTo": value >= wanted, "lessThanOrEqualTo": value <= wanted,
+        "between": wanted2 is not None and wanted <= value <= wanted2,
+    }.get(op, False)

@@ -1,0 +1,274 @@
+"""The NetSuite SOAP sandbox through real sockets, with zeep as the client (our WSDL and the vendor's)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import requests
+import zeep
+from lxml import etree
+from zeep.plugins import HistoryPlugin
+from zeep.transports import Transport
+
+from zsync_assets_tests.fixtures.netsuite_sandbox import BINDING
+from zsync_assets_tests.fixtures.vendor_xsd import VENDOR_WSDL
+
+CORE = "urn:core_2023_2.platform.webservices.netsuite.com"
+COMMON = "urn:common_2023_2.platform.webservices.netsuite.com"
+REL = "urn:relationships_2023_2.lists.webservices.netsuite.com"
+ACCT = "urn:accounting_2023_2.lists.webservices.netsuite.com"
+SALES = "urn:sales_2023_2.transactions.webservices.netsuite.com"
+CUST = "urn:customers_2023_2.transactions.webservices.netsuite.com"
+
+
+class Api:
+    """zeep against the sandbox, signing a fresh passport per call and keeping the raw envelopes."""
+
+    def __init__(self, sandbox, wsdl=None):
+        self.sandbox = sandbox
+        self.history = HistoryPlugin()
+        self.client = zeep.Client(str(wsdl or sandbox.wsdl_url), plugins=[self.history],
+                                  transport=Transport(session=requests.Session()))
+        self.service = self.client.create_service(BINDING, sandbox.endpoint_url)
+
+    def t(self, ns: str, name: str):
+        return self.client.get_type(f"{{{ns}}}{name}")
+
+    def ref(self, internal_id=None, **kw):
+        return self.t(CORE, "RecordRef")(internalId=internal_id, **kw)
+
+    def call(self, op: str, *, headers: dict | None = None, **kwargs):
+        soap_headers = {"tokenPassport": self.sandbox.passport(), **(headers or {})}
+        return getattr(self.service, op)(**kwargs, _soapheaders=soap_headers).body
+
+    @functools.cached_property
+    def subsidiary_id(self) -> str:
+        search = self.t(COMMON, "SubsidiarySearchBasic")(
+            name=self.t(CORE, "SearchStringField")(operator="is", searchValue="US Inc"))
+        return self.call("search", searchRecord=search).searchResult.recordList.record[0].internalId
+
+    def customer(self, external_id: str, name: str, **kw):
+        return self.t(REL, "Customer")(externalId=external_id, companyName=name,
+                                       subsidiary=self.ref(self.subsidiary_id), **kw)
+
+
+def first_subsidiary_and_item(api: Api):
+    sub = api.call("search", searchRecord=api.t(COMMON, "SubsidiarySearchBasic")()).searchResult.recordList.record
+    items = api.call("search", searchRecord=api.t(COMMON, "ItemSearchBasic")()).searchResult.recordList.record
+    return sub[1].internalId, items[0].internalId
+
+
+def test_wsdl_is_served_with_the_sandbox_endpoint(netsuite_sandbox):
+    wsdl = httpx.get(netsuite_sandbox.wsdl_url)
+    assert wsdl.status_code == 200
+    root = etree.fromstring(wsdl.content)
+    address = root.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address").get("location")
+    assert address == netsuite_sandbox.endpoint_url
+    xsd = httpx.get(netsuite_sandbox.wsdl_url.rsplit("/", 1)[0] + "/xsd/platform.core.xsd")
+    assert xsd.status_code == 200 and b"TokenPassport" in xsd.content
+    assert httpx.get(netsuite_sandbox.wsdl_url.rsplit("/", 1)[0] + "/xsd/..%2Fnetsuite.wsdl").status_code == 404
+
+
+@pytest.mark.parametrize("wsdl", ["served", "vendor"])
+def test_customer_add_get_upsert_list_and_search(netsuite_sandbox, wsdl, vendor_xsd):
+    api = Api(netsuite_sandbox, VENDOR_WSDL if wsdl == "vendor" else None)
+    bool_field = api.t(CORE, "BooleanCustomFieldRef")(scriptId="custentity_zsync_send_to_zuora", value=True)
+    added = api.call("add", record=api.customer("zacc-1", "Ünïcode GmbH",
+                                                customFieldList={"customField": [bool_field]})).writeResponse
+    assert added.status.isSuccess, added.status
+    internal_id = added.baseRef.internalId
+    got = api.call("get", baseRef=api.ref(internal_id, type="customer")).readResponse
+    assert got.record.companyName == "Ünïcode GmbH" and got.record.externalId == "zacc-1"
+    assert got.record.lastModifiedDate is not None and got.record.entityId
+
+    upserted = api.call("upsertList", record=[api.customer("zacc-1", "Renamed GmbH"),
+                                              api.customer("zacc-2", "Second Ltd")]).writeResponseList
+    assert [r.status.isSuccess for r in upserted.writeResponse] == [True, True]
+    assert upserted.writeResponse[0].baseRef.internalId == internal_id  # updated, not duplicated
+    again = api.call("get", baseRef=api.ref(externalId="zacc-1", type="customer")).readResponse.record
+    assert again.companyName == "Renamed GmbH"
+    # custom fields merge by scriptId on update: the flag survives a rename
+    assert again.customFieldList.customField[0].value is True
+
+    search = api.t(COMMON, "CustomerSearchBasic")(
+        externalId=api.t(CORE, "SearchMultiSelectField")(operator="anyOf", searchValue=[
+            api.ref(externalId="zacc-1"), api.ref(externalId="zacc-2")]))
+    found = api.call("search", searchRecord=search).searchResult
+    assert found.status.isSuccess and found.totalRecords == 2
+    assert {r.externalId for r in found.recordList.record} == {"zacc-1", "zacc-2"}
+    for envelope in (api.history.last_sent["envelope"], api.history.last_received["envelope"]):
+        vendor_xsd.assert_envelope_valid(envelope)
+
+
+def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, vendor_xsd):
+    api = Api(netsuite_sandbox, VENDOR_WSDL)
+    received = []
+
+    def call(op, **kw):
+        body = api.call(op, **kw)
+        received.append((op, api.history.last_received["envelope"]))
+        return body
+
+    call("getAll", record=api.t(CORE, "GetAllRecord")(recordType="currency"))
+    prefs = {"searchPreferences": {"pageSize": 5, "bodyFieldsOnly": False}}
+    for record_type in ("_invoice", "_customerPayment", "_creditMemo", "_customerRefund", "_salesOrder"):
+        result = call("search", headers=prefs, searchRecord=api.t(COMMON, "TransactionSearchBasic")(
+            type=api.t(CORE, "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[record_type]))).searchResult
+        assert result.totalRecords > 0, record_type
+    call("searchMoreWithId", searchId=result.searchId, pageIndex=1)
+    for basic in ("CustomerSearchBasic", "ItemSearchBasic", "AccountSearchBasic", "SubsidiarySearchBasic",
+                  "TermSearchBasic", "SalesTaxItemSearchBasic"):
+        assert call("search", headers=prefs, searchRecord=api.t(COMMON, basic)()).searchResult.totalRecords > 0
+    call("getList", baseRef=[api.ref("1", type="currency"), api.ref("999999", type="customer")])
+    call("addList", record=[api.customer("v-1", "Valid Co"), api.customer("v-1", "Duplicate Co")])
+    call("delete", baseRef=api.ref(externalId="v-1", type="customer"))
+    for op, envelope in received:
+        vendor_xsd.assert_envelope_valid(envelope)
+
+
+def test_transactions_lines_totals_and_applications(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    _, item = first_subsidiary_and_item(api)
+    customer = api.call("add", record=api.customer("zacc-tx", "Ledger Co")).writeResponse.baseRef.internalId
+    line = api.t(SALES, "InvoiceItem")
+    lines = {"item": [line(item=api.ref(item), quantity=2, rate="100.00", amount=200.0,
+                           revRecStartDate="2026-01-01T00:00:00", revRecEndDate="2026-12-31T00:00:00",
+                           customFieldList={"customField": [api.t(CORE, "StringCustomFieldRef")(
+                               scriptId="custcol_zsync_zuora_item_id", value="zitem-1")]}),
+                      line(item=api.ref(item), quantity=1, rate="-50.00")]}
+    invoice = api.t(SALES, "Invoice")(externalId="zinv-1", entity=api.ref(customer), itemList=lines)
+    inv_id = api.call("add", record=invoice).writeResponse.baseRef.internalId
+    got = api.call("get", baseRef=api.ref(inv_id, type="invoice")).readResponse.record
+    assert got.total == 150.0 and got.amountRemaining == 150.0
+    assert [x.amount for x in got.itemList.item] == [200.0, -50.0]
+
+    bad_line = {"item": [line(item=api.ref(item), quantity=2, rate="100.00", amount=150.0)]}
+    wrong = api.call("add", record=api.t(SALES, "Invoice")(entity=api.ref(customer), itemList=bad_line))
+    assert wrong.writeResponse.status.statusDetail[0].code == "USER_ERROR"
+
+    apply = api.t(CUST, "CustomerPaymentApply")
+    payment = api.t(CUST, "CustomerPayment")
+    over = api.call("add", record=payment(customer=api.ref(customer), payment=500.0, applyList={
+        "apply": [apply(doc=int(inv_id), apply=True, amount=400.0)]})).writeResponse
+    assert over.status.statusDetail[0].code == "USER_ERROR"
+    ok = api.call("add", record=payment(customer=api.ref(customer), payment=100.0, applyList={
+        "apply": [apply(doc=int(inv_id), apply=True, amount=100.0)]})).writeResponse
+    assert ok.status.isSuccess
+    assert api.call("get", baseRef=api.ref(inv_id, type="invoice")).readResponse.record.amountRemaining == 50.0
+
+
+def test_bad_passports_and_application_info_are_rejected(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    get = {"baseRef": api.ref("1", type="currency")}
+    good = netsuite_sandbox.passport()
+    assert api.service.get(**get, _soapheaders={"tokenPassport": good}).body.readResponse.status.isSuccess
+    bad_signature = {**netsuite_sandbox.passport(), "signature": {"_value_1": "AAAA", "algorithm": "HMAC-SHA256"}}
+    stale = netsuite_sandbox.passport(timestamp=int(time.time()) - 3600)
+    other_account = {**netsuite_sandbox.passport(), "account": "OTHER"}
+    for headers in ({"tokenPassport": good},  # the nonce was used above: single use, retries included
+                    {"tokenPassport": bad_signature}, {"tokenPassport": stale}, {"tokenPassport": other_account},
+                    {"tokenPassport": netsuite_sandbox.passport(), "applicationInfo": {"applicationId": "X"}},
+                    {}):
+        with pytest.raises(zeep.exceptions.Fault) as info:
+            api.service.get(**get, _soapheaders=headers)
+        assert info.value.detail.find(".//{*}invalidCredentialsFault") is not None, headers
+        assert netsuite_sandbox.token_secret not in info.value.message
+
+
+def test_list_partial_failure_commits_the_good_records(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    records = [
+        api.customer("p-1", "Good One"),
+        api.t(REL, "Customer")(externalId="p-2", companyName="Bad Ref", subsidiary=api.ref("999999")),
+        api.t(REL, "Customer")(externalId="p-3", subsidiary=api.ref(api.subsidiary_id)),  # companyName missing
+        api.customer("p-4", "Good Two"),
+        api.customer("p-1", "Duplicate External Id"),
+    ]
+    result = api.call("addList", record=records).writeResponseList.writeResponse
+    codes = [r.status.statusDetail[0].code if not r.status.isSuccess else "OK" for r in result]
+    assert codes == ["OK", "INVALID_KEY_OR_REF", "USER_ERROR", "OK", "DUP_ENTITY"]
+    assert "subsidiary" in result[1].status.statusDetail[0].message
+    got = api.call("getList", baseRef=[api.ref(externalId=f"p-{i}", type="customer") for i in (1, 2, 4)])
+    assert [r.status.isSuccess for r in got.readResponseList.readResponse] == [True, False, True]
+    assert got.readResponseList.readResponse[1].status.statusDetail[0].code == "RCRD_DSNT_EXIST"
+    stats = netsuite_sandbox.stats()
+    assert stats["writes"] == 1 and stats["writes:addList"] == 1 and stats["records_written"] == 2
+
+
+def test_over_limit_list_is_a_fault(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    with pytest.raises(zeep.exceptions.Fault) as info:
+        api.call("upsertList", record=[api.customer(f"o-{i}", f"Over {i}") for i in range(101)])
+    assert info.value.detail.find(".//{*}exceededRecordCountFault") is not None
+    assert api.call("search", searchRecord=api.t(COMMON, "CustomerSearchBasic")(
+        externalIdString=api.t(CORE, "SearchStringField")(operator="startsWith", searchValue="o-"))
+    ).searchResult.totalRecords == 0
+
+
+def test_search_more_with_id_pages_and_expires(make_netsuite_sandbox):
+    sandbox = make_netsuite_sandbox(size=24, search_id_ttl_s=1.0)
+    api = Api(sandbox)
+    send_flag = api.t(CORE, "SearchBooleanCustomField")(scriptId="custentity_zsync_send_to_zuora", searchValue=True)
+    search = api.t(COMMON, "CustomerSearchBasic")(customFieldList={"customField": [send_flag]})
+    first = api.call("search", searchRecord=search, headers={"searchPreferences": {"pageSize": 5}}).searchResult
+    assert first.totalRecords == 8 and first.totalPages == 2 and len(first.recordList.record) == 5
+    second = api.call("searchMoreWithId", searchId=first.searchId, pageIndex=2).searchResult
+    ids = [r.internalId for r in first.recordList.record + second.recordList.record]
+    assert len(set(ids)) == 8 and second.pageIndex == 2
+    time.sleep(1.2)
+    expired = api.call("searchMoreWithId", searchId=first.searchId, pageIndex=2).searchResult
+    assert not expired.status.isSuccess and expired.status.statusDetail[0].code == "INVALID_JOB_ID"
+    small = api.call("search", searchRecord=search, headers={"searchPreferences": {"pageSize": 2}}).searchResult
+    assert small.status.statusDetail[0].code == "INVALID_SEARCH_PAGE_SIZE"
+
+
+def test_concurrency_limit_blocks_with_ws_request_blocked(make_netsuite_sandbox):
+    sandbox = make_netsuite_sandbox(size=0, concurrency_limit=2)
+    sandbox.set_faults([{"route": "get", "latency_ms": 400}])
+    api = Api(sandbox)
+
+    def one_call(_):
+        message = api.client.create_message(api.service, "get", baseRef=api.ref("1", type="currency"),
+                                            _soapheaders={"tokenPassport": sandbox.passport()})
+        response = httpx.post(sandbox.endpoint_url, content=etree.tostring(message),
+                              headers={"Content-Type": "text/xml", "SOAPAction": "get"}, timeout=10)
+        return response.status_code, response.content
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(one_call, range(6)))
+    blocked = [body for status, body in results if b"WS_REQUEST_BLOCKED" in body]
+    assert sum(status == 200 for status, _ in results) >= 2 and len(blocked) >= 1
+    assert all(b"exceededConcurrentRequestLimitFault" in body for body in blocked)
+    assert httpx.get(sandbox.url + "/").json()["peak_in_flight"] <= 2
+
+
+def test_invalid_body_is_a_fault_naming_the_problem(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    message = api.client.create_message(api.service, "add", record=api.customer("inv-1", "Order Co"),
+                                        _soapheaders={"tokenPassport": netsuite_sandbox.passport()})
+    record = message.find(".//{*}record")
+    company, subsidiary = record.find(f"{{{REL}}}companyName"), record.find(f"{{{REL}}}subsidiary")
+    record.remove(company)
+    subsidiary.addnext(company)  # xs:sequence is ordered: NetSuite rejects swapped elements
+    response = httpx.post(netsuite_sandbox.endpoint_url, content=etree.tostring(message),
+                          headers={"Content-Type": "text/xml", "SOAPAction": "add"})
+    assert response.status_code == 500 and b"companyName" in response.content and b"faultstring" in response.content
+
+
+def test_commit_then_drop_and_durability_across_restart(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    netsuite_sandbox.set_faults([{"route": "upsertList", "commit_then_drop": 1}])
+    with pytest.raises((requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        api.call("upsertList", record=[api.customer("d-1", "Dropped Reply Co")])
+    assert netsuite_sandbox.stats()["writes:upsertList"] == 1
+    netsuite_sandbox.restart()
+    api = Api(netsuite_sandbox)
+    replay = api.call("upsertList", record=[api.customer("d-1", "Dropped Reply Co")]).writeResponseList
+    assert replay.writeResponse[0].status.isSuccess  # the replay updates, no duplicate
+    found = api.call("search", searchRecord=api.t(COMMON, "CustomerSearchBasic")(
+        companyName=api.t(CORE, "SearchStringField")(operator="is", searchValue="Dropped Reply Co"))).searchResult
+    assert found.totalRecords == 1
