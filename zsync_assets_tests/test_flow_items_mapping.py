@@ -71,3 +71,10 @@ def test_long_names_are_cut_deterministically_within_the_netsuite_limit():
 def test_an_existing_netsuite_item_with_the_same_item_id_is_matched():
     ch2 = mapped()["CH2"]
     assert (ch2["_match_target_id"], ch2["_match"]) == ("300", "same itemId")
+
+
+def test_accounting_code_in_netsuite_display_form_resolves():
+    charges = tables()["zuora.product_rate_plan_charges"].with_columns(
+        accounting_code=pl.lit("4010 Usage"))
+    rows = mapped(**{"zuora.product_rate_plan_charges": charges})
+    assert rows["CH1"]["incomeAccount"] == {"internalId": "56"}

@@ -61,7 +61,12 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
     products = _dated(table(tables, "zuora.products"), "product_",
                       ["id", "name", "sku", "effective_start_date", "effective_end_date"])
     accounts = table(tables, "netsuite.accounts")
-    by_account_name = lookup(accounts, ["acct_name", "acct_number", "name"])
+    if {"acct_number", "acct_name"} <= set(accounts.columns):
+        # NetSuite displays an account as "<number> <name>"; finance teams often use that as the
+        # Zuora accounting code, so it resolves like the bare number or the bare name.
+        accounts = accounts.with_columns(
+            acct_display=pl.concat_str(["acct_number", "acct_name"], separator=" "))
+    by_account_name = lookup(accounts, ["acct_name", "acct_number", "acct_display", "name"])
     configured = {code.lower(): by_account_name.get(name.strip().lower())
                   for code, name in config.income_account_by_accounting_code.items()}
     default_account = by_account_name.get((config.default_income_account or "").strip().lower())

@@ -33,6 +33,14 @@ FIRST = ["Ada", "José", "Zoë", "Søren", "Amélie", "Łukasz", "Hiro", "Grace"
 LAST = ["Lovelace", "García", "Müller", "Kierkegaard", "Poulain", "Nowak", "Tanaka", "Hopper", "Okafor", "Borg"]
 
 # (product name, sku, category, expired, [(plan name, [(charge, type, model, USD price, uom, item type)])])
+# Accounting codes as a finance team names them: NetSuite shows an account as "<number> <name>",
+# and the NetSuite sandbox's chart of accounts has these, so the catalog resolves out of the box.
+ACCOUNTING_CODES = {
+    "Recurring": "4000 Subscription Revenue",
+    "Usage": "4010 Usage Revenue",
+    "OneTime": "4020 Professional Services Revenue",
+}
+
 CATALOG = [
     ("Zsync Platform", "SKU-PLAT", "Base Products", False, [
         ("Platform Monthly", [("Platform Fee", "Recurring", "Flat Fee Pricing", 500.0, None, "Service"),
@@ -110,7 +118,7 @@ class Seeder:
                         chargeModel=model, billingPeriod="Month" if kind != "OneTime" else None,
                         billingTiming="IN_ADVANCE" if kind == "Recurring" else None,
                         triggerEvent="ContractEffective", endDateCondition="SubscriptionEnd",
-                        accountingCode="4000 Revenue", uOM=uom, defaultQuantity=1.0,
+                        accountingCode=ACCOUNTING_CODES[kind], uOM=uom, defaultQuantity=1.0,
                         listPriceBase="Per Billing Period" if kind == "Recurring" else None,
                         revenueRecognitionRuleName="Recognize upon invoicing", ItemType__NS=item_type)
                     charges[charge] = {**record, "price": price, "productId": product["id"],
@@ -220,7 +228,7 @@ class Seeder:
                 appliedToInvoiceItemId=items[0]["id"] if discount else None,
                 serviceStartDate=(day + timedelta(days=14) if quantity < 0 else day).isoformat(),
                 serviceEndDate=period_end.isoformat(), revRecStartDate=day.isoformat(), sKU=charge["sku"],
-                accountingCode="4000 Revenue", sourceItemType="SubscriptionComponent", balance=amount)
+                accountingCode=charge["accountingCode"], sourceItemType="SubscriptionComponent", balance=amount)
             items.append(item)
             tax_amount = ledger.money(amount * rate, currency)
             if tax_amount:
@@ -229,7 +237,7 @@ class Seeder:
                     locationCode=country, taxAmount=tax_amount, taxRate=rate * 100, taxRateType="Percentage",
                     taxMode="TaxExclusive", taxCode=code, taxCodeDescription=f"{jurisdiction} {code}",
                     taxDate=day.isoformat(), taxableAmount=amount, exemptAmount=0.0, creditAmount=0.0,
-                    paymentAmount=0.0, balance=tax_amount, countryCode=country, accountingCode="2200 Tax Payable"))
+                    paymentAmount=0.0, balance=tax_amount, countryCode=country, accountingCode="2300 Sales Tax Payable"))
         kinds = {c["chargeType"] for c, _, _ in lines}
         invoice.update(includesOneTime="OneTime" in kinds, includesRecurring="Recurring" in kinds,
                        includesUsage="Usage" in kinds, updatedDate=invoice["postedDate"] or invoice["updatedDate"])
