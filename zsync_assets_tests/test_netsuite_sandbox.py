@@ -272,3 +272,31 @@ def test_commit_then_drop_and_durability_across_restart(netsuite_sandbox):
     found = api.call("search", searchRecord=api.t(COMMON, "CustomerSearchBasic")(
         companyName=api.t(CORE, "SearchStringField")(operator="is", searchValue="Dropped Reply Co"))).searchResult
     assert found.totalRecords == 1
+
+
+def test_incremental_search_updates_items_and_injected_governance(netsuite_sandbox):
+    api = Api(netsuite_sandbox)
+    search = api.call("search", searchRecord=api.t(COMMON, "AccountSearchBasic")(
+        number=api.t(CORE, "SearchStringField")(operator="is", searchValue="4000"))).searchResult
+    income = search.recordList.record[0].internalId
+    item = api.t(ACCT, "ServiceSaleItem")
+    long_name = "x" * 61  # NetSuite's itemId limit is 60 characters
+    added = api.call("addList", record=[item(externalId="i-1", itemId="Platform Fee", incomeAccount=api.ref(income)),
+                                        item(externalId="i-2", itemId=long_name, incomeAccount=api.ref(income))])
+    assert [r.status.isSuccess for r in added.writeResponseList.writeResponse] == [True, False]
+    cursor = api.call("get", baseRef=api.ref(externalId="i-1", type="serviceSaleItem")).readResponse.record
+    time.sleep(0.01)
+    updated = api.call("updateList", record=[item(externalId="i-1", displayName="Platform Fee (monthly)"),
+                                             item(externalId="missing", displayName="Nope")])
+    codes = [r.status.isSuccess or r.status.statusDetail[0].code for r in updated.writeResponseList.writeResponse]
+    assert codes == [True, "RCRD_DSNT_EXIST"]
+    since = api.t(CORE, "SearchDateField")(operator="after", searchValue=cursor.lastModifiedDate)
+    changed = api.call("search", searchRecord=api.t(COMMON, "ItemSearchBasic")(lastModifiedDate=since)).searchResult
+    assert [(r.externalId, r.displayName) for r in changed.recordList.record] == [("i-1", "Platform Fee (monthly)")]
+
+    netsuite_sandbox.set_faults([{"route": "search", "governance_rate": 1.0}])
+    with pytest.raises(zeep.exceptions.Fault) as info:
+        api.call("search", searchRecord=api.t(COMMON, "ItemSearchBasic")(lastModifiedDate=since))
+    assert info.value.detail.find(".//{*}exceededConcurrentRequestLimitFault") is not None
+    netsuite_sandbox.clear_faults()
+    assert api.call("search", searchRecord=api.t(COMMON, "TermSearchBasic")()).searchResult.totalRecords == 4
