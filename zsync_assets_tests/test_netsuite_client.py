@@ -5,17 +5,25 @@ governance retries from several processes, search paging and expired search ids.
 from __future__ import annotations
 
 import base64
+import time
 import hashlib
 import hmac
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from lxml import etree
 
 from zsync_assets.clients.netsuite.passport import TbaCredentials, sign, token_passport
-from zsync_assets.clients.netsuite.resource import NetSuiteResource, account_endpoint
+from zsync_assets.clients.netsuite.resource import (
+    NetSuiteResource,
+    account_endpoint,
+    sandbox_endpoint_url,
+    sandbox_wsdl_url,
+)
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
+from zsync_assets.sandbox.runner import start_sandbox
 
 VENDOR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "netsuite-suitetalk" / "2023_2"
 needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason=f"vendor SuiteTalk reference not at {VENDOR}")
@@ -174,3 +182,172 @@ def test_endpoint_and_wsdl_come_from_the_account(monkeypatch):
     real = NetSuiteResource.from_env().process_config_and_initialize()  # resolves dg.EnvVar
     assert real.resolved_wsdl_url() == "https://webservices.netsuite.com/wsdl/v2023_2_0/netsuite.wsdl"
     assert real.resolved_endpoint_url() == account_endpoint("123456_SB1")
+
+
+# -- through real sockets, against the NetSuite sandbox -------------------------------------
+
+WORKER = r"""
+import json, sys
+from zsync_assets.clients.netsuite.resource import NetSuiteResource
+args = json.loads(sys.argv[1])
+resource = NetSuiteResource(wsdl_url=args["wsdl"], endpoint_url=args["endpoint"], lock_dir=args["locks"],
+                            concurrency=args["concurrency"], max_attempts=40, backoff_s=0.02)
+client = resource.get_client()
+results = client.add_list("customer", args["records"])
+print(json.dumps({"results": [[r.ok, r.code, r.internal_id] for r in results],
+                  "calls": dict(client.calls), "retries": dict(client.retries)}))
+"""
+
+
+class _Sandbox:
+    """Stand-in for the `netsuite_sandbox` fixture while that is not registered: the same
+    sandbox app on a free port, with the attributes these tests use."""
+
+    def __init__(self, data_dir: Path, **settings):
+        self.server = start_sandbox("netsuite", data_dir, size=8, seed=7, **settings)
+        self.url = self.server.url
+        self.wsdl_url = sandbox_wsdl_url(self.url)
+        self.endpoint_url = sandbox_endpoint_url(self.url)
+
+    def set_faults(self, rules, seed=None):
+        httpx.post(f"{self.url}/__sandbox/faults", json={"rules": rules, "seed": seed}).raise_for_status()
+
+    def clear_faults(self):
+        httpx.delete(f"{self.url}/__sandbox/faults").raise_for_status()
+
+
+@pytest.fixture
+def make_sandbox(request, tmp_path):
+    try:
+        return request.getfixturevalue("make_netsuite_sandbox")
+    except pytest.FixtureLookupError:
+        started = []
+
+        def make(**settings):
+            started.append(_Sandbox(tmp_path / f"netsuite-{len(started)}", **settings))
+            return started[-1]
+
+        request.addfinalizer(lambda: [s.server.stop() for s in started])
+        return make
+
+
+@pytest.fixture
+def sandbox(make_sandbox):
+    return make_sandbox()
+
+
+def _client(sandbox, tmp_path, **settings):
+    settings.setdefault("wsdl_url", sandbox.wsdl_url)
+    resource = NetSuiteResource(endpoint_url=sandbox.endpoint_url, lock_dir=str(tmp_path / "locks"),
+                                backoff_s=0.02, **settings)
+    return resource.get_client()
+
+
+def _subsidiary(client) -> str:
+    return next(r["internalId"] for page in client.search("subsidiary", {}) for r in page)
+
+
+def _customers(prefix: str, n: int, subsidiary: str) -> list[dict]:
+    return [{"externalId": f"{prefix}-{i}", "companyName": f"{prefix} Kunde {i} ü",
+             "subsidiary": {"internalId": subsidiary},
+             "customFieldList": {"custentity_zsync_zuora_id": f"{prefix}-z{i}"}} for i in range(n)]
+
+
+def test_add_list_of_250_is_sent_as_200_plus_50(sandbox, tmp_path):
+    client = _client(sandbox, tmp_path)
+    records = _customers("chunk", 250, _subsidiary(client))
+    results = client.add_list("customer", records)
+    assert [r.ok for r in results] == [True] * 250, {r.code for r in results}
+    assert client.calls["addList"] == 2  # the sandbox rejects a list above 200 as a whole
+    assert [r.external_id for r in results] == [r["externalId"] for r in records]
+    fetched = client.get_list("customer", [r.internal_id for r in results])
+    assert {f["externalId"] for f in fetched} == {r["externalId"] for r in records}
+    assert fetched[0]["customFieldList"]["custentity_zsync_zuora_id"].startswith("chunk-z")
+
+
+def test_a_list_with_bad_records_commits_the_rest_and_reports_each_code(sandbox, tmp_path):
+    client = _client(sandbox, tmp_path)
+    records = _customers("mixed", 6, _subsidiary(client))
+    records[1]["subsidiary"] = {"internalId": "999999"}  # no such subsidiary
+    del records[3]["companyName"]  # required
+    client.add_list("customer", records[4:5])  # already there -> duplicate on the next add
+    results = client.add_list("customer", records)
+    assert [r.ok for r in results] == [True, False, True, False, False, True]
+    assert results[1].code == "INVALID_KEY_OR_REF" and results[4].code == "DUP_ENTITY"
+    assert results[3].code and results[3].message
+    assert {r["externalId"] for r in client.get_list("customer", external_ids=[r["externalId"] for r in records])} \
+        == {"mixed-0", "mixed-2", "mixed-4", "mixed-5"}
+
+
+def test_governance_faults_from_three_processes_still_write_every_record_once(sandbox, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    client = _client(sandbox, tmp_path)
+    subsidiary = _subsidiary(client)
+    sandbox.set_faults([{"route": "addList", "governance_rate": 0.5}], seed=3)
+    batches = [_customers(f"proc{p}", 240, subsidiary) for p in range(3)]
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", WORKER, json.dumps({
+            "wsdl": sandbox.wsdl_url, "endpoint": sandbox.endpoint_url, "locks": str(tmp_path / "locks"),
+            "concurrency": 2, "records": batch})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for batch in batches]
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    sandbox.clear_faults()
+    assert all(ok for o in outputs for ok, _, _ in o["results"]), [o["results"][:3] for o in outputs]
+    assert sum(sum(o["retries"].values()) for o in outputs) > 0  # faults really happened
+    wanted = [r["externalId"] for batch in batches for r in batch]
+    stored = client.get_list("customer", external_ids=wanted)
+    assert sorted(r["externalId"] for r in stored) == sorted(wanted)  # each exactly once
+    assert len({r["internalId"] for r in stored}) == len(wanted)
+
+
+def test_a_retried_call_succeeds_with_a_fresh_passport(sandbox, tmp_path):
+    # The sandbox rejects a reused nonce, so success after retries proves each attempt re-signed.
+    client = _client(sandbox, tmp_path)
+    sandbox.set_faults([{"route": "search", "governance_rate": 0.7}], seed=1)
+    pages = list(client.search("subsidiary", {}))
+    sandbox.clear_faults()
+    assert pages and client.retries["search"] > 0
+
+
+def test_search_pages_with_search_more_with_id(sandbox, tmp_path):
+    client = _client(sandbox, tmp_path)
+    assert all(r.ok for r in client.add_list("customer", _customers("paged", 12, _subsidiary(client))))
+    everything = [r for page in client.search("customer", {}) for r in page]
+    pages = list(client.search("customer", {}, page_size=5))
+    assert len(pages) > 2 and all(len(p) <= 5 for p in pages)
+    assert [r["internalId"] for p in pages for r in p] == [r["internalId"] for r in everything]
+    assert client.calls["searchMoreWithId"] == len(pages) - 1
+
+
+def test_vendor_wsdl_client_works_against_the_sandbox(sandbox, tmp_path):
+    if not VENDOR.exists():
+        pytest.skip(f"vendor SuiteTalk reference not at {VENDOR}")
+    client = _client(sandbox, tmp_path, wsdl_url=str(VENDOR / "netsuite.wsdl"))
+    records = _customers("vendorwsdl", 3, _subsidiary(client))
+    assert all(r.ok for r in client.add_list("customer", records))
+    records[0]["companyName"] = "renamed"
+    assert [r.ok for r in client.upsert_list("customer", records)] == [True] * 3
+    assert client.get("customer", external_id="vendorwsdl-0")["companyName"] == "renamed"
+    assert client.get("customer", internal_id="99999999") is None
+    assert any(page for page in client.search("transaction", {"type": {"operator": "anyOf", "searchValue": ["_invoice"]}}))
+    assert client.get_all("currency")
+
+
+def test_an_expired_search_id_restarts_the_search_instead_of_failing(make_sandbox, tmp_path):
+    sandbox = make_sandbox(search_id_ttl_s=0.3)
+    client = _client(sandbox, tmp_path)
+    assert all(r.ok for r in client.add_list("customer", _customers("expiry", 12, _subsidiary(client))))
+    everything = sorted(r["internalId"] for page in client.search("customer", {}) for r in page)
+    pager = client.search("customer", {}, page_size=5)
+    first = next(pager)
+    time.sleep(0.5)  # the id expires: searchMoreWithId answers INVALID_JOB_ID
+    seen = [r["internalId"] for page in [first, *pager] for r in page]
+    assert sorted(seen) == everything  # every record once: nothing lost, nothing repeated
+    assert client.calls["search"] == 4  # subsidiaries, the full search, the paged one, its restart
