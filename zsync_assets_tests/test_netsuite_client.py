@@ -15,6 +15,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from zsync_assets.clients.netsuite import CODE_UNKNOWN_OUTCOME, NetSuiteAuthError
 from zsync_assets.clients.netsuite.passport import TbaCredentials, sign, token_passport
 from zsync_assets.clients.netsuite.resource import (
     NetSuiteResource,
@@ -351,3 +352,27 @@ def test_an_expired_search_id_restarts_the_search_instead_of_failing(make_sandbo
     seen = [r["internalId"] for page in [first, *pager] for r in page]
     assert sorted(seen) == everything  # every record once: nothing lost, nothing repeated
     assert client.calls["search"] == 4  # subsidiaries, the full search, the paged one, its restart
+
+
+def test_a_dropped_connection_after_commit_is_replayed_only_when_the_write_is_keyed(sandbox, tmp_path):
+    client = _client(sandbox, tmp_path)
+    subsidiary = _subsidiary(client)
+    sandbox.set_faults([{"route": "upsertList", "commit_then_drop": 1}])
+    keyed = _customers("dropped", 3, subsidiary)
+    assert [r.ok for r in client.upsert_list("customer", keyed)] == [True] * 3  # replayed: upsert by externalId
+    assert client.retries["upsertList"] == 1
+    sandbox.set_faults([{"route": "addList", "commit_then_drop": 1}])
+    unkeyed = [{k: v for k, v in r.items() if k != "externalId"} for r in _customers("unkeyed", 2, subsidiary)]
+    results = client.add_list("customer", unkeyed)
+    sandbox.clear_faults()
+    # Committed but unanswered, and no externalId to make a replay safe: reported, not re-sent.
+    assert [r.code for r in results] == [CODE_UNKNOWN_OUTCOME] * 2 and "addList" not in client.retries
+
+
+def test_refused_credentials_raise_without_any_secret_in_the_text(sandbox, tmp_path):
+    client = _client(sandbox, tmp_path, token_secret="wrong-token-secret-123")
+    with pytest.raises(NetSuiteAuthError) as raised:
+        list(client.search("subsidiary", {}))
+    text = str(raised.value) + repr(raised.value)
+    assert "wrong-token-secret-123" not in text and "zsync-sandbox-consumer-secret" not in text
+    assert client.calls["search"] == 1  # not retried
