@@ -11,20 +11,13 @@ import hmac
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from lxml import etree
 
 from zsync_assets.clients.netsuite import CODE_UNKNOWN_OUTCOME, NetSuiteAuthError
 from zsync_assets.clients.netsuite.passport import TbaCredentials, sign, token_passport
-from zsync_assets.clients.netsuite.resource import (
-    NetSuiteResource,
-    account_endpoint,
-    sandbox_endpoint_url,
-    sandbox_wsdl_url,
-)
+from zsync_assets.clients.netsuite.resource import NetSuiteResource, account_endpoint
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
-from zsync_assets.sandbox.runner import start_sandbox
 
 VENDOR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "netsuite-suitetalk" / "2023_2"
 needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason=f"vendor SuiteTalk reference not at {VENDOR}")
@@ -33,16 +26,8 @@ CREDS = TbaCredentials("TSTDRV0000001", "ck", "cs-secret", "tk", "ts-secret")
 
 
 @pytest.fixture(scope="session")
-def vendor_schema():
-    """One wrapper schema xs:import-ing every vendor namespace (importing only the messages
-    XSD is not enough: records travel as xsi:type of types defined in the other files)."""
-    imports = []
-    for xsd in sorted((VENDOR / "xsd").glob("*.xsd")):
-        ns = etree.parse(str(xsd)).getroot().get("targetNamespace")
-        imports.append(f'<xs:import namespace="{ns}" schemaLocation="{xsd.as_uri()}"/>')
-    wrapper = ('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">' + "".join(imports)
-               + "</xs:schema>")
-    return etree.XMLSchema(etree.fromstring(wrapper.encode()))
+def vendor_schema(vendor_xsd):
+    return vendor_xsd.schema  # fixtures/vendor_xsd.py: one wrapper importing the 46 vendor XSDs
 
 
 @pytest.fixture(scope="session")
@@ -200,41 +185,14 @@ print(json.dumps({"results": [[r.ok, r.code, r.internal_id] for r in results],
 """
 
 
-class _Sandbox:
-    """Stand-in for the `netsuite_sandbox` fixture while that is not registered: the same
-    sandbox app on a free port, with the attributes these tests use."""
-
-    def __init__(self, data_dir: Path, **settings):
-        self.server = start_sandbox("netsuite", data_dir, size=8, seed=7, **settings)
-        self.url = self.server.url
-        self.wsdl_url = sandbox_wsdl_url(self.url)
-        self.endpoint_url = sandbox_endpoint_url(self.url)
-
-    def set_faults(self, rules, seed=None):
-        httpx.post(f"{self.url}/__sandbox/faults", json={"rules": rules, "seed": seed}).raise_for_status()
-
-    def clear_faults(self):
-        httpx.delete(f"{self.url}/__sandbox/faults").raise_for_status()
+@pytest.fixture
+def make_sandbox(make_netsuite_sandbox):
+    return make_netsuite_sandbox
 
 
 @pytest.fixture
-def make_sandbox(request, tmp_path):
-    try:
-        return request.getfixturevalue("make_netsuite_sandbox")
-    except pytest.FixtureLookupError:
-        started = []
-
-        def make(**settings):
-            started.append(_Sandbox(tmp_path / f"netsuite-{len(started)}", **settings))
-            return started[-1]
-
-        request.addfinalizer(lambda: [s.server.stop() for s in started])
-        return make
-
-
-@pytest.fixture
-def sandbox(make_sandbox):
-    return make_sandbox()
+def sandbox(netsuite_sandbox):
+    return netsuite_sandbox
 
 
 def _client(sandbox, tmp_path, **settings):

@@ -16,7 +16,7 @@ from zsync_assets.defs.netsuite.assets import STAGED, netsuite_staging_assets
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
-from zsync_assets_tests.test_netsuite_client import VENDOR, make_sandbox, sandbox  # noqa: F401 (fixtures)
+from zsync_assets_tests.test_netsuite_client import VENDOR
 
 PACIFIC = timezone(timedelta(hours=-8))
 BERLIN = timezone(timedelta(hours=1))
@@ -113,7 +113,9 @@ def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
     return {k: v.value for k, v in event.metadata.items()}
 
 
-def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(sandbox, warehouse_path, tmp_path):
+def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(netsuite_sandbox, warehouse_path,
+                                                                               tmp_path):
+    sandbox = netsuite_sandbox
     netsuite = NetSuiteResource(wsdl_url=sandbox.wsdl_url, endpoint_url=sandbox.endpoint_url,
                                 lock_dir=str(tmp_path / "locks"))
     resources = {"netsuite": netsuite, "warehouse": WarehouseResource()}
