@@ -78,19 +78,39 @@ def read_links(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> pl.Da
     return con.sql("select * from zsync.links where flow = $flow", params={"flow": flow}).pl()
 
 
+_LAST_ATTEMPTS = """
+    select * exclude (rn) from (
+        select *, row_number() over (
+            partition by source_id
+            order by "at" desc, case status when 'started' then 1 else 0 end
+        ) as rn
+        from zsync.push_log
+        where flow = $flow and action in ('create', 'update', 'lookup')
+    ) where rn = 1
+"""
+
+
 def read_last_attempts(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
     """The latest write attempt row per source record (its `started` row if no result came)."""
     ensure_tables(con)
+    return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
+
+
+def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
+    """Records whose latest attempt the target rejected (a DATA error) and whose source has not
+    been told yet. Telling it is logged as a `writeback` row carrying the rejected attempt's key,
+    so each rejection is reported once, and again only after a failed report."""
+    ensure_tables(con)
     return con.sql(
-        """
-        select * exclude (rn) from (
-            select *, row_number() over (
-                partition by source_id
-                order by "at" desc, case status when 'started' then 1 else 0 end
-            ) as rn
-            from zsync.push_log
-            where flow = $flow and action in ('create', 'update', 'lookup')
-        ) where rn = 1
+        f"""
+        select last.source_id, last.attempt_key, last.error_code, last.message
+        from ({_LAST_ATTEMPTS}) as last
+        where last.status = 'failed' and last.error_class = 'data'
+          and not exists (
+              select 1 from zsync.push_log told
+              where told.flow = $flow and told.action = 'writeback' and told.status = 'succeeded'
+                and told.source_id = last.source_id and told.attempt_key = last.attempt_key)
+        order by last.source_id
         """,
         params={"flow": flow},
     ).pl()

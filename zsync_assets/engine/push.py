@@ -230,29 +230,37 @@ def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
 
 def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config,
                 run_id: str, result: PushResult) -> None:
-    """Every link whose source has not learnt it yet; failures stay pending for the next run."""
+    """Tell source records what happened: every link the source has not learnt yet, and every
+    rejection it has not heard of (Zuora: `IntegrationStatus__NS = "Error"`), so that people
+    working in the source system see the failure. Failed reports stay pending for the next run."""
     with warehouse.connect() as con:
         pending = con.sql(
             "select source_id, target_id from zsync.links where flow = $flow "
             "and writeback_status in ('pending', 'failed') order by source_id",
             params={"flow": flow.name},
         ).pl().to_dicts()
+        rejected = store.read_unreported_rejections(con, flow.name).to_dicts()
+    # (notice, attempt key): a rejection report carries the rejected attempt's key (see links.py).
+    todo = [(LinkNotice(r["source_id"], r["target_id"], True), None) for r in pending] + [
+        (LinkNotice(r["source_id"], None, False, f"{r['error_code']}: {r['message'] or ''}"), r["attempt_key"])
+        for r in rejected
+    ]
     size = max(1, source_sink.batch_size(config, "update"))
-    for start in range(0, len(pending), size):
-        chunk = pending[start:start + size]
-        notices = [LinkNotice(r["source_id"], r["target_id"], True) for r in chunk]
+    for start in range(0, len(todo), size):
+        chunk = todo[start:start + size]
+        notices = [n for n, _ in chunk]
         outcomes = source_sink.write_back(flow.write_back.record_type, notices)
         log_rows = [{
-            "run_id": run_id, "flow": flow.name, "source_id": o.source_id, "action": "writeback",
+            "run_id": run_id, "flow": flow.name, "source_id": n.source_id, "action": "writeback",
             "status": "succeeded" if o.ok else "failed", "error_code": o.code,
             "error_class": classify(o.code) if o.code else None, "message": o.message,
-            "target_id": n.target_id, "attempt_key": None, "payload_hash": None,
-        } for n, o in zip(notices, outcomes, strict=True)]
-        ok = [o.source_id for o in outcomes if o.ok]
-        bad = [o.source_id for o in outcomes if not o.ok]
+            "target_id": n.target_id, "attempt_key": key, "payload_hash": None,
+        } for (n, key), o in zip(chunk, outcomes, strict=True)]
+        ok = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if o.ok and n.ok]
+        bad = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if not o.ok and n.ok]
         with warehouse.connect() as con:
             store.log_attempts(con, log_rows)
             store.set_writeback(con, flow.name, ok, "ok")
             store.set_writeback(con, flow.name, bad, "failed")
-        result.written_back += len(ok)
-        result.writeback_failed += len(bad)
+        result.written_back += sum(o.ok for o in outcomes)
+        result.writeback_failed += sum(not o.ok for o in outcomes)

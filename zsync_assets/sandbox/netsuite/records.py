@@ -30,6 +30,14 @@ class RecordKind:
     def is_transaction(self) -> bool:
         return self.record_type in TRANSACTION_TYPES
 
+    def required_for(self, data: dict) -> tuple[str, ...]:
+        """Required fields of this record: a customer needs companyName, but an individual
+        (`isPerson`) needs firstName and lastName instead (NetSuite's customer form rules)."""
+        if self.record_type != "customer":
+            return self.required
+        person = str(data.get("isPerson")).lower() in ("true", "1")
+        return self.required + (("firstName", "lastName") if person else ("companyName",))
+
 
 _ENTITY_REFS = {"subsidiary": ("subsidiary",), "currency": ("currency",), "terms": ("term",)}
 _NO_TIMESTAMPS = {"created_field": None, "modified_field": None}
@@ -37,7 +45,7 @@ _LINE_REFS = {"item": ITEM_TYPES, "taxCode": ("salesTaxItem",)}
 
 KINDS: dict[str, RecordKind] = {k.record_type: k for k in [
     RecordKind("customer", clark(RELATIONSHIPS, "Customer"), "customer", "entityId",
-               required=("companyName", "subsidiary"),
+               required=("subsidiary",),  # + companyName, or firstName/lastName: required_for
                refs={"parent": ("customer",), **_ENTITY_REFS}, custom_prefix="custentity",
                created_field="dateCreated"),
     RecordKind("nonInventorySaleItem", clark(ACCOUNTING, "NonInventorySaleItem"), "item", "itemId",

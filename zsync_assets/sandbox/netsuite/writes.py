@@ -142,7 +142,7 @@ class RecordWriter:
                 raise RecordError("DUP_ENTITY", f"This entity already exists: {kind.name_field} {name!r}.")
 
     def _prepare(self, kind: RecordKind, data: dict, internal_id: int, stamp: str) -> dict:
-        for name in kind.required:
+        for name in kind.required_for(data):
             if data.get(name) in (None, "", [], {}):
                 raise RecordError("USER_ERROR", f"Please enter value(s) for: {name}")
         if kind.key_space == "item" and len(data.get("itemId", "")) > ITEM_ID_MAX:

@@ -72,6 +72,12 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
                 raise ApiError(400, RULE, f"invoice {record['invoiceNumber']} has payments or adjustments; "
                                           "unapply them before canceling")
             changes["status"] = "Canceled"
+        elif obj.path == "accounts" and field == "status":
+            # An account is canceled (or re-activated) through the CRUD/SOAP-style update; the
+            # v1 `PUT /v1/accounts/{key}` has no status field.
+            if value not in ("Active", "Canceled"):
+                raise ApiError(400, INVALID_VALUE, "an account's Status can be set to Active or Canceled")
+            changes["status"] = value
         else:
             raise ApiError(400, UNSUPPORTED, f"{obj.zoql}.{name} cannot be updated through action/update here")
     for name in fields.get("fieldsToNull") or []:

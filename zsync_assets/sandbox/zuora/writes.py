@@ -154,6 +154,28 @@ create_charge = _proxy_create(
     ("productRatePlanChargeNumber", "PRPC-%08d"), parent=("ProductRatePlanId", "product-rate-plans"))
 
 
+def _proxy_update(obj: str, mapping: dict[str, str]):
+    """`PUT /v1/object/<type>/{id}` (CRUD "proxy" update): PascalCase fields and custom fields
+    (`IntegrationId__NS`, ...: how Zuora's NetSuite connector writes back), `{Id, Success}` out."""
+
+    def handler(call: Call) -> tuple[int, Any]:
+        body, store = call.json(), call.store
+        record_id = call.path_params["id"]
+        if store.get(obj, record_id) is None:
+            raise ApiError(404, NOT_FOUND, f"{OBJECTS[obj].zoql} '{record_id}' does not exist")
+        changes = {target: body[source] for source, target in mapping.items() if source in body}
+        store.update(obj, record_id, {**changes, **custom_fields(obj, body)})
+        return 200, {"Id": record_id, "Success": True}
+
+    return handler
+
+
+update_charge = _proxy_update(
+    "product-rate-plan-charges",
+    {"Name": "name", "AccountingCode": "accountingCode", "UOM": "uOM", "DefaultQuantity": "defaultQuantity",
+     "DeferredRevenueAccount": "deferredRevenueAccount", "RecognizedRevenueAccount": "recognizedRevenueAccount"})
+
+
 def create_subscription(call: Call) -> tuple[int, Any]:
     body, store = call.json(), call.store
     require(body, "accountKey", "contractEffectiveDate", "termType", "subscribeToRatePlans")
@@ -188,6 +210,7 @@ def write_routes(gateway: Gateway) -> list[Route]:
         gateway.route("POST", "/v1/object/product", create_product, write=True),
         gateway.route("POST", "/v1/object/product-rate-plan", create_rate_plan, write=True),
         gateway.route("POST", "/v1/object/product-rate-plan-charge", create_charge, write=True),
+        gateway.route("PUT", "/v1/object/product-rate-plan-charge/{id}", update_charge, write=True),
         gateway.route("POST", "/v1/subscriptions", create_subscription, write=True),
         *billing_routes(gateway),
     ]

@@ -1,0 +1,170 @@
+"""customers and items end to end: Dagster runs against both sandboxes over real sockets.
+
+Every assertion looks at one of the systems (NetSuite records through SuiteTalk, Zuora
+records through its REST API, write requests counted by the sandboxes themselves) or at
+zsync's own tables, never at a stub.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from zsync_assets.targets.zuora import STATUS_ERROR, STATUS_OK
+
+
+def _links(env, flow: str) -> dict[str, str]:
+    return dict(env.links(flow).select("source_id", "target_id").iter_rows())
+
+
+def _action(env, flow: str, source_id: str) -> dict:
+    return env.plan(flow).filter(pl.col("source_id") == source_id).row(0, named=True)
+
+
+def _customers_named(env, entity_id: str) -> list[dict]:
+    return env.netsuite_records("customer", entityId=entity_id)
+
+
+def test_first_run_creates_a_rerun_sends_nothing_and_three_changed_accounts_are_three_updates(sync_env):
+    env = sync_env
+    env.run()
+
+    customers, items = env.plan("customers"), env.plan("items")
+    created = set(customers.filter(pl.col("action") == "create")["source_id"])
+    created_items = set(items.filter(pl.col("action") == "create")["source_id"])
+    assert len(created) >= 5 and len(created_items) >= 3
+    assert set(_links(env, "customers")) == created and set(_links(env, "items")) == created_items
+
+    netsuite = {r["internalId"]: r for r in env.netsuite_records("customer")}
+    for account_id, customer_id in _links(env, "customers").items():
+        customer = netsuite[customer_id]
+        assert customer["externalId"] == f"zsync:customers:{account_id}"
+        assert customer["customFieldList"]["custentity_zsync_zuora_id"] == account_id
+        account = env.zuora_account(account_id)  # write-back: Zuora learns its counterpart
+        assert (account["IntegrationId__NS"], account["IntegrationStatus__NS"]) == (customer_id, STATUS_OK)
+    items_in_netsuite = {r["internalId"]: r for r in env.netsuite_records("item")}
+    for charge_id, item_id in _links(env, "items").items():
+        assert items_in_netsuite[item_id]["customFieldList"]["custitem_zsync_zuora_id"] == charge_id
+
+    before = env.write_calls()
+    env.run()
+    assert env.write_calls() == before, "an unchanged tenant must not cause a single write request"
+    for flow in ("customers", "items"):
+        counts = env.plan_counts(flow)
+        assert counts["create"] == counts["update"] == 0, (flow, counts)
+
+    changed = sorted(
+        r["source_id"] for r in env.links("customers").iter_rows(named=True) if "companyName" in json.loads(r["payload"])
+    )[:3]
+    for account_id in changed:
+        env.update_account(account_id, name=f"Renamed {account_id[:6]}")
+    before = env.write_calls()  # after the test's own three PUTs
+    env.run()
+
+    counts = env.plan_counts("customers")
+    assert (counts["create"], counts["update"]) == (0, 3)
+    updates = env.plan("customers").filter(pl.col("action") == "update")
+    assert sorted(updates["source_id"]) == changed
+    assert all(fields == ["companyName"] for fields in updates["changed_fields"].to_list())
+    after = env.write_calls()
+    # One updateList for the three customers; three Zuora write-backs (SyncDate__NS moves).
+    assert after["netsuite"] - before["netsuite"] == 1 and after["zuora"] - before["zuora"] == 3
+    for account_id in changed:
+        assert env.netsuite_customer(_links(env, "customers")[account_id])["companyName"] == f"Renamed {account_id[:6]}"
+
+
+def test_parent_and_child_land_in_one_run_parent_first(sync_env):
+    env = sync_env
+    parent = env.create_account(name="Parent Holdings", accountNumber="PARENT-1")
+    child = env.create_account(name="Child Subsidiary", accountNumber="CHILD-1", parentId=parent)
+    env.run(["customers"])
+
+    plan = env.plan("customers")
+    waves = dict(plan.select("source_id", "wave").iter_rows())
+    assert waves[child] == waves[parent] + 1
+    links = _links(env, "customers")
+    assert env.netsuite_customer(links[child])["parent"]["internalId"] == links[parent]
+    log = env.push_log("customers")
+    parent_done = log.filter((pl.col("source_id") == parent) & (pl.col("status") == "succeeded"))["at"].min()
+    child_sent = log.filter((pl.col("source_id") == child) & (pl.col("status") == "started"))["at"].min()
+    assert parent_done <= child_sent
+
+
+def test_sync_rules_canceled_sync_to_netsuite_no_and_subsidiary_override(sync_env):
+    env = sync_env
+    keep = env.create_account(name="Stays Active", accountNumber="RULE-KEEP")
+    opted_out = env.create_account(name="Opted Out", accountNumber="RULE-NO", SynctoNetSuite__NS="No")
+    europe = env.create_account(name="Euro Customer", accountNumber="RULE-EU", currency="EUR",
+                                Subsidiary__NS="EU GmbH")
+    person = env.create_account(name="Grace Hopper", accountNumber="RULE-PERSON", CustomerType__NS="Individual")
+    env.run(["customers"])
+
+    links = _links(env, "customers")
+    assert opted_out not in links and "SynctoNetSuite__NS" in _action(env, "customers", opted_out)["reason"]
+    assert not _customers_named(env, "RULE-NO")
+    subsidiaries = {r["name"]: r["internalId"] for r in env.netsuite_records("subsidiary")}
+    assert env.netsuite_customer(links[europe])["subsidiary"]["internalId"] == subsidiaries["EU GmbH"]
+    individual = env.netsuite_customer(links[person])
+    assert individual["isPerson"] is True and (individual["firstName"], individual["lastName"]) == ("Ada", "Lovelace")
+
+    # A synced account that gets canceled becomes inactive in NetSuite; it is never deleted.
+    env.zuora_action_update("Account", Id=keep, Status="Canceled")
+    env.run(["customers"])
+    assert _action(env, "customers", keep)["action"] == "update"
+    customer = env.netsuite_customer(links[keep])
+    assert customer["isInactive"] is True and customer["companyName"] == "Stays Active"
+
+
+def test_first_sync_links_pre_existing_customers_instead_of_duplicating(sync_env):
+    env = sync_env
+    by_number = env.create_account(name="Known By Number", accountNumber="PRE-1")
+    by_integration_id = env.create_account(name="Known By Id", accountNumber="PRE-2")
+    subsidiary = env.netsuite_records("subsidiary")[0]["internalId"]
+    with env.netsuite_client() as client:
+        first, second = client.add_list("customer", [
+            {"entityId": "PRE-1", "companyName": "Entered in NetSuite", "subsidiary": {"internalId": subsidiary}},
+            {"entityId": "NS-OWN-NUMBER", "companyName": "Also in NetSuite", "subsidiary": {"internalId": subsidiary}},
+        ])
+    assert first.ok and second.ok
+    env.update_account(by_integration_id, IntegrationId__NS=second.internal_id)
+    customers_before = len(env.netsuite_records("customer"))
+    env.run(["customers"])
+
+    links = _links(env, "customers")
+    assert links[by_number] == first.internal_id and links[by_integration_id] == second.internal_id
+    assert _action(env, "customers", by_number)["match"] == "same entityId as the account number"
+    assert _action(env, "customers", by_integration_id)["match"] == "IntegrationId__NS"
+    creates = env.plan_counts("customers")["create"]
+    assert len(env.netsuite_records("customer")) == customers_before + creates  # matched ones are not added
+    assert [c["internalId"] for c in _customers_named(env, "PRE-1")] == [first.internal_id]
+    assert [c["internalId"] for c in _customers_named(env, "PRE-2")] == [second.internal_id]
+    updated = env.netsuite_customer(first.internal_id)
+    assert updated["companyName"] == "Known By Number" and updated["externalId"] == f"zsync:customers:{by_number}"
+    assert env.netsuite_customer(second.internal_id)["customFieldList"]["custentity_zsync_zuora_id"] == by_integration_id
+
+
+def test_a_rejected_record_is_logged_reported_not_resent_and_lands_once_fixed(sync_env):
+    env = sync_env
+    bad = env.create_account(name="Wrong Subsidiary", accountNumber="BAD-1", Subsidiary__NS="999")
+    env.run(["customers"])
+
+    failed = env.query("select * from zsync.push_log where status = 'failed'")
+    assert failed["source_id"].to_list() == [bad]
+    assert failed["error_code"][0] == "INVALID_KEY_OR_REF" and failed["error_class"][0] == "data"
+    plan = env.plan("customers")
+    assert set(_links(env, "customers")) == set(plan.filter(pl.col("action") == "create")["source_id"]) - {bad}
+    assert env.zuora_account(bad)["IntegrationStatus__NS"] == STATUS_ERROR  # Zuora learns the failure
+
+    before = env.write_calls()
+    env.run(["customers"])
+    assert env.write_calls() == before, "an unchanged rejected record is not sent again"
+    blocked = _action(env, "customers", bad)
+    assert blocked["action"] == "blocked" and "INVALID_KEY_OR_REF" in blocked["reason"]
+
+    env.update_account(bad, Subsidiary__NS="UK Ltd")
+    env.run(["customers"])
+    customer_id = _links(env, "customers")[bad]
+    assert len(_customers_named(env, "BAD-1")) == 1
+    account = env.zuora_account(bad)
+    assert (account["IntegrationId__NS"], account["IntegrationStatus__NS"]) == (customer_id, STATUS_OK)
