@@ -12,6 +12,7 @@ import json
 import polars as pl
 
 from zsync_assets.targets.zuora import STATUS_ERROR, STATUS_OK
+from zsync_assets_tests.fixtures.sync_env import crash_after_write, netsuite_write_calls
 
 
 def _links(env, flow: str) -> dict[str, str]:
@@ -168,3 +169,123 @@ def test_a_rejected_record_is_logged_reported_not_resent_and_lands_once_fixed(sy
     assert len(_customers_named(env, "BAD-1")) == 1
     account = env.zuora_account(bad)
     assert (account["IntegrationId__NS"], account["IntegrationStatus__NS"]) == (customer_id, STATUS_OK)
+
+
+def test_netsuite_master_turns_flagged_customers_into_zuora_accounts_linked_both_ways(make_sync_env):
+    env = make_sync_env(netsuite_size=8, customer_master="netsuite")
+    env.run(["customers"])
+
+    plan = env.plan("customers")
+    flagged = {str(c["internalId"]) for c in env.netsuite_records("customer")
+               if c.get("customFieldList", {}).get("custentity_zsync_send_to_zuora")}
+    assert set(plan.filter(pl.col("action") == "create")["source_id"]) == flagged and len(flagged) >= 2
+    assert plan.filter(pl.col("action") == "skip")["reason"].to_list() == ["custentity_zsync_send_to_zuora is not checked"]
+    for customer_id, account_id in _links(env, "customers").items():
+        customer = env.netsuite_customer(customer_id)
+        account = env.zuora_account(account_id)
+        assert account["IntegrationId__NS"] == customer_id and account["accountNumber"] == customer["entityId"]
+        assert customer["customFieldList"]["custentity_zsync_zuora_id"] == account_id
+
+    before = env.write_calls()
+    env.run(["customers"])
+    assert env.write_calls() == before
+    assert env.plan_counts("customers")["create"] == env.plan_counts("customers")["update"] == 0
+
+
+def _one_customer_per_entity(env) -> None:
+    entity_ids = [c["entityId"] for c in env.netsuite_records("customer")]
+    assert len(entity_ids) == len(set(entity_ids)), "a customer was created twice"
+
+
+def _complete_links(env, sendable: set[str]) -> dict[str, str]:
+    links = env.links("customers")
+    assert set(links["source_id"]) == sendable
+    assert set(links["writeback_status"]) == {"ok"}
+    return dict(links.select("source_id", "target_id").iter_rows())
+
+
+def _sendable(env) -> set[str]:
+    plan = env.plan("customers")
+    return set(plan.filter(pl.col("action").is_in(["create", "update"]))["source_id"])
+
+
+def test_zuora_to_netsuite_survives_commit_then_drop_and_a_crash_after_the_call(sync_env):
+    env = sync_env
+    env.netsuite.set_faults([{"route": "upsertList", "commit_then_drop": 1}])
+    env.run(["customers"], raise_on_error=False)
+    # The dropped upsertList committed; the client sent it again (an upsert by externalId is replay-safe).
+    assert env.netsuite.stats()["upsertList"] == 2
+    env.netsuite.clear_faults()
+    sendable = _sendable(env)
+    env.run(["customers"])
+    links = _complete_links(env, sendable)
+    _one_customer_per_entity(env)
+    with env.netsuite_client() as client:
+        found = client.get_list("customer", external_ids=[f"zsync:customers:{a}" for a in links])
+    assert {r["externalId"]: r["internalId"] for r in found} == {f"zsync:customers:{a}": c for a, c in links.items()}
+
+    crashed = env.create_account(name="Crash Victim", accountNumber="CRASH-1")
+    result = env.run(["customers"], sinks=crash_after_write("netsuite"), raise_on_error=False)
+    assert not result.success
+    last = env.query(f"select status from zsync.push_log where source_id = '{crashed}' order by \"at\"")
+    assert last["status"].to_list() == ["started"]  # no outcome was recorded...
+    assert len(_customers_named(env, "CRASH-1")) == 1  # ...but NetSuite has the customer
+
+    env.run(["customers"])
+    # Staging already sees the customer under its externalId (so the plan may say update); either
+    # way the unanswered attempt is looked up before anything is sent.
+    assert _action(env, "customers", crashed)["needs_lookup"]
+    lookup = env.query(f"select * from zsync.push_log where source_id = '{crashed}' and action = 'lookup'")
+    (found,) = _customers_named(env, "CRASH-1")
+    assert lookup["target_id"].to_list() == [found["internalId"]]
+    assert _links(env, "customers")[crashed] == found["internalId"]
+    assert env.zuora_account(crashed)["IntegrationId__NS"] == found["internalId"]
+    _one_customer_per_entity(env)
+
+
+def test_netsuite_to_zuora_survives_commit_then_drop_and_a_crash_after_the_call(make_sync_env):
+    env = make_sync_env(netsuite_size=8, customer_master="netsuite")
+    env.zuora.set_faults([{"route": "POST /v1/accounts", "commit_then_drop": 1}])
+    env.run(["customers"], raise_on_error=False)
+    # The dropped create committed; the client's retry carried the same Idempotency-Key and Zuora
+    # replayed the first answer instead of creating the account again.
+    stats = env.zuora.stats()
+    assert stats["POST /v1/accounts"] == stats["writes:POST /v1/accounts"] + 1
+    env.zuora.clear_faults()
+    sendable = _sendable(env)
+    env.run(["customers"])
+    for customer_id, account_id in _complete_links(env, sendable).items():
+        assert [a["id"] for a in env.zuora_records("accounts", IntegrationId__NS=customer_id)] == [account_id]
+
+    subsidiary = env.netsuite_records("subsidiary")[0]["internalId"]
+    with env.netsuite_client() as client:
+        (added,) = client.add_list("customer", [{
+            "entityId": "NS-CRASH-1", "companyName": "Crash Victim NS", "subsidiary": {"internalId": subsidiary},
+            "currency": {"internalId": "1"}, "customFieldList": {"custentity_zsync_send_to_zuora": True}}])
+    assert added.ok
+    result = env.run(["customers"], sinks=crash_after_write("zuora"), raise_on_error=False)
+    assert not result.success
+    assert len(env.zuora_records("accounts", IntegrationId__NS=added.internal_id)) == 1
+    assert added.internal_id not in _links(env, "customers")
+
+    env.run(["customers"])
+    (account,) = env.zuora_records("accounts", IntegrationId__NS=added.internal_id)
+    assert _links(env, "customers")[added.internal_id] == account["id"]
+    assert env.netsuite_customer(added.internal_id)["customFieldList"]["custentity_zsync_zuora_id"] == account["id"]
+    assert _action(env, "customers", added.internal_id)["needs_lookup"]
+
+
+def test_a_second_netsuite_account_is_refused_before_anything_is_written(sync_env, make_netsuite_sandbox):
+    env = sync_env
+    env.run(["customers"])
+    other = make_netsuite_sandbox(account="TSTDRV0000002")
+    other.account = "TSTDRV0000002"  # the fixture signs passports with this account id
+    zuora_before = env.write_calls()["zuora"]
+
+    result = env.run(["customers"], netsuite=other, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "TSTDRV0000002" in str(failure.event_specific_data.error) and "bound" in str(failure.event_specific_data.error)
+    assert netsuite_write_calls(other.stats()) == 0 and env.write_calls()["zuora"] == zuora_before
+    bound = env.query("select instance_id from zsync.instance where system = 'netsuite'")["instance_id"].to_list()
+    assert bound == [env.netsuite.account]
