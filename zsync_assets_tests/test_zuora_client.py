@@ -9,7 +9,7 @@ import pytest
 from zsync_assets.clients.zuora import ZuoraClient, ZuoraError, ZuoraResource, zoql_timestamp
 from zsync_assets.lib.staging import parse_timestamp
 from zsync_assets.sandbox import defaults
-from zsync_assets_tests.fixtures.zuora_client import connect, require_sandbox_writes
+from zsync_assets_tests.fixtures.zuora_client import connect
 
 
 
@@ -91,7 +91,6 @@ def test_zoql_pages_with_query_more_and_filters_on_utc_timestamps(zuora_sandbox)
 
 
 def test_same_key_and_body_replays_and_a_different_body_is_422(zuora_sandbox):
-    require_sandbox_writes(zuora_sandbox)
     name = unique_name("idem")
     key = f"zsync-test-{uuid.uuid4()}"
     with connect(zuora_sandbox) as client:
@@ -106,7 +105,6 @@ def test_same_key_and_body_replays_and_a_different_body_is_422(zuora_sandbox):
 
 
 def test_a_dropped_keyed_post_is_resent_with_the_same_key_and_creates_one_account(zuora_sandbox):
-    require_sandbox_writes(zuora_sandbox)
     name = unique_name("drop")
     zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "commit_then_drop": 1}])
     with connect(zuora_sandbox) as client:
@@ -116,7 +114,6 @@ def test_a_dropped_keyed_post_is_resent_with_the_same_key_and_creates_one_accoun
 
 
 def test_a_dropped_post_without_a_key_is_not_resent(zuora_sandbox):
-    require_sandbox_writes(zuora_sandbox)
     name = unique_name("nokey")
     zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "commit_then_drop": 1}])
     with connect(zuora_sandbox) as client:

@@ -10,7 +10,7 @@ from zsync_assets.defs.zuora.assets import STAGED, object_query_fetch, zuora_sta
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, StagedObject, StageResult, parse_timestamp, stage
 from zsync_assets.lib.warehouse import Warehouse
-from zsync_assets_tests.fixtures.zuora_client import connect, require_sandbox_writes
+from zsync_assets_tests.fixtures.zuora_client import connect
 
 ACCOUNTS = StagedObject("zuora", "accounts", "updatedDate")
 
@@ -39,7 +39,6 @@ def rename(sandbox, account_id: str, name: str) -> None:
 
 def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, warehouse_path):
     sandbox = make_zuora_sandbox(size=10)
-    require_sandbox_writes(sandbox)
     warehouse = Warehouse(warehouse_path)
     before = in_sandbox(sandbox, "accounts")
     touched: list[str] = []
@@ -66,7 +65,6 @@ def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, ware
 
 
 def test_incremental_rerun_reads_only_the_overlap_and_picks_up_a_change(zuora_sandbox, warehouse_path):
-    require_sandbox_writes(zuora_sandbox)
     warehouse = Warehouse(warehouse_path)
     first = run_stage(zuora_sandbox, warehouse)
     assert first.since is None and first.rows_fetched == first.table_rows > 0
