@@ -1,0 +1,114 @@
+"""Every declared flow gets these end-to-end checks for free (the singer-sdk / dlt idea):
+
+1. the first run lands every planned create and logs no failure;
+2. a second run over unchanged data sends not one write request to either system;
+3. editing one source record, the way a user would, yields exactly one update.
+
+A new flow needs at most two lines here: a config variant that enables it (if none of
+`CONFIG_VARIANTS` does) and an edit for its main source table (if `SOURCE_EDITS` lacks it);
+the test fails with a message saying which one is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+import pytest
+
+from zsync_assets.config import parse_config
+from zsync_assets.engine.flow import Flow
+from zsync_assets.flows import all_flows
+
+# Configs tried in order; a flow is tested under the first one that enables it.
+CONFIG_VARIANTS: list[dict] = [{}, {"customer_master": "netsuite"}, {"invoice_settlement": True}]
+
+
+@dataclass(frozen=True)
+class SourceEdit:
+    """How a user changes one record of a source table, and which linked records show the change."""
+
+    shows_in: Callable[[dict], bool]  # the record's last written payload -> will the edit change it?
+    apply: Callable[..., None]  # (env, source id) -> None, through the source system's API
+
+
+def _rename_account(env, account_id: str) -> None:
+    env.update_account(account_id, name=f"Edited {account_id[:8]}")
+
+
+def _rename_charge(env, charge_id: str) -> None:
+    with env.zuora_api() as api:
+        response = api.put(f"/v1/object/product-rate-plan-charge/{charge_id}", json={"Name": f"Edited {charge_id[:8]}"})
+        assert response.status_code == 200 and response.json()["Success"], response.text
+
+
+def _rename_customer(env, customer_id: str) -> None:
+    with env.netsuite_client() as client:
+        (result,) = client.update_list("customer", [{"internalId": customer_id, "companyName": "Edited in NetSuite"}])
+    assert result.ok, result
+
+
+SOURCE_EDITS: dict[str, SourceEdit] = {
+    "zuora.accounts": SourceEdit(lambda payload: "companyName" in payload, _rename_account),
+    "zuora.product_rate_plan_charges": SourceEdit(lambda payload: True, _rename_charge),
+    "netsuite.customers": SourceEdit(lambda payload: True, _rename_customer),
+}
+
+
+def _config_for(flow: Flow) -> dict:
+    for variant in CONFIG_VARIANTS:
+        if flow.enabled(parse_config(variant)):
+            return variant
+    raise AssertionError(f"no CONFIG_VARIANTS entry enables flow {flow.name!r} ({flow.description}); add one")
+
+
+def _with_dependencies(flow: Flow, flows: list[Flow]) -> list[str]:
+    by_name = {f.name: f for f in flows}
+    names, todo = [], [flow.name]
+    while todo:
+        name = todo.pop()
+        if name not in names:
+            names.append(name)
+            todo.extend(by_name[name].depends_on)
+    return names
+
+
+@pytest.mark.parametrize("flow", all_flows(), ids=lambda f: f"{f.name}:{f.source_system}->{f.target_system}")
+def test_every_flow_reruns_silently_and_turns_one_edit_into_one_update(flow: Flow, make_sync_env):
+    edit = SOURCE_EDITS.get(flow.source_tables[0])
+    assert edit, f"no SOURCE_EDITS entry for {flow.source_tables[0]!r}: say how a user edits one such record"
+    env = make_sync_env(**_config_for(flow))
+    names = _with_dependencies(flow, env.flows)
+
+    env.run(names)
+    created = set(env.plan(flow.name).filter(pl.col("action") == "create")["source_id"])
+    assert created, f"the seeded tenant gives {flow.name} nothing to create"
+    assert set(env.links(flow.name)["source_id"]) >= created
+    failures = env.query(f"select source_id, error_code, message from zsync.push_log "
+                         f"where flow = '{flow.name}' and status = 'failed'")
+    assert failures.is_empty(), failures.to_dicts()
+
+    before = env.write_calls()
+    env.run(names)
+    assert env.write_calls() == before
+    counts = env.plan_counts(flow.name)
+    assert counts["create"] == counts["update"] == 0, counts
+
+    candidates = [r["source_id"] for r in env.links(flow.name).iter_rows(named=True)
+                  if edit.shows_in(json.loads(r["payload"]))]
+    assert candidates, f"no linked {flow.name} record shows an edit of {flow.source_tables[0]}"
+    edited = candidates[0]
+    edit.apply(env, edited)
+    before = env.write_calls()
+    env.run(names)
+
+    plan = env.plan(flow.name)
+    assert plan.filter(pl.col("action").is_in(["create", "update"]))["source_id"].to_list() == [edited]
+    assert plan.filter(pl.col("source_id") == edited)["action"].item() == "update"
+    updates = env.query(f"select source_id, target_id from zsync.push_log where flow = '{flow.name}' "
+                        f"and action = 'update' and status = 'succeeded'")
+    assert updates.to_dicts() == [{"source_id": edited, "target_id": env.links(flow.name)
+                                   .filter(pl.col("source_id") == edited)["target_id"].item()}]
+    assert env.write_calls()[flow.target_system] > before[flow.target_system]
