@@ -3,6 +3,7 @@
 import dataclasses
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -111,6 +112,21 @@ def test_a_dropped_keyed_post_is_resent_with_the_same_key_and_creates_one_accoun
         created = client.post("/v1/accounts", new_account(name), idempotency_key=f"zsync-{uuid.uuid4()}")
         assert client.calls["POST /v1/accounts"] == 2  # dropped once, replayed once
         assert [a["id"] for a in accounts_named(client, name)] == [created["accountId"]]
+
+
+def test_a_duplicate_sent_while_the_first_is_in_flight_waits_out_the_409(zuora_sandbox):
+    name = unique_name("inflight")
+    key = f"zsync-{uuid.uuid4()}"
+    zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "latency_ms": 300}])
+    # Enough attempts that full-jitter backoff outlasts the first request's 300 ms.
+    with connect(zuora_sandbox, max_attempts=15) as client, ThreadPoolExecutor(2) as pool:
+        client.tenant_id  # one token for both threads
+        first, second = pool.map(
+            lambda _: client.post("/v1/accounts", new_account(name), idempotency_key=key), range(2)
+        )
+        assert first["accountId"] == second["accountId"]
+        assert client.retries["POST /v1/accounts"] >= 1  # the 409 "in flight" answer was retried
+        assert [a["id"] for a in accounts_named(client, name)] == [first["accountId"]]
 
 
 def test_a_dropped_post_without_a_key_is_not_resent(zuora_sandbox):
