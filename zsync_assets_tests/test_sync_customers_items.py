@@ -281,11 +281,15 @@ def test_a_second_netsuite_account_is_refused_before_anything_is_written(sync_en
     other = make_netsuite_sandbox(account="TSTDRV0000002")
     other.account = "TSTDRV0000002"  # the fixture signs passports with this account id
     zuora_before = env.write_calls()["zuora"]
+    staged_before = env.query("select * from netsuite.customers order by internal_id")
 
     result = env.run(["customers"], netsuite=other, raise_on_error=False)
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "TSTDRV0000002" in str(failure.event_specific_data.error) and "bound" in str(failure.event_specific_data.error)
+    failures = [str(e.event_specific_data.error) for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures and all("TSTDRV0000002" in f and "bound" in f for f in failures)
     assert netsuite_write_calls(other.stats()) == 0 and env.write_calls()["zuora"] == zuora_before
+    # Refused before staging too: the other account's customers never reach the warehouse.
+    assert other.stats().get("search", 0) == 0
+    assert env.query("select * from netsuite.customers order by internal_id").equals(staged_before)
     bound = env.query("select instance_id from zsync.instance where system = 'netsuite'")["instance_id"].to_list()
     assert bound == [env.netsuite.account]

@@ -14,15 +14,26 @@ import dagster as dg
 
 from zsync_assets.config import current_config
 from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.runner import plan_flow, preview_markdown
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
+from zsync_assets.lib.warehouse import Warehouse
 
 # (system, context) -> a context manager yielding that system's Sink (closes its client).
 OpenSink = Callable[[str, dg.AssetExecutionContext], AbstractContextManager[Sink]]
 
 POOLS = {"netsuite": "netsuite_api", "zuora": "zuora_api"}
+
+
+def refuse_other_instance(warehouse: Warehouse, system: str, instance_id: str) -> None:
+    """Stop a step that reaches another tenant/account than the warehouse is bound to, without
+    Dagster retries: retrying cannot change the answer (`zsync rebind` can)."""
+    try:
+        bind_instances(warehouse, {system: instance_id})
+    except InstanceMismatch as mismatch:
+        raise dg.Failure(description=str(mismatch), allow_retries=False) from None
 
 
 def table_key(table: str) -> dg.AssetKey:

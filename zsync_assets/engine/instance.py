@@ -7,9 +7,12 @@ into the wrong account would create (or worse, update) the wrong records.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 
 from zsync_assets.engine.links import now, table_exists
+from zsync_assets.lib.warehouse import Warehouse
 
 
 class InstanceMismatch(RuntimeError):
@@ -39,6 +42,16 @@ def bind(con: duckdb.DuckDBPyConnection, system: str, instance_id: str) -> None:
             f"{system} {instance_id!r}; nothing was written. If the switch is deliberate (e.g. a "
             f"refreshed sandbox), run `zsync rebind --yes` to forget the binding and the links."
         )
+
+
+def bind_instances(warehouse: Warehouse, ids: Mapping[str, str]) -> None:
+    """`bind` each system's instance id (look the ids up BEFORE: this opens DuckDB).
+
+    Staging calls it too: records staged from another account would overwrite this account's
+    rows (same internal ids) and move its high-water marks, so a mismatch stops before reading."""
+    with warehouse.connect() as con:
+        for system, instance_id in ids.items():
+            bind(con, system, instance_id)
 
 
 def rebind(con: duckdb.DuckDBPyConnection) -> None:

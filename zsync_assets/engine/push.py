@@ -28,7 +28,7 @@ from zsync_assets.config import Config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.errors import classify
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.instance import bind
+from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.plan import SENDABLE
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
 from zsync_assets.lib.warehouse import Warehouse
@@ -125,11 +125,8 @@ def _link_row(flow: Flow, rec: Outgoing, hash_: str, body: str, target_id: str) 
     }
 
 
-def bind_instances(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
-    ids = {s.system: s.instance_id() for s in sinks}  # network calls: before opening DuckDB
-    with warehouse.connect() as con:
-        for system, instance_id in ids.items():
-            bind(con, system, instance_id)
+def bind_sinks(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
+    bind_instances(warehouse, {s.system: s.instance_id() for s in sinks})  # ids first: network calls
 
 
 def push_flow(
@@ -145,7 +142,7 @@ def push_flow(
     run_id = run_id or uuid.uuid4().hex
     result = PushResult()
     with flow_lock(warehouse, flow.name):
-        bind_instances(warehouse, [s for s in (sink, source_sink) if s is not None])
+        bind_sinks(warehouse, [s for s in (sink, source_sink) if s is not None])
         plan = _pending(warehouse, flow)
         rows = plan.to_dicts()
         targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)

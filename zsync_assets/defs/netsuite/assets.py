@@ -25,6 +25,7 @@ import polars as pl
 
 from zsync_assets.clients.netsuite import NetSuiteClient, NetSuiteResource
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
+from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import StagedObject, records_frame, stage
 from zsync_assets.lib.warehouse import Warehouse, append, qualified, table_exists
@@ -136,6 +137,8 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
         counts = {"line_rows": 0}
         client = netsuite.get_client()
         try:
+            # Another account's records must never mix into this warehouse (zsync.instance).
+            refuse_other_instance(store, SYSTEM, str(client.account_id))
             result = stage(store, obj, fetch_pages(client, spec, store, counts))
             calls, retries = dict(client.calls), dict(client.retries)
         finally:

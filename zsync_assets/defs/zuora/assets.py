@@ -22,6 +22,7 @@ from zsync_assets.clients.zuora import (
     object_query_timestamp,
     zoql_timestamp,
 )
+from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import StagedObject, stage
 
@@ -116,6 +117,8 @@ def zuora_staging_asset(
     )
     def _stage(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with zuora.get_client() as client:
+            # Another tenant's records must never mix into this warehouse (zsync.instance).
+            refuse_other_instance(warehouse.get(), SYSTEM, str(client.tenant_id))
             result = stage(warehouse.get(), obj, fetcher(client, obj))
             calls = dict(client.calls)
             retries = dict(client.retries)
