@@ -66,9 +66,11 @@ def test_child_follows_its_parent_by_external_id_and_subsidiary_follows_currency
     assert a2["terms"] is None  # unknown term and no default: omitted, not nulled
 
 
-def test_a_linked_parent_is_referenced_by_its_netsuite_id():
+def test_the_parent_reference_does_not_change_once_the_parent_is_linked():
+    # Otherwise every child created with its parent in one run is updated again on the next.
     links = pl.DataFrame({"flow": ["customers"], "source_id": ["A1"], "target_id": ["900"]})
-    assert mapped(**{"zsync.links": links})["A2"]["parent"]["internalId"] == "900"
+    assert mapped(**{"zsync.links": links})["A2"]["parent"] == mapped()["A2"]["parent"] \
+        == {"externalId": "zsync:customers:A1"}
 
 
 def test_sync_rules_for_canceled_do_not_sync_draft_and_unresolvable_currency():

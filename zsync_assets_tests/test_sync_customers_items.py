@@ -91,6 +91,10 @@ def test_parent_and_child_land_in_one_run_parent_first(sync_env):
     child_sent = log.filter((pl.col("source_id") == child) & (pl.col("status") == "started"))["at"].min()
     assert parent_done <= child_sent
 
+    before = env.write_calls()
+    env.run(["customers"])  # the child's payload must not change once its parent is linked
+    assert env.write_calls() == before and env.plan_counts("customers")["update"] == 0
+
 
 def test_sync_rules_canceled_sync_to_netsuite_no_and_subsidiary_override(sync_env):
     env = sync_env

@@ -25,7 +25,7 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    col, linked_target, lookup, netsuite_country, ref, resolve, table, with_columns_if_missing,
+    col, lookup, netsuite_country, ref, resolve, table, with_columns_if_missing,
 )
 
 ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
@@ -85,7 +85,6 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
     by_zuora_id = lookup(customers, [ZUORA_ID_FIELD]) if ZUORA_ID_FIELD in customers.columns else {}
     by_entity_id = lookup(customers, ["entity_id"])
     by_external_id = lookup(customers, ["external_id"])
-    parents_linked = linked_target(tables, "customers")
     first_subsidiary = (
         str(table(tables, "netsuite.subsidiaries").sort(pl.col("internal_id").cast(pl.Int64, strict=False))
             ["internal_id"][0]) if subsidiaries else None
@@ -112,7 +111,6 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         currency_id=resolve(pl.col("currency"), currencies),
         terms_id=pl.coalesce(resolve(pl.col("payment_term"), terms),
                              resolve(pl.lit(config.default_terms, pl.Utf8), terms)),
-        parent_target=pl.col("parent_id").replace_strict(parents_linked, default=None, return_dtype=pl.Utf8),
         match_zuora_id=pl.col("id").str.to_lowercase().replace_strict(by_zuora_id, default=None, return_dtype=pl.Utf8),
         match_entity=pl.col("account_number").str.to_lowercase().replace_strict(
             by_entity_id, default=None, return_dtype=pl.Utf8),
@@ -129,11 +127,12 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         pl.when(is_person).then(pl.coalesce("bill_last_name", "name")).alias("lastName"),
         pl.col("bill_work_email").alias("email"),
         pl.col("bill_work_phone").alias("phone"),
-        pl.when(pl.col("parent_id").is_not_null()).then(
-            pl.when(pl.col("parent_target").is_not_null()).then(ref(pl.col("parent_target")))
-            # Not linked yet: it lands earlier in this run under its deterministic externalId.
-            .otherwise(pl.struct(("zsync:customers:" + pl.col("parent_id")).alias("externalId")))
-        ).alias("parent"),
+        # Always by the parent's deterministic externalId (zsync sets it on every customer it
+        # creates or matches): a parent landing earlier in this run is found by it, and the
+        # payload stays the same once the parent is linked (an internalId here would change the
+        # child's payload hash on the next run and cause a needless update).
+        pl.when(pl.col("parent_id").is_not_null())
+        .then(pl.struct(("zsync:customers:" + pl.col("parent_id")).alias("externalId"))).alias("parent"),
         ref(pl.col("subsidiary_id")).alias("subsidiary"),
         ref(pl.col("currency_id")).alias("currency"),
         ref(pl.col("terms_id")).alias("terms"),
