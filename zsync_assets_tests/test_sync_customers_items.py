@@ -297,3 +297,27 @@ def test_a_second_netsuite_account_is_refused_before_anything_is_written(sync_en
     assert env.query("select * from netsuite.customers order by internal_id").equals(staged_before)
     bound = env.query("select instance_id from zsync.instance where system = 'netsuite'")["instance_id"].to_list()
     assert bound == [env.netsuite.account]
+
+
+def test_write_back_that_fails_is_retried_on_the_next_run_and_then_left_alone(sync_env):
+    env = sync_env
+    bad = env.create_account(name="Wrong Subsidiary", accountNumber="BAD-2", Subsidiary__NS="999")
+    env.zuora.set_faults([{"route": "PUT /v1/accounts/*", "error_rate": 1.0, "error_status": 503}])
+    env.run(["customers"])
+
+    links = env.links("customers")
+    assert not links.is_empty() and set(links["writeback_status"]) == {"failed"}
+    told = env.query("select source_id, status, error_code from zsync.push_log where action = 'writeback'")
+    assert set(told["status"]) == {"failed"} and set(told["error_code"]) == {"HTTP_503"} and bad in set(told["source_id"])
+    assert env.zuora_account(bad).get("IntegrationStatus__NS") is None
+
+    env.zuora.clear_faults()
+    env.run(["customers"])
+    assert set(env.links("customers")["writeback_status"]) == {"ok"}
+    assert env.zuora_account(bad)["IntegrationStatus__NS"] == STATUS_ERROR
+    for account_id, customer_id in _links(env, "customers").items():
+        assert env.zuora_account(account_id)["IntegrationId__NS"] == customer_id
+
+    before = env.write_calls()
+    env.run(["customers"])
+    assert env.write_calls() == before
