@@ -79,6 +79,20 @@ def _print_row_counts() -> None:
             click.echo(f"  {table:<40} {n:>8}")
 
 
+def _print_push_summary(run_id: str) -> None:
+    from zsync_assets.lib.warehouse import Warehouse
+
+    warehouse = Warehouse()
+    if not warehouse.table_exists("zsync.push_log"):
+        return
+    summary = warehouse.query(
+        "select flow, action, status, count(*) as records from zsync.push_log "
+        "where run_id = ? and status <> 'started' group by all order by all", [run_id])
+    click.echo(f"\nwrites in this run ({summary['records'].sum() if summary.height else 0} records):")
+    for flow, action, status, n in summary.iter_rows():
+        click.echo(f"  {flow:<16} {action:<10} {status:<10} {n:>6}")
+
+
 @main.command()
 @click.option("--job", "job_name", default="sync_all", show_default=True)
 def demo(job_name: str) -> None:
@@ -93,8 +107,13 @@ def demo(job_name: str) -> None:
 
         job = defs().resolve_job_def(job_name)
         with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, raise_on_error=False)
+            # INFO, not the default DEBUG: one line per step result instead of every engine event.
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
         _print_row_counts()
+        _print_push_summary(result.run_id)
         if not result.success:
             raise click.ClickException(f"job {job_name} failed; see the log above or the Dagster UI")
         click.echo(f"\njob {job_name} succeeded (run {result.run_id}); `make ui` shows it in Dagster")
