@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 
 import polars as pl
+from click.testing import CliRunner
 
+from zsync_assets.cli import main
 from zsync_assets.targets.zuora import STATUS_ERROR, STATUS_OK
 from zsync_assets_tests.fixtures.sync_env import crash_after_write, netsuite_write_calls
 
@@ -297,6 +299,21 @@ def test_a_second_netsuite_account_is_refused_before_anything_is_written(sync_en
     assert env.query("select * from netsuite.customers order by internal_id").equals(staged_before)
     bound = env.query("select instance_id from zsync.instance where system = 'netsuite'")["instance_id"].to_list()
     assert bound == [env.netsuite.account]
+
+    # A deliberate switch: `zsync rebind --yes` forgets binding, links and staged data, and the
+    # next run binds to the other account and creates the customers there.
+    refused = CliRunner().invoke(main, ["rebind"])
+    assert refused.exit_code != 0 and "--yes" in refused.output
+    assert CliRunner().invoke(main, ["rebind", "--yes"]).exit_code == 0
+    assert env.query("select count(*) as n from zsync.links")["n"][0] == 0
+    env.run(["customers"], netsuite=other)
+    bound = env.query("select instance_id from zsync.instance where system = 'netsuite'")["instance_id"].to_list()
+    assert bound == ["TSTDRV0000002"]
+    assert netsuite_write_calls(other.stats()) > 0
+    created = {r["data"]["externalId"]: str(r["internal_id"]) for r in other.app.state.store.all(("customer",))
+               if (r["data"].get("externalId") or "").startswith("zsync:customers:")}
+    links = env.links("customers")
+    assert dict(zip("zsync:customers:" + links["source_id"], links["target_id"], strict=True)) == created
 
 
 def test_write_back_that_fails_is_retried_on_the_next_run_and_then_left_alone(sync_env):

@@ -62,14 +62,15 @@ def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
 
 
 @click.command("rebind")
-@click.option("--yes", is_flag=True, help="Confirm: forget the tenant/account binding AND all links.")
+@click.option("--yes", is_flag=True, help="Confirm: forget the tenant/account binding, all links and all staged data.")
 def rebind_command(yes: bool) -> None:
-    """Bind this warehouse to other Zuora / NetSuite instances (forgets every link)."""
+    """Bind this warehouse to other Zuora / NetSuite instances (forgets links and staged data)."""
     if not yes:
-        raise click.ClickException("rebinding forgets every link; run `zsync rebind --yes` to confirm")
+        raise click.ClickException(
+            "rebinding forgets every link and all staged data; run `zsync rebind --yes` to confirm")
     with Warehouse().connect() as con:
         forget_binding(con)
-    click.echo("binding and links forgotten; the next push binds to the configured instances")
+    click.echo("binding, links and staged data forgotten; the next run stages and binds the configured instances")
 
 
 COMMANDS = [plan_command, requeue_command, rebind_command]

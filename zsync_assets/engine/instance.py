@@ -54,9 +54,18 @@ def bind_instances(warehouse: Warehouse, ids: Mapping[str, str]) -> None:
             bind(con, system, instance_id)
 
 
+STAGED_SCHEMAS = ("zuora", "netsuite")
+
+
 def rebind(con: duckdb.DuckDBPyConnection) -> None:
-    """Forget the binding and every link: the next push matches records afresh."""
+    """Forget the binding, every link and everything staged: the next run stages the newly
+    configured instances from scratch and matches records afresh. Staged rows of the old
+    instance would otherwise stay (and collide on ids); `zsync.push_log` stays as history."""
     con.execute(DDL)
     con.execute("delete from zsync.instance")
     if table_exists(con, "zsync.links"):
         con.execute("delete from zsync.links")
+    if table_exists(con, "zsync.cursors"):
+        con.execute("delete from zsync.cursors")
+    for schema in STAGED_SCHEMAS:
+        con.execute(f"drop schema if exists {schema} cascade")

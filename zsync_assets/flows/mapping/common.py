@@ -43,14 +43,6 @@ def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 
-def linked_target(tables: Mapping[str, pl.DataFrame], flow: str) -> dict[str, str]:
-    links = tables.get("zsync.links")
-    if links is None or links.is_empty():
-        return {}
-    rows = links.filter(pl.col("flow") == flow).select("source_id", "target_id")
-    return dict(rows.iter_rows())
-
-
 def bounded_name(name: str, unique_key: str, limit: int) -> str:
     """`name` if it fits, else a deterministic cut plus a short hash of `unique_key` (stable across runs)."""
     if len(name) <= limit:
