@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from zsync_assets.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, parse_config
+from zsync_assets.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config, parse_config
 
 
 def test_the_committed_default_file_loads_and_matches_the_built_in_defaults():
@@ -51,3 +51,13 @@ def test_a_bad_environment_override_names_the_key():
 def test_a_missing_file_named_by_zsync_config_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(environ={"ZSYNC_CONFIG": str(tmp_path / "nope.yaml")})
+
+
+def test_netsuite_concurrency_and_list_sizes_reach_the_netsuite_resource(monkeypatch):
+    from zsync_assets.defs.netsuite.resources import netsuite_resource
+
+    resource = netsuite_resource(Config(netsuite_concurrency=15, batch_sizes={"netsuite_upsert_list": 50}))
+    assert (resource.concurrency, resource.upsert_batch_size, resource.add_batch_size) == (15, 50, 200)
+    # the environment still wins, for throttling one deployment without a commit
+    monkeypatch.setenv("NETSUITE_CONCURRENCY", "3")
+    assert netsuite_resource(Config(netsuite_concurrency=15)).concurrency.get_value() == 3
