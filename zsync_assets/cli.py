@@ -135,6 +135,23 @@ def sql(query: str) -> None:
         click.echo(Warehouse().query(query))
 
 
+@main.command()
+@click.argument("view", required=False)
+def audit(view: str | None) -> None:
+    """Refresh the audit.* views; print the status summary, or VIEW (e.g. failures, unlinked)."""
+    import polars as pl
+
+    from zsync_assets.lib.audit import VIEWS, refresh
+    from zsync_assets.lib.warehouse import Warehouse
+
+    if view and view.removeprefix("audit.") not in VIEWS:
+        raise click.BadParameter(f"one of {', '.join(VIEWS)}", param_hint="VIEW")
+    warehouse = Warehouse()
+    refresh(warehouse)
+    with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60):
+        click.echo(warehouse.query(f"select * from audit.{(view or 'sync_summary').removeprefix('audit.')}"))
+
+
 from zsync_assets.engine.commands import COMMANDS  # noqa: E402  (plan, requeue, rebind)
 
 for _command in COMMANDS:

@@ -1,0 +1,221 @@
+"""The `audit.*` views: what people query to see where every record stands, and why.
+
+Views, not tables: they read zsync's bookkeeping (`zsync.plan_<flow>`, `zsync.push_log`,
+`zsync.links`) and the staged tables live, so they are never stale in their data. Their SQL is
+built from the tables that exist when `refresh_views` runs (a flow's plan table appears on its
+first plan, `zuora.invoices` on its first staging), so they are rebuilt after every push (the
+flow checks do it), by the deletion assets, and by `zsync audit`. An input that does not exist
+yet is replaced by an empty stand-in with the same columns, so every view always exists.
+
+Views are bound in the DuckDB catalog they live in, so they work whatever alias a session
+attaches the file under (`warehouse` in zsync, the file name in a plain `duckdb` session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from zsync_assets.engine.links import ensure_tables
+from zsync_assets.lib.audit_sql import (
+    blocked_sql,
+    deleted_records_sql,
+    expired_items_sql,
+    failures_sql,
+    flows_sql,
+    plans_sql,
+    reconciliation_sql,
+    sync_status_sql,
+    sync_summary_sql,
+    unlinked_sql,
+)
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
+
+SCHEMA = "audit"
+STAGED_SCHEMAS = ("zuora", "netsuite")
+
+
+@dataclass(frozen=True)
+class FlowSides:
+    """Which system a flow reads from and writes to (its name is the `flow` of links/push_log)."""
+
+    flow: str
+    source_system: str
+    target_system: str
+
+
+# Which staged table holds a flow's records on each side: the source records a plan reads, and
+# the target records zsync writes. Used to find records with no counterpart, links whose target
+# disappeared, and records deleted at the source.
+STAGED_TABLES: dict[tuple[str, str], str] = {
+    ("customers", "zuora"): "zuora.accounts",
+    ("customers", "netsuite"): "netsuite.customers",
+    ("items", "zuora"): "zuora.product_rate_plan_charges",
+    ("items", "netsuite"): "netsuite.items",
+    ("invoices", "zuora"): "zuora.invoices",
+    ("invoices", "netsuite"): "netsuite.invoices",
+    ("payments", "zuora"): "zuora.payments",
+    ("payments", "netsuite"): "netsuite.customer_payments",
+    ("refunds", "zuora"): "zuora.refunds",
+    ("refunds", "netsuite"): "netsuite.customer_refunds",
+    ("adjustments", "zuora"): "zuora.invoice_item_adjustments",
+    ("adjustments", "netsuite"): "netsuite.credit_memos",
+    ("credit_memos", "zuora"): "zuora.credit_memos",
+    ("credit_memos", "netsuite"): "netsuite.credit_memos",
+    ("debit_memos", "zuora"): "zuora.debit_memos",
+    ("debit_memos", "netsuite"): "netsuite.invoices",
+    ("subscriptions", "netsuite"): "netsuite.sales_orders",
+    ("subscriptions", "zuora"): "zuora.subscriptions",
+}
+
+# A human label for a staged record: the first of these columns the table has.
+LABEL_COLUMNS = ("name", "company_name", "entity_id", "item_id", "invoice_number", "tran_id",
+                 "account_number", "payment_number", "refund_number", "memo_number", "number")
+
+VIEWS = ("flows", "plans", "deleted_records", "sync_status", "sync_summary", "failures", "blocked",
+         "unlinked", "reconciliation", "expired_items")
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    table: str
+    key: str  # Zuora `id`, NetSuite `internal_id`
+    label: str | None
+    deletable: bool  # has `_deleted_at` (deletion detection ran on it)
+    staged_at: bool  # has `_staged_at`
+
+
+class Catalog:
+    """What exists in the warehouse right now (tables and their columns)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        rows = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema in ('zsync', 'zuora', 'netsuite')"
+        ).fetchall()
+        self.columns: dict[str, set[str]] = {}
+        for schema, table, column in rows:
+            self.columns.setdefault(f"{schema}.{table}", set()).add(column)
+
+    def has(self, table: str, *columns: str) -> bool:
+        return table in self.columns and set(columns) <= self.columns[table]
+
+    def plan_tables(self) -> dict[str, str]:
+        """flow -> `zsync.plan_<flow>`."""
+        return {t.removeprefix("zsync.plan_"): t for t in sorted(self.columns) if t.startswith("zsync.plan_")}
+
+    def staged(self, table: str | None) -> StagedTable | None:
+        if not table or table not in self.columns:
+            return None
+        cols = self.columns[table]
+        key = "id" if "id" in cols else "internal_id" if "internal_id" in cols else None
+        if key is None:
+            return None
+        label = next((c for c in LABEL_COLUMNS if c in cols), None)
+        return StagedTable(table, key, label, "_deleted_at" in cols, "_staged_at" in cols)
+
+    def staged_tables(self) -> list[StagedTable]:
+        tables = (self.staged(t) for t in sorted(self.columns) if t.split(".")[0] in STAGED_SCHEMAS)
+        return [t for t in tables if t is not None]
+
+
+def flow_sides(flows: Iterable[object]) -> list[FlowSides]:
+    """`FlowSides` from engine `Flow` declarations (anything with name/source_system/target_system)."""
+    return [FlowSides(f.name, f.source_system, f.target_system) for f in flows]  # type: ignore[attr-defined]
+
+
+def configured_sides() -> list[FlowSides]:
+    """The directions the current config enables (the flows in the asset graph)."""
+    from zsync_assets.config import current_config
+    from zsync_assets.flows import configured_flows
+
+    return flow_sides(configured_flows(current_config()))
+
+
+def _known_sides(con: duckdb.DuckDBPyConnection, declared: Sequence[FlowSides]) -> list[FlowSides]:
+    """Declared flows first; flows only seen in links (e.g. an earlier direction) after them."""
+    sides = {s.flow: s for s in declared}
+    for flow, source, target in con.execute(
+        "select distinct flow, source_system, target_system from zsync.links order by all"
+    ).fetchall():
+        sides.setdefault(flow, FlowSides(flow, source, target))
+    return list(sides.values())
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = ()) -> list[str]:
+    """(Re)create every `audit.*` view from what exists now; idempotent. Returns the view names."""
+    ensure_tables(con)  # zsync.links / push_log / requeue: created empty if no push ran yet
+    catalog = Catalog(con)
+    sides = _known_sides(con, flows)
+    staged = {(s.flow, side): catalog.staged(STAGED_TABLES.get((s.flow, system)))
+              for s in sides for side, system in (("source", s.source_system), ("target", s.target_system))}
+    con.execute(f"create schema if not exists {SCHEMA}")
+    statements = {
+        "flows": flows_sql(sides, staged),
+        "plans": plans_sql(catalog.plan_tables()),
+        "deleted_records": deleted_records_sql(catalog.staged_tables()),
+        "sync_status": sync_status_sql(),
+        "sync_summary": sync_summary_sql(),
+        "failures": failures_sql(),
+        "blocked": blocked_sql(),
+        "unlinked": unlinked_sql(sides, staged),
+        "reconciliation": reconciliation_sql(catalog),
+        "expired_items": expired_items_sql(catalog),
+    }
+    con.execute("begin transaction")
+    try:
+        for name in VIEWS:
+            con.execute(f"create or replace view {qualified(f'{SCHEMA}.{name}')} as {statements[name]}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return [f"{SCHEMA}.{name}" for name in VIEWS]
+
+
+def refresh(warehouse: Warehouse, flows: Sequence[FlowSides] | None = None) -> list[str]:
+    """Open the warehouse briefly and refresh the views (for the configured flows by default)."""
+    sides = configured_sides() if flows is None else flows
+    with warehouse.connect() as con:
+        return refresh_views(con, sides)
+
+
+# --- deletions: staged rows are marked, never removed ------------------------------------------
+
+DELETED_COLUMN = "_deleted_at"
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: dict[str, object]) -> int:
+    """Set `_deleted_at` on staged rows of records deleted at the source (id -> when).
+
+    The row stays: people see what was deleted and what it was linked to, and nothing in zsync
+    propagates a delete of a master record. Returns how many staged rows were newly marked."""
+    if not deleted or not table_exists(con, table):
+        return 0
+    target, column = qualified(table), quote_ident(DELETED_COLUMN)
+    con.execute(f"alter table {target} add column if not exists {column} timestamptz")
+    ids = list(deleted)
+    before = con.execute(
+        f"select count(*) from {target} where {column} is null and cast({quote_ident(key)} as varchar) "
+        "in (select unnest(?::varchar[]))", [ids]).fetchall()[0][0]
+    con.executemany(
+        f"update {target} set {column} = ? where cast({quote_ident(key)} as varchar) = ? and {column} is null",
+        [[when, record_id] for record_id, when in deleted.items()],
+    )
+    return int(before)
+
+
+def unmark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, present: Iterable[str]) -> int:
+    """Clear `_deleted_at` on rows whose record the source lists again."""
+    ids = list(present)
+    if not ids or not table_exists(con, table):
+        return 0
+    target, column = qualified(table), quote_ident(DELETED_COLUMN)
+    con.execute(f"alter table {target} add column if not exists {column} timestamptz")
+    where = f"{column} is not null and cast({quote_ident(key)} as varchar) in (select unnest(?::varchar[]))"
+    count = con.execute(f"select count(*) from {target} where {where}", [ids]).fetchall()[0][0]
+    if count:
+        con.execute(f"update {target} set {column} = null where {where}", [ids])
+    return int(count)
