@@ -11,6 +11,7 @@ from zsync_assets.engine.instance import InstanceMismatch
 from zsync_assets.engine.plan import build_plan
 from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.sink import Outcome
+from zsync_assets.flows.mapping.common import link_ref
 from zsync_assets.lib.warehouse import Warehouse, replace_table
 
 FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
@@ -140,3 +141,27 @@ def test_a_different_target_account_is_refused_before_writing(warehouse):
     with pytest.raises(InstanceMismatch, match="zsync rebind --yes"):
         run(warehouse, other, None, source(["changed"]))
     assert other.writes == 0
+
+
+def with_parent_refs(frame: pl.DataFrame) -> pl.DataFrame:
+    """A `parent` payload field holding a link reference to the `_after` record (Zuora's parentId)."""
+    refs = [link_ref(FLOW.name, p) if p else None for p in frame["_after"].to_list()]
+    return frame.with_columns(parent=pl.Series(refs))
+
+
+def test_a_link_reference_is_filled_with_the_parent_created_earlier_in_the_same_push(warehouse):
+    target = MemoryTarget()
+    frame = with_parent_refs(source(["p", "c", "g"], [None, "s0", "s1"]))
+    run(warehouse, target, None, frame)
+    ids = {k: v["id"] for k, v in target.records.items()}
+    assert target.records["zsync:widgets:s1"]["parent"] == ids["zsync:widgets:s0"]
+    assert target.records["zsync:widgets:s2"]["parent"] == ids["zsync:widgets:s1"]
+    # the plan hashed the reference, not the id: nothing to send on the next run
+    assert run(warehouse, target, None, frame).sent == 0
+
+
+def test_an_unresolvable_link_reference_defers_the_record(warehouse):
+    target = MemoryTarget()
+    frame = with_parent_refs(source(["c"], ["s9"])).with_columns(_after=pl.lit(None, pl.Utf8))
+    result = run(warehouse, target, None, frame)
+    assert (result.sent, result.deferred, target.records) == (0, 1, {})

@@ -178,19 +178,25 @@ def test_a_rejected_record_is_logged_reported_not_resent_and_lands_once_fixed(sy
 
 
 def test_netsuite_master_turns_flagged_customers_into_zuora_accounts_linked_both_ways(make_sync_env):
-    env = make_sync_env(netsuite_size=8, customer_master="netsuite")
+    env = make_sync_env(netsuite_size=14, customer_master="netsuite")  # 7 customers: one is a child
     env.run(["customers"])
 
     plan = env.plan("customers")
     flagged = {str(c["internalId"]) for c in env.netsuite_records("customer")
                if c.get("customFieldList", {}).get("custentity_zsync_send_to_zuora")}
     assert set(plan.filter(pl.col("action") == "create")["source_id"]) == flagged and len(flagged) >= 2
-    assert plan.filter(pl.col("action") == "skip")["reason"].to_list() == ["custentity_zsync_send_to_zuora is not checked"]
-    for customer_id, account_id in _links(env, "customers").items():
+    assert set(plan.filter(pl.col("action") == "skip")["reason"]) == {"custentity_zsync_send_to_zuora is not checked"}
+    links = _links(env, "customers")
+    children = 0
+    for customer_id, account_id in links.items():
         customer = env.netsuite_customer(customer_id)
         account = env.zuora_account(account_id)
         assert account["IntegrationId__NS"] == customer_id and account["accountNumber"] == customer["entityId"]
         assert customer["customFieldList"]["custentity_zsync_zuora_id"] == account_id
+        parent = (customer.get("parent") or {}).get("internalId")
+        assert account.get("parentId") == (links[str(parent)] if parent else None)
+        children += bool(parent)
+    assert children >= 1, "the seed has a parent/child pair among the flagged customers"
 
     before = env.write_calls()
     env.run(["customers"])

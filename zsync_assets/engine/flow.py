@@ -20,6 +20,12 @@ source record with:
     as (first sync against pre-existing data): linked and updated, never duplicated;
   - `_after`: the source id of another record of this flow that must land first (a parent);
   - `_record_type`: the target record type of this row when it differs per row (items).
+
+Link references. A payload value `{"$link": {"flow": f, "source_id": s}}` stands for the
+target id that record `s` of flow `f` has in `zsync.links`; push replaces it just before the
+call, also with links made earlier in the same push (a parent created in wave 0 and its
+child in wave 1). The plan hashes the reference, not the id, so the hash stays put once the
+referenced record is linked. Build them with `flows.mapping.common.link_ref`.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ System = Literal["zuora", "netsuite"]
 WriteMode = Literal["upsert", "create_or_update"]
 
 MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
+
+LINK_REF = "$link"
 
 CONTROL_COLUMNS = (
     "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",

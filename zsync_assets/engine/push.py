@@ -27,7 +27,7 @@ from filelock import FileLock, Timeout
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.errors import classify
-from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.plan import SENDABLE
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
@@ -90,13 +90,43 @@ def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
         ).pl()
 
 
-def _outgoing(flow: Flow, row: dict, target_id: str | None = None) -> Outgoing:
+Linked = dict[tuple[str, str], str]  # (flow, source id) -> target id
+
+
+class UnresolvedLink(LookupError):
+    pass
+
+
+def resolve_link_refs(value, linked: Linked):
+    """Replace every `{"$link": {"flow", "source_id"}}` in a payload by that record's target id."""
+    if isinstance(value, dict):
+        if set(value) == {LINK_REF}:
+            ref = value[LINK_REF]
+            key = (ref["flow"], str(ref["source_id"]))
+            if key not in linked:
+                raise UnresolvedLink(f"{ref['flow']} record {ref['source_id']} is not synced")
+            return linked[key]
+        return {k: resolve_link_refs(v, linked) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_link_refs(v, linked) for v in value]
+    return value
+
+
+def _read_linked(warehouse: Warehouse) -> Linked:
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        rows = con.execute("select flow, source_id, target_id from zsync.links").fetchall()
+    return {(f, s): t for f, s, t in rows}
+
+
+def _outgoing(flow: Flow, row: dict, target_id: str | None = None, linked: Linked | None = None) -> Outgoing:
     target = target_id or row["target_id"]
+    payload = json.loads(row["payload"])
     return Outgoing(
         source_id=row["source_id"],
         action="update" if target else "create",
         record_type=row["record_type"] or flow.target_record_type,
-        payload=json.loads(row["payload"]),
+        payload=resolve_link_refs(payload, linked) if linked is not None else payload,
         external_id=row["external_id"],
         attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
         target_id=target,
@@ -146,6 +176,7 @@ def push_flow(
         plan = _pending(warehouse, flow)
         rows = plan.to_dicts()
         targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
+        linked = _read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
         for wave in sorted({r["wave"] for r in rows}):
             ready = []
@@ -161,7 +192,7 @@ def push_flow(
                 size = max(1, sink.batch_size(config, action))
                 for start in range(0, len(batch_rows), size):
                     chunk = batch_rows[start:start + size]
-                    failed_ids |= _send_batch(flow, warehouse, sink, chunk, targets, run_id, result)
+                    failed_ids |= _send_batch(flow, warehouse, sink, chunk, targets, run_id, result, linked)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
             _write_back(flow, warehouse, source_sink, config, run_id, result)
@@ -190,8 +221,17 @@ def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list
 
 
 def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
-                targets: dict[str, str], run_id: str, result: PushResult) -> set[str]:
-    records = [_outgoing(flow, r, targets.get(r["source_id"])) for r in chunk]
+                targets: dict[str, str], run_id: str, result: PushResult, linked: Linked) -> set[str]:
+    records, waiting = [], set()
+    for row in chunk:
+        try:
+            records.append(_outgoing(flow, row, targets.get(row["source_id"]), linked))
+        except UnresolvedLink:
+            # The referenced record failed earlier in this push (or vanished): planned again next run.
+            waiting.add(row["source_id"])
+            result.deferred += 1
+    if not records:
+        return waiting
     hashes = {r["source_id"]: r["payload_hash"] for r in chunk}
     bodies = {r["source_id"]: r["payload"] for r in chunk}
     with warehouse.connect() as con:
@@ -222,7 +262,8 @@ def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
         store.log_attempts(con, log_rows)
         store.upsert_links(con, link_rows)
         store.clear_requeue(con, flow.name, [r.source_id for r in records])
-    return failed
+    linked.update({(flow.name, link["source_id"]): link["target_id"] for link in link_rows})
+    return failed | waiting
 
 
 def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config,

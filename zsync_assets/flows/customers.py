@@ -25,7 +25,7 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    col, lookup, netsuite_country, ref, resolve, table, with_columns_if_missing,
+    col, link_ref, lookup, netsuite_country, ref, resolve, table, with_columns_if_missing,
 )
 
 ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
@@ -208,7 +208,7 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
     customers = with_columns_if_missing(table(tables, "netsuite.customers"), [
         "internal_id", "entity_id", "company_name", "first_name", "last_name", "email", "phone",
         "currency_name", "currency_internal_id", "terms_name", "is_inactive", "addressbook_list",
-        ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
+        "parent_internal_id", ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
     ])
     currency_codes = {v: k for k, v in lookup(table(tables, "netsuite.currencies"), ["symbol"]).items()}
     accounts = table(tables, "zuora.accounts")
@@ -221,6 +221,7 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
         currency = currency.upper() if currency else None
         match_id = c.get(ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
             or by_number.get(str(c.get("entity_id") or "").lower())
+        parent = str(c["parent_internal_id"]) if c.get("parent_internal_id") else None
         how = (ZUORA_ID_FIELD if c.get(ZUORA_ID_FIELD) else
                "IntegrationId__NS" if by_integration_id.get(str(c["internal_id"]).lower()) else
                "same account number as the entityId" if match_id else None)
@@ -233,6 +234,10 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
             "billToContact": _zuora_contact(c, "defaultBilling"),
             "soldToContact": _zuora_contact(c, "defaultShipping"),
             "IntegrationId__NS": str(c["internal_id"]),
+            # Zuora needs the parent's account id, which a parent created in this same run does
+            # not have at plan time: a link reference, filled in by push after the parent lands.
+            "parentId": link_ref("customers", parent) if parent else None,
+            "_after": parent,
             "_skip": None if send else f"{SEND_TO_ZUORA_FIELD} is not checked",
             "_blocked": None if currency else f"no ISO code for NetSuite currency '{c.get('currency_name') or c.get('currency_internal_id')}'",
             "_match_target_id": match_id,

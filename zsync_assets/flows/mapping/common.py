@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from zsync_assets.engine.flow import LINK_REF
+
 
 def table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
     return tables.get(name, pl.DataFrame())
@@ -41,6 +43,11 @@ def lookup(reference: pl.DataFrame, key_cols: list[str], value_col: str = "inter
 
 def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+
+
+def link_ref(flow: str, source_id: str) -> dict:
+    """A payload value meaning "the target id of record `source_id` of `flow`" (engine/flow.py)."""
+    return {LINK_REF: {"flow": flow, "source_id": source_id}}
 
 
 def bounded_name(name: str, unique_key: str, limit: int) -> str:
