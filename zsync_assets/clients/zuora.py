@@ -312,6 +312,7 @@ class ZuoraClient:
         filters: Iterable[str] = (),
         page_size: int | None = None,
         expand: Iterable[str] = (),
+        fields: Iterable[str] = (),
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of an Object Query list (`/object-query/<hyphenated-name>`).
 
@@ -326,6 +327,7 @@ class ZuoraClient:
         base = [("pageSize", page_size)]
         base += [("filter[]", f) for f in filters]
         base += [("expand[]", e) for e in expand]
+        base += [("fields[]", f) for f in fields]  # only these fields per record (e.g. `id` for id lists)
         cursor: str | None = None
         while True:
             body = self.get(path, base + ([("cursor", cursor)] if cursor else [])) or {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 Record = dict[str, Any]
@@ -82,6 +83,12 @@ class NetSuiteClient(Protocol):
         """Yield pages of records; `search_type` names a basic search (`customer`, `item`,
         `transaction`, `subsidiary`...); `criteria` holds its fields, e.g.
         `{"lastModifiedDate": {"operator": "onOrAfter", "searchValue": dt}}`."""
+        ...
+
+    def get_deleted(self, record_types: str | Sequence[str],
+                    since: datetime | None = None) -> Iterator[list[Record]]:
+        """Yield pages of deleted records of these types (`customer`, `invoice`...), deleted at or
+        after `since`: `{"internalId", "externalId", "type", "deletedDate"}`."""
         ...
 
     def add_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]: ...

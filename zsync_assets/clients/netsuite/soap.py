@@ -22,6 +22,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,25 @@ class SoapNetSuiteClient:
         size = _clamp(page_size or self.page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
         return SearchPager(self, search_type, criteria, size).pages()
 
+    def get_deleted(self, record_types: str | Sequence[str],
+                    since: datetime | None = None) -> Iterator[list[Record]]:
+        """Pages of records deleted (at or after `since`), as `{internalId, externalId, type,
+        deletedDate}`. getDeleted has no search id: each page is asked for by its index."""
+        types = [record_types] if isinstance(record_types, str) else list(record_types)
+        flt: dict[str, Any] = {"type": {"operator": "anyOf", "searchValue": types}}
+        if since is not None:
+            flt["deletedDate"] = {"operator": "onOrAfter", "searchValue": since}
+        index, total_pages = 1, 1
+        while index <= total_pages:
+            result = self.call("getDeleted", getDeletedFilter=self.schema.core_type("GetDeletedFilter")(**flt),
+                               pageIndex=index).getDeletedResult
+            if not result.status.isSuccess:
+                raise NetSuiteError(*_status_detail(result.status))
+            total_pages = result.totalPages or 0
+            entries = result.deletedRecordList.deletedRecord if result.deletedRecordList else None
+            yield [_deleted_dict(entry) for entry in entries or []]
+            index += 1
+
     # -- writes ----------------------------------------------------------------------------
 
     def add_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
@@ -294,6 +314,12 @@ class SoapNetSuiteClient:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)),
                                 thread_name_prefix="netsuite") as pool:
             return list(pool.map(fn, chunks))
+
+
+def _deleted_dict(entry: Any) -> Record:
+    ref = entry.record
+    return {"internalId": getattr(ref, "internalId", None), "externalId": getattr(ref, "externalId", None),
+            "type": getattr(ref, "type", None), "deletedDate": entry.deletedDate}
 
 
 def _status_detail(status: Any) -> tuple[str, str]:

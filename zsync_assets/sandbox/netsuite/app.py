@@ -50,14 +50,14 @@ class Governor:
 
 def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
                search_id_ttl_s: float = 900.0, latency_per_record_ms: float = 0.0, max_skew_s: int = MAX_SKEW_S,
-               **credentials: str) -> Starlette:
+               deleted_page_size: int = 1000, **credentials: str) -> Starlette:
     data_dir = Path(data_dir)
     store = Store(data_dir / "netsuite.sqlite")
     creds = TbaCredentials.from_env(**credentials)
     if store.is_empty():
         seed_account(store, seed=seed, size=size)
     service = NetSuiteService(store, PassportVerifier(creds, max_skew_s), search_id_ttl_s=search_id_ttl_s,
-                              latency_per_record_ms=latency_per_record_ms)
+                              latency_per_record_ms=latency_per_record_ms, deleted_page_size=deleted_page_size)
     injector = FaultInjector()
     governor = Governor(concurrency_limit)
     wsdl_text = WSDL_FILE.read_text()

@@ -17,6 +17,8 @@ from starlette.responses import Response
 
 from zsync_assets.sandbox.netsuite import soap
 from zsync_assets.sandbox.netsuite.auth import AuthError, PassportVerifier
+from zsync_assets.sandbox.netsuite.deleted import DEFAULT_PAGE_SIZE as DELETED_PAGE_SIZE
+from zsync_assets.sandbox.netsuite.deleted import get_deleted
 from zsync_assets.sandbox.netsuite.records import KINDS
 from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, validator
 from zsync_assets.sandbox.netsuite.search import SearchError, Searcher, as_record
@@ -48,8 +50,9 @@ class Outcome:
 
 class NetSuiteService:
     def __init__(self, store: Store, verifier: PassportVerifier, *, search_id_ttl_s: float = 900.0,
-                 latency_per_record_ms: float = 0.0):
+                 latency_per_record_ms: float = 0.0, deleted_page_size: int = DELETED_PAGE_SIZE):
         self.store = store
+        self.deleted_page_size = deleted_page_size
         self.verifier = verifier
         self.writer = RecordWriter(store)
         self.searcher = Searcher(store, id_ttl_s=search_id_ttl_s)
@@ -121,6 +124,12 @@ class NetSuiteService:
             return self._respond(op, {"getAllResult": self._get_all(request["record"])})
         if op in ("search", "searchMoreWithId"):
             return self._respond(op, {"searchResult": self._search(op, request, prefs)})
+        if op == "getDeleted":
+            try:
+                result = get_deleted(self.store, request, page_size=self.deleted_page_size)
+            except SearchError as exc:
+                result = {"status": failed(exc.code, exc.message)}
+            return self._respond(op, {"getDeletedResult": result})
         raise soap.user_fault(f"Operation {op} is not supported by the sandbox.")
 
     def _respond(self, op: str, value: dict, committed: int = 0) -> Outcome:

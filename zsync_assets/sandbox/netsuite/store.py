@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS applications (
 );
 CREATE INDEX IF NOT EXISTS applications_doc ON applications (doc_id);
 CREATE INDEX IF NOT EXISTS applications_source ON applications (source_id);
+-- What getDeleted reports: NetSuite keeps a deleted record's id, type and time.
+CREATE TABLE IF NOT EXISTS deleted_records (
+    internal_id INTEGER NOT NULL,
+    record_type TEXT NOT NULL,
+    external_id TEXT,
+    deleted_date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deleted_records_date ON deleted_records (deleted_date, internal_id);
 """
 
 
@@ -137,7 +145,12 @@ class Store:
              data.get("lastModifiedDate", ""), int(internal_id)),
         )
 
-    def delete(self, internal_id: int) -> None:
+    def delete(self, internal_id: int, deleted_date: str | None = None) -> None:
+        self._con.execute(
+            "INSERT INTO deleted_records (internal_id, record_type, external_id, deleted_date)"
+            " SELECT internal_id, record_type, external_id, ? FROM records WHERE internal_id = ?",
+            (deleted_date or "", int(internal_id)),
+        )
         self._con.execute("DELETE FROM records WHERE internal_id = ?", (int(internal_id),))
         self._con.execute("DELETE FROM applications WHERE source_id = ?", (int(internal_id),))
 
@@ -173,3 +186,13 @@ class Store:
             return self._con.execute(
                 "SELECT 1 FROM applications WHERE doc_id = ? LIMIT 1", (int(doc_id),)
             ).fetchone() is not None
+
+    def deleted(self, record_types: tuple[str, ...]) -> list[dict]:
+        """Deleted records of these types, oldest first (for getDeleted)."""
+        marks = ",".join("?" * len(record_types))
+        with self.lock:
+            rows = self._con.execute(
+                f"SELECT internal_id, record_type, external_id, deleted_date FROM deleted_records"
+                f" WHERE record_type IN ({marks}) ORDER BY deleted_date, internal_id", record_types
+            ).fetchall()
+        return [dict(r) for r in rows]

@@ -115,8 +115,9 @@ class RecordWriter:
             if self.store.has_dependents(internal_id):
                 raise RecordError("USER_ERROR", "This record cannot be deleted because it has dependent records.")
             docs = self.store.docs_of(internal_id)
-            self.store.delete(internal_id)
-            balances.refresh(self.store, docs, now_iso())
+            stamp = now_iso()
+            self.store.delete(internal_id, stamp)
+            balances.refresh(self.store, docs, stamp)
         return base_ref(kind, internal_id, existing["data"])
 
     # ---- checks -----------------------------------------------------------------------------

@@ -174,6 +174,10 @@ class Store:
             rows = self.conn.execute(sql, [obj, *(params or [])]).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def delete(self, obj: str, record_id: str) -> None:
+        with self.lock:
+            self.conn.execute("delete from records where object = ? and id = ?", (obj, record_id))
+
     def count(self, obj: str) -> int:
         with self.lock:
             return self.conn.execute("select count(*) from records where object = ?", (obj,)).fetchone()[0]

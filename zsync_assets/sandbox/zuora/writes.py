@@ -6,6 +6,7 @@ readers key on; bodies are validated and rejected with Zuora's v1 error body.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -111,6 +112,23 @@ def update_account(call: Call) -> tuple[int, Any]:
     return 200, {"success": True}
 
 
+def delete_account(call: Call) -> tuple[int, Any]:
+    """`DELETE /v1/accounts/{account-key}` (DELETE_Account). Zuora deletes only a Canceled
+    account, asynchronously (`jobStatus: Pending`), together with the records that belong to it;
+    the sandbox deletes at once, so the next read no longer lists any of them."""
+    store = call.store
+    account = find_account(store, call.path_params["account_key"])
+    if account.get("status") != "Canceled":
+        raise ApiError(400, INVALID_VALUE, f"account '{account['id']}' must be Canceled before it can be deleted")
+    with store.transaction():
+        for obj, type_ in OBJECTS.items():
+            if "accountId" in type_.types:
+                for record in store.find(obj, accountId=account["id"]):
+                    store.delete(obj, record["id"])
+        store.delete("accounts", account["id"])
+    return 200, {"success": True, "id": account["id"], "jobId": uuid.uuid4().hex, "jobStatus": "Pending"}
+
+
 def _proxy_create(obj: str, required: tuple[str, ...], mapping: dict[str, str], number: tuple[str, str] | None,
                   parent: tuple[str, str] | None = None):
     """`POST /v1/object/<type>` (CRUD "proxy" calls): PascalCase fields in, `{Id, Success}` out."""
@@ -207,6 +225,7 @@ def write_routes(gateway: Gateway) -> list[Route]:
     return [
         gateway.route("POST", "/v1/accounts", create_account, write=True),
         gateway.route("PUT", "/v1/accounts/{account_key}", update_account, write=True),
+        gateway.route("DELETE", "/v1/accounts/{account_key}", delete_account, write=True),
         gateway.route("POST", "/v1/object/product", create_product, write=True),
         gateway.route("POST", "/v1/object/product-rate-plan", create_rate_plan, write=True),
         gateway.route("POST", "/v1/object/product-rate-plan-charge", create_charge, write=True),

@@ -1,0 +1,39 @@
+"""`netsuite/deletions`: staged NetSuite rows of records deleted in NetSuite get `_deleted_at`.
+
+Why a re-run is harmless: getDeleted is read from a high-water mark minus an overlap window, and
+marking an already-marked row changes nothing. Reads only (plus the warehouse), so Dagster may
+retry the step.
+"""
+
+import dagster as dg
+
+from zsync_assets.clients.netsuite import NetSuiteResource
+from zsync_assets.engine.assets import refuse_other_instance, table_key
+from zsync_assets.lib import audit
+from zsync_assets.lib.deletions import NETSUITE_DELETED_TYPES, detect_netsuite_deletions
+from zsync_assets.lib.resources import WarehouseResource
+
+
+@dg.asset(
+    key=["netsuite", "deletions"],
+    group_name="netsuite",
+    kinds={"netsuite", "duckdb"},
+    deps=sorted({table_key(t) for t in NETSUITE_DELETED_TYPES.values()}, key=lambda k: k.to_user_string()),
+    description="Records deleted in NetSuite (getDeleted since the last run): their staged rows get "
+                "`_deleted_at`; rows are kept and nothing is deleted elsewhere. Shown in `audit.unlinked`.",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+)
+def netsuite_deletions(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = warehouse.get()
+    client = netsuite.get_client()
+    try:
+        refuse_other_instance(store, "netsuite", str(client.account_id))
+        result = detect_netsuite_deletions(store, client.get_deleted)
+    finally:
+        client.close()
+    audit.refresh(store)
+    return dg.MaterializeResult(metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
+                                          for k, v in result.metadata().items()})
+
+
+defs = dg.Definitions(assets=[netsuite_deletions])

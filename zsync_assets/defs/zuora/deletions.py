@@ -1,0 +1,44 @@
+"""`zuora/deletions`: staged Zuora rows of records deleted in Zuora get `_deleted_at`.
+
+Zuora has no deleted-records feed, so this lists every id of each reconciled object (Object
+Query, `fields[]=id`) and compares with the staged table (see lib/deletions.py). Why a re-run
+is harmless: it only reads Zuora and (un)marks staged rows to match what Zuora lists.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from zsync_assets.clients.zuora import ZuoraClient, ZuoraResource
+from zsync_assets.engine.assets import refuse_other_instance, table_key
+from zsync_assets.lib import audit
+from zsync_assets.lib.deletions import ZUORA_RECONCILED, detect_zuora_deletions
+from zsync_assets.lib.resources import WarehouseResource
+
+
+def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
+    for page in client.query_objects(object_name, fields=["id"]):
+        yield from (str(record["id"]) for record in page if record.get("id"))
+
+
+@dg.asset(
+    key=["zuora", "deletions"],
+    group_name="zuora",
+    kinds={"zuora", "duckdb"},
+    deps=[table_key(f"zuora.{name}") for name in ZUORA_RECONCILED],
+    description="Records deleted in Zuora (ids Zuora no longer lists): their staged rows get "
+                "`_deleted_at`; rows are kept and nothing is deleted in NetSuite. Shown in `audit.unlinked`.",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+)
+def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    store = warehouse.get()
+    with zuora.get_client() as client:
+        refuse_other_instance(store, "zuora", str(client.tenant_id))
+        result = detect_zuora_deletions(store, lambda name: all_ids(client, name))
+        calls = sum(client.calls.values())
+    audit.refresh(store)
+    metadata = {k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in result.metadata().items()}
+    return dg.MaterializeResult(metadata={**metadata, "api_calls": calls})
+
+
+defs = dg.Definitions(assets=[zuora_deletions])

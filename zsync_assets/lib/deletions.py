@@ -1,0 +1,123 @@
+"""Deletion detection: staged rows of records deleted at the source get `_deleted_at`.
+
+Rows are marked, never removed: the audit shows what was deleted and what it was linked to,
+and zsync never propagates a delete of a master record (DESIGN §3). Two ways to learn of a
+deletion, one per vendor:
+
+- NetSuite reports deletions (`getDeleted`, by record type and deletion time), so it is read
+  incrementally from a high-water mark in `zsync.cursors`, with the usual overlap window;
+- Zuora has no deleted-records feed, so the ids of an object are listed whole (Object Query
+  with `fields[]=id`, 99 per page) and compared with the staged table: a staged id Zuora no
+  longer lists was deleted. That costs one call per 99 records, so it is meant to run
+  periodically, not on every sync of a large tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from zsync_assets.lib import audit
+from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, read_cursor, table_exists, write_cursor
+
+NETSUITE_CURSOR = "netsuite.deleted"
+
+# getDeleted record type -> the staged table holding that type.
+NETSUITE_DELETED_TYPES: dict[str, str] = {
+    "customer": "netsuite.customers",
+    "nonInventorySaleItem": "netsuite.items",
+    "serviceSaleItem": "netsuite.items",
+    "invoice": "netsuite.invoices",
+    "salesOrder": "netsuite.sales_orders",
+    "creditMemo": "netsuite.credit_memos",
+    "customerPayment": "netsuite.customer_payments",
+    "customerRefund": "netsuite.customer_refunds",
+}
+
+# Zuora objects whose ids are reconciled: the masters and documents the flows read.
+ZUORA_RECONCILED = ("accounts", "products", "product_rate_plans", "product_rate_plan_charges",
+                    "subscriptions", "invoices", "payments")
+
+
+@dataclass
+class DeletionResult:
+    reported: int = 0  # deletions the source reported / ids missing at the source
+    marked: dict[str, int] = field(default_factory=dict)  # table -> rows newly marked
+    restored: dict[str, int] = field(default_factory=dict)  # table -> rows listed again (mark cleared)
+    skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not reconciled
+    since: datetime | None = None
+
+    def metadata(self) -> dict:
+        return {"reported": self.reported, "newly_marked": sum(self.marked.values()),
+                "marked_by_table": self.marked, "restored_by_table": self.restored,
+                "skipped": self.skipped, "since": self.since.isoformat() if self.since else "everything"}
+
+
+def detect_netsuite_deletions(
+    warehouse: Warehouse,
+    get_deleted: Callable[[list[str], datetime | None], Iterable[list[Mapping]]],
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> DeletionResult:
+    """Mark staged NetSuite rows whose record getDeleted reports; `get_deleted(types, since)` is
+    the client's. The mark moves only after every page was read and written."""
+    with warehouse.connect() as con:
+        mark = read_cursor(con, NETSUITE_CURSOR)
+    result = DeletionResult(since=mark - overlap if mark else None)
+    by_table: dict[str, dict[str, datetime]] = {}
+    high_water = mark
+    for page in get_deleted(list(NETSUITE_DELETED_TYPES), result.since):
+        for record in page:
+            table = NETSUITE_DELETED_TYPES.get(str(record.get("type")))
+            when = parse_timestamp(record.get("deletedDate")) or datetime.now(UTC)
+            result.reported += 1
+            if table and record.get("internalId"):
+                by_table.setdefault(table, {})[str(record["internalId"])] = when
+            high_water = when if high_water is None else max(high_water, when)
+    with warehouse.connect() as con:
+        for table, deleted in by_table.items():
+            result.marked[table] = audit.mark_deleted(con, table, "internal_id", deleted)
+        if high_water and high_water != mark:
+            write_cursor(con, NETSUITE_CURSOR, high_water)
+    return result
+
+
+def _staged_ids(warehouse: Warehouse, table: str) -> set[str] | None:
+    with warehouse.connect() as con:
+        if not table_exists(con, table):
+            return None
+        rows = con.execute(f"select cast({quote_ident('id')} as varchar) from {qualified(table)}").fetchall()
+    return {r[0] for r in rows}
+
+
+def detect_zuora_deletions(
+    warehouse: Warehouse,
+    list_ids: Callable[[str], Iterable[str]],
+    objects: Iterable[str] = ZUORA_RECONCILED,
+) -> DeletionResult:
+    """Mark staged Zuora rows whose id Zuora no longer lists; `list_ids(object)` lists them all.
+
+    Ids are listed after staging (the asset depends on the staging assets), so a record created
+    meanwhile is simply not staged yet; one listed again (a mark that turned out wrong) is cleared."""
+    result = DeletionResult()
+    for name in objects:
+        table = f"zuora.{name}"
+        staged = _staged_ids(warehouse, table)
+        if staged is None:
+            result.skipped[table] = "not staged yet"
+            continue
+        present = {str(i) for i in list_ids(name)}
+        if staged and not present:
+            # An empty listing of a non-empty table is far likelier a permission or API problem
+            # than every record being deleted: refuse rather than mark everything.
+            result.skipped[table] = "Zuora listed no ids at all; nothing marked"
+            continue
+        missing = staged - present
+        now = datetime.now(UTC)
+        result.reported += len(missing)
+        with warehouse.connect() as con:
+            result.marked[table] = audit.mark_deleted(con, table, "id", dict.fromkeys(missing, now))
+            result.restored[table] = audit.unmark_deleted(con, table, "id", staged & present)
+    return result
