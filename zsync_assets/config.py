@@ -70,6 +70,9 @@ class Config(BaseModel):
     default_terms: str | None = None
     income_account_by_accounting_code: dict[str, str] = Field(default_factory=dict)
     default_income_account: str | None = None
+    # NetSuite tax item (by name) per Zuora tax code; then a tax item named like the code, then the default.
+    tax_item_by_tax_code: dict[str, str] = Field(default_factory=dict)
+    default_tax_item: str | None = None
     batch_sizes: dict[str, int] = Field(default_factory=lambda: dict(BATCH_LIMITS))
     netsuite_concurrency: int = Field(default=5, ge=1, le=100)
     payments_ns_to_zuora: bool = False

@@ -7,9 +7,10 @@ from zsync_assets.engine.flow import Flow
 
 def all_flows() -> list[Flow]:
     from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA
+    from zsync_assets.flows.invoices import INVOICES
     from zsync_assets.flows.items import ITEMS
 
-    return [CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA, ITEMS]
+    return [CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA, ITEMS, INVOICES]
 
 
 def configured_flows(config: Config) -> list[Flow]:

@@ -10,6 +10,7 @@ vendor limits (upsertList/updateList <= 100 records).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from zsync_assets.clients.netsuite.interface import (
     CODE_UNKNOWN_OUTCOME, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteClient, NetSuiteError, WriteResult,
@@ -20,6 +21,10 @@ from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
 
 # Write-back: the customer learns its Zuora account id (DESIGN.md §3 custom fields).
 WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id"}
+# Transactions carry the time of their last sync (DESIGN.md §3). Stamped here, at write time:
+# in the planned payload it would change the payload hash on every run.
+SYNC_DATE_FIELD = "custbody_zsync_sync_date"
+TRANSACTION_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "customerRefund", "salesOrder"})
 
 
 def _outcome(source_id: str, result: WriteResult) -> Outcome:
@@ -58,6 +63,8 @@ class NetSuiteSink:
     @staticmethod
     def _record(rec: Outgoing) -> dict:
         record = {**rec.payload, "externalId": rec.external_id}
+        if rec.record_type in TRANSACTION_TYPES and isinstance(record.get("customFieldList"), dict):
+            record["customFieldList"] = {**record["customFieldList"], SYNC_DATE_FIELD: datetime.now(UTC)}
         if rec.target_id:
             record["internalId"] = rec.target_id
         return record

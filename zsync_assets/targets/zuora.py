@@ -22,7 +22,12 @@ from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
 ROUTES = {
     "Account": ("/v1/accounts", "/v1/accounts/{id}", "accounts"),
     "ProductRatePlanCharge": (None, "/v1/object/product-rate-plan-charge/{id}", "product_rate_plan_charges"),
+    "Invoice": (None, "/v1/invoices/{id}", "invoices"),
 }
+# A source id `<zuora id>:<what>` is a document derived from that Zuora record (e.g. the credit
+# memo reversing a canceled invoice): its write-back reports status and date on the record
+# itself and leaves IntegrationId__NS pointing at the record's own counterpart.
+DERIVED_SEPARATOR = ":"
 STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
 
 
@@ -79,11 +84,12 @@ class ZuoraSink:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         outcomes = []
         for n in notices:
+            record_id, derived, _ = n.source_id.partition(DERIVED_SEPARATOR)
             body = {"IntegrationStatus__NS": STATUS_OK if n.ok else STATUS_ERROR, "SyncDate__NS": stamp}
-            if n.ok and n.target_id:
+            if n.ok and n.target_id and not derived:
                 body["IntegrationId__NS"] = n.target_id
             try:
-                self.client.put(update.format(id=n.source_id), body)
+                self.client.put(update.format(id=record_id), body)
                 outcomes.append(Outcome(n.source_id, True, n.source_id))
             except ZuoraError as error:
                 outcomes.append(Outcome(n.source_id, False, code=error_code(error), message=error.message))

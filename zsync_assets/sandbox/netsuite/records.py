@@ -41,7 +41,8 @@ class RecordKind:
 
 _ENTITY_REFS = {"subsidiary": ("subsidiary",), "currency": ("currency",), "terms": ("term",)}
 _NO_TIMESTAMPS = {"created_field": None, "modified_field": None}
-_LINE_REFS = {"item": ITEM_TYPES, "taxCode": ("salesTaxItem",)}
+# A sales tax item may also be an item line of its own (legacy tax: tax charged as a line).
+_LINE_REFS = {"item": ITEM_TYPES + ("salesTaxItem",), "taxCode": ("salesTaxItem",)}
 
 KINDS: dict[str, RecordKind] = {k.record_type: k for k in [
     RecordKind("customer", clark(RELATIONSHIPS, "Customer"), "customer", "entityId",

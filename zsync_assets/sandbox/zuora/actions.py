@@ -19,7 +19,7 @@ from zsync_assets.sandbox.zuora.billing import (
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
-from zsync_assets.sandbox.zuora.writes import a_date, require, today
+from zsync_assets.sandbox.zuora.writes import a_date, custom_fields, require, today
 
 MAX_OBJECTS = 50
 
@@ -72,6 +72,9 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
                 raise ApiError(400, RULE, f"invoice {record['invoiceNumber']} has payments or adjustments; "
                                           "unapply them before canceling")
             changes["status"] = "Canceled"
+        elif obj.path == "invoice-items" and field == "revRecStartDate":
+            # Stands in for Zuora setting the rev rec trigger date later (e.g. customer acceptance).
+            changes[field] = a_date(value, name) if value is not None else None
         elif obj.path == "accounts" and field == "status":
             # An account is canceled (or re-activated) through the CRUD/SOAP-style update; the
             # v1 `PUT /v1/accounts/{key}` has no status field.
@@ -82,7 +85,7 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
             raise ApiError(400, UNSUPPORTED, f"{obj.zoql}.{name} cannot be updated through action/update here")
     for name in fields.get("fieldsToNull") or []:
         field = obj.canonical(name)
-        if field is None or "__" not in field:
+        if field is None or ("__" not in field and (obj.path, field) != ("invoice-items", "revRecStartDate")):
             raise ApiError(400, INVALID_VALUE, f"fieldsToNull: '{name}' cannot be nulled")
         changes[field] = None
     store.update(obj.path, record["id"], changes)
@@ -90,6 +93,20 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
         refresh_invoice(store, record["id"])
         refresh_account(store, record["accountId"])
     return record["id"]
+
+
+def update_invoice(call: Call) -> tuple[int, Any]:
+    """`PUT /v1/invoices/{invoiceKey}`: on a Posted invoice only comments and custom fields
+    (`IntegrationId__NS`, ...) change here; the amounts belong to Zuora's bill run."""
+    body, store = call.json(), call.store
+    invoice = _get(store, "invoices", call.path_params["invoice_key"], "invoiceNumber")
+    unknown = sorted(k for k in body if k != "comments" and "__" not in k)
+    if unknown:
+        raise ApiError(400, UNSUPPORTED, f"this sandbox updates only comments and custom fields of an invoice, "
+                                         f"not {', '.join(unknown)}")
+    changes = {k: v for k, v in body.items() if k == "comments"}
+    invoice = store.update("invoices", invoice["id"], {**changes, **custom_fields("invoices", body)})
+    return 200, {**{k: v for k, v in invoice.items() if v is not None and "__" not in k}, "success": True}
 
 
 def _action(kind: str):
@@ -118,6 +135,7 @@ def billing_routes(gateway: Gateway) -> list[Route]:
     return [
         gateway.route("POST", "/v1/invoices", create_invoice, write=True),
         gateway.route("POST", "/v1/invoices/bulk-post", bulk_post, write=True),
+        gateway.route("PUT", "/v1/invoices/{invoice_key}", update_invoice, write=True),
         gateway.route("POST", "/v1/payments", create_payment, write=True),
         gateway.route("POST", "/v1/payments/{payment_key}/refunds", refund_payment, write=True),
         gateway.route("POST", "/v1/credit-memos", create_memo("credit"), write=True),
