@@ -242,3 +242,28 @@ def test_every_configured_flow_has_its_checks_in_the_definitions(flow):
 
     keys = {key for checks in defs().asset_checks or [] for key in checks.check_keys}
     assert {dg.AssetCheckKey(dg.AssetKey(["push", flow]), n) for n in ("no_data_errors", "links_resolve")} <= keys
+
+
+def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views(sync_env):
+    from zsync_assets.defs.checks import audit_views_asset
+    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+    from zsync_assets.defs.netsuite.deletions import netsuite_deletions
+    from zsync_assets.defs.zuora.assets import zuora_staging_assets
+    from zsync_assets.defs.zuora.deletions import zuora_deletions
+
+    env = sync_env
+    flows = [f.name for f in env.flows]
+    assets = env.assets(env.flows)
+    staged = {a.key for a in assets}
+    assets += [a for a in (*zuora_staging_assets, *netsuite_staging_assets) if a.key not in staged]
+    checks = [c for name in flows for c in flow_checks(name)]
+    result = dg.materialize([*assets, netsuite_deletions, zuora_deletions, audit_views_asset(flows), *checks],
+                            resources=env.resources())
+    assert result.success
+    evaluations = {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert {(f, n) for f in flows for n in ("no_data_errors", "links_resolve")} <= set(evaluations)
+    assert all(evaluations[("customers", n)] and evaluations[("items", n)] for n in ("no_data_errors", "links_resolve"))
+    views = result.asset_materializations_for_node("audit__views")[0].metadata
+    assert "audit.sync_status" in views["views"].value
+    synced = {r["flow"] for r in views["status_by_flow"].value if r["status"] == "synced"}
+    assert {"customers", "items"} <= synced
