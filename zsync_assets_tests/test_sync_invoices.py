@@ -6,6 +6,9 @@ counters, or zsync's tables; nothing is stubbed.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -148,3 +151,40 @@ def test_canceled_invoice_is_reversed_and_unsynced_account_invoices_wait_for_the
     before = env.write_calls()
     env.run(FLOWS)
     assert env.write_calls() == before
+
+
+def test_sensor_requests_the_invoice_run_only_when_an_invoice_changed(zuora_sandbox):
+    from zsync_assets.clients.zuora import ZuoraResource
+    from zsync_assets.defs.sensors import new_zuora_invoices
+
+    zuora = ZuoraResource(base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id,
+                          client_secret=zuora_sandbox.client_secret)
+    with zuora.get_client() as client:
+        invoices = [r for page in client.query_objects("invoices") for r in page]
+    newest = max(datetime.fromisoformat(r["updatedDate"].replace("Z", "+00:00")) for r in invoices)
+
+    first = new_zuora_invoices(dg.build_sensor_context(cursor=None, resources={"zuora": zuora}))
+    assert [r.run_key for r in first.run_requests] == [f"invoices-updated-{first.cursor}"]
+    assert datetime.fromisoformat(first.cursor) <= newest
+
+    quiet = new_zuora_invoices(dg.build_sensor_context(cursor=newest.isoformat(), resources={"zuora": zuora}))
+    assert isinstance(quiet, dg.SkipReason)
+
+    victim = next(r for r in invoices if r["status"] == "Posted")
+    with zuora_sandbox.client() as api:
+        response = api.post("/v1/action/update", json={"type": "Invoice", "objects": [
+            {"Id": victim["id"], "IntegrationStatus__NS": "Error"}]})
+        assert response.json()[0]["Success"], response.text
+    changed = new_zuora_invoices(dg.build_sensor_context(cursor=newest.isoformat(), resources={"zuora": zuora}))
+    assert len(changed.run_requests) == 1 and datetime.fromisoformat(changed.cursor) > newest
+    assert changed.run_requests[0].run_key == f"invoices-updated-{changed.cursor}"
+    again = new_zuora_invoices(dg.build_sensor_context(cursor=changed.cursor, resources={"zuora": zuora}))
+    assert isinstance(again, dg.SkipReason)
+
+
+def test_sync_invoices_job_runs_the_invoice_path_only():
+    from zsync_assets.definitions import defs
+
+    job = defs().resolve_job_def("sync_invoices")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
+        "zuora/invoices", "zuora/invoice_items", "zuora/taxation_items", "plan/invoices", "push/invoices"}
