@@ -66,9 +66,10 @@ def zuora_contacts(n: int) -> pl.DataFrame:
 def netsuite_customers(n: int, currency_ids: list[str], *, first_id: int = 900_000) -> pl.DataFrame:
     """`n` NetSuite customers with the send-to-Zuora box checked, as NetSuite staging stores them."""
     i = pl.int_range(n, dtype=pl.Int64)
-    address = pl.format('{"addressbook":[{"defaultBilling":true,"defaultShipping":true,"addressbookAddress":'
-                        '{"addr1":"{} Main St","city":"Austin","state":"TX","zip":"78701","country":"_unitedStates"}}]}',
-                        i % 900 + 100)
+    address = pl.concat_str(
+        pl.lit('{"addressbook":[{"defaultBilling":true,"defaultShipping":true,"addressbookAddress":{"addr1":"'),
+        (i % 900 + 100).cast(pl.Utf8),
+        pl.lit(' Main St","city":"Austin","state":"TX","zip":"78701","country":"_unitedStates"}}]}'))
     return pl.select(
         internal_id=(i + first_id).cast(pl.Utf8),
         entity_id=pl.lit("NS-BENCH-") + i.cast(pl.Utf8).str.zfill(7),
