@@ -52,6 +52,19 @@ class FieldOverrides(BaseModel):
     renames: dict[str, str] = Field(default_factory=dict)  # payload field -> new field name
 
 
+class SubscriptionTerms(BaseModel):
+    """Terms of the Zuora subscriptions created from NetSuite sales orders (a SuiteTalk 2023_2
+    SalesOrder carries no term length, so they come from here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    term_type: Literal["TERMED", "EVERGREEN"] = "TERMED"
+    initial_term: int = Field(default=12, ge=1)
+    renewal_term: int = Field(default=12, ge=1)
+    term_period_type: Literal["Month", "Year", "Day", "Week"] = "Month"
+    auto_renew: bool = True
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +91,7 @@ class Config(BaseModel):
     payments_ns_to_zuora: bool = False
     field_overrides: dict[str, FieldOverrides] = Field(default_factory=dict)
     overlap_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    subscription_terms: SubscriptionTerms = Field(default_factory=SubscriptionTerms)
 
     @field_validator("batch_sizes")
     @classmethod

@@ -21,6 +21,7 @@ import pytest
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
+from zsync_assets_tests.fixtures.sales_orders import add_sales_orders
 
 # Configs tried in order; a flow is tested under the first one that enables it.
 CONFIG_VARIANTS: list[dict] = [{}, {"customer_master": "netsuite"}, {"invoice_settlement": True}]
@@ -50,11 +51,23 @@ def _rename_customer(env, customer_id: str) -> None:
     assert result.ok, result
 
 
+def _renumber_sales_order(env, order_id: str) -> None:
+    # The one sales order change a synced subscription follows (SalesOrder__NS); others are amendments.
+    with env.netsuite_client() as client:
+        (result,) = client.update_list("salesOrder", [{"internalId": order_id, "tranId": f"SO-EDITED-{order_id}"}])
+    assert result.ok, result
+
+
 SOURCE_EDITS: dict[str, SourceEdit] = {
     "zuora.accounts": SourceEdit(lambda payload: "companyName" in payload, _rename_account),
     "zuora.product_rate_plan_charges": SourceEdit(lambda payload: True, _rename_charge),
     "netsuite.customers": SourceEdit(lambda payload: True, _rename_customer),
+    "netsuite.sales_orders": SourceEdit(lambda payload: True, _renumber_sales_order),
 }
+
+# Source records a seed cannot hold because they reference what zsync creates first (a sales
+# order selling a synced item): flow -> arrange(env), called after one run of its dependencies.
+ARRANGE: dict[str, Callable[..., object]] = {"subscriptions": lambda env: add_sales_orders(env, count=2)}
 
 
 def _config_for(flow: Flow) -> dict:
@@ -81,6 +94,9 @@ def test_every_flow_reruns_silently_and_turns_one_edit_into_one_update(flow: Flo
     assert edit, f"no SOURCE_EDITS entry for {flow.source_tables[0]!r}: say how a user edits one such record"
     env = make_sync_env(**_config_for(flow))
     names = _with_dependencies(flow, env.flows)
+    if flow.name in ARRANGE:
+        env.run(names[1:])
+        ARRANGE[flow.name](env)
 
     env.run(names)
     created = set(env.plan(flow.name).filter(pl.col("action") == "create")["source_id"])

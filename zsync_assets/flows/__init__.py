@@ -9,8 +9,9 @@ def all_flows() -> list[Flow]:
     from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA
     from zsync_assets.flows.invoices import INVOICES
     from zsync_assets.flows.items import ITEMS
+    from zsync_assets.flows.subscriptions import SUBSCRIPTIONS
 
-    return [CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA, ITEMS, INVOICES]
+    return [CUSTOMERS_TO_NETSUITE, CUSTOMERS_TO_ZUORA, ITEMS, INVOICES, SUBSCRIPTIONS]
 
 
 def configured_flows(config: Config) -> list[Flow]:

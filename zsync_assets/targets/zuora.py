@@ -23,7 +23,14 @@ ROUTES = {
     "Account": ("/v1/accounts", "/v1/accounts/{id}", "accounts"),
     "ProductRatePlanCharge": (None, "/v1/object/product-rate-plan-charge/{id}", "product_rate_plan_charges"),
     "Invoice": (None, "/v1/invoices/{id}", "invoices"),
+    "Subscription": ("/v1/subscriptions", "/v1/subscriptions/{id}/customFields", "subscriptions"),
 }
+# Record types linked by another key than their id: (create-response field, Object Query field).
+# A subscription is linked by its number: every amendment makes a version with a new id.
+TARGET_KEYS = {"Subscription": ("subscriptionNumber", "name")}
+# Update routes that take part of the payload: Zuora changes a subscription's custom fields in
+# place (PUTSubscriptionPatchRequestType); any other change is an amendment (a new version).
+UPDATE_BODIES = {"Subscription": lambda payload: {"customFields": {k: v for k, v in payload.items() if "__" in k}}}
 # A source id `<zuora id>:<what>` is a document derived from that Zuora record (e.g. the credit
 # memo reversing a canceled invoice): its write-back reports status and date on the record
 # itself and leaves IntegrationId__NS pointing at the record's own counterpart.
@@ -59,12 +66,15 @@ class ZuoraSink:
         create, update, _ = ROUTES[rec.record_type]
         try:
             if rec.target_id:
-                body = self.client.put(update.format(id=rec.target_id), rec.payload)
+                body = self.client.put(update.format(id=rec.target_id),
+                                       UPDATE_BODIES.get(rec.record_type, dict)(rec.payload))
                 return Outcome(rec.source_id, True, rec.target_id)
             body = self.client.post(create, rec.payload, idempotency_key=rec.attempt_key)
         except ZuoraError as error:
             return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
         target = (body or {}).get("accountId") or (body or {}).get("id") or (body or {}).get("Id")
+        if rec.record_type in TARGET_KEYS:
+            target = (body or {}).get(TARGET_KEYS[rec.record_type][0])
         return Outcome(rec.source_id, bool(target), target, None if target else "NO_ID", None if target else "no id in response")
 
     def lookup(self, records: Sequence[Outgoing]) -> dict[str, str]:
@@ -76,7 +86,7 @@ class ZuoraSink:
             obj = ROUTES[rec.record_type][2]
             for page in self.client.query_objects(obj, filters=[f"IntegrationId__NS.EQ:{marker}"]):
                 for row in page:
-                    found.setdefault(rec.source_id, row["id"])
+                    found.setdefault(rec.source_id, row[TARGET_KEYS.get(rec.record_type, ("", "id"))[1]])
         return found
 
     def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:

@@ -195,6 +195,8 @@ update_charge = _proxy_update(
 
 
 def create_subscription(call: Call) -> tuple[int, Any]:
+    from zsync_assets.sandbox.zuora.subscriptions import store_rate_plans, validate_rate_plans
+
     body, store = call.json(), call.store
     require(body, "accountKey", "contractEffectiveDate", "termType", "subscribeToRatePlans")
     if body["termType"] not in ("TERMED", "EVERGREEN"):
@@ -202,9 +204,7 @@ def create_subscription(call: Call) -> tuple[int, Any]:
     if body["termType"] == "TERMED":
         require(body, "initialTerm", "renewalTerm")
     account = find_account(store, body["accountKey"])
-    for plan in body["subscribeToRatePlans"]:
-        if store.get("product-rate-plans", plan.get("productRatePlanId") or "") is None:
-            raise ApiError(404, NOT_FOUND, f"product rate plan '{plan.get('productRatePlanId')}' does not exist")
+    validate_rate_plans(store, body["subscribeToRatePlans"])
     start = a_date(body["contractEffectiveDate"], "contractEffectiveDate")
     number = body.get("subscriptionNumber") or f"A-S{store.next_number('subscription'):08d}"
     subscription = store.insert("subscriptions", {
@@ -216,11 +216,13 @@ def create_subscription(call: Call) -> tuple[int, Any]:
         "contractEffectiveDate": start, "serviceActivationDate": body.get("serviceActivationDate", start),
         "subscriptionStartDate": start, "termStartDate": body.get("termStartDate", start),
         "currency": account["currency"], "notes": body.get("notes"), **custom_fields("subscriptions", body)})
+    store_rate_plans(store, subscription, body["subscribeToRatePlans"])
     return 200, {"success": True, "subscriptionId": subscription["id"], "subscriptionNumber": number}
 
 
 def write_routes(gateway: Gateway) -> list[Route]:
     from zsync_assets.sandbox.zuora.actions import billing_routes
+    from zsync_assets.sandbox.zuora.subscriptions import get_subscription, update_custom_fields
 
     return [
         gateway.route("POST", "/v1/accounts", create_account, write=True),
@@ -231,5 +233,7 @@ def write_routes(gateway: Gateway) -> list[Route]:
         gateway.route("POST", "/v1/object/product-rate-plan-charge", create_charge, write=True),
         gateway.route("PUT", "/v1/object/product-rate-plan-charge/{id}", update_charge, write=True),
         gateway.route("POST", "/v1/subscriptions", create_subscription, write=True),
+        gateway.route("GET", "/v1/subscriptions/{subscription_key}", get_subscription),
+        gateway.route("PUT", "/v1/subscriptions/{subscription_number}/customFields", update_custom_fields, write=True),
         *billing_routes(gateway),
     ]

@@ -1,0 +1,137 @@
+"""subscriptions end to end: NetSuite sales orders -> Zuora subscriptions through both sandboxes.
+
+Sales orders are entered through SuiteTalk for customers and items zsync synced first; every
+assertion reads Zuora (`GET /v1/subscriptions/{key}`, Object Query), NetSuite (the sales order
+record) or zsync's own tables.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from zsync_assets.flows.subscriptions import AMENDMENT_REASON, SUBSCRIPTION_FIELD
+from zsync_assets_tests.fixtures.sales_orders import add_sales_order, add_sales_orders, linked_items, sales_order_ids
+from zsync_assets_tests.fixtures.sync_env import crash_after_write
+
+FLOWS = ["customers", "items", "subscriptions"]
+
+
+def _subscription(env, key: str) -> dict:
+    with env.zuora_api() as api:
+        response = api.get(f"/v1/subscriptions/{key}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def _links(env) -> dict[str, str]:
+    return dict(env.links("subscriptions").select("source_id", "target_id").iter_rows())
+
+
+def _account_of(env, customer_id: str) -> str:
+    links = env.links("customers")
+    return next(s if system == "zuora" else t
+                for system, s, t in links.select("source_system", "source_id", "target_id").iter_rows()
+                if customer_id in (s, t))
+
+
+def _reason(env, source_id: str) -> str:
+    return env.plan("subscriptions").filter(pl.col("source_id") == source_id)["reason"].item()
+
+
+def test_orders_become_subscriptions_numbers_go_back_a_rerun_sends_nothing_and_a_change_is_blocked(sync_env):
+    env = sync_env
+    env.run(["customers", "items"])
+    orders = add_sales_orders(env, count=2)
+    netsuite_item = env.netsuite_records("item", itemId="Premium Support")[0]["internalId"]
+    unsynced = add_sales_order(env, orders[0].customer_id, [(netsuite_item, 1.0, 500.0)])
+    env.run(FLOWS)
+
+    assert sales_order_ids(env, "create") == {o.internal_id for o in orders}
+    assert "'Premium Support'" in _reason(env, unsynced.internal_id)
+    assert "not synced from Zuora" in _reason(env, unsynced.internal_id)
+    # The seeded orders belong to NetSuite-born customers, which Zuora-master mode never syncs.
+    seeded = sales_order_ids(env, "blocked") - {unsynced.internal_id}
+    assert seeded and all("is not synced to Zuora yet" in _reason(env, s) for s in seeded)
+
+    items = linked_items(env)
+    links = _links(env)
+    for order in orders:
+        number = links[order.internal_id]
+        subscription = _subscription(env, number)
+        assert subscription["subscriptionNumber"] == number
+        assert subscription["accountId"] == _account_of(env, order.customer_id)
+        assert (subscription["SalesOrder__NS"], subscription["IntegrationId__NS"]) == (order.tran_id, order.internal_id)
+        with env.netsuite_client() as client:
+            record = client.get("salesOrder", internal_id=order.internal_id)
+        assert subscription["contractEffectiveDate"] == record["tranDate"].date().isoformat()  # no timezone shift
+        assert record["customFieldList"][SUBSCRIPTION_FIELD] == number  # write-back
+        plans = {p["productRatePlanId"]: p for p in subscription["ratePlans"]}
+        assert set(plans) == {items["Platform Fee"]["plan_id"], items["Per Seat"]["plan_id"]}
+        charges = {c["productRatePlanChargeId"]: c for p in plans.values() for c in p["ratePlanCharges"]}
+        seats = charges[items["Per Seat"]["charge_id"]]
+        assert (seats["quantity"], seats["price"]) == (order.lines[2]["quantity"], 12.5)
+        assert charges[items["Platform Fee"]["charge_id"]]["price"] == 99.0
+
+    before = env.write_calls()
+    env.run(FLOWS)
+    assert env.write_calls() == before, "an unchanged sales order must not cause a single write request"
+    assert env.plan_counts("subscriptions")["create"] == env.plan_counts("subscriptions")["update"] == 0
+
+    # More seats on the order after its subscription exists: an amendment, which zsync does not make.
+    changed = orders[0]
+    with env.netsuite_client() as client:
+        (result,) = client.update_list("salesOrder", [{"internalId": changed.internal_id, "itemList": {"item": [
+            {"item": {"internalId": line["item_id"]}, "quantity": line["quantity"] + 3, "rate": f"{line['rate']:.2f}"}
+            for line in changed.lines]}}])
+    assert result.ok, result
+    before = env.write_calls()
+    env.run(FLOWS)
+    assert _reason(env, changed.internal_id) == AMENDMENT_REASON
+    assert env.write_calls()["zuora"] == before["zuora"]
+    assert len(env.zuora_records("subscriptions", IntegrationId__NS=changed.internal_id)) == 1
+
+
+def test_commit_then_drop_and_a_crash_after_the_call_leave_exactly_one_subscription(sync_env):
+    env = sync_env
+    env.run(["customers", "items"])
+    (dropped,) = add_sales_orders(env, count=1)
+    env.zuora.set_faults([{"route": "POST /v1/subscriptions", "commit_then_drop": 1}])
+    env.run(FLOWS)
+    env.zuora.clear_faults()
+    # The create committed and its answer was lost; the retry carried the same Idempotency-Key,
+    # so Zuora replayed the first answer instead of creating a second subscription.
+    stats = env.zuora.stats()
+    assert stats["POST /v1/subscriptions"] == stats["writes:POST /v1/subscriptions"] + 1
+    (subscription,) = env.zuora_records("subscriptions", IntegrationId__NS=dropped.internal_id)
+    assert _links(env)[dropped.internal_id] == subscription["name"]
+
+    (crashed,) = add_sales_orders(env, count=1)
+    result = env.run(FLOWS, sinks=crash_after_write("zuora"), raise_on_error=False)
+    assert not result.success
+    assert len(env.zuora_records("subscriptions", IntegrationId__NS=crashed.internal_id)) == 1
+    assert crashed.internal_id not in _links(env)
+
+    env.run(FLOWS)  # the unanswered create is looked up by IntegrationId__NS, not sent again
+    (subscription,) = env.zuora_records("subscriptions", IntegrationId__NS=crashed.internal_id)
+    assert _links(env)[crashed.internal_id] == subscription["name"]
+    with env.netsuite_client() as client:
+        record = client.get("salesOrder", internal_id=crashed.internal_id)
+    assert record["customFieldList"][SUBSCRIPTION_FIELD] == subscription["name"]
+
+
+def test_netsuite_master_orders_of_flagged_customers_become_subscriptions(make_sync_env):
+    env = make_sync_env(customer_master="netsuite")
+    env.run(["customers", "items"])
+    items = linked_items(env)
+    customer_id = env.links("customers")["source_id"][0]  # a NetSuite customer now a Zuora account
+    order = add_sales_order(env, customer_id, [(items["Per Seat"]["item_id"], 3.0, 20.0)])
+    env.run(FLOWS)
+
+    number = _links(env)[order.internal_id]
+    subscription = _subscription(env, number)
+    assert subscription["accountId"] == env.links("customers").filter(
+        pl.col("source_id") == customer_id)["target_id"].item()
+    (plan,) = subscription["ratePlans"]
+    assert plan["productRatePlanId"] == items["Per Seat"]["plan_id"]
+    # The seeded orders' customers are synced here, their NetSuite-born items are not.
+    assert all("not synced from Zuora" in _reason(env, s) for s in sales_order_ids(env, "blocked"))
