@@ -1,0 +1,125 @@
+"""adjustments: Zuora InvoiceItemAdjustment -> NetSuite, when `invoice_settlement: false`.
+
+- Only Processed adjustments; a Canceled one is skipped with its status.
+- Credit (lowers the invoice) -> a NetSuite CreditMemo applied to the linked NetSuite invoice
+  (`applyList` doc = its internal id, amount = the adjustment), one line on the NetSuite item
+  linked to the adjusted invoice item's charge, `custcol_zsync_zuora_item_id` = that invoice
+  item. NetSuite's invoice `amountRemaining` then drops by the same amount as Zuora's balance.
+- Charge (raises the invoice) -> a NetSuite Invoice for the charged amount, same customer,
+  item and custom fields. Why not edit the original invoice: it may be paid or in a closed
+  period, and rewriting its lines would be overwritten by the next `invoices` sync (which
+  mirrors the Zuora invoice items, not their adjustments). A separate invoice keeps both
+  totals right: what NetSuite says the customer owes = Zuora's invoice balance.
+- `custbody_zsync_zuora_type` = INVOICE_ITEM_ADJUSTMENT either way.
+- Tax adjustments (SourceType Tax) are blocked with the reason: the taxation item's NetSuite
+  tax line has no item link to credit.
+- Echo prevention: an adjustment zsync created from a NetSuite credit memo (flow
+  `netsuite_credit_memos`, or `IntegrationId__NS` naming a credit memo people entered in
+  NetSuite) is skipped, never sent back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from zsync_assets.config import Config
+from zsync_assets.engine.flow import Flow
+from zsync_assets.flows.mapping.memos import (
+    body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
+    netsuite_targets, records, ref,
+)
+
+ZUORA_TYPE = "INVOICE_ITEM_ADJUSTMENT"
+FROM_NETSUITE_FLOW = "netsuite_credit_memos"
+
+_ADJUSTMENT_COLUMNS = ["id", "account_id", "invoice_id", "invoice_number", "invoice_item_name", "source_id",
+                       "source_type", "type", "amount", "adjustment_date", "adjustment_number", "reason_code",
+                       "status", "integration_id__ns"]
+
+
+def _echo_reason(adjustment: dict, from_netsuite: dict[str, str], netsuite_born: set[str]) -> str | None:
+    if adjustment["id"] in from_netsuite:
+        return f"created by zsync from NetSuite credit memo {from_netsuite[adjustment['id']]}: not sent back"
+    marker = str(adjustment.get("integration_id__ns") or "")
+    if marker in netsuite_born:
+        return f"entered in NetSuite as credit memo {marker} (IntegrationId__NS): not sent back"
+    return None
+
+
+def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
+    invoices = {r["id"]: r for r in records(tables, "zuora.invoices", ["id", "currency", "amount"])}
+    invoice_items = {r["id"]: r for r in records(tables, "zuora.invoice_items", ["id", "product_rate_plan_charge_id"])}
+    synced_invoices, synced_items = linked(tables, "invoices"), linked(tables, "items")
+    customers, currencies = customer_by_account(tables), currency_ids(tables)
+    from_netsuite = linked(tables, FROM_NETSUITE_FLOW, reverse=True)  # Zuora adjustment -> NetSuite memo
+    written = netsuite_targets(tables)
+    netsuite_born = {str(r["internal_id"]) for r in records(tables, "netsuite.credit_memos",
+                                                            ["internal_id", "external_id"])
+                     if born_in_netsuite(r, written)}
+    rows = []
+    for adj in records(tables, "zuora.invoice_item_adjustments", _ADJUSTMENT_COLUMNS):
+        invoice = invoices.get(adj["invoice_id"]) or {}
+        item = invoice_items.get(adj["source_id"]) or {}
+        charge = item.get("product_rate_plan_charge_id")
+        netsuite_invoice = synced_invoices.get(str(adj["invoice_id"]))
+        customer = customers.get(str(adj["account_id"]))
+        currency = currencies.get(str(invoice.get("currency") or "").lower())
+        credit = adj["type"] == "Credit"
+        amount = money(adj["amount"])
+        label = f"{adj['type'] or ''} adjustment {adj['adjustment_number'] or adj['id']}"
+        rows.append({
+            "source_id": adj["id"],
+            "entity": ref(customer),
+            "currency": ref(currency),
+            "tranDate": netsuite_day(adj["adjustment_date"]),
+            "memo": f"Zuora {label} of invoice {adj['invoice_number']}"
+                    + (f" ({adj['reason_code']})" if adj.get("reason_code") else ""),
+            "itemList": {"item": [line(synced_items.get(str(charge)), amount, adj["invoice_item_name"], adj["source_id"])],
+                         "replaceAll": True},
+            "applyList": {"apply": [{"doc": int(netsuite_invoice), "apply": True, "amount": amount}]}
+            if credit and netsuite_invoice else None,
+            "customFieldList": body_fields(adj["id"], ZUORA_TYPE),
+            "_record_type": "creditMemo" if credit else "invoice",
+            "_skip": (f"adjustment is {adj['status'] or 'without a status'}" if adj["status"] != "Processed"
+                      else _echo_reason(adj, from_netsuite, netsuite_born)),
+            "_blocked": _blocked(adj, invoice, charge, netsuite_invoice, customer, synced_items),
+        })
+    return frame(rows)
+
+
+def _blocked(adj: dict, invoice: dict, charge: str | None, netsuite_invoice: str | None, customer: str | None,
+             synced_items: dict[str, str]) -> str | None:
+    if adj["type"] not in ("Credit", "Charge"):
+        return f"adjustment type '{adj['type']}' is neither Credit nor Charge"
+    if adj["source_type"] != "InvoiceDetail":
+        return (f"adjusts a {adj['source_type']} (taxation item): NetSuite tax lines have no linked item "
+                "to credit; enter this tax adjustment in NetSuite by hand")
+    if netsuite_invoice is None:
+        return f"invoice {adj['invoice_number'] or adj['invoice_id']} is not synced yet (flow invoices)"
+    if (invoice.get("amount") or 0) < 0:
+        return (f"invoice {adj['invoice_number']} is negative and became a NetSuite credit memo "
+                f"{netsuite_invoice}: a credit memo cannot be applied to it")
+    if customer is None:
+        return f"account {adj['account_id']} is not synced yet (flow customers)"
+    if charge is None:
+        return f"invoice item {adj['source_id']} is not staged (zuora.invoice_items)"
+    if str(charge) not in synced_items:
+        return f"charge {charge} of invoice item {adj['source_id']} is not synced yet (flow items)"
+    return None
+
+
+ADJUSTMENTS = Flow(
+    name="adjustments",
+    source_system="zuora",
+    target_system="netsuite",
+    target_record_type="creditMemo",  # per row from `_record_type`: invoice for Charge adjustments
+    source_tables=("zuora.invoice_item_adjustments",),
+    reference_tables=("zuora.invoices", "zuora.invoice_items", "netsuite.credit_memos", "netsuite.currencies"),
+    mapping=credit_memos_from_zuora_adjustments,
+    depends_on=("invoices",),
+    enabled=lambda config: not config.invoice_settlement,
+    description="Zuora invoice item adjustments -> NetSuite credit memos applied to the invoice "
+                "(Charge adjustments -> invoices); invoice_settlement: false",
+)

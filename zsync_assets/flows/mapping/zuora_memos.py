@@ -1,0 +1,110 @@
+"""NetSuite documents from Zuora credit and debit memos (flows `credit_memos`, `debit_memos`).
+
+One NetSuite line per memo item on the item linked to its charge, for the amount without
+tax; the item's tax as its own line on the memo tax item (`default_tax_item`), because tax
+collected for an authority must not land on a revenue item's income account. Totals equal
+Zuora's `totalAmount`. Only Posted memos: a Draft can still change or be deleted in Zuora.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Literal
+
+import polars as pl
+
+from zsync_assets.config import Config
+from zsync_assets.engine.flow import Flow
+from zsync_assets.flows.mapping.memos import (
+    body_fields, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day, records, ref,
+    tax_item_id,
+)
+
+MemoKind = Literal["credit", "debit"]
+TAX_LINE_SUFFIX = ":tax"
+
+_MEMO_COLUMNS = ["id", "account_id", "memo_number", "memo_date", "due_date", "status", "currency", "total_amount",
+                 "applied_amount", "invoice_id", "reason_code"]
+_ITEM_COLUMNS = ["id", "credit_memo_id", "debit_memo_id", "amount", "amount_without_tax", "tax_amount",
+                 "charge_name", "product_rate_plan_charge_id", "service_start_date"]
+
+
+def _lines(items: list[dict], synced_items: dict[str, str], tax_item: str | None) -> tuple[list[dict], str | None]:
+    """(NetSuite item lines, why they cannot be written yet) for one memo's items."""
+    lines, blocked = [], None
+    for item in sorted(items, key=lambda i: (str(i["service_start_date"]), i["charge_name"] or "", i["id"])):
+        charge = str(item["product_rate_plan_charge_id"])
+        netsuite_item = synced_items.get(charge)
+        tax = money(item["tax_amount"])
+        net = money(item["amount_without_tax"]) if item["amount_without_tax"] is not None else money(item["amount"]) - tax
+        lines.append(line(netsuite_item, net, item["charge_name"], item["id"]))
+        if tax:
+            lines.append(line(tax_item, tax, f"Tax on {item['charge_name'] or 'memo item'}", item["id"] + TAX_LINE_SUFFIX))
+        if blocked is None and netsuite_item is None:
+            blocked = f"charge {charge} ('{item['charge_name'] or ''}') of memo item {item['id']} is not synced yet (flow items)"
+        if blocked is None and tax and tax_item is None:
+            blocked = (f"memo item {item['id']} carries tax {tax} but no NetSuite tax item is set for memos "
+                       "(set default_tax_item)")
+    return lines, blocked or (None if lines else "memo has no items")
+
+
+def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], config: Config,
+                                        kind: MemoKind) -> pl.DataFrame:
+    parent = f"{kind}_memo_id"
+    items_by_memo: dict[str, list[dict]] = {}
+    for item in records(tables, f"zuora.{kind}_memo_items", _ITEM_COLUMNS):
+        items_by_memo.setdefault(str(item[parent]), []).append(item)
+    customers, currencies = customer_by_account(tables), currency_ids(tables)
+    synced_items, synced_invoices = linked(tables, "items"), linked(tables, "invoices")
+    tax_item = tax_item_id(tables, config)
+    label = f"{kind} memo"
+    rows = []
+    for memo in records(tables, f"zuora.{kind}_memos", _MEMO_COLUMNS):
+        customer = customers.get(str(memo["account_id"]))
+        currency = currencies.get(str(memo["currency"] or "").lower())
+        lines, lines_blocked = _lines(items_by_memo.get(str(memo["id"]), []), synced_items, tax_item)
+        applied_to = memo["invoice_id"] if kind == "credit" and money(memo["applied_amount"]) > 0 else None
+        netsuite_invoice = synced_invoices.get(str(applied_to)) if applied_to else None
+        row = {
+            "source_id": memo["id"],
+            "entity": ref(customer),
+            "currency": ref(currency),
+            "tranDate": netsuite_day(memo["memo_date"]),
+            "tranId": memo["memo_number"],
+            "memo": f"Zuora {label} {memo['memo_number']}" + (f" ({memo['reason_code']})" if memo["reason_code"] else ""),
+            "itemList": {"item": lines, "replaceAll": True} if lines else None,
+            "customFieldList": body_fields(memo["id"], f"{kind.upper()}_MEMO"),
+            "_skip": None if memo["status"] == "Posted" else f"{label} is {memo['status'] or 'without a status'}",
+            "_blocked": (
+                f"account {memo['account_id']} is not synced yet (flow customers)" if customer is None
+                else f"no NetSuite currency with ISO code '{memo['currency'] or ''}'" if currency is None
+                else f"applied to invoice {applied_to}, which is not synced yet (flow invoices)"
+                if applied_to and netsuite_invoice is None
+                else lines_blocked
+            ),
+        }
+        if kind == "debit":
+            row["dueDate"] = netsuite_day(memo["due_date"])
+        elif netsuite_invoice:
+            # Zuora applied (part of) this credit memo to an invoice: the same application in NetSuite.
+            row["applyList"] = {"apply": [{"doc": int(netsuite_invoice), "apply": True,
+                                           "amount": money(memo["applied_amount"])}]}
+        rows.append(row)
+    return frame(rows)
+
+
+def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -> Flow:
+    """The `credit_memos` / `debit_memos` flow: Zuora -> NetSuite, only with Invoice Settlement."""
+    return Flow(
+        name=f"{kind}_memos",
+        source_system="zuora",
+        target_system="netsuite",
+        target_record_type=target_record_type,
+        source_tables=(f"zuora.{kind}_memos", f"zuora.{kind}_memo_items"),
+        reference_tables=("netsuite.currencies", "netsuite.tax_items"),
+        mapping=partial(netsuite_documents_from_zuora_memos, kind=kind),
+        depends_on=("customers", "items", "invoices"),
+        enabled=lambda config: config.invoice_settlement,
+        description=description,
+    )
