@@ -21,7 +21,8 @@ from zsync_assets.lib.audit_checks import broken_links, data_errors, invoice_dif
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, replace_table, upsert
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+STAGED_AT = datetime.now(UTC).replace(microsecond=0)
+T0 = STAGED_AT - timedelta(days=30)
 CUSTOMERS = audit.FlowSides("customers", "zuora", "netsuite")
 ITEMS = audit.FlowSides("items", "zuora", "netsuite")
 INVOICES = audit.FlowSides("invoices", "zuora", "netsuite")
@@ -120,24 +121,27 @@ def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_
 
 def _invoices(con) -> None:
     upsert(con, "zuora.invoices", pl.DataFrame({
-        "id": ["zi1", "zi2", "zi3", "zi4", "zi5"],
-        "account_id": ["acc1", "acc1", "acc2", "acc2", "acc2"],
-        "invoice_number": ["INV1", "INV2", "INV3", "INV4", "INV5"],
-        "invoice_date": [date(2026, 1, 1), date(2026, 1, 15), date(2026, 2, 1), date(2026, 2, 1), date(2026, 2, 3)],
-        "currency": ["USD", "USD", "EUR", "EUR", "EUR"],
-        "amount": [100.0, 50.0, 200.0, -30.0, 70.0],
-        "status": ["Posted"] * 5,
+        "id": ["zi1", "zi2", "zi3", "zi4", "zi5", "zi6"],
+        "account_id": ["acc1", "acc1", "acc2", "acc2", "acc2", "acc3"],
+        "invoice_number": ["INV1", "INV2", "INV3", "INV4", "INV5", "INV6"],
+        "invoice_date": [date(2026, 1, 1), date(2026, 1, 15), date(2026, 2, 1), date(2026, 2, 1), date(2026, 2, 3),
+                         date(2026, 3, 1)],
+        "currency": ["USD", "USD", "EUR", "EUR", "EUR", "GBP"],
+        "amount": [100.0, 50.0, 200.0, -30.0, 70.0, 10.0],
+        "status": ["Posted"] * 6,
     }))
     upsert(con, "netsuite.invoices", pl.DataFrame({
         "internal_id": ["n1", "n2", "n3"], "entity_internal_id": ["c1", "c1", "c2"],
-        "tran_id": ["INV-N1", "INV-N2", "INV-N3"], "total": [100.0, 50.0, 190.0],
+        "tran_id": ["INV-N1", "INV-N2", "INV-N3"], "total": [100.0, 50.0, 190.0], "_staged_at": STAGED_AT,
     }), key="internal_id")
     # INV4 is negative: NetSuite holds it as a credit memo (a positive total).
     upsert(con, "netsuite.credit_memos", pl.DataFrame({
-        "internal_id": ["m4"], "entity_internal_id": ["c2"], "tran_id": ["CM-4"], "total": [30.0]}),
-        key="internal_id")
+        "internal_id": ["m4"], "entity_internal_id": ["c2"], "tran_id": ["CM-4"], "total": [30.0],
+        "_staged_at": STAGED_AT}), key="internal_id")
     for zuora_id, netsuite_id in (("zi1", "n1"), ("zi2", "n2"), ("zi3", "n3"), ("zi4", "m4"), ("zi5", "n-gone")):
         _link(con, zuora_id, netsuite_id, 0, flow="invoices")
+    # Linked after NetSuite was last staged: not comparable yet, and not counted as a difference.
+    _link(con, "zi6", "n-new", int((STAGED_AT - T0).total_seconds() // 60) + 5, flow="invoices")
 
 
 def test_reconciliation_by_invoice_customer_and_period_through_invoice_links(warehouse_path):
@@ -151,14 +155,16 @@ def test_reconciliation_by_invoice_customer_and_period_through_invoice_links(war
                                "where level = 'invoice' order by zuora_invoice_id")
     assert invoices.rows() == [("zi1", 100.0, 0.0, "match"), ("zi2", 50.0, 0.0, "match"),
                                ("zi3", 190.0, 10.0, "mismatch"), ("zi4", -30.0, 0.0, "match"),
-                               ("zi5", None, 70.0, "missing in netsuite")]
+                               ("zi5", None, 70.0, "missing in netsuite"), ("zi6", None, 10.0, "not staged yet")]
     customers = warehouse.query("select zuora_account_id, currency, invoices, zuora_amount, netsuite_amount, status "
                                 "from audit.reconciliation where level = 'customer' order by 1")
     assert customers.rows() == [("acc1", "USD", 2, 150.0, 150.0, "match"),
-                                ("acc2", "EUR", 3, 240.0, 160.0, "mismatch")]
+                                ("acc2", "EUR", 3, 240.0, 160.0, "mismatch"),
+                                ("acc3", "GBP", 1, 10.0, 0.0, "not staged yet")]
     periods = warehouse.query("select period, currency, zuora_amount, difference from audit.reconciliation "
                               "where level = 'period' order by 1")
-    assert periods.rows() == [(date(2026, 1, 1), "USD", 150.0, 0.0), (date(2026, 2, 1), "EUR", 240.0, 80.0)]
+    assert periods.rows() == [(date(2026, 1, 1), "USD", 150.0, 0.0), (date(2026, 2, 1), "EUR", 240.0, 80.0),
+                              (date(2026, 3, 1), "GBP", 10.0, 10.0)]
     assert finding.count == 2 and {r["zuora_invoice_id"] for r in finding.sample} == {"zi3", "zi5"}
 
     # The Dagster check reads the same answer (direct invocation with the resource).
@@ -267,3 +273,30 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
     assert "audit.sync_status" in views["views"].value
     synced = {r["flow"] for r in views["status_by_flow"].value if r["status"] == "synced"}
     assert {"customers", "items"} <= synced
+
+
+def test_reconciliation_of_a_real_invoice_sync_matches_then_flags_a_changed_total(make_sync_env):
+    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+    from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
+
+    env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
+    if "invoices" not in {f.name for f in env.flows}:
+        pytest.skip("no invoices flow declared")
+    env.run(["customers", "items", "invoices"])
+    netsuite_documents = [a for a in netsuite_staging_assets if a.key.path[-1] in ("invoices", "credit_memos")]
+    assert dg.materialize(netsuite_documents, resources=env.resources()).success
+    audit.refresh(env.warehouse)
+    statuses = dict(env.query("select status, count(*) from audit.reconciliation where level = 'invoice' "
+                              "group by status").rows())
+    assert statuses.get("match", 0) >= 5 and set(statuses) == {"match"}, statuses
+    check = reconciliation_check(dg.AssetKey(["push", "invoices"]))
+    resource = WarehouseResource(path=str(env.warehouse_path))
+    assert check(warehouse=resource).passed
+
+    # Someone edits a synced invoice in NetSuite (as staged): the check names it.
+    netsuite_id = env.query("select k.target_id from zsync.links k join netsuite.invoices n "
+                            "on n.internal_id = k.target_id where k.flow = 'invoices' order by 1 limit 1")["target_id"][0]
+    with env.warehouse.connect() as con:
+        con.execute("update netsuite.invoices set total = total + 1 where internal_id = ?", [netsuite_id])
+    result = check(warehouse=resource)
+    assert not result.passed and result.metadata["first_records"].value[0]["netsuite_id"] == netsuite_id

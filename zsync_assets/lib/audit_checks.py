@@ -61,7 +61,7 @@ def broken_links(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
 
 def invoice_differences(con: duckdb.DuckDBPyConnection) -> Finding:
     """Linked invoices whose Zuora and NetSuite amounts differ, or whose NetSuite side is missing."""
-    where = "audit.reconciliation where level = 'invoice' and status <> 'match'"
+    where = "audit.reconciliation where level = 'invoice' and status in ('mismatch', 'missing in netsuite')"
     finding = _finding(con, where, "zuora_invoice_id, invoice_number, netsuite_id, currency, zuora_amount, "
                                    "netsuite_amount, difference, status", "abs(difference) desc, zuora_invoice_id", [])
     finding.query = f"select * from {where}"

@@ -248,11 +248,15 @@ def reconciliation_sql(catalog: Catalog) -> str:
     a credit memo (DESIGN §2), so its NetSuite amount is the memo's total, negated."""
     if not catalog.has("zuora.invoices", *_ZUORA_INVOICE_COLUMNS):
         return _RECONCILIATION_EMPTY
-    docs = [f"select internal_id, entity_internal_id, tran_id, {sign}total as total from {qualified(table)}"
-            for table, sign in (("netsuite.invoices", ""), ("netsuite.credit_memos", "-"))
-            if catalog.has(table, *_NETSUITE_DOC_COLUMNS)]
+    tables = [(t, sign) for t, sign in (("netsuite.invoices", ""), ("netsuite.credit_memos", "-"))
+              if catalog.has(t, *_NETSUITE_DOC_COLUMNS)]
+    docs = [f"select internal_id, entity_internal_id, tran_id, {sign}total as total from {qualified(t)}"
+            for t, sign in tables]
     ns_docs = _union(docs, "select null::varchar as internal_id, null::varchar as entity_internal_id, "
                            "null::varchar as tran_id, null::double as total where false")
+    # A document zsync created after NetSuite's last staging cannot be compared yet.
+    staged = [f"(select max(_staged_at) from {qualified(t)})" for t, _ in tables if catalog.has(t, "_staged_at")]
+    staged_until = f"greatest({', '.join(staged)})" if staged else EPOCH
     return f"""
 with ns as ({ns_docs}),
 base as (
@@ -261,7 +265,8 @@ base as (
            cast(n.entity_internal_id as varchar) as netsuite_customer_id,
            k.source_id as zuora_invoice_id, z.invoice_number, k.target_id as netsuite_id,
            n.tran_id as netsuite_number,
-           cast(z.amount as double) as zuora_amount, cast(n.total as double) as netsuite_amount
+           cast(z.amount as double) as zuora_amount, cast(n.total as double) as netsuite_amount,
+           n.internal_id is null and k.synced_at >= coalesce({staged_until}, {EPOCH}) as not_staged
     from zsync.links k
     join zuora.invoices z on cast(z.id as varchar) = k.source_id
     left join ns n on cast(n.internal_id as varchar) = k.target_id
@@ -270,22 +275,24 @@ base as (
 levels as (
     select 'invoice' as level, currency, period, zuora_account_id, netsuite_customer_id, zuora_invoice_id,
            invoice_number, netsuite_id, netsuite_number, 1::bigint as invoices, zuora_amount, netsuite_amount,
-           netsuite_amount is null as missing
+           netsuite_amount is null as missing, not_staged
     from base
     union all
     select 'customer', currency, null, zuora_account_id, any_value(netsuite_customer_id), null, null, null,
-           null, count(*), sum(zuora_amount), sum(coalesce(netsuite_amount, 0)), bool_or(netsuite_amount is null)
+           null, count(*), sum(zuora_amount), sum(coalesce(netsuite_amount, 0)), bool_or(netsuite_amount is null),
+           bool_or(not_staged)
     from base group by currency, zuora_account_id
     union all
     select 'period', currency, period, null, null, null, null, null, null, count(*), sum(zuora_amount),
-           sum(coalesce(netsuite_amount, 0)), bool_or(netsuite_amount is null)
+           sum(coalesce(netsuite_amount, 0)), bool_or(netsuite_amount is null), bool_or(not_staged)
     from base group by currency, period
 )
 select level, currency, period, zuora_account_id, netsuite_customer_id, zuora_invoice_id, invoice_number,
        netsuite_id, netsuite_number, invoices, round(zuora_amount, 2) as zuora_amount,
        round(netsuite_amount, 2) as netsuite_amount,
        round(zuora_amount - coalesce(netsuite_amount, 0), 2) as difference,
-       case when level = 'invoice' and missing then 'missing in netsuite'
+       case when not_staged then 'not staged yet'
+            when level = 'invoice' and missing then 'missing in netsuite'
             when abs(zuora_amount - coalesce(netsuite_amount, 0)) < 0.005 and not missing then 'match'
             else 'mismatch' end as status
 from levels"""
