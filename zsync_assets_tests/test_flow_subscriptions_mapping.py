@@ -40,8 +40,8 @@ def _links(customer_direction: str = "zuora", extra: list[dict] | None = None) -
 
 
 def _tables(orders: list[dict], lines: list[dict], links: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
-    base = {"internal_id": "50", "tran_id": "SO50", "tran_date": date(2026, 3, 1), "order_status": "_pendingFulfillment",
-            "status": "Pending Fulfillment", "entity_internal_id": "30", "entity_name": "Acme KK 1"}
+    base = {"internal_id": "50", "tran_id": "SO50", "tran_date": date(2026, 3, 1),
+            "order_status": "_pendingFulfillment", "status": "Pending Fulfillment", "entity_internal_id": "30", "entity_name": "Acme KK 1"}
     return {
         "netsuite.sales_orders": pl.DataFrame([{**base, **o} for o in orders]),
         "netsuite.sales_order_lines": pl.DataFrame(lines, schema={

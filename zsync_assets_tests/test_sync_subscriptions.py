@@ -12,6 +12,7 @@ import polars as pl
 from zsync_assets.flows.subscriptions import AMENDMENT_REASON, SUBSCRIPTION_FIELD
 from zsync_assets_tests.fixtures.sales_orders import add_sales_order, add_sales_orders, linked_items, sales_order_ids
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
+from zsync_assets_tests.test_zuora_sandbox_conformance import Conformance, zuora_spec  # noqa: F401 (fixture)
 
 FLOWS = ["customers", "items", "subscriptions"]
 
@@ -135,3 +136,35 @@ def test_netsuite_master_orders_of_flagged_customers_become_subscriptions(make_s
     assert plan["productRatePlanId"] == items["Per Seat"]["plan_id"]
     # The seeded orders' customers are synced here, their NetSuite-born items are not.
     assert all("not synced from Zuora" in _reason(env, s) for s in sales_order_ids(env, "blocked"))
+
+
+def test_subscription_routes_answer_in_the_vendor_shapes(zuora_spec, zuora_sandbox):
+    """The sandbox routes this flow added validate against Zuora's published 200 schemas, and a
+    rate plan charge of another plan is refused like Zuora refuses it."""
+    conformance = Conformance(zuora_spec)
+    with zuora_sandbox.client() as client:
+        charges = client.get("/object-query/product-rate-plan-charges", params={"pageSize": 99}).json()["data"]
+        seat = next(c for c in charges if c["name"] == "Per Seat")
+        other = next(c for c in charges if c["productRatePlanId"] != seat["productRatePlanId"])
+        account = client.get("/object-query/accounts", params={"pageSize": 1}).json()["data"][0]
+        body = {"accountKey": account["id"], "contractEffectiveDate": "2026-03-01", "termType": "EVERGREEN",
+                "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"], "chargeOverrides": [
+                    {"productRatePlanChargeId": seat["id"], "quantity": 4, "price": 9.5}]}]}
+        created = client.post("/v1/subscriptions", json=body).json()
+        conformance.check("POST", "/v1/subscriptions", created)
+        wrong = {**body, "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"],
+                                                   "chargeOverrides": [{"productRatePlanChargeId": other["id"]}]}]}
+        assert client.post("/v1/subscriptions", json=wrong).status_code == 400
+
+        updated = client.put(f"/v1/subscriptions/{created['subscriptionNumber']}/customFields",
+                             json={"customFields": {"SalesOrder__NS": "SO-1"}})
+        assert updated.status_code == 200, updated.text
+        conformance.check("PUT", "/v1/subscriptions/{subscriptionNumber}/customFields", updated.json())
+        for key in (created["subscriptionNumber"], created["subscriptionId"]):
+            got = client.get(f"/v1/subscriptions/{key}").json()
+            conformance.check("GET", "/v1/subscriptions/{subscription-key}", got)
+            assert got["SalesOrder__NS"] == "SO-1"
+            (charge,) = [c for p in got["ratePlans"] for c in p["ratePlanCharges"]
+                         if c["productRatePlanChargeId"] == seat["id"]]
+            assert (charge["quantity"], charge["price"]) == (4, 9.5)
+        assert client.get("/v1/subscriptions/A-S99999999").status_code == 404
