@@ -14,7 +14,8 @@ from zsync_assets_tests.fixtures.sales_orders import add_sales_order, add_sales_
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
 from zsync_assets_tests.test_zuora_sandbox_conformance import Conformance, zuora_spec  # noqa: F401 (fixture)
 
-FLOWS = ["customers", "items", "subscriptions"]
+# Each test runs customers + items once, then only the subscriptions assets (staging what they read,
+# plan, push): the masters' own re-runs are covered by test_sync_customers_items.py.
 
 
 def _subscription(env, key: str) -> dict:
@@ -45,7 +46,7 @@ def test_orders_become_subscriptions_numbers_go_back_a_rerun_sends_nothing_and_a
     orders = add_sales_orders(env, count=2)
     netsuite_item = env.netsuite_records("item", itemId="Premium Support")[0]["internalId"]
     unsynced = add_sales_order(env, orders[0].customer_id, [(netsuite_item, 1.0, 500.0)])
-    env.run(FLOWS)
+    env.run(["subscriptions"])
 
     assert sales_order_ids(env, "create") == {o.internal_id for o in orders}
     assert "'Premium Support'" in _reason(env, unsynced.internal_id)
@@ -74,7 +75,7 @@ def test_orders_become_subscriptions_numbers_go_back_a_rerun_sends_nothing_and_a
         assert charges[items["Platform Fee"]["charge_id"]]["price"] == 99.0
 
     before = env.write_calls()
-    env.run(FLOWS)
+    env.run(["subscriptions"])
     assert env.write_calls() == before, "an unchanged sales order must not cause a single write request"
     assert env.plan_counts("subscriptions")["create"] == env.plan_counts("subscriptions")["update"] == 0
 
@@ -86,7 +87,7 @@ def test_orders_become_subscriptions_numbers_go_back_a_rerun_sends_nothing_and_a
             for line in changed.lines]}}])
     assert result.ok, result
     before = env.write_calls()
-    env.run(FLOWS)
+    env.run(["subscriptions"])
     assert _reason(env, changed.internal_id) == AMENDMENT_REASON
     assert env.write_calls()["zuora"] == before["zuora"]
     assert len(env.zuora_records("subscriptions", IntegrationId__NS=changed.internal_id)) == 1
@@ -97,7 +98,7 @@ def test_commit_then_drop_and_a_crash_after_the_call_leave_exactly_one_subscript
     env.run(["customers", "items"])
     (dropped,) = add_sales_orders(env, count=1)
     env.zuora.set_faults([{"route": "POST /v1/subscriptions", "commit_then_drop": 1}])
-    env.run(FLOWS)
+    env.run(["subscriptions"])
     env.zuora.clear_faults()
     # The create committed and its answer was lost; the retry carried the same Idempotency-Key,
     # so Zuora replayed the first answer instead of creating a second subscription.
@@ -107,12 +108,12 @@ def test_commit_then_drop_and_a_crash_after_the_call_leave_exactly_one_subscript
     assert _links(env)[dropped.internal_id] == subscription["name"]
 
     (crashed,) = add_sales_orders(env, count=1)
-    result = env.run(FLOWS, sinks=crash_after_write("zuora"), raise_on_error=False)
+    result = env.run(["subscriptions"], sinks=crash_after_write("zuora"), raise_on_error=False)
     assert not result.success
     assert len(env.zuora_records("subscriptions", IntegrationId__NS=crashed.internal_id)) == 1
     assert crashed.internal_id not in _links(env)
 
-    env.run(FLOWS)  # the unanswered create is looked up by IntegrationId__NS, not sent again
+    env.run(["subscriptions"])  # the unanswered create is looked up by IntegrationId__NS, not sent again
     (subscription,) = env.zuora_records("subscriptions", IntegrationId__NS=crashed.internal_id)
     assert _links(env)[crashed.internal_id] == subscription["name"]
     with env.netsuite_client() as client:
@@ -126,7 +127,7 @@ def test_netsuite_master_orders_of_flagged_customers_become_subscriptions(make_s
     items = linked_items(env)
     customer_id = env.links("customers")["source_id"][0]  # a NetSuite customer now a Zuora account
     order = add_sales_order(env, customer_id, [(items["Per Seat"]["item_id"], 3.0, 20.0)])
-    env.run(FLOWS)
+    env.run(["subscriptions"])
 
     number = _links(env)[order.internal_id]
     subscription = _subscription(env, number)
