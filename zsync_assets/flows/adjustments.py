@@ -13,6 +13,8 @@
 - `custbody_zsync_zuora_type` = INVOICE_ITEM_ADJUSTMENT either way.
 - Tax adjustments (SourceType Tax) are blocked with the reason: the taxation item's NetSuite
   tax line has no item link to credit.
+- Write-back: the adjustment gets `IntegrationId__NS` (the NetSuite document), status and date,
+  through `/v1/action/update` (Zuora serves adjustments through the action calls only).
 - Echo prevention: an adjustment zsync created from a NetSuite credit memo (flow
   `netsuite_credit_memos`, or `IntegrationId__NS` naming a credit memo people entered in
   NetSuite) is skipped, never sent back.
@@ -25,7 +27,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.memos import (
     body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
     netsuite_targets, records, ref,
@@ -119,6 +121,7 @@ ADJUSTMENTS = Flow(
     reference_tables=("zuora.invoices", "zuora.invoice_items", "netsuite.credit_memos", "netsuite.currencies"),
     mapping=credit_memos_from_zuora_adjustments,
     depends_on=("invoices",),
+    write_back=WriteBack("InvoiceItemAdjustment"),
     enabled=lambda config: not config.invoice_settlement,
     description="Zuora invoice item adjustments -> NetSuite credit memos applied to the invoice "
                 "(Charge adjustments -> invoices); invoice_settlement: false",

@@ -21,7 +21,9 @@ from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
 
 # Write-back: the customer learns its Zuora account id, the sales order its Zuora subscription
 # number (DESIGN.md §3 custom fields).
-WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id", "salesOrder": "custbody_zsync_subscription"}
+WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id", "salesOrder": "custbody_zsync_subscription",
+                     # a credit memo entered in NetSuite learns the Zuora adjustment made from it
+                     "creditMemo": "custbody_zsync_zuora_id"}
 # Transactions carry the time of their last sync (DESIGN.md §3). Stamped here, at write time:
 # in the planned payload it would change the payload hash on every run.
 SYNC_DATE_FIELD = "custbody_zsync_sync_date"

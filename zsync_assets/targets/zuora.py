@@ -36,6 +36,11 @@ UPDATE_BODIES = {"Subscription": lambda payload: {"customFields": {k: v for k, v
 # itself and leaves IntegrationId__NS pointing at the record's own counterpart.
 DERIVED_SEPARATOR = ":"
 STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
+# Objects without a dedicated v1 route (DESIGN.md §5): created through `POST /v1/action/create`
+# and written back through `/v1/action/update` (one SaveResult per object, `Success` each: the
+# call answers 200 even when the object was refused), found again through ZOQL (no Object Query).
+ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})
+
 
 
 def error_code(error: ZuoraError) -> str:
@@ -63,6 +68,8 @@ class ZuoraSink:
         return [self._write_one(rec) for rec in records]
 
     def _write_one(self, rec: Outgoing) -> Outcome:
+        if rec.record_type in ACTION_OBJECTS:
+            return self._action_create(rec)
         create, update, _ = ROUTES[rec.record_type]
         try:
             if rec.target_id:
@@ -77,11 +84,36 @@ class ZuoraSink:
             target = (body or {}).get(TARGET_KEYS[rec.record_type][0])
         return Outcome(rec.source_id, bool(target), target, None if target else "NO_ID", None if target else "no id in response")
 
+    def _action_create(self, rec: Outgoing) -> Outcome:
+        if rec.target_id:
+            # Zuora has no update for these (an adjustment's amount and item are fixed once made).
+            return Outcome(rec.source_id, False, code="UPDATE_NOT_SUPPORTED", message=(
+                f"Zuora cannot change {rec.record_type} {rec.target_id} once created; cancel it in Zuora "
+                "and re-queue the source record"))
+        try:
+            body = self.client.post("/v1/action/create", {"type": rec.record_type, "objects": [rec.payload]},
+                                    idempotency_key=rec.attempt_key)
+        except ZuoraError as error:
+            return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
+        return _save_result(rec.source_id, body)
+
+    def _action_lookup(self, record_type: str, marker: str) -> str | None:
+        quoted = str(marker).replace("\\", "\\\\").replace("'", "\\'")
+        for page in self.client.zoql(f"select Id from {record_type} where IntegrationId__NS = '{quoted}'"):
+            for row in page:
+                return row.get("Id") or row.get("id")
+        return None
+
     def lookup(self, records: Sequence[Outgoing]) -> dict[str, str]:
         found: dict[str, str] = {}
         for rec in records:
             marker = rec.payload.get("IntegrationId__NS")
             if not marker:
+                continue
+            if rec.record_type in ACTION_OBJECTS:
+                target = self._action_lookup(rec.record_type, marker)
+                if target:
+                    found[rec.source_id] = target
                 continue
             obj = ROUTES[rec.record_type][2]
             for page in self.client.query_objects(obj, filters=[f"IntegrationId__NS.EQ:{marker}"]):
@@ -90,7 +122,7 @@ class ZuoraSink:
         return found
 
     def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
-        update = ROUTES[record_type][1]
+        update = ROUTES[record_type][1] if record_type in ROUTES else None
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         outcomes = []
         for n in notices:
@@ -99,8 +131,23 @@ class ZuoraSink:
             if n.ok and n.target_id and not derived:
                 body["IntegrationId__NS"] = n.target_id
             try:
+                if record_type in ACTION_OBJECTS:
+                    result = self.client.post("/v1/action/update", {"type": record_type,
+                                                                    "objects": [{"Id": record_id, **body}]})
+                    outcomes.append(_save_result(n.source_id, result, target_id=n.source_id))
+                    continue
                 self.client.put(update.format(id=record_id), body)
                 outcomes.append(Outcome(n.source_id, True, n.source_id))
             except ZuoraError as error:
                 outcomes.append(Outcome(n.source_id, False, code=error_code(error), message=error.message))
         return outcomes
+
+
+def _save_result(source_id: str, body: object, target_id: str | None = None) -> Outcome:
+    """The outcome of a one-object action call from its SaveResult list."""
+    result = body[0] if isinstance(body, list) and body else {}
+    if result.get("Success") and (target_id or result.get("Id")):
+        return Outcome(source_id, True, target_id or result.get("Id"))
+    error = (result.get("Errors") or [{}])[0]
+    return Outcome(source_id, False, code=str(error.get("Code") or "NOT_SAVED"),
+                   message=str(error.get("Message") or f"no SaveResult in {str(body)[:200]}"))
