@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test sandbox ui clean
+.PHONY: demo test sandbox ui clean bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/pytest -q
+
+# Benchmarks print tables of figures (README "Benchmarks"); sizes are CLI options of each script.
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.bench_staging
+	$(BIN)/python -m benchmarks.bench_plan
+	$(BIN)/python -m benchmarks.bench_push
 
 sandbox: $(BIN)/.installed
 	$(BIN)/zsync sandbox
