@@ -21,10 +21,15 @@ import pytest
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
+from zsync_assets_tests.fixtures.memos import (
+    add_netsuite_credit_memo, add_zuora_memos, comment_adjustment, comment_zuora_memo, retext_netsuite_credit_memo,
+)
 from zsync_assets_tests.fixtures.sales_orders import add_sales_orders
+from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
 
 # Configs tried in order; a flow is tested under the first one that enables it.
-CONFIG_VARIANTS: list[dict] = [{}, {"customer_master": "netsuite"}, {"invoice_settlement": True}]
+CONFIG_VARIANTS: list[dict] = [{}, {"customer_master": "netsuite"}, {"invoice_settlement": True},
+                                {"payments_ns_to_zuora": True}]
 
 
 @dataclass(frozen=True)
@@ -64,22 +69,59 @@ def _renumber_sales_order(env, order_id: str) -> None:
     assert result.ok, result
 
 
+def _comment(kind: str):
+    # PUT_UpdatePayment / PUT_UpdateRefund: a processed document's comment can still change.
+    def apply(env, document_id: str) -> None:
+        with env.zuora_api() as api:
+            response = api.put(f"/v1/{kind}/{document_id}", json={"comment": f"Edited {document_id[:8]}"})
+            assert response.status_code == 200 and response.json()["success"], response.text
+    return apply
+
+
+def _memo(record_type: str):
+    def apply(env, internal_id: str) -> None:
+        with env.netsuite_client() as client:
+            (result,) = client.update_list(record_type, [{"internalId": internal_id, "memo": "Edited in NetSuite"}])
+        assert result.ok, result
+    return apply
+
+
 SOURCE_EDITS: dict[str, SourceEdit] = {
+    "zuora.payments": SourceEdit(lambda payload: True, _comment("payments")),
+    "zuora.refunds": SourceEdit(lambda payload: True, _comment("refunds")),
+    "netsuite.customer_payments": SourceEdit(lambda payload: True, _memo("customerPayment")),
+    "netsuite.customer_refunds": SourceEdit(lambda payload: True, _memo("customerRefund")),
     "zuora.accounts": SourceEdit(lambda payload: "companyName" in payload, _rename_account),
     "zuora.product_rate_plan_charges": SourceEdit(lambda payload: True, _rename_charge),
     "netsuite.customers": SourceEdit(lambda payload: True, _rename_customer),
     "zuora.invoices": SourceEdit(lambda payload: "itemList" in payload, _set_rev_rec_date),
     "netsuite.sales_orders": SourceEdit(lambda payload: True, _renumber_sales_order),
+    "zuora.invoice_item_adjustments": SourceEdit(lambda payload: True, comment_adjustment),
+    "netsuite.credit_memos": SourceEdit(lambda payload: True, retext_netsuite_credit_memo),
+    "zuora.credit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("credit")),
+    "zuora.debit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("debit")),
 }
 
 # Source records a seed cannot hold because they reference what zsync creates first (a sales
 # order selling a synced item): flow -> arrange(env), called after one run of its dependencies.
-ARRANGE: dict[str, Callable[..., object]] = {"subscriptions": lambda env: add_sales_orders(env, count=2)}
+ARRANGE: dict[str, Callable[..., object]] = {
+    "subscriptions": lambda env: add_sales_orders(env, count=2),
+    "netsuite_payments": add_netsuite_payment,
+    "netsuite_refunds": lambda env: add_netsuite_refund(env, add_netsuite_payment(env, unapplied=10.0)["payment_id"], 10.0),
+}
 
 
 # Settings a flow needs on top of its variant to sync the seeded data (vendor names the
 # sandboxes cannot share, e.g. which NetSuite tax item Zuora's tax codes post to).
 FLOW_SETTINGS: dict[str, dict] = {"invoices": {"default_tax_item": "CA State Tax"}}
+# Memo flows: memos made on synced accounts / invoices; memo tax posts to default_tax_item.
+ARRANGE.update({"netsuite_credit_memos": add_netsuite_credit_memo,
+                "credit_memos": lambda env: add_zuora_memos(env, "credit"),
+                "debit_memos": lambda env: add_zuora_memos(env, "debit")})
+FLOW_SETTINGS.update({flow: {"default_tax_item": "CA State Tax"}
+                      for flow in ("adjustments", "netsuite_credit_memos", "credit_memos", "debit_memos")})
+FLOW_SETTINGS.update({flow: FLOW_SETTINGS["invoices"]  # these settle synced invoices
+                      for flow in ("payments", "netsuite_payments", "refunds", "netsuite_refunds")})
 
 
 def _config_for(flow: Flow) -> dict:

@@ -23,7 +23,9 @@ from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
 # number (DESIGN.md §3 custom fields).
 WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id", "salesOrder": "custbody_zsync_subscription",
                      # a credit memo entered in NetSuite learns the Zuora adjustment made from it
-                     "creditMemo": "custbody_zsync_zuora_id"}
+                     "creditMemo": "custbody_zsync_zuora_id",
+                     # a payment / refund entered in NetSuite learns the Zuora document made from it
+                     "customerPayment": "custbody_zsync_zuora_id", "customerRefund": "custbody_zsync_zuora_id"}
 # Transactions carry the time of their last sync (DESIGN.md §3). Stamped here, at write time:
 # in the planned payload it would change the payload hash on every run.
 SYNC_DATE_FIELD = "custbody_zsync_sync_date"

@@ -10,6 +10,7 @@ Write-back sets the connector fields Zuora declares on its request schemas:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -24,13 +25,22 @@ ROUTES = {
     "ProductRatePlanCharge": (None, "/v1/object/product-rate-plan-charge/{id}", "product_rate_plan_charges"),
     "Invoice": (None, "/v1/invoices/{id}", "invoices"),
     "Subscription": ("/v1/subscriptions", "/v1/subscriptions/{id}/customFields", "subscriptions"),
+    "Payment": ("/v1/payments", "/v1/payments/{id}", "payments"),
+    # A refund is created on its payment: `paymentId` in the payload fills the path (not the body).
+    "Refund": ("/v1/payments/{paymentId}/refunds", "/v1/refunds/{id}", "refunds"),
 }
 # Record types linked by another key than their id: (create-response field, Object Query field).
 # A subscription is linked by its number: every amendment makes a version with a new id.
-TARGET_KEYS = {"Subscription": ("subscriptionNumber", "name")}
+TARGET_KEYS = {"Subscription": ("subscriptionNumber", "name"),
+               # a payment / refund response also names its account (`accountId`): take its own id
+               "Payment": ("id", "id"), "Refund": ("id", "id")}
 # Update routes that take part of the payload: Zuora changes a subscription's custom fields in
 # place (PUTSubscriptionPatchRequestType); any other change is an amendment (a new version).
 UPDATE_BODIES = {"Subscription": lambda payload: {"customFields": {k: v for k, v in payload.items() if "__" in k}}}
+# A processed payment or refund keeps its amounts, date and applications (UpdatePaymentType /
+# PUTRefundType): only its comment and custom fields are updated.
+UPDATE_BODIES.update({kind: lambda payload: {k: v for k, v in payload.items() if k == "comment" or "__" in k}
+                      for kind in ("Payment", "Refund")})
 # A source id `<zuora id>:<what>` is a document derived from that Zuora record (e.g. the credit
 # memo reversing a canceled invoice): its write-back reports status and date on the record
 # itself and leaves IntegrationId__NS pointing at the record's own counterpart.
@@ -40,7 +50,6 @@ STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
 # and written back through `/v1/action/update` (one SaveResult per object, `Success` each: the
 # call answers 200 even when the object was refused), found again through ZOQL (no Object Query).
 ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})
-
 
 
 def error_code(error: ZuoraError) -> str:
@@ -76,7 +85,10 @@ class ZuoraSink:
                 body = self.client.put(update.format(id=rec.target_id),
                                        UPDATE_BODIES.get(rec.record_type, dict)(rec.payload))
                 return Outcome(rec.source_id, True, rec.target_id)
-            body = self.client.post(create, rec.payload, idempotency_key=rec.attempt_key)
+            path_fields = re.findall(r"{(\w+)}", create)
+            body = self.client.post(create.format(**{f: rec.payload[f] for f in path_fields}),
+                                    {k: v for k, v in rec.payload.items() if k not in path_fields},
+                                    idempotency_key=rec.attempt_key)
         except ZuoraError as error:
             return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
         target = (body or {}).get("accountId") or (body or {}).get("id") or (body or {}).get("Id")

@@ -43,6 +43,7 @@ OBJECT_QUERY_OBJECTS = [
     "payments",
     "payment_applications",
     "refunds",
+    "refund_applications",  # names the payment (or credit memo) each refund refunds
     "credit_memos",
     "credit_memo_items",
     "debit_memos",

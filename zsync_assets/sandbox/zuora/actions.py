@@ -132,12 +132,16 @@ def _action(kind: str):
 
 
 def billing_routes(gateway: Gateway) -> list[Route]:
+    from zsync_assets.sandbox.zuora.settlement_updates import update_payment, update_refund
+
     return [
         gateway.route("POST", "/v1/invoices", create_invoice, write=True),
         gateway.route("POST", "/v1/invoices/bulk-post", bulk_post, write=True),
         gateway.route("PUT", "/v1/invoices/{invoice_key}", update_invoice, write=True),
         gateway.route("POST", "/v1/payments", create_payment, write=True),
         gateway.route("POST", "/v1/payments/{payment_key}/refunds", refund_payment, write=True),
+        gateway.route("PUT", "/v1/payments/{payment_key}", update_payment, write=True),
+        gateway.route("PUT", "/v1/refunds/{refund_key}", update_refund, write=True),
         gateway.route("POST", "/v1/credit-memos", create_memo("credit"), write=True),
         gateway.route("POST", "/v1/debit-memos", create_memo("debit"), write=True),
         gateway.route("PUT", "/v1/credit-memos/{memo_key}/post", post_memo("credit"), write=True),

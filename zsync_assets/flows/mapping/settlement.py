@@ -1,0 +1,239 @@
+"""What the payment and refund flows share: counterpart ids across flows, echo markers, dates.
+
+Echo prevention (DESIGN.md §2): a record zsync created on one side must never come back as a
+new source record of the opposite flow. Three markers say "zsync made this", any one is enough:
+`zsync.links` (the record is the target of a link), the vendor origin field (Zuora
+`Origin__NS`, NetSuite `custbody_zsync_origin`) and, in NetSuite, the `zsync:` externalId.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from zsync_assets.config import Config
+from zsync_assets.flows.mapping.common import lookup, resolve, table, with_columns_if_missing
+
+ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
+ZUORA_TYPE_FIELD = "custbody_zsync_zuora_type"
+ORIGIN_FIELD = "custbody_zsync_origin"
+ORIGIN_ZUORA = "ZUORA"  # custbody_zsync_origin of documents born in Zuora
+ORIGIN_NS_NETSUITE = "NetSuite"  # Zuora Origin__NS of documents born in NetSuite
+EXTERNAL_ID_PREFIX = "zsync:"  # every record zsync creates in NetSuite (Flow.external_id)
+CAME_FROM_NETSUITE = "came from NetSuite: not sent back"
+CAME_FROM_ZUORA = "created by zsync from Zuora: not sent back"
+
+
+def links_of(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> pl.DataFrame:
+    links = table(tables, "zsync.links")
+    if links.is_empty():
+        return pl.DataFrame(schema={"source_system": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8})
+    return links.filter(pl.col("flow").is_in(list(flows))).select(
+        pl.col("source_system").cast(pl.Utf8), pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
+
+
+def zuora_to_netsuite(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> dict[str, str]:
+    """Zuora id -> NetSuite internal id of every record these flows linked, whichever way each ran
+    (a payment born in NetSuite is linked by `netsuite_payments`, one born in Zuora by `payments`)."""
+    from_zuora = pl.col("source_system") == "zuora"
+    return dict(links_of(tables, flows).select(
+        pl.when(from_zuora).then("source_id").otherwise("target_id"),
+        pl.when(from_zuora).then("target_id").otherwise("source_id"),
+    ).iter_rows())
+
+
+def netsuite_to_zuora(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> dict[str, str]:
+    return {ns: z for z, ns in zuora_to_netsuite(tables, flows).items()}
+
+
+def created_by(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> list[str]:
+    """Ids of the records these flows created on their target side."""
+    return links_of(tables, flows)["target_id"].to_list()
+
+
+def netsuite_currency_ids(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
+    """ISO code (or name), lower case -> NetSuite currency internal id."""
+    return lookup(table(tables, "netsuite.currencies"), ["symbol", "name"])
+
+
+def iso_currency_codes(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
+    """NetSuite currency internal id -> ISO code (the currency record's `symbol`)."""
+    return {v: k.upper() for k, v in lookup(table(tables, "netsuite.currencies"), ["symbol"]).items()}
+
+
+def born_in_zuora(created: list[str]) -> pl.Expr:
+    """A staged NetSuite transaction zsync created from a Zuora document (echo prevention)."""
+    return (
+        pl.col("external_id").str.starts_with(EXTERNAL_ID_PREFIX).fill_null(False)
+        | (pl.col(ORIGIN_FIELD).str.to_uppercase() == ORIGIN_ZUORA).fill_null(False)
+        | pl.col("internal_id").is_in(pl.Series(created, dtype=pl.Utf8).implode())
+    )
+
+
+def born_in_netsuite(created: list[str]) -> pl.Expr:
+    """A staged Zuora document zsync created from a NetSuite transaction (echo prevention)."""
+    return (
+        (pl.col("origin__ns").str.to_lowercase() == ORIGIN_NS_NETSUITE.lower()).fill_null(False)
+        | pl.col("id").is_in(pl.Series(created, dtype=pl.Utf8).implode())
+    )
+
+
+def business_date(expr: pl.Expr) -> pl.Expr:
+    """A business date (date, ISO text or timestamp) as a polars Date, no time zone applied."""
+    return expr.cast(pl.Utf8).str.slice(0, 10).str.to_date(strict=False)
+
+
+def netsuite_date(day: pl.Expr) -> pl.Expr:
+    """NetSuite's dateTime at midnight without an offset: Zuora's 2024-03-01 stays 2024-03-01."""
+    return pl.when(day.is_not_null()).then(day.cast(pl.Utf8) + "T00:00:00")
+
+
+def before_cutover(day: pl.Expr, cutover, what: str) -> pl.Expr:  # noqa: ANN001  (date | None)
+    """A skip reason for documents dated before the configured cutover date, else null."""
+    if cutover is None:
+        return pl.lit(None, pl.Utf8)
+    return pl.when(day < cutover).then(
+        pl.format(f"{what} date {{}} is before the cutover date {cutover}", day.cast(pl.Utf8)))
+
+
+def body_fields(zuora_id: pl.Expr, zuora_type: str) -> pl.Expr:
+    """NetSuite body custom fields of a document born in Zuora (DESIGN.md §3)."""
+    return pl.struct(zuora_id.alias(ZUORA_ID_FIELD), pl.lit(zuora_type).alias(ZUORA_TYPE_FIELD),
+                     pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
+
+
+def apply_lists(applications: pl.DataFrame, owner: str, missing_reason: pl.Expr) -> pl.DataFrame:
+    """Per owner document: NetSuite `applyList` lines and the reason it cannot be written yet.
+
+    `applications` has the owner id column, `doc` (NetSuite internal id of the document applied
+    to, null when unlinked) and `amount`; `missing_reason` names an unlinked document."""
+    return (
+        applications.sort(owner, "doc")
+        .group_by(owner, maintain_order=True)
+        .agg(
+            pl.struct(pl.col("doc").cast(pl.Int64), pl.lit(True).alias("apply"), pl.col("amount").round(2))
+            .filter(pl.col("doc").is_not_null()).alias("apply"),
+            pl.when(pl.col("doc").is_null()).then(missing_reason).drop_nulls().alias("missing"),
+            pl.col("amount").sum().round(2).alias("applied"),
+        )
+        .with_columns(
+            apply_blocked=pl.when(pl.col("missing").list.len() > 0).then(pl.col("missing").list.join("; ")),
+            applyList=pl.when(pl.col("apply").list.len() > 0).then(pl.struct("apply")),
+        )
+        .drop("missing", "apply")
+    )
+
+
+_NS_LINE_COLUMNS = ["transaction_internal_id", "apply", "doc", "amount", "ref_num"]
+
+
+def netsuite_applications(tables: Mapping[str, pl.DataFrame], lines_table: str) -> pl.DataFrame:
+    """Applied apply-list lines of staged NetSuite transactions: owner, doc (text), ref_num, amount."""
+    lines = with_columns_if_missing(table(tables, lines_table), _NS_LINE_COLUMNS)
+    return lines.select(
+        pl.col("transaction_internal_id").cast(pl.Utf8).alias("owner"),
+        pl.col("doc").cast(pl.Utf8),
+        pl.col("ref_num").cast(pl.Utf8),
+        pl.col("amount").cast(pl.Float64),
+        pl.col("apply").cast(pl.Utf8).str.to_lowercase().is_in(["true", "t", "1"]).alias("applied"),
+    ).filter(pl.col("applied") & (pl.col("amount") > 0)).drop("applied")
+
+
+def netsuite_documents(tables: Mapping[str, pl.DataFrame], name: str, columns: list[str]) -> pl.DataFrame:
+    """Staged NetSuite transaction headers: text columns, amounts as floats, `day` = tranDate."""
+    frame = with_columns_if_missing(table(tables, name), columns)
+    return frame.select(*[pl.col(c).cast(pl.Utf8) for c in columns if c not in ("payment", "total", "tran_date")],
+                        *[pl.col(c).cast(pl.Float64) for c in ("payment", "total") if c in columns],
+                        business_date(pl.col("tran_date")).alias("day"))
+
+
+def fixed_fields_changed(tables: Mapping[str, pl.DataFrame], flow: str, mapped: pl.DataFrame,
+                         fields: tuple[str, ...]) -> pl.Series:
+    """Per mapped row: which of `fields` (fixed once the Zuora document exists) differ from
+    what was sent, as a blocking reason; null when none did or the record was never sent."""
+    links = table(tables, "zsync.links")
+    sent: dict[str, dict] = {}
+    if not links.is_empty() and "payload" in links.columns:
+        for sid, body in links.filter(pl.col("flow") == flow).select("source_id", "payload").iter_rows():
+            sent[str(sid)] = json.loads(body) if body else {}
+    reasons = []
+    for payload in mapped.select("source_id", *fields).to_dicts():
+        old = sent.get(payload["source_id"])
+        changed = [f for f in fields if old is not None and old.get(f) != payload.get(f)]
+        reasons.append(
+            f"{', '.join(changed)} changed in NetSuite after the document reached Zuora, where it cannot change: "
+            "reverse it in Zuora by hand" if changed else None)
+    return pl.Series(reasons, dtype=pl.Utf8)
+
+
+@dataclass(frozen=True)
+class AppliedTo:
+    """A kind of document a Zuora application can name, and the flows that link it to NetSuite."""
+
+    column: str  # application column holding the Zuora id, e.g. "invoice_id"
+    label: str  # "invoice"
+    flows: tuple[str, ...]  # ("invoices",)
+
+
+@dataclass(frozen=True)
+class ZuoraSettlement:
+    """A Zuora payment-like document (payment, refund) and its applications, as staged."""
+
+    kind: str  # "payment" | "refund": used in reasons
+    documents: str  # "zuora.payments"
+    number_column: str  # "payment_number"
+    date_column: str  # "effective_date"
+    applications: str  # "zuora.payment_applications"
+    owner_column: str  # "payment_id"
+    applied_to: tuple[AppliedTo, ...]
+    opposite_flow: str  # the NetSuite -> Zuora flow whose creations must not come back
+
+
+def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: ZuoraSettlement) -> pl.DataFrame:
+    """Per Zuora document: id, number, comment, amount, day, the NetSuite `customer_id`,
+    `currency_id` and `applyList` (each application's document resolved through the links),
+    and `_skip` / `_blocked` with the reasons every Zuora -> NetSuite settlement flow shares."""
+    columns = ["id", "account_id", spec.number_column, "amount", "currency", spec.date_column, "status", "comment",
+               "origin__ns"]
+    documents = with_columns_if_missing(table(tables, spec.documents), columns).select(
+        *[pl.col(c).cast(pl.Utf8) for c in ["id", "account_id", "currency", "status", "comment", "origin__ns"]],
+        pl.col(spec.number_column).cast(pl.Utf8).alias("number"),
+        pl.col("amount").cast(pl.Float64),
+        business_date(pl.col(spec.date_column)).alias("day"),
+    )
+    targets = [t.column for t in spec.applied_to]
+    applications = with_columns_if_missing(
+        table(tables, spec.applications), [spec.owner_column, "apply_amount", *targets]
+    ).select(
+        pl.col(spec.owner_column).cast(pl.Utf8).alias("owner"),
+        *[pl.col(c).cast(pl.Utf8) for c in targets],
+        pl.col("apply_amount").cast(pl.Float64).alias("amount"),
+    ).filter(pl.col("amount") > 0).with_columns(doc=pl.coalesce([
+        pl.col(t.column).replace_strict(zuora_to_netsuite(tables, t.flows), default=None, return_dtype=pl.Utf8)
+        for t in spec.applied_to]))
+    unlinked = pl.lit(None, pl.Utf8)
+    for t in reversed(spec.applied_to):
+        unlinked = pl.when(pl.col(t.column).is_not_null()).then(
+            pl.format(f"{t.label} {{}} is not synced (flow {t.flows[0]})", pl.col(t.column))).otherwise(unlinked)
+    frame = documents.join(apply_lists(applications, "owner", unlinked), left_on="id", right_on="owner",
+                           how="left").with_columns(
+        customer_id=pl.col("account_id").replace_strict(zuora_to_netsuite(tables, ["customers"]), default=None,
+                                                        return_dtype=pl.Utf8),
+        currency_id=resolve(pl.col("currency"), netsuite_currency_ids(tables)),
+    )
+    skip = (
+        pl.when(born_in_netsuite(created_by(tables, [spec.opposite_flow]))).then(pl.lit(CAME_FROM_NETSUITE))
+        .when(pl.col("status") != "Processed").then(pl.format(f"{spec.kind} is {{}}", pl.col("status")))
+        .otherwise(before_cutover(pl.col("day"), config.cutover_date, spec.kind))
+    )
+    blocked = (
+        pl.when(pl.col("customer_id").is_null())
+        .then(pl.format("account {} is not synced yet (flow customers)", pl.col("account_id").fill_null("?")))
+        .when(pl.col("currency_id").is_null())
+        .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
+        .otherwise(pl.col("apply_blocked"))
+    )
+    return frame.with_columns(_skip=skip, _blocked=blocked)
