@@ -181,3 +181,16 @@ def test_debit_memo_is_an_invoice_marked_debit_memo_and_drafts_or_untaxable_memo
     draft = by_id(netsuite_documents_from_zuora_memos(memo_tables("credit", status="Draft"), Config(), "credit"))["M1"]
     assert draft["_skip"] == "credit memo is Draft"
     assert "set default_tax_item" in draft["_blocked"]
+
+
+def test_a_synced_credit_memo_whose_amount_changes_is_blocked_but_its_text_may_change():
+    tables = netsuite_tables([netsuite_memo("700", [("900", 30.0)], items=(("77", 30.0),), total=30.0, memo="x"),
+                              netsuite_memo("710", [("900", 40.0)], memo="new text")])
+    tables["zsync.links"] = pl.concat([tables["zsync.links"], links(("netsuite_credit_memos", "netsuite", "700", "ADJ7"),
+                                                                    ("netsuite_credit_memos", "netsuite", "710", "ADJ8"))])
+    tables["zuora.invoice_item_adjustments"] = pl.DataFrame({
+        "id": ["ADJ7", "ADJ8"], "invoice_id": ["INV1", "INV1"], "source_id": ["II1", "II1"], "amount": [25.0, 40.0],
+        "adjustment_number": ["IA-7", "IA-8"]})
+    rows = by_id(adjustments_from_netsuite_credit_memos(tables, Config()))
+    assert "changed after it became Zuora adjustment IA-7 (25.0 on invoice item II1; now 30.0 on II1)" in rows["700"]["_blocked"]
+    assert rows["710"]["_blocked"] is None and rows["710"]["Comment"] == "NetSuite credit memo CM710: new text"

@@ -38,7 +38,7 @@ FROM_NETSUITE_FLOW = "netsuite_credit_memos"
 
 _ADJUSTMENT_COLUMNS = ["id", "account_id", "invoice_id", "invoice_number", "invoice_item_name", "source_id",
                        "source_type", "type", "amount", "adjustment_date", "adjustment_number", "reason_code",
-                       "status", "integration_id__ns"]
+                       "comment", "status", "integration_id__ns"]
 
 
 def _echo_reason(adjustment: dict, from_netsuite: dict[str, str], netsuite_born: set[str]) -> str | None:
@@ -77,7 +77,8 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
             "currency": ref(currency),
             "tranDate": netsuite_day(adj["adjustment_date"]),
             "memo": f"Zuora {label} of invoice {adj['invoice_number']}"
-                    + (f" ({adj['reason_code']})" if adj.get("reason_code") else ""),
+                    + (f" ({adj['reason_code']})" if adj.get("reason_code") else "")
+                    + (f": {adj['comment']}" if adj.get("comment") else ""),
             "itemList": {"item": [line(synced_items.get(str(charge)), amount, adj["invoice_item_name"], adj["source_id"])],
                          "replaceAll": True},
             "applyList": {"apply": [{"doc": int(netsuite_invoice), "apply": True, "amount": amount}]}

@@ -12,7 +12,8 @@ when `invoice_settlement: false` (the NetSuite -> Zuora half of the two-way `adj
 - Created with `POST /v1/action/create` (type InvoiceItemAdjustment, Type Credit, SourceType
   InvoiceDetail; DESIGN.md §5: no dedicated v1 route); `IntegrationId__NS` = the credit memo's
   internal id, so an unanswered create is found again (ZOQL) instead of re-sent. Zuora cannot
-  change an adjustment's amount afterwards: an edited credit memo fails with the reason.
+  change a processed adjustment's amount, invoice or item: a credit memo edited that way after
+  it was sent is blocked with the reason; a changed memo text updates the adjustment's Comment.
 - Write-back: the credit memo gets `custbody_zsync_zuora_id` = the adjustment id.
 """
 
@@ -29,6 +30,7 @@ from zsync_assets.flows.mapping.memos import (
     records,
 )
 
+NETSUITE_CREDIT_MEMOS_FLOW = "netsuite_credit_memos"
 _MEMO_COLUMNS = ["internal_id", "external_id", "tran_id", "tran_date", "status", "total", "apply_list", "item_list",
                  "memo", ORIGIN_FIELD]
 
@@ -56,6 +58,19 @@ def _invoice_item(memo: dict, invoice_id: str, charges: dict[str, str],
     return chosen.pop(), None
 
 
+def _changed_after_sync(memo_name: str, row: dict, adjustment: dict | None) -> str | None:
+    """Why a synced credit memo's new amount/invoice/item cannot reach its Zuora adjustment."""
+    if adjustment is None or row["InvoiceId"] is None:
+        return None
+    was = (adjustment["invoice_id"], adjustment["source_id"], money(adjustment["amount"]))
+    now = (row["InvoiceId"], row["SourceId"], row["Amount"])
+    if was == now:
+        return None
+    return (f"credit memo {memo_name} changed after it became Zuora adjustment {adjustment['adjustment_number'] or adjustment['id']} "
+            f"({was[2]} on invoice item {was[1]}; now {now[2]} on {now[1]}): Zuora cannot change a processed "
+            "adjustment; cancel it in Zuora and enter a new credit memo")
+
+
 def _skip_reason(memo: dict, name: str, written: set[str]) -> str | None:
     if not born_in_netsuite(memo, written):
         return f"credit memo {name} was written by zsync: not sent back"
@@ -72,6 +87,9 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
                                                         "charge_amount"]):
         items_by_invoice.setdefault(item["invoice_id"], []).append(item)
     written = netsuite_targets(tables)
+    made = linked(tables, NETSUITE_CREDIT_MEMOS_FLOW)  # NetSuite credit memo -> Zuora adjustment
+    adjustments = {a["id"]: a for a in records(tables, "zuora.invoice_item_adjustments",
+                                               ["id", "invoice_id", "source_id", "amount", "adjustment_number"])}
     rows = []
     for memo in records(tables, "netsuite.credit_memos", _MEMO_COLUMNS):
         name = memo["tran_id"] or memo["internal_id"]
@@ -94,7 +112,7 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
             blocked = f"credit memo {name} has {unapplied} unapplied; apply it in full to the invoice"
         else:
             blocked = why_not
-        rows.append({
+        row = {
             "source_id": str(memo["internal_id"]),
             "InvoiceId": invoice_id,
             "SourceId": item_id,
@@ -105,18 +123,19 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
             "Comment": f"NetSuite credit memo {name}" + (f": {memo['memo']}" if memo.get("memo") else ""),
             "IntegrationId__NS": str(memo["internal_id"]),
             "_skip": _skip_reason(memo, name, written),
-            "_blocked": blocked,
-        })
+        }
+        row["_blocked"] = blocked or _changed_after_sync(name, row, adjustments.get(made.get(row["source_id"], "")))
+        rows.append(row)
     return frame(rows)
 
 
 NETSUITE_CREDIT_MEMOS = Flow(
-    name="netsuite_credit_memos",
+    name=NETSUITE_CREDIT_MEMOS_FLOW,
     source_system="netsuite",
     target_system="zuora",
     target_record_type="InvoiceItemAdjustment",
     source_tables=("netsuite.credit_memos",),
-    reference_tables=("zuora.invoice_items",),
+    reference_tables=("zuora.invoice_items", "zuora.invoice_item_adjustments"),
     mapping=adjustments_from_netsuite_credit_memos,
     depends_on=("invoices", "adjustments"),
     write_mode="create_or_update",

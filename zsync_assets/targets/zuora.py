@@ -50,6 +50,7 @@ STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
 # and written back through `/v1/action/update` (one SaveResult per object, `Success` each: the
 # call answers 200 even when the object was refused), found again through ZOQL (no Object Query).
 ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})
+ACTION_EDITABLE = ("Comment", "ReasonCode")
 
 
 def error_code(error: ZuoraError) -> str:
@@ -97,12 +98,14 @@ class ZuoraSink:
         return Outcome(rec.source_id, bool(target), target, None if target else "NO_ID", None if target else "no id in response")
 
     def _action_create(self, rec: Outgoing) -> Outcome:
-        if rec.target_id:
-            # Zuora has no update for these (an adjustment's amount and item are fixed once made).
-            return Outcome(rec.source_id, False, code="UPDATE_NOT_SUPPORTED", message=(
-                f"Zuora cannot change {rec.record_type} {rec.target_id} once created; cancel it in Zuora "
-                "and re-queue the source record"))
         try:
+            if rec.target_id:
+                # A processed adjustment keeps its amount and item; its comment, reason code and
+                # custom fields change (the flows block changes of the rest, saying why).
+                fields = {k: v for k, v in rec.payload.items() if k in ACTION_EDITABLE or "__" in k}
+                body = self.client.post("/v1/action/update", {"type": rec.record_type,
+                                                              "objects": [{"Id": rec.target_id, **fields}]})
+                return _save_result(rec.source_id, body, target_id=rec.target_id)
             body = self.client.post("/v1/action/create", {"type": rec.record_type, "objects": [rec.payload]},
                                     idempotency_key=rec.attempt_key)
         except ZuoraError as error:

@@ -25,7 +25,7 @@ MemoKind = Literal["credit", "debit"]
 TAX_LINE_SUFFIX = ":tax"
 
 _MEMO_COLUMNS = ["id", "account_id", "memo_number", "memo_date", "due_date", "status", "currency", "total_amount",
-                 "applied_amount", "invoice_id", "reason_code"]
+                 "applied_amount", "invoice_id", "reason_code", "comment", "comments"]
 _ITEM_COLUMNS = ["id", "credit_memo_id", "debit_memo_id", "amount", "amount_without_tax", "tax_amount",
                  "charge_name", "product_rate_plan_charge_id", "service_start_date"]
 
@@ -72,7 +72,8 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
             "currency": ref(currency),
             "tranDate": netsuite_day(memo["memo_date"]),
             "tranId": memo["memo_number"],
-            "memo": f"Zuora {label} {memo['memo_number']}" + (f" ({memo['reason_code']})" if memo["reason_code"] else ""),
+            "memo": f"Zuora {label} {memo['memo_number']}" + (f" ({memo['reason_code']})" if memo["reason_code"] else "")
+                    + (f": {comment}" if (comment := memo["comment"] or memo["comments"]) else ""),
             "itemList": {"item": lines, "replaceAll": True} if lines else None,
             "customFieldList": body_fields(memo["id"], f"{kind.upper()}_MEMO"),
             "_skip": None if memo["status"] == "Posted" else f"{label} is {memo['status'] or 'without a status'}",

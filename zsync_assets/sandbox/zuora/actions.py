@@ -18,6 +18,7 @@ from zsync_assets.sandbox.zuora.billing import (
     refund_payment)
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
+from zsync_assets.sandbox.zuora.memo_updates import ADJUSTMENT_EDITABLE, update_memo
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
 from zsync_assets.sandbox.zuora.writes import a_date, custom_fields, require, today
 
@@ -75,6 +76,8 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
         elif obj.path == "invoice-items" and field == "revRecStartDate":
             # Stands in for Zuora setting the rev rec trigger date later (e.g. customer acceptance).
             changes[field] = a_date(value, name) if value is not None else None
+        elif obj.path == "invoice-item-adjustments" and field in ADJUSTMENT_EDITABLE:
+            changes[field] = value
         elif obj.path == "accounts" and field == "status":
             # An account is canceled (or re-activated) through the CRUD/SOAP-style update; the
             # v1 `PUT /v1/accounts/{key}` has no status field.
@@ -146,6 +149,8 @@ def billing_routes(gateway: Gateway) -> list[Route]:
         gateway.route("POST", "/v1/debit-memos", create_memo("debit"), write=True),
         gateway.route("PUT", "/v1/credit-memos/{memo_key}/post", post_memo("credit"), write=True),
         gateway.route("PUT", "/v1/debit-memos/{memo_key}/post", post_memo("debit"), write=True),
+        gateway.route("PUT", "/v1/credit-memos/{memo_key}", update_memo("credit"), write=True),
+        gateway.route("PUT", "/v1/debit-memos/{memo_key}", update_memo("debit"), write=True),
         gateway.route("POST", "/v1/action/create", _action("create"), write=True),
         gateway.route("POST", "/v1/action/update", _action("update"), write=True),
     ]
