@@ -101,7 +101,11 @@ def demo(job_name: str) -> None:
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    proc = None if _uses_real_tenants() else _start_sandboxes_for_demo()
+    proc = None
+    if not _uses_real_tenants():
+        for name, value in defaults.DEMO_CONFIG.items():
+            os.environ.setdefault(name, value)
+        proc = _start_sandboxes_for_demo()
     try:
         from zsync_assets.definitions import defs
 
