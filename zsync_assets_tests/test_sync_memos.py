@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from zsync_assets_tests.fixtures.memos import add_zuora_memos, netsuite_credit_memo, zuora_adjustment
+from zsync_assets_tests.fixtures.sync_env import crash_after_write
 
 FLOWS = ["customers", "items", "invoices", "adjustments", "netsuite_credit_memos"]
 SETTLEMENT_FLOWS = ["customers", "items", "invoices", "credit_memos", "debit_memos"]
@@ -113,13 +114,20 @@ def test_netsuite_credit_memo_on_one_invoice_becomes_one_zuora_adjustment_and_ne
     single = netsuite_credit_memo(env, [(invoices[first], 25.0)], item, customer)
     double = netsuite_credit_memo(env, [(invoices[first], 10.0), (invoices[second], 10.0)], item, customer)
 
-    env.run(FLOWS)
+    # The process dies right after Zuora made the adjustment: zsync never heard the answer.
+    assert not env.run(FLOWS, sinks=crash_after_write("zuora"), raise_on_error=False).success
+    assert len(_zuora_adjustments(env, IntegrationId__NS=single)) == 1
+    assert single not in _links(env, "netsuite_credit_memos")
+
+    env.run(FLOWS)  # found by IntegrationId__NS (ZOQL) before anything is re-sent
 
     _no_failures(env, "netsuite_credit_memos")
     assert _plan_row(env, "netsuite_credit_memos", single)["action"] == "create"
     blocked = _plan_row(env, "netsuite_credit_memos", double)
     assert blocked["action"] == "blocked" and "applied to 2 invoices" in blocked["reason"], blocked
     (adjustment,) = _zuora_adjustments(env, IntegrationId__NS=single)
+    # Meanwhile the adjustments flow saw that adjustment, unlinked yet, and knew it came from NetSuite.
+    assert "IntegrationId__NS" in _plan_row(env, "adjustments", adjustment["Id"])["reason"]
     assert (adjustment["InvoiceId"], adjustment["Type"], adjustment["Amount"]) == (first, "Credit", 25.0)
     assert _links(env, "netsuite_credit_memos") == {single: adjustment["Id"]}
     assert _netsuite(env, "creditMemo", single)["customFieldList"]["custbody_zsync_zuora_id"] == \
@@ -165,6 +173,7 @@ def test_with_invoice_settlement_posted_credit_and_debit_memos_land_and_drafts_a
             record = _netsuite(env, record_type, ns_id)
             assert record["customFieldList"]["custbody_zsync_zuora_type"] == zuora_type
             assert record["total"] == pytest.approx(memos[memo_id]["totalAmount"])
+            assert memos[memo_id]["IntegrationId__NS"] == ns_id  # written back
 
     before = env.write_calls()
     env.run(SETTLEMENT_FLOWS)

@@ -25,6 +25,9 @@ ROUTES = {
     "ProductRatePlanCharge": (None, "/v1/object/product-rate-plan-charge/{id}", "product_rate_plan_charges"),
     "Invoice": (None, "/v1/invoices/{id}", "invoices"),
     "Subscription": ("/v1/subscriptions", "/v1/subscriptions/{id}/customFields", "subscriptions"),
+    # Memos are only written back to (PUTCreditMemoType / PUTDebitMemoType carry the __NS fields).
+    "CreditMemo": (None, "/v1/credit-memos/{id}", "credit_memos"),
+    "DebitMemo": (None, "/v1/debit-memos/{id}", "debit_memos"),
     "Payment": ("/v1/payments", "/v1/payments/{id}", "payments"),
     # A refund is created on its payment: `paymentId` in the payload fills the path (not the body).
     "Refund": ("/v1/payments/{paymentId}/refunds", "/v1/refunds/{id}", "refunds"),

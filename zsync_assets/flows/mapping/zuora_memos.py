@@ -4,6 +4,8 @@ One NetSuite line per memo item on the item linked to its charge, for the amount
 tax; the item's tax as its own line on the memo tax item (`default_tax_item`), because tax
 collected for an authority must not land on a revenue item's income account. Totals equal
 Zuora's `totalAmount`. Only Posted memos: a Draft can still change or be deleted in Zuora.
+Write-back: the memo gets `IntegrationId__NS`, `IntegrationStatus__NS`, `SyncDate__NS`
+(`PUT /v1/credit-memos/{key}` / `/v1/debit-memos/{key}`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Literal
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.memos import (
     body_fields, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day, records, ref,
     tax_item_id,
@@ -106,6 +108,7 @@ def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -
         reference_tables=("netsuite.currencies", "netsuite.tax_items"),
         mapping=partial(netsuite_documents_from_zuora_memos, kind=kind),
         depends_on=("customers", "items", "invoices"),
+        write_back=WriteBack(f"{kind.capitalize()}Memo"),
         enabled=lambda config: config.invoice_settlement,
         description=description,
     )
