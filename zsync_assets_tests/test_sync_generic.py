@@ -22,10 +22,7 @@ from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
 from zsync_assets_tests.fixtures.memos import (
-    add_netsuite_credit_memo, add_zuora_memos, comment_adjustment, comment_zuora_memo, retext_netsuite_credit_memo,
-)
-from zsync_assets_tests.fixtures.memos import (
-    add_netsuite_credit_memo, add_zuora_memos, comment_adjustment, comment_zuora_memo, retext_netsuite_credit_memo,
+    add_netsuite_credit_memo, add_zuora_memos, comment_adjustment, comment_zuora_memo,
 )
 from zsync_assets_tests.fixtures.sales_orders import add_sales_orders
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
@@ -100,11 +97,7 @@ SOURCE_EDITS: dict[str, SourceEdit] = {
     "zuora.invoices": SourceEdit(lambda payload: "itemList" in payload, _set_rev_rec_date),
     "netsuite.sales_orders": SourceEdit(lambda payload: True, _renumber_sales_order),
     "zuora.invoice_item_adjustments": SourceEdit(lambda payload: True, comment_adjustment),
-    "netsuite.credit_memos": SourceEdit(lambda payload: True, retext_netsuite_credit_memo),
-    "zuora.credit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("credit")),
-    "zuora.debit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("debit")),
-    "zuora.invoice_item_adjustments": SourceEdit(lambda payload: True, comment_adjustment),
-    "netsuite.credit_memos": SourceEdit(lambda payload: True, retext_netsuite_credit_memo),
+    "netsuite.credit_memos": SourceEdit(lambda payload: True, _memo("creditMemo")),
     "zuora.credit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("credit")),
     "zuora.debit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("debit")),
 }
@@ -121,12 +114,6 @@ ARRANGE: dict[str, Callable[..., object]] = {
 # Settings a flow needs on top of its variant to sync the seeded data (vendor names the
 # sandboxes cannot share, e.g. which NetSuite tax item Zuora's tax codes post to).
 FLOW_SETTINGS: dict[str, dict] = {"invoices": {"default_tax_item": "CA State Tax"}}
-# Memo flows: memos made on synced accounts / invoices; memo tax posts to default_tax_item.
-ARRANGE.update({"netsuite_credit_memos": add_netsuite_credit_memo,
-                "credit_memos": lambda env: add_zuora_memos(env, "credit"),
-                "debit_memos": lambda env: add_zuora_memos(env, "debit")})
-FLOW_SETTINGS.update({flow: {"default_tax_item": "CA State Tax"}
-                      for flow in ("adjustments", "netsuite_credit_memos", "credit_memos", "debit_memos")})
 # Memo flows: memos made on synced accounts / invoices; memo tax posts to default_tax_item.
 ARRANGE.update({"netsuite_credit_memos": add_netsuite_credit_memo,
                 "credit_memos": lambda env: add_zuora_memos(env, "credit"),
