@@ -21,9 +21,7 @@ import pytest
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
-from zsync_assets_tests.fixtures.memos import (
-    add_netsuite_credit_memo, add_zuora_memos, comment_adjustment, comment_zuora_memo,
-)
+from zsync_assets_tests.fixtures.memos import add_netsuite_credit_memo, add_zuora_memos, comment_adjustment
 from zsync_assets_tests.fixtures.sales_orders import add_sales_orders
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
 
@@ -98,8 +96,8 @@ SOURCE_EDITS: dict[str, SourceEdit] = {
     "netsuite.sales_orders": SourceEdit(lambda payload: True, _renumber_sales_order),
     "zuora.invoice_item_adjustments": SourceEdit(lambda payload: True, comment_adjustment),
     "netsuite.credit_memos": SourceEdit(lambda payload: True, _memo("creditMemo")),
-    "zuora.credit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("credit")),
-    "zuora.debit_memos": SourceEdit(lambda payload: True, comment_zuora_memo("debit")),
+    "zuora.credit_memos": SourceEdit(lambda payload: True, _comment("credit-memos")),
+    "zuora.debit_memos": SourceEdit(lambda payload: True, _comment("debit-memos")),
 }
 
 # Source records a seed cannot hold because they reference what zsync creates first (a sales
