@@ -194,3 +194,11 @@ def test_a_synced_credit_memo_whose_amount_changes_is_blocked_but_its_text_may_c
     rows = by_id(adjustments_from_netsuite_credit_memos(tables, Config()))
     assert "changed after it became Zuora adjustment IA-7 (25.0 on invoice item II1; now 30.0 on II1)" in rows["700"]["_blocked"]
     assert rows["710"]["_blocked"] is None and rows["710"]["Comment"] == "NetSuite credit memo CM710: new text"
+
+
+def test_invoice_settlement_decides_which_memo_flows_exist():
+    from zsync_assets.flows import configured_flows
+
+    memo_flows = {"adjustments", "netsuite_credit_memos", "credit_memos", "debit_memos"}
+    assert {f.name for f in configured_flows(Config())} & memo_flows == {"adjustments", "netsuite_credit_memos"}
+    assert {f.name for f in configured_flows(Config(invoice_settlement=True))} & memo_flows == {"credit_memos", "debit_memos"}
