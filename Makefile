@@ -15,7 +15,7 @@ demo: $(BIN)/.installed
 	$(BIN)/zsync demo
 
 test: $(BIN)/.installed
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Benchmarks print tables of figures (README "Benchmarks"); sizes are CLI options of each script.
 bench: $(BIN)/.installed
