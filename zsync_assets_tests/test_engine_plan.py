@@ -130,3 +130,33 @@ def test_nested_payloads_drop_null_members_and_an_empty_mapping_plans_nothing():
     assert json.loads(row(plan, "a")["payload"]) == {"subsidiary": {"internalId": "1"}}
     empty = build_plan(FLOW, pl.DataFrame(schema={"source_id": pl.Utf8, "name": pl.Utf8}))
     assert empty.is_empty() and plan_counts(empty)["create"] == 0
+
+
+def _hash_sample() -> pl.DataFrame:
+    return pl.DataFrame({
+        "source_id": ["a", "b"],
+        "name": ['Café "Zürich" \\ 東京 €\n\t\x01 😀', None],
+        "isPerson": [True, None],
+        "count": [3, -7],
+        "amount": [1234.5, 100.0],
+        "rate": [0.1, None],
+        "subsidiary": [{"internalId": "1", "name": None}, {"internalId": None, "name": None}],
+        "lines": [[{"item": "x", "qty": 1.0, "memo": None}, None, {"item": None, "qty": None, "memo": None}], []],
+        "tags": [["b", None, "a"], None],
+        "_skip": [None, None],
+    })
+
+
+def test_payload_json_and_hash_are_pinned_so_an_upgrade_does_not_resend_everything():
+    # Computed with the per-row json.dumps implementation (before the plan was vectorized):
+    # links store these hashes, so any drift would turn every linked record into an update.
+    overrides = FieldOverrides(constants={"zConst": {"k": None, "n": 2.5}}, renames={"count": "qty"})
+    plan = build_plan(FLOW, _hash_sample(), overrides=overrides)
+    assert plan.select("source_id", "payload", "payload_hash").rows() == [
+        ("a", '{"amount":1234.5,"isPerson":true,"lines":[{"item":"x","qty":1.0},{}],'
+              '"name":"Café \\"Zürich\\" \\\\ 東京 €\\n\\t\\u0001 😀","qty":3,"rate":0.1,'
+              '"subsidiary":{"internalId":"1"},"tags":["b","a"],"zConst":{"k":null,"n":2.5}}',
+         "aefc73c4cbd33508c9daefa26656272e"),
+        ("b", '{"amount":100.0,"lines":[],"qty":-7,"zConst":{"k":null,"n":2.5}}',
+         "fdf117146b94ab050550534d16e74b58"),
+    ]
