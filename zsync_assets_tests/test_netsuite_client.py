@@ -224,6 +224,19 @@ def test_add_list_of_250_is_sent_as_200_plus_50(sandbox, tmp_path):
     assert fetched[0]["customFieldList"]["custentity_zsync_zuora_id"].startswith("chunk-z")
 
 
+def test_delete_list_of_210_is_sent_as_200_plus_10_and_reports_a_missing_record(sandbox, tmp_path):
+    # zsync never deletes master records; operators undoing a test sync do, through the client.
+    client = _client(sandbox, tmp_path)
+    added = client.add_list("customer", _customers("gone", 210, _subsidiary(client)))
+    ids = [r.internal_id for r in added]
+    results = client.delete_list("customer", ids[:209] + ["99999999"])
+    assert client.calls["deleteList"] == 2  # the sandbox rejects a list above 200 as a whole
+    assert [r.ok for r in results] == [True] * 209 + [False]
+    assert results[-1].code == "RCRD_DSNT_EXIST"
+    remaining = client.get_list("customer", ids)
+    assert [r["internalId"] for r in remaining] == [ids[209]]
+
+
 def test_a_list_with_bad_records_commits_the_rest_and_reports_each_code(sandbox, tmp_path):
     client = _client(sandbox, tmp_path)
     records = _customers("mixed", 6, _subsidiary(client))

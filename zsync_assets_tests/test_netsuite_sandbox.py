@@ -125,7 +125,9 @@ def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, ve
         assert call("search", headers=prefs, searchRecord=api.t(COMMON, basic)()).searchResult.totalRecords > 0
     call("getList", baseRef=[api.ref("1", type="currency"), api.ref("999999", type="customer")])
     call("addList", record=[api.customer("v-1", "Valid Co"), api.customer("v-1", "Duplicate Co")])
+    call("addList", record=[api.customer("v-2", "Second Co")])
     call("delete", baseRef=api.ref(externalId="v-1", type="customer"))
+    call("deleteList", baseRef=[api.ref(externalId="v-2", type="customer"), api.ref("999999", type="customer")])
     for op, envelope in received:
         vendor_xsd.assert_envelope_valid(envelope)
 

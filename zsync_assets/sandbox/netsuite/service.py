@@ -28,8 +28,8 @@ from zsync_assets.sandbox.netsuite.writes import RecordError, RecordWriter
 log = logging.getLogger(__name__)
 
 # Vendor list limits (SuiteTalk governance): records per call.
-LIST_LIMITS = {"getList": 1000, "addList": 200, "updateList": 100, "upsertList": 100}
-WRITE_OPS = {"add", "addList", "update", "updateList", "upsert", "upsertList", "delete"}
+LIST_LIMITS = {"getList": 1000, "addList": 200, "updateList": 100, "upsertList": 100, "deleteList": 200}
+WRITE_OPS = {"add", "addList", "update", "updateList", "upsert", "upsertList", "delete", "deleteList"}
 SINGLE_WRITES = {"add": "add", "update": "update", "upsert": "upsert"}
 LIST_WRITES = {"addList": "add", "updateList": "update", "upsertList": "upsert"}
 
@@ -100,7 +100,8 @@ class NetSuiteService:
 
     # ---- dispatch ---------------------------------------------------------------------------
     def _dispatch(self, op: str, request: dict, prefs: dict) -> Outcome:
-        items = request.get("record") if op in LIST_WRITES else request.get("baseRef") if op == "getList" else None
+        items = request.get("record") if op in LIST_WRITES else (
+            request.get("baseRef") if op in ("getList", "deleteList") else None)
         if op in LIST_LIMITS and len(items or []) > LIST_LIMITS[op]:
             raise soap.record_count_fault(op, LIST_LIMITS[op], len(items))
         if self.latency_per_record_ms:
@@ -115,6 +116,10 @@ class NetSuiteService:
         if op == "delete":
             response, n = self._write("delete", request["baseRef"])
             return self._respond(op, {"writeResponse": response}, n)
+        if op == "deleteList":
+            results = [self._write("delete", ref) for ref in items]
+            value = {"writeResponseList": {"status": ok(), "writeResponse": [r for r, _ in results]}}
+            return self._respond(op, value, sum(n for _, n in results))
         if op == "get":
             return self._respond(op, {"readResponse": self._read(request["baseRef"])})
         if op == "getList":
