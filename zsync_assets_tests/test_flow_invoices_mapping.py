@@ -145,3 +145,14 @@ def test_a_synced_invoice_that_is_canceled_gets_a_credit_memo_applied_to_it_in_f
     assert reversal["applyList"] == {"apply": [{"doc": 777, "apply": True, "amount": 541.25}]}
     assert sum(line["amount"] for line in reversal["itemList"]["item"]) == 541.25
     assert reversal["tranDate"] is None  # dated by NetSuite: the period of the cancellation
+
+
+def test_an_account_the_customers_flow_never_sends_skips_its_invoices_with_the_reason():
+    tables = _tables([_invoice("i1", 100.0, account="acc-no"), _invoice("i2", 100.0, account="acc-new")],
+                     [_item("ii1", "i1", PLATFORM, 1, 100.0), _item("ii2", "i2", PLATFORM, 1, 100.0)])
+    tables["zuora.accounts"] = pl.DataFrame({"id": ["acc-no", "acc-new"], "status": ["Active", "Active"],
+                                             "syncto_net_suite__ns": ["No", None]})
+    rows = _rows(tables)
+    assert rows["i1"]["_skip"] == "account acc-no is not synced to NetSuite: SynctoNetSuite__NS is No"
+    # an account that simply has not synced yet still blocks: it will sync, and the invoice follows
+    assert rows["i2"]["_skip"] is None and "acc-new is not synced yet" in rows["i2"]["_blocked"]

@@ -76,6 +76,37 @@ def _contacts(tables: Mapping[str, pl.DataFrame], prefix: str) -> pl.DataFrame:
     return contacts.select([pl.col(c).cast(pl.Utf8).alias(prefix + c) for c in _CONTACT_COLUMNS])
 
 
+def _left_out_reason() -> pl.Expr:
+    """Why an account is never sent (over zuora.accounts' `status`, `syncto_net_suite__ns`)."""
+    status = pl.col("status")
+    return (
+        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no").then(pl.lit("SynctoNetSuite__NS is No"))
+        .when(~status.is_in(["Active", "Canceled"])).then(pl.format("account is {}", status.fill_null("without a status")))
+    )
+
+
+def accounts_left_out(tables: Mapping[str, pl.DataFrame], config: Config) -> dict[str, str]:
+    """Zuora account id -> why the customers flow never sends it, so that transaction flows skip
+    that account's documents with the reason instead of showing them blocked, waiting forever."""
+    if config.customer_master != "zuora":
+        return {}
+    accounts = with_columns_if_missing(table(tables, "zuora.accounts"), ["id", "status", "syncto_net_suite__ns"])
+    links = table(tables, "zsync.links")
+    synced = set(links.filter(pl.col("flow") == "customers")["source_id"]) if not links.is_empty() else set()
+    reasons = accounts.select(
+        pl.col("id").cast(pl.Utf8),
+        pl.coalesce(_left_out_reason(), pl.when(pl.col("status") == "Canceled")
+                    .then(pl.lit("account is Canceled and was never synced"))).alias("reason"),
+    ).filter(pl.col("reason").is_not_null() & ~pl.col("id").is_in(list(synced)))
+    return dict(reasons.iter_rows())
+
+
+def account_left_out(tables: Mapping[str, pl.DataFrame], config: Config, account_id: pl.Expr) -> pl.Expr:
+    """Skip reason for a transaction of an account the customers flow never sends, else null."""
+    reason = account_id.replace_strict(accounts_left_out(tables, config), default=None, return_dtype=pl.Utf8)
+    return pl.when(reason.is_not_null()).then(pl.format("account {} is not synced to NetSuite: {}", account_id, reason))
+
+
 def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     accounts = with_columns_if_missing(table(tables, "zuora.accounts"), _ACCOUNT_COLUMNS)
     customers = table(tables, "netsuite.customers")
@@ -140,10 +171,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         _addressbook().alias("addressbookList"),
         pl.struct(pl.col("id").alias(ZUORA_ID_FIELD)).alias("customFieldList"),
         # control columns
-        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no")
-        .then(pl.lit("SynctoNetSuite__NS is No"))
-        .when(~status.is_in(["Active", "Canceled"]))
-        .then(pl.format("account is {}", status.fill_null("without a status"))).alias("_skip"),
+        _left_out_reason().alias("_skip"),
         pl.when(status == "Canceled").then(pl.lit("account is Canceled and was never synced")).alias("_only_if_linked"),
         pl.when(pl.col("currency_id").is_null())
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))

@@ -26,6 +26,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.flows.customers import account_left_out
 from zsync_assets.flows.mapping.common import lookup, ref, resolve, table, with_columns_if_missing
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
 
@@ -108,7 +109,8 @@ def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> p
         pl.when(pl.col("item").is_not_null()).then(pl.struct("item", pl.lit(True).alias("replaceAll"))).alias("itemList"),
         _body_fields(pl.when(pl.col("credit")).then(pl.lit("NEGATIVE_INVOICE")).otherwise(pl.lit("INVOICE"))),
         pl.when(pl.col("credit")).then(pl.lit("creditMemo")).otherwise(pl.lit("invoice")).alias("_record_type"),
-        _skip_reason(config, pl.col("synced_as").is_not_null()).alias("_skip"),
+        pl.coalesce(_skip_reason(config, pl.col("synced_as").is_not_null()),
+                    account_left_out(tables, config, pl.col("account_id"))).alias("_skip"),
         blocked.alias("_blocked"),
     )
     return pl.concat([documents, _reversals(frame)], how="diagonal_relaxed")

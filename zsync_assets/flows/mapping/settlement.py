@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from zsync_assets.config import Config
+from zsync_assets.flows.customers import account_left_out
 from zsync_assets.flows.mapping.common import lookup, resolve, table, with_columns_if_missing
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
@@ -227,7 +228,8 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
     skip = (
         pl.when(born_in_netsuite(created_by(tables, [spec.opposite_flow]))).then(pl.lit(CAME_FROM_NETSUITE))
         .when(pl.col("status") != "Processed").then(pl.format(f"{spec.kind} is {{}}", pl.col("status")))
-        .otherwise(before_cutover(pl.col("day"), config.cutover_date, spec.kind))
+        .otherwise(pl.coalesce(before_cutover(pl.col("day"), config.cutover_date, spec.kind),
+                               account_left_out(tables, config, pl.col("account_id"))))
     )
     blocked = (
         pl.when(pl.col("customer_id").is_null())
