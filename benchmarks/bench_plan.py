@@ -21,7 +21,8 @@ from benchmarks import synthetic
 from benchmarks.harness import Stopwatch, fresh_warehouse, per_second, print_table, scratch_dir
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
-from zsync_assets.engine.plan import build_plan, canonical_json, payload_hash, payloads, plan_counts
+from zsync_assets.engine.payload_json import hash_series, payload_json
+from zsync_assets.engine.plan import build_plan, payload_hash, plan_counts
 from zsync_assets.engine.runner import plan_flow
 from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE as FLOW
 from zsync_assets.lib.warehouse import Warehouse, qualified, replace_table
@@ -33,7 +34,7 @@ def arrange(warehouse: Warehouse, n: int, config: Config) -> None:
               **synthetic.netsuite_reference()}
     synthetic.write_tables(warehouse, tables)
     mapped = FLOW.mapping(tables, config)
-    bodies = pl.Series([canonical_json(p) for p in payloads(mapped)], dtype=pl.Utf8)
+    bodies = payload_json(mapped)
     i = pl.int_range(pl.len())
     synced = mapped.select("source_id").with_columns(payload=bodies).filter(i % 20 != 19)  # 5% never synced
     edited = (pl.int_range(pl.len()) % 19 == 18)  # of the synced, about 5% of all rows changed since
@@ -62,7 +63,7 @@ def timed_plan(warehouse: Warehouse, config: Config) -> tuple[dict[str, float], 
     with watch("mapping"):
         mapped = FLOW.mapping(tables, config)
     with watch("payload + hash"):
-        _ = [payload_hash(canonical_json(p)) for p in payloads(mapped)]
+        _ = hash_series(payload_json(mapped))
     with watch("build_plan"):
         plan = build_plan(FLOW, mapped, links, attempts)
     with watch("write DuckDB"), warehouse.connect() as con:

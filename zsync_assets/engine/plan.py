@@ -16,7 +16,6 @@ it up on the target before sending anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +25,9 @@ import polars as pl
 from zsync_assets.config import FieldOverrides
 from zsync_assets.engine.errors import classify
 from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow
+from zsync_assets.engine.payload_json import canonical_json, hash_series, payload_hash, payload_json, payloads
+
+__all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_hash", "payloads", "plan_counts"]
 
 PLAN_SCHEMA = {
     "source_id": pl.Utf8,
@@ -45,39 +47,6 @@ PLAN_SCHEMA = {
 }
 
 SENDABLE = ("create", "update")
-
-
-def _without_nulls(value: Any) -> Any:
-    """Null fields are omitted, recursively: zsync never writes a null over a target value."""
-    if isinstance(value, dict):
-        cleaned = {k: _without_nulls(v) for k, v in value.items() if v is not None}
-        return {k: v for k, v in cleaned.items() if v != {} and v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value if v is not None]
-    return value
-
-
-def canonical_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def payload_hash(payload_json: str) -> str:
-    return hashlib.sha256(payload_json.encode()).hexdigest()[:32]
-
-
-def payloads(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) -> list[dict[str, Any]]:
-    """The target payload per row: non-control columns, nulls omitted, config overrides applied."""
-    columns = [c for c in mapped.columns if c != "source_id" and not c.startswith("_")]
-    result = []
-    for row in mapped.select(columns).to_dicts() if columns else [{}] * mapped.height:
-        payload = _without_nulls(row)
-        if overrides:
-            for old, new in overrides.renames.items():
-                if old in payload:
-                    payload[new] = payload.pop(old)
-            payload.update(overrides.constants)
-        result.append(payload)
-    return result
 
 
 def changed_fields(new: dict[str, Any], old_json: str | None) -> list[str]:
@@ -107,8 +76,7 @@ def build_plan(
     overrides: FieldOverrides | None = None,
 ) -> pl.DataFrame:
     mapped = _with_controls(mapped).unique("source_id", keep="last", maintain_order=True)
-    rows = payloads(mapped, overrides)
-    body = [canonical_json(p) for p in rows]
+    body = payload_json(mapped, overrides)
     links = _empty(links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "payload_hash": pl.Utf8,
                            "payload": pl.Utf8}).rename(
         {"target_id": "link_target_id", "payload_hash": "link_hash", "payload": "link_payload"})
@@ -121,15 +89,15 @@ def build_plan(
     frame = (
         mapped.select(["source_id", *CONTROL_COLUMNS])
         .with_columns(
-            payload=pl.Series(body, dtype=pl.Utf8),
-            payload_hash=pl.Series([payload_hash(b) for b in body], dtype=pl.Utf8),
+            payload=body,
+            payload_hash=hash_series(body),
         )
         .join(links, on="source_id", how="left")
         .join(attempts, on="source_id", how="left")
         .with_columns(
             requeued=pl.col("source_id").is_in(requeued_ids.implode()),
             linked=pl.col("link_target_id").is_not_null(),
-            last_class=pl.col("last_error_code").map_elements(classify, return_dtype=pl.Utf8),
+            last_class=_error_classes(attempts),
         )
     )
     data_rejected = (
@@ -171,59 +139,70 @@ def build_plan(
     frame = frame.with_columns(action=action, reason=reason).with_columns(
         match=pl.when(~pl.col("linked")).then(pl.col("_match")),
         target_id=pl.coalesce("link_target_id", "_match_target_id"),
-        external_id=pl.col("source_id").map_elements(flow.external_id, return_dtype=pl.Utf8),
-        after=pl.col("_after"),
+        # Flow.external_id(s) is `zsync:<prefix>:<s>`: the same text as one expression.
+        external_id=pl.lit(flow.external_id("")) + pl.col("source_id"),
+        after=pl.col("_after").cast(pl.Utf8),
         record_type=pl.col("_record_type").fill_null(flow.target_record_type),
         needs_lookup=(pl.col("last_status") == "started").fill_null(False),
     )
     frame = _block_orphans(frame, links)
-    changed = [
-        changed_fields(p, old) if act == "update" else []
-        for p, old, act in zip(rows, frame["link_payload"].to_list(), frame["action"].to_list(), strict=True)
-    ]
-    frame = frame.with_columns(changed_fields=pl.Series(changed, dtype=pl.List(pl.Utf8)))
-    return _with_waves(frame).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
+    return _with_waves(_with_changed_fields(frame)).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
+
+
+def _error_classes(attempts: pl.DataFrame) -> pl.Expr:
+    """`classify` of the last error code, looked up once per distinct code (a handful)."""
+    codes = attempts["last_error_code"].drop_nulls().unique().to_list()
+    return pl.col("last_error_code").replace_strict({c: classify(c) for c in codes}, default=None,
+                                                    return_dtype=pl.Utf8)
+
+
+def _with_changed_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Top-level fields that differ from the last synced payload, for updates only (a few percent
+    of a run: the per-row JSON parsing stays here, off the skip/create majority)."""
+    updates = frame.filter(pl.col("action") == "update").select("source_id", "payload", "link_payload")
+    changed = updates.select("source_id", changed_fields=pl.Series([
+        changed_fields(json.loads(new), old) for _, new, old in updates.iter_rows()
+    ], dtype=pl.List(pl.Utf8)))
+    return frame.join(changed, on="source_id", how="left", maintain_order="left").with_columns(
+        pl.col("changed_fields").fill_null(pl.lit([], pl.List(pl.Utf8))))
 
 
 def _block_orphans(frame: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     """A child whose parent neither is linked nor lands in this run is blocked, naming the parent."""
-    linked_ids = set(links["source_id"].to_list())
+    linked_ids = links["source_id"].implode()
     for _ in range(16):  # parent chains are short; each pass settles one more level
-        status = dict(zip(frame["source_id"], frame["action"], strict=True))
-        reasons = dict(zip(frame["source_id"], frame["reason"], strict=True))
-        new_actions, new_reasons, changed = [], [], False
-        for sid, act, why, parent in frame.select("source_id", "action", "reason", "after").iter_rows():
-            parent_ok = (
-                parent is None or parent in linked_ids or status.get(parent) in SENDABLE
-            )
-            if act in SENDABLE and not parent_ok:
-                why = f"parent {parent} is not synced" + (
-                    f" ({status[parent]}: {reasons[parent]})" if parent in status else "")
-                act, changed = "blocked", True
-            new_actions.append(act)
-            new_reasons.append(why)
-        frame = frame.with_columns(action=pl.Series(new_actions, dtype=pl.Utf8),
-                                   reason=pl.Series(new_reasons, dtype=pl.Utf8))
-        if not changed:
+        parents = frame.select(pl.col("source_id").alias("after"), parent_action=pl.col("action"),
+                               parent_reason=pl.col("reason"), parent_known=pl.lit(True))
+        checked = frame.join(parents, on="after", how="left", maintain_order="left")
+        orphan = (
+            pl.col("action").is_in(SENDABLE) & pl.col("after").is_not_null()
+            & ~pl.col("after").is_in(linked_ids) & ~pl.col("parent_action").is_in(SENDABLE).fill_null(False)
+        )
+        if not checked.select(orphan.any()).item():
             break
+        why = pl.format("parent {} is not synced", pl.col("after")) + pl.when(pl.col("parent_known")).then(
+            pl.format(" ({}: {})", pl.col("parent_action").fill_null("None"),
+                      pl.col("parent_reason").fill_null("None"))).otherwise(pl.lit(""))
+        frame = checked.with_columns(
+            action=pl.when(orphan).then(pl.lit("blocked")).otherwise("action"),
+            reason=pl.when(orphan).then(why).otherwise("reason"),
+        ).select(frame.columns)
     return frame
 
 
 def _with_waves(frame: pl.DataFrame) -> pl.DataFrame:
     """Wave 0 goes first; a record waits one wave after a parent that is sent in the same run."""
-    pending = {sid: parent for sid, act, parent in frame.select("source_id", "action", "after").iter_rows()
-               if act in SENDABLE}
-    waves: dict[str, int] = {}
-
-    def wave(sid: str, depth: int = 0) -> int:
-        if sid not in waves:
-            parent = pending.get(sid)
-            waves[sid] = 0 if parent not in pending or depth > 32 else wave(parent, depth + 1) + 1
-        return waves[sid]
-
-    return frame.with_columns(
-        wave=pl.Series([wave(s) if s in pending else 0 for s in frame["source_id"]], dtype=pl.Int32)
-    )
+    sent = pl.col("action").is_in(SENDABLE)
+    frame = frame.with_columns(wave=pl.lit(0, pl.Int32))
+    for _ in range(33):  # one pass per generation; a (never expected) parent cycle stops here
+        parents = frame.filter(sent).select(pl.col("source_id").alias("after"),
+                                            parent_wave=pl.col("wave") + 1)
+        waved = frame.join(parents, on="after", how="left", maintain_order="left").with_columns(
+            wave=pl.when(sent).then(pl.col("parent_wave").fill_null(0)).otherwise(0).cast(pl.Int32))
+        if waved["wave"].equals(frame["wave"]):
+            break
+        frame = waved.drop("parent_wave")
+    return frame
 
 
 def plan_counts(plan: pl.DataFrame) -> dict[str, int]:
