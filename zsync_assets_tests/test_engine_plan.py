@@ -160,3 +160,16 @@ def test_payload_json_and_hash_are_pinned_so_an_upgrade_does_not_resend_everythi
         ("b", '{"amount":100.0,"lines":[],"qty":-7,"zConst":{"k":null,"n":2.5}}',
          "fdf117146b94ab050550534d16e74b58"),
     ]
+
+
+def test_the_column_wise_json_equals_the_per_row_reference_on_awkward_values():
+    from zsync_assets.engine.payload_json import payload_json, reference_json
+
+    frame = _hash_sample().with_columns(
+        tiny=pl.Series([1e-5, None]), huge=pl.Series([float("inf"), 1e300]),
+        f32=pl.Series([0.1, 2.0], dtype=pl.Float32), nothing=pl.Series([None, None]),
+        grid=pl.Series([[[1, None], None], [[]]]), phone=pl.Series([None, "555"]),
+    )
+    for overrides in (None, FieldOverrides(renames={"phone": "name", "count": "c", "c": "d"},
+                                           constants={"isPerson": None, "e": [1, {"x": None}]})):
+        assert payload_json(frame, overrides).to_list() == reference_json(frame, overrides)
