@@ -1,6 +1,8 @@
 """Push semantics against an in-memory target that follows the Sink contract (engine-only:
 the vendor sinks are exercised end to end against the sandboxes in test_flows_e2e.py)."""
 
+import threading
+
 import polars as pl
 import pytest
 
@@ -19,13 +21,21 @@ FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", tar
 
 
 class MemoryTarget:
-    """Keyed by external id like NetSuite upsert; can reject, or commit and then 'crash'."""
+    """Keyed by external id like NetSuite upsert; can reject, or commit and then 'crash'.
+
+    Thread-safe (the engine sends up to `parallel` batches at once). With `await_overlap`, a
+    write waits (up to `overlap_timeout_s`) until that many writes are in flight, so overlap is observed on a
+    loaded machine instead of left to thread scheduling; `peak` records the most seen."""
 
     system = "netsuite"
 
-    def __init__(self, account="ACCT1"):
+    def __init__(self, account="ACCT1", parallel=3, await_overlap=1, overlap_timeout_s=1.0):
         self.account, self.records, self.writes, self.reject, self.crash_after_commit = account, {}, 0, {}, False
         self.notices = []
+        self.parallel, self.await_overlap, self.overlap_timeout_s = parallel, await_overlap, overlap_timeout_s
+        self.in_flight = self.peak = 0
+        self.events: list[tuple[str, frozenset]] = []  # ("start" | "end", source ids), in order
+        self.cond = threading.Condition()
 
     def instance_id(self):
         return self.account
@@ -33,19 +43,35 @@ class MemoryTarget:
     def batch_size(self, config, action):
         return 2
 
+    def parallel_batches(self, config):
+        return self.parallel
+
     def write(self, records):
-        self.writes += 1
-        out = []
-        for rec in records:
-            if rec.source_id in self.reject:
-                out.append(Outcome(rec.source_id, False, code=self.reject[rec.source_id], message="nope"))
-                continue
-            target = rec.target_id or self.records.get(rec.external_id, {}).get("id") or f"T{len(self.records) + 1}"
-            self.records[rec.external_id] = {"id": target, **rec.payload}
-            out.append(Outcome(rec.source_id, True, target))
+        ids = frozenset(r.source_id for r in records)
+        with self.cond:
+            self.writes += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self.events.append(("start", ids))
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.in_flight >= self.await_overlap, timeout=self.overlap_timeout_s)
+        try:
+            with self.cond:
+                out = [self._write_one(rec) for rec in records]
+        finally:
+            with self.cond:
+                self.in_flight -= 1
+                self.events.append(("end", ids))
         if self.crash_after_commit:
             raise ConnectionError("connection dropped after commit")
         return out
+
+    def _write_one(self, rec):
+        if rec.source_id in self.reject:
+            return Outcome(rec.source_id, False, code=self.reject[rec.source_id], message="nope")
+        target = rec.target_id or self.records.get(rec.external_id, {}).get("id") or f"T{len(self.records) + 1}"
+        self.records[rec.external_id] = {"id": target, **rec.payload}
+        return Outcome(rec.source_id, True, target)
 
     def lookup(self, records):
         return {r.source_id: self.records[r.external_id]["id"] for r in records if r.external_id in self.records}
@@ -165,3 +191,59 @@ def test_an_unresolvable_link_reference_defers_the_record(warehouse):
     frame = with_parent_refs(source(["c"], ["s9"])).with_columns(_after=pl.lit(None, pl.Utf8))
     result = run(warehouse, target, None, frame)
     assert (result.sent, result.deferred, target.records) == (0, 1, {})
+
+
+def push_log(warehouse):
+    return warehouse.query("select source_id, status from zsync.push_log where action = 'create'")
+
+
+def test_batches_of_a_wave_overlap_up_to_the_sinks_limit_with_every_record_accounted_for(warehouse):
+    target = MemoryTarget(parallel=3, await_overlap=3)
+    target.reject = {"s4": "USER_ERROR"}
+    result = run(warehouse, target, None, source([f"n{i}" for i in range(12)]))
+    assert target.peak == 3 and target.writes == 6  # 12 records, batches of 2, 3 at a time
+    assert (result.sent, result.succeeded, result.failed, result.errors) == (12, 11, 1, {"USER_ERROR": 1})
+    log = push_log(warehouse)
+    assert log.filter(pl.col("status") == "started").height == 12
+    assert sorted(log.filter(pl.col("status") != "started")["status"].to_list()) == ["failed"] + ["succeeded"] * 11
+    links = warehouse.query("select source_id, target_id from zsync.links")
+    assert links.height == 11 and links["target_id"].n_unique() == 11 and "s4" not in links["source_id"].to_list()
+    assert run(warehouse, target, None, source([f"n{i}" for i in range(12)])).sent == 0
+
+
+def test_a_sink_allowing_one_batch_never_gets_two_at_once(warehouse):
+    # a second write at the same time would be waited for, and seen
+    target = MemoryTarget(parallel=1, await_overlap=2, overlap_timeout_s=0.2)
+    result = run(warehouse, target, None, source([f"n{i}" for i in range(6)]))
+    assert (target.peak, target.writes, result.succeeded) == (1, 3, 6)
+
+
+def test_a_wave_starts_after_every_batch_of_the_previous_wave_ended_and_uses_its_links(warehouse):
+    target = MemoryTarget(parallel=4, await_overlap=2)
+    target.reject = {"s1": "USER_ERROR"}
+    parents = [f"p{i}" for i in range(8)]
+    names = parents + [f"c{i}" for i in range(8)]
+    after = [None] * 8 + [f"s{i}" for i in range(8)]
+    frame = with_parent_refs(source(names, after))
+    result = run(warehouse, target, None, frame)
+    assert (result.succeeded, result.failed, result.deferred) == (14, 1, 1)  # s9's parent s1 failed
+    children = {f"s{i}" for i in range(8, 16)}
+    last_parent_end = max(i for i, (kind, ids) in enumerate(target.events) if kind == "end" and not ids & children)
+    first_child_start = min(i for i, (kind, ids) in enumerate(target.events) if kind == "start" and ids & children)
+    assert last_parent_end < first_child_start and target.peak >= 2
+    ids = {k: v["id"] for k, v in target.records.items()}
+    for i in (0, 2, 7):
+        assert target.records[f"zsync:widgets:s{8 + i}"]["parent"] == ids[f"zsync:widgets:s{i}"]
+    assert "zsync:widgets:s9" not in target.records
+
+
+def test_a_crashing_batch_stops_the_push_and_leaves_its_records_for_lookup(warehouse):
+    target = MemoryTarget(parallel=2)
+    target.crash_after_commit = True
+    with pytest.raises(ConnectionError):
+        run(warehouse, target, None, source([f"n{i}" for i in range(4)]))
+    target.crash_after_commit = False
+    plan = plan_and_store(warehouse, source([f"n{i}" for i in range(4)]))
+    assert plan["needs_lookup"].all()
+    result = push_flow(FLOW, warehouse, target, Config())
+    assert (result.resolved_by_lookup, result.succeeded, len(target.records)) == (4, 4, 4)

@@ -2,7 +2,8 @@
 
 `ZuoraClient` is plain Python (tests and scripts use it directly); `ZuoraResource` is the
 Dagster resource that builds one per step. Dagster runs each step in its own process, so
-the token cache lives on the client instance and nothing is shared between steps.
+the token cache lives on the client instance and nothing is shared between steps. Within
+a step, the engine's push workers share one client: the token refresh and counters are locked.
 
 Vendor facts (developer.zuora.com): tokens come from `POST /oauth/token` (client credentials,
 about 1 h, `scope` names the tenant as `tenant.<id>`); Object Query pages hold at most 99
@@ -123,6 +124,8 @@ class ZuoraClient:
         self.retries: Counter[str] = Counter()
         self._token: _Token | None = None
         self._lock = threading.Lock()
+        # The engine's push workers share one client: Counter `+=` is a read then a write.
+        self._counts_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
@@ -254,7 +257,8 @@ class ZuoraClient:
             ) from None
 
     def _send(self, method: str, path: str, route: str, **kwargs: Any) -> Outcome:
-        self.calls[route] += 1
+        with self._counts_lock:
+            self.calls[route] += 1
         try:
             return Outcome(response=self._http.request(method, path, **kwargs))
         except httpx.TransportError as exc:
@@ -297,7 +301,8 @@ class ZuoraClient:
 
     def _log_retry(self, retry_state: Any) -> None:
         exc = retry_state.outcome.exception()
-        self.retries[getattr(exc, "route", "?")] += 1
+        with self._counts_lock:
+            self.retries[getattr(exc, "route", "?")] += 1
         self.log.warning(
             "Zuora retry %d/%d in %.2fs: %s",
             retry_state.attempt_number, self.max_attempts, retry_state.next_action.sleep, exc,

@@ -8,6 +8,13 @@ A crash between 1 and 3 leaves `started` rows without a result: the next plan ma
 records `needs_lookup`, and this module finds them on the target (NetSuite: externalId;
 Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exactly once.
 
+Within a wave and action, up to `sink.parallel_batches(config)` batches are in flight at once
+(worker threads): the vendor allows several concurrent requests (NetSuite: the account's
+concurrency; Zuora: 40 per tenant by default), and one batch at a time leaves that unused.
+Each worker keeps steps 1-3 for its batch; DuckDB opens are serialized by a lock per warehouse
+file and never held across a vendor call. Link references are resolved, and results counted,
+in the calling thread; a wave starts only after every batch of the previous wave has finished.
+
 Only one push of a flow runs at a time, across processes and runs (a file lock next to the
 warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps.
 """
@@ -16,8 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -76,6 +86,20 @@ def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Ite
             yield
     except Timeout as exc:
         raise PushLocked(f"another push of flow {flow!r} held {path} for {timeout_s:.0f}s") from exc
+
+
+_DB_LOCKS: dict[str, threading.Lock] = {}
+_DB_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _bookkeeping(warehouse: Warehouse) -> Iterator:
+    """A brief DuckDB open from a push worker: one at a time per warehouse file in this process
+    (DuckDB lets one connection write a file; the other workers wait here, not on the vendor)."""
+    with _DB_LOCKS_GUARD:
+        lock = _DB_LOCKS.setdefault(str(warehouse.path.resolve()), threading.Lock())
+    with lock, warehouse.connect() as con:
+        yield con
 
 
 def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
@@ -178,6 +202,10 @@ def push_flow(
         targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
         linked = _read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
+        parallel = max(1, sink.parallel_batches(config))
+        # A list-call sink keeps full batches (3 changes: one call); a sink making one call per
+        # record gains nothing from a full batch and spreads a small wave over the workers.
+        spread = parallel if getattr(sink, "one_call_per_record", False) else 1
         for wave in sorted({r["wave"] for r in rows}):
             ready = []
             for row in (r for r in rows if r["wave"] == wave):
@@ -189,10 +217,16 @@ def push_flow(
             for action in SENDABLE:
                 batch_rows = [r for r in ready if ("update" if targets.get(r["source_id"]) or r["target_id"]
                                                    else "create") == action]
-                size = max(1, sink.batch_size(config, action))
-                for start in range(0, len(batch_rows), size):
-                    chunk = batch_rows[start:start + size]
-                    failed_ids |= _send_batch(flow, warehouse, sink, chunk, targets, run_id, result, linked)
+                batches = []
+                for chunk in _chunks(batch_rows, sink.batch_size(config, action), spread):
+                    records, waiting = _prepare_batch(flow, chunk, targets, linked)
+                    failed_ids |= waiting
+                    result.deferred += len(waiting)
+                    if records:
+                        batches.append((records, chunk))
+                send = lambda batch: _send_batch(flow, warehouse, sink, *batch, run_id)  # noqa: E731
+                for sent in _in_parallel(send, batches, parallel):
+                    failed_ids |= _tally(flow, sent, result, linked)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
             _write_back(flow, warehouse, source_sink, config, run_id, result)
@@ -220,8 +254,16 @@ def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list
     return found
 
 
-def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
-                targets: dict[str, str], run_id: str, result: PushResult, linked: Linked) -> set[str]:
+def _chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
+    """Batches of at most `batch_size`, and at least `spread` of them when there are enough rows
+    (Zuora writes one record per call: 100 records in 2 batches of 50 would use 2 workers of 4)."""
+    size = max(1, min(batch_size, math.ceil(len(rows) / max(1, spread))))
+    return [rows[start:start + size] for start in range(0, len(rows), size)]
+
+
+def _prepare_batch(flow: Flow, chunk: list[dict], targets: dict[str, str],
+                   linked: Linked) -> tuple[list[Outgoing], set[str]]:
+    """The batch's records with link references filled in, and the ids that must wait."""
     records, waiting = [], set()
     for row in chunk:
         try:
@@ -229,12 +271,22 @@ def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
         except UnresolvedLink:
             # The referenced record failed earlier in this push (or vanished): planned again next run.
             waiting.add(row["source_id"])
-            result.deferred += 1
-    if not records:
-        return waiting
+    return records, waiting
+
+
+@dataclass
+class _SentBatch:
+    records: list[Outgoing]
+    outcomes: list[Outcome]
+    link_rows: list[dict]
+
+
+def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, records: list[Outgoing],
+                chunk: list[dict], run_id: str) -> _SentBatch:
+    """Steps 1-3 for one batch (runs in a worker thread: touches no shared state but DuckDB)."""
     hashes = {r["source_id"]: r["payload_hash"] for r in chunk}
     bodies = {r["source_id"]: r["payload"] for r in chunk}
-    with warehouse.connect() as con:
+    with _bookkeeping(warehouse) as con:
         store.log_attempts(con, [_log_row(run_id, flow, rec, hashes[rec.source_id], "started")
                                  for rec in records])
     # A sink raising here leaves the `started` rows unanswered on purpose: the outcome is
@@ -242,28 +294,53 @@ def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, chunk: list[dict],
     outcomes = sink.write(records)
     if len(outcomes) != len(records):
         raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(records)} records")
-    log_rows, link_rows, failed = [], [], set()
+    log_rows, link_rows = [], []
     for rec, outcome in zip(records, outcomes, strict=True):
         hash_ = hashes[rec.source_id]
         log_rows.append(_log_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
-        result.sent += 1
         if outcome.ok and outcome.target_id:
-            result.succeeded += 1
             link_rows.append(_link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
-        else:
-            result.failed += 1
-            failed.add(rec.source_id)
-            code = outcome.code or "UNKNOWN"
-            result.errors[code] = result.errors.get(code, 0) + 1
-            if len(result.failures) < 20:
-                result.failures.append({"source_id": rec.source_id, "code": code,
-                                        "message": (outcome.message or "")[:200]})
-    with warehouse.connect() as con:
+    with _bookkeeping(warehouse) as con:
         store.log_attempts(con, log_rows)
         store.upsert_links(con, link_rows)
         store.clear_requeue(con, flow.name, [r.source_id for r in records])
-    linked.update({(flow.name, link["source_id"]): link["target_id"] for link in link_rows})
-    return failed | waiting
+    return _SentBatch(records, outcomes, link_rows)
+
+
+def _in_parallel(send: Callable[[tuple], _SentBatch], batches: list[tuple], workers: int) -> Iterator[_SentBatch]:
+    """`send` each batch, up to `workers` at once; results in batch order. If one raises, batches
+    not started yet are cancelled, those in flight finish (their bookkeeping is written), and
+    the error propagates like a sequential push's would."""
+    if workers <= 1 or len(batches) <= 1:
+        yield from map(send, batches)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="zsync-push") as pool:
+        futures = [pool.submit(send, batch) for batch in batches]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _tally(flow: Flow, sent: _SentBatch, result: PushResult, linked: Linked) -> set[str]:
+    """Count one batch's outcomes (calling thread only) and learn its links for later waves."""
+    failed = set()
+    for rec, outcome in zip(sent.records, sent.outcomes, strict=True):
+        result.sent += 1
+        if outcome.ok and outcome.target_id:
+            result.succeeded += 1
+            continue
+        result.failed += 1
+        failed.add(rec.source_id)
+        code = outcome.code or "UNKNOWN"
+        result.errors[code] = result.errors.get(code, 0) + 1
+        if len(result.failures) < 20:
+            result.failures.append({"source_id": rec.source_id, "code": code,
+                                    "message": (outcome.message or "")[:200]})
+    linked.update({(flow.name, link["source_id"]): link["target_id"] for link in sent.link_rows})
+    return failed
 
 
 def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config,

@@ -47,12 +47,20 @@ class LinkNotice:
 
 class Sink(Protocol):
     system: str  # "zuora" | "netsuite"
+    # Optional (default False): True when `write` makes one vendor call per record, so the
+    # engine may split a small wave into smaller batches to use `parallel_batches` workers.
+    one_call_per_record: bool
 
     def instance_id(self) -> str:
         """The tenant / account this sink writes to (bound in zsync.instance on first push)."""
         ...
 
     def batch_size(self, config: Config, action: str) -> int: ...
+
+    def parallel_batches(self, config: Config) -> int:
+        """How many batches the engine may send at once (1: one after another). `write` must
+        then be safe to call from several threads; the vendor client's own limits still apply."""
+        ...
 
     def write(self, records: Sequence[Outgoing]) -> list[Outcome]:
         """Write a batch; one Outcome per record, in order. One bad record never fails the rest."""

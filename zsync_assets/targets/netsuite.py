@@ -48,6 +48,13 @@ class NetSuiteSink:
     def batch_size(self, config: Config, action: str) -> int:
         return min(config.batch_size("netsuite_upsert_list"), MAX_UPSERT_LIST)
 
+    def parallel_batches(self, config: Config) -> int:
+        # NetSuite counts concurrent requests per account (DESIGN.md §5: 5 Standard .. 20
+        # Enterprise, +10 per SuiteCloud Plus); one batch is one list call. The client's slots
+        # hold that limit across threads and processes; its own setting (NETSUITE_CONCURRENCY)
+        # wins over zsync.yaml, as it does for the client.
+        return getattr(self.client, "concurrency", None) or config.netsuite_concurrency
+
     def write(self, records: Sequence[Outgoing]) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
         by_type: dict[tuple[str, str], list[int]] = {}
