@@ -119,7 +119,7 @@ def zuora_push(work: Path, n: int, call_ms: int, config: Config) -> dict:
         with zuora_resource(box).get_client() as client:
             result, seconds, _ = engine_push(CUSTOMERS_TO_ZUORA, warehouse, ZuoraSink(client), config)
             calls, retries = sum(client.calls.values()), sum(client.retries.values())
-    return {"target": "Zuora", "path": "engine push_flow", "concurrency": 1, "account limit": 40,
+    return {"target": "Zuora", "path": "engine push_flow", "concurrency": config.zuora_concurrency, "account limit": 40,
             "records": result.sent,
             "ok": result.succeeded, "s": seconds, "records/s": per_second(result.succeeded, seconds),
             "calls": calls, "governance retries": retries, "peak in flight": "-"}
