@@ -173,3 +173,11 @@ def test_the_column_wise_json_equals_the_per_row_reference_on_awkward_values():
     for overrides in (None, FieldOverrides(renames={"phone": "name", "count": "c", "c": "d"},
                                            constants={"isPerson": None, "e": [1, {"x": None}]})):
         assert payload_json(frame, overrides).to_list() == reference_json(frame, overrides)
+
+
+def test_a_payload_of_only_null_fields_is_one_empty_object_per_row():
+    # e.g. every sales order blocked before any field could be mapped
+    from zsync_assets.engine.payload_json import payload_json
+
+    mapped = pl.DataFrame({"source_id": ["a", "b", "c"], "x": [None, None, None]})
+    assert payload_json(mapped).to_list() == ["{}", "{}", "{}"]

@@ -146,7 +146,9 @@ def payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) 
     columns = payload_columns(mapped)
     if not all(_supported(mapped.schema[c]) for c in columns):
         return pl.Series("payload", reference_json(mapped, overrides), dtype=pl.Utf8)
-    body = mapped.select(_object(list(_fragments(mapped, overrides).items())).alias("payload")).to_series()
+    # with_columns, not select: when no column reaches the payload (every field null or only
+    # constants) the expression is a literal, which select would return as a single row.
+    body = mapped.with_columns(_object(list(_fragments(mapped, overrides).items())).alias("payload"))["payload"]
     odd = [e for c in columns if (e := _odd_float(pl.col(c), mapped.schema[c])) is not None]
     if odd:
         rows = mapped.select(pl.any_horizontal(odd).arg_true()).to_series()
