@@ -27,7 +27,7 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.customers import account_left_out
-from zsync_assets.flows.mapping.common import lookup, ref, resolve, table, with_columns_if_missing
+from zsync_assets.flows.mapping.common import header_blocked, lookup, ref, resolve, table, with_columns_if_missing
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
@@ -88,13 +88,7 @@ def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> p
         synced_as=pl.col("id").replace_strict(synced, default=None, return_dtype=pl.Utf8),
         credit=(pl.col("amount") < 0).fill_null(False),
     )
-    blocked = (
-        pl.when(pl.col("customer_id").is_null())
-        .then(pl.format("account {} is not synced yet (flow customers)", pl.col("account_id").fill_null("?")))
-        .when(pl.col("currency_id").is_null())
-        .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
-        .otherwise(pl.col("line_blocked"))
-    )
+    blocked = header_blocked(pl.col("line_blocked"))
     header = [
         ref(pl.col("customer_id")).alias("entity"),
         ref(pl.col("currency_id")).alias("currency"),

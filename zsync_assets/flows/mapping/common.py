@@ -45,6 +45,18 @@ def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 
+def header_blocked(otherwise: pl.Expr) -> pl.Expr:
+    """Why a Zuora document can't go to NetSuite yet because of its header (over `customer_id`,
+    `account_id`, `currency_id`, `currency`), else `otherwise` (its lines' or applications' reason)."""
+    return (
+        pl.when(pl.col("customer_id").is_null())
+        .then(pl.format("account {} is not synced yet (flow customers)", pl.col("account_id").fill_null("?")))
+        .when(pl.col("currency_id").is_null())
+        .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
+        .otherwise(otherwise)
+    )
+
+
 def link_ref(flow: str, source_id: str) -> dict:
     """A payload value meaning "the target id of record `source_id` of `flow`" (engine/flow.py)."""
     return {LINK_REF: {"flow": flow, "source_id": source_id}}

@@ -16,7 +16,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.flows.customers import account_left_out
-from zsync_assets.flows.mapping.common import lookup, resolve, table, with_columns_if_missing
+from zsync_assets.flows.mapping.common import header_blocked, lookup, resolve, table, with_columns_if_missing
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
 ZUORA_TYPE_FIELD = "custbody_zsync_zuora_type"
@@ -231,11 +231,5 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
         .otherwise(pl.coalesce(before_cutover(pl.col("day"), config.cutover_date, spec.kind),
                                account_left_out(tables, config, pl.col("account_id"))))
     )
-    blocked = (
-        pl.when(pl.col("customer_id").is_null())
-        .then(pl.format("account {} is not synced yet (flow customers)", pl.col("account_id").fill_null("?")))
-        .when(pl.col("currency_id").is_null())
-        .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
-        .otherwise(pl.col("apply_blocked"))
-    )
+    blocked = header_blocked(pl.col("apply_blocked"))
     return frame.with_columns(_skip=skip, _blocked=blocked)
