@@ -8,8 +8,6 @@ import pytest
 pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox", "zsync_assets_tests.fixtures.netsuite_sandbox",
                   "zsync_assets_tests.fixtures.vendor_xsd", "zsync_assets_tests.fixtures.sync_env"]
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-
 
 @pytest.fixture
 def warehouse_path(tmp_path, monkeypatch) -> Path:

@@ -1,7 +1,7 @@
 """Every Zuora response zsync uses validates against the 200-response schema in Zuora's OpenAPI spec.
 
-The spec is the vendor's published file in `<repo>/../shared/reference` (never copied into the
-repo); it is parsed once per session. Relaxed on purpose, and only here:
+The spec is the vendor's published file, shipped in `zsync_assets/vendor/zuora-openapi/` (a
+missing file fails the suite, naming it); it is parsed once per session. Relaxed on purpose, and only here:
 - custom fields (`*__NS`, `*__c`) the schema does not declare: the compact spec types
   undeclared extra keys as objects, while tenants' custom fields hold strings;
 - `ExpandedInvoice.status` gains "Canceled": Zuora's invoice object has that status (the v1
@@ -17,17 +17,15 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from zsync_assets.sandbox.zuora.model import OBJECT_QUERY
-from zsync_assets_tests.conftest import REFERENCE
+from zsync_assets.vendor import ZUORA_OPENAPI, require
 
-SPEC_FILE = REFERENCE / "zuora-openapi" / "zuora_openapi.yaml"
+SPEC_FILE = ZUORA_OPENAPI
 URI = "urn:zuora-openapi"
 
 
 @pytest.fixture(scope="session")
 def zuora_spec() -> dict:
-    if not SPEC_FILE.exists():
-        pytest.skip(f"Zuora OpenAPI spec not found at {SPEC_FILE} (vendor references are not part of the repo)")
-    with SPEC_FILE.open() as f:
+    with require(SPEC_FILE).open() as f:
         spec = yaml.load(f, Loader=yaml.CSafeLoader)
     spec["components"]["schemas"]["ExpandedInvoice"]["properties"]["status"]["enum"].append("Canceled")
     return spec
