@@ -9,7 +9,6 @@ import time
 import hashlib
 import hmac
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from lxml import etree
