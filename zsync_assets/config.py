@@ -134,7 +134,7 @@ def parse_config(raw: dict[str, Any], *, source: str = "config") -> Config:
         return Config.model_validate(raw)
     except ValidationError as exc:
         lines = [_describe(e) for e in exc.errors()]
-        raise ConfigError(f"invalid zsync config ({source}):\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(f"invalid zsync config ({source}): " + "; ".join(lines)) from None
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
@@ -143,8 +143,17 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         text = environ.get(ENV_PREFIX + name.upper())
         if text is not None:
             # YAML parsing gives bools/ints/dates/mappings from env text for free.
-            overrides[name] = yaml.safe_load(text) if text.strip() else None
+            try:
+                overrides[name] = yaml.safe_load(text) if text.strip() else None
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()}: not valid YAML ({_yaml_problem(exc)})") from None
     return overrides
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + str(getattr(exc, "problem", None) or exc).strip()
 
 
 def config_path(environ: dict[str, str] | None = None) -> Path:
@@ -158,23 +167,29 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
     file = Path(path) if path else config_path(env)
     raw: dict[str, Any] = {}
     if file.exists():
-        loaded = yaml.safe_load(file.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid zsync config ({file}): not valid YAML, {_yaml_problem(exc)}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"invalid zsync config ({file}): the file must be a mapping of keys")
         raw.update(loaded)
     elif path or env.get("ZSYNC_CONFIG"):
-        raise ConfigError(f"zsync config file {file} does not exist (set by ZSYNC_CONFIG)")
+        raise ConfigError(f"zsync config file {file} does not exist (set by ZSYNC_CONFIG); "
+                          "point ZSYNC_CONFIG at an existing file, or unset it to use zsync.yaml")
     raw.update(_env_overrides(env))
     return parse_config(raw, source=str(file))
 
 
-@lru_cache(maxsize=1)
-def _cached(path: str, env_items: tuple[tuple[str, str], ...]) -> Config:
+@lru_cache(maxsize=4)
+def _cached(path: str, stamp: tuple[int, int], env_items: tuple[tuple[str, str], ...]) -> Config:
     return load_config(path, dict(env_items))
 
 
 def current_config() -> Config:
-    """The config for this process (re-read when the file path or a ZSYNC_ variable changes)."""
+    """The config for this process (re-read when the file, its content or a ZSYNC_ variable changes)."""
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     file = config_path()
-    return _cached(str(file) if file.exists() or "ZSYNC_CONFIG" in env else "", tuple(sorted(env.items())))
+    stat = file.stat() if file.exists() else None
+    stamp = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
+    return _cached(str(file) if stat or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())))

@@ -115,7 +115,8 @@ def test_an_account_deleted_in_zuora_is_marked_by_id_reconciliation_and_the_nets
     customer_id = dict(env.links("customers").select("source_id", "target_id").iter_rows())[gone]
     env.zuora_action_update("Account", Id=gone, Status="Canceled")
     with env.zuora_api() as api:
-        active = env.zuora_records("accounts")[0]["id"]
+        # Any account but the one just canceled (picked by its state, never by position).
+        active = next(r["id"] for r in env.zuora_records("accounts", status="Active") if r["id"] != gone)
         refused = api.delete(f"/v1/accounts/{active}")
         assert refused.status_code == 400  # Zuora deletes only Canceled accounts
         response = api.delete(f"/v1/accounts/{gone}")

@@ -74,14 +74,15 @@ def test_a_matched_pre_existing_record_is_updated_not_duplicated():
     assert r["changed_fields"] == ["name"]
 
 
-def attempt(source_id, status, code, payload):
-    return {"source_id": source_id, "status": status, "error_code": code, "message": "bad ref",
-            "payload_hash": payload_hash(canonical_json(payload))}
+def attempt(source_id, status, code, payload, kind=None):
+    """A push_log row; `kind` is the verdict the vendor client recorded (transient/data/unknown)."""
+    return {"source_id": source_id, "status": status, "error_code": code, "error_class": kind,
+            "message": "bad ref", "payload_hash": payload_hash(canonical_json(payload))}
 
 
 def test_a_data_error_waits_until_the_payload_changes_or_an_operator_requeues():
-    attempts = pl.DataFrame([attempt("a", "failed", "INVALID_KEY_OR_REF", {"name": "x"}),
-                             attempt("b", "failed", "INVALID_KEY_OR_REF", {"name": "old"})])
+    attempts = pl.DataFrame([attempt("a", "failed", "INVALID_KEY_OR_REF", {"name": "x"}, "data"),
+                             attempt("b", "failed", "INVALID_KEY_OR_REF", {"name": "old"}, "data")])
     plan = build_plan(FLOW, mapped(source_id=["a", "b"], name=["x", "y"]), last_attempts=attempts)
     a = row(plan, "a")
     assert a["action"] == "blocked" and a["last_error_code"] == "INVALID_KEY_OR_REF"
@@ -92,12 +93,22 @@ def test_a_data_error_waits_until_the_payload_changes_or_an_operator_requeues():
 
 
 def test_a_transient_error_is_retried_and_an_unanswered_attempt_is_looked_up_first():
-    attempts = pl.DataFrame([attempt("a", "failed", "WS_REQUEST_BLOCKED", {"name": "x"}),
-                             attempt("b", "started", None, {"name": "y"})])
-    plan = build_plan(FLOW, mapped(source_id=["a", "b"], name=["x", "y"]), last_attempts=attempts)
+    attempts = pl.DataFrame([attempt("a", "failed", "WS_REQUEST_BLOCKED", {"name": "x"}, "transient"),
+                             attempt("b", "started", None, {"name": "y"}),
+                             attempt("c", "failed", "ZSYNC_UNKNOWN_OUTCOME", {"name": "z"}, "unknown")])
+    plan = build_plan(FLOW, mapped(source_id=["a", "b", "c"], name=["x", "y", "z"]), last_attempts=attempts)
     assert row(plan, "a")["action"] == "create" and "WS_REQUEST_BLOCKED" in row(plan, "a")["reason"]
     assert row(plan, "b")["action"] == "create" and row(plan, "b")["needs_lookup"] is True
+    assert row(plan, "c")["action"] == "create" and row(plan, "c")["needs_lookup"] is True
     assert row(plan, "a")["needs_lookup"] is False
+
+
+def test_the_recorded_verdict_decides_never_the_code_text():
+    """Two failures with the same code: the client's verdict, not the code, says whether to wait."""
+    attempts = pl.DataFrame([attempt("t", "failed", "UNEXPECTED_ERROR", {"name": "x"}, "transient"),
+                             attempt("d", "failed", "UNEXPECTED_ERROR", {"name": "y"}, "data")])
+    plan = build_plan(FLOW, mapped(source_id=["t", "d"], name=["x", "y"]), last_attempts=attempts)
+    assert row(plan, "t")["action"] == "create" and row(plan, "d")["action"] == "blocked"
 
 
 def test_parents_go_in_an_earlier_wave_and_orphans_are_blocked_naming_the_parent():

@@ -12,6 +12,7 @@ from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.engine.instance import InstanceMismatch
 from zsync_assets.engine.plan import build_plan
 from zsync_assets.engine.push import push_flow
+from zsync_assets.lib.failure import Failure
 from zsync_assets.engine.sink import Outcome
 from zsync_assets.flows.mapping.common import link_ref
 from zsync_assets.lib.warehouse import Warehouse, replace_table
@@ -68,7 +69,7 @@ class MemoryTarget:
 
     def _write_one(self, rec):
         if rec.source_id in self.reject:
-            return Outcome(rec.source_id, False, code=self.reject[rec.source_id], message="nope")
+            return Outcome.failed(rec.source_id, self.reject[rec.source_id])
         target = rec.target_id or self.records.get(rec.external_id, {}).get("id") or f"T{len(self.records) + 1}"
         self.records[rec.external_id] = {"id": target, **rec.payload}
         return Outcome(rec.source_id, True, target)
@@ -122,7 +123,7 @@ def test_push_links_writes_back_and_a_second_run_sends_nothing(warehouse):
 
 def test_a_data_error_is_logged_not_resent_while_unchanged_and_lands_after_a_fix(warehouse):
     target, src = MemoryTarget(), MemorySource()
-    target.reject = {"s1": "INVALID_KEY_OR_REF"}
+    target.reject = {"s1": Failure("data", "INVALID_KEY_OR_REF", "nope")}
     result = run(warehouse, target, src, source(["a", "b"]))
     assert (result.succeeded, result.failed, result.errors) == (1, 1, {"INVALID_KEY_OR_REF": 1})
     target.reject = {}
@@ -135,7 +136,7 @@ def test_a_data_error_is_logged_not_resent_while_unchanged_and_lands_after_a_fix
 
 def test_a_transient_error_is_resent(warehouse):
     target = MemoryTarget()
-    target.reject = {"s0": "WS_REQUEST_BLOCKED"}
+    target.reject = {"s0": Failure("transient", "WS_REQUEST_BLOCKED", "busy")}
     run(warehouse, target, None, source(["a"]))
     target.reject = {}
     assert run(warehouse, target, None, source(["a"])).succeeded == 1
@@ -156,7 +157,7 @@ def test_commit_then_crash_is_resolved_by_lookup_leaving_one_record_and_a_link(w
 
 def test_a_child_of_a_failed_parent_is_deferred(warehouse):
     target = MemoryTarget()
-    target.reject = {"s0": "USER_ERROR"}
+    target.reject = {"s0": Failure("data", "USER_ERROR", "nope")}
     result = run(warehouse, target, None, source(["p", "c"], [None, "s0"]))
     assert (result.failed, result.deferred, len(target.records)) == (1, 1, 0)
 
@@ -199,7 +200,7 @@ def push_log(warehouse):
 
 def test_batches_of_a_wave_overlap_up_to_the_sinks_limit_with_every_record_accounted_for(warehouse):
     target = MemoryTarget(parallel=3, await_overlap=3)
-    target.reject = {"s4": "USER_ERROR"}
+    target.reject = {"s4": Failure("data", "USER_ERROR", "nope")}
     result = run(warehouse, target, None, source([f"n{i}" for i in range(12)]))
     assert target.peak == 3 and target.writes == 6  # 12 records, batches of 2, 3 at a time
     assert (result.sent, result.succeeded, result.failed, result.errors) == (12, 11, 1, {"USER_ERROR": 1})
@@ -220,7 +221,7 @@ def test_a_sink_allowing_one_batch_never_gets_two_at_once(warehouse):
 
 def test_a_wave_starts_after_every_batch_of_the_previous_wave_ended_and_uses_its_links(warehouse):
     target = MemoryTarget(parallel=4, await_overlap=2)
-    target.reject = {"s1": "USER_ERROR"}
+    target.reject = {"s1": Failure("data", "USER_ERROR", "nope")}
     parents = [f"p{i}" for i in range(8)]
     names = parents + [f"c{i}" for i in range(8)]
     after = [None] * 8 + [f"s{i}" for i in range(8)]

@@ -28,21 +28,25 @@ from typing import Any
 
 import dagster as dg
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
 from zsync_assets.clients.zuora_errors import (
     Outcome,
     RetriableZuoraError,
     Verdict,
+    ZuoraAuthError,
     ZuoraError,
     classify,
+    failure_kind,
     reasons_of,
     retry_after_s,
     scrub,
 )
+from zsync_assets.lib.failure import VendorUnreachable, unreachable_hint
 from zsync_assets.sandbox import defaults
 
 __all__ = [
+    "ZuoraAuthError",
     "ZuoraClient",
     "ZuoraError",
     "ZuoraResource",
@@ -103,6 +107,7 @@ class ZuoraClient:
         timeout_s: float = 60.0,
         connect_timeout_s: float = 10.0,
         max_attempts: int = 8,
+        connect_attempts: int = 3,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 60.0,
         token_refresh_margin_s: float = 60.0,
@@ -112,6 +117,9 @@ class ZuoraClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
+        # A host that refuses connections or never answers the connect gets a few quick tries,
+        # not the full backoff: a dead host should fail a run in seconds, naming the URL.
+        self.connect_attempts = max(1, min(connect_attempts, max_attempts))
         self.client_id = client_id
         self._client_secret = client_secret
         self.max_attempts = max_attempts
@@ -174,11 +182,12 @@ class ZuoraClient:
             body = self._call("POST", "/oauth/token", data=form, replay_safe=True, authenticate=False)
         except ZuoraError as exc:
             if exc.status in (400, 401, 403):
-                exc.message = (
+                raise ZuoraAuthError(
                     "OAuth token request rejected: check ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET "
-                    "(the OAuth client's credentials) and ZUORA_BASE_URL (the tenant's REST endpoint)"
-                )
-                exc.args = (str(exc),)
+                    "(the OAuth client's credentials) and ZUORA_BASE_URL (the tenant's REST endpoint)",
+                    method=exc.method, route=exc.route, status=exc.status, reasons=exc.reasons,
+                    request_id=exc.request_id,
+                ) from None
             raise
         ttl = float(body.get("expires_in") or 3600)
         # Refresh ahead of expiry, by at most a fifth of the lifetime for very short tokens.
@@ -242,7 +251,7 @@ class ZuoraClient:
                 raise self._error(method, route, outcome, verdict)
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception_type(RetriableZuoraError),
             before_sleep=self._log_retry,
@@ -251,9 +260,12 @@ class ZuoraClient:
         try:
             return retrying(attempt)
         except RetriableZuoraError as exc:
+            if exc.unreachable:
+                raise VendorUnreachable("Zuora", self.base_url, exc.message,
+                                        unreachable_hint(self.base_url, defaults.zuora_url(), "ZUORA_BASE_URL")) from None
             raise ZuoraError(
                 f"gave up: {exc.message}", method=exc.method, route=exc.route, status=exc.status,
-                reasons=exc.reasons, request_id=exc.request_id, attempts=self.max_attempts,
+                reasons=exc.reasons, request_id=exc.request_id, attempts=self.max_attempts, kind="transient",
             ) from None
 
     def _send(self, method: str, path: str, route: str, **kwargs: Any) -> Outcome:
@@ -267,6 +279,9 @@ class ZuoraClient:
     def _error(self, method: str, route: str, outcome: Outcome, verdict: Verdict) -> ZuoraError:
         secrets = (self._client_secret, self._token.access_token if self._token else "")
         kind = RetriableZuoraError if verdict is Verdict.RETRY else ZuoraError
+        if verdict is Verdict.REAUTHENTICATE or (outcome.response is not None and outcome.response.status_code == 401):
+            kind = ZuoraAuthError
+        kwargs: dict[str, Any] = {} if kind is RetriableZuoraError else {"kind": failure_kind(outcome, verdict)}
         if outcome.error is not None:
             detail = f"{type(outcome.error).__name__}: {scrub(str(outcome.error), secrets)}"
             if verdict is Verdict.FATAL:
@@ -274,7 +289,9 @@ class ZuoraClient:
                     " - the request may have reached Zuora, and without an Idempotency-Key a "
                     "re-send could create a duplicate, so it was not retried"
                 )
-            return kind(detail, method=method, route=route)
+            error = kind(detail, method=method, route=route, **kwargs)
+            error.unreachable = isinstance(outcome.error, (httpx.ConnectError, httpx.ConnectTimeout))
+            return error
         response = outcome.response
         reasons = [
             {"code": r.get("code"), "message": scrub(str(r.get("message") or ""), secrets)}
@@ -283,13 +300,17 @@ class ZuoraClient:
         message = "request failed" if response.status_code >= 400 else "success: false"
         if response.status_code == 401:
             message = "authentication failed (token rejected after a refresh)"
-        kwargs: dict[str, Any] = {}
         if kind is RetriableZuoraError:
             kwargs["retry_after_s"] = retry_after_s(response)
         return kind(
             message, method=method, route=route, status=response.status_code, reasons=reasons,
             request_id=response.headers.get("Zuora-Request-Id"), **kwargs,
         )
+
+    def _stop(self, retry_state: Any) -> bool:
+        exc = retry_state.outcome.exception()
+        limit = self.connect_attempts if getattr(exc, "unreachable", False) else self.max_attempts
+        return retry_state.attempt_number >= limit
 
     def _wait(self, retry_state: Any) -> float:
         exc = retry_state.outcome.exception()
@@ -378,17 +399,19 @@ class ZuoraResource(dg.ConfigurableResource):
     object_query_page_size: int = OBJECT_QUERY_MAX_PAGE
 
     @classmethod
-    def from_env(cls, **settings: Any) -> ZuoraResource:
+    def from_env(cls, *, resolve: bool = False, **settings: Any) -> ZuoraResource:
         """Credentials from `ZUORA_BASE_URL` / `ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET` when set.
 
-        Passed as `dg.EnvVar`, so Dagster resolves them in each step and never shows the values.
+        Passed as `dg.EnvVar`, so Dagster resolves them in each step and never shows the values;
+        `resolve=True` reads them now, for use outside a Dagster run (the CLI's checks).
         """
         env = {
             "base_url": "ZUORA_BASE_URL",
             "client_id": "ZUORA_CLIENT_ID",
             "client_secret": "ZUORA_CLIENT_SECRET",
         }
-        fields = {name: dg.EnvVar(var) for name, var in env.items() if os.environ.get(var)}
+        fields = {name: os.environ[var] if resolve else dg.EnvVar(var)
+                  for name, var in env.items() if os.environ.get(var)}
         return cls(**fields, **settings)
 
     def get_client(self) -> ZuoraClient:

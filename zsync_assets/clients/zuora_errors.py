@@ -1,6 +1,9 @@
 """What a Zuora response or transport failure means for the caller: retry, re-authenticate, or stop.
 
-Every retriable-vs-fatal decision of the Zuora client is made in `classify`, nowhere else.
+Every retriable-vs-fatal decision of the Zuora client is made in `classify`, nowhere else, and
+a call that failed for good leaves the client as a `ZuoraError` carrying its verdict as a
+typed value (`kind`: transient, data or unknown; `failure` for the engine, see
+`zsync_assets/lib/failure.py`).
 Vendor facts it rests on (developer.zuora.com, "Error codes", "Error handling", "Idempotent requests"):
 
 - v1 endpoints may answer HTTP 200 with `"success": false`: the body decides, not the status.
@@ -25,6 +28,8 @@ from enum import Enum
 from typing import Any
 
 import httpx
+
+from zsync_assets.lib.failure import Failure, FailureKind
 
 # Transport failures raised before the request left this process: nothing reached Zuora.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -56,7 +61,10 @@ class ZuoraError(RuntimeError):
         reasons: list[dict[str, Any]] | None = None,
         request_id: str | None = None,
         attempts: int = 1,
+        kind: FailureKind = "data",
     ):
+        self.kind = kind
+        self.unreachable = False  # no connection could be opened at all
         self.method = method
         self.route = route
         self.status = status
@@ -69,6 +77,24 @@ class ZuoraError(RuntimeError):
     @property
     def codes(self) -> list[Any]:
         return [r.get("code") for r in self.reasons if r.get("code") is not None]
+
+    @property
+    def code(self) -> str:
+        """Zuora's reason code, else what happened on the wire (`HTTP_503`, `CONNECTION_DROPPED`)."""
+        if self.status is None:
+            return "CONNECTION_DROPPED"
+        if self.status == 429 or self.status >= 500 or not self.codes:
+            return f"HTTP_{self.status}"
+        return str(self.codes[0])
+
+    @property
+    def failure(self) -> Failure:
+        """This error as the engine records it: the verdict, the code, Zuora's own words."""
+        said = "; ".join(str(r.get("message") or "") for r in self.reasons if r.get("message"))
+        message = said or self.message
+        if self.request_id:
+            message += f" (Zuora-Request-Id {self.request_id})"
+        return Failure(self.kind, self.code, message)
 
     def _render(self) -> str:
         parts = [f"Zuora {self.route}:" if self.route else "Zuora:"]
@@ -94,12 +120,34 @@ class ZuoraError(RuntimeError):
         )
 
 
+class ZuoraAuthError(ZuoraError):
+    """The credentials were refused (after a token refresh): nothing succeeds until the
+    configuration is fixed, so no record is to blame."""
+
+
 class RetriableZuoraError(ZuoraError):
     """Raised inside the retry loop for an outcome worth another attempt."""
 
     def __init__(self, *args, retry_after_s: float | None = None, **kwargs):
         self.retry_after_s = retry_after_s
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, kind="transient", **kwargs)
+
+
+def failure_kind(outcome: Outcome, verdict: Verdict) -> FailureKind:
+    """The verdict on a call that will not be retried (any more): `transient` when Zuora may take
+    the same request later, `unknown` when it may have acted on it although no usable answer
+    came back (re-sending without an Idempotency-Key could duplicate), `data` otherwise."""
+    if verdict is Verdict.RETRY:
+        return "transient"  # retried until the attempts ran out: try again on the next run
+    if outcome.error is not None:
+        return "unknown"
+    status = outcome.response.status_code if outcome.response is not None else 0
+    if status >= 500:
+        return "unknown"
+    if status >= 400:
+        return "data"
+    categories = {_category(r.get("code")) for r in reasons_of(outcome.body())}
+    return "unknown" if categories and categories <= _TRANSIENT_REASON_CATEGORIES else "data"
 
 
 @dataclass(frozen=True)

@@ -29,4 +29,11 @@ def open_sink(system: str, context: dg.AssetExecutionContext) -> Iterator[Sink]:
             yield ZuoraSink(client)
 
 
-defs = dg.Definitions(assets=list(flow_assets(configured_flows(current_config()), open_sink)))
+def payload_check(system: str):
+    """The target's plan-time field rules (lengths, numbers: `targets/field_rules.py`)."""
+    from zsync_assets.targets.field_rules import CHECKS
+
+    return CHECKS.get(system)
+
+
+defs = dg.Definitions(assets=list(flow_assets(configured_flows(current_config()), open_sink, payload_check)))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from zsync_assets.clients.zuora import ZuoraResource, object_query_timestamp
+from zsync_assets.defs.connections import ZUORA_CONNECTION
 from zsync_assets.engine.assets import plan_key, push_key, table_key
 from zsync_assets.flows.invoices import INVOICES
 
@@ -25,7 +26,7 @@ POLL_PAGE_SIZE = 10
 
 sync_invoices = dg.define_asset_job(
     "sync_invoices",
-    selection=dg.AssetSelection.assets(*[table_key(t) for t in INVOICES.source_tables],
+    selection=dg.AssetSelection.assets(ZUORA_CONNECTION, *[table_key(t) for t in INVOICES.source_tables],
                                        plan_key(INVOICES.name), push_key(INVOICES.name)),
     description="Stage Zuora invoices, invoice items and taxation items, then plan and push `invoices`.",
 )

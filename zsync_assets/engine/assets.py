@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, ExitStack
 import dagster as dg
 
 from zsync_assets.config import current_config
-from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.runner import plan_flow, preview_markdown
@@ -23,6 +23,8 @@ from zsync_assets.lib.warehouse import Warehouse
 
 # (system, context) -> a context manager yielding that system's Sink (closes its client).
 OpenSink = Callable[[str, dg.AssetExecutionContext], AbstractContextManager[Sink]]
+# system -> that target's plan-time payload check (None: no check).
+Checks = Callable[[str], PayloadCheck | None]
 
 POOLS = {"netsuite": "netsuite_api", "zuora": "zuora_api"}
 
@@ -48,7 +50,7 @@ def push_key(flow_name: str) -> dg.AssetKey:
     return dg.AssetKey(["push", flow_name])
 
 
-def plan_asset(flow: Flow) -> dg.AssetsDefinition:
+def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDefinition:
     @dg.asset(
         key=plan_key(flow.name),
         group_name="flows",
@@ -58,9 +60,10 @@ def plan_asset(flow: Flow) -> dg.AssetsDefinition:
                     f"(`{flow.plan_table}`). Writes nothing to either system.",
     )
     def _plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        result = plan_flow(flow, warehouse.get(), current_config())
+        result = plan_flow(flow, warehouse.get(), current_config(), check=checks(flow.target_system))
         if result.missing_tables:
-            context.log.warning(f"{flow.name}: not staged yet: {', '.join(result.missing_tables)}")
+            # An empty plan here would let the push "succeed" with nothing sent: fail loudly.
+            raise dg.Failure(description=f"{flow.name}: {result.not_staged}", allow_retries=False)
         return dg.MaterializeResult(metadata={
             **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
             "dagster/row_count": dg.MetadataValue.int(result.plan.height),
@@ -101,7 +104,8 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
     return _push
 
 
-def flow_assets(flows: list[Flow], open_sink: OpenSink) -> Iterator[dg.AssetsDefinition]:
+def flow_assets(flows: list[Flow], open_sink: OpenSink,
+                checks: Checks = lambda system: None) -> Iterator[dg.AssetsDefinition]:
     for flow in flows:
-        yield plan_asset(flow)
+        yield plan_asset(flow, checks)
         yield push_asset(flow, open_sink)

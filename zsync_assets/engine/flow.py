@@ -42,6 +42,11 @@ System = Literal["zuora", "netsuite"]
 WriteMode = Literal["upsert", "create_or_update"]
 
 MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
+# The target system's plan-time check of mapped payloads: given the mapped frame, an expression
+# naming what the target could not hold in a row (field, value, limit), or null; None: nothing to
+# check. Supplied per target system by `zsync_assets/targets/field_rules.py`, so the engine
+# knows no vendor's field names.
+PayloadCheck = Callable[[pl.DataFrame], "pl.Expr | None"]
 
 LINK_REF = "$link"
 

@@ -41,12 +41,16 @@ create table if not exists zsync.push_log (
     action varchar not null,            -- create | update | lookup | writeback
     status varchar not null,            -- started | succeeded | failed
     error_code varchar,
-    error_class varchar,                -- transient | data
+    error_class varchar,                -- transient | data | unknown: the client's verdict
     message varchar,
     target_id varchar,
     attempt_key varchar,                -- NetSuite externalId / Zuora Idempotency-Key
     payload_hash varchar,
     "at" timestamptz not null
+);
+create table if not exists zsync.migrations (
+    name varchar primary key,
+    applied_at timestamptz not null
 );
 create table if not exists zsync.requeue (
     flow varchar not null,
@@ -65,6 +69,39 @@ ATTEMPT_ACTIONS = ("create", "update", "lookup")
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+
+
+# One-off data fixes for warehouses written by older zsync versions, each applied once.
+MIGRATIONS = {
+    # Before failures carried the client's verdict, a whole NetSuite request that failed was
+    # logged as `ZSYNC_REQUEST_FAILED:<code>` and filed as a data error, whatever the code
+    # (governance, HTTP 503, UNEXPECTED_ERROR): those records waited for a source change that
+    # never came. A whole request failing says nothing about one record: send them again.
+    "2026-11-request-failures-are-transient": """
+        update zsync.push_log set error_class = 'transient'
+        where error_class = 'data' and error_code like 'ZSYNC_REQUEST_FAILED:%'
+    """,
+}
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations this warehouse has not had yet; returns their names."""
+    ensure_tables(con)
+    done = {r[0] for r in con.execute("select name from zsync.migrations").fetchall()}
+    applied = []
+    for name, sql in MIGRATIONS.items():
+        if name in done:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(sql)
+            con.execute("insert into zsync.migrations values (?, ?)", [name, now()])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        applied.append(name)
+    return applied
 
 
 def now() -> datetime:

@@ -6,12 +6,14 @@
   payload hash equals the one last written (nothing changed);
 - blocked: an unresolvable reference (`_blocked`), a parent that is not synced, or a DATA
   error on the last attempt with this very payload (re-sending it would fail the same way;
-  it waits until the source changes or an operator re-queues it);
+  it waits until the source changes or an operator re-queues it). Whether a failure was data
+  is the verdict the vendor client recorded in `zsync.push_log.error_class`, read as is;
 - update: linked before (or matched to a pre-existing target record) and the payload changed;
 - create: everything else.
 
-A record whose last attempt has a `started` row and no result gets `needs_lookup`: push looks
-it up on the target before sending anything.
+A record whose last attempt has a `started` row and no result, or ended `unknown` (the vendor
+may have written it, nobody heard), gets `needs_lookup`: push looks it up on the target before
+sending anything.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from typing import Any
 import polars as pl
 
 from zsync_assets.config import FieldOverrides
-from zsync_assets.engine.errors import classify
-from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow
+from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow, PayloadCheck
 from zsync_assets.engine.payload_json import canonical_json, hash_series, payload_hash, payload_json, payloads
 
 __all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_hash", "payloads", "plan_counts"]
@@ -74,16 +75,23 @@ def build_plan(
     last_attempts: pl.DataFrame | None = None,
     requeued: Iterable[str] = (),
     overrides: FieldOverrides | None = None,
+    check: PayloadCheck | None = None,
 ) -> pl.DataFrame:
     mapped = _with_controls(mapped).unique("source_id", keep="last", maintain_order=True)
+    problem = check(mapped) if check is not None else None
+    if problem is not None:
+        # A value the target cannot hold blocks its record here, named, instead of failing at the
+        # vendor (on NetSuite, with the whole list call it travels in).
+        mapped = mapped.with_columns(_blocked=pl.coalesce(pl.col("_blocked"), problem))
     body = payload_json(mapped, overrides)
     links = _empty(links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "payload_hash": pl.Utf8,
                            "payload": pl.Utf8}).rename(
         {"target_id": "link_target_id", "payload_hash": "link_hash", "payload": "link_payload"})
     attempts = _empty(last_attempts, {"source_id": pl.Utf8, "status": pl.Utf8, "error_code": pl.Utf8,
-                                      "message": pl.Utf8, "payload_hash": pl.Utf8}).rename(
-        {"status": "last_status", "error_code": "last_error_code", "message": "last_message",
-         "payload_hash": "last_hash"})
+                                      "error_class": pl.Utf8, "message": pl.Utf8,
+                                      "payload_hash": pl.Utf8}).rename(
+        {"status": "last_status", "error_code": "last_error_code", "error_class": "last_class",
+         "message": "last_message", "payload_hash": "last_hash"})
     requeued_ids = pl.Series("source_id", list(requeued), dtype=pl.Utf8)
 
     frame = (
@@ -97,7 +105,6 @@ def build_plan(
         .with_columns(
             requeued=pl.col("source_id").is_in(requeued_ids.implode()),
             linked=pl.col("link_target_id").is_not_null(),
-            last_class=_error_classes(attempts),
         )
     )
     data_rejected = (
@@ -105,6 +112,8 @@ def build_plan(
         & (pl.col("last_hash") == pl.col("payload_hash")) & ~pl.col("requeued")
     )
     linked_note = pl.format(" (already synced as {}; left as is)", pl.col("link_target_id"))
+    unanswered = ((pl.col("last_status") == "started")
+                  | ((pl.col("last_status") == "failed") & (pl.col("last_class") == "unknown"))).fill_null(False)
     action = (
         pl.when(pl.col("_skip").is_not_null()).then(pl.lit("skip"))
         .when(pl.col("_only_if_linked").is_not_null() & ~pl.col("linked")).then(pl.lit("skip"))
@@ -126,7 +135,7 @@ def build_plan(
             pl.col("last_message").fill_null(""), pl.lit(flow.name), pl.col("source_id")))
         .when(pl.col("linked") & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"))
         .then(pl.lit("unchanged since the last sync"))
-        .when(pl.col("last_status") == "started")
+        .when(unanswered)
         .then(pl.lit("an earlier attempt got no answer: looked up on the target before sending"))
         .when(pl.col("requeued")).then(pl.lit("re-queued by an operator"))
         .when((pl.col("last_status") == "failed") & (pl.col("last_class") == "transient"))
@@ -143,17 +152,10 @@ def build_plan(
         external_id=pl.lit(flow.external_id("")) + pl.col("source_id"),
         after=pl.col("_after").cast(pl.Utf8),
         record_type=pl.col("_record_type").fill_null(flow.target_record_type),
-        needs_lookup=(pl.col("last_status") == "started").fill_null(False),
+        needs_lookup=unanswered,
     )
     frame = _block_orphans(frame, links)
     return _with_waves(_with_changed_fields(frame)).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
-
-
-def _error_classes(attempts: pl.DataFrame) -> pl.Expr:
-    """`classify` of the last error code, looked up once per distinct code (a handful)."""
-    codes = attempts["last_error_code"].drop_nulls().unique().to_list()
-    return pl.col("last_error_code").replace_strict({c: classify(c) for c in codes}, default=None,
-                                                    return_dtype=pl.Utf8)
 
 
 def _with_changed_fields(frame: pl.DataFrame) -> pl.DataFrame:

@@ -11,8 +11,8 @@ Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exact
 Within a wave and action, up to `sink.parallel_batches(config)` batches are in flight at once
 (worker threads): the vendor allows several concurrent requests (NetSuite: the account's
 concurrency; Zuora: 40 per tenant by default), and one batch at a time leaves that unused.
-Each worker keeps steps 1-3 for its batch; DuckDB opens are serialized by a lock per warehouse
-file and never held across a vendor call. Link references are resolved, and results counted,
+Each worker keeps steps 1-3 for its batch; DuckDB opens take turns within the process
+(`Warehouse.connect`) and are never held across a vendor call. Link references are resolved, and results counted,
 in the calling thread; a wave starts only after every batch of the previous wave has finished.
 
 Only one push of a flow runs at a time, across processes and runs (a file lock next to the
@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +35,6 @@ from filelock import FileLock, Timeout
 
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
-from zsync_assets.engine.errors import classify
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.plan import SENDABLE
@@ -56,6 +54,7 @@ class PushResult:
     succeeded: int = 0
     failed: int = 0
     deferred: int = 0  # children whose parent failed in this run: planned again next run
+    already_synced: int = 0  # linked by another run while this one waited for the flow lock
     resolved_by_lookup: int = 0
     written_back: int = 0
     writeback_failed: int = 0
@@ -65,7 +64,8 @@ class PushResult:
     def metadata(self) -> dict:
         return {
             "sent": self.sent, "succeeded": self.succeeded, "failed": self.failed,
-            "deferred": self.deferred, "resolved_by_lookup": self.resolved_by_lookup,
+            "deferred": self.deferred, "already_synced": self.already_synced,
+            "resolved_by_lookup": self.resolved_by_lookup,
             "written_back": self.written_back, "writeback_failed": self.writeback_failed,
             "errors_by_code": json.dumps(self.errors, sort_keys=True),
         }
@@ -86,20 +86,6 @@ def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Ite
             yield
     except Timeout as exc:
         raise PushLocked(f"another push of flow {flow!r} held {path} for {timeout_s:.0f}s") from exc
-
-
-_DB_LOCKS: dict[str, threading.Lock] = {}
-_DB_LOCKS_GUARD = threading.Lock()
-
-
-@contextmanager
-def _bookkeeping(warehouse: Warehouse) -> Iterator:
-    """A brief DuckDB open from a push worker: one at a time per warehouse file in this process
-    (DuckDB lets one connection write a file; the other workers wait here, not on the vendor)."""
-    with _DB_LOCKS_GUARD:
-        lock = _DB_LOCKS.setdefault(str(warehouse.path.resolve()), threading.Lock())
-    with lock, warehouse.connect() as con:
-        yield con
 
 
 def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
@@ -157,17 +143,25 @@ def _outgoing(flow: Flow, row: dict, target_id: str | None = None, linked: Linke
     )
 
 
-def _log_row(run_id: str, flow: Flow, rec: Outgoing, hash_: str, status: str,
-             outcome: Outcome | None = None, action: str | None = None) -> dict:
-    code = outcome.code if outcome and not outcome.ok else None
+def _log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, *,
+             outcome: Outcome | None = None, target_id: str | None = None,
+             attempt_key: str | None = None, payload_hash: str | None = None) -> dict:
+    """One `zsync.push_log` row; a failure's class is the vendor client's verdict, as given."""
+    failure = outcome.failure if outcome is not None and not outcome.ok else None
     return {
-        "run_id": run_id, "flow": flow.name, "source_id": rec.source_id,
-        "action": action or rec.action, "status": status,
-        "error_code": code, "error_class": classify(code) if code else None,
-        "message": outcome.message if outcome and not outcome.ok else None,
-        "target_id": outcome.target_id if outcome else rec.target_id,
-        "attempt_key": rec.attempt_key, "payload_hash": hash_,
+        "run_id": run_id, "flow": flow.name, "source_id": source_id, "action": action, "status": status,
+        "error_code": failure.code if failure else None, "error_class": failure.kind if failure else None,
+        "message": failure.message if failure else None,
+        "target_id": target_id,
+        "attempt_key": attempt_key, "payload_hash": payload_hash,
     }
+
+
+def _attempt_row(run_id: str, flow: Flow, rec: Outgoing, hash_: str, status: str,
+                 outcome: Outcome | None = None, action: str | None = None) -> dict:
+    return _log_row(run_id, flow, rec.source_id, action or rec.action, status, outcome=outcome,
+                    target_id=outcome.target_id if outcome is not None else rec.target_id,
+                    attempt_key=rec.attempt_key, payload_hash=hash_)
 
 
 def _link_row(flow: Flow, rec: Outgoing, hash_: str, body: str, target_id: str) -> dict:
@@ -198,7 +192,7 @@ def push_flow(
     with flow_lock(warehouse, flow.name):
         bind_sinks(warehouse, [s for s in (sink, source_sink) if s is not None])
         plan = _pending(warehouse, flow)
-        rows = plan.to_dicts()
+        rows = _not_synced_meanwhile(warehouse, flow, plan.to_dicts(), result, log)
         targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
         linked = _read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
@@ -233,6 +227,28 @@ def push_flow(
     return result
 
 
+def _not_synced_meanwhile(warehouse: Warehouse, flow: Flow, rows: list[dict], result: PushResult,
+                          log: Log) -> list[dict]:
+    """The plan was made before this push got the flow lock; another run may have pushed the same
+    records meanwhile (two runs at once). A row whose payload is now linked is done; a create whose
+    record got linked meanwhile becomes an update of that target record."""
+    if not rows:
+        return rows
+    with warehouse.connect() as con:
+        linked = {s: (t, h) for s, t, h in con.execute(
+            "select source_id, target_id, payload_hash from zsync.links where flow = ?", [flow.name]).fetchall()}
+    pending = []
+    for row in rows:
+        link = linked.get(row["source_id"])
+        if link and link[1] == row["payload_hash"]:
+            result.already_synced += 1
+            continue
+        pending.append({**row, "target_id": row["target_id"] or link[0]} if link else row)
+    if result.already_synced:
+        log(f"push {flow.name}: {result.already_synced} record(s) were synced by another run meanwhile")
+    return pending
+
+
 def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict],
                         run_id: str, result: PushResult, log: Log) -> dict[str, str]:
     """Look up records whose last attempt got no answer; found ones are updated, not re-created."""
@@ -242,8 +258,8 @@ def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list
     found = sink.lookup(unanswered)
     hashes = {r["source_id"]: r["payload_hash"] for r in rows}
     log_rows = [
-        _log_row(run_id, flow, rec, hashes[rec.source_id], "succeeded",
-                 Outcome(rec.source_id, True, found.get(rec.source_id)), action="lookup")
+        _attempt_row(run_id, flow, rec, hashes[rec.source_id], "succeeded",
+                     Outcome(rec.source_id, True, found.get(rec.source_id)), action="lookup")
         for rec in unanswered
     ]
     with warehouse.connect() as con:
@@ -286,25 +302,46 @@ def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, records: list[Outg
     """Steps 1-3 for one batch (runs in a worker thread: touches no shared state but DuckDB)."""
     hashes = {r["source_id"]: r["payload_hash"] for r in chunk}
     bodies = {r["source_id"]: r["payload"] for r in chunk}
-    with _bookkeeping(warehouse) as con:
-        store.log_attempts(con, [_log_row(run_id, flow, rec, hashes[rec.source_id], "started")
+    with warehouse.connect() as con:
+        store.log_attempts(con, [_attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
                                  for rec in records])
     # A sink raising here leaves the `started` rows unanswered on purpose: the outcome is
     # unknown, and the next run's lookup settles it.
-    outcomes = sink.write(records)
-    if len(outcomes) != len(records):
-        raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(records)} records")
+    outcomes = write_isolating(sink, records)
     log_rows, link_rows = [], []
     for rec, outcome in zip(records, outcomes, strict=True):
         hash_ = hashes[rec.source_id]
-        log_rows.append(_log_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
+        log_rows.append(_attempt_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
         if outcome.ok and outcome.target_id:
             link_rows.append(_link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
-    with _bookkeeping(warehouse) as con:
+    with warehouse.connect() as con:
         store.log_attempts(con, log_rows)
         store.upsert_links(con, link_rows)
         store.clear_requeue(con, flow.name, [r.source_id for r in records])
     return _SentBatch(records, outcomes, link_rows)
+
+
+def _refused_as_a_whole(outcome: Outcome) -> bool:
+    failure = outcome.failure
+    return failure is not None and failure.whole_request and failure.kind == "data"
+
+
+def write_isolating(sink: Sink, records: Sequence[Outgoing]) -> list[Outcome]:
+    """`sink.write`, splitting a batch the vendor refused as a whole for its data (a NetSuite
+    fault over one value its schema rejects) until the bad records stand alone: every other
+    record lands in this run, and only the bad ones fail, with the vendor's message. A whole-
+    request refusal means nothing was written, so re-sending the halves is safe; one bad record
+    in 100 costs about 2 x log2(100) = 14 more calls."""
+    outcomes = list(sink.write(records))
+    if len(outcomes) != len(records):
+        raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(records)} records")
+    refused = [i for i, outcome in enumerate(outcomes) if _refused_as_a_whole(outcome)]
+    if len(refused) > 1:
+        half = len(refused) // 2
+        for part in (refused[:half], refused[half:]):
+            for i, outcome in zip(part, write_isolating(sink, [records[i] for i in part]), strict=True):
+                outcomes[i] = outcome
+    return outcomes
 
 
 def _in_parallel(send: Callable[[tuple], _SentBatch], batches: list[tuple], workers: int) -> Iterator[_SentBatch]:
@@ -365,12 +402,11 @@ def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Con
         chunk = todo[start:start + size]
         notices = [n for n, _ in chunk]
         outcomes = source_sink.write_back(flow.write_back.record_type, notices)
-        log_rows = [{
-            "run_id": run_id, "flow": flow.name, "source_id": n.source_id, "action": "writeback",
-            "status": "succeeded" if o.ok else "failed", "error_code": o.code,
-            "error_class": classify(o.code) if o.code else None, "message": o.message,
-            "target_id": n.target_id, "attempt_key": key, "payload_hash": None,
-        } for (n, key), o in zip(chunk, outcomes, strict=True)]
+        log_rows = [
+            _log_row(run_id, flow, n.source_id, "writeback", "succeeded" if o.ok else "failed", outcome=o,
+                     target_id=n.target_id, attempt_key=key)
+            for (n, key), o in zip(chunk, outcomes, strict=True)
+        ]
         ok = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if o.ok and n.ok]
         bad = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if not o.ok and n.ok]
         with warehouse.connect() as con:

@@ -8,7 +8,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
-from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
 from zsync_assets.lib.warehouse import Warehouse, qualified, replace_table
 
@@ -22,11 +22,26 @@ class PlanResult:
     def counts(self) -> dict[str, int]:
         return plan_counts(self.plan)
 
+    @property
+    def not_staged(self) -> str:
+        """What to run first, naming each staging asset that never ran ('' when all have)."""
+        return not_staged_message(self.missing_tables)
 
-def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool = True) -> PlanResult:
-    """Map the staged tables and classify every record; `write=False` is a pure dry run."""
+
+def not_staged_message(tables: list[str]) -> str:
+    if not tables:
+        return ""
+    assets = ", ".join("/".join(t.split(".")) for t in tables)
+    return (f"not staged yet: {', '.join(tables)}; the staging asset(s) {assets} never ran on this "
+            f"warehouse. Materialize them (the sync_all job, or `zsync demo`) before planning.")
+
+
+def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool = True,
+              check: PayloadCheck | None = None) -> PlanResult:
+    """Map the staged tables and classify every record; `write=False` is a pure dry run.
+    `check`: the target system's payload check (values it could not hold are blocked)."""
     with warehouse.connect() as con:
-        store.ensure_tables(con)
+        store.migrate(con)
         missing = [t for t in flow.tables if not store.table_exists(con, t)]
         tables = {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
         tables["zsync.links"] = store.read_links(con)
@@ -34,11 +49,13 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         attempts = store.read_last_attempts(con, flow.name)
         requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
     if missing:
-        # Nothing staged yet (first run, or the staging step failed): an empty plan, said plainly.
+        # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
+        # one means its staging never ran: no plan can be made, and the caller says so.
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     else:
         mapped = flow.mapping(tables, config)
-        plan = build_plan(flow, mapped, links, attempts, requeued, config.field_overrides.get(flow.name))
+        plan = build_plan(flow, mapped, links, attempts, requeued, config.field_overrides.get(flow.name),
+                          check=check)
     if write:
         with warehouse.connect() as con:
             replace_table(con, flow.plan_table, plan)

@@ -2,6 +2,8 @@
 
 Vendor knowledge (record shapes, list calls, idempotency headers, custom field names) lives in
 `zsync_assets/targets/`; the engine only hands over payload dicts and gets per-record outcomes.
+A failed outcome carries the vendor client's verdict (`Failure`: transient, data or unknown);
+the engine reads it and never re-parses codes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from zsync_assets.config import Config
+from zsync_assets.lib.failure import Failure
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,23 @@ class Outcome:
     source_id: str
     ok: bool
     target_id: str | None = None
-    code: str | None = None
-    message: str | None = None
+    failure: Failure | None = None  # set when not ok
+
+    def __post_init__(self) -> None:
+        if not self.ok and self.failure is None:
+            raise ValueError(f"outcome of {self.source_id} failed without a Failure verdict")
+
+    @classmethod
+    def failed(cls, source_id: str, failure: Failure) -> Outcome:
+        return cls(source_id, False, None, failure)
+
+    @property
+    def code(self) -> str | None:
+        return self.failure.code if self.failure else None
+
+    @property
+    def message(self) -> str | None:
+        return self.failure.message if self.failure else None
 
 
 @dataclass(frozen=True)

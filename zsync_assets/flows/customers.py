@@ -29,6 +29,10 @@ from zsync_assets.flows.mapping.common import (
 )
 
 ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
+# NetSuite's Customer companyName holds 83 characters (targets/field_rules.py); a longer Zuora
+# account name is cut at a word boundary, marked with an ellipsis, and kept whole in `comments`,
+# rather than blocking the customer (and every invoice and payment of it) on its legal name.
+COMPANY_NAME_MAX = 83
 SEND_TO_ZUORA_FIELD = "custentity_zsync_send_to_zuora"
 
 _ACCOUNT_COLUMNS = [
@@ -51,6 +55,22 @@ def _address(prefix: str) -> pl.Expr:
         c("state").alias("state"),
         c("postal_code").alias("zip"),
     ))
+
+
+def _bounded_company_name(name: pl.Expr) -> pl.Expr:
+    cut = name.str.slice(0, COMPANY_NAME_MAX - 1).str.replace(r"\s+\S*$", "").str.strip_chars(" ,.;:-")
+    return pl.when(name.str.len_chars() > COMPANY_NAME_MAX).then(cut + pl.lit("…")).otherwise(name)
+
+
+def _unknown_country(prefix: str) -> pl.Expr:
+    country = pl.col(f"{prefix}country")
+    return country.str.strip_chars().ne("") & netsuite_country(country).is_null()
+
+
+def _unknown_country_reason(prefix: str, role: str) -> pl.Expr:
+    return pl.format("{} contact {}: country '{}' is not a value of NetSuite's Country list "
+                     "(addressbookAddress.country); correct it in Zuora", pl.lit(role),
+                     pl.col(f"{prefix}id"), pl.col(f"{prefix}country"))
 
 
 def _addressbook() -> pl.Expr:
@@ -152,7 +172,9 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
     return frame.select(
         pl.col("id").alias("source_id"),
         pl.col("account_number").alias("entityId"),
-        pl.when(~is_person.fill_null(False)).then(pl.col("name")).alias("companyName"),
+        pl.when(~is_person.fill_null(False)).then(_bounded_company_name(pl.col("name"))).alias("companyName"),
+        pl.when(pl.col("name").str.len_chars() > COMPANY_NAME_MAX)
+        .then(pl.format("Name in Zuora: {}", pl.col("name"))).alias("comments"),
         pl.when(is_person).then(pl.lit(True)).alias("isPerson"),
         pl.when(is_person).then(pl.coalesce("bill_first_name", "name")).alias("firstName"),
         pl.when(is_person).then(pl.coalesce("bill_last_name", "name")).alias("lastName"),
@@ -177,6 +199,8 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
         .when(pl.col("subsidiary_id").is_null())
         .then(pl.format("no NetSuite subsidiary named '{}'", pl.col("subsidiary_name").fill_null("")))
+        .when(_unknown_country("bill_")).then(_unknown_country_reason("bill_", "bill-to"))
+        .when(_unknown_country("sold_")).then(_unknown_country_reason("sold_", "sold-to"))
         .alias("_blocked"),
         pl.coalesce("integration_id__ns", "match_external", "match_zuora_id", "match_entity").alias("_match_target_id"),
         pl.when(pl.col("integration_id__ns").is_not_null()).then(pl.lit("IntegrationId__NS"))

@@ -9,7 +9,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB staging file; `ZSYNC_DB` overrides the default `data/zsync.duckdb`."""
 
     path: str = ""
-    lock_timeout_s: float = 60.0
+    lock_timeout_s: float | None = None  # None: ZSYNC_LOCK_TIMEOUT_S, else 60 s
 
     def get(self) -> Warehouse:
         return Warehouse(self.path or default_db_path(), lock_timeout_s=self.lock_timeout_s)

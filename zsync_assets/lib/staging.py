@@ -9,6 +9,12 @@ the `fetch` callable that yields pages of records changed since a timestamp. Edg
   timestamps at the boundary may share a second; rows are upserted by id, so the overlap is
   harmless;
 - the mark only moves after every page was fetched and written, so a failed run re-fetches.
+
+Every staged table has declared columns (`StagedObject.columns`, DuckDB types): its first
+staging creates the table with them even when the source returned nothing, and every page is
+cast to them. So "not staged yet" means only that a table's staging never ran, and a mapping
+always gets a typed frame: an empty NetSuite account or a tenant without tax is just empty.
+Columns the source returns beyond the declared ones are typed by their values and added.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import Warehouse, read_cursor, row_count, upsert, write_cursor
+from zsync_assets.lib.warehouse import (
+    Warehouse, qualified, quote_ident, read_cursor, row_count, table_exists, upsert, write_cursor,
+)
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
 _FLUSH_ROWS = 5000
@@ -38,6 +47,14 @@ def snake_case(name: str) -> str:
     return head + (sep + tail.lower() if sep else "")
 
 
+# Declared column types (DuckDB's names) and the polars types a page is cast to.
+COLUMN_TYPES: dict[str, pl.DataType] = {
+    "TEXT": pl.Utf8(), "BIGINT": pl.Int64(), "DOUBLE": pl.Float64(), "BOOLEAN": pl.Boolean(),
+    "DATE": pl.Date(), "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
+}
+STAGED_AT = "_staged_at"
+
+
 @dataclass(frozen=True)
 class StagedObject:
     """One source object staged into `<system>.<name>`."""
@@ -47,6 +64,8 @@ class StagedObject:
     updated_field: str  # source field holding the record's last-modified time, e.g. "updatedDate"
     key: str = "id"  # source field that identifies a record, e.g. "id" or "internalId"
     description: str = ""
+    # The declared schema: snake_case column -> type (a COLUMN_TYPES key).
+    columns: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def table(self) -> str:
@@ -123,11 +142,76 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts) if casts else frame
 
 
-def records_frame(records: list[Mapping[str, Any]]) -> pl.DataFrame:
-    """Vendor records (camelCase keys) as a frame with snake_case columns and light typing."""
+class StagingTypeError(ValueError):
+    """A value the source sent does not fit its column's declared type."""
+
+
+_TRUE, _FALSE = {"true", "t", "1", "yes", "y"}, {"false", "f", "0", "no", "n", ""}
+
+
+def _as_declared(frame: pl.DataFrame, name: str, type_name: str, table: str) -> pl.Series:
+    series, target = frame[name], COLUMN_TYPES[type_name]
+    if series.dtype == target:
+        return series
+    try:
+        if series.dtype in (pl.Utf8, pl.Null) and target == pl.Date:
+            return series.cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d")
+        if target == pl.Datetime("us", "UTC"):
+            return series.map_elements(parse_timestamp, return_dtype=target, skip_nulls=True)
+        if series.dtype == pl.Utf8 and target == pl.Boolean:
+            lowered = series.str.strip_chars().str.to_lowercase()
+            bad = lowered.drop_nulls().filter(~lowered.drop_nulls().is_in(list(_TRUE | _FALSE)))
+            if not bad.is_empty():
+                raise ValueError(f"not a boolean: {bad[0]!r}")
+            return lowered.is_in(list(_TRUE)).set(lowered.is_null(), None)
+        return series.cast(target, strict=True)
+    except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
+        sample = series.drop_nulls().head(3).to_list()
+        raise StagingTypeError(
+            f"{table}.{name}: the source sent values that are not {type_name} (e.g. {sample!r}): {exc}"
+        ) from None
+
+
+def records_frame(records: list[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
+                  table: str = "") -> pl.DataFrame:
+    """Vendor records (camelCase keys) as a frame with snake_case columns: declared `columns` cast
+    to their type (and present even when no record has them), others typed by their values."""
     rows = [{snake_case(k): _cell(v) for k, v in r.items()} for r in records]
+    declared = dict(columns or {})
+    if not rows:
+        return pl.DataFrame(schema={name: COLUMN_TYPES[kind] for name, kind in declared.items()})
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    return _typed(frame)
+    undeclared = [c for c in frame.columns if c not in declared]
+    if undeclared:
+        frame = frame.with_columns(_typed(frame.select(undeclared)).get_columns())
+    return frame.with_columns(
+        [_as_declared(frame, name, kind, table).alias(name) for name, kind in declared.items()
+         if name in frame.columns]
+        + [pl.lit(None, COLUMN_TYPES[kind]).alias(name) for name, kind in declared.items()
+           if name not in frame.columns])
+
+
+def ensure_staged_table(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str]) -> None:
+    """Create `table` with its declared columns (and `_staged_at`) if it is new, and add any
+    declared column an older table lacks. An existing column keeps its type unless it is text
+    that a declared type was learnt for later (then it is converted, as staging would have)."""
+    schema = table.partition(".")[0]
+    con.execute(f"create schema if not exists {quote_ident(schema)}")
+    wanted = {**columns, STAGED_AT: "TIMESTAMPTZ"}
+    if not table_exists(con, table):
+        cols = ", ".join(f"{quote_ident(c)} {t.replace('TEXT', 'VARCHAR')}" for c, t in wanted.items())
+        con.execute(f"create table if not exists {qualified(table)} ({cols})")
+        return
+    existing = dict(con.execute(f"select column_name, column_type from (describe {qualified(table)})").fetchall())
+    for name, kind in wanted.items():
+        duck = kind.replace("TEXT", "VARCHAR").replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
+        if name not in existing:
+            con.execute(f"alter table {qualified(table)} add column {quote_ident(name)} {duck}")
+        elif existing[name] != duck and existing[name] == "VARCHAR":
+            try:
+                con.execute(f"alter table {qualified(table)} alter {quote_ident(name)} type {duck}")
+            except duckdb.Error:
+                pass  # values that don't convert stay text: nothing is lost, the mapping casts
 
 
 def stage(
@@ -144,6 +228,7 @@ def stage(
     """
     result = StageResult()
     with warehouse.connect() as con:
+        ensure_staged_table(con, obj.table, obj.columns)  # exists from the first staging on, empty or not
         mark = read_cursor(con, obj.table)
     result.since = mark - overlap if mark else None
     high_water = mark
@@ -152,7 +237,8 @@ def stage(
     def flush() -> None:
         if not buffered:
             return
-        frame = records_frame(buffered).with_columns(_staged_at=pl.lit(datetime.now(UTC)))
+        frame = records_frame(buffered, obj.columns, obj.table).with_columns(
+            pl.lit(datetime.now(UTC)).alias(STAGED_AT))
         with warehouse.connect() as con:
             result.rows_upserted += upsert(con, obj.table, frame, key=obj.key_column)
         buffered.clear()

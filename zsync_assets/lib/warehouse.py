@@ -10,6 +10,7 @@ retries while another process holds the lock and then fails with a message sayin
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -53,12 +54,25 @@ def qualified(table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
+_IN_PROCESS: dict[str, threading.RLock] = {}
+_IN_PROCESS_GUARD = threading.Lock()
+
+
+def _process_lock(path: Path) -> threading.RLock:
+    """DuckDB refuses a second attach of the same file within one process (ResourceInUse) instead
+    of waiting; threads of one process (push workers, in-process runs) take turns here."""
+    with _IN_PROCESS_GUARD:
+        return _IN_PROCESS.setdefault(str(path.resolve()), threading.RLock())
+
+
 class Warehouse:
     """Short-lived access to the DuckDB staging file at `path`."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout_s: float = 60.0):
+    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None):
         self.path = Path(path or default_db_path())
-        self.lock_timeout_s = lock_timeout_s
+        # ZSYNC_LOCK_TIMEOUT_S: how long to wait for another process's hold on the file.
+        self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else float(
+            os.environ.get("ZSYNC_LOCK_TIMEOUT_S") or 60.0)
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -70,20 +84,21 @@ class Warehouse:
             stop=stop_after_delay(self.lock_timeout_s),
             reraise=True,
         )
-        try:
-            con = retrying(self._open, read_only)
-        except duckdb.IOException as exc:
-            if not _is_lock_conflict(exc):
-                raise
-            raise WarehouseLocked(
-                f"{self.path} stayed locked by another process for {self.lock_timeout_s:.0f}s "
-                f"(DuckDB allows one process at a time). Close any open SQL session on it "
-                f"(duckdb CLI, notebook) and run again. DuckDB said: {exc}"
-            ) from exc
-        try:
-            yield con
-        finally:
-            con.close()
+        with _process_lock(self.path):
+            try:
+                con = retrying(self._open, read_only)
+            except duckdb.IOException as exc:
+                if not _is_lock_conflict(exc):
+                    raise
+                raise WarehouseLocked(
+                    f"{self.path} stayed locked by another process for {self.lock_timeout_s:.0f}s "
+                    f"(DuckDB allows one process at a time). Close any open SQL session on it "
+                    f"(duckdb CLI, notebook) and run again. DuckDB said: {exc}"
+                ) from exc
+            try:
+                yield con
+            finally:
+                con.close()
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         # Attached under a fixed alias: opened directly, the file's catalog would be named

@@ -10,6 +10,19 @@ Admin API (mounted by each sandbox under `/__sandbox`):
 
 A rule matches a route name (Zuora: "POST /v1/accounts", "GET /object-query/accounts";
 NetSuite: the SOAP operation, "upsertList") with fnmatch globs; "*" matches everything.
+
+Every kind of fault has a steady per-call rate (a share of matching calls, drawn from the
+injector's seeded random stream), so a test or benchmark can say "30% of calls fail" and mean
+it for every kind:
+
+- `error_rate`: answered `error_status` (5xx...) with the vendor's error body, or with an HTML
+  page (`error_body: "html"`, what a proxy in front of the vendor sends); `error_code` names
+  the vendor code (NetSuite fault code such as `WS_CONCUR_SESSION_DISALLWD`);
+- `rate_limit_rate`: Zuora 429 / NetSuite concurrency governance fault, before any work;
+- `drop_rate`: the connection drops before any work;
+- `timeout_rate`: no answer for `timeout_ms` (before any work), then the connection drops;
+- `commit_then_drop_rate`: the write commits, then the connection drops (the caller never
+  hears); `commit_then_drop` does the same for the next N matching writes.
 """
 
 from __future__ import annotations
@@ -34,9 +47,15 @@ class FaultRule:
     error_rate: float = 0.0  # share of matching requests answered with `error_status`
     error_status: int = 500
     burst_429: int = 0  # the next N matching requests are answered 429
+    error_code: str | None = None  # the vendor code of an injected error (default: the vendor's 5xx code)
+    error_body: str = "vendor"  # "vendor": the vendor's error shape; "html": a proxy's error page
     drop_rate: float = 0.0  # share dropped before any work is done
     commit_then_drop: int = 0  # the next N matching writes commit, then the connection drops
+    commit_then_drop_rate: float = 0.0  # share of matching writes that commit, then drop
     governance_rate: float = 0.0  # NetSuite: share answered with a concurrency-limit fault
+    rate_limit_rate: float = 0.0  # share answered 429 (Zuora) / a concurrency-limit fault (NetSuite)
+    timeout_rate: float = 0.0  # share that get no answer for `timeout_ms`, then a dropped connection
+    timeout_ms: int = 30_000
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
@@ -50,10 +69,13 @@ class FaultRule:
 class FaultDecision:
     latency_s: float = 0.0
     error_status: int | None = None
+    error_code: str | None = None
+    error_html: bool = False
     status_429: bool = False
     drop_before: bool = False
     drop_after_commit: bool = False
     governance: bool = False
+    timeout_s: float = 0.0  # > 0: answer nothing for this long, then drop the connection
 
 
 @dataclass
@@ -92,18 +114,34 @@ class FaultInjector:
                     decision.status_429 = True
                 if rule.error_rate and self.rng.random() < rule.error_rate:
                     decision.error_status = rule.error_status
+                    decision.error_code = rule.error_code
+                    decision.error_html = rule.error_body == "html"
                 if rule.drop_rate and self.rng.random() < rule.drop_rate:
                     decision.drop_before = True
                 if rule.governance_rate and self.rng.random() < rule.governance_rate:
                     decision.governance = True
+                if rule.rate_limit_rate and self.rng.random() < rule.rate_limit_rate:
+                    decision.governance = decision.status_429 = True
+                if rule.timeout_rate and self.rng.random() < rule.timeout_rate:
+                    decision.timeout_s = rule.timeout_ms / 1000
                 if is_write and rule.commit_then_drop > 0:
                     rule.commit_then_drop -= 1
+                    decision.drop_after_commit = True
+                if is_write and rule.commit_then_drop_rate and self.rng.random() < rule.commit_then_drop_rate:
                     decision.drop_after_commit = True
         return decision
 
     async def delay(self, decision: FaultDecision) -> None:
         if decision.latency_s:
             await asyncio.sleep(decision.latency_s)
+
+    async def hang(self, decision: FaultDecision) -> bool:
+        """For a timeout fault: wait without answering, then say the connection should drop."""
+        if not decision.timeout_s:
+            return False
+        self.count("timeouts")
+        await asyncio.sleep(decision.timeout_s)
+        return True
 
     def admin_routes(self) -> list[Route]:
         async def get_faults(request: Request) -> JSONResponse:
@@ -164,3 +202,9 @@ class DroppingResponse:
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         await drop_connection(send)
+
+
+def html_error_page(status: int) -> tuple[str, int]:
+    """The page a load balancer answers when the vendor behind it is unavailable."""
+    return (f"<html><head><title>{status}</title></head><body><h1>{status} Service Unavailable</h1>"
+            "<p>The server is temporarily unable to service your request.</p></body></html>", status)

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from zsync_assets.clients.netsuite.interface import (
-    CODE_UNKNOWN_OUTCOME, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteClient, NetSuiteError, WriteResult,
+    MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteAuthError, NetSuiteClient, NetSuiteError, WriteResult,
 )
 from zsync_assets.config import Config
-from zsync_assets.engine.errors import CONNECTION_DROPPED
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
 
 # Write-back: the customer learns its Zuora account id, the sales order its Zuora subscription
@@ -33,7 +32,7 @@ TRANSACTION_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "cust
 
 
 def _outcome(source_id: str, result: WriteResult) -> Outcome:
-    return Outcome(source_id, result.ok, result.internal_id, result.code, result.message)
+    return Outcome(source_id, result.ok, result.internal_id, result.failure)
 
 
 class NetSuiteSink:
@@ -65,9 +64,10 @@ class NetSuiteSink:
             body = [self._record(records[i]) for i in indexes]
             try:
                 results = (self.client.update_list if op == "update" else self.client.upsert_list)(record_type, body)
+            except NetSuiteAuthError:
+                raise  # a credential problem fails the step; no record is to blame
             except NetSuiteError as error:
-                code = CONNECTION_DROPPED if error.code == CODE_UNKNOWN_OUTCOME else error.code
-                results = [WriteResult(False, code=code, message=error.message) for _ in indexes]
+                results = [WriteResult(False, failure=error.failure) for _ in indexes]
             for i, result in zip(indexes, results, strict=True):
                 outcomes[i] = _outcome(records[i].source_id, result)
         return [outcomes[i] for i in range(len(records))]
@@ -101,7 +101,9 @@ class NetSuiteSink:
         body = [{"internalId": n.source_id, "customFieldList": {field: n.target_id}} for n in todo]
         try:
             results = self.client.update_list(record_type, body) if body else []
+        except NetSuiteAuthError:
+            raise
         except NetSuiteError as error:
-            results = [WriteResult(False, code=error.code, message=error.message) for _ in todo]
+            results = [WriteResult(False, failure=error.failure) for _ in todo]
         done = {n.source_id: _outcome(n.source_id, r) for n, r in zip(todo, results, strict=True)}
         return [done.get(n.source_id, Outcome(n.source_id, True)) for n in notices]

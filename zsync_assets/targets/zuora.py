@@ -14,10 +14,10 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from zsync_assets.clients.zuora import ZuoraClient, ZuoraError
+from zsync_assets.clients.zuora import ZuoraAuthError, ZuoraClient, ZuoraError
 from zsync_assets.config import Config
-from zsync_assets.engine.errors import CONNECTION_DROPPED
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
+from zsync_assets.lib.failure import Failure
 
 # Zuora routes per record type: (create, update-by-id, Object Query object for lookups).
 ROUTES = {
@@ -56,13 +56,11 @@ ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})
 ACTION_EDITABLE = ("Comment", "ReasonCode")
 
 
-def error_code(error: ZuoraError) -> str:
-    """A code the engine can classify: HTTP status for transport-level verdicts, else Zuora's."""
-    if error.status is None:
-        return CONNECTION_DROPPED
-    if error.status == 429 or error.status >= 500 or not error.codes:
-        return f"HTTP_{error.status}"
-    return str(error.codes[0])
+def _failed(source_id: str, error: ZuoraError) -> Outcome:
+    """A record's failed outcome with the client's verdict; refused credentials fail the step."""
+    if isinstance(error, ZuoraAuthError):
+        raise error
+    return Outcome.failed(source_id, error.failure)
 
 
 class ZuoraSink:
@@ -102,11 +100,14 @@ class ZuoraSink:
                                     {k: v for k, v in rec.payload.items() if k not in path_fields},
                                     idempotency_key=rec.attempt_key)
         except ZuoraError as error:
-            return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
+            return _failed(rec.source_id, error)
         target = (body or {}).get("accountId") or (body or {}).get("id") or (body or {}).get("Id")
         if rec.record_type in TARGET_KEYS:
             target = (body or {}).get(TARGET_KEYS[rec.record_type][0])
-        return Outcome(rec.source_id, bool(target), target, None if target else "NO_ID", None if target else "no id in response")
+        if not target:
+            # Zuora answered success without naming the record: it may exist; look it up first.
+            return Outcome.failed(rec.source_id, Failure("unknown", "NO_ID", f"no id in response: {str(body)[:200]}"))
+        return Outcome(rec.source_id, True, target)
 
     def _action_create(self, rec: Outgoing) -> Outcome:
         try:
@@ -120,7 +121,7 @@ class ZuoraSink:
             body = self.client.post("/v1/action/create", {"type": rec.record_type, "objects": [rec.payload]},
                                     idempotency_key=rec.attempt_key)
         except ZuoraError as error:
-            return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
+            return _failed(rec.source_id, error)
         return _save_result(rec.source_id, body)
 
     def _action_lookup(self, record_type: str, marker: str) -> str | None:
@@ -165,7 +166,7 @@ class ZuoraSink:
                 self.client.put(update.format(id=record_id), body)
                 outcomes.append(Outcome(n.source_id, True, n.source_id))
             except ZuoraError as error:
-                outcomes.append(Outcome(n.source_id, False, code=error_code(error), message=error.message))
+                outcomes.append(_failed(n.source_id, error))
         return outcomes
 
 
@@ -175,5 +176,6 @@ def _save_result(source_id: str, body: object, target_id: str | None = None) -> 
     if result.get("Success") and (target_id or result.get("Id")):
         return Outcome(source_id, True, target_id or result.get("Id"))
     error = (result.get("Errors") or [{}])[0]
-    return Outcome(source_id, False, code=str(error.get("Code") or "NOT_SAVED"),
-                   message=str(error.get("Message") or f"no SaveResult in {str(body)[:200]}"))
+    if not error:  # no SaveResult to go by: the object may have been saved
+        return Outcome.failed(source_id, Failure("unknown", "NOT_SAVED", f"no SaveResult in {str(body)[:200]}"))
+    return Outcome.failed(source_id, Failure("data", str(error.get("Code") or "NOT_SAVED"), str(error.get("Message") or "")))

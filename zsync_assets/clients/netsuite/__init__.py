@@ -1,7 +1,6 @@
 """NetSuite client: a backend-neutral interface (`NetSuiteClient`) with a SuiteTalk SOAP backend."""
 
 from zsync_assets.clients.netsuite.interface import (
-    CODE_REQUEST_FAILED,
     CODE_UNKNOWN_OUTCOME,
     NetSuiteAuthError,
     NetSuiteClient,
@@ -12,7 +11,6 @@ from zsync_assets.clients.netsuite.interface import (
 from zsync_assets.clients.netsuite.resource import NetSuiteResource
 
 __all__ = [
-    "CODE_REQUEST_FAILED",
     "CODE_UNKNOWN_OUTCOME",
     "NetSuiteAuthError",
     "NetSuiteClient",

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from zsync_assets.lib.failure import Failure, FailureKind
+
 Record = dict[str, Any]
 
 # Vendor list limits (SuiteTalk "Web Services Governance"): addList/deleteList 200,
@@ -32,29 +34,46 @@ MIN_PAGE_SIZE, MAX_PAGE_SIZE = 5, 1000
 
 @dataclass(frozen=True)
 class WriteResult:
-    """The outcome of writing one record; list calls return one per input, in input order."""
+    """The outcome of writing one record; list calls return one per input, in input order.
+    A failed one carries the client's verdict (`failure.kind`: transient, data or unknown)."""
 
     ok: bool
     internal_id: str | None = None
     external_id: str | None = None
-    code: str | None = None  # NetSuite statusDetail code (DUP_ENTITY, INVALID_KEY_OR_REF...) or a zsync code
-    message: str | None = None
+    failure: Failure | None = None
+
+    @property
+    def code(self) -> str | None:  # NetSuite statusDetail code (DUP_ENTITY, INVALID_KEY_OR_REF...)
+        return self.failure.code if self.failure else None
+
+    @property
+    def message(self) -> str | None:
+        return self.failure.message if self.failure else None
 
 
-# zsync's own codes for a whole request that failed after every retry (the records in it
-# were not written, or — for UNKNOWN_OUTCOME — may have been; look them up before re-adding).
+# zsync's code for a write that may have been committed although no answer came back (a
+# dropped connection on a call that is not safe to replay): look the record up before re-adding.
 CODE_UNKNOWN_OUTCOME = "ZSYNC_UNKNOWN_OUTCOME"
-CODE_REQUEST_FAILED = "ZSYNC_REQUEST_FAILED"
 
 
 class NetSuiteError(RuntimeError):
-    """A request NetSuite rejected as a whole (a fault, or a failed status on a read)."""
+    """A request NetSuite rejected as a whole (a fault, an HTTP error, a failed status on a
+    read), with the client's verdict: `kind` transient (retried, and worth another run),
+    data (the request itself is wrong) or unknown (a write may have been committed)."""
 
-    def __init__(self, code: str, message: str, *, retriable: bool = False):
+    def __init__(self, code: str, message: str, *, kind: FailureKind = "data"):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.retriable = retriable
+        self.kind = kind
+
+    @property
+    def retriable(self) -> bool:
+        return self.kind == "transient"
+
+    @property
+    def failure(self) -> Failure:
+        return Failure(self.kind, self.code, self.message, whole_request=True)
 
 
 class NetSuiteAuthError(NetSuiteError):

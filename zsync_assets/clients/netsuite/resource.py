@@ -66,24 +66,30 @@ class NetSuiteResource(dg.ConfigurableResource):
     timeout_s: float = 120.0
 
     @classmethod
-    def from_env(cls) -> NetSuiteResource:
+    def from_env(cls, *, resolve: bool = False) -> NetSuiteResource:
         """Real-account settings when any NETSUITE_* credential is set (then all are required,
-        read through dg.EnvVar so secrets stay out of the run config), else the sandbox."""
+        read through dg.EnvVar so secrets stay out of the run config), else the sandbox.
+        `resolve=True` reads the values now, for use outside a Dagster run (the CLI's checks)."""
+        def env(name: str, cast=str):  # noqa: ANN001, ANN202
+            if resolve:
+                return cast(os.environ[name])
+            return dg.EnvVar.int(name) if cast is int else dg.EnvVar(name)
+
         settings: dict = {}
         if any(os.environ.get(name) for name in _CREDENTIALS):
             settings.update(
-                account_id=dg.EnvVar("NETSUITE_ACCOUNT_ID"),
-                consumer_key=dg.EnvVar("NETSUITE_CONSUMER_KEY"),
-                consumer_secret=dg.EnvVar("NETSUITE_CONSUMER_SECRET"),
-                token_id=dg.EnvVar("NETSUITE_TOKEN_ID"),
-                token_secret=dg.EnvVar("NETSUITE_TOKEN_SECRET"),
+                account_id=env("NETSUITE_ACCOUNT_ID"),
+                consumer_key=env("NETSUITE_CONSUMER_KEY"),
+                consumer_secret=env("NETSUITE_CONSUMER_SECRET"),
+                token_id=env("NETSUITE_TOKEN_ID"),
+                token_secret=env("NETSUITE_TOKEN_SECRET"),
             )
-        for name, env in (("wsdl_url", "NETSUITE_WSDL_URL"), ("endpoint_url", "NETSUITE_ENDPOINT_URL"),
+        for name, var in (("wsdl_url", "NETSUITE_WSDL_URL"), ("endpoint_url", "NETSUITE_ENDPOINT_URL"),
                           ("wsdl_version", "NETSUITE_WSDL_VERSION")):
-            if os.environ.get(env):
-                settings[name] = dg.EnvVar(env)
+            if os.environ.get(var):
+                settings[name] = env(var)
         if os.environ.get("NETSUITE_CONCURRENCY"):
-            settings["concurrency"] = dg.EnvVar.int("NETSUITE_CONCURRENCY")
+            settings["concurrency"] = env("NETSUITE_CONCURRENCY", int)
         return cls(**settings)
 
     @property

@@ -2,18 +2,24 @@
 
 Each attempt rebuilds the whole envelope with a new signed passport (a TBA passport is
 single-use) and is sent exactly once: httpx's transport has `retries=0`, and zeep's own
-transport is never used to send. Retry rules, in one place (`_classify`):
+transport is never used to send. This module is the one place that judges a NetSuite failure
+(`_verdict`, `_fault_error`, `_record_failure`); the verdict leaves it as a typed value
+(`NetSuiteError.kind`, `WriteResult.failure`, see `zsync_assets/lib/failure.py`):
 
-- governance faults (`ExceededConcurrentRequestLimitFault`, `ExceededRequestLimitFault`,
-  `WS_REQUEST_BLOCKED`...) and HTTP 429: NetSuite rejected the request before doing any work,
-  so every operation is retried, with growing, jittered delays;
-- transport errors and HTTP 5xx without a SOAP body: the request may have been committed.
-  Reads, update, upsert (keyed by externalId) and delete are safe to replay and are retried.
-  add/addList are retried only when every record carries an externalId — a replayed record
-  that did commit then comes back as `DUP_ENTITY`, which the caller resolves with a lookup by
-  externalId; without externalIds the chunk is reported as `ZSYNC_UNKNOWN_OUTCOME`;
+- transient: governance faults (`ExceededConcurrentRequestLimitFault`, `WS_REQUEST_BLOCKED`,
+  `WS_CONCUR_SESSION_DISALLWD`...), HTTP 429, NetSuite's catch-all `UNEXPECTED_ERROR` (retrying
+  is what NetSuite support recommends), HTTP 5xx without a SOAP body, and transport errors.
+  Each is retried here with growing, jittered delays; what still fails is reported transient,
+  so the engine sends it again on the next run;
+- a transport error or 5xx may leave a write committed. Reads, update, upsert (keyed by
+  externalId) and delete are safe to replay; add/addList only when every record carries an
+  externalId (a replayed record that did commit comes back as `DUP_ENTITY`). Otherwise the
+  chunk is reported `unknown` (`ZSYNC_UNKNOWN_OUTCOME`): looked up before anything is re-sent;
 - a connection that could not be opened never reached NetSuite: always retried;
-- other faults (bad credentials, invalid request) are not retried.
+- other faults (an invalid request, a value the schema refuses) are `data` of the whole
+  request; bad credentials raise `NetSuiteAuthError`, which no retry can fix.
+
+SOAP 1.1 sends every fault with HTTP 500, so the fault's code decides, not the status.
 """
 
 from __future__ import annotations
@@ -27,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import requests
 from lxml import etree
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import Retrying, retry_if_exception, wait_random_exponential
 from zeep.exceptions import Fault, TransportError
 
 from zsync_assets.clients.netsuite.governance import ConcurrencySlots
 from zsync_assets.clients.netsuite.interface import (
-    CODE_REQUEST_FAILED,
     CODE_UNKNOWN_OUTCOME,
     MAX_ADD_LIST,
     MAX_DELETE_LIST,
@@ -50,11 +56,16 @@ from zsync_assets.clients.netsuite.interface import (
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
 from zsync_assets.clients.netsuite.search import SearchPager
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl, record_dict
+from zsync_assets.lib.failure import Failure, VendorUnreachable, unreachable_hint
+from zsync_assets.sandbox import defaults
 
 _GOVERNANCE_FAULTS = {"exceededconcurrentrequestlimitfault", "exceededrequestlimitfault"}
 _GOVERNANCE_CODES = {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "SSS_REQUEST_LIMIT_EXCEEDED",
                      "EXCEEDED_CONCURRENT_REQUEST_LIMIT", "EXCEEDED_REQUEST_LIMIT"}
 _AUTH_FAULTS = {"invalidcredentialsfault", "invalidsessionfault", "invalidaccountfault"}
+CODE_CONNECT_ERROR = "CONNECT_ERROR"  # no connection could be opened: nothing was sent
+# NetSuite's catch-all for a failure on its side, as a fault or as one record's status.
+_TRANSIENT_CODES = _GOVERNANCE_CODES | {"UNEXPECTED_ERROR"}
 
 
 class _AttemptFailed(Exception):
@@ -86,14 +97,20 @@ class SoapNetSuiteClient:
         get_batch_size: int = MAX_GET_LIST,
         page_size: int = MAX_PAGE_SIZE,
         max_attempts: int = 8,
+        connect_attempts: int = 3,
         backoff_s: float = 0.25,
         max_backoff_s: float = 20.0,
         timeout_s: float = 120.0,
+        connect_timeout_s: float = 10.0,
     ):
         self.creds = creds
         self.account_id = creds.account
         self.endpoint_url = endpoint_url
-        self.zeep = load_wsdl(wsdl_url)
+        try:
+            self.zeep = load_wsdl(wsdl_url)
+        except requests.exceptions.RequestException as exc:  # zeep fetches the WSDL with requests
+            raise VendorUnreachable("NetSuite", wsdl_url, f"loading the WSDL: {type(exc).__name__}",
+                                    _hint(wsdl_url)) from None
         self.schema = Schema(self.zeep, version)
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
@@ -104,10 +121,13 @@ class SoapNetSuiteClient:
         self.get_batch_size = _clamp(get_batch_size, 1, MAX_GET_LIST)
         self.page_size = _clamp(page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
         self.max_attempts = max(1, max_attempts)
+        # A host that refuses connections gets a few quick tries, not the full backoff.
+        self.connect_attempts = max(1, min(connect_attempts, self.max_attempts))
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         # retries=0: a signed request must never be re-sent below us (the passport is single-use).
-        self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0), timeout=timeout_s)
+        self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0),
+                                 timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s))
         self.calls: Counter[str] = Counter()  # requests sent per operation, retries included
         self.retries: Counter[str] = Counter()  # of which re-sent after a retriable failure
         self._calls_lock = threading.Lock()
@@ -132,7 +152,7 @@ class SoapNetSuiteClient:
                 and (e.outcome_known or replay_safe)
             ),
             wait=wait_random_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
-            stop=stop_after_attempt(self.max_attempts),
+            stop=self._stop,
             reraise=True,
         )
         try:
@@ -141,10 +161,18 @@ class SoapNetSuiteClient:
                     return self._attempt(operation, headers or {}, body, attempt.retry_state.attempt_number)
         except _AttemptFailed as failed:
             error = failed.error
+            if error.code == CODE_CONNECT_ERROR:
+                raise VendorUnreachable("NetSuite", self.endpoint_url, error.message,
+                                        _hint(self.endpoint_url)) from None
             if not failed.outcome_known and not replay_safe:
-                raise NetSuiteError(CODE_UNKNOWN_OUTCOME, error.message) from None
+                raise NetSuiteError(CODE_UNKNOWN_OUTCOME, error.message, kind="unknown") from None
             raise error from None
         raise AssertionError("unreachable")
+
+    def _stop(self, retry_state: Any) -> bool:
+        exc = retry_state.outcome.exception()
+        unreachable = isinstance(exc, _AttemptFailed) and exc.error.code == CODE_CONNECT_ERROR
+        return retry_state.attempt_number >= (self.connect_attempts if unreachable else self.max_attempts)
 
     def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any],
                  attempt_number: int) -> Any:
@@ -164,28 +192,42 @@ class SoapNetSuiteClient:
                     self.endpoint_url, content=payload,
                     headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": operation},
                 )
-            except httpx.ConnectError as exc:
-                raise _AttemptFailed(NetSuiteError("CONNECT_ERROR", _clean(str(exc), redact), retriable=True),
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                text = f"{type(exc).__name__}: {_clean(str(exc), redact)}"
+                raise _AttemptFailed(NetSuiteError(CODE_CONNECT_ERROR, text, kind="transient"),
                                      outcome_known=True) from None
             except httpx.TransportError as exc:
                 text = f"{type(exc).__name__}: {_clean(str(exc), redact)}"
-                raise _AttemptFailed(NetSuiteError("TRANSPORT_ERROR", text, retriable=True),
+                raise _AttemptFailed(NetSuiteError("TRANSPORT_ERROR", text, kind="transient"),
                                      outcome_known=False) from None
         return self._parse(operation, response, redact)
 
     def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str]) -> Any:
         binding = self.zeep.service._binding
         if response.status_code == 429:
-            raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", retriable=True),
+            raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", kind="transient"),
                                  outcome_known=True)
+        if response.status_code != 200 and "xml" not in response.headers.get("content-type", ""):
+            # No SOAP body at all: a proxy or load balancer in front of NetSuite answered.
+            text = _clean(response.text, redact)[:300]
+            if response.status_code in (401, 403):
+                raise _AttemptFailed(NetSuiteAuthError(f"HTTP_{response.status_code}", text or "access denied"),
+                                     outcome_known=True)
+            kind = "transient" if response.status_code >= 500 else "data"
+            raise _AttemptFailed(NetSuiteError(f"HTTP_{response.status_code}",
+                                               f"answered without a SOAP body: {text}", kind=kind),
+                                 outcome_known=False)
         try:
             result = binding.process_reply(self.zeep, binding.get(operation), response)
         except Fault as fault:
-            raise _classify(fault, redact) from None
+            raise _fault_error(fault, redact) from None
         except TransportError as exc:
-            code = f"HTTP_{exc.status_code}"
-            retriable = exc.status_code >= 500
-            raise _AttemptFailed(NetSuiteError(code, _clean(exc.message or "", redact)[:500], retriable=retriable),
+            text = _clean(exc.message or "", redact)[:500]
+            if exc.status_code in (401, 403):
+                raise _AttemptFailed(NetSuiteAuthError(f"HTTP_{exc.status_code}", text or "access denied"),
+                                     outcome_known=True) from None
+            kind = "transient" if exc.status_code >= 500 else "data"
+            raise _AttemptFailed(NetSuiteError(f"HTTP_{exc.status_code}", text, kind=kind),
                                  outcome_known=False) from None
         return result.body if hasattr(result, "body") else result
 
@@ -287,15 +329,15 @@ class SoapNetSuiteClient:
         except NetSuiteAuthError:
             raise
         except NetSuiteError as error:
-            # The whole request failed: report it on every record so one bad chunk never
-            # hides the others' results.
-            code = error.code if error.code == CODE_UNKNOWN_OUTCOME else f"{CODE_REQUEST_FAILED}:{error.code}"
-            return [WriteResult(False, r.get("internalId"), r.get("externalId"), code, error.message)
-                    for r in chunk]
+            # The whole request failed: every record gets the verdict, so one bad chunk never
+            # hides the others' results (and the engine can split a chunk NetSuite refused).
+            return [WriteResult(False, r.get("internalId"), r.get("externalId"), error.failure) for r in chunk]
         responses = response.writeResponse or []
         if len(responses) != len(chunk):
+            # No per-record answer to go by: some records may have been written.
             code, message = _status_detail(response.status)
-            return [WriteResult(False, r.get("internalId"), r.get("externalId"), code, message) for r in chunk]
+            failure = Failure("unknown", code, message, whole_request=True)
+            return [WriteResult(False, r.get("internalId"), r.get("externalId"), failure) for r in chunk]
         results = []
         for sent, written in zip(chunk, responses, strict=True):
             ref = written.baseRef
@@ -304,8 +346,7 @@ class SoapNetSuiteClient:
             if written.status.isSuccess:
                 results.append(WriteResult(True, internal_id, external_id))
             else:
-                code, message = _status_detail(written.status)
-                results.append(WriteResult(False, internal_id, external_id, code, message))
+                results.append(WriteResult(False, internal_id, external_id, _record_failure(written.status)))
         return results
 
     def _concurrently(self, fn, chunks: list) -> list:
@@ -337,8 +378,18 @@ def _clean(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-def _classify(fault: Fault, redact: Sequence[str]) -> _AttemptFailed:
-    """A SOAP fault as a NetSuiteError; governance faults are retriable, nothing was done."""
+def _hint(url: str) -> str:
+    return unreachable_hint(url, defaults.netsuite_url(), "NETSUITE_ACCOUNT_ID / NETSUITE_ENDPOINT_URL")
+
+
+def _record_failure(status: Any) -> Failure:
+    """One record's failed status in a list response: data, unless NetSuite failed on its side."""
+    code, message = _status_detail(status)
+    return Failure("transient" if code in _TRANSIENT_CODES else "data", code, message)
+
+
+def _fault_error(fault: Fault, redact: Sequence[str]) -> _AttemptFailed:
+    """A SOAP fault as a NetSuiteError with its verdict; a fault means NetSuite did nothing."""
     kind, code = "", fault.code or "FAULT"
     detail = fault.detail
     if detail is not None and len(detail):
@@ -350,5 +401,6 @@ def _classify(fault: Fault, redact: Sequence[str]) -> _AttemptFailed:
     message = _clean(fault.message or "", redact)
     if kind in _AUTH_FAULTS or code in {"INVALID_LOGIN_ATTEMPT", "INVALID_LOGIN_CREDENTIALS"}:
         return _AttemptFailed(NetSuiteAuthError(code, message), outcome_known=True)
-    governance = kind in _GOVERNANCE_FAULTS or code in _GOVERNANCE_CODES
-    return _AttemptFailed(NetSuiteError(code, message, retriable=governance), outcome_known=True)
+    transient = kind in _GOVERNANCE_FAULTS or code in _TRANSIENT_CODES
+    return _AttemptFailed(NetSuiteError(code, message, kind="transient" if transient else "data"),
+                          outcome_known=True)

@@ -1,6 +1,7 @@
 """NetSuite staging assets: one per record family, each an incremental copy into `netsuite.<name>`.
 
-Adding a record family is one `NetSuiteStaged(...)` line. Extraction semantics live in
+Adding a record family is one `NetSuiteStaged(...)` line and its declared columns in
+`columns.py`. Extraction semantics live in
 `zsync_assets/lib/staging.py`; record flattening in `rows.py`; this module only says how to ask
 NetSuite for "changed since" (a basic search on `lastModifiedDate`, `onOrAfter` keeps the
 boundary record). Reference lists without `lastModifiedDate` in their search (subsidiaries,
@@ -24,11 +25,13 @@ import dagster as dg
 import polars as pl
 
 from zsync_assets.clients.netsuite import NetSuiteClient, NetSuiteResource
+from zsync_assets.defs.connections import NETSUITE_CONNECTION
+from zsync_assets.defs.netsuite.columns import COLUMNS
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.lib.resources import WarehouseResource
-from zsync_assets.lib.staging import StagedObject, records_frame, stage
-from zsync_assets.lib.warehouse import Warehouse, append, qualified, table_exists
+from zsync_assets.lib.staging import StagedObject, ensure_staged_table, records_frame, stage
+from zsync_assets.lib.warehouse import Warehouse, append, qualified
 
 SYSTEM = "netsuite"
 UPDATED = "last_modified_date"  # flattened `lastModifiedDate`
@@ -46,7 +49,7 @@ class NetSuiteStaged:
 
     @property
     def obj(self) -> StagedObject:
-        return StagedObject(SYSTEM, self.name, UPDATED, key="internal_id")
+        return StagedObject(SYSTEM, self.name, UPDATED, key="internal_id", columns=COLUMNS[self.name])
 
 
 def _transactions(name: str, tran_type: str, lines: str, line_table: str) -> NetSuiteStaged:
@@ -76,13 +79,14 @@ def replace_lines(warehouse: Warehouse, table: str, transaction_ids: list[str], 
     """Replace every line of these transactions (a line removed in NetSuite disappears here too)."""
     if not transaction_ids:
         return 0
-    frame = records_frame(rows) if rows else pl.DataFrame()
+    columns = COLUMNS[table.partition(".")[2]]
+    frame = records_frame(rows, columns, table) if rows else pl.DataFrame()
     with warehouse.connect() as con:
         con.execute("begin transaction")
         try:
-            if table_exists(con, table):
-                con.execute(f"delete from {qualified(table)} where transaction_internal_id in "
-                            f"(select unnest(?::varchar[]))", [transaction_ids])
+            ensure_staged_table(con, table, columns)
+            con.execute(f"delete from {qualified(table)} where transaction_internal_id in "
+                        f"(select unnest(?::varchar[]))", [transaction_ids])
             written = append(con, table, frame)
             con.execute("commit")
         except BaseException:
@@ -129,8 +133,9 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
         description=f"NetSuite {spec.name.replace('_', ' ')} staged into `{tables}` ({how}).",
         metadata={"table": obj.table, "key": obj.key_column, "line_table": spec.line_table or "",
                   "incremental": spec.incremental},
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL,
-                                    jitter=dg.Jitter.PLUS_MINUS),
+        # No Dagster retry on top: the client retries each call (counted once, in one place), and
+        # a dead host fails `netsuite/connection` first.
+        deps=[NETSUITE_CONNECTION],
     )
     def _stage(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         store = warehouse.get()
@@ -139,6 +144,9 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
         try:
             # Another account's records must never mix into this warehouse (zsync.instance).
             refuse_other_instance(store, SYSTEM, str(client.account_id))
+            if spec.line_table:  # the line table exists from the first staging on, like its header
+                with store.connect() as con:
+                    ensure_staged_table(con, f"{SYSTEM}.{spec.line_table}", COLUMNS[spec.line_table])
             result = stage(store, obj, fetch_pages(client, spec, store, counts))
             calls, retries = dict(client.calls), dict(client.retries)
         finally:

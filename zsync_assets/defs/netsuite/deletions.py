@@ -21,7 +21,6 @@ from zsync_assets.lib.resources import WarehouseResource
     deps=sorted({table_key(t) for t in NETSUITE_DELETED_TYPES.values()}, key=lambda k: k.to_user_string()),
     description="Records deleted in NetSuite (getDeleted since the last run): their staged rows get "
                 "`_deleted_at`; rows are kept and nothing is deleted elsewhere. Shown in `audit.unlinked`.",
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
 )
 def netsuite_deletions(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.get()

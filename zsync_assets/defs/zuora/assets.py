@@ -1,7 +1,8 @@
 """Zuora staging assets: one per object, each an incremental copy into `zuora.<object>`.
 
 Adding an object is one line in `OBJECT_QUERY_OBJECTS` (or one `ZoqlObject` in `ZOQL_OBJECTS`
-for the few objects Zuora serves only through ZOQL). Extraction semantics live in
+for the few objects Zuora serves only through ZOQL) and its declared columns in `columns.py`.
+Extraction semantics live in
 `zsync_assets/lib/staging.py`; this module only says how to ask Zuora for "changed since".
 
 Why a re-run is harmless: every run asks for records updated at or after the stored high-water
@@ -22,6 +23,8 @@ from zsync_assets.clients.zuora import (
     object_query_timestamp,
     zoql_timestamp,
 )
+from zsync_assets.defs.connections import ZUORA_CONNECTION
+from zsync_assets.defs.zuora.columns import COLUMNS
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import StagedObject, stage
@@ -101,10 +104,6 @@ def zoql_fetch(zobj: ZoqlObject) -> Callable[[ZuoraClient, StagedObject], Fetch]
     return bind
 
 
-# Reads only, so Dagster may re-run a failed step; the client already retried transient errors.
-_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-
-
 def zuora_staging_asset(
     obj: StagedObject, fetcher: Callable[[ZuoraClient, StagedObject], Fetch], api: str
 ) -> dg.AssetsDefinition:
@@ -114,7 +113,9 @@ def zuora_staging_asset(
         kinds={"zuora", "duckdb"},
         description=obj.description or f"Zuora {obj.name.replace('_', ' ')} staged into `{obj.table}` ({api}).",
         metadata={"table": obj.table, "key": obj.key_column, "source_api": api},
-        retry_policy=_RETRY,
+        # No Dagster retry on top: the client retries each call (counted once, in one place), and
+        # a dead host fails `zuora/connection` first.
+        deps=[ZUORA_CONNECTION],
     )
     def _stage(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with zuora.get_client() as client:
@@ -144,9 +145,10 @@ def zuora_staging_asset(
 
 # (what is staged, how to fetch it, which Zuora API): one row per Zuora object.
 STAGED = [
-    (StagedObject(SYSTEM, name, "updatedDate"), object_query_fetch, "Object Query")
+    (StagedObject(SYSTEM, name, "updatedDate", columns=COLUMNS[name]), object_query_fetch, "Object Query")
     for name in OBJECT_QUERY_OBJECTS
-] + [(StagedObject(SYSTEM, z.name, "UpdatedDate", key="Id"), zoql_fetch(z), "ZOQL") for z in ZOQL_OBJECTS]
+] + [(StagedObject(SYSTEM, z.name, "UpdatedDate", key="Id", columns=COLUMNS[z.name]), zoql_fetch(z), "ZOQL")
+     for z in ZOQL_OBJECTS]
 
 zuora_staging_assets = [zuora_staging_asset(obj, fetcher, api) for obj, fetcher, api in STAGED]
 

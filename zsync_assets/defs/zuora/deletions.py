@@ -28,7 +28,6 @@ def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
     deps=[table_key(f"zuora.{name}") for name in ZUORA_RECONCILED],
     description="Records deleted in Zuora (ids Zuora no longer lists): their staged rows get "
                 "`_deleted_at`; rows are kept and nothing is deleted in NetSuite. Shown in `audit.unlinked`.",
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
 )
 def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.get()

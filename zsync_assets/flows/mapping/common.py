@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 import polars as pl
 
 from zsync_assets.engine.flow import LINK_REF
+from zsync_assets.flows.mapping.countries import to_netsuite_country
 
 
 def table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
@@ -70,16 +71,6 @@ def bounded_name(name: str, unique_key: str, limit: int) -> str:
     return name[: limit - len(suffix)].rstrip() + suffix
 
 
-def _country_enum(value: str | None) -> str | None:
-    if not value:
-        return None
-    text = _COUNTRY_ALIASES.get(value.strip().upper(), value.strip())
-    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split()]
-    if not words:
-        return None
-    return "_" + words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
-
-
 def by_distinct_value(expr: pl.Expr, convert: Callable[[str], str | None]) -> pl.Expr:
     """`convert` applied once per DISTINCT value of the column, then mapped with `replace_strict`:
     a million accounts have a few hundred countries, so Python runs a few hundred times, not a
@@ -93,13 +84,6 @@ def by_distinct_value(expr: pl.Expr, convert: Callable[[str], str | None]) -> pl
 
 
 def netsuite_country(country: pl.Expr) -> pl.Expr:
-    """Zuora country name -> NetSuite Country enum (`United States` -> `_unitedStates`)."""
-    return by_distinct_value(country, _country_enum)
-
-
-_COUNTRY_ALIASES = {
-    "US": "United States", "USA": "United States", "GB": "United Kingdom", "UK": "United Kingdom",
-    "GBR": "United Kingdom", "DE": "Germany", "DEU": "Germany", "FR": "France", "FRA": "France",
-    "CA": "Canada", "CAN": "Canada", "AU": "Australia", "AUS": "Australia", "JP": "Japan",
-    "JPN": "Japan", "NL": "Netherlands", "NLD": "Netherlands", "IE": "Ireland", "IRL": "Ireland",
-}
+    """Zuora country name or ISO code -> NetSuite `Country` value (`United States` -> `_unitedStates`);
+    null when NetSuite has no such country (`countries.py`): block the record, naming the value."""
+    return by_distinct_value(country, to_netsuite_country)

@@ -9,10 +9,10 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector
+from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector, html_error_page
 from zsync_assets.sandbox.netsuite import soap
 from zsync_assets.sandbox.netsuite.auth import MAX_SKEW_S, PassportVerifier, TbaCredentials
 from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_DIR, WSDL_FILE, WSDL_PATH
@@ -79,7 +79,7 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
         except soap.SoapFault as fault:
             return soap.fault_response(fault)
         decision = injector.decide(envelope.operation, is_write=envelope.operation in WRITE_OPS)
-        if decision.drop_before:
+        if decision.drop_before or await injector.hang(decision):
             return DroppingResponse()
         if not governor.enter():
             injector.count("governance_blocked")
@@ -90,8 +90,11 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
                 injector.count("governance_blocked")
                 return soap.fault_response(soap.concurrency_fault(governor.limit))
             if decision.error_status:
+                if decision.error_html:
+                    return HTMLResponse(*html_error_page(decision.error_status))
                 return soap.fault_response(soap.SoapFault(
-                    "unexpectedErrorFault", "UNEXPECTED_ERROR", "An unexpected error occurred (injected fault).",
+                    "unexpectedErrorFault", decision.error_code or "UNEXPECTED_ERROR",
+                    f"{decision.error_code or 'An unexpected error occurred'} (injected fault).",
                     http_status=decision.error_status))
             outcome = await run_in_threadpool(service.handle, envelope)
             if outcome.committed:

@@ -50,10 +50,11 @@ def _zoql_routes(gateway: Gateway) -> list[Route]:
 def create_app(data_dir: Path, *, seed: int = defaults.DEFAULT_SEED, size: int = defaults.DEFAULT_SIZE,
                token_ttl_s: float = 3600, rate_limit_per_minute: int = 10_000, concurrency_limit: int = 40,
                object_query_concurrency_limit: int = 80, client_id: str | None = None,
-               client_secret: str | None = None, tenant_id: str = defaults.ZUORA_TENANT_ID) -> Starlette:
+               client_secret: str | None = None, tenant_id: str = defaults.ZUORA_TENANT_ID,
+               taxes: bool = True) -> Starlette:
     store = Store(Path(data_dir) / "zuora.sqlite")
     if store.get_meta("seeded") is None:  # only an empty data dir is seeded; state survives restarts
-        seed_tenant(store, seed=seed, size=size)
+        seed_tenant(store, seed=seed, size=size, taxes=taxes)
     client_id = client_id or os.environ.get("ZUORA_CLIENT_ID") or defaults.ZUORA_CLIENT_ID
     client_secret = client_secret or os.environ.get("ZUORA_CLIENT_SECRET") or defaults.ZUORA_CLIENT_SECRET
     injector = FaultInjector()

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector
+from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector, html_error_page
 from zsync_assets.sandbox.zuora.auth import bearer_is_valid
 from zsync_assets.sandbox.zuora.errors import (
     AUTHENTICATION, INTERNAL, INVALID_VALUE, LIMIT, ApiError, error_body, error_response, new_request_id)
@@ -115,7 +115,7 @@ class Gateway:
             request_id = new_request_id()
             headers = {"Zuora-Request-Id": request_id}
             decision = self.injector.decide(name, is_write=write)
-            if decision.drop_before:
+            if decision.drop_before or await self.injector.hang(decision):
                 return DroppingResponse()
             allowed, rate_headers = self.limits.take()
             headers.update(rate_headers)
@@ -125,6 +125,8 @@ class Gateway:
                                       family, request_id, headers)
             if decision.error_status:
                 await self.injector.delay(decision)
+                if decision.error_html:
+                    return HTMLResponse(*html_error_page(decision.error_status))
                 return error_response(ApiError(decision.error_status, INTERNAL, "sandbox fault: injected error"),
                                       family, request_id, headers)
             allowed, concurrency_headers = self.limits.enter(kind)

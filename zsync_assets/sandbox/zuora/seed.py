@@ -69,9 +69,10 @@ def _month_end(first: date) -> date:
 
 
 class Seeder:
-    def __init__(self, seed: int, today: date):
+    def __init__(self, seed: int, today: date, *, taxes: bool = True):
         self.rng = random.Random(seed)
         self.today = today
+        self.taxes = taxes  # False: a tenant that charges no tax (no taxation items at all)
         self.now = datetime.now(UTC)
         self.out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.numbers: dict[str, int] = defaultdict(int)
@@ -212,6 +213,7 @@ class Seeder:
             postedDate=self.stamp(day, 720) if status != "Draft" else None)
         items, taxes = [], []
         jurisdiction, country, rate, code = TAX[currency]
+        rate = rate if self.taxes else 0.0
         lines = self.invoice_lines(i, back, charges, currency)
         for charge, quantity, amount in lines:
             period_end = _month_end(day)
@@ -288,7 +290,7 @@ class Seeder:
         day = _month_start(self.today, 1) + timedelta(days=12)
         currency = account["currency"]
         amount = ledger.money(amount * FX[currency], currency)
-        tax = ledger.money(amount * TAX[currency][2], currency)
+        tax = ledger.money(amount * TAX[currency][2], currency) if self.taxes else 0.0
         memo = self.add(
             obj, day, accountId=account["id"], memoNumber=self.number(obj, prefix), memoDate=day.isoformat(),
             status=status, currency=currency, totalAmount=ledger.money(amount + tax, currency),
@@ -349,9 +351,11 @@ class Seeder:
         return canceled_invoice_done
 
 
-def seed_tenant(store: Store, *, seed: int, size: int, today: date | None = None) -> dict[str, int]:
-    """Fill an empty store; returns record counts per object. Does nothing when size is 0."""
-    seeder = Seeder(seed, today or datetime.now(UTC).date())
+def seed_tenant(store: Store, *, seed: int, size: int, today: date | None = None,
+                taxes: bool = True) -> dict[str, int]:
+    """Fill an empty store; returns record counts per object. Does nothing when size is 0.
+    `taxes=False` seeds a tenant without tax (no taxation items), as many SaaS tenants are."""
+    seeder = Seeder(seed, today or datetime.now(UTC).date(), taxes=taxes)
     if size > 0:
         charges = seeder.catalog()
         canceled_done = False

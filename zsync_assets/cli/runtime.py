@@ -1,4 +1,4 @@
-"""The `zsync` command: run the sandboxes, run the demo sync, inspect plans."""
+"""`zsync sandbox` and `zsync demo`: the embedded vendors, and one sync against them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -14,12 +16,7 @@ import click
 from zsync_assets.sandbox import SANDBOXES, defaults
 
 
-@click.group()
-def main() -> None:
-    """zsync: Zuora <-> NetSuite sync as a Dagster asset graph over DuckDB."""
-
-
-@main.command()
+@click.command()
 @click.option("--zuora-port", default=defaults.ZUORA_PORT, show_default=True)
 @click.option("--netsuite-port", default=defaults.NETSUITE_PORT, show_default=True)
 @click.option("--data-dir", default=defaults.DEFAULT_DATA_DIR, show_default=True,
@@ -93,12 +90,57 @@ def _print_push_summary(run_id: str) -> None:
         click.echo(f"  {flow:<16} {action:<10} {status:<10} {n:>6}")
 
 
-@main.command()
+def _check_vendors() -> None:
+    """Reach both vendors before the job starts: a dead host or a refused credential is one line
+    and exit code 2 here (cli/errors.py), not a failed step per asset."""
+    from zsync_assets.clients.zuora import ZuoraResource
+    from zsync_assets.config import current_config
+    from zsync_assets.defs.connections import reach_netsuite, reach_zuora
+    from zsync_assets.defs.netsuite.resources import netsuite_resource
+
+    reach_zuora(ZuoraResource.from_env(resolve=True))
+    reach_netsuite(netsuite_resource(current_config(), resolve=True))
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops the demo like Ctrl-C: Dagster ends the run at the next step boundary it can,
+    each DuckDB write is one transaction, and the sandboxes are stopped on the way out."""
+    def interrupt(signum, frame):  # noqa: ANN001, ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _dagster_instance(home: Path):
+    """The DAGSTER_HOME instance, its SQLite storage created under a file lock: two runs starting
+    on a fresh DAGSTER_HOME would otherwise race to create the same tables."""
+    import dagster as dg
+    from filelock import FileLock
+
+    with FileLock(str(home / ".zsync-instance.lock")):
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)
+        instance.event_log_storage.get_latest_materialization_events([])
+        return instance
+
+
+@click.command()
 @click.option("--job", "job_name", default="sync_all", show_default=True)
 def demo(job_name: str) -> None:
     """Start the sandboxes (unless real credentials are set) and run the main job once."""
-    import dagster as dg
+    from zsync_assets.config import current_config
 
+    current_config()  # a bad zsync.yaml is one line now, not a failed step later
+    with _stop_on_sigterm():
+        _demo(job_name)
+
+
+def _demo(job_name: str) -> None:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     proc = None
@@ -107,10 +149,11 @@ def demo(job_name: str) -> None:
             os.environ.setdefault(name, value)
         proc = _start_sandboxes_for_demo()
     try:
+        _check_vendors()
         from zsync_assets.definitions import defs
 
         job = defs().resolve_job_def(job_name)
-        with dg.DagsterInstance.get() as instance:
+        with _dagster_instance(home) as instance:
             # INFO, not the default DEBUG: one line per step result instead of every engine event.
             result = job.execute_in_process(
                 instance=instance, raise_on_error=False,
@@ -121,45 +164,9 @@ def demo(job_name: str) -> None:
         if not result.success:
             raise click.ClickException(f"job {job_name} failed; see the log above or the Dagster UI")
         click.echo(f"\njob {job_name} succeeded (run {result.run_id}); `make ui` shows it in Dagster")
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted; every write so far is recorded, a re-run continues") from None
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-
-
-@main.command()
-@click.argument("query")
-def sql(query: str) -> None:
-    """Run one SQL query against the staging warehouse and print the result."""
-    import polars as pl
-
-    from zsync_assets.lib.warehouse import Warehouse
-
-    with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60):
-        click.echo(Warehouse().query(query))
-
-
-@main.command()
-@click.argument("view", required=False)
-def audit(view: str | None) -> None:
-    """Refresh the audit.* views; print the status summary, or VIEW (e.g. failures, unlinked)."""
-    import polars as pl
-
-    from zsync_assets.lib.audit import VIEWS, refresh
-    from zsync_assets.lib.warehouse import Warehouse
-
-    if view and view.removeprefix("audit.") not in VIEWS:
-        raise click.BadParameter(f"one of {', '.join(VIEWS)}", param_hint="VIEW")
-    warehouse = Warehouse()
-    refresh(warehouse)
-    with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60):
-        click.echo(warehouse.query(f"select * from audit.{(view or 'sync_summary').removeprefix('audit.')}"))
-
-
-from zsync_assets.engine.commands import COMMANDS  # noqa: E402  (plan, requeue, rebind)
-
-for _command in COMMANDS:
-    main.add_command(_command)
-
-if __name__ == "__main__":
-    main()

@@ -10,19 +10,21 @@ import json
 import click
 import polars as pl
 
+from zsync_assets.cli.errors import OperatorError
 from zsync_assets.config import current_config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.instance import rebind as forget_binding
 from zsync_assets.engine.runner import plan_flow
 from zsync_assets.flows import configured_flows
-from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets.lib.warehouse import Warehouse, qualified, table_exists
+from zsync_assets.targets.field_rules import CHECKS
 
 
 def _flows(name: str | None):
     flows = configured_flows(current_config())
     chosen = [f for f in flows if name in (None, f.name)]
     if not chosen:
-        raise click.ClickException(f"no configured flow {name!r}; configured: {', '.join(f.name for f in flows)}")
+        raise OperatorError(f"no configured flow {name!r}; configured: {', '.join(f.name for f in flows)}")
     return chosen
 
 
@@ -34,11 +36,11 @@ def plan_command(flow: str | None, limit: int, save: bool) -> None:
     """Show what a push would do, from what is staged; writes nothing to Zuora or NetSuite."""
     warehouse = Warehouse()
     for f in _flows(flow):
-        result = plan_flow(f, warehouse, current_config(), write=save)
+        result = plan_flow(f, warehouse, current_config(), write=save, check=CHECKS.get(f.target_system))
         counts = ", ".join(f"{n} {a}" for a, n in result.counts.items())
         click.echo(f"\n== {f.name} ({f.source_system} -> {f.target_system}): {counts}")
         if result.missing_tables:
-            click.echo(f"   not staged yet: {', '.join(result.missing_tables)}")
+            click.echo(f"   {result.not_staged}")
         plan = result.plan
         for action in ("create", "update"):
             for row in plan.filter(pl.col("action") == action).head(limit).iter_rows(named=True):
@@ -55,10 +57,30 @@ def plan_command(flow: str | None, limit: int, save: bool) -> None:
 @click.argument("source_ids", nargs=-1, required=True)
 def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
     """Send records again on the next push although their last attempt failed with a data error."""
-    _flows(flow)
-    with Warehouse().connect() as con:
+    (chosen,) = _flows(flow)
+    warehouse = Warehouse()
+    with warehouse.connect(read_only=True) as con:
+        unknown = sorted(set(source_ids) - _known_ids(con, chosen)) if warehouse.path.exists() else list(source_ids)
+    if unknown:
+        raise OperatorError(
+            f"flow {flow} knows no record {', '.join(unknown)} (not in {chosen.plan_table}, zsync.links or "
+            f"zsync.push_log); nothing was re-queued. `zsync plan {flow}` lists its records")
+    with warehouse.connect() as con:
         store.requeue(con, flow, list(source_ids))
     click.echo(f"re-queued {len(source_ids)} record(s) of {flow}; the next plan/push sends them")
+
+
+def _known_ids(con, flow) -> set[str]:  # noqa: ANN001 - a DuckDB connection
+    """Source ids this flow has planned, linked or tried to write."""
+    sources = [f"select source_id from {table}" + (" where flow = $flow" if table.startswith("zsync.") else "")
+               for table in ("zsync.links", "zsync.push_log") if table_exists(con, table)]
+    if table_exists(con, flow.plan_table):
+        sources.append(f"select source_id from {qualified(flow.plan_table)}")
+    if not sources:
+        return set()
+    query = " union ".join(sources)
+    rows = con.sql(query, params={"flow": flow.name} if "$flow" in query else None).fetchall()
+    return {r[0] for r in rows}
 
 
 @click.command("rebind")
@@ -66,7 +88,7 @@ def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
 def rebind_command(yes: bool) -> None:
     """Bind this warehouse to other Zuora / NetSuite instances (forgets links and staged data)."""
     if not yes:
-        raise click.ClickException(
+        raise OperatorError(
             "rebinding forgets every link and all staged data; run `zsync rebind --yes` to confirm")
     with Warehouse().connect() as con:
         forget_binding(con)

@@ -1,0 +1,3 @@
+from zsync_assets.cli import main
+
+main()

@@ -1,0 +1,29 @@
+"""Two runs at once: the second writes nothing the first already wrote.
+
+Pushes of one flow take turns (a file lock), but each run planned before it got the lock. The
+push now re-checks `zsync.links` once it holds the lock and leaves alone what another run
+linked meanwhile, so the API traffic is that of one run, not two.
+"""
+
+from __future__ import annotations
+
+def test_a_second_run_started_meanwhile_writes_nothing_the_first_one_wrote(make_sync_env):
+    env = make_sync_env(zuora_size=8, netsuite_size=0)
+    # Both runs start together; whichever pushes first holds the flow lock for a while (a slow
+    # NetSuite), so the other has planned everything as new by then and waits for the lock.
+    env.netsuite.set_faults([{"route": "up*List", "latency_ms": 6000}])
+    runs = [env.spawn_run(["customers"]), env.spawn_run(["customers"])]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output[-3000:]
+    assert any("synced by another run meanwhile" in output for output in outputs), \
+        "the runs did not overlap: the test proved nothing"
+
+    attempts = env.query("select run_id, source_id from zsync.push_log "
+                         "where flow = 'customers' and action in ('create', 'update') and status = 'started'")
+    per_record = attempts.group_by("source_id").len()
+    assert per_record.height == env.links("customers").height > 0
+    assert per_record["len"].max() == 1, "a record was sent by both runs"
+    assert attempts["run_id"].n_unique() == 1, "the second run sent something"
+    assert len(env.netsuite_records("customer")) == per_record.height
+    assert env.write_calls()["netsuite"] == 1, "one upsertList carries them all; the second run sent none"
