@@ -35,6 +35,15 @@ def _no_real_tenant(monkeypatch):
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    # Every sandbox has its own port, so its WSDL would be one more entry in the developer's
+    # cache dir per test; the suite keeps its downloads to itself (subprocesses inherit this).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZSYNC_CACHE_DIR", str(tmp_path_factory.mktemp("zsync-cache")))
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if CONFORMANCE_FIXTURES & set(getattr(item, "fixturenames", ())):

@@ -336,6 +336,54 @@ def test_a_dropped_connection_after_commit_is_replayed_only_when_the_write_is_ke
     assert [r.code for r in results] == [CODE_UNKNOWN_OUTCOME] * 2 and "addList" not in client.retries
 
 
+LOAD_AND_SEARCH = r"""
+import json, sys
+from zsync_assets.clients.netsuite.resource import NetSuiteResource
+args = json.loads(sys.argv[1])
+client = NetSuiteResource(wsdl_url=args["wsdl"], endpoint_url=args["endpoint"], lock_dir=args["locks"],
+                          wsdl_cache_dir=args["cache"]).get_client()
+print(json.dumps({"subsidiaries": sorted(r["name"] for page in client.search("subsidiary", {}) for r in page)}))
+"""
+
+
+def test_the_wsdl_is_downloaded_once_per_machine(make_sandbox, tmp_path):
+    # Every Dagster step is a process of its own: only the first one may download the schema.
+    import json
+    import subprocess
+    import sys
+
+    from zsync_assets.clients.netsuite.wsdl_cache import cache_file
+
+    sandbox = make_sandbox(size=0)
+    cache = tmp_path / "cache"
+
+    def step_process() -> dict:
+        args = {"wsdl": sandbox.wsdl_url, "endpoint": sandbox.endpoint_url, "locks": str(tmp_path / "locks"),
+                "cache": str(cache)}
+        done = subprocess.run([sys.executable, "-c", LOAD_AND_SEARCH, json.dumps(args)], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first = step_process()
+    downloads = {k: sandbox.stats().get(k) for k in ("GET wsdl", "GET xsd")}
+    assert downloads == {"GET wsdl": 1, "GET xsd": 46}
+    assert step_process() == first and len(first["subsidiaries"]) == 4
+    assert {k: sandbox.stats().get(k) for k in ("GET wsdl", "GET xsd")} == downloads  # the second read the cache
+    assert [p.name for p in cache.iterdir()] == [cache_file(cache).name]
+
+
+def test_one_parse_per_process_for_every_url_serving_the_same_schema(make_sandbox, tmp_path):
+    # Each sandbox has its own port; the documents are the same, so the parsed schema is shared
+    # and each client still posts to its own endpoint.
+    first, second = make_sandbox(size=0), make_sandbox(size=0)
+    clients = [_client(box, tmp_path, wsdl_cache_dir=str(tmp_path / "cache")) for box in (first, second)]
+    assert clients[0].zeep is clients[1].zeep
+    for box, client in zip((first, second), clients, strict=True):
+        assert len(list(client.search("term", {}))[0]) == 4
+        assert box.stats()["search"] == 1
+
+
 def test_refused_credentials_raise_without_any_secret_in_the_text(sandbox, tmp_path):
     client = _client(sandbox, tmp_path, token_secret="wrong-token-secret-123")
     with pytest.raises(NetSuiteAuthError) as raised:

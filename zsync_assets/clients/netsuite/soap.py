@@ -89,11 +89,12 @@ class SoapNetSuiteClient:
         backoff_s: float = 0.25,
         max_backoff_s: float = 20.0,
         timeout_s: float = 120.0,
+        wsdl_cache_dir: Path | None = None,
     ):
         self.creds = creds
         self.account_id = creds.account
         self.endpoint_url = endpoint_url
-        self.zeep = load_wsdl(wsdl_url)
+        self.zeep = load_wsdl(wsdl_url, wsdl_cache_dir)
         self.schema = Schema(self.zeep, version)
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
