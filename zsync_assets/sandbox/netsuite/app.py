@@ -129,7 +129,7 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
         if request.method == "DELETE":
             clock.set(None)
         else:
-            text = (await request.json()).get("now", "")
+            text = str((await request.json()).get("now", ""))
             try:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except (TypeError, ValueError):
