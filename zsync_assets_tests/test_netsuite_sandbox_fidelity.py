@@ -57,6 +57,9 @@ def test_record_types_the_sandbox_lacks_are_answered_feature_disabled(netsuite_s
     assert [status_code(r.status) for r in added.writeResponseList.writeResponse] == ["OK", "FEATURE_DISABLED"]
     read = api.call("get", baseRef=api.ref("1", type="vendor")).readResponse
     answers.append(api.history.last_received["envelope"])
+    untyped = api.call("get", baseRef=api.ref("1")).readResponse
+    answers.append(api.history.last_received["envelope"])
+    assert status_code(untyped.status) == "RCRD_TYPE_REQD"
     searched = api.call("search", searchRecord=api.t(COMMON, "VendorSearchBasic")()).searchResult
     answers.append(api.history.last_received["envelope"])
     every = api.call("getAll", record=api.t(CORE, "GetAllRecord")(recordType="state")).getAllResult

@@ -24,7 +24,7 @@ from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector
 from zsync_assets.sandbox.netsuite import soap
 from zsync_assets.sandbox.netsuite.auth import MAX_SKEW_S, PassportVerifier, TbaCredentials
 from zsync_assets.sandbox.netsuite.clock import AccountClock
-from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_PATH, vendor_files, zeep_schema
+from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_PATH, validator, vendor_files, zeep_schema
 from zsync_assets.sandbox.netsuite.seed import seed_account
 from zsync_assets.sandbox.netsuite.service import WRITE_OPS, NetSuiteService
 from zsync_assets.sandbox.netsuite.store import Store
@@ -63,7 +63,9 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
     data_dir = Path(data_dir)
     files = vendor_files()  # every vendor file present, or an error naming the missing one
     wsdl_text, xsd_files = files[0].read_text(), {p.name: p.read_bytes() for p in files[1:]}
-    zeep_schema()  # parsed once per process, before the first request waits for it
+    # Both parsed once per process (about a second each), before a first request would wait for them.
+    zeep_schema()
+    validator()
     store = Store(data_dir / "netsuite.sqlite")
     creds = TbaCredentials.from_env(**credentials)
     clock = AccountClock(time_zone)

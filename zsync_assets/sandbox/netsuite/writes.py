@@ -55,10 +55,13 @@ def kind_of(record: dict) -> RecordKind:
 
 
 def kind_named(record_type: str | None) -> RecordKind:
-    """The kind of a RecordRef `type` (a RecordType value, checked by the vendor XSD)."""
-    kind = KINDS.get(record_type or "")
+    """The kind of a RecordRef `type` (a RecordType value, checked by the vendor XSD; optional
+    there, but get and delete cannot find a record without it)."""
+    if not record_type:
+        raise RecordError("RCRD_TYPE_REQD", "The record type is required (RecordRef type).")
+    kind = KINDS.get(record_type)
     if kind is None:
-        raise feature_disabled(record_type or "untyped")
+        raise feature_disabled(record_type)
     return kind
 
 
