@@ -26,7 +26,7 @@ CREDS = TbaCredentials("TSTDRV0000001", "ck", "cs-secret", "tk", "ts-secret")
 
 @pytest.fixture(scope="session")
 def vendor_schema(vendor_xsd):
-    return vendor_xsd.schema  # fixtures/vendor_xsd.py: one wrapper importing the 46 vendor XSDs
+    return vendor_xsd  # fixtures/vendor_xsd.py: one wrapper importing the 46 vendor XSDs
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +34,12 @@ def vendor_wsdl():
     return load_wsdl(str(VENDOR / "netsuite.wsdl"))
 
 
-def _assert_valid(schema: etree.XMLSchema, envelope: etree._Element) -> None:
+def _assert_valid(schema, envelope: etree._Element) -> None:
     parts = envelope.find(f"{{{SOAP_ENV}}}Header"), envelope.find(f"{{{SOAP_ENV}}}Body")
     for part in parts:
         for element in part if part is not None else []:
-            doc = etree.fromstring(etree.tostring(element))
-            assert schema.validate(doc), f"{etree.QName(element).localname}: {schema.error_log}"
+            errors = schema.errors(etree.fromstring(etree.tostring(element)))
+            assert not errors, f"{etree.QName(element).localname}: {errors[:5]}"
 
 
 def _customer(n: int) -> dict:
@@ -198,7 +198,10 @@ def _client(sandbox, tmp_path, **settings):
 
 
 def _subsidiary(client) -> str:
-    return next(r["internalId"] for page in client.search("subsidiary", {}) for r in page)
+    """The seeded US subsidiary, found by name (ids and order are the account's business)."""
+    name = {"operator": "is", "searchValue": "US Inc"}
+    [found] = [r["internalId"] for page in client.search("subsidiary", {"name": name}) for r in page]
+    return found
 
 
 def _customers(prefix: str, n: int, subsidiary: str) -> list[dict]:
@@ -306,13 +309,13 @@ def test_vendor_wsdl_client_works_against_the_sandbox(sandbox, tmp_path):
 
 
 def test_an_expired_search_id_restarts_the_search_instead_of_failing(make_sandbox, tmp_path):
-    sandbox = make_sandbox(search_id_ttl_s=0.3)
+    sandbox = make_sandbox(search_id_ttl_s=1.0)  # long enough for one page to follow another on a busy machine
     client = _client(sandbox, tmp_path)
     assert all(r.ok for r in client.add_list("customer", _customers("expiry", 12, _subsidiary(client))))
     everything = sorted(r["internalId"] for page in client.search("customer", {}) for r in page)
     pager = client.search("customer", {}, page_size=5)
     first = next(pager)
-    time.sleep(0.5)  # the id expires: searchMoreWithId answers INVALID_JOB_ID
+    time.sleep(1.3)  # the id expires: searchMoreWithId answers INVALID_JOB_ID
     seen = [r["internalId"] for page in [first, *pager] for r in page]
     assert sorted(seen) == everything  # every record once: nothing lost, nothing repeated
     assert client.calls["search"] == 4  # subsidiaries, the full search, the paged one, its restart
@@ -331,6 +334,54 @@ def test_a_dropped_connection_after_commit_is_replayed_only_when_the_write_is_ke
     sandbox.clear_faults()
     # Committed but unanswered, and no externalId to make a replay safe: reported, not re-sent.
     assert [r.code for r in results] == [CODE_UNKNOWN_OUTCOME] * 2 and "addList" not in client.retries
+
+
+LOAD_AND_SEARCH = r"""
+import json, sys
+from zsync_assets.clients.netsuite.resource import NetSuiteResource
+args = json.loads(sys.argv[1])
+client = NetSuiteResource(wsdl_url=args["wsdl"], endpoint_url=args["endpoint"], lock_dir=args["locks"],
+                          wsdl_cache_dir=args["cache"]).get_client()
+print(json.dumps({"subsidiaries": sorted(r["name"] for page in client.search("subsidiary", {}) for r in page)}))
+"""
+
+
+def test_the_wsdl_is_downloaded_once_per_machine(make_sandbox, tmp_path):
+    # Every Dagster step is a process of its own: only the first one may download the schema.
+    import json
+    import subprocess
+    import sys
+
+    from zsync_assets.clients.netsuite.wsdl_cache import cache_file
+
+    sandbox = make_sandbox(size=0)
+    cache = tmp_path / "cache"
+
+    def step_process() -> dict:
+        args = {"wsdl": sandbox.wsdl_url, "endpoint": sandbox.endpoint_url, "locks": str(tmp_path / "locks"),
+                "cache": str(cache)}
+        done = subprocess.run([sys.executable, "-c", LOAD_AND_SEARCH, json.dumps(args)], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first = step_process()
+    downloads = {k: sandbox.stats().get(k) for k in ("GET wsdl", "GET xsd")}
+    assert downloads == {"GET wsdl": 1, "GET xsd": 46}
+    assert step_process() == first and len(first["subsidiaries"]) == 4
+    assert {k: sandbox.stats().get(k) for k in ("GET wsdl", "GET xsd")} == downloads  # the second read the cache
+    assert [p.name for p in cache.iterdir()] == [cache_file(cache).name]
+
+
+def test_one_parse_per_process_for_every_url_serving_the_same_schema(make_sandbox, tmp_path):
+    # Each sandbox has its own port; the documents are the same, so the parsed schema is shared
+    # and each client still posts to its own endpoint.
+    first, second = make_sandbox(size=0), make_sandbox(size=0)
+    clients = [_client(box, tmp_path, wsdl_cache_dir=str(tmp_path / "cache")) for box in (first, second)]
+    assert clients[0].zeep is clients[1].zeep
+    for box, client in zip((first, second), clients, strict=True):
+        assert len(list(client.search("term", {}))[0]) == 4
+        assert box.stats()["search"] == 1
 
 
 def test_refused_credentials_raise_without_any_secret_in_the_text(sandbox, tmp_path):

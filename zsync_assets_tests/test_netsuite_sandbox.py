@@ -1,4 +1,5 @@
-"""The NetSuite SOAP sandbox through real sockets, with zeep as the client (our WSDL and the vendor's)."""
+"""The NetSuite SOAP sandbox through real sockets, with zeep as the client (the WSDL the sandbox
+serves, or the vendor's file with the endpoint pointed at the sandbox: the same document)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import zeep
 from lxml import etree
 from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
+from zeep.wsdl import Document
 
-from zsync_assets_tests.fixtures.netsuite_sandbox import BINDING
+from zsync_assets_tests.fixtures.netsuite_sandbox import BINDING, _NoNetworkSession
 from zsync_assets_tests.fixtures.vendor_xsd import VENDOR_WSDL
 
 CORE = "urn:core_2023_2.platform.webservices.netsuite.com"
@@ -25,14 +27,23 @@ SALES = "urn:sales_2023_2.transactions.webservices.netsuite.com"
 CUST = "urn:customers_2023_2.transactions.webservices.netsuite.com"
 
 
-class Api:
-    """zeep against the sandbox, signing a fresh passport per call and keeping the raw envelopes."""
+@functools.cache
+def vendor_document() -> Document:
+    """The vendor WSDL parsed once per process (about a second); each Api gets its own client on it."""
+    return Document(str(VENDOR_WSDL), Transport(session=_NoNetworkSession()))
 
-    def __init__(self, sandbox, wsdl=None):
+
+class Api:
+    """zeep against the sandbox, signing a fresh passport per call and keeping the raw envelopes.
+
+    `served=True` loads the WSDL from the sandbox's URL (and its XSDs from beside it); otherwise
+    the vendor's file, which is the same document with NetSuite's address in it."""
+
+    def __init__(self, sandbox, served: bool = False):
         self.sandbox = sandbox
         self.history = HistoryPlugin()
-        self.client = zeep.Client(str(wsdl or sandbox.wsdl_url), plugins=[self.history],
-                                  transport=Transport(session=requests.Session()))
+        wsdl = sandbox.wsdl_url if served else vendor_document()
+        self.client = zeep.Client(wsdl, plugins=[self.history], transport=Transport(session=requests.Session()))
         self.service = self.client.create_service(BINDING, sandbox.endpoint_url)
 
     def t(self, ns: str, name: str):
@@ -49,17 +60,26 @@ class Api:
     def subsidiary_id(self) -> str:
         search = self.t(COMMON, "SubsidiarySearchBasic")(
             name=self.t(CORE, "SearchStringField")(operator="is", searchValue="US Inc"))
-        return self.call("search", searchRecord=search).searchResult.recordList.record[0].internalId
+        [subsidiary] = self.call("search", searchRecord=search).searchResult.recordList.record
+        return subsidiary.internalId
 
     def customer(self, external_id: str, name: str, **kw):
         return self.t(REL, "Customer")(externalId=external_id, companyName=name,
                                        subsidiary=self.ref(self.subsidiary_id), **kw)
 
 
-def first_subsidiary_and_item(api: Api):
-    sub = api.call("search", searchRecord=api.t(COMMON, "SubsidiarySearchBasic")()).searchResult.recordList.record
-    items = api.call("search", searchRecord=api.t(COMMON, "ItemSearchBasic")()).searchResult.recordList.record
-    return sub[1].internalId, items[0].internalId
+def seeded_item(api: Api) -> str:
+    """The seeded service item "Implementation Services", found by name."""
+    search = api.t(COMMON, "ItemSearchBasic")(
+        itemId=api.t(CORE, "SearchStringField")(operator="is", searchValue="Implementation Services"))
+    [item] = api.call("search", searchRecord=search).searchResult.recordList.record
+    return item.internalId
+
+
+def currency_id(api: Api, symbol: str) -> str:
+    currencies = api.call("getAll", record=api.t(CORE, "GetAllRecord")(recordType="currency")).getAllResult
+    [found] = [c.internalId for c in currencies.recordList.record if c.symbol == symbol]
+    return found
 
 
 def test_wsdl_is_served_with_the_sandbox_endpoint(netsuite_sandbox):
@@ -75,7 +95,7 @@ def test_wsdl_is_served_with_the_sandbox_endpoint(netsuite_sandbox):
 
 @pytest.mark.parametrize("wsdl", ["served", "vendor"])
 def test_customer_add_get_upsert_list_and_search(netsuite_sandbox, wsdl, vendor_xsd):
-    api = Api(netsuite_sandbox, VENDOR_WSDL if wsdl == "vendor" else None)
+    api = Api(netsuite_sandbox, served=wsdl == "served")
     bool_field = api.t(CORE, "BooleanCustomFieldRef")(scriptId="custentity_zsync_send_to_zuora", value=True)
     added = api.call("add", record=api.customer("zacc-1", "Ünïcode GmbH",
                                                 customFieldList={"customField": [bool_field]})).writeResponse
@@ -105,7 +125,7 @@ def test_customer_add_get_upsert_list_and_search(netsuite_sandbox, wsdl, vendor_
 
 
 def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, vendor_xsd):
-    api = Api(netsuite_sandbox, VENDOR_WSDL)
+    api = Api(netsuite_sandbox)
     received = []
 
     def call(op, **kw):
@@ -123,7 +143,7 @@ def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, ve
     for basic in ("CustomerSearchBasic", "ItemSearchBasic", "AccountSearchBasic", "SubsidiarySearchBasic",
                   "TermSearchBasic", "SalesTaxItemSearchBasic"):
         assert call("search", headers=prefs, searchRecord=api.t(COMMON, basic)()).searchResult.totalRecords > 0
-    call("getList", baseRef=[api.ref("1", type="currency"), api.ref("999999", type="customer")])
+    call("getList", baseRef=[api.ref(currency_id(api, "USD"), type="currency"), api.ref("999999", type="customer")])
     call("addList", record=[api.customer("v-1", "Valid Co"), api.customer("v-1", "Duplicate Co")])
     call("addList", record=[api.customer("v-2", "Second Co")])
     call("delete", baseRef=api.ref(externalId="v-1", type="customer"))
@@ -134,7 +154,7 @@ def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, ve
 
 def test_transactions_lines_totals_and_applications(netsuite_sandbox):
     api = Api(netsuite_sandbox)
-    _, item = first_subsidiary_and_item(api)
+    item = seeded_item(api)
     customer = api.call("add", record=api.customer("zacc-tx", "Ledger Co")).writeResponse.baseRef.internalId
     line = api.t(SALES, "InvoiceItem")
     lines = {"item": [line(item=api.ref(item), quantity=2, rate="100.00", amount=200.0,
@@ -165,7 +185,7 @@ def test_transactions_lines_totals_and_applications(netsuite_sandbox):
 
 def test_bad_passports_and_application_info_are_rejected(netsuite_sandbox):
     api = Api(netsuite_sandbox)
-    get = {"baseRef": api.ref("1", type="currency")}
+    get = {"baseRef": api.ref(currency_id(api, "USD"), type="currency")}
     good = netsuite_sandbox.passport()
     assert api.service.get(**get, _soapheaders={"tokenPassport": good}).body.readResponse.status.isSuccess
     bad_signature = {**netsuite_sandbox.passport(), "signature": {"_value_1": "AAAA", "algorithm": "HMAC-SHA256"}}
@@ -232,9 +252,10 @@ def test_concurrency_limit_blocks_with_ws_request_blocked(make_netsuite_sandbox)
     sandbox = make_netsuite_sandbox(size=0, concurrency_limit=2)
     sandbox.set_faults([{"route": "get", "latency_ms": 400}])
     api = Api(sandbox)
+    usd = currency_id(api, "USD")
 
     def one_call(_):
-        message = api.client.create_message(api.service, "get", baseRef=api.ref("1", type="currency"),
+        message = api.client.create_message(api.service, "get", baseRef=api.ref(usd, type="currency"),
                                             _soapheaders={"tokenPassport": sandbox.passport()})
         response = httpx.post(sandbox.endpoint_url, content=etree.tostring(message),
                               headers={"Content-Type": "text/xml", "SOAPAction": "get"}, timeout=10)
@@ -280,7 +301,7 @@ def test_incremental_search_updates_items_and_injected_governance(netsuite_sandb
     api = Api(netsuite_sandbox)
     search = api.call("search", searchRecord=api.t(COMMON, "AccountSearchBasic")(
         number=api.t(CORE, "SearchStringField")(operator="is", searchValue="4000"))).searchResult
-    income = search.recordList.record[0].internalId
+    [income] = [r.internalId for r in search.recordList.record]
     item = api.t(ACCT, "ServiceSaleItem")
     long_name = "x" * 61  # NetSuite's itemId limit is 60 characters
     added = api.call("addList", record=[item(externalId="i-1", itemId="Platform Fee", incomeAccount=api.ref(income)),

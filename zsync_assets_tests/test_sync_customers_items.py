@@ -127,7 +127,7 @@ def test_first_sync_links_pre_existing_customers_instead_of_duplicating(sync_env
     env = sync_env
     by_number = env.create_account(name="Known By Number", accountNumber="PRE-1")
     by_integration_id = env.create_account(name="Known By Id", accountNumber="PRE-2")
-    subsidiary = env.netsuite_records("subsidiary")[0]["internalId"]
+    [subsidiary] = [r["internalId"] for r in env.netsuite_records("subsidiary", name="US Inc")]
     with env.netsuite_client() as client:
         first, second = client.add_list("customer", [
             {"entityId": "PRE-1", "companyName": "Entered in NetSuite", "subsidiary": {"internalId": subsidiary}},
@@ -269,11 +269,13 @@ def test_netsuite_to_zuora_survives_commit_then_drop_and_a_crash_after_the_call(
     for customer_id, account_id in _complete_links(env, sendable).items():
         assert [a["id"] for a in env.zuora_records("accounts", IntegrationId__NS=customer_id)] == [account_id]
 
-    subsidiary = env.netsuite_records("subsidiary")[0]["internalId"]
+    [subsidiary] = env.netsuite_records("subsidiary", name="US Inc")
     with env.netsuite_client() as client:
         (added,) = client.add_list("customer", [{
-            "entityId": "NS-CRASH-1", "companyName": "Crash Victim NS", "subsidiary": {"internalId": subsidiary},
-            "currency": {"internalId": "1"}, "customFieldList": {"custentity_zsync_send_to_zuora": True}}])
+            "entityId": "NS-CRASH-1", "companyName": "Crash Victim NS",
+            "subsidiary": {"internalId": subsidiary["internalId"]},
+            "currency": {"internalId": subsidiary["currency"]["internalId"]},
+            "customFieldList": {"custentity_zsync_send_to_zuora": True}}])
     assert added.ok
     result = env.run(["customers"], sinks=crash_after_write("zuora"), raise_on_error=False)
     assert not result.success

@@ -56,6 +56,8 @@ class NetSuiteResource(dg.ConfigurableResource):
     wsdl_version: str = Field(default="2023_2", description="SuiteTalk version; each is supported ~3 years")
     concurrency: int = Field(default=5, description="requests in flight per account, across processes")
     lock_dir: str = Field(default="", description="slot files; '' = <warehouse dir>/locks")
+    wsdl_cache_dir: str = Field(default="", description="downloaded WSDL/XSDs, shared by every process on the "
+                                                        "machine; '' = ZSYNC_CACHE_DIR, else the user's cache dir")
     add_batch_size: int = MAX_ADD_LIST
     update_batch_size: int = MAX_UPDATE_LIST
     upsert_batch_size: int = MAX_UPSERT_LIST
@@ -134,4 +136,5 @@ class NetSuiteResource(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
             backoff_s=self.backoff_s,
             timeout_s=self.timeout_s,
+            wsdl_cache_dir=Path(self.wsdl_cache_dir) if self.wsdl_cache_dir else None,
         )

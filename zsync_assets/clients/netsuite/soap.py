@@ -102,12 +102,13 @@ class SoapNetSuiteClient:
         max_backoff_s: float = 20.0,
         timeout_s: float = 120.0,
         connect_timeout_s: float = 10.0,
+        wsdl_cache_dir: Path | None = None,
     ):
         self.creds = creds
         self.account_id = creds.account
         self.endpoint_url = endpoint_url
         try:
-            self.zeep = load_wsdl(wsdl_url)
+            self.zeep = load_wsdl(wsdl_url, wsdl_cache_dir)
         except requests.exceptions.RequestException as exc:  # zeep fetches the WSDL with requests
             raise VendorUnreachable("NetSuite", wsdl_url, f"loading the WSDL: {type(exc).__name__}",
                                     _hint(wsdl_url)) from None

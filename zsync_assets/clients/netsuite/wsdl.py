@@ -1,4 +1,4 @@
-"""The SuiteTalk WSDL, loaded once per process, and the dict <-> SOAP object mapping.
+"""The SuiteTalk WSDL's types (loaded by wsdl_cache.py) and the dict <-> SOAP object mapping.
 
 zeep is used only to build envelopes (`create_message`) and to parse replies; sending is
 ours (see soap.py), so every attempt carries a freshly signed passport and nothing below
@@ -7,33 +7,17 @@ us retries a signed request.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import zeep
 from zeep.helpers import serialize_object
-from zeep.transports import Transport
 
-_CACHE: dict[str, zeep.Client] = {}
-_LOCK = threading.Lock()
+from zsync_assets.clients.netsuite.wsdl_cache import load_wsdl
 
-
-def load_wsdl(url: str) -> zeep.Client:
-    """The zeep client for a WSDL URL or local file, parsed once per process (~0.3 s for 2023_2)."""
-    with _LOCK:
-        client = _CACHE.get(url)
-        if client is None:
-            location = url
-            if urlparse(url).scheme in ("", "file"):
-                location = str(Path(url.removeprefix("file://")).resolve())
-            client = zeep.Client(location, transport=Transport(timeout=60, operation_timeout=60))
-            _CACHE[url] = client
-        return client
+__all__ = ["Schema", "load_wsdl", "record_dict"]
 
 
 class Schema:

@@ -1,9 +1,17 @@
-"""The NetSuite sandbox ASGI app: WSDL + XSDs, the SOAP endpoint, governance and fault injection."""
+"""The NetSuite sandbox ASGI app: the vendor's WSDL + XSDs, the SOAP endpoint, governance, fault
+injection and the account clock.
+
+The WSDL is NetSuite's own 2023_2 file with only `soap:address` pointed at this server; its
+XSDs are served beside it (`xsd/<name>`), where the WSDL's relative schemaLocations lead.
+Requests for them are counted in `/__sandbox/stats` (`GET wsdl`, `GET xsd`), so a test can tell
+whether a client loaded the schema from here or from its cache.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -15,12 +23,12 @@ from starlette.routing import Route
 from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector, html_error_page
 from zsync_assets.sandbox.netsuite import soap
 from zsync_assets.sandbox.netsuite.auth import MAX_SKEW_S, PassportVerifier, TbaCredentials
-from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_DIR, WSDL_FILE, WSDL_PATH
+from zsync_assets.sandbox.netsuite.clock import AccountClock
+from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_PATH, validator, vendor_files, zeep_schema
 from zsync_assets.sandbox.netsuite.seed import seed_account
 from zsync_assets.sandbox.netsuite.service import WRITE_OPS, NetSuiteService
 from zsync_assets.sandbox.netsuite.store import Store
 
-XSD_DIR = WSDL_DIR / "xsd"
 # Standard accounts allow 5 concurrent web-service requests (Premium 15, Enterprise 20, +10 per
 # SuiteCloud Plus licence); requests beyond it fail with WS_REQUEST_BLOCKED.
 DEFAULT_CONCURRENCY_LIMIT = 5
@@ -50,28 +58,36 @@ class Governor:
 
 def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
                search_id_ttl_s: float = 900.0, latency_per_record_ms: float = 0.0, max_skew_s: int = MAX_SKEW_S,
-               deleted_page_size: int = 1000, **credentials: str) -> Starlette:
+               deleted_page_size: int = 1000, time_zone: str | None = None, **credentials: str) -> Starlette:
+    """`time_zone`: the account's (IANA name; default NETSUITE_SANDBOX_TIME_ZONE, else America/Los_Angeles)."""
     data_dir = Path(data_dir)
+    files = vendor_files()  # every vendor file present, or an error naming the missing one
+    wsdl_text, xsd_files = files[0].read_text(), {p.name: p.read_bytes() for p in files[1:]}
+    # Both parsed once per process (about a second each), before a first request would wait for them.
+    zeep_schema()
+    validator()
     store = Store(data_dir / "netsuite.sqlite")
     creds = TbaCredentials.from_env(**credentials)
+    clock = AccountClock(time_zone)
     if store.is_empty():
-        seed_account(store, seed=seed, size=size)
-    service = NetSuiteService(store, PassportVerifier(creds, max_skew_s), search_id_ttl_s=search_id_ttl_s,
+        seed_account(store, clock, seed=seed, size=size)
+    service = NetSuiteService(store, PassportVerifier(creds, max_skew_s), clock, search_id_ttl_s=search_id_ttl_s,
                               latency_per_record_ms=latency_per_record_ms, deleted_page_size=deleted_page_size)
     injector = FaultInjector()
     governor = Governor(concurrency_limit)
-    wsdl_text = WSDL_FILE.read_text()
 
     async def wsdl(request: Request) -> Response:
+        injector.count("GET wsdl")
         endpoint = str(request.base_url).rstrip("/") + ENDPOINT_PATH
-        text = re.sub(r'location="[^"]*"', f'location="{endpoint}"', wsdl_text)
+        text = re.sub(r'(<soap:address\s+location=)"[^"]*"', rf'\1"{endpoint}"', wsdl_text)
         return Response(text, media_type="text/xml; charset=utf-8")
 
     async def xsd(request: Request) -> Response:
-        path = XSD_DIR / request.path_params["name"]
-        if path.parent != XSD_DIR or not path.is_file():
+        content = xsd_files.get(request.path_params["name"])
+        if content is None:
             return Response("not found", status_code=404)
-        return Response(path.read_bytes(), media_type="text/xml; charset=utf-8")
+        injector.count("GET xsd")
+        return Response(content, media_type="text/xml; charset=utf-8")
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -110,17 +126,35 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
     async def info(request: Request) -> JSONResponse:
         return JSONResponse({"sandbox": "netsuite", "account": creds.account, "wsdl": WSDL_PATH,
                              "endpoint": ENDPOINT_PATH, "concurrency_limit": governor.limit,
-                             "in_flight": governor.in_flight, "peak_in_flight": governor.peak})
+                             "in_flight": governor.in_flight, "peak_in_flight": governor.peak,
+                             "time_zone": clock.time_zone, "now": clock.stamp()})
+
+    async def set_clock(request: Request) -> JSONResponse:
+        """{"now": ISO 8601 with offset} runs the account clock from then on; DELETE: real time."""
+        if request.method == "DELETE":
+            clock.set(None)
+        else:
+            text = str((await request.json()).get("now", ""))
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except (TypeError, ValueError):
+                return JSONResponse({"error": f"now must be an ISO 8601 date-time; got {text!r}"}, status_code=400)
+            if moment.tzinfo is None:
+                return JSONResponse({"error": "now needs an offset (e.g. Z or -07:00)"}, status_code=400)
+            clock.set(moment)
+        return JSONResponse({"time_zone": clock.time_zone, "now": clock.stamp()})
 
     routes = [
         Route("/", info),
         Route(WSDL_PATH, wsdl),
         Route(WSDL_PATH.rsplit("/", 1)[0] + "/xsd/{name}", xsd),
         Route(ENDPOINT_PATH, endpoint, methods=["POST"]),
+        Route("/__sandbox/clock", set_clock, methods=["POST", "DELETE"]),
         *injector.admin_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.store = store
     app.state.injector = injector
     app.state.governor = governor
+    app.state.clock = clock
     return app

@@ -1,8 +1,9 @@
 """Token-based authentication (TBA): the only login the 2023_2 SOAP endpoint accepts.
 
 NetSuite signs `account&consumerKey&token&nonce&timestamp` with HMAC-SHA256 keyed by
-`consumerSecret&tokenSecret` (Base64). A nonce is single use, retries included, and the
-timestamp may be at most 5 minutes off. Reasons are reported without any secret.
+`consumerSecret&tokenSecret` (Base64). A nonce is 6 to 64 characters and single use, retries
+included, and the timestamp may be at most 5 minutes off. Every refusal is NetSuite's
+invalidCredentialsFault (soap.invalid_credentials); reasons are reported without any secret.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from zsync_assets.sandbox import defaults
 
 MAX_SKEW_S = 300
+NONCE_LENGTH = (6, 64)  # NetSuite's bounds for a TBA nonce
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,16 @@ class PassportVerifier:
         value = signature.get("_value_1") if isinstance(signature, dict) else signature
         if algorithm != "HMAC-SHA256":
             raise AuthError("signature algorithm must be HMAC-SHA256")
+        nonce = passport.get("nonce", "")
+        if not NONCE_LENGTH[0] <= len(nonce) <= NONCE_LENGTH[1]:
+            raise AuthError(f"nonce must be {NONCE_LENGTH[0]} to {NONCE_LENGTH[1]} characters; got {len(nonce)}")
         timestamp = int(passport.get("timestamp") or 0)
         if abs(time.time() - timestamp) > self.max_skew_s:
             raise AuthError("timestamp is more than 5 minutes off the server clock")
-        expected = tba_signature(c.account, c.consumer_key, c.token_id, passport.get("nonce", ""), timestamp,
+        expected = tba_signature(c.account, c.consumer_key, c.token_id, nonce, timestamp,
                                  c.consumer_secret, c.token_secret)
         if not hmac.compare_digest(expected, value or ""):
             raise AuthError("signature does not match")
-        nonce = passport.get("nonce", "")
         with self._lock:
             now = time.time()
             # Nonces only need remembering for as long as their timestamp is acceptable.

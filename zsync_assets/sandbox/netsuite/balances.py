@@ -7,7 +7,7 @@ in their own table so every balance is recomputed from them, never drifted by ha
 
 from __future__ import annotations
 
-from zsync_assets.sandbox.netsuite.records import KINDS, RecordKind
+from zsync_assets.sandbox.netsuite.records import KINDS, TRANSACTION_TYPES, RecordKind
 from zsync_assets.sandbox.netsuite.store import Store
 
 # source record type -> record types its applyList may point at
@@ -73,14 +73,14 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
         if applied > capacity + 0.005:
             raise _error("USER_ERROR", f"The total applied ({applied}) is more than the amount available ({capacity}).")
     store.set_applications(internal_id, applications)
-    store.save(internal_id, data, data.get(kind.name_field))
+    store.save(kind.record_type, internal_id, data, data.get(kind.name_field))
     refresh(store, sorted(set(before) | {d for d, _ in applications} | {internal_id}), stamp)
 
 
 def refresh(store: Store, doc_ids: list[int], stamp: str) -> None:
     """Recompute the server-maintained balance fields of these documents."""
     for doc_id in doc_ids:
-        doc = store.get(doc_id)
+        doc = store.get(doc_id, TRANSACTION_TYPES)  # applications link transactions only
         if doc is None:
             continue
         kind, data = KINDS[doc["record_type"]], doc["data"]
@@ -108,4 +108,4 @@ def refresh(store: Store, doc_ids: list[int], stamp: str) -> None:
             continue
         if kind.modified_field:
             data[kind.modified_field] = stamp
-        store.save(doc_id, data, data.get(kind.name_field))
+        store.save(kind.record_type, doc_id, data, data.get(kind.name_field))

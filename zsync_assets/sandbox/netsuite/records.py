@@ -30,6 +30,19 @@ class RecordKind:
     def is_transaction(self) -> bool:
         return self.record_type in TRANSACTION_TYPES
 
+    @property
+    def id_space(self) -> str:
+        """Which internal-id counter numbers this record type.
+
+        NetSuite counts internal ids per record type, except where one search spans several
+        types by one `internalId` criterion: TransactionSearchBasic and ItemSearchBasic
+        (platform.common.xsd) find any transaction / any item by id, so every transaction type
+        shares one counter and every item type another. Customer 1 and subsidiary 1 coexist.
+        """
+        if self.is_transaction:
+            return "transaction"
+        return "item" if self.key_space == "item" else self.record_type
+
     def required_for(self, data: dict) -> tuple[str, ...]:
         """Required fields of this record: a customer needs companyName, but an individual
         (`isPerson`) needs firstName and lastName instead (NetSuite's customer form rules)."""
@@ -79,7 +92,7 @@ KINDS: dict[str, RecordKind] = {k.record_type: k for k in [
 ]}
 KIND_BY_XSD = {k.xsd_type: k for k in KINDS.values()}
 
-# Custom fields that exist in the seeded account (DESIGN.md §3): script id -> value type.
+# Custom fields that exist in the seeded account (README "NetSuite custom fields"): script id -> value type.
 CUSTOM_FIELDS: dict[str, str] = {
     "custentity_zsync_zuora_id": "StringCustomFieldRef",
     "custentity_zsync_send_to_zuora": "BooleanCustomFieldRef",

@@ -4,11 +4,19 @@ NetSuite re-runs the search for every page requested with searchMoreWithId (reco
 meanwhile can move or drop out), and a search id expires after 15 minutes idle: the answer
 is then a status failure INVALID_JOB_ID, not a fault. `bodyFieldsOnly` defaults to true, so
 sublists (itemList, applyList, addressbookList) only come back when a client asks for them.
+
+The forms of `searchRecord` the vendor schema allows (platform.messages.xsd: SearchRecord,
+subtyped in platform.common.xsd and each record's XSD) and that clients send:
+`CustomerSearchBasic(criteria)`; `CustomerSearch(basic=...)`, whose `basic` may be absent or
+empty (`<basic/>`, what zeep sends for `CustomerSearchBasic()`) — no criteria means every
+record, as in NetSuite; `CustomerSearchAdvanced(criteria=CustomerSearch(...))` without
+columns. Join criteria, result columns and saved searches are refused with a status naming
+what the sandbox does not implement. A search of a record type the sandbox does not implement
+is answered FEATURE_DISABLED, as for a feature the account lacks.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import threading
 import time
@@ -16,22 +24,25 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.records import (
     ITEM_TYPES, KINDS, SEARCH_TYPE_VALUES, TRANSACTION_TYPES, record_name,
 )
-from zsync_assets.sandbox.netsuite.schema import TYPE_KEY
+from zsync_assets.sandbox.netsuite.schema import TYPE_KEY, local_name
 from zsync_assets.sandbox.netsuite.store import Store
 
-# SearchRecordBasic type (local name) -> record types it searches
+# The search's record (`Customer` of CustomerSearchBasic / CustomerSearch / CustomerSearchAdvanced)
+# -> record types it searches
 SEARCH_TARGETS = {
-    "CustomerSearchBasic": ("customer",),
-    "ItemSearchBasic": ITEM_TYPES,
-    "TransactionSearchBasic": TRANSACTION_TYPES,
-    "AccountSearchBasic": ("account",),
-    "SubsidiarySearchBasic": ("subsidiary",),
-    "TermSearchBasic": ("term",),
-    "SalesTaxItemSearchBasic": ("salesTaxItem",),
+    "Customer": ("customer",),
+    "Item": ITEM_TYPES,
+    "Transaction": TRANSACTION_TYPES,
+    "Account": ("account",),
+    "Subsidiary": ("subsidiary",),
+    "Term": ("term",),
+    "SalesTaxItem": ("salesTaxItem",),
 }
+_FORMS = ("SearchAdvanced", "SearchBasic", "Search")
 SUBLISTS = ("itemList", "applyList", "addressbookList")
 DEFAULT_PAGE_SIZE = 1000
 MIN_PAGE_SIZE, MAX_PAGE_SIZE = 5, 1000
@@ -43,10 +54,6 @@ class SearchError(Exception):
         self.code, self.message = code, message
 
 
-def local(type_name: str) -> str:
-    return type_name.rsplit("}", 1)[-1]
-
-
 @dataclass
 class SearchSession:
     targets: tuple[str, ...]
@@ -56,23 +63,52 @@ class SearchSession:
     last_used: float
 
 
+def criteria_of(search_record: dict) -> tuple[str, dict[str, Any]]:
+    """(the searched record's name, the basic criteria) of any accepted `searchRecord` form."""
+    type_name = local_name(search_record.get(TYPE_KEY, ""))
+    form = next((f for f in _FORMS if type_name.endswith(f)), "")
+    record = type_name.removesuffix(form)
+    if form == "SearchAdvanced":
+        if search_record.get("savedSearchId") or search_record.get("savedSearchScriptId"):
+            raise SearchError("INVALID_SAVED_SRCH", "This account has no saved searches (the sandbox has none).")
+        if _has_criteria(search_record.get("columns")):
+            raise SearchError("INVALID_SRCH", "The sandbox does not implement search columns (advanced search "
+                                              "results as searchRowList); send criteria only.")
+        search_record = search_record.get("criteria") or {}
+        form = "Search"
+    if form == "Search":
+        joins = [k for k, v in search_record.items() if k not in (TYPE_KEY, "basic") and _has_criteria(v)]
+        if joins:
+            raise SearchError("INVALID_SRCH_CRITERIA", f"The sandbox does not implement join criteria "
+                                                       f"({', '.join(joins)}); send basic criteria only.")
+        search_record = search_record.get("basic") or {}
+    return record, {k: v for k, v in search_record.items() if k != TYPE_KEY}
+
+
+def _has_criteria(value: Any) -> bool:
+    return isinstance(value, dict) and any(k != TYPE_KEY for k in value)
+
+
 class Searcher:
-    def __init__(self, store: Store, *, id_ttl_s: float = 900.0):
+    def __init__(self, store: Store, clock: AccountClock, *, id_ttl_s: float = 900.0):
         self.store = store
+        self.clock = clock
         self.id_ttl_s = id_ttl_s
         self._sessions: dict[str, SearchSession] = {}
         self._lock = threading.Lock()
 
     def search(self, search_record: dict, preferences: dict) -> dict:
-        basic = search_record.get("basic", search_record)  # CustomerSearch wraps CustomerSearchBasic
-        targets = SEARCH_TARGETS.get(local(basic.get(TYPE_KEY, "")))
+        record, criteria = criteria_of(search_record)
+        targets = SEARCH_TARGETS.get(record)
         if targets is None:
-            raise SearchError("INVALID_SRCH_CRITERIA", f"The sandbox cannot search {local(basic.get(TYPE_KEY, ''))}.")
+            name = record[:1].lower() + record[1:]
+            raise SearchError("FEATURE_DISABLED", f"The feature required to search {name} records is not "
+                                                  f"enabled in this account (the sandbox searches "
+                                                  f"{', '.join(SEARCH_TARGETS)}).")
         page_size = preferences.get("pageSize") or DEFAULT_PAGE_SIZE
         if not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
             raise SearchError("INVALID_SEARCH_PAGE_SIZE",
                               f"pageSize must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; got {page_size}.")
-        criteria = {k: v for k, v in basic.items() if k != TYPE_KEY}
         session = SearchSession(targets, criteria, page_size, preferences.get("bodyFieldsOnly", True), time.time())
         search_id = f"WEBSERVICES_{uuid.uuid4().hex}"
         with self._lock:
@@ -90,7 +126,7 @@ class Searcher:
         return self._page(search_id, session, page_index)
 
     def _page(self, search_id: str, session: SearchSession, page_index: int) -> dict:
-        hits = [r for r in self.store.all(session.targets) if matches(r, session.criteria)]
+        hits = [r for r in self.store.all(session.targets) if matches(r, session.criteria, self.clock)]
         total_pages = max(1, math.ceil(len(hits) / session.page_size))
         if not 1 <= page_index <= total_pages:
             raise SearchError("INVALID_PAGE_INDEX", f"pageIndex {page_index} is outside 1..{total_pages}.")
@@ -111,11 +147,6 @@ def as_record(row: dict, *, body_fields_only: bool = False) -> dict:
     data[TYPE_KEY] = KINDS[row["record_type"]].xsd_type
     data["internalId"] = str(row["internal_id"])
     return data
-
-
-def _parse_time(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _field_value(row: dict, field: str) -> Any:
@@ -139,22 +170,23 @@ def _field_value(row: dict, field: str) -> Any:
     return data.get(field)
 
 
-def matches(row: dict, criteria: dict[str, Any]) -> bool:
+def matches(row: dict, criteria: dict[str, Any], clock: AccountClock) -> bool:
     for field, criterion in criteria.items():
         if field == "customFieldList":
             values = {f.get("scriptId"): f.get("value") for f in
                       (row["data"].get("customFieldList") or {}).get("customField", [])}
-            if not all(_match(c, values.get(c.get("scriptId"))) for c in criterion.get("customField", [])):
+            if not all(match(c, values.get(c.get("scriptId")), clock) for c in criterion.get("customField", [])):
                 return False
         elif field == "mainLine":
             continue  # records, not rows: every hit is its main line
-        elif not _match(criterion, _field_value(row, field)):
+        elif not match(criterion, _field_value(row, field), clock):
             return False
     return True
 
 
-def _match(criterion: dict, value: Any) -> bool:
-    kind = local(criterion.get(TYPE_KEY, ""))
+def match(criterion: dict, value: Any, clock: AccountClock) -> bool:
+    """Does one stored value meet one Search*Field criterion?"""
+    kind = local_name(criterion.get(TYPE_KEY, ""))
     op = criterion.get("operator")
     wanted = criterion.get("searchValue")
     if kind == "SearchEnumMultiSelectField":
@@ -170,7 +202,7 @@ def _match(criterion: dict, value: Any) -> bool:
     if kind.startswith("SearchString"):
         return _match_string(op or "is", "" if value is None else str(value), wanted or "")
     if kind.startswith("SearchDate"):
-        return _match_date(op, value, criterion)
+        return _match_date(op, value, criterion, clock)
     if kind.startswith(("SearchLong", "SearchDouble")):
         return _match_number(op, value, wanted, criterion.get("searchValue2"))
     raise SearchError("INVALID_SRCH_CRITERIA", f"The sandbox does not support {kind} criteria.")
@@ -185,16 +217,17 @@ def _match_string(op: str, value: str, wanted: str) -> bool:
     }.get(op, False)
 
 
-def _match_date(op: str, value: Any, criterion: dict) -> bool:
+def _match_date(op: str, value: Any, criterion: dict, clock: AccountClock) -> bool:
+    """Instants compare as instants whatever their offsets; `on` compares the account's days."""
     if op in ("empty", "notEmpty"):
         return (value is None) == (op == "empty")
     if value is None:
         return False
     if criterion.get("predefinedSearchValue"):
         raise SearchError("INVALID_SRCH_CRITERIA", "The sandbox supports explicit dates only (searchValue).")
-    have = _parse_time(value)
-    first = _parse_time(criterion["searchValue"]) if criterion.get("searchValue") else None
-    second = _parse_time(criterion["searchValue2"]) if criterion.get("searchValue2") else None
+    have = clock.instant(value)
+    first = clock.instant(criterion["searchValue"]) if criterion.get("searchValue") else None
+    second = clock.instant(criterion["searchValue2"]) if criterion.get("searchValue2") else None
     if first is None:
         raise SearchError("INVALID_SRCH_CRITERIA", "A date criterion needs a searchValue.")
     if op in ("within", "notWithin"):
@@ -203,7 +236,7 @@ def _match_date(op: str, value: Any, criterion: dict) -> bool:
         inside = first <= have <= second
         return inside if op == "within" else not inside
     return {
-        "on": have.date() == first.date(), "notOn": have.date() != first.date(),
+        "on": clock.day(have) == clock.day(first), "notOn": clock.day(have) != clock.day(first),
         "before": have < first, "notBefore": have >= first, "after": have > first, "notAfter": have <= first,
         "onOrBefore": have <= first, "notOnOrBefore": have > first,
         "onOrAfter": have >= first, "notOnOrAfter": have < first,

@@ -10,7 +10,9 @@ applied to invoices, and a refund. Everything goes through the same write path a
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
+from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.records import KINDS
 from zsync_assets.sandbox.netsuite.schema import CORE, RECORD_REF, TYPE_KEY
 from zsync_assets.sandbox.netsuite.store import Store
@@ -45,9 +47,9 @@ def record(record_type: str, **fields) -> dict:
     return {TYPE_KEY: KINDS[record_type].xsd_type, **fields}
 
 
-def seed_account(store: Store, *, seed: int, size: int) -> None:
+def seed_account(store: Store, clock: AccountClock, *, seed: int, size: int) -> None:
     rng = random.Random(seed)
-    w = RecordWriter(store)
+    w = RecordWriter(store, clock)
 
     def add(record_type: str, **fields) -> int:
         return int(w.add(record(record_type, **fields))["internalId"])
@@ -106,24 +108,23 @@ def seed_account(store: Store, *, seed: int, size: int) -> None:
     for n in range(max(1, size // 4)):
         customer, cur = flagged[n % len(flagged)]
         add("salesOrder", entity=ref(customer), currency=ref(cur), itemList=lines(),
-            startDate="2026-01-01T00:00:00", memo="Subscription order entered in NetSuite")
+            startDate=datetime(2026, 1, 1), memo="Subscription order entered in NetSuite")
     invoices = []
     for n in range(max(3, size // 4)):  # at least one paid, one credited, one open
         customer, cur = customers[n % len(customers)]
         invoices.append((add("invoice", entity=ref(customer), currency=ref(cur), itemList=lines(),
                              memo="Invoice entered by an accountant"), customer))
     for n, (invoice, customer) in enumerate(invoices):
-        open_amount = store.get(invoice)["data"]["amountRemaining"]
+        open_amount = store.get(invoice, "invoice")["data"]["amountRemaining"]
         if n % 3 == 0:  # partial payment
             amount = round(open_amount / 2, 2)
-            payment = add("customerPayment", customer=ref(customer), payment=amount,
-                          applyList={"apply": [{"doc": invoice, "apply": True, "amount": amount}]})
+            add("customerPayment", customer=ref(customer), payment=amount,
+                applyList={"apply": [{"doc": invoice, "apply": True, "amount": amount}]})
             if n == 0:
-                add("customerPayment", customer=ref(customer), payment=50.0)  # unapplied, then refunded
-                unapplied = store.get(payment + 1)["data"]
-                if unapplied.get("unapplied"):
+                unapplied = add("customerPayment", customer=ref(customer), payment=50.0)  # then refunded
+                if store.get(unapplied, "customerPayment")["data"].get("unapplied"):
                     add("customerRefund", customer=ref(customer),
-                        applyList={"apply": [{"doc": payment + 1, "apply": True, "amount": 50.0}]})
+                        applyList={"apply": [{"doc": unapplied, "apply": True, "amount": 50.0}]})
         elif n % 3 == 1:  # credit memo applied to the invoice
             item, price = items[0]
             add("creditMemo", entity=ref(customer), createdFrom=ref(invoice),

@@ -1,7 +1,9 @@
 """SQLite persistence for the NetSuite sandbox: one row per record, the record kept as JSON.
 
 One connection guarded by a lock: SOAP handlers run in worker threads, and SQLite serialises
-writers anyway. Durable across restarts (the file lives in the sandbox data dir).
+writers anyway. Durable across restarts (the file lives in the sandbox data dir). A record is
+addressed by its record type and internal id: ids are counted per id space (`RecordKind.id_space`),
+so customer 1 and subsidiary 1 are different records.
 """
 
 from __future__ import annotations
@@ -14,21 +16,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from zsync_assets.sandbox.netsuite.records import KINDS
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
-    internal_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id_space TEXT NOT NULL,      -- which id counter numbers it (records.RecordKind.id_space)
+    internal_id INTEGER NOT NULL,
     record_type TEXT NOT NULL,
     key_space TEXT NOT NULL,
     external_id TEXT,
     name_key TEXT,
     data TEXT NOT NULL,
-    last_modified TEXT NOT NULL
+    last_modified TEXT NOT NULL,
+    PRIMARY KEY (id_space, internal_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_external_id ON records (key_space, external_id);
 CREATE INDEX IF NOT EXISTS records_type ON records (record_type, internal_id);
 CREATE INDEX IF NOT EXISTS records_name ON records (key_space, name_key);
+-- The last internal id handed out per id space; never reused, deletions included.
+CREATE TABLE IF NOT EXISTS id_counters (id_space TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS applications (
-    source_id INTEGER NOT NULL,  -- payment, credit memo or refund
+    source_id INTEGER NOT NULL,  -- payment, credit memo or refund (transaction ids)
     doc_id INTEGER NOT NULL,     -- the invoice, payment or credit memo it is applied to
     amount REAL NOT NULL
 );
@@ -45,12 +53,23 @@ CREATE INDEX IF NOT EXISTS deleted_records_date ON deleted_records (deleted_date
 """
 
 
+def id_space(record_types: str | tuple[str, ...]) -> str:
+    """The one id space of these record types (a lookup by id never spans two spaces)."""
+    types = (record_types,) if isinstance(record_types, str) else tuple(record_types)
+    spaces = {KINDS[t].id_space for t in types}
+    if len(spaces) != 1:
+        raise ValueError(f"record types {types} do not share one internal-id space")
+    return spaces.pop()
+
+
 class Store:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._con.row_factory = sqlite3.Row
         self._con.execute("PRAGMA journal_mode=WAL")
+        _migrate_shared_counter(self._con)
         self._con.executescript(SCHEMA)
         self.lock = threading.RLock()
         self._depth = 0
@@ -92,16 +111,18 @@ class Store:
         return {"internal_id": row["internal_id"], "record_type": row["record_type"],
                 "data": json.loads(row["data"])}
 
-    def get(self, internal_id: int | str, record_types: tuple[str, ...] | None = None) -> dict | None:
-        with self.lock:
-            try:
-                row = self._con.execute("SELECT * FROM records WHERE internal_id = ?", (int(internal_id),)).fetchone()
-            except ValueError:
-                return None
-        found = self._row(row)
-        if found and record_types and found["record_type"] not in record_types:
+    def get(self, internal_id: int | str, record_types: str | tuple[str, ...]) -> dict | None:
+        """The record with this id, if it is one of `record_types` (which share an id space)."""
+        types = (record_types,) if isinstance(record_types, str) else tuple(record_types)
+        try:
+            key = int(internal_id)
+        except (TypeError, ValueError):
             return None
-        return found
+        with self.lock:
+            row = self._con.execute("SELECT * FROM records WHERE id_space = ? AND internal_id = ?",
+                                    (id_space(types), key)).fetchone()
+        found = self._row(row)
+        return found if found and found["record_type"] in types else None
 
     def by_external_id(self, key_space: str, external_id: str) -> dict | None:
         with self.lock:
@@ -125,34 +146,40 @@ class Store:
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    def next_id(self) -> int:
-        row = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'records'").fetchone()
-        return (row[0] if row else 0) + 1
+    def next_id(self, record_type: str) -> int:
+        """Reserve the next internal id of this record type's id space (inside a transaction)."""
+        space = id_space(record_type)
+        row = self._con.execute("SELECT last_id FROM id_counters WHERE id_space = ?", (space,)).fetchone()
+        value = (row[0] if row else 0) + 1
+        self._con.execute("INSERT OR REPLACE INTO id_counters (id_space, last_id) VALUES (?, ?)", (space, value))
+        return value
 
-    def insert(self, record_type: str, key_space: str, data: dict, name: str | None) -> int:
-        cur = self._con.execute(
-            "INSERT INTO records (record_type, key_space, external_id, name_key, data, last_modified)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (record_type, key_space, data.get("externalId"), name.lower() if name else None,
-             json.dumps(data), data.get("lastModifiedDate", "")),
-        )
-        return cur.lastrowid
-
-    def save(self, internal_id: int, data: dict, name: str | None) -> None:
+    def insert(self, record_type: str, internal_id: int, key_space: str, data: dict, name: str | None) -> None:
         self._con.execute(
-            "UPDATE records SET data = ?, external_id = ?, name_key = ?, last_modified = ? WHERE internal_id = ?",
-            (json.dumps(data), data.get("externalId"), name.lower() if name else None,
-             data.get("lastModifiedDate", ""), int(internal_id)),
+            "INSERT INTO records (id_space, internal_id, record_type, key_space, external_id, name_key, data,"
+            " last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (id_space(record_type), int(internal_id), record_type, key_space, data.get("externalId"),
+             name.lower() if name else None, json.dumps(data), data.get("lastModifiedDate", "")),
         )
 
-    def delete(self, internal_id: int, deleted_date: str | None = None) -> None:
+    def save(self, record_type: str, internal_id: int, data: dict, name: str | None) -> None:
+        self._con.execute(
+            "UPDATE records SET data = ?, external_id = ?, name_key = ?, last_modified = ?"
+            " WHERE id_space = ? AND internal_id = ?",
+            (json.dumps(data), data.get("externalId"), name.lower() if name else None,
+             data.get("lastModifiedDate", ""), id_space(record_type), int(internal_id)),
+        )
+
+    def delete(self, record_type: str, internal_id: int, deleted_date: str) -> None:
+        space, key = id_space(record_type), int(internal_id)
         self._con.execute(
             "INSERT INTO deleted_records (internal_id, record_type, external_id, deleted_date)"
-            " SELECT internal_id, record_type, external_id, ? FROM records WHERE internal_id = ?",
-            (deleted_date or "", int(internal_id)),
+            " SELECT internal_id, record_type, external_id, ? FROM records WHERE id_space = ? AND internal_id = ?",
+            (deleted_date, space, key),
         )
-        self._con.execute("DELETE FROM records WHERE internal_id = ?", (int(internal_id),))
-        self._con.execute("DELETE FROM applications WHERE source_id = ?", (int(internal_id),))
+        self._con.execute("DELETE FROM records WHERE id_space = ? AND internal_id = ?", (space, key))
+        if space == "transaction":
+            self._con.execute("DELETE FROM applications WHERE source_id = ?", (key,))
 
     def applied_to(self, doc_id: int, *, excluding_source: int | None = None) -> float:
         with self.lock:
@@ -196,3 +223,35 @@ class Store:
                 f" WHERE record_type IN ({marks}) ORDER BY deleted_date, internal_id", record_types
             ).fetchall()
         return [dict(r) for r in rows]
+
+
+def _migrate_shared_counter(con: sqlite3.Connection) -> None:
+    """A data dir written before ids were counted per id space: keep every record and its id
+    (old ids are unique across types, so they stay unique per space) and continue every
+    counter above the old shared one, so no id is ever handed out twice."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(records)")}
+    if not columns or "id_space" in columns:
+        return
+    old = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'records'").fetchone()
+    con.execute("BEGIN")  # DDL is transactional in SQLite: all of it or none
+    con.execute("ALTER TABLE records RENAME TO records_shared_counter")
+    for index in ("records_external_id", "records_type", "records_name"):
+        con.execute(f"DROP INDEX IF EXISTS {index}")
+    for statement in _statements(SCHEMA):
+        con.execute(statement)
+    con.execute(
+        "INSERT INTO records (id_space, internal_id, record_type, key_space, external_id, name_key, data,"
+        " last_modified) SELECT '', internal_id, record_type, key_space, external_id, name_key, data,"
+        " last_modified FROM records_shared_counter")
+    for kind in KINDS.values():
+        con.execute("UPDATE records SET id_space = ? WHERE record_type = ?", (kind.id_space, kind.record_type))
+    last = old[0] if old else con.execute("SELECT coalesce(max(internal_id), 0) FROM records").fetchone()[0]
+    con.executemany("INSERT OR REPLACE INTO id_counters (id_space, last_id) VALUES (?, ?)",
+                    [(space, last) for space in {k.id_space for k in KINDS.values()}])
+    con.execute("DROP TABLE records_shared_counter")
+    con.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line.split("--")[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

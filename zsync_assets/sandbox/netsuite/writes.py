@@ -3,14 +3,18 @@
 Each record is its own SQLite transaction, so a list call commits the good records and
 reports the bad ones (DUP_ENTITY, INVALID_KEY_OR_REF, USER_ERROR, RCRD_DSNT_EXIST).
 Totals, balances and timestamps are the server's: values a client sends for them are ignored.
+A record type the sandbox does not implement is answered as NetSuite answers a record type whose
+feature the account lacks: a per-record FEATURE_DISABLED status (the code is in
+`zsync_assets/vendor/netsuite-suitetalk/2023_2/xsd/platform.faultTypes.xsd`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from zsync_assets.sandbox.netsuite import balances
+from zsync_assets.sandbox.netsuite.clock import AccountClock
+from zsync_assets.sandbox.netsuite.merge import merge
 from zsync_assets.sandbox.netsuite.records import (
     CUSTOM_FIELDS, ITEM_ID_MAX, KIND_BY_XSD, KINDS, RecordKind, record_name,
 )
@@ -21,7 +25,6 @@ SERVER_FIELDS = {"createdDate", "dateCreated", "lastModifiedDate", "total", "sub
                  "amountRemaining", "amountPaid", "applied", "unapplied", "status"}
 TRAN_PREFIX = {"invoice": "INV", "salesOrder": "SO", "customerPayment": "PYMT", "customerRefund": "RFND",
                "creditMemo": "CM"}
-SUBLISTS = {"itemList": "item", "applyList": "apply", "addressbookList": "addressbook"}
 
 
 class RecordError(Exception):
@@ -31,10 +34,6 @@ class RecordError(Exception):
         self.message = message
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
 def base_ref(kind: RecordKind, internal_id: int, data: dict) -> dict:
     ref = {TYPE_KEY: RECORD_REF, "internalId": str(internal_id), "type": kind.record_type}
     if data.get("externalId"):
@@ -42,40 +41,59 @@ def base_ref(kind: RecordKind, internal_id: int, data: dict) -> dict:
     return ref
 
 
+def feature_disabled(record_type: str) -> RecordError:
+    return RecordError("FEATURE_DISABLED", f"The feature required to access {record_type} records is not enabled "
+                                           f"in this account (the sandbox implements {', '.join(sorted(KINDS))}).")
+
+
 def kind_of(record: dict) -> RecordKind:
     kind = KIND_BY_XSD.get(record.get(TYPE_KEY, ""))
     if kind is None:
-        raise RecordError("INVALID_RCRD_TYPE", f"The sandbox does not support record type {record.get(TYPE_KEY)}.")
+        local = record.get(TYPE_KEY, "").rsplit("}", 1)[-1]
+        raise feature_disabled(local[:1].lower() + local[1:])
+    return kind
+
+
+def kind_named(record_type: str | None) -> RecordKind:
+    """The kind of a RecordRef `type` (a RecordType value, checked by the vendor XSD; optional
+    there, but get and delete cannot find a record without it)."""
+    if not record_type:
+        raise RecordError("RCRD_TYPE_REQD", "The record type is required (RecordRef type).")
+    kind = KINDS.get(record_type)
+    if kind is None:
+        raise feature_disabled(record_type)
     return kind
 
 
 class RecordWriter:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, clock: AccountClock):
         self.store = store
+        self.clock = clock
 
     # ---- operations -------------------------------------------------------------------------
     def add(self, record: dict) -> dict:
         kind = kind_of(record)
-        data = {k: v for k, v in record.items() if k not in SERVER_FIELDS and k != "internalId"}
+        data = {k: v for k, v in self.clock.normalize(record).items()
+                if k not in SERVER_FIELDS and k != "internalId"}
         with self.store.transaction():
             self._check_unique(kind, data, None)
-            internal_id = self.store.next_id()
+            internal_id = self.store.next_id(kind.record_type)
             if kind.record_type == "customer" and not data.get("entityId"):
                 data["entityId"] = f"CUS{internal_id}"  # auto-generated entity numbers
             if kind.is_transaction and not data.get("tranId"):
                 data["tranId"] = f"{TRAN_PREFIX[kind.record_type]}{internal_id}"
             self._check_unique(kind, data, None)
-            stamp = now_iso()
+            stamp = self.clock.stamp()
             if kind.created_field:
                 data[kind.created_field] = stamp
             data = self._prepare(kind, data, internal_id, stamp)
-            got = self.store.insert(kind.record_type, kind.key_space, data, data.get(kind.name_field))
-            assert got == internal_id
+            self.store.insert(kind.record_type, internal_id, kind.key_space, data, data.get(kind.name_field))
             balances.apply(self.store, kind, internal_id, data, stamp)
         return base_ref(kind, internal_id, data)
 
     def update(self, record: dict) -> dict:
         kind = kind_of(record)
+        record = self.clock.normalize(record)
         with self.store.transaction():
             existing = self._find(kind, record)
             if existing is None:
@@ -85,9 +103,9 @@ class RecordWriter:
             data = merge(existing["data"], {k: v for k, v in record.items() if k not in SERVER_FIELDS})
             data.pop("internalId", None)
             self._check_unique(kind, data, internal_id)
-            stamp = now_iso()
+            stamp = self.clock.stamp()
             data = self._prepare(kind, data, internal_id, stamp)
-            self.store.save(internal_id, data, data.get(kind.name_field))
+            self.store.save(kind.record_type, internal_id, data, data.get(kind.name_field))
             balances.apply(self.store, kind, internal_id, data, stamp)
         return base_ref(kind, internal_id, data)
 
@@ -104,19 +122,18 @@ class RecordWriter:
             return self.add(record)
 
     def delete(self, ref: dict) -> dict:
-        kind = KINDS.get(ref.get("type", ""))
-        if kind is None:
-            raise RecordError("INVALID_RCRD_TYPE", f"Unknown record type {ref.get('type')!r}.")
+        kind = kind_named(ref.get("type"))
         with self.store.transaction():
             existing = self._find(kind, ref)
             if existing is None:
                 raise RecordError("RCRD_DSNT_EXIST", "That record does not exist.")
             internal_id = existing["internal_id"]
-            if self.store.has_dependents(internal_id):
+            # Applications link transactions only (balances.APPLIES_TO); other ids are another space.
+            docs = self.store.docs_of(internal_id) if kind.is_transaction else []
+            if kind.is_transaction and self.store.has_dependents(internal_id):
                 raise RecordError("USER_ERROR", "This record cannot be deleted because it has dependent records.")
-            docs = self.store.docs_of(internal_id)
-            stamp = now_iso()
-            self.store.delete(internal_id, stamp)
+            stamp = self.clock.stamp()
+            self.store.delete(kind.record_type, internal_id, stamp)
             balances.refresh(self.store, docs, stamp)
         return base_ref(kind, internal_id, existing["data"])
 
@@ -184,15 +201,15 @@ class RecordWriter:
 
     def _inherit_from_customer(self, kind: RecordKind, data: dict) -> None:
         ref = data.get("entity") or data.get("customer")
-        customer = self.store.get(ref["internalId"]) if ref else None
+        customer = self.store.get(ref["internalId"], "customer") if ref else None
         if not customer:
             return
         for field in ("currency", "subsidiary"):
             if field not in data and field in customer["data"]:
                 data[field] = customer["data"][field]
         if kind.record_type in ("invoice", "creditMemo", "customerRefund", "salesOrder", "customerPayment"):
-            # A business date: midnight, no zone (Zuora dates map to NetSuite dates unshifted).
-            data.setdefault("tranDate", f"{dt.date.today().isoformat()}T00:00:00")
+            # A business date: today in the account's zone (clock.py), at midnight there.
+            data.setdefault("tranDate", self.clock.midnight(self.clock.today()))
 
     def resolve(self, ref: Any, allowed: tuple[str, ...], field: str) -> dict:
         """Every RecordRef must point at an existing record of an allowed type (INVALID_KEY_OR_REF)."""
@@ -252,28 +269,3 @@ def check_custom_fields(custom: dict | None, prefix: str) -> None:
             raise RecordError("INVALID_KEY_OR_REF", f"Invalid custom field reference: {script_id or field}.")
         if field.get(TYPE_KEY) != f"{{{CORE}}}{expected}":
             raise RecordError("USER_ERROR", f"Custom field {script_id} needs a {expected}.")
-
-
-def merge(existing: dict, incoming: dict) -> dict:
-    """An update changes only what it sends; custom fields merge by scriptId, sublists replace
-    unless replaceAll is false (then lines merge by line number)."""
-    data = dict(existing)
-    for name in (incoming.get("nullFieldList") or {}).get("name", []):
-        data.pop(name, None)
-    for key, value in incoming.items():
-        if key == "nullFieldList":
-            continue
-        if key == "customFieldList":
-            fields = {f["scriptId"]: f for f in data.get(key, {}).get("customField", [])}
-            fields.update({f.get("scriptId"): f for f in value.get("customField", [])})
-            data[key] = {"customField": list(fields.values())}
-        elif key in SUBLISTS and value.get("replaceAll") is False and key in data:
-            child = SUBLISTS[key]
-            lines = {line.get("line", i): line for i, line in enumerate(data[key].get(child, []), start=1)}
-            for line in value.get(child, []):
-                number = line.get("line") or max(lines, default=0) + 1
-                lines[number] = {**lines.get(number, {}), **line}
-            data[key] = {child: [lines[n] for n in sorted(lines)]}
-        else:
-            data[key] = value
-    return data
