@@ -12,7 +12,7 @@ retry the step too.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -76,11 +76,19 @@ ZOQL_OBJECTS = [
     ),
 ]
 
+# Objects Zuora lists only with a `filter[]` (the OpenAPI document marks it required on
+# `GET /object-query/invoice-items`, and Zuora answers 400 without one): a full extract of
+# them filters on an updatedDate before any record can exist.
+FILTER_REQUIRED = frozenset({"invoice_items"})
+BEFORE_ANY_RECORD = datetime(2000, 1, 1, tzinfo=UTC)
+
 Fetch = Callable[[datetime | None], Iterable[list[dict]]]
 
 
 def object_query_fetch(client: ZuoraClient, obj: StagedObject) -> Fetch:
     def fetch(since: datetime | None) -> Iterable[list[dict]]:
+        if since is None and obj.name in FILTER_REQUIRED:
+            since = BEFORE_ANY_RECORD
         # Zuora filter syntax: `filter[]=<field>.<OP>:<value>`; GE keeps the boundary record.
         filters = [f"{obj.updated_field}.GE:{object_query_timestamp(since)}"] if since else []
         return client.query_objects(obj.name, filters=filters)
