@@ -80,7 +80,7 @@ class ZuoraSink:
         self.client = client
 
     def instance_id(self) -> str:
-        return str(self.client.tenant_id)
+        return self.client.instance_id
 
     def batch_size(self, config: Config, action: str) -> int:
         return config.batch_size("zuora_write")

@@ -126,8 +126,8 @@ def zuora_staging_asset(
     )
     def _stage(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with zuora.get_client() as client:
-            # Another tenant's records must never mix into this warehouse (zsync.instance).
-            refuse_other_instance(warehouse.get(), SYSTEM, str(client.tenant_id))
+            # Another tenant's (or entity's) records must never mix into this warehouse (zsync.instance).
+            refuse_other_instance(warehouse.get(), SYSTEM, client.instance_id)
             result = stage(warehouse.get(), obj, fetcher(client, obj))
             calls = dict(client.calls)
             retries = dict(client.retries)
