@@ -162,8 +162,9 @@ def audit(view: str | None) -> None:
 
 
 from zsync_assets.engine.commands import COMMANDS  # noqa: E402  (plan, requeue, rebind)
+from zsync_assets.lib.preflight import check  # noqa: E402
 
-for _command in COMMANDS:
+for _command in (*COMMANDS, check):
     main.add_command(_command)
 
 if __name__ == "__main__":
