@@ -64,6 +64,16 @@ def test_requests_that_break_the_openapi_document(zuora_sandbox):
     assert zuora_sandbox.stats().get("writes", 0) == 1  # only the action update wrote
 
 
+@pytest.mark.zuora_invalid_requests(1)
+def test_a_refused_token_request_never_echoes_the_secret(zuora_sandbox):
+    secret = "s3cr3t-" + "x" * 60  # longer than the 42 characters the spec allows
+    response = httpx.post(f"{zuora_sandbox.url}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": zuora_sandbox.client_id, "client_secret": secret})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "client_secret" in response.text and "s3cr3t" not in response.text
+    assert "s3cr3t" not in str(zuora_sandbox.request_log())
+
+
 def test_countries_names_and_amounts_zuora_checks_itself(zuora_sandbox):
     with zuora_sandbox.client() as api:
         contact = {"firstName": "Ada", "lastName": "Lovelace"}

@@ -211,7 +211,13 @@ def _problems(error: ValidationError) -> list[Problem]:
     return [Problem(where, _message(error), 20)]
 
 
+_SECRET = re.compile(r"secret|password|token", re.I)
+
+
 def _message(error: ValidationError) -> str:
+    """What is wrong, naming the value only where it cannot be a credential."""
+    if any(_SECRET.search(str(p)) for p in error.absolute_path):
+        return f"does not match its schema ({error.validator} {json.dumps(error.validator_value)[:40]})"
     if error.validator == "maxLength":
         return f"is longer than {error.validator_value} characters"
     if error.validator == "enum":
