@@ -30,8 +30,9 @@ def get_customization_ids(client: Any, customization_type: str, *,
                          includeInactives=include_inactives).getCustomizationIdResult
     if not result.status.isSuccess:
         details = result.status.statusDetail or []
-        code = str(details[0].code) if details else "UNKNOWN"
-        raise NetSuiteError(code, str(details[0].message) if details else f"getCustomizationId {customization_type} failed")
+        if not details:
+            raise NetSuiteError("UNKNOWN", f"getCustomizationId {customization_type} failed without detail")
+        raise NetSuiteError(str(details[0].code), str(details[0].message))
     refs = result.customizationRefList.customizationRef if result.customizationRefList else None
     return [CustomizationRef(str(ref.scriptId), ref.internalId, ref.name, customization_type)
             for ref in refs or [] if ref.scriptId]

@@ -243,7 +243,8 @@ def create_memo(kind: str):
             store.insert(item_obj, {
                 parent_field: memo["id"], "amount": amount, "amountWithoutTax": amount, "taxAmount": 0.0,
                 "chargeName": prpc["name"], "productRatePlanChargeId": prpc["id"],
-                "quantity": a_number(charge.get("quantity", 1), f"charges[{n}].quantity"), "unitPrice": amount, "sourceItemType": "ProductRatePlanCharge",
+                "quantity": a_number(charge.get("quantity", 1), f"charges[{n}].quantity"), "unitPrice": amount,
+                "sourceItemType": "ProductRatePlanCharge",
                 "serviceStartDate": charge.get("serviceStartDate", day), "serviceEndDate": charge.get("serviceEndDate", day),
                 **({"unappliedAmount": amount} if kind == "credit" else {"balance": amount})})
         total = ledger.money(total, account["currency"])
