@@ -43,8 +43,16 @@ def _rename_account(env, account_id: str) -> None:
 
 
 def _rename_charge(env, charge_id: str) -> None:
+    # The CRUD update of a charge takes its billing definition along (ProxyModifyProductRatePlanCharge
+    # requires it), so a user renaming one sends what the charge already has.
     with env.zuora_api() as api:
-        response = api.put(f"/v1/object/product-rate-plan-charge/{charge_id}", json={"Name": f"Edited {charge_id[:8]}"})
+        charge = api.get(f"/object-query/product-rate-plan-charges/{charge_id}").json()
+        body = {"Name": f"Edited {charge_id[:8]}", "ProductRatePlanId": charge["productRatePlanId"],
+                "ChargeModel": charge["chargeModel"], "BillingPeriod": charge.get("billingPeriod") or "Month",
+                "TriggerEvent": charge["triggerEvent"], "BillCycleType": "DefaultFromCustomer",
+                "UseDiscountSpecificAccountingCode": False,
+                "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [{"Currency": "USD", "Price": 1}]}}
+        response = api.put(f"/v1/object/product-rate-plan-charge/{charge_id}", json=body)
         assert response.status_code == 200 and response.json()["Success"], response.text
 
 

@@ -91,7 +91,7 @@ def test_invoices_land_with_zuora_totals_rerun_is_silent_and_rev_rec_dates_updat
     # An item's rev rec trigger date is withdrawn, then set later in Zuora: each change is
     # exactly one update of that invoice, and its lines are replaced, never appended.
     invoice = invoices[sorted(created)[0]]
-    item = next(i for i in env.zuora_records("invoice-items") if i["invoiceId"] == invoice["id"])
+    (item, *_) = env.zuora_records("invoice-items", invoiceId=invoice["id"])
     line_count = len(by_zuora[invoice["id"]]["itemList"]["item"])
     for change, expected in (({"fieldsToNull": ["RevRecStartDate"]}, None), ({"RevRecStartDate": "2024-02-15"},
                                                                               "2024-02-15")):

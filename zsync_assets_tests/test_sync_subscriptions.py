@@ -149,6 +149,7 @@ def test_subscription_routes_answer_in_the_vendor_shapes(zuora_spec, zuora_sandb
         other = next(c for c in charges if c["productRatePlanId"] != seat["productRatePlanId"])
         account = client.get("/object-query/accounts", params={"pageSize": 1}).json()["data"][0]
         body = {"accountKey": account["id"], "contractEffectiveDate": "2026-03-01", "termType": "EVERGREEN",
+                "renewalTerm": 0,  # POSTSubscriptionType requires it, evergreen or not
                 "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"], "chargeOverrides": [
                     {"productRatePlanChargeId": seat["id"], "quantity": 4, "price": 9.5}]}]}
         created = client.post("/v1/subscriptions", json=body).json()

@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 
+# Zuora lists invoice items only with a filter[] (the OpenAPI document marks it required).
+EVERYTHING = "updatedDate.GE:2000-01-01T00:00:00Z"
+
+
 def _all(client: httpx.Client, obj: str, **params) -> list[dict]:
+    if obj == "invoice-items":
+        params.setdefault("filter[]", EVERYTHING)
     rows, cursor = [], None
     while True:
         query = {"pageSize": 99, **params, **({"cursor": cursor} if cursor else {})}
@@ -40,6 +46,7 @@ def test_token_expires_and_every_api_route_then_answers_401(make_zuora_sandbox):
     assert bad.status_code == 401 and "wrong" not in bad.text
 
 
+@pytest.mark.zuora_invalid_requests(1)  # pageSize 100
 def test_page_size_limits_and_unknown_filter_field(zuora_sandbox):
     with zuora_sandbox.client() as client:
         assert client.get("/object-query/invoices", params={"pageSize": 100}).status_code == 400
@@ -157,6 +164,7 @@ def test_record_updated_mid_paging_does_not_make_another_record_skipped(zuora_sa
         assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
 
 
+@pytest.mark.zuora_invalid_requests(1)  # an account without currency and bill-to contact
 def test_writes_keep_derived_amounts_true(zuora_sandbox):
     with zuora_sandbox.client() as client:
         created = client.post("/v1/accounts", json=NEW_ACCOUNT).json()
@@ -167,7 +175,10 @@ def test_writes_keep_derived_amounts_true(zuora_sandbox):
         invoice = client.post("/v1/invoices", json={
             "accountId": created["accountId"], "invoiceDate": "2026-01-01", "status": "Posted",
             "invoiceItems": [{"amount": 100, "serviceStartDate": "2026-01-01", "productRatePlanChargeId": charge["id"],
-                              "taxItems": [{"name": "VAT", "taxAmount": 19, "jurisdiction": "DE"}]},
+                              # the spec types tax amounts and rates as numeric strings
+                              "taxItems": [{"name": "VAT", "taxAmount": "19", "jurisdiction": "DE", "taxRate": "0.19",
+                                            "taxDate": "2026-01-01", "taxMode": "TaxExclusive",
+                                            "taxRateType": "Percentage"}]},
                              {"amount": -10, "serviceStartDate": "2026-01-01", "chargeName": "Discount"}]}).json()
         assert invoice["amount"] == 109 and invoice["balance"] == 109 and invoice["status"] == "Posted"
         item = client.get("/object-query/invoice-items", params={"filter[]": f"invoiceId.EQ:{invoice['id']}"}).json()
@@ -204,6 +215,7 @@ def test_writes_keep_derived_amounts_true(zuora_sandbox):
         assert missing.status_code == 400 and missing.json()["success"] is False
 
 
+@pytest.mark.zuora_invalid_requests(1)  # an account without currency, its replay is not checked again
 def test_idempotency_replay_conflicts_and_restart(zuora_sandbox):
     key = {"Idempotency-Key": "create-account-1"}
     with zuora_sandbox.client() as client:

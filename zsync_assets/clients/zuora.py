@@ -8,7 +8,10 @@ a step, the engine's push workers share one client: the token refresh and counte
 Vendor facts (developer.zuora.com): tokens come from `POST /oauth/token` (client credentials,
 about 1 h, `scope` names the tenant as `tenant.<id>`); Object Query pages hold at most 99
 records and continue with `cursor=<nextPage>`; ZOQL pages hold at most 2000 records and
-continue with `queryMore`; `Idempotency-Key` is honoured on POST/PATCH only.
+continue with `queryMore`; `Idempotency-Key` is honoured on POST/PATCH only. With Zuora
+Multi-entity, a token valid for several entities needs the entity named on every request in
+`Zuora-Entity-Ids` (a 36-character UUID with hyphens; on the token request it limits the token
+to that entity): `entity_id` sends it everywhere, so zsync never reads or writes another entity.
 Which failures are retried is decided in `zuora_errors.classify`.
 """
 
@@ -28,6 +31,7 @@ from typing import Any
 
 import dagster as dg
 import httpx
+from lxml import etree
 from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
 from zsync_assets.clients.zuora_errors import (
@@ -57,6 +61,8 @@ __all__ = [
 log = logging.getLogger("zsync.zuora")
 
 OBJECT_QUERY_MAX_PAGE = 99  # Zuora rejects pageSize > 99 on Object Query
+ENTITY_HEADER = "Zuora-Entity-Ids"
+_ENTITY_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ZOQL_MAX_BATCH = 2000  # Zuora caps a ZOQL query/queryMore page at 2000 records
 # Methods HTTP defines as idempotent: re-sending them cannot create a second object.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -112,10 +118,15 @@ class ZuoraClient:
         backoff_max_s: float = 60.0,
         token_refresh_margin_s: float = 60.0,
         object_query_page_size: int = OBJECT_QUERY_MAX_PAGE,
+        entity_id: str | None = None,
         logger: logging.Logger | None = None,
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if entity_id and not _ENTITY_ID.match(entity_id.strip()):
+            raise ValueError(f"ZUORA_ENTITY_ID must be a Zuora entity id, a 36-character UUID with hyphens "
+                             f"(e.g. 11e643f4-a3ee-8bad-b061-0025904c756d), got {entity_id!r}")
+        self.entity_id = entity_id.strip() if entity_id else None
         self.base_url = base_url.rstrip("/")
         # A host that refuses connections or never answers the connect gets a few quick tries,
         # not the full backoff: a dead host should fail a run in seconds, naming the URL.
@@ -137,12 +148,14 @@ class ZuoraClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            headers={"Accept": "application/json", "User-Agent": "zsync"},
+            headers={"Accept": "application/json", "User-Agent": "zsync",
+                     **({ENTITY_HEADER: self.entity_id} if self.entity_id else {})},
         )
         self._backoff = wait_random_exponential(multiplier=backoff_base_s, max=backoff_max_s)
 
     def __repr__(self) -> str:  # never the secret or the token
-        return f"ZuoraClient(base_url={self.base_url!r}, client_id={self.client_id!r})"
+        entity = f", entity_id={self.entity_id!r}" if self.entity_id else ""
+        return f"ZuoraClient(base_url={self.base_url!r}, client_id={self.client_id!r}{entity})"
 
     def close(self) -> None:
         self._http.close()
@@ -159,6 +172,13 @@ class ZuoraClient:
     def tenant_id(self) -> str | None:
         """The tenant this client's credentials belong to (from the token's `scope`)."""
         return self._valid_token().tenant_id
+
+    @property
+    def instance_id(self) -> str:
+        """Whose records this client reads and writes: the tenant, and the entity when one is
+        set (two entities of one tenant hold different records, so a warehouse binds to one)."""
+        tenant = str(self.tenant_id)
+        return f"{tenant}/{self.entity_id}" if self.entity_id else tenant
 
     def _valid_token(self) -> _Token:
         with self._lock:
@@ -223,6 +243,7 @@ class ZuoraClient:
         idempotency_key: str | None = None,
         replay_safe: bool | None = None,
         authenticate: bool = True,
+        text: bool = False,
     ) -> Any:
         method = method.upper()
         route = route_of(method, path)
@@ -247,6 +268,8 @@ class ZuoraClient:
                     self._invalidate(token)
                     continue
                 if verdict is Verdict.OK:
+                    if text:  # a document that is not JSON (describe answers XML)
+                        return outcome.response.text
                     return outcome.body() if outcome.response.content else None
                 raise self._error(method, route, outcome, verdict)
 
@@ -362,6 +385,14 @@ class ZuoraClient:
             if not cursor:
                 return
 
+    def describe(self, object_name: str) -> list[str]:
+        """The API names of an object's fields in this tenant, custom fields included
+        (`GET /v1/describe/{object}`, an XML document; e.g. `describe("Account")`)."""
+        document = self._call("GET", f"/v1/describe/{object_name}", text=True)
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        root = etree.fromstring(document.encode("utf-8"), parser)
+        return [name.text.strip() for name in root.iterfind("fields/field/name") if name.text]
+
     def zoql(self, query: str, *, batch_size: int = ZOQL_MAX_BATCH) -> Iterator[list[dict[str, Any]]]:
         """Pages of a ZOQL query (`/v1/action/query`, then `/v1/action/queryMore`).
 
@@ -397,10 +428,12 @@ class ZuoraResource(dg.ConfigurableResource):
     backoff_base_s: float = 0.5
     backoff_max_s: float = 60.0
     object_query_page_size: int = OBJECT_QUERY_MAX_PAGE
+    entity_id: str = ""  # ZUORA_ENTITY_ID: the Multi-entity entity every request acts in
 
     @classmethod
     def from_env(cls, *, resolve: bool = False, **settings: Any) -> ZuoraResource:
-        """Credentials from `ZUORA_BASE_URL` / `ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET` when set.
+        """Credentials from `ZUORA_BASE_URL` / `ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET` when set,
+        and the entity from `ZUORA_ENTITY_ID`.
 
         Passed as `dg.EnvVar`, so Dagster resolves them in each step and never shows the values;
         `resolve=True` reads them now, for use outside a Dagster run (the CLI's checks).
@@ -409,6 +442,7 @@ class ZuoraResource(dg.ConfigurableResource):
             "base_url": "ZUORA_BASE_URL",
             "client_id": "ZUORA_CLIENT_ID",
             "client_secret": "ZUORA_CLIENT_SECRET",
+            "entity_id": "ZUORA_ENTITY_ID",
         }
         fields = {name: os.environ[var] if resolve else dg.EnvVar(var)
                   for name, var in env.items() if os.environ.get(var)}
@@ -432,5 +466,6 @@ class ZuoraResource(dg.ConfigurableResource):
             backoff_base_s=self.backoff_base_s,
             backoff_max_s=self.backoff_max_s,
             object_query_page_size=self.object_query_page_size,
+            entity_id=self.entity_id or None,
             logger=dg.get_dagster_logger("zuora"),
         )

@@ -48,8 +48,9 @@ def reach_zuora(zuora: ZuoraResource) -> dict:
     """Log in to Zuora; the tenant id, or VendorUnreachable / ZuoraAuthError."""
     started = time.monotonic()
     with zuora.get_client() as client:
-        tenant = str(client.tenant_id)
-        return {"url": client.base_url, "tenant_id": tenant, "seconds": round(time.monotonic() - started, 2)}
+        # The tenant (and entity, on a Multi-entity tenant) the warehouse binds to.
+        return {"url": client.base_url, "instance": client.instance_id,
+                "seconds": round(time.monotonic() - started, 2)}
 
 
 def reach_netsuite(netsuite: NetSuiteResource) -> dict:
@@ -60,7 +61,7 @@ def reach_netsuite(netsuite: NetSuiteResource) -> dict:
         client.get("currency", internal_id="0")  # any signed call proves the credentials
     finally:
         client.close()
-    return {"url": netsuite.resolved_endpoint_url(), "account_id": str(client.account_id),
+    return {"url": netsuite.resolved_endpoint_url(), "instance": str(client.account_id),
             "seconds": round(time.monotonic() - started, 2)}
 
 
@@ -69,7 +70,7 @@ def reach_netsuite(netsuite: NetSuiteResource) -> dict:
                       "asset waits on it, so a dead host or a refused credential fails the run at once.")
 def zuora_connection(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     reached = checked("zuora", lambda: reach_zuora(zuora))
-    refuse_other_instance(warehouse.get(), "zuora", reached["tenant_id"])
+    refuse_other_instance(warehouse.get(), "zuora", reached["instance"])
     return dg.MaterializeResult(metadata=reached)
 
 
@@ -78,7 +79,7 @@ def zuora_connection(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.M
                       "binds the warehouse to the account; every NetSuite asset waits on it.")
 def netsuite_connection(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     reached = checked("netsuite", lambda: reach_netsuite(netsuite))
-    refuse_other_instance(warehouse.get(), "netsuite", reached["account_id"])
+    refuse_other_instance(warehouse.get(), "netsuite", reached["instance"])
     return dg.MaterializeResult(metadata=reached)
 
 

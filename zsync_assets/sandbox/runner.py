@@ -92,14 +92,17 @@ def start_sandbox(name: str, data_dir: Path, *, port: int | None = None, seed: i
     return ServerThread(app, port or free_port()).start()
 
 
-def serve_forever(data_dir: Path, ports: dict[str, int], *, seed: int, size: int) -> None:
-    """Start every available sandbox and block until Ctrl-C (the `zsync sandbox` command)."""
+def serve_forever(data_dir: Path, ports: dict[str, int], *, seed: int, size: int,
+                  settings: dict[str, dict] | None = None) -> None:
+    """Start every available sandbox and block until Ctrl-C (the `zsync sandbox` command);
+    `settings` per sandbox name go to its `create_app`."""
     servers = []
     for name in SANDBOXES:
         if load_app_factory(name) is None:
             print(f"{name} sandbox: not part of this build, skipped", flush=True)
             continue
-        server = start_sandbox(name, data_dir / name, port=ports[name], seed=seed, size=size)
+        server = start_sandbox(name, data_dir / name, port=ports[name], seed=seed, size=size,
+                               **(settings or {}).get(name, {}))
         servers.append(server)
         print(f"{name} sandbox: {server.url} (data in {data_dir / name})", flush=True)
     print("sandboxes ready", flush=True)

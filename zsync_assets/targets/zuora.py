@@ -22,7 +22,8 @@ from zsync_assets.lib.failure import Failure
 # Zuora routes per record type: (create, update-by-id, Object Query object for lookups).
 ROUTES = {
     "Account": ("/v1/accounts", "/v1/accounts/{id}", "accounts"),
-    "ProductRatePlanCharge": (None, "/v1/object/product-rate-plan-charge/{id}", "product_rate_plan_charges"),
+    # Written back through `/v1/action/update` (ACTION_WRITE_BACK), not by a PUT of its own.
+    "ProductRatePlanCharge": (None, None, "product_rate_plan_charges"),
     "Invoice": (None, "/v1/invoices/{id}", "invoices"),
     "Subscription": ("/v1/subscriptions", "/v1/subscriptions/{id}/customFields", "subscriptions"),
     # Memos are only written back to (PUTCreditMemoType / PUTDebitMemoType carry the __NS fields).
@@ -54,6 +55,12 @@ STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
 # call answers 200 even when the object was refused), found again through ZOQL (no Object Query).
 ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})
 ACTION_EDITABLE = ("Comment", "ReasonCode")
+# Write-back through `/v1/action/update` too: its objects need only `Id` besides the fields to
+# change (`zObject_update` in zsync_assets/vendor/zuora-openapi), whereas the charge's own
+# `PUT /v1/object/product-rate-plan-charge/{id}` requires BillCycleType, BillingPeriod,
+# ChargeModel, ProductRatePlanChargeTierData, ... (`ProxyModifyProductRatePlanCharge`), i.e.
+# resending the whole catalog entry to set three custom fields.
+ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge"}
 
 
 def _failed(source_id: str, error: ZuoraError) -> Outcome:
@@ -71,7 +78,7 @@ class ZuoraSink:
         self.client = client
 
     def instance_id(self) -> str:
-        return str(self.client.tenant_id)
+        return self.client.instance_id
 
     def batch_size(self, config: Config, action: str) -> int:
         return config.batch_size("zuora_write")
@@ -158,7 +165,7 @@ class ZuoraSink:
             if n.ok and n.target_id and not derived:
                 body["IntegrationId__NS"] = n.target_id
             try:
-                if record_type in ACTION_OBJECTS:
+                if record_type in ACTION_WRITE_BACK:
                     result = self.client.post("/v1/action/update", {"type": record_type,
                                                                     "objects": [{"Id": record_id, **body}]})
                     outcomes.append(_save_result(n.source_id, result, target_id=n.source_id))

@@ -13,7 +13,7 @@ retry the step too.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -79,11 +79,19 @@ ZOQL_OBJECTS = [
     ),
 ]
 
+# Objects Zuora lists only with a `filter[]` (the OpenAPI document marks it required on
+# `GET /object-query/invoice-items`, and Zuora answers 400 without one): a full extract of
+# them filters on an updatedDate before any record can exist.
+FILTER_REQUIRED = frozenset({"invoice_items"})
+BEFORE_ANY_RECORD = datetime(2000, 1, 1, tzinfo=UTC)
+
 Fetch = Callable[[datetime | None], Iterable[list[dict]]]
 
 
 def object_query_fetch(client: ZuoraClient, obj: StagedObject) -> Fetch:
     def fetch(since: datetime | None) -> Iterable[list[dict]]:
+        if since is None and obj.name in FILTER_REQUIRED:
+            since = BEFORE_ANY_RECORD
         # Zuora filter syntax: `filter[]=<field>.<OP>:<value>`; GE keeps the boundary record.
         filters = [f"{obj.updated_field}.GE:{object_query_timestamp(since)}"] if since else []
         return client.query_objects(obj.name, filters=filters)
@@ -119,8 +127,8 @@ def zuora_staging_asset(
     )
     def _stage(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with zuora.get_client() as client:
-            # Another tenant's records must never mix into this warehouse (zsync.instance).
-            refuse_other_instance(warehouse.get(), SYSTEM, str(client.tenant_id))
+            # Another tenant's (or entity's) records must never mix into this warehouse (zsync.instance).
+            refuse_other_instance(warehouse.get(), SYSTEM, client.instance_id)
             result = stage(warehouse.get(), obj, fetcher(client, obj))
             calls = dict(client.calls)
             retries = dict(client.retries)

@@ -32,7 +32,7 @@ def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
 def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.get()
     with zuora.get_client() as client:
-        refuse_other_instance(store, "zuora", str(client.tenant_id))
+        refuse_other_instance(store, "zuora", client.instance_id)
         result = detect_zuora_deletions(store, lambda name: all_ids(client, name))
         calls = sum(client.calls.values())
     audit.refresh(store)

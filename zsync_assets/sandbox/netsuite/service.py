@@ -18,6 +18,7 @@ from starlette.responses import Response
 from zsync_assets.sandbox.netsuite import soap
 from zsync_assets.sandbox.netsuite.auth import AuthError, PassportVerifier
 from zsync_assets.sandbox.netsuite.clock import AccountClock
+from zsync_assets.sandbox.netsuite.customization import get_customization_id
 from zsync_assets.sandbox.netsuite.deleted import DEFAULT_PAGE_SIZE as DELETED_PAGE_SIZE
 from zsync_assets.sandbox.netsuite.deleted import get_deleted
 from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, validation_errors
@@ -136,6 +137,8 @@ class NetSuiteService:
             except SearchError as exc:
                 result = {"status": failed(exc.code, exc.message)}
             return self._respond(op, {"getDeletedResult": result})
+        if op == "getCustomizationId":
+            return self._respond(op, {"getCustomizationIdResult": get_customization_id(request)})
         raise soap.user_fault(f"Operation {op} is not supported by the sandbox.")
 
     def _respond(self, op: str, value: dict, committed: int = 0) -> Outcome:

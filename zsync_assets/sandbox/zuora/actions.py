@@ -20,7 +20,7 @@ from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, 
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
 from zsync_assets.sandbox.zuora.memo_updates import ADJUSTMENT_EDITABLE, update_memo
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
-from zsync_assets.sandbox.zuora.writes import a_date, custom_fields, require, today
+from zsync_assets.sandbox.zuora.writes import a_date, a_number, custom_fields, require, today
 
 MAX_OBJECTS = 50
 
@@ -38,10 +38,10 @@ def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
         raise ApiError(400, INVALID_VALUE, "SourceId is not an item of the given invoice")
     if invoice["status"] != "Posted":
         raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is {invoice['status']}; only Posted can be adjusted")
-    amount = ledger.money(float(fields["Amount"]), invoice["currency"])
+    amount = ledger.money(a_number(fields["Amount"], "Amount"), invoice["currency"])
     if amount <= 0 or (fields["Type"] == "Credit" and amount > invoice["balance"] + 0.001):
         raise ApiError(400, RULE, f"a credit adjustment of {amount} exceeds the invoice balance {invoice['balance']}")
-    custom = {k: v for k, v in fields.items() if "__" in k}
+    custom = custom_fields("invoice-item-adjustments", fields)
     record = store.insert("invoice-item-adjustments", {
         "accountId": invoice["accountId"], "invoiceId": invoice["id"], "invoiceNumber": invoice["invoiceNumber"],
         "invoiceItemName": item["chargeName"], "sourceId": item["id"], "sourceType": "InvoiceDetail",

@@ -2,12 +2,20 @@
 
 Settings: `token_ttl_s` (3600), `rate_limit_per_minute` (10000), `concurrency_limit` (40, Zuora's
 default), `object_query_concurrency_limit` (80), `client_id` / `client_secret` (else env
-`ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET`, else the public sandbox defaults), `tenant_id`.
+`ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET`, else the public sandbox defaults), `tenant_id`,
+`validate_requests` (False: every request is checked against Zuora's OpenAPI document and
+refused with 400 like Zuora when it breaks it; parsing the document costs 2-3 s once per process),
+`entities` (1: a tenant with Zuora Multi-entity has 2 or more, each with records of its own,
+entities.py), `oauth_clients` (more OAuth clients, scoped to some entities:
+`{client_id: {"secret": ..., "entities": [entity id, ...]}}`), `custom_fields` (which custom
+fields the tenant has, `{ZOQL object: [field, ...]}`; objects not named keep every connector field
+the sandbox models, model.py: a tenant without them refuses them as unknown fields).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +26,11 @@ from zsync_assets.sandbox import defaults
 from zsync_assets.sandbox.faults import FaultInjector
 from zsync_assets.sandbox.zuora import object_query, zoql
 from zsync_assets.sandbox.zuora.auth import token_response
+from zsync_assets.sandbox.zuora.describe import describe
+from zsync_assets.sandbox.zuora.entities import ENTITY_HEADER, Tenant
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway, Limits
-from zsync_assets.sandbox.zuora.idempotency import IdempotencyLedger
 from zsync_assets.sandbox.zuora.model import OBJECT_QUERY, ObjectType
-from zsync_assets.sandbox.zuora.seed import seed_tenant
-from zsync_assets.sandbox.zuora.store import Store
+from zsync_assets.sandbox.zuora.request_checks import RequestChecks
 from zsync_assets.sandbox.zuora.writes import write_routes
 
 
@@ -51,29 +59,35 @@ def create_app(data_dir: Path, *, seed: int = defaults.DEFAULT_SEED, size: int =
                token_ttl_s: float = 3600, rate_limit_per_minute: int = 10_000, concurrency_limit: int = 40,
                object_query_concurrency_limit: int = 80, client_id: str | None = None,
                client_secret: str | None = None, tenant_id: str = defaults.ZUORA_TENANT_ID,
-               taxes: bool = True) -> Starlette:
-    store = Store(Path(data_dir) / "zuora.sqlite")
-    if store.get_meta("seeded") is None:  # only an empty data dir is seeded; state survives restarts
-        seed_tenant(store, seed=seed, size=size, taxes=taxes)
+               validate_requests: bool = False, entities: int = 1,
+               oauth_clients: Mapping[str, Mapping[str, Any]] | None = None,
+               custom_fields: Mapping[str, list[str]] | None = None) -> Starlette:
+    tenant = Tenant(Path(data_dir), tenant_id=tenant_id, entities=entities, seed=seed, size=size,
+                    custom_fields=custom_fields)
     client_id = client_id or os.environ.get("ZUORA_CLIENT_ID") or defaults.ZUORA_CLIENT_ID
     client_secret = client_secret or os.environ.get("ZUORA_CLIENT_SECRET") or defaults.ZUORA_CLIENT_SECRET
+    clients = tenant.clients(client_id, client_secret, oauth_clients)
     injector = FaultInjector()
     limits = Limits(per_minute=rate_limit_per_minute,
                     concurrency={"Default": concurrency_limit, "ObjectQuery": object_query_concurrency_limit})
-    gateway = Gateway(store, injector, limits, IdempotencyLedger(store))
+    checks = RequestChecks() if validate_requests else None
+    gateway = Gateway(tenant, injector, limits, checks)
 
     def oauth_token(call: Call) -> tuple[int, Any]:
-        return token_response(call.body, client_id=client_id, client_secret=client_secret, ttl_s=token_ttl_s,
-                              tenant_id=tenant_id, store=call.store)
+        return token_response(call.body, clients=clients, ttl_s=token_ttl_s, tenant_id=tenant_id,
+                              store=tenant.store, entity=call.request.headers.get(ENTITY_HEADER))
 
     routes = [
         gateway.route("POST", "/oauth/token", oauth_token, auth=False),
         *_object_query_routes(gateway),
         *_zoql_routes(gateway),
         *write_routes(gateway),
+        gateway.route("GET", "/v1/describe/{object}", describe),
         *injector.admin_routes(),
+        *(checks.admin_routes() if checks is not None else []),
     ]
     app = Starlette(routes=routes)
-    app.state.store = store
+    app.state.tenant = tenant
+    app.state.store = tenant.store
     app.state.injector = injector
     return app

@@ -15,7 +15,7 @@ from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, NOT_FOUND, RULE, Ap
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
 from zsync_assets.sandbox.zuora.store import SANDBOX_USER_ID, Store, now_iso
-from zsync_assets.sandbox.zuora.writes import a_date, custom_fields, find_account, require, today
+from zsync_assets.sandbox.zuora.writes import a_date, a_number, custom_fields, find_account, require, today
 
 
 def _get(store: Store, obj: str, key: str, number_field: str | None = None) -> dict[str, Any]:
@@ -75,13 +75,15 @@ def create_invoice(call: Call) -> tuple[int, Any]:
         charge = store.get("product-rate-plan-charges", item.get("productRatePlanChargeId") or "")
         if item.get("productRatePlanChargeId") and charge is None:
             raise ApiError(404, NOT_FOUND, f"product rate plan charge '{item['productRatePlanChargeId']}' does not exist")
-        amount = ledger.money(float(item["amount"]), account["currency"])
-        quantity = float(item.get("quantity", 1))
+        amount = ledger.money(a_number(item["amount"], f"invoiceItems[{n}].amount"), account["currency"])
+        quantity = a_number(item.get("quantity", 1), f"invoiceItems[{n}].quantity")
         record = store.insert("invoice-items", {
             "invoiceId": invoice["id"], "accountId": account["id"], "chargeName": item.get("chargeName")
             or (charge or {}).get("name"), "productRatePlanChargeId": item.get("productRatePlanChargeId"),
             "productRatePlanId": (charge or {}).get("productRatePlanId"), "chargeAmount": amount,
-            "quantity": quantity, "unitPrice": float(item.get("unitPrice", amount / quantity if quantity else amount)),
+            "quantity": quantity,
+            "unitPrice": a_number(item.get("unitPrice", amount / quantity if quantity else amount),
+                                  f"invoiceItems[{n}].unitPrice"),
             "uOM": item.get("uom"), "sKU": item.get("sku"), "processingType": "0", "balance": amount,
             "serviceStartDate": a_date(item["serviceStartDate"], "serviceStartDate"),
             "serviceEndDate": a_date(item.get("serviceEndDate", item["serviceStartDate"]), "serviceEndDate"),
@@ -89,11 +91,11 @@ def create_invoice(call: Call) -> tuple[int, Any]:
         for tax in item.get("taxItems") or []:
             require(tax, "taxAmount", "name", where=f"invoiceItems[{n}].taxItems.")
             store.insert("taxation-items", {
-                "invoiceItemId": record["id"], "name": tax["name"], "taxAmount": float(tax["taxAmount"]),
+                "invoiceItemId": record["id"], "name": tax["name"], "taxAmount": a_number(tax["taxAmount"], "taxAmount"),
                 "jurisdiction": tax.get("jurisdiction"), "taxCode": tax.get("taxCode"), "taxRate": tax.get("taxRate"),
                 "taxRateType": tax.get("taxRateType", "Percentage"), "taxMode": tax.get("taxMode", "TaxExclusive"),
                 "taxDate": tax.get("taxDate", day), "taxableAmount": amount, "exemptAmount": 0.0,
-                "creditAmount": 0.0, "paymentAmount": 0.0, "balance": float(tax["taxAmount"])})
+                "creditAmount": 0.0, "paymentAmount": 0.0, "balance": a_number(tax["taxAmount"], "taxAmount")})
     if status == "Posted":
         _post_invoice(store, invoice["id"])
     invoice = refresh_invoice(store, invoice["id"])
@@ -142,9 +144,9 @@ def create_payment(call: Call) -> tuple[int, Any]:
                                            f"{account['currency']}")
     if body["type"] not in ("External", "Electronic"):
         raise ApiError(400, INVALID_VALUE, "type must be External or Electronic")
-    amount = ledger.money(float(body["amount"]), account["currency"])
+    amount = ledger.money(a_number(body["amount"], "amount"), account["currency"])
     applications = body.get("invoices") or []
-    if sum(float(a.get("amount", 0)) for a in applications) > amount + 0.001:
+    if sum(a_number(a.get("amount", 0), "invoices.amount") for a in applications) > amount + 0.001:
         raise ApiError(400, RULE, "the amounts applied to invoices exceed the payment amount")
     day = a_date(body.get("effectiveDate", today()), "effectiveDate")
     payment = store.insert("payments", {
@@ -158,7 +160,7 @@ def create_payment(call: Call) -> tuple[int, Any]:
         invoice = _get(store, "invoices", application["invoiceId"], "invoiceNumber")
         if invoice["accountId"] != account["id"] or invoice["status"] != "Posted":
             raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is not a Posted invoice of this account")
-        apply = ledger.money(float(application["amount"]), account["currency"])
+        apply = ledger.money(a_number(application["amount"], f"invoices[{n}].amount"), account["currency"])
         if apply > invoice["balance"] + 0.001:
             raise ApiError(400, RULE, f"the amount applied to {invoice['invoiceNumber']} exceeds its balance "
                                       f"{invoice['balance']}")
@@ -175,7 +177,7 @@ def refund_payment(call: Call) -> tuple[int, Any]:
     body, store = call.json(), call.store
     require(body, "totalAmount", "type")
     payment = _get(store, "payments", call.path_params["payment_key"], "paymentNumber")
-    amount = ledger.money(float(body["totalAmount"]), payment["currency"])
+    amount = ledger.money(a_number(body["totalAmount"], "totalAmount"), payment["currency"])
     if amount <= 0 or amount > payment["unappliedAmount"] + 0.001:
         # Zuora refunds only the unapplied part; applied money must be unapplied first.
         raise ApiError(400, RULE, f"the refund amount {amount} exceeds the payment's unapplied amount "
@@ -236,12 +238,13 @@ def create_memo(kind: str):
         for n, charge in enumerate(charges):
             require(charge, "productRatePlanChargeId", "amount", where=f"charges[{n}].")
             prpc = _get(store, "product-rate-plan-charges", charge["productRatePlanChargeId"])
-            amount = ledger.money(float(charge["amount"]), account["currency"])
+            amount = ledger.money(a_number(charge["amount"], f"charges[{n}].amount"), account["currency"])
             total += amount
             store.insert(item_obj, {
                 parent_field: memo["id"], "amount": amount, "amountWithoutTax": amount, "taxAmount": 0.0,
                 "chargeName": prpc["name"], "productRatePlanChargeId": prpc["id"],
-                "quantity": float(charge.get("quantity", 1)), "unitPrice": amount, "sourceItemType": "ProductRatePlanCharge",
+                "quantity": a_number(charge.get("quantity", 1), f"charges[{n}].quantity"), "unitPrice": amount,
+                "sourceItemType": "ProductRatePlanCharge",
                 "serviceStartDate": charge.get("serviceStartDate", day), "serviceEndDate": charge.get("serviceEndDate", day),
                 **({"unappliedAmount": amount} if kind == "credit" else {"balance": amount})})
         total = ledger.money(total, account["currency"])

@@ -4,8 +4,8 @@ v1 routes answer `{"success": false, "processId", "reasons": [{"code", "message"
 (`CommonResponse` in the spec); Object Query answers `{"reasons": [{"code", "message"}],
 "requestId"}` (`CommonOQErrorResponse`). v1 codes are 8 digits: an object prefix and a category
 suffix (Zuora "Error Handling": 10 permission, 11 authentication, 20 invalid value, 21 unknown
-field, 22 missing required, 30 rule restriction, 40 not found, 45 unsupported, 50 locking,
-60 internal, 70 request limit).
+field, 22 missing required field, 23 missing required parameter, 30 rule restriction, 40 not
+found, 45 unsupported, 50 locking, 60 internal, 70 request limit).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 INVALID_VALUE, UNKNOWN_FIELD, MISSING_REQUIRED, RULE, NOT_FOUND, UNSUPPORTED, LOCKED, INTERNAL, LIMIT = (
     20, 21, 22, 30, 40, 45, 50, 60, 70)
-AUTHENTICATION = 11
+PERMISSION, AUTHENTICATION, MISSING_PARAMETER = 10, 11, 23
 
 
 def new_request_id() -> str:
@@ -24,18 +24,23 @@ def new_request_id() -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, category: int, message: str, *, object_code: int = 500000):
+    """A refusal; `more` adds reasons (category, message) after the first, as Zuora lists every
+    problem of a request in `reasons`."""
+
+    def __init__(self, status: int, category: int, message: str, *, object_code: int = 500000,
+                 more: list[tuple[int, str]] | None = None):
         super().__init__(message)
         self.status = status
         self.code = object_code * 100 + category
         self.message = message
+        self.reasons = [(self.code, message)] + [(object_code * 100 + c, m) for c, m in more or []]
 
 
 def error_body(err: ApiError, family: str, request_id: str) -> dict:
-    reason = {"code": err.code, "message": err.message}
+    reasons = [{"code": code, "message": message} for code, message in err.reasons]
     if family == "object-query":
-        return {"reasons": [reason], "requestId": request_id}
-    return {"success": False, "processId": request_id[:16].replace("-", "").upper(), "reasons": [reason],
+        return {"reasons": reasons, "requestId": request_id}
+    return {"success": False, "processId": request_id[:16].replace("-", "").upper(), "reasons": reasons,
             "requestId": request_id}
 
 

@@ -1,9 +1,11 @@
 """What every Zuora API request goes through before and after its handler.
 
 Order: injected faults that act before any work (drop, 429 burst, 5xx) -> rate limit ->
-concurrency limit -> bearer token -> Idempotency-Key claim -> injected latency (after the
-claim, so a duplicate sent meanwhile sees 409 as it would against a slow tenant) -> handler
-in one transaction with the idempotency record -> commit-then-drop fault.
+concurrency limit -> bearer token and the entity it acts in -> header and query parameters against the OpenAPI document
+(when `checks` is on) -> Idempotency-Key claim -> injected latency (after the claim, so a
+duplicate sent meanwhile sees 409 as it would against a slow tenant) -> body against the
+OpenAPI document, then the handler, in one transaction with the idempotency record ->
+commit-then-drop fault.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector, html_error_page
-from zsync_assets.sandbox.zuora.auth import bearer_is_valid
+from zsync_assets.sandbox.zuora.entities import Tenant
 from zsync_assets.sandbox.zuora.errors import (
-    AUTHENTICATION, INTERNAL, INVALID_VALUE, LIMIT, ApiError, error_body, error_response, new_request_id)
+    INTERNAL, INVALID_VALUE, LIMIT, ApiError, error_body, error_response, new_request_id)
 from zsync_assets.sandbox.zuora.idempotency import Conflict, IdempotencyLedger, Replay
+from zsync_assets.sandbox.zuora.model import ABSENT_FIELDS
+from zsync_assets.sandbox.zuora.request_checks import RequestChecks
 from zsync_assets.sandbox.zuora.store import Store
 
 IDEMPOTENT_METHODS = {"POST", "PATCH"}  # Zuora honours Idempotency-Key on POST and PATCH only
@@ -40,9 +44,9 @@ class Call:
         if not self.body:
             return {}
         try:
-            return json.loads(self.body)
-        except ValueError:
-            raise ApiError(400, INVALID_VALUE, "request body is not valid JSON") from None
+            return json.loads(self.body, parse_constant=_not_json)
+        except ValueError as exc:
+            raise ApiError(400, INVALID_VALUE, f"request body is not valid JSON: {exc}") from None
 
     @property
     def path_params(self) -> dict[str, str]:
@@ -54,6 +58,12 @@ class Call:
 
 
 Handler = Callable[[Call], tuple[int, Any]]
+
+
+def _not_json(constant: str) -> Any:
+    # Python's json module reads NaN and Infinity; JSON (RFC 8259) has no such numbers, and
+    # Zuora's parser refuses them like any other malformed body.
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 @dataclass
@@ -100,14 +110,17 @@ class Limits:
 
 @dataclass
 class Gateway:
-    store: Store
+    tenant: Tenant  # its entities' stores and idempotency ledgers; tokens live in the first
     injector: FaultInjector
     limits: Limits
-    idempotency: IdempotencyLedger
+    checks: RequestChecks | None = None  # Zuora's OpenAPI request schemas, when on
 
     def route(self, method: str, template: str, handler: Handler, *, write: bool = False,
               auth: bool = True) -> Route:
         name = f"{method} {template}"
+        if self.checks is not None:
+            self.checks.prepare(method, template)
+            handler = self.checks.wrap(name, handler)
         family = "object-query" if template.startswith("/object-query") else "v1"
         kind = "ObjectQuery" if family == "object-query" else "Default"
 
@@ -142,15 +155,23 @@ class Gateway:
 
     async def _run(self, request, handler, name, family, write, auth, decision, headers,  # noqa: ANN001, PLR0913
                    request_id) -> Response:
-        if auth and not bearer_is_valid(self.store, request):
+        # The tenant's custom fields, for every field lookup of this request (each request runs
+        # in its own asyncio task, whose context the setting does not outlive).
+        ABSENT_FIELDS.set(self.tenant.absent_fields)
+        try:  # the bearer token, then the entity it acts in (Zuora-Entity-Ids)
+            entity = self.tenant.entity_for(request) if auth else self.tenant.first
+        except ApiError as err:
             await self.injector.delay(decision)
-            err = ApiError(401, AUTHENTICATION, "Authentication error: the bearer token is missing, invalid or expired",
-                           object_code=900000)
             return error_response(err, family, request_id, headers)
+        if self.tenant.multi and auth:  # API requests per entity (`/__sandbox/stats`)
+            self.injector.count(f"entity:{entity.id}")
+        refused = self.checks.parameters(name, request) if self.checks is not None else None
+        if refused is not None:  # before the Idempotency-Key is claimed: an invalid key claims nothing
+            return error_response(refused, family, request_id, headers)
         body = await request.body()
         key = request.headers.get("idempotency-key") if request.method in IDEMPOTENT_METHODS else None
         if key:
-            claim = self.idempotency.begin(name, key, body)
+            claim = entity.idempotency.begin(name, key, body)
             if isinstance(claim, Replay):
                 await self.injector.delay(decision)
                 return JSONResponse(claim.body, status_code=claim.status, headers=headers)
@@ -159,27 +180,33 @@ class Gateway:
                                       headers)
         try:
             await self.injector.delay(decision)
-            status, payload = self._execute(Call(request, body, self.store), handler, name, key, family, request_id)
+            status, payload = self._execute(Call(request, body, entity.store), handler, name, key, family, request_id,
+                                            entity.idempotency)
         except BaseException:
             if key:
-                self.idempotency.abandon(name, key)
+                entity.idempotency.abandon(name, key)
             raise
         if write and status < 300:
             self.injector.count("writes")
             self.injector.count(f"writes:{name}")
+            if self.tenant.multi:
+                self.injector.count(f"writes:entity:{entity.id}")
         if decision.drop_after_commit:
             return DroppingResponse()  # committed, idempotency record stored; the caller never hears
+        if isinstance(payload, Response):  # not JSON (describe answers XML)
+            payload.headers.update(headers)
+            return payload
         return JSONResponse(payload, status_code=status, headers=headers)
 
     def _execute(self, call: Call, handler: Handler, name: str, key: str | None, family: str,
-                 request_id: str) -> tuple[int, Any]:
+                 request_id: str, idempotency: IdempotencyLedger) -> tuple[int, Any]:
         try:
-            with self.store.transaction():
+            with call.store.transaction():
                 status, payload = handler(call)
                 if key:
-                    self.idempotency.complete(name, key, status, payload)
+                    idempotency.complete(name, key, status, payload)
         except ApiError as err:
             status, payload = err.status, error_body(err, family, request_id)
             if key:  # Zuora replays failures too
-                self.idempotency.complete(name, key, status, payload)
+                idempotency.complete(name, key, status, payload)
         return status, payload

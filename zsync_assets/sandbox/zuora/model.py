@@ -5,11 +5,20 @@ plus the NetSuite-connector custom fields the spec declares in `<Object>ObjectNS
 (exact spelling: `IntegrationId__NS`, ...). A field is declared as `name` (string) or
 `name:<type>` with t = date-time, d = date, n = number, i = integer, b = boolean. Filtering on a
 field that is not declared here is a 400, as in Zuora.
+
+A tenant may lack some of the custom fields (one that never ran Zuora's NetSuite connector has
+no `__NS` fields): `absent_fields(setting)` names them, the gateway sets `ABSENT_FIELDS` for the
+request it serves, and every field lookup (`has`, `canonical`) then treats them as unknown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+# (object path, field) of the custom fields the tenant serving this request does not have.
+ABSENT_FIELDS: ContextVar[frozenset[tuple[str, str]]] = ContextVar("zuora_absent_fields", default=frozenset())
 
 _SYNC_NS = "IntegrationId__NS IntegrationStatus__NS SyncDate__NS"
 _AUDIT = "id createdById createdDate:t updatedById updatedDate:t"
@@ -31,12 +40,14 @@ class ObjectType:
     def fields(self) -> list[str]:
         return list(self.types)
 
+    def has(self, name: str) -> bool:
+        """`name`, spelled exactly, is a field of this object in the current tenant."""
+        return name in self.types and (self.path, name) not in ABSENT_FIELDS.get()
+
     def canonical(self, name: str) -> str | None:
         """Object Query field names match case-insensitively (Zuora docs, "Expand, filter, fields")."""
-        if name in self.types:
-            return name
-        lowered = {f.lower(): f for f in self.types}
-        return lowered.get(name.lower())
+        found = name if name in self.types else {f.lower(): f for f in self.types}.get(name.lower())
+        return found if found is not None and self.has(found) else None
 
     def blank(self) -> dict:
         return dict.fromkeys(self.types)
@@ -125,3 +136,23 @@ OBJECTS: dict[str, ObjectType] = {
 # Object Query serves every object above except those only ZOQL reaches.
 OBJECT_QUERY = {path: o for path, o in OBJECTS.items() if path != "invoice-item-adjustments"}
 BY_ZOQL = {o.zoql.lower(): o for o in OBJECTS.values()}
+
+
+def custom_fields_of(obj: ObjectType) -> list[str]:
+    return [f for f in obj.fields if "__" in f]
+
+
+def absent_fields(present: Mapping[str, Iterable[str]] | None) -> frozenset[tuple[str, str]]:
+    """The custom fields a tenant lacks, from which ones it has: `{ZOQL object: [field, ...]}`
+    (objects not named keep every custom field declared above)."""
+    absent = set()
+    for name, fields in (present or {}).items():
+        obj = BY_ZOQL.get(name.lower())
+        if obj is None:
+            raise ValueError(f"custom_fields: unknown Zuora object {name!r}")
+        declared, kept = custom_fields_of(obj), set(fields)
+        if kept - set(declared):
+            raise ValueError(f"custom_fields: {sorted(kept - set(declared))} are not custom fields the sandbox "
+                             f"models on {obj.zoql} (it has {declared})")
+        absent |= {(obj.path, f) for f in declared if f not in kept}
+    return frozenset(absent)

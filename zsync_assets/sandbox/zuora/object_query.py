@@ -66,7 +66,7 @@ def where_clause(obj: ObjectType, filters: list[str]) -> tuple[str, list[Any]]:
 
 def shape(store: Store, obj: ObjectType, record: dict[str, Any], fields: list[str], expand: list[str],
           include_nulls: bool) -> dict[str, Any]:
-    out = {k: v for k, v in record.items() if k in fields or not fields}
+    out = {k: v for k, v in record.items() if (k in fields or not fields) and (k not in obj.types or obj.has(k))}
     if fields:
         out["id"] = record["id"]
     for name in expand:

@@ -31,6 +31,7 @@ create index if not exists records_item on records (object, json_extract(data, '
 create index if not exists records_payment on records (object, json_extract(data, '$."paymentId"'));
 create index if not exists records_account on records (object, json_extract(data, '$."accountId"'));
 create table if not exists tokens (token text primary key, expires_at real not null);
+create table if not exists token_entities (token text not null, entity text not null);
 create table if not exists idempotency (
     route text not null, key text not null, body_hash text not null, state text not null,
     status integer, body text, created_at real not null, primary key (route, key)

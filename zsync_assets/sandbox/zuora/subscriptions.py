@@ -16,6 +16,7 @@ from typing import Any
 
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, NOT_FOUND, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call
+from zsync_assets.sandbox.zuora.model import OBJECTS
 from zsync_assets.sandbox.zuora.store import Store, new_id, now_iso
 
 RATE_PLANS = "subscription-rate-plans"  # not an Object Query object: only GET by key shows them
@@ -88,7 +89,8 @@ def get_subscription(call: Call) -> tuple[int, Any]:
     account = store.get("accounts", subscription["accountId"]) or {}
     plans = [{k: v for k, v in p.items() if k not in ("updatedDate", "subscriptionId")}
              for p in store.find(RATE_PLANS, subscriptionId=subscription["id"])]
-    custom = {k: v for k, v in subscription.items() if "__" in k and v is not None}
+    custom = {k: v for k, v in subscription.items() if "__" in k and v is not None
+              and OBJECTS["subscriptions"].has(k)}
     body = {
         "success": True, "id": subscription["id"], "subscriptionNumber": subscription["name"],
         "accountId": account.get("id"), "accountNumber": account.get("accountNumber"),

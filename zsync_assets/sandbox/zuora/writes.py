@@ -6,12 +6,15 @@ readers key on; bodies are validated and rejected with Zuora's v1 error body.
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.routing import Route
 
+from zsync_assets.sandbox.zuora.countries import zuora_country
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, MISSING_REQUIRED, NOT_FOUND, UNKNOWN_FIELD, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
 from zsync_assets.sandbox.zuora.model import OBJECTS
@@ -19,6 +22,9 @@ from zsync_assets.sandbox.zuora.store import Store
 
 CONTACT_FIELDS = {"firstName", "lastName", "nickname", "workEmail", "personalEmail", "workPhone", "address1",
                   "address2", "city", "state", "country", "county", "taxRegion"}
+# The compact spec's POSTAccountType leaves `name` unbounded, but Zuora caps an account name at
+# 255 characters, as the spec's other account schemas say (`CreateOrderNewAccount`, `AccountData`).
+MAX_ACCOUNT_NAME = 255
 
 
 def require(body: dict[str, Any], *names: str, where: str = "") -> None:
@@ -28,12 +34,14 @@ def require(body: dict[str, Any], *names: str, where: str = "") -> None:
 
 
 def custom_fields(obj: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Custom fields (`*__NS`, `*__c`) the object declares; an undeclared one is an error, as in Zuora."""
+    """Custom fields (`*__NS`, `*__c`) the object has in this tenant; another one is refused, as
+    Zuora refuses a field it does not know (category 21, "unknown field in request")."""
     out = {}
     for key, value in body.items():
         if "__" in key:
-            if key not in OBJECTS[obj].types:
-                raise ApiError(400, UNKNOWN_FIELD, f"unknown custom field '{key}' on {OBJECTS[obj].zoql}")
+            if not OBJECTS[obj].has(key):
+                raise ApiError(400, UNKNOWN_FIELD, f"Unknown field in request: '{key}' is not a field of "
+                                                   f"{OBJECTS[obj].zoql} in this tenant")
             out[key] = value
     return out
 
@@ -49,6 +57,18 @@ def a_date(value: Any, name: str) -> str:
         raise ApiError(400, INVALID_VALUE, f"{name} must be a date (yyyy-mm-dd), got '{value}'") from None
 
 
+def a_number(value: Any, name: str) -> float:
+    """A JSON number, or a numeric string where the spec types an amount as one (tax items):
+    anything else, NaN and infinities included, is refused like Zuora refuses it."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ApiError(400, INVALID_VALUE, f"{name} must be a number, got {json.dumps(value)[:40]}")
+    return number
+
+
 def find_account(store: Store, key: str | None) -> dict[str, Any]:
     """By id or account number, like Zuora's `account-key`."""
     account = store.get("accounts", key or "") or next(iter(store.find("accounts", accountNumber=key)), None)
@@ -57,17 +77,29 @@ def find_account(store: Store, key: str | None) -> dict[str, Any]:
     return account
 
 
-def _contact(store: Store, account_id: str, data: dict[str, Any], where: str) -> dict[str, Any]:
-    require(data, "firstName", "lastName", where=where)
+def _contact_fields(data: dict[str, Any], where: str) -> dict[str, Any]:
     fields = {k: v for k, v in data.items() if k in CONTACT_FIELDS}
+    if fields.get("country") not in (None, ""):
+        fields["country"] = zuora_country(fields["country"], f"{where}country")
     if data.get("zipCode"):
         fields["postalCode"] = data["zipCode"]
-    return store.insert("contacts", {"accountId": account_id, **fields})
+    return fields
+
+
+def _contact(store: Store, account_id: str, data: dict[str, Any], where: str) -> dict[str, Any]:
+    require(data, "firstName", "lastName", where=where)
+    return store.insert("contacts", {"accountId": account_id, **_contact_fields(data, where)})
+
+
+def _account_name(name: Any) -> None:
+    if len(str(name)) > MAX_ACCOUNT_NAME:
+        raise ApiError(400, INVALID_VALUE, f"name is longer than {MAX_ACCOUNT_NAME} characters ({len(str(name))})")
 
 
 def create_account(call: Call) -> tuple[int, Any]:
     body, store = call.json(), call.store
     require(body, "name", "currency", "billToContact")
+    _account_name(body["name"])
     if body["currency"] not in ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF"):
         raise ApiError(400, INVALID_VALUE, f"currency '{body['currency']}' is not enabled in this tenant")
     if body.get("parentId"):
@@ -99,13 +131,15 @@ def update_account(call: Call) -> tuple[int, Any]:
     simple = {"name", "notes", "crmId", "autoPay", "batch", "billCycleDay", "paymentTerm", "purchaseOrderNumber",
               "invoiceDeliveryPrefsEmail", "invoiceDeliveryPrefsPrint", "parentId"}
     changes = {k: v for k, v in body.items() if k in simple}
+    if "name" in changes:
+        _account_name(changes["name"])
     if changes.get("parentId"):
         find_account(store, changes["parentId"])
     changes.update(custom_fields("accounts", body))
     for role, id_field in (("billToContact", "billToId"), ("soldToContact", "soldToId")):
         if isinstance(body.get(role), dict):
             contact_id = account[id_field]
-            store.update("contacts", contact_id, {k: v for k, v in body[role].items() if k in CONTACT_FIELDS})
+            store.update("contacts", contact_id, _contact_fields(body[role], f"{role}."))
     if "status" in body:
         raise ApiError(400, UNKNOWN_FIELD, "status cannot be changed with this call")
     store.update("accounts", account["id"], changes)
