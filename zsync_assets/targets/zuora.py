@@ -65,6 +65,13 @@ def error_code(error: ZuoraError) -> str:
     return str(error.codes[0])
 
 
+def error_message(error: ZuoraError) -> str:
+    """Zuora's own words (its `reasons[].message`), which people read in the push log and in the
+    NetSuite status field; the client's summary ("request failed") only when Zuora gave none."""
+    said = [str(r["message"]) for r in error.reasons if r.get("message")]
+    return "; ".join(said) or error.message
+
+
 class ZuoraSink:
     system = "zuora"
     one_call_per_record = True  # no list write: a batch is a bookkeeping unit, not one call
@@ -102,7 +109,7 @@ class ZuoraSink:
                                     {k: v for k, v in rec.payload.items() if k not in path_fields},
                                     idempotency_key=rec.attempt_key)
         except ZuoraError as error:
-            return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
+            return Outcome(rec.source_id, False, code=error_code(error), message=error_message(error))
         target = (body or {}).get("accountId") or (body or {}).get("id") or (body or {}).get("Id")
         if rec.record_type in TARGET_KEYS:
             target = (body or {}).get(TARGET_KEYS[rec.record_type][0])
@@ -120,7 +127,7 @@ class ZuoraSink:
             body = self.client.post("/v1/action/create", {"type": rec.record_type, "objects": [rec.payload]},
                                     idempotency_key=rec.attempt_key)
         except ZuoraError as error:
-            return Outcome(rec.source_id, False, code=error_code(error), message=error.message)
+            return Outcome(rec.source_id, False, code=error_code(error), message=error_message(error))
         return _save_result(rec.source_id, body)
 
     def _action_lookup(self, record_type: str, marker: str) -> str | None:
@@ -165,7 +172,7 @@ class ZuoraSink:
                 self.client.put(update.format(id=record_id), body)
                 outcomes.append(Outcome(n.source_id, True, n.source_id))
             except ZuoraError as error:
-                outcomes.append(Outcome(n.source_id, False, code=error_code(error), message=error.message))
+                outcomes.append(Outcome(n.source_id, False, code=error_code(error), message=error_message(error)))
         return outcomes
 
 
