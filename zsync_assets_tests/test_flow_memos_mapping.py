@@ -146,12 +146,15 @@ def test_credit_memos_zsync_wrote_are_never_sent_to_zuora():
     assert all("written by zsync" in rows[i]["_skip"] for i in ("650", "651", "652"))
 
 
-def memo_tables(kind, status="Posted", applied=0.0, invoice_id=None):
+def memo_tables(kind, status="Posted", applications=()):
+    """`applications`: (invoice id or None, debit memo id or None, amount) of memo M1."""
     return {
         f"zuora.{kind}_memos": pl.DataFrame([{
             "id": "M1", "account_id": "A1", "memo_number": "CM-1", "memo_date": "2026-10-13", "due_date": "2026-11-12",
-            "status": status, "currency": "USD", "total_amount": 54.12, "applied_amount": applied,
-            "invoice_id": invoice_id, "reason_code": "Service credit"}]),
+            "status": status, "currency": "USD", "total_amount": 54.12, "reason_code": "Service credit"}]),
+        "zuora.credit_memo_applications": pl.DataFrame(
+            [{"credit_memo_id": "M1", "invoice_id": i, "debit_memo_id": d, "amount": a} for i, d, a in applications],
+            schema={"credit_memo_id": pl.Utf8, "invoice_id": pl.Utf8, "debit_memo_id": pl.Utf8, "amount": pl.Float64}),
         f"zuora.{kind}_memo_items": pl.DataFrame([{
             "id": "MI1", f"{kind}_memo_id": "M1", "amount": 54.12, "amount_without_tax": 50.0, "tax_amount": 4.12,
             "charge_name": "Platform Fee", "product_rate_plan_charge_id": "CH1", "service_start_date": "2026-10-13"}]),
@@ -163,7 +166,7 @@ def memo_tables(kind, status="Posted", applied=0.0, invoice_id=None):
 
 def test_posted_credit_memo_lands_with_net_and_tax_lines_and_its_invoice_application():
     config = Config(default_tax_item="CA State Tax")
-    row = by_id(netsuite_documents_from_zuora_memos(memo_tables("credit", applied=20.0, invoice_id="INV1"),
+    row = by_id(netsuite_documents_from_zuora_memos(memo_tables("credit", applications=[("INV1", None, 20.0)]),
                                                    config, "credit"))["M1"]
     assert row["_skip"] is None and row["_blocked"] is None
     amounts = [(ln["item"]["internalId"], ln["amount"], ln["customFieldList"]["custcol_zsync_zuora_item_id"])
@@ -171,6 +174,21 @@ def test_posted_credit_memo_lands_with_net_and_tax_lines_and_its_invoice_applica
     assert amounts == [("77", 50.0, "MI1"), ("90", 4.12, "MI1:tax")]
     assert row["applyList"] == {"apply": [{"doc": 900, "apply": True, "amount": 20.0}]}
     assert row["customFieldList"]["custbody_zsync_zuora_type"] == "CREDIT_MEMO"
+
+
+def test_a_credit_memo_applied_to_several_documents_is_applied_to_each_linked_netsuite_invoice_or_waits():
+    config = Config(default_tax_item="CA State Tax")
+    tables = memo_tables("credit", applications=[("INV1", None, 20.0), (None, "DM1", 5.5), ("INV1", None, 4.0)])
+    tables["zsync.links"] = links(*BASE_LINKS, ("debit_memos", "zuora", "DM1", "950"))
+    row = by_id(netsuite_documents_from_zuora_memos(tables, config, "credit"))["M1"]
+    assert row["_blocked"] is None
+    assert row["applyList"] == {"apply": [{"doc": 900, "apply": True, "amount": 24.0},
+                                          {"doc": 950, "apply": True, "amount": 5.5}]}
+    tables["zsync.links"] = links(*BASE_LINKS)  # the debit memo is not in NetSuite yet
+    row = by_id(netsuite_documents_from_zuora_memos(tables, config, "credit"))["M1"]
+    assert row["_blocked"] == "applied to debit memo DM1, which is not synced yet (flow debit_memos)"
+    unapplied = by_id(netsuite_documents_from_zuora_memos(memo_tables("credit"), config, "credit"))["M1"]
+    assert unapplied["_blocked"] is None and unapplied.get("applyList") is None
 
 
 def test_debit_memo_is_an_invoice_marked_debit_memo_and_drafts_or_untaxable_memos_wait():

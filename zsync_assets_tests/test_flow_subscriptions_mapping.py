@@ -9,8 +9,9 @@ import polars as pl
 
 from zsync_assets.config import parse_config
 from zsync_assets.engine.plan import build_plan, payloads
+from zsync_assets.flows.mapping.charge_overrides import charge_override
 from zsync_assets.flows.subscriptions import (
-    AMENDMENT_REASON, SUBSCRIPTIONS, rate_plans_from_lines, subscriptions_from_sales_orders,
+    AMENDMENT_REASON, SUBSCRIPTIONS, rate_plans_from_lines, subscriptions_from_sales_orders, unbillable_lines,
 )
 
 CHARGES = {
@@ -75,9 +76,10 @@ def test_lines_of_one_plan_share_an_entry_and_overrides_follow_the_charge_model(
                                                             {"productRatePlanChargeId": "c-onb", "price": 500.0}]},
         {"productRatePlanId": "p-seat", "chargeOverrides": [
             {"productRatePlanChargeId": "c-seat", "quantity": 5.0, "price": 12.5}]},
-        # usage has no quantity to subscribe; a discount's price is not a line rate
+        # usage has no quantity to subscribe; a percentage discount takes the line's percentage
         {"productRatePlanId": "p-api", "chargeOverrides": [{"productRatePlanChargeId": "c-api", "price": 0.01}]},
-        {"productRatePlanId": "p-disc"},
+        {"productRatePlanId": "p-disc", "chargeOverrides": [
+            {"productRatePlanChargeId": "c-disc", "discountPercentage": 10.0}]},
         # the same charge again: a second subscription of its plan; default quantity is not sent
         {"productRatePlanId": "p-seat", "chargeOverrides": [{"productRatePlanChargeId": "c-seat", "price": 12.5}]},
     ]
@@ -137,3 +139,71 @@ def test_after_the_create_only_the_order_number_follows_anything_else_is_blocked
         "update", "A-S00000001", ["SalesOrder__NS"])
     more_seats = plan("SO50", 4.0)
     assert (more_seats["action"], more_seats["reason"]) == ("blocked", AMENDMENT_REASON)
+
+
+# Every charge model the mapping knows, for a line of 3 at 50.00 (worth 150.00): the override
+# (what Zuora then bills a period), or, as text, why the line blocks its order.
+def _charge(model: str, charge_type: str = "Recurring", default_quantity: float = 1.0) -> dict:
+    return {"id": "c-x", "product_rate_plan_id": "p-x", "name": "X", "charge_type": charge_type,
+            "charge_model": model, "default_quantity": default_quantity}
+
+
+QTY_3_AT_50 = [
+    (_charge("Flat Fee Pricing"), "50.00", {"price": 150.0}),
+    (_charge("Flat Fee Pricing", "OneTime"), "50.00", {"price": 150.0}),
+    (_charge("Per Unit Pricing"), "50.00", {"quantity": 3.0, "price": 50.0}),
+    # the charge's default quantity is 3 already: only the price is needed
+    (_charge("Per Unit Pricing", default_quantity=3.0), "50.00", {"price": 50.0}),
+    # usage bills what is used at the unit price; the line's quantity is an estimate
+    (_charge("Per Unit Pricing", "Usage"), "50.00", {"price": 50.0}),
+    (_charge("Discount-Fixed Amount"), "-50.00", {"discountAmount": 150.0}),
+    (_charge("Discount-Percentage"), "-10%", {"discountPercentage": 10.0}),
+    (_charge("Discount-Percentage"), "-50.00", "is a percentage discount; the line gives an amount"),
+    (_charge("Discount-Fixed Amount"), "50.00", "charges money instead of taking it off"),
+    (_charge("Discount-Fixed Amount"), "-10%", "the line gives a percentage"),
+    (_charge("Tiered Pricing"), "50.00", "prices by tier (Tiered Pricing)"),
+    (_charge("Volume Pricing"), "50.00", "prices by tier (Volume Pricing)"),
+    (_charge("Tiered with Overage Pricing"), "50.00", "prices by tier (Tiered with Overage Pricing)"),
+    (_charge("Overage Pricing", "Usage"), "50.00", "prices by tier (Overage Pricing)"),
+    (_charge("Delivery Pricing"), "50.00", "has charge model Delivery Pricing, which zsync does not map"),
+]
+
+
+def test_a_line_of_three_bills_what_the_order_says_or_blocks_naming_the_line_for_every_charge_model():
+    for charge, rate, expected in QTY_3_AT_50:
+        line = {"charge_id": "c-x", "quantity": 3.0, "rate": rate, "line": 2, "item_name": "Widget"}
+        override, reason = charge_override(line, charge)
+        case = (charge["charge_model"], charge["charge_type"], rate)
+        if isinstance(expected, str):
+            assert reason and reason.startswith(f"line 2 ('Widget', 3 x {rate}") and expected in reason, (case, reason)
+            assert unbillable_lines([line], {"c-x": charge}) == reason
+        else:
+            assert reason is None and override == {"productRatePlanChargeId": "c-x", **expected}, case
+            assert unbillable_lines([line], {"c-x": charge}) is None
+
+
+def test_netsuites_own_line_amount_wins_over_quantity_times_rate():
+    line = {"charge_id": "c-x", "quantity": 3.0, "rate": "33.33", "amount": 100.0, "line": 1, "item_name": "Fee"}
+    assert charge_override(line, _charge("Flat Fee Pricing")) == ({"productRatePlanChargeId": "c-x", "price": 100.0}, None)
+
+
+def test_a_tiered_line_blocks_a_new_order_but_not_one_whose_subscription_exists():
+    charges = pl.DataFrame([*CHARGES.values(), {**_charge("Tiered Pricing"), "id": "c-tier", "product_rate_plan_id": "p-t"}])
+    tables = {**_tables([{}], [_line("50", "106", 3.0, "50.00", name="Seats (tiered)")],
+                        _links(extra=[{"flow": "items", "source_system": "zuora", "source_id": "c-tier",
+                                       "target_id": "106", "payload": None, "payload_hash": None}])),
+              "zuora.product_rate_plan_charges": charges}
+    (row,) = _rows(tables).values()
+    assert row["_blocked"] == ("line 1 ('Seats (tiered)', 3 x 50.00 = 150.00): Zuora charge 'X' prices by tier "
+                               "(Tiered Pricing), which one line rate cannot set: create this subscription in Zuora")
+    # Created before this check (the override then carried the quantity only): left alone, not blocked.
+    sent = {"accountKey": "acc-1", "contractEffectiveDate": "2026-03-01", "termType": "TERMED", "initialTerm": 12,
+            "initialTermPeriodType": "Month", "renewalTerm": 12, "renewalTermPeriodType": "Month", "autoRenew": True,
+            "subscribeToRatePlans": [{"productRatePlanId": "p-t", "chargeOverrides": [
+                {"productRatePlanChargeId": "c-tier", "quantity": 3.0}]}],
+            "SalesOrder__NS": "SO50", "IntegrationId__NS": "50"}
+    synced = {"flow": "subscriptions", "source_system": "netsuite", "source_id": "50", "target_id": "A-S1",
+              "payload": json.dumps(sent), "payload_hash": "h"}
+    tables["zsync.links"] = pl.concat([tables["zsync.links"], _links(extra=[synced]).tail(1)])
+    (row,) = _rows(tables).values()
+    assert row["_blocked"] is None and row["payload"] == sent

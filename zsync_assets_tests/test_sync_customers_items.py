@@ -204,6 +204,43 @@ def test_netsuite_master_turns_flagged_customers_into_zuora_accounts_linked_both
     assert env.plan_counts("customers")["create"] == env.plan_counts("customers")["update"] == 0
 
 
+def test_a_hierarchy_entered_in_netsuite_becomes_a_zuora_hierarchy_in_one_run(make_sync_env):
+    env = make_sync_env(netsuite_size=6, customer_master="netsuite")
+    subsidiary = env.netsuite_records("subsidiary")[0]["internalId"]
+
+    def add(entity_id: str, parent: str | None = None) -> str:
+        record = {"entityId": entity_id, "companyName": f"{entity_id} Co", "subsidiary": {"internalId": subsidiary},
+                  "currency": {"internalId": "1"}, "customFieldList": {"custentity_zsync_send_to_zuora": True}}
+        with env.netsuite_client() as client:
+            (added,) = client.add_list("customer", [{**record, **({"parent": {"internalId": parent}} if parent else {})}])
+        assert added.ok, added
+        return added.internal_id
+
+    group = add("HIER-GROUP")
+    region = add("HIER-REGION", parent=group)
+    branch = add("HIER-BRANCH", parent=region)
+    loner = add("HIER-LONER")
+    env.run(["customers"])
+
+    links = _links(env, "customers")
+    assert env.zuora_account(links[group]).get("parentId") is None
+    assert env.zuora_account(links[region])["parentId"] == links[group]
+    assert env.zuora_account(links[branch])["parentId"] == links[region]
+    waves = dict(env.plan("customers").select("source_id", "wave").iter_rows())
+    assert (waves[group], waves[region], waves[branch]) == (0, 1, 2)
+    before = env.write_calls()
+    env.run(["customers"])
+    assert env.write_calls() == before and env.plan_counts("customers")["update"] == 0
+
+    # Made a sub-customer after it reached Zuora: the account gets the parent too.
+    with env.netsuite_client() as client:
+        (moved,) = client.update_list("customer", [{"internalId": loner, "parent": {"internalId": group}}])
+    assert moved.ok, moved
+    env.run(["customers"])
+    assert _action(env, "customers", loner)["changed_fields"] == ["parentId"]
+    assert env.zuora_account(links[loner])["parentId"] == links[group]
+
+
 def _one_customer_per_entity(env) -> None:
     entity_ids = [c["entityId"] for c in env.netsuite_records("customer")]
     assert len(entity_ids) == len(set(entity_ids)), "a customer was created twice"

@@ -9,7 +9,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from zsync_assets_tests.fixtures.memos import add_zuora_memos, netsuite_credit_memo, zuora_adjustment
+from zsync_assets_tests.fixtures.memos import (
+    add_zuora_memo, add_zuora_memos, apply_zuora_credit_memo, netsuite_credit_memo, open_synced_invoice,
+    zuora_adjustment,
+)
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
 
 FLOWS = ["customers", "items", "invoices", "adjustments", "netsuite_credit_memos"]
@@ -175,6 +178,60 @@ def test_with_invoice_settlement_posted_credit_and_debit_memos_land_and_drafts_a
             assert record["total"] == pytest.approx(memos[memo_id]["totalAmount"])
             assert memos[memo_id]["IntegrationId__NS"] == ns_id  # written back
 
+    before = env.write_calls()
+    env.run(SETTLEMENT_FLOWS)
+    assert env.write_calls() == before
+
+
+def _applications(env, memo_id: str) -> dict[str, float]:
+    """What Object Query says a Zuora credit memo was applied to: document id -> amount."""
+    rows = env.zuora_records("credit-memo-applications", creditMemoId=memo_id)
+    return {r.get("invoiceId") or r["debitMemoId"]: r["amount"] for r in rows}
+
+
+def test_credit_memos_applied_in_zuora_are_applied_in_netsuite_also_when_applied_after_the_sync(make_sync_env):
+    env = make_sync_env(zuora_size=6, netsuite_size=3, invoice_settlement=True, **TAX)
+    env.run(SETTLEMENT_FLOWS[:3])
+    invoice = open_synced_invoice(env, 40.0)
+    account = invoice["accountId"]
+    debit = add_zuora_memo(env, "debit", amount=25.0, account=account)
+    applied = add_zuora_memo(env, "credit", amount=30.0, account=account)
+    later = add_zuora_memo(env, "credit", amount=20.0, account=account)
+    memo = apply_zuora_credit_memo(env, applied, invoices=[(invoice["id"], 10.0)], debit_memos=[(debit, 5.0)])
+    assert (memo["appliedAmount"], memo["unappliedAmount"]) == (15.0, memo["amount"] - 15.0)
+    assert _applications(env, applied) == {invoice["id"]: 10.0, debit: 5.0}
+    env.run(SETTLEMENT_FLOWS)
+
+    for flow in ("credit_memos", "debit_memos"):
+        _no_failures(env, flow)
+    credit, invoices, debits = _links(env, "credit_memos"), _links(env, "invoices"), _links(env, "debit_memos")
+    ns_memo = _netsuite(env, "creditMemo", credit[applied])
+    assert sorted((str(a["doc"]), a["amount"]) for a in ns_memo["applyList"]["apply"]) == sorted(
+        [(invoices[invoice["id"]], 10.0), (debits[debit], 5.0)])
+    assert ns_memo["amountRemaining"] == pytest.approx(memo["unappliedAmount"])
+    assert _netsuite(env, "creditMemo", credit[later]).get("applyList") is None
+
+    def balances_agree() -> None:
+        # Payments are not synced in this run: NetSuite still owes what Zuora's payments paid.
+        zuora_invoice = _zuora_invoices(env)[invoice["id"]]
+        ns_invoice = _netsuite(env, "invoice", invoices[invoice["id"]])
+        assert ns_invoice["amountRemaining"] == pytest.approx(zuora_invoice["balance"] + zuora_invoice["paymentAmount"])
+        (zuora_debit,) = env.zuora_records("debit-memos", id=debit)
+        assert _netsuite(env, "invoice", debits[debit])["amountRemaining"] == pytest.approx(zuora_debit["balance"])
+
+    balances_agree()
+    before = env.write_calls()
+    env.run(SETTLEMENT_FLOWS)
+    assert env.write_calls() == before
+
+    # Applied in Zuora after it reached NetSuite: the NetSuite memo is updated, not re-created.
+    apply_zuora_credit_memo(env, later, invoices=[(invoice["id"], 12.5)])
+    env.run(SETTLEMENT_FLOWS)
+    assert _plan_row(env, "credit_memos", later)["action"] == "update"
+    (application,) = _netsuite(env, "creditMemo", credit[later])["applyList"]["apply"]
+    assert (str(application["doc"]), application["amount"]) == (invoices[invoice["id"]], 12.5)
+    assert _links(env, "credit_memos")[later] == credit[later]
+    balances_agree()
     before = env.write_calls()
     env.run(SETTLEMENT_FLOWS)
     assert env.write_calls() == before

@@ -170,3 +170,72 @@ def test_subscription_routes_answer_in_the_vendor_shapes(zuora_spec, zuora_sandb
                          if c["productRatePlanChargeId"] == seat["id"]]
             assert (charge["quantity"], charge["price"]) == (4, 9.5)
         assert client.get("/v1/subscriptions/A-S99999999").status_code == 404
+
+        # A discount's value travels as discountPercentage / discountAmount, only on a discount charge.
+        loyalty = next(c for c in charges if c["chargeModel"] == "Discount-Percentage")
+        discounted = {**body, "subscribeToRatePlans": [{"productRatePlanId": loyalty["productRatePlanId"],
+                                                        "chargeOverrides": [{"productRatePlanChargeId": loyalty["id"],
+                                                                             "discountPercentage": 15}]}]}
+        created = client.post("/v1/subscriptions", json=discounted).json()
+        got = client.get(f"/v1/subscriptions/{created['subscriptionNumber']}").json()
+        conformance.check("GET", "/v1/subscriptions/{subscription-key}", got)
+        assert [c["discountPercentage"] for p in got["ratePlans"] for c in p["ratePlanCharges"]] == [15]
+        misplaced = {**body, "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"],
+                                                       "chargeOverrides": [{"productRatePlanChargeId": seat["id"],
+                                                                            "discountAmount": 5}]}]}
+        assert client.post("/v1/subscriptions", json=misplaced).status_code == 400
+
+
+def _tiered_charge(env) -> str:
+    """A user adds a tiered product to the Zuora catalog (CRUD calls, like the product team would)."""
+    with env.zuora_api() as api:
+        def create(path: str, body: dict) -> str:
+            response = api.post(path, json=body)
+            assert response.status_code == 200 and response.json()["Success"], response.text
+            return response.json()["Id"]
+        product = create("/v1/object/product", {"Name": "Storage", "EffectiveStartDate": "2020-01-01",
+                                                "EffectiveEndDate": "2099-12-31"})
+        plan = create("/v1/object/product-rate-plan", {"Name": "Storage Monthly", "ProductId": product,
+                                                       "EffectiveStartDate": "2020-01-01",
+                                                       "EffectiveEndDate": "2099-12-31"})
+        return create("/v1/object/product-rate-plan-charge", {
+            "Name": "Storage TB", "ProductRatePlanId": plan, "ChargeModel": "Tiered Pricing",
+            "ChargeType": "Recurring", "BillingPeriod": "Month", "TriggerEvent": "ContractEffective",
+            "BillCycleType": "DefaultFromCustomer", "AccountingCode": "4000 Subscription Revenue",
+            "DefaultQuantity": 1, "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [
+                {"Currency": "USD", "Price": 60, "StartingUnit": 0, "EndingUnit": 2},
+                {"Currency": "USD", "Price": 40, "StartingUnit": 2}]}})
+
+
+def test_a_line_of_three_is_billed_for_three_and_a_tiered_line_is_blocked_naming_it(sync_env):
+    env = sync_env
+    tiered = _tiered_charge(env)
+    env.run(["customers", "items"])
+    items = linked_items(env)
+    assert items["Platform Fee"]["model"] == "Flat Fee Pricing" and items["Per Seat"]["model"] == "Per Unit Pricing"
+    storage = next(i for i in items.values() if i["charge_id"] == tiered)
+    customer = env.links("customers").filter(pl.col("source_system") == "zuora")["target_id"].sort()[0]
+    order = add_sales_order(env, customer, [(items["Platform Fee"]["item_id"], 3.0, 50.0),
+                                            (items["Per Seat"]["item_id"], 3.0, 20.0)])
+    blocked = add_sales_order(env, customer, [(items["Per Seat"]["item_id"], 3.0, 20.0),
+                                              (storage["item_id"], 3.0, 50.0)])
+    env.run(["subscriptions"])
+
+    subscription = _subscription(env, _links(env)[order.internal_id])
+    charges = {c["productRatePlanChargeId"]: c for p in subscription["ratePlans"] for c in p["ratePlanCharges"]}
+    fee, seats = charges[items["Platform Fee"]["charge_id"]], charges[items["Per Seat"]["charge_id"]]
+    # A flat fee has no quantity in Zuora: its price is what the three units are worth.
+    assert fee["model"] == "Flat Fee Pricing" and fee["price"] == 150.0 and fee["quantity"] == 1.0
+    assert (seats["quantity"], seats["price"]) == (3.0, 20.0)
+    with env.netsuite_client() as client:
+        total = client.get("salesOrder", internal_id=order.internal_id)["total"]
+    assert fee["price"] + seats["quantity"] * seats["price"] == total == 210.0  # what Zuora bills a period
+
+    assert blocked.internal_id not in _links(env)
+    assert _reason(env, blocked.internal_id).startswith("line 2 (") and "prices by tier (Tiered Pricing)" in \
+        _reason(env, blocked.internal_id)
+    assert not env.zuora_records("subscriptions", IntegrationId__NS=blocked.internal_id)
+
+    before = env.write_calls()
+    env.run(["subscriptions"])
+    assert env.write_calls() == before

@@ -94,10 +94,15 @@ def test_seed_adds_up(make_zuora_sandbox):
     with sandbox.client() as client:
         data = {obj: _all(client, obj) for obj in (
             "accounts", "contacts", "products", "invoices", "invoice-items", "taxation-items", "payments",
-            "payment-applications", "refunds", "refund-applications", "credit-memos", "debit-memos")}
+            "payment-applications", "refunds", "refund-applications", "credit-memos", "debit-memos",
+            "credit-memo-applications")}
         adjustments = client.post("/v1/action/query", json={
             "queryString": "select InvoiceId, Amount, Type, Status from InvoiceItemAdjustment"}).json()["records"]
     items, taxes, paid, adjusted = defaultdict(float), defaultdict(float), defaultdict(float), defaultdict(float)
+    credited, applied = defaultdict(float), defaultdict(float)
+    for application in data["credit-memo-applications"]:
+        credited[application["invoiceId"]] += application["amount"]
+        applied[application["creditMemoId"]] += application["amount"]
     item_invoice = {i["id"]: i["invoiceId"] for i in data["invoice-items"]}
     for item in data["invoice-items"]:
         items[item["invoiceId"]] += item["chargeAmount"]
@@ -111,7 +116,8 @@ def test_seed_adds_up(make_zuora_sandbox):
     for invoice in posted:
         assert invoice["amount"] == pytest.approx(items[invoice["id"]] + taxes[invoice["id"]], abs=0.005)
         assert invoice["balance"] == pytest.approx(
-            invoice["amount"] - paid[invoice["id"]] - adjusted[invoice["id"]], abs=0.005)
+            invoice["amount"] - paid[invoice["id"]] - adjusted[invoice["id"]] - credited[invoice["id"]], abs=0.005)
+        assert invoice["creditMemoAmount"] == pytest.approx(credited[invoice["id"]], abs=0.005)
     # The cases that break naive connectors are all present.
     statuses = {i["status"] for i in data["invoices"]}
     assert {"Posted", "Draft", "Canceled"} <= statuses
@@ -126,7 +132,10 @@ def test_seed_adds_up(make_zuora_sandbox):
     assert any(p["effectiveEndDate"] < time.strftime("%Y-%m-%d") for p in data["products"])
     assert any(0 < i["balance"] < i["amount"] for i in posted)  # partial payment
     assert data["refunds"] and data["refund-applications"] and adjustments
-    assert data["credit-memos"] and data["debit-memos"]
+    assert data["credit-memos"] and data["debit-memos"] and data["credit-memo-applications"]
+    for memo in data["credit-memos"]:  # applied + unapplied (balance) = the memo
+        assert memo["appliedAmount"] == pytest.approx(applied[memo["id"]], abs=0.005)
+        assert memo["appliedAmount"] + memo["balance"] == pytest.approx(memo["totalAmount"], abs=0.005)
     for payment in data["payments"]:
         assert payment["unappliedAmount"] == pytest.approx(
             payment["amount"] - payment["appliedAmount"] - payment["refundAmount"], abs=0.005)

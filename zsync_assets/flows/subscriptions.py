@@ -10,10 +10,11 @@ direction, so both `customer_master` settings work), `contractEffectiveDate` = t
 date (no timezone shift), term settings from `subscription_terms`, and one
 `subscribeToRatePlans` entry per Zuora plan of the lines' linked charges. Subscribing a plan
 subscribes all of its charges (Zuora), so lines of one plan share one entry, with a
-`chargeOverrides` item per line: the line's rate as `price` (the sales order is the contract;
-the catalog price is not staged) where the charge model takes a price, and its quantity where
-the model takes one and it differs from the charge's default. A charge on two lines subscribes
-its plan twice. `SalesOrder__NS` = tranId and `IntegrationId__NS` = the internal id (Zuora's
+`chargeOverrides` item per line, so that the subscription bills what the line is worth (the
+sales order is the contract; the catalog price is not staged): see `charge_override` for each
+charge model. A line whose value a charge model cannot take (tiers, an unknown model) blocks
+the order, naming the line. A charge on two lines subscribes its plan twice.
+`SalesOrder__NS` = tranId and `IntegrationId__NS` = the internal id (Zuora's
 NetSuite-connector fields, spelled as its spec declares them), so an unanswered create is found
 by a lookup before any re-create.
 
@@ -38,6 +39,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.flows.mapping.charge_overrides import charge_override
 from zsync_assets.flows.mapping.common import lookup, table, with_columns_if_missing
 
 SUBSCRIPTION_FIELD = "custbody_zsync_subscription"
@@ -49,14 +51,9 @@ UPDATABLE_FIELDS = ("SalesOrder__NS",)
 # SuiteTalk SalesOrderOrderStatus values of an approved, live order.
 APPROVED_STATUSES = ("_pendingFulfillment", "_partiallyFulfilled", "_pendingBillingPartFulfilled",
                      "_pendingBilling", "_fullyBilled")
-# Zuora charge models that take a `price` / a `quantity` override (a discount's price is a
-# percentage or an amount off, never the NetSuite line rate).
-PRICE_MODELS = ("Flat Fee Pricing", "Per Unit Pricing")
-QUANTITY_MODELS = ("Per Unit Pricing", "Volume Pricing", "Tiered Pricing", "Tiered with Overage Pricing")
-
 _ORDER_COLUMNS = ["internal_id", "tran_id", "tran_date", "order_status", "status", "entity_internal_id",
                   "entity_name", "currency_internal_id", "external_id", SUBSCRIPTION_FIELD, ORIGIN_FIELD]
-_LINE_COLUMNS = ["transaction_internal_id", "item_internal_id", "item_name", "quantity", "rate", "line"]
+_LINE_COLUMNS = ["transaction_internal_id", "item_internal_id", "item_name", "quantity", "rate", "amount", "line"]
 _CHARGE_COLUMNS = ["id", "product_rate_plan_id", "name", "charge_type", "charge_model", "default_quantity"]
 
 
@@ -73,26 +70,6 @@ def _counterparts(links: pl.DataFrame, flow: str) -> dict[str, str]:
     return out
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return float(str(value).replace(",", ""))
-    except (TypeError, ValueError):
-        return None
-
-
-def _override(line: dict, charge: dict) -> dict[str, Any]:
-    override: dict[str, Any] = {"productRatePlanChargeId": charge["id"]}
-    model, quantity = charge.get("charge_model"), _number(line.get("quantity"))
-    default = _number(charge.get("default_quantity"))
-    if (model in QUANTITY_MODELS and charge.get("charge_type") != "Usage" and quantity is not None
-            and quantity != default):
-        override["quantity"] = quantity
-    rate = _number(line.get("rate"))
-    if model in PRICE_MODELS and rate is not None:
-        override["price"] = rate
-    return override
-
-
 def rate_plans_from_lines(lines: list[dict], charges: Mapping[str, dict]) -> list[dict[str, Any]]:
     """`subscribeToRatePlans`: one entry per plan, a charge override per line; a charge that
     appears again opens a second entry of its plan (Zuora subscribes a plan as a whole)."""
@@ -105,12 +82,18 @@ def rate_plans_from_lines(lines: list[dict], charges: Mapping[str, dict]) -> lis
         if entry is None:
             entry = {"productRatePlanId": plan_id, "chargeOverrides": []}
             entries.append(entry)
-        entry["chargeOverrides"].append(_override(line, charge))
+        entry["chargeOverrides"].append(charge_override(line, charge)[0])
     for entry in entries:
         entry["chargeOverrides"] = [o for o in entry["chargeOverrides"] if len(o) > 1]
         if not entry["chargeOverrides"]:
             del entry["chargeOverrides"]
     return entries
+
+
+def unbillable_lines(lines: list[dict], charges: Mapping[str, dict]) -> str | None:
+    """Why Zuora could not bill these lines as the sales order says (see `charge_override`)."""
+    reasons = [reason for line in lines if (reason := charge_override(line, charges[line["charge_id"]])[1])]
+    return "; ".join(reasons) or None
 
 
 def _terms(config: Config) -> dict[str, Any]:
@@ -189,9 +172,12 @@ def subscriptions_from_sales_orders(tables: Mapping[str, pl.DataFrame], config: 
             "SalesOrder__NS": order.get("tran_id") or so_id,
             "IntegrationId__NS": so_id,
         }
+        match = order.get(SUBSCRIPTION_FIELD) or by_integration_id.get(so_id.lower())
         if not blocked and so_id in synced and _without_updatable(synced[so_id]) != _without_updatable(payload):
             blocked = AMENDMENT_REASON
-        match = order.get(SUBSCRIPTION_FIELD) or by_integration_id.get(so_id.lower())
+        elif not blocked and so_id not in synced and not match:
+            # Only before the create: an existing subscription is never re-created or amended.
+            blocked = unbillable_lines(lines, charges)
         rows.append({
             "source_id": so_id,
             "payload": payload,

@@ -25,6 +25,12 @@ WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id", "salesOrder": "cus
                      "creditMemo": "custbody_zsync_zuora_id",
                      # a payment / refund entered in NetSuite learns the Zuora document made from it
                      "customerPayment": "custbody_zsync_zuora_id", "customerRefund": "custbody_zsync_zuora_id"}
+# Where a record born in NetSuite says how its last sync went, for finance users who work in
+# NetSuite: Zuora's refusal (code, message, date) or `Synced <date>`. Text Area custom fields
+# (README, "NetSuite custom fields"), which NetSuite caps at 4,000 characters.
+STATUS_FIELDS = {"customer": "custentity_zsync_status"}
+TRANSACTION_STATUS_FIELD = "custbody_zsync_status"
+STATUS_MAX_CHARS = 4000
 # Transactions carry the time of their last sync (DESIGN.md §3). Stamped here, at write time:
 # in the planned payload it would change the payload hash on every run.
 SYNC_DATE_FIELD = "custbody_zsync_sync_date"
@@ -96,9 +102,20 @@ class NetSuiteSink:
         return found
 
     def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        """The record learns its Zuora counterpart and that it synced, or why Zuora refused it."""
         field = WRITE_BACK_FIELDS[record_type]
-        todo = [n for n in notices if n.ok and n.target_id]
-        body = [{"internalId": n.source_id, "customFieldList": {field: n.target_id}} for n in todo]
+        status_field = STATUS_FIELDS.get(record_type, TRANSACTION_STATUS_FIELD)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        todo, body = [], []
+        for n in notices:
+            if n.ok and n.target_id:
+                custom = {field: n.target_id, status_field: f"Synced {stamp}"}
+            elif not n.ok:
+                custom = {status_field: refusal_status(n.message, stamp)}
+            else:
+                continue
+            todo.append(n)
+            body.append({"internalId": n.source_id, "customFieldList": custom})
         try:
             results = self.client.update_list(record_type, body) if body else []
         except NetSuiteAuthError:
@@ -107,3 +124,9 @@ class NetSuiteSink:
             results = [WriteResult(False, failure=error.failure) for _ in todo]
         done = {n.source_id: _outcome(n.source_id, r) for n, r in zip(todo, results, strict=True)}
         return [done.get(n.source_id, Outcome(n.source_id, True)) for n in notices]
+
+
+def refusal_status(message: str | None, stamp: str) -> str:
+    """`Not synced: Zuora refused it on <date>: <code>: <message>`, cut to the field's limit."""
+    text = f"Not synced: Zuora refused it on {stamp}: {message or 'no message'}"
+    return text if len(text) <= STATUS_MAX_CHARS else text[:STATUS_MAX_CHARS - 1] + "…"

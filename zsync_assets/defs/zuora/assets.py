@@ -49,6 +49,7 @@ OBJECT_QUERY_OBJECTS = [
     "refund_applications",  # names the payment (or credit memo) each refund refunds
     "credit_memos",
     "credit_memo_items",
+    "credit_memo_applications",  # the invoices / debit memos each credit memo was applied to
     "debit_memos",
     "debit_memo_items",
 ]

@@ -4,6 +4,10 @@ One NetSuite line per memo item on the item linked to its charge, for the amount
 tax; the item's tax as its own line on the memo tax item (`default_tax_item`), because tax
 collected for an authority must not land on a revenue item's income account. Totals equal
 Zuora's `totalAmount`. Only Posted memos: a Draft can still change or be deleted in Zuora.
+A credit memo is applied in NetSuite to the linked invoices (a debit memo's too: it is a
+NetSuite invoice) for what Zuora's credit memo applications say, also when Zuora applies it
+after it was synced (the NetSuite memo is updated); an application to a document zsync has not
+synced blocks the memo, naming it.
 Write-back: the memo gets `IntegrationId__NS`, `IntegrationStatus__NS`, `SyncDate__NS`
 (`PUT /v1/credit-memos/{key}` / `/v1/debit-memos/{key}`).
 """
@@ -27,7 +31,8 @@ MemoKind = Literal["credit", "debit"]
 TAX_LINE_SUFFIX = ":tax"
 
 _MEMO_COLUMNS = ["id", "account_id", "memo_number", "memo_date", "due_date", "status", "currency", "total_amount",
-                 "applied_amount", "invoice_id", "reason_code", "comment", "comments"]
+                 "reason_code", "comment", "comments"]
+_APPLICATION_COLUMNS = ["credit_memo_id", "invoice_id", "debit_memo_id", "amount"]
 _ITEM_COLUMNS = ["id", "credit_memo_id", "debit_memo_id", "amount", "amount_without_tax", "tax_amount",
                  "charge_name", "product_rate_plan_charge_id", "service_start_date"]
 
@@ -51,6 +56,32 @@ def _lines(items: list[dict], synced_items: dict[str, str], tax_item: str | None
     return lines, blocked or (None if lines else "memo has no items")
 
 
+def _credit_applications(tables: Mapping[str, pl.DataFrame]) -> dict[str, list[tuple[str, str, float]]]:
+    """Credit memo id -> [(kind, Zuora id, amount)] of what Zuora applied it to (Object Query
+    `credit-memo-applications`; one memo may settle several invoices and debit memos)."""
+    out: dict[str, list[tuple[str, str, float]]] = {}
+    for row in records(tables, "zuora.credit_memo_applications", _APPLICATION_COLUMNS):
+        kind, doc = ("invoice", row["invoice_id"]) if row["invoice_id"] else ("debit memo", row["debit_memo_id"])
+        if doc and money(row["amount"]) > 0:
+            out.setdefault(str(row["credit_memo_id"]), []).append((kind, str(doc), money(row["amount"])))
+    return out
+
+
+def _apply_list(applied: list[tuple[str, str, float]], synced: Mapping[str, Mapping[str, str]]
+                ) -> tuple[dict | None, str | None]:
+    """(NetSuite `applyList` on the linked invoices, why it cannot be written yet). A debit memo
+    is a NetSuite invoice too (flow debit_memos)."""
+    amounts: dict[str, float] = {}
+    for kind, doc, amount in applied:
+        netsuite = synced[kind].get(doc)
+        if netsuite is None:
+            flow = "invoices" if kind == "invoice" else "debit_memos"
+            return None, f"applied to {kind} {doc}, which is not synced yet (flow {flow})"
+        amounts[netsuite] = money(amounts.get(netsuite, 0.0) + amount)
+    lines = [{"doc": int(doc), "apply": True, "amount": amount} for doc, amount in sorted(amounts.items())]
+    return ({"apply": lines} if lines else None), None
+
+
 def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], config: Config,
                                         kind: MemoKind) -> pl.DataFrame:
     parent = f"{kind}_memo_id"
@@ -58,7 +89,9 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
     for item in records(tables, f"zuora.{kind}_memo_items", _ITEM_COLUMNS):
         items_by_memo.setdefault(str(item[parent]), []).append(item)
     customers, currencies = customer_by_account(tables), currency_ids(tables)
-    synced_items, synced_invoices = linked(tables, "items"), linked(tables, "invoices")
+    synced_items = linked(tables, "items")
+    synced_documents = {"invoice": linked(tables, "invoices"), "debit memo": linked(tables, "debit_memos")}
+    applied_to = _credit_applications(tables) if kind == "credit" else {}
     tax_item = tax_item_id(tables, config)
     label = f"{kind} memo"
     rows = []
@@ -66,8 +99,7 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
         customer = customers.get(str(memo["account_id"]))
         currency = currencies.get(str(memo["currency"] or "").lower())
         lines, lines_blocked = _lines(items_by_memo.get(str(memo["id"]), []), synced_items, tax_item)
-        applied_to = memo["invoice_id"] if kind == "credit" and money(memo["applied_amount"]) > 0 else None
-        netsuite_invoice = synced_invoices.get(str(applied_to)) if applied_to else None
+        apply_list, apply_blocked = _apply_list(applied_to.get(str(memo["id"]), []), synced_documents)
         row = {
             "source_id": memo["id"],
             "entity": ref(customer),
@@ -82,17 +114,14 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
             "_blocked": (
                 f"account {memo['account_id']} is not synced yet (flow customers)" if customer is None
                 else f"no NetSuite currency with ISO code '{memo['currency'] or ''}'" if currency is None
-                else f"applied to invoice {applied_to}, which is not synced yet (flow invoices)"
-                if applied_to and netsuite_invoice is None
-                else lines_blocked
+                else apply_blocked or lines_blocked
             ),
         }
         if kind == "debit":
             row["dueDate"] = netsuite_day(memo["due_date"])
-        elif netsuite_invoice:
-            # Zuora applied (part of) this credit memo to an invoice: the same application in NetSuite.
-            row["applyList"] = {"apply": [{"doc": int(netsuite_invoice), "apply": True,
-                                           "amount": money(memo["applied_amount"])}]}
+        elif apply_list:
+            # What Zuora applied this credit memo to, the same amounts applied in NetSuite.
+            row["applyList"] = apply_list
         rows.append(row)
     return frame(rows)
 
@@ -104,10 +133,12 @@ def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -
         source_system="zuora",
         target_system="netsuite",
         target_record_type=target_record_type,
-        source_tables=(f"zuora.{kind}_memos", f"zuora.{kind}_memo_items"),
+        source_tables=(f"zuora.{kind}_memos", f"zuora.{kind}_memo_items")
+        + (("zuora.credit_memo_applications",) if kind == "credit" else ()),
         reference_tables=("netsuite.currencies", "netsuite.tax_items"),
         mapping=partial(netsuite_documents_from_zuora_memos, kind=kind),
-        depends_on=("customers", "items", "invoices"),
+        # a credit memo may be applied to a debit memo: that NetSuite invoice must exist first
+        depends_on=("customers", "items", "invoices") + (("debit_memos",) if kind == "credit" else ()),
         write_back=WriteBack(f"{kind.capitalize()}Memo"),
         enabled=lambda config: config.invoice_settlement,
         description=description,

@@ -96,12 +96,14 @@ KIND_BY_XSD = {k.xsd_type: k for k in KINDS.values()}
 CUSTOM_FIELDS: dict[str, str] = {
     "custentity_zsync_zuora_id": "StringCustomFieldRef",
     "custentity_zsync_send_to_zuora": "BooleanCustomFieldRef",
+    "custentity_zsync_status": "StringCustomFieldRef",
     "custitem_zsync_zuora_id": "StringCustomFieldRef",
     "custbody_zsync_zuora_id": "StringCustomFieldRef",
     "custbody_zsync_zuora_type": "StringCustomFieldRef",
     "custbody_zsync_origin": "StringCustomFieldRef",
     "custbody_zsync_sync_date": "DateCustomFieldRef",
     "custbody_zsync_subscription": "StringCustomFieldRef",
+    "custbody_zsync_status": "StringCustomFieldRef",
     "custcol_zsync_zuora_item_id": "StringCustomFieldRef",
 }
 

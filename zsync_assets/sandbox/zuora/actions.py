@@ -135,6 +135,7 @@ def _action(kind: str):
 
 
 def billing_routes(gateway: Gateway) -> list[Route]:
+    from zsync_assets.sandbox.zuora.memo_applications import apply_credit_memo
     from zsync_assets.sandbox.zuora.settlement_updates import update_payment, update_refund
 
     return [
@@ -149,6 +150,7 @@ def billing_routes(gateway: Gateway) -> list[Route]:
         gateway.route("POST", "/v1/debit-memos", create_memo("debit"), write=True),
         gateway.route("PUT", "/v1/credit-memos/{memo_key}/post", post_memo("credit"), write=True),
         gateway.route("PUT", "/v1/debit-memos/{memo_key}/post", post_memo("debit"), write=True),
+        gateway.route("PUT", "/v1/credit-memos/{memo_key}/apply", apply_credit_memo, write=True),
         gateway.route("PUT", "/v1/credit-memos/{memo_key}", update_memo("credit"), write=True),
         gateway.route("PUT", "/v1/debit-memos/{memo_key}", update_memo("debit"), write=True),
         gateway.route("POST", "/v1/action/create", _action("create"), write=True),

@@ -211,8 +211,8 @@ def _memo_body(kind: str, memo: dict[str, Any], account: dict[str, Any]) -> dict
     body.update(number=memo["memoNumber"], accountNumber=account["accountNumber"], amount=memo["totalAmount"],
                 balance=memo["balance"], success=True)
     if kind == "credit":
-        body.update(creditMemoDate=memo["memoDate"], appliedAmount=0.0, refundAmount=0.0,
-                    unappliedAmount=memo["balance"])
+        body.update(creditMemoDate=memo["memoDate"], appliedAmount=memo.get("appliedAmount") or 0.0,
+                    refundAmount=memo.get("refundAmount") or 0.0, unappliedAmount=memo["balance"])
     else:
         body.update(debitMemoDate=memo["memoDate"], dueDate=memo["dueDate"])
     return body

@@ -114,6 +114,10 @@ OBJECTS: dict[str, ObjectType] = {
             status currency totalAmount:n totalAmountWithoutTax:n taxAmount:n appliedAmount:n
             refundAmount:n balance:n reasonCode comment source sourceType invoiceId postedOn:t
             postedById {_SYNC_NS} Origin__NS Transaction__NS"""),
+        # What a credit memo was applied to (PUT /v1/credit-memos/{key}/apply): one row per
+        # invoice or debit memo, `ExpandedCreditMemoApplication` fields.
+        ObjectType("credit-memo-applications", "CreditMemoApplication", f"""{_AUDIT} amount:n
+            effectiveDate:d creditMemoId accountId applicationGroupId debitMemoId invoiceId"""),
         ObjectType("credit-memo-items", "CreditMemoItem", f"""{_AUDIT} creditMemoId amount:n
             amountWithoutTax:n taxAmount:n chargeName productRatePlanChargeId invoiceItemId
             quantity:n unitPrice:n sku serviceStartDate:d serviceEndDate:d sourceItemType

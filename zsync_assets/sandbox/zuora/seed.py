@@ -76,6 +76,7 @@ class Seeder:
         self.now = datetime.now(UTC)
         self.out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.numbers: dict[str, int] = defaultdict(int)
+        self.to_apply: list[tuple[dict, dict, tuple]] = []  # (credit memo, invoice, account documents)
 
     def stamp(self, day: date, minutes: int = 0) -> str:
         """A creation time on a business day, never in the future."""
@@ -313,6 +314,27 @@ class Seeder:
             self.add("debit-memo-items", day, debitMemoId=memo["id"], balance=item_fields["amount"], **item_fields)
         return memo
 
+    def apply_memos(self) -> None:
+        """Posted credit memos applied to invoices (the rules: sandbox/zuora/memo_applications.py).
+        Done last, so that the records drawn before stay what they were before memos applied."""
+        for memo, invoice, (account, *documents) in self.to_apply:
+            self.apply_memo(memo, invoice)
+            account.update(ledger.account_amounts(account, *documents))
+
+    def apply_memo(self, memo: dict, invoice: dict) -> None:
+        currency = memo["currency"]
+        amount = min(memo["balance"], invoice["balance"])
+        day = max(date.fromisoformat(memo["memoDate"]), date.fromisoformat(invoice["invoiceDate"]))
+        self.add("credit-memo-applications", day, creditMemoId=memo["id"], accountId=memo["accountId"],
+                 invoiceId=invoice["id"], amount=amount, effectiveDate=day.isoformat(),
+                 applicationGroupId=f"{self.rng.getrandbits(128):032x}")
+        invoice.update(creditMemoAmount=ledger.money(invoice["creditMemoAmount"] + amount, currency),
+                       balance=ledger.money(invoice["balance"] - amount, currency))
+        memo.update(appliedAmount=ledger.money(memo["appliedAmount"] + amount, currency),
+                    balance=ledger.money(memo["balance"] - amount, currency))
+        item = next(i for i in reversed(self.out["credit-memo-items"]) if i["creditMemoId"] == memo["id"])
+        item["unappliedAmount"] = ledger.money(item["unappliedAmount"] - amount, currency)
+
     def customer(self, i: int, parent: dict | None, charges: dict, canceled_invoice_done: bool) -> bool:
         """One account with six months of billing and receivables; True once the Canceled invoice exists."""
         account = self.account(i, parent)
@@ -343,6 +365,10 @@ class Seeder:
             invoices.append(invoice)
         if i % 8 == 5:
             credit_memos.append(self.memo("credit", account, charges["Platform Fee"], 50.0, "Service credit", "Posted"))
+            open_invoices = [inv for inv in invoices if inv["status"] == "Posted" and inv["balance"] > 0]
+            if open_invoices:  # applied to the latest open invoice, once every account exists
+                self.to_apply.append((credit_memos[-1], open_invoices[-1],
+                                      (account, invoices, debit_memos, credit_memos, payments)))
         if i % 8 == 6:
             debit_memos.append(self.memo("debit", account, charges["Platform Fee"], 25.0, "Late fee", "Posted"))
         if i == 2:
@@ -365,6 +391,7 @@ def seed_tenant(store: Store, *, seed: int, size: int, today: date | None = None
             is_child = i % 6 == 5 and parent is not None
             canceled_done = seeder.customer(i, parent if is_child else None, charges, canceled_done)
             parent = seeder.out["accounts"][-1] if not is_child else None
+        seeder.apply_memos()
     with store.transaction():
         for obj, records in seeder.out.items():
             store.insert_many(obj, records)

@@ -21,6 +21,8 @@ from zsync_assets.sandbox.zuora.store import Store, new_id, now_iso
 
 RATE_PLANS = "subscription-rate-plans"  # not an Object Query object: only GET by key shows them
 QUANTITY_MODELS = ("Per Unit Pricing", "Volume Pricing", "Tiered Pricing", "Tiered with Overage Pricing")
+# A discount charge's value: an amount off or a percentage off (POSTScCreateType overrides).
+DISCOUNT_OVERRIDES = {"discountAmount": "Discount-Fixed Amount", "discountPercentage": "Discount-Percentage"}
 
 
 def _charge_overrides(store: Store, plan: dict[str, Any], overrides: list[dict[str, Any]]) -> dict[str, dict]:
@@ -34,6 +36,10 @@ def _charge_overrides(store: Store, plan: dict[str, Any], overrides: list[dict[s
         if override.get("quantity") is not None and charge["chargeModel"] not in QUANTITY_MODELS:
             raise ApiError(400, INVALID_VALUE, f"quantity cannot be set on a {charge['chargeModel']} charge "
                                                f"('{charge['name']}')")
+        for field, model in DISCOUNT_OVERRIDES.items():
+            if override.get(field) is not None and charge["chargeModel"] != model:
+                raise ApiError(400, INVALID_VALUE, f"{field} cannot be set on a {charge['chargeModel']} charge "
+                                                   f"('{charge['name']}')")
         by_charge[charge_id] = override
     return by_charge
 
@@ -57,14 +63,15 @@ def store_rate_plans(store: Store, subscription: dict[str, Any], plans: list[dic
         charges = []
         for charge in store.find("product-rate-plan-charges", productRatePlanId=plan["id"]):
             override = overrides.get(charge["id"], {})
-            charges.append({
+            charges.append({k: v for k, v in {
                 "id": new_id(), "productRatePlanChargeId": charge["id"], "name": charge["name"],
                 "number": f"C-{new_id()[:8].upper()}", "type": charge["chargeType"], "model": charge["chargeModel"],
                 "uom": charge.get("uOM"), "currency": subscription["currency"],
                 "quantity": override.get("quantity", charge.get("defaultQuantity")),
                 "price": override.get("price"),
+                **{field: override[field] for field in DISCOUNT_OVERRIDES if override.get(field) is not None},
                 "effectiveStartDate": subscription["contractEffectiveDate"],
-            })
+            }.items() if v is not None})  # the spec types these fields without `nullable`
         rows.append({"id": new_id(), "updatedDate": now_iso(), "subscriptionId": subscription["id"],
                      "productRatePlanId": plan["id"], "ratePlanName": plan["name"], "productId": product.get("id"),
                      "productName": product.get("name"), "productSku": product.get("sKU"),
