@@ -30,6 +30,11 @@ COLUMNS: dict[str, dict[str, str]] = {
         "address1": "TEXT", "city": "TEXT", "postal_code": "TEXT", "country": "TEXT",
         "state": "TEXT",
     },
+    "credit_memo_applications": {
+        "id": "TEXT", "created_by_id": "TEXT", "created_date": "TIMESTAMPTZ", "updated_by_id": "TEXT",
+        "updated_date": "TIMESTAMPTZ", "amount": "DOUBLE", "effective_date": "DATE", "credit_memo_id": "TEXT",
+        "account_id": "TEXT", "application_group_id": "TEXT", "debit_memo_id": "TEXT", "invoice_id": "TEXT",
+    },
     "credit_memo_items": {
         "id": "TEXT", "created_by_id": "TEXT", "created_date": "TIMESTAMPTZ",
         "updated_by_id": "TEXT", "updated_date": "TIMESTAMPTZ", "credit_memo_id": "TEXT",
