@@ -39,7 +39,9 @@ def sandbox(zuora_port: int, netsuite_port: int, data_dir: Path, seed: int, size
 
 
 def _uses_real_tenants() -> bool:
-    return bool(os.environ.get("ZUORA_CLIENT_ID") or os.environ.get("NETSUITE_ACCOUNT_ID"))
+    from zsync_assets.config import uses_sandboxes
+
+    return not uses_sandboxes()
 
 
 def _start_sandboxes_for_demo() -> subprocess.Popen | None:
@@ -150,8 +152,8 @@ def _demo(job_name: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     proc = None
     if not _uses_real_tenants():
-        for name, value in defaults.DEMO_CONFIG.items():
-            os.environ.setdefault(name, value)
+        # The sandbox pair's settings (its tax-code mapping) come from the config layers every
+        # command reads (config.py), not from this process's environment.
         proc = _start_sandboxes_for_demo()
     try:
         _check_vendors()

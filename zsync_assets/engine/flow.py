@@ -81,10 +81,17 @@ class Flow:
     write_back: WriteBack | None = None
     enabled: Callable[[Config], bool] = field(default=lambda config: True)
     description: str = ""
+    # Record types some rows write instead (`_record_type`), e.g. a negative invoice -> creditMemo:
+    # the audit looks for a link's target in each of their staged tables.
+    also_writes: tuple[str, ...] = ()
 
     @property
     def plan_table(self) -> str:
         return f"zsync.plan_{self.name}"
+
+    @property
+    def target_record_types(self) -> tuple[str, ...]:
+        return (self.target_record_type, *self.also_writes)
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -118,6 +118,7 @@ ADJUSTMENTS = Flow(
     source_system="zuora",
     target_system="netsuite",
     target_record_type="creditMemo",  # per row from `_record_type`: invoice for Charge adjustments
+    also_writes=("invoice",),
     source_tables=("zuora.invoice_item_adjustments",),
     reference_tables=("zuora.invoices", "zuora.invoice_items", "netsuite.credit_memos", "netsuite.currencies"),
     mapping=credit_memos_from_zuora_adjustments,

@@ -138,6 +138,7 @@ INVOICES = Flow(
     source_system="zuora",
     target_system="netsuite",
     target_record_type="invoice",  # per row from `_record_type`: creditMemo for negative / reversals
+    also_writes=("creditMemo",),
     source_tables=("zuora.invoices", "zuora.invoice_items", "zuora.taxation_items"),
     reference_tables=("netsuite.currencies", "netsuite.tax_items"),
     mapping=invoices_from_zuora,

@@ -120,6 +120,7 @@ ITEMS = Flow(
     source_system="zuora",
     target_system="netsuite",
     target_record_type="serviceSaleItem",  # per row from `_record_type`
+    also_writes=("nonInventorySaleItem",),
     source_tables=("zuora.product_rate_plan_charges", "zuora.product_rate_plans", "zuora.products"),
     reference_tables=("netsuite.accounts", "netsuite.items"),
     mapping=items_from_zuora_charges,
