@@ -137,10 +137,10 @@ def configured_sides() -> list[FlowSides]:
 
 def declared_side(con: duckdb.DuckDBPyConnection, flow: str) -> FlowSides | None:
     """The sides of `flow`: the configured direction, else the one its links were made in."""
-    return next((s for s in _known_sides(con, configured_sides()) if s.flow == flow), None)
+    return next((s for s in known_sides(con, configured_sides()) if s.flow == flow), None)
 
 
-def _known_sides(con: duckdb.DuckDBPyConnection, declared: Sequence[FlowSides]) -> list[FlowSides]:
+def known_sides(con: duckdb.DuckDBPyConnection, declared: Sequence[FlowSides]) -> list[FlowSides]:
     """Declared flows first; flows only seen in links (e.g. an earlier direction) after them."""
     sides = {s.flow: s for s in declared}
     for flow, source, target in con.execute(
@@ -154,10 +154,12 @@ def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = (
     """(Re)create every `audit.*` view from what exists now; idempotent. Returns the view names."""
     ensure_tables(con)  # zsync.links / push_log / requeue: created empty if no push ran yet
     catalog = Catalog(con)
-    sides = _known_sides(con, flows)
+    sides = known_sides(con, flows)
     staged = {(s.flow, side): catalog.staged(table) for s in sides
               for side, table in (("source", s.source_table), ("target", next(iter(s.target_tables), None)))}
-    targets = {s.flow: [t for t in map(catalog.staged, s.target_tables) if t] for s in sides}
+    # A link's target can be looked for only when every table it may be in is staged.
+    targets = {s.flow: [catalog.staged(t) for t in s.target_tables] for s in sides}
+    targets = {flow: tables for flow, tables in targets.items() if tables and all(tables)}
     con.execute(f"create schema if not exists {SCHEMA}")
     statements = {
         "flows": flows_sql(sides, staged),

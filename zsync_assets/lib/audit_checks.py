@@ -99,10 +99,11 @@ def broken_links(con: duckdb.DuckDBPyConnection, flow: str | FlowSides) -> Findi
                        "record_id", [name])
     finding.query = f"select * from audit.unlinked where flow = '{name}' and side = 'target' and {BROKEN_LINK}"
     links = _scalar(con, "select count(*) from zsync.links where flow = ?", [name])
-    staged = [t for t in (side.target_tables if side else ()) if table_exists(con, t)]
-    if not staged:
-        wanted = ", ".join(side.target_tables) if side and side.target_tables else "no staged table"
-        finding.nothing_to_compare = f"the target records of {name} are not staged ({wanted})"
+    wanted = list(side.target_tables) if side else []
+    staged = [t for t in wanted if table_exists(con, t)]
+    if not wanted or len(staged) < len(wanted):
+        missing = ", ".join(t for t in wanted if t not in staged) or "no staged table is known for them"
+        finding.nothing_to_compare = f"the records {name} writes are not all staged ({missing})"
         return finding
     last = "least(" + ", ".join(f"(select max(_staged_at) from {qualified(t)})" for t in staged) + ")"
     finding.checked = _scalar(con, f"select count(*) from zsync.links where flow = ? and synced_at < "
