@@ -28,6 +28,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.flows.customers import accounts_left_out
 from zsync_assets.flows.mapping.common import account_names, record_name
 from zsync_assets.flows.mapping.memos import (
     body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
@@ -56,6 +57,7 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
     invoice_items = {r["id"]: r for r in records(tables, "zuora.invoice_items", ["id", "product_rate_plan_charge_id"])}
     synced_invoices, synced_items = linked(tables, "invoices"), linked(tables, "items")
     accounts = account_names(tables)
+    left_out = accounts_left_out(tables, config)  # its invoices are skipped: so are their adjustments
     customers, currencies = customer_by_account(tables), currency_ids(tables)
     from_netsuite = linked(tables, FROM_NETSUITE_FLOW, reverse=True)  # Zuora adjustment -> NetSuite memo
     written = netsuite_targets(tables)
@@ -88,12 +90,19 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
             "customFieldList": body_fields(adj["id"], ZUORA_TYPE),
             "_record_type": "creditMemo" if credit else "invoice",
             "_skip": (f"adjustment is {adj['status'] or 'without a status'}" if adj["status"] != "Processed"
-                      else _echo_reason(adj, from_netsuite, netsuite_born)),
+                      else _echo_reason(adj, from_netsuite, netsuite_born) or _account_left_out(adj, left_out, accounts)),
             "_blocked": _blocked(adj, invoice, charge, netsuite_invoice, customer, synced_items, accounts),
             **_blocked_by(adj, netsuite_invoice, customer, charge, synced_items),
             "_label": record_name(adj["adjustment_number"], None, adj["id"]),
         })
     return frame(rows)
+
+
+def _account_left_out(adj: dict, left_out: dict[str, str], accounts: dict[str, str]) -> str | None:
+    account = str(adj["account_id"])
+    if account not in left_out:
+        return None
+    return f"account {accounts.get(account, account)} is not synced to NetSuite: {left_out[account]}"
 
 
 def _blocked_by(adj: dict, netsuite_invoice: str | None, customer: str | None, charge: str | None,

@@ -54,7 +54,7 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return relation.pl().to_dicts()
 
 
-def read_status(warehouse: Warehouse, flows: Sequence[audit.FlowSides], reasons: int = 8) -> Status:
+def read_status(warehouse: Warehouse, flows: Sequence[audit.FlowSides], reasons: int = 5) -> Status:
     """Refresh the audit views and read the status of `flows` (flows only seen in links too)."""
     with warehouse.connect() as con:
         audit.refresh_views(con, flows)
