@@ -53,7 +53,7 @@ def synced(make_sync_env):
 
 
 def test_status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_blocked(synced):
-    env, account, _ = synced
+    env, _, _ = synced
     result = _cli("status")
     assert result.exit_code == 1, result.output
     text = " ".join(result.output.split())
@@ -71,6 +71,24 @@ def test_status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_block
     assert document["problems"] == sum(f["blocked"] + f["failed"] for f in flows.values())
     rows = list(csv.DictReader(io.StringIO(_cli("status", "--format", "csv").output)))
     assert rows and set(rows[0]) == {"flow", "direction", "linked", "pending", "blocked", "failed", "skipped"}
+
+
+def test_status_counts_records_that_wait_on_one_blocked_record_by_its_reason(synced):
+    """The account's invoices each name it as their blocker; the screen counts them on one line,
+    by the account's own reason, and every blocked or failed record is in exactly one line."""
+    from zsync_assets.lib.audit import configured_sides
+    from zsync_assets.lib.status import read_status
+
+    env, account, _ = synced
+    waiting = env.plan("invoices").filter(
+        (pl.col("action") == "blocked") & pl.col("reason").str.starts_with(f"account {account['accountNumber']} "))
+    assert waiting.height >= 1 and waiting["reason"].n_unique() == 1
+    status = read_status(env.warehouse, configured_sides(), reasons=1000)
+    cause = f"waits on a record that is blocked: no NetSuite subsidiary named '{UNKNOWN_SUBSIDIARY}'"
+    lines = [r for r in status.reasons if r["flow"] == "invoices" and r["reason"].startswith(cause)]
+    assert [r["records"] for r in lines] == [waiting.height], status.reasons
+    assert sum(r["records"] for r in status.reasons) == status.problems and status.more_reasons == 0
+    assert len({(r["flow"], r["status"], r["reason"]) for r in status.reasons}) == len(status.reasons)
 
 
 def test_plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did(synced):
@@ -94,7 +112,7 @@ def test_plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did(sync
 
 
 def test_why_explains_a_blocked_invoice_by_its_account_and_the_accounts_own_reason(synced):
-    env, account, invoices = synced
+    _, account, invoices = synced
     number = invoices[0]["invoiceNumber"]
     result = _cli("why", number)
     assert result.exit_code == 1, result.output
@@ -157,6 +175,13 @@ def test_zsync_config_shows_the_effective_values_and_their_sources(sync_env):
     table = _cli("config")
     assert table.exit_code == 0 and "the embedded sandboxes" in table.output
     assert "secret" not in table.output.lower()
+
+
+def test_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    result = _cli("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"zsync, version {version('zsync')}"
 
 
 def test_tables_fit_the_terminal_and_never_cut_a_reason(monkeypatch):

@@ -31,7 +31,7 @@ def status_text(status: Status) -> str:
                 "from audit.sync_status where status in ('blocked', 'failed') group by all order by 4 desc\")"
                 if status.more_reasons else "")
         parts.append(table_text(status.reasons, ["flow", "status", "records", "reason"],
-                                title=f"Top blocked and failed reasons{more}"))
+                                title=f"Top blocked and failed reasons, by root cause{more}"))
     push = status.last_push
     parts.append("Last push: " + (
         f"run {push['run_id']}, {when(push['started_at'])} .. {when(push['finished_at'])}: "

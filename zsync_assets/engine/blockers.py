@@ -7,6 +7,11 @@ Here the plan reads that record's row of its own flow's plan and its last push a
 appends why it is not synced ("it is blocked: contact ...: country 'Atlantis' ..."), so the
 reason an operator reads names the record to fix and what is wrong with it. Vendor-neutral:
 only zsync's own bookkeeping tables are read.
+
+Counting reasons (`zsync status`, the plan's log, the `no_blocked_records` check) groups the
+records that wait on others by the state at the end of their chain (`root_cause`): 54 payments
+each waiting on a different blocked invoice are one line, "waits on a record that is blocked: no
+NetSuite tax item for Zuora tax code 'CT-JP'", not 50 lines of one record each.
 """
 
 from __future__ import annotations
@@ -19,6 +24,12 @@ from zsync_assets.lib.warehouse import qualified, table_exists
 
 STATE_SCHEMA = {"blocked_by_flow": pl.Utf8, "blocked_by_id": pl.Utf8, "blocker_label": pl.Utf8,
                 "blocker_state": pl.Utf8}
+
+
+# How `_with_state` joins a blocker's state to a reason (the `_state` texts start so); the last
+# one in a reason is the state at the end of its chain, which `root_cause` reads back.
+STATE_JOINS = {"; it is ": "waits on a record that is ", "; its last push failed: ": "waits on a record whose "
+               "last push failed: "}
 
 
 def _state(flow: str, planned: dict | None, attempt: dict | None) -> str:
@@ -70,3 +81,21 @@ def _with_state(reason: str | None, blocker_id: str, label: str | None, state: s
     if label and label not in text:
         text = text.replace(blocker_id, label, 1)
     return f"{text}; {state}"
+
+
+def root_cause(reason: str | None) -> str | None:
+    """The state at the end of a blocked record's chain, in the words of `STATE_JOINS` ("waits on a
+    record that is blocked: no NetSuite tax item ..."); the reason itself when it waits on nothing."""
+    if not reason:
+        return reason
+    at, join = max((reason.rfind(j), j) for j in STATE_JOINS)
+    return STATE_JOINS[join] + reason[at + len(join):] if at >= 0 else reason
+
+
+def by_root_cause(counts: pl.DataFrame, keys: list[str], limit: int | None = None) -> pl.DataFrame:
+    """`counts` (keys, reason, records) regrouped by `root_cause` of each reason, the most
+    frequent first; the first `limit` groups."""
+    causes = counts.with_columns(reason=pl.col("reason").map_elements(root_cause, return_dtype=pl.Utf8))
+    grouped = (causes.group_by([*keys, "reason"]).agg(pl.col("records").sum())
+               .sort(["records", *keys, "reason"], descending=[True, *[False] * (len(keys) + 1)], nulls_last=True))
+    return grouped if limit is None else grouped.head(limit)

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from zsync_assets.config import config_sources, current_config
+from zsync_assets.engine.blockers import by_root_cause
 from zsync_assets.engine.flow import Flow
 
 SHOWN = 50  # rows of the blocked/skipped table in the UI; the SQL beside it lists them all
@@ -21,10 +22,9 @@ SCHEMA = dg.TableSchema(columns=[
 
 
 def top_reasons(plan: pl.DataFrame, limit: int = 5) -> list[dict]:
-    """The most frequent (action, reason) of the blocked rows, then of the skipped ones."""
-    rows = (plan.filter(pl.col("action").is_in(NOT_SENT)).group_by("action", "reason").len("records")
-            .sort(["action", "records", "reason"], descending=[False, True, False]))
-    return rows.head(limit).to_dicts()
+    """The most frequent (action, root cause) of the blocked rows, then of the skipped ones."""
+    counts = plan.filter(pl.col("action").is_in(NOT_SENT)).group_by("action", "reason").len("records")
+    return by_root_cause(counts, ["action"]).sort("action", maintain_order=True).head(limit).to_dicts()
 
 
 def blocked_and_skipped_metadata(flow: Flow, plan: pl.DataFrame) -> dict[str, dg.MetadataValue]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from zsync_assets.engine.blockers import by_root_cause
 from zsync_assets.lib.audit import FlowSides, declared_side
 from zsync_assets.lib.audit_sql import EPOCH
 from zsync_assets.lib.warehouse import qualified, table_exists
@@ -80,10 +81,10 @@ def blocked_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
 
 
 def top_reasons(con: duckdb.DuckDBPyConnection, flow: str, status: str = "blocked", limit: int = SAMPLE) -> list[dict]:
-    """The most frequent reasons of `flow`'s records in `status`, with their counts."""
-    return con.sql("select reason, count(*) as records from audit.sync_status where flow = $flow and status = $status "
-                   f"group by reason order by records desc, reason limit {limit}",
-                   params={"flow": flow, "status": status}).pl().to_dicts()
+    """The most frequent root causes (engine/blockers.py) of `flow`'s records in `status`, with their counts."""
+    counts = con.sql("select reason, count(*) as records from audit.sync_status where flow = $flow "
+                     "and status = $status group by reason", params={"flow": flow, "status": status}).pl()
+    return by_root_cause(counts, [], limit).to_dicts()
 
 
 BROKEN_LINK = "(issue = 'linked target not found' or (linked_to is not null and deleted_at is not null))"

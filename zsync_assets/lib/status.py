@@ -3,7 +3,9 @@ demo` print (the CLI renders it; this module only reads).
 
 Per flow the records by status (linked, pending, blocked, failed, skipped, as `audit.sync_status`
 decides them), the most frequent blocked and failed reasons, the last push run, the staging
-marks and the bound instances. Something is wrong (`problems`) when a record is blocked or
+marks and the bound instances. Reasons are counted by their root cause
+(`engine/blockers.py`, `root_cause`): records that wait on different blocked records for one
+cause count together. Something is wrong (`problems`) when a record is blocked or
 failed: pending records are sent by the next push, skipped ones never are, on purpose.
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from zsync_assets.engine.blockers import by_root_cause
 from zsync_assets.lib import audit
 from zsync_assets.lib.warehouse import Warehouse, table_exists
 
@@ -24,7 +27,7 @@ STATUSES = ("linked", "pending", "blocked", "failed", "skipped")
 class Status:
     flows: list[dict] = field(default_factory=list)  # flow, direction, linked .. skipped
     reasons: list[dict] = field(default_factory=list)  # flow, status, records, reason
-    more_reasons: int = 0  # distinct (flow, status, reason) groups not listed
+    more_reasons: int = 0  # (flow, status, root cause) groups not listed
     last_push: dict | None = None  # run_id, started_at, finished_at, written, failed
     cursors: list[dict] = field(default_factory=list)  # table, high_water, staged_at
     instance: list[dict] = field(default_factory=list)  # system, instance_id, bound_at
@@ -45,7 +48,7 @@ select flow, status, count(*) as records,
        case when status = 'failed' then coalesce(error_code || ': ' || error_message, error_code, reason)
             else reason end as reason
 from audit.sync_status where status in ('blocked', 'failed')
-group by all order by records desc, flow, reason
+group by all
 """
 
 
@@ -66,7 +69,7 @@ def read_status(warehouse: Warehouse, flows: Sequence[audit.FlowSides], reasons:
             {"flow": name, "direction": directions.get(name, ""),
              **{s: int(counts.get((name, "synced" if s == "linked" else s), 0)) for s in STATUSES}}
             for name in names])
-        grouped = _dicts(con, _REASONS)
+        grouped = by_root_cause(con.sql(_REASONS).pl(), ["flow", "status"]).to_dicts()
         status.reasons, status.more_reasons = grouped[:reasons], max(0, len(grouped) - reasons)
         pushes = _dicts(con, """
             select run_id, min("at") as started_at, max("at") as finished_at,
