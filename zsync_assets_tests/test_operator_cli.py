@@ -127,6 +127,7 @@ def test_why_explains_a_blocked_invoice_by_its_account_and_the_accounts_own_reas
     assert (explained["flow"], explained["status"]) == ("invoices", "blocked")
     assert explained["blocked_by"]["source_id"] == account["id"]
     assert explained["blocked_by"]["status"] == "blocked"
+    assert {s["step"]: s["state"] for s in explained["steps"]}["push"] == "never attempted"
     rows = list(csv.DictReader(io.StringIO(_cli("why", number, "--format", "csv").output)))
     assert {r["flow"] for r in rows} == {"invoices", "customers"} and "step" in rows[0]
 

@@ -138,9 +138,12 @@ def _explain(con: duckdb.DuckDBPyConnection, catalog: audit.Catalog, sides: dict
         {"step": "plan", "state": plan.get("action") or "not planned", "at": None,
          "detail": plan.get("reason") or ("" if plan else f"not in zsync.plan_{flow}: not staged, or the flow "
                                                           "does not send it")})
-    for attempt in _rows(con, 'select "at", action, status, error_code, error_class, message, target_id '
-                              'from zsync.push_log where flow = $flow and source_id = $id order by "at" desc '
-                              f"limit {ATTEMPTS}", {"flow": flow, "id": source_id}):
+    attempts = _rows(con, 'select "at", action, status, error_code, error_class, message, target_id '
+                          'from zsync.push_log where flow = $flow and source_id = $id order by "at" desc '
+                          f"limit {ATTEMPTS}", {"flow": flow, "id": source_id})
+    if not attempts:  # said, not left out: "was it ever sent?" is the operator's next question
+        explanation.steps.append({"step": "push", "state": "never attempted", "at": None, "detail": ""})
+    for attempt in attempts:
         detail = " ".join(str(v) for v in (attempt["action"], attempt["error_code"], attempt["error_class"],
                                            attempt["message"], attempt["target_id"]) if v)
         explanation.steps.append({"step": "push", "state": attempt["status"], "at": attempt["at"], "detail": detail})
