@@ -5,6 +5,13 @@ Where: `zsync.yaml` at the repo root (the committed default documents every key)
 overridden by `ZSYNC_<KEY>` (e.g. `ZSYNC_CUSTOMER_MASTER=netsuite`, `ZSYNC_CUTOVER_DATE=2024-01-01`);
 mappings and lists take YAML/JSON text (`ZSYNC_BATCH_SIZES='{netsuite_upsert_list: 50}'`).
 
+Layers, each replacing whole top-level keys of the one before: the built-in defaults, then
+(only while the embedded sandboxes are in use, i.e. no ZUORA_* / NETSUITE_* credential is set)
+the sandbox pair's settings `sandbox/zsync.sandbox.yaml` (e.g. its tax-code mapping), then the
+config file, then `ZSYNC_<KEY>` variables. Every process reads the same layers, so `zsync
+demo`, `zsync plan`, the Dagster UI and the tests agree; `zsync config` shows where each value
+comes from.
+
 Bad values fail at load with a message naming the key, e.g.
 `customer_master: must be 'zuora' or 'netsuite', got 'sap'`. Credentials are NOT here: they
 are `ZUORA_*` / `NETSUITE_*` environment variables read by the client resources.
@@ -13,6 +20,8 @@ are `ZUORA_*` / `NETSUITE_*` environment variables read by the client resources.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +32,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "zsync.yaml"
+# What an operator would write in zsync.yaml for the seeded sandbox tenants (they are fixed by
+# the seed): used under the config file while no real-tenant credential is set.
+SANDBOX_CONFIG_PATH = Path(__file__).resolve().parent / "sandbox" / "zsync.sandbox.yaml"
 ENV_PREFIX = "ZSYNC_"
+# Any of these set means a real tenant (the client resources then use them, not the sandboxes).
+REAL_TENANT_VARIABLES = ("ZUORA_BASE_URL", "ZUORA_CLIENT_ID", "ZUORA_CLIENT_SECRET", "NETSUITE_ACCOUNT_ID",
+                         "NETSUITE_CONSUMER_KEY", "NETSUITE_TOKEN_ID")
 
 ItemType = Literal["NonInventorySaleItem", "ServiceSaleItem"]
 
@@ -137,7 +152,7 @@ def parse_config(raw: dict[str, Any], *, source: str = "config") -> Config:
         raise ConfigError(f"invalid zsync config ({source}): " + "; ".join(lines)) from None
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for name in Config.model_fields:
         text = environ.get(ENV_PREFIX + name.upper())
@@ -161,35 +176,75 @@ def config_path(environ: dict[str, str] | None = None) -> Path:
     return Path(env.get("ZSYNC_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
-def load_config(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Config:
-    """The file (if it exists) with `ZSYNC_<KEY>` environment overrides on top."""
+def uses_sandboxes(environ: Mapping[str, str] | None = None) -> bool:
+    """True when no real-tenant credential is set: the clients talk to the embedded sandboxes."""
+    env = os.environ if environ is None else environ
+    return not any(env.get(name) for name in REAL_TENANT_VARIABLES)
+
+
+@dataclass(frozen=True)
+class ConfigLayer:
+    source: str  # "sandbox settings (<path>)", "<config file path>", "ZSYNC_<KEY>"
+    values: dict[str, Any]
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid zsync config ({file}): not valid YAML, {_yaml_problem(exc)}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"invalid zsync config ({file}): the file must be a mapping of keys")
+    return loaded
+
+
+def config_layers(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> list[ConfigLayer]:
+    """The layers above the built-in defaults, lowest first (see the module doc)."""
     env = dict(os.environ if environ is None else environ)
     file = Path(path) if path else config_path(env)
-    raw: dict[str, Any] = {}
+    layers = []
+    if uses_sandboxes(env) and SANDBOX_CONFIG_PATH.exists():
+        layers.append(ConfigLayer(f"sandbox settings ({SANDBOX_CONFIG_PATH})", _read_yaml(SANDBOX_CONFIG_PATH)))
     if file.exists():
-        try:
-            loaded = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"invalid zsync config ({file}): not valid YAML, {_yaml_problem(exc)}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"invalid zsync config ({file}): the file must be a mapping of keys")
-        raw.update(loaded)
+        layers.append(ConfigLayer(str(file), _read_yaml(file)))
     elif path or env.get("ZSYNC_CONFIG"):
         raise ConfigError(f"zsync config file {file} does not exist (set by ZSYNC_CONFIG); "
                           "point ZSYNC_CONFIG at an existing file, or unset it to use zsync.yaml")
-    raw.update(_env_overrides(env))
-    return parse_config(raw, source=str(file))
+    layers += [ConfigLayer(ENV_PREFIX + key.upper(), {key: value}) for key, value in _env_overrides(env).items()]
+    return layers
+
+
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """The built-in defaults, the sandbox settings (sandboxes only), the file, `ZSYNC_<KEY>`."""
+    env = dict(os.environ if environ is None else environ)
+    raw: dict[str, Any] = {}
+    for layer in config_layers(path, env):
+        raw.update(layer.values)
+    return parse_config(raw, source=str(Path(path) if path else config_path(env)))
+
+
+def config_sources(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Key -> where its effective value comes from ("default" or the layer that set it last)."""
+    sources = dict.fromkeys(Config.model_fields, "default")
+    for layer in config_layers(environ=environ):
+        sources.update(dict.fromkeys((k for k in layer.values if k in sources), layer.source))
+    return sources
 
 
 @lru_cache(maxsize=4)
-def _cached(path: str, stamp: tuple[int, int], env_items: tuple[tuple[str, str], ...]) -> Config:
-    return load_config(path, dict(env_items))
+def _cached(path: str, stamp: tuple[int, int], env_items: tuple[tuple[str, str], ...], sandboxes: bool) -> Config:
+    env = dict(env_items)
+    if not sandboxes:
+        env["ZUORA_CLIENT_ID"] = "set"  # only its presence matters to load_config
+    return load_config(path, env)
 
 
 def current_config() -> Config:
-    """The config for this process (re-read when the file, its content or a ZSYNC_ variable changes)."""
+    """The config for this process (re-read when the file, its content, a ZSYNC_ variable or the
+    use of the sandboxes changes)."""
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     file = config_path()
     stat = file.stat() if file.exists() else None
     stamp = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
-    return _cached(str(file) if stat or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())))
+    return _cached(str(file) if stat or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())),
+                   uses_sandboxes())

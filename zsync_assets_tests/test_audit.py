@@ -17,7 +17,7 @@ from zsync_assets.cli import main
 from zsync_assets.defs.checks import flow_checks, reconciliation_check
 from zsync_assets.engine import links as store
 from zsync_assets.lib import audit
-from zsync_assets.lib.audit_checks import broken_links, data_errors, invoice_differences
+from zsync_assets.lib.audit_checks import broken_links, failed_records, invoice_differences
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, replace_table, upsert
 
@@ -115,7 +115,7 @@ def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_
     assert summary == {"synced": 2, "failed": 1, "blocked": 1, "skipped": 1, "pending": 2}
 
     with warehouse.connect() as con:
-        finding = data_errors(con, "customers")
+        finding = failed_records(con, "customers")
     assert not finding.passed and finding.count == 1 and finding.sample[0]["source_id"] == "rejected"
 
 
@@ -201,10 +201,10 @@ def test_a_real_sync_shows_in_the_audit_and_the_checks_fail_when_they_should(syn
     env.run(["customers", "items"])  # stages what the first run created in NetSuite, so links can be checked
     warehouse = env.warehouse
     resource = WarehouseResource(path=str(env.warehouse_path))
-    no_data_errors, links_resolve = flow_checks("customers")
+    no_failed_records, _, links_resolve = flow_checks("customers")
 
-    result = no_data_errors(warehouse=resource)
-    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    result = no_failed_records(warehouse=resource)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["first_records"].value[0]["source_id"] == bad
     assert links_resolve(warehouse=resource).passed
     assert all(check(warehouse=resource).passed for check in flow_checks("items"))
@@ -247,7 +247,8 @@ def test_every_configured_flow_has_its_checks_in_the_definitions(flow):
     from zsync_assets.definitions import defs
 
     keys = {key for checks in defs().asset_checks or [] for key in checks.check_keys}
-    assert {dg.AssetCheckKey(dg.AssetKey(["push", flow]), n) for n in ("no_data_errors", "links_resolve")} <= keys
+    names = ("no_failed_records", "no_blocked_records", "links_resolve")
+    assert {dg.AssetCheckKey(dg.AssetKey(["push", flow]), n) for n in names} <= keys
 
 
 def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views(sync_env):
@@ -263,8 +264,9 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
                             resources=env.resources())
     assert result.success
     evaluations = {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
-    assert {(f, n) for f in flows for n in ("no_data_errors", "links_resolve")} <= set(evaluations)
-    assert all(evaluations[("customers", n)] and evaluations[("items", n)] for n in ("no_data_errors", "links_resolve"))
+    names = ("no_failed_records", "no_blocked_records", "links_resolve")
+    assert {(f, n) for f in flows for n in names} <= set(evaluations)
+    assert all(evaluations[("customers", n)] and evaluations[("items", n)] for n in ("no_failed_records", "links_resolve"))
     views = result.asset_materializations_for_node("audit__views")[0].metadata
     assert "audit.sync_status" in views["views"].value
     synced = {r["flow"] for r in views["status_by_flow"].value if r["status"] == "synced"}

@@ -4,12 +4,48 @@ from datetime import date
 
 import pytest
 
-from zsync_assets.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config, parse_config
+import yaml
+
+from zsync_assets.config import (
+    DEFAULT_CONFIG_PATH, SANDBOX_CONFIG_PATH, Config, ConfigError, config_sources, load_config, parse_config,
+)
+
+
+REAL_TENANT = {"ZUORA_CLIENT_ID": "x" * 36}
 
 
 def test_the_committed_default_file_loads_and_matches_the_built_in_defaults():
     assert DEFAULT_CONFIG_PATH.exists()
-    assert load_config(environ={}) == parse_config({})
+    assert load_config(environ=REAL_TENANT) == parse_config({})
+
+
+def test_with_the_sandboxes_their_settings_sit_under_the_file_and_the_environment(tmp_path):
+    """One configuration everywhere: with no credential set, every process reads the sandbox
+    pair's settings (its tax-code mapping) under the config file, so the demo, `zsync plan` and
+    the UI agree; a real tenant never sees them; the file and ZSYNC_<KEY> still win."""
+    sandbox = yaml.safe_load(SANDBOX_CONFIG_PATH.read_text())
+    assert sandbox["tax_item_by_tax_code"]["VAT-DE"] == "DE VAT 19"
+    assert load_config(environ={}).tax_item_by_tax_code == sandbox["tax_item_by_tax_code"]
+    assert config_sources(environ={})["tax_item_by_tax_code"].startswith("sandbox settings")
+    assert config_sources(environ={})["customer_master"] == str(DEFAULT_CONFIG_PATH)
+    assert load_config(environ=REAL_TENANT).tax_item_by_tax_code == {}
+    assert config_sources(environ=REAL_TENANT)["tax_item_by_tax_code"] == "default"
+
+    file = tmp_path / "zsync.yaml"
+    file.write_text("tax_item_by_tax_code: {SALES: Exempt}\n")
+    assert load_config(environ={"ZSYNC_CONFIG": str(file)}).tax_item_by_tax_code == {"SALES": "Exempt"}
+    env = {"ZSYNC_CONFIG": str(file), "ZSYNC_TAX_ITEM_BY_TAX_CODE": "{SALES: CA State Tax}"}
+    assert load_config(environ=env).tax_item_by_tax_code == {"SALES": "CA State Tax"}
+    assert config_sources(environ=env)["tax_item_by_tax_code"] == "ZSYNC_TAX_ITEM_BY_TAX_CODE"
+
+
+def test_the_sandbox_settings_map_every_seeded_tax_code_but_the_one_left_out_on_purpose():
+    from zsync_assets.sandbox.netsuite.seed import TAX_ITEMS as NETSUITE_TAX_ITEMS
+    from zsync_assets.sandbox.zuora.seed import TAX as ZUORA_TAX
+
+    mapping = yaml.safe_load(SANDBOX_CONFIG_PATH.read_text())["tax_item_by_tax_code"]
+    assert set(mapping.values()) <= {name for name, _ in NETSUITE_TAX_ITEMS}
+    assert {code for *_, code in ZUORA_TAX.values()} - set(mapping) == {"CT-JP"}
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,10 @@ from zsync_assets.cli.check import check
 from zsync_assets.cli.errors import ZsyncGroup
 from zsync_assets.cli.queries import audit, sql
 from zsync_assets.cli.records import plan_command, rebind_command, requeue_command
-from zsync_assets.cli.runtime import demo, sandbox
+from zsync_assets.cli.runtime import demo, sandbox, sync_command
+from zsync_assets.cli.settings import config_command
+from zsync_assets.cli.status import status_command
+from zsync_assets.cli.why import why_command
 
 
 @click.group(cls=ZsyncGroup)
@@ -22,5 +25,6 @@ def main(debug: bool) -> None:
     """zsync: Zuora <-> NetSuite sync as a Dagster asset graph over DuckDB."""
 
 
-for _command in (sandbox, demo, check, plan_command, sql, audit, requeue_command, rebind_command):
+for _command in (sandbox, demo, sync_command, status_command, why_command, config_command, check, plan_command,
+                 sql, audit, requeue_command, rebind_command):
     main.add_command(_command)

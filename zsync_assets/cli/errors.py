@@ -5,8 +5,9 @@ traceback: `zsync: error: <what> ; <what to do>` on stderr and exit code 2. Anyt
 a bug and keeps its traceback. `zsync --debug ...` (or ZSYNC_DEBUG=1) shows the traceback of
 every failure; a Dagster run keeps it in its event log either way.
 
-Exit codes: 0 success; 1 the command ran and found something failed or blocked (`plan`,
-`status`); 2 usage, configuration, credential or connection error.
+Exit codes: 0 success; 1 the command ran and found something failed or blocked (`status`,
+`plan`, `sync`, `why`; `check`: custom fields missing); 2 usage, configuration, credential or
+connection error (README, "Exit codes").
 """
 
 from __future__ import annotations

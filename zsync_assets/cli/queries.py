@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import click
 
+from zsync_assets.cli.output import emit, format_option
+
+
 @click.command()
 @click.argument("query")
-def sql(query: str) -> None:
+@format_option
+def sql(query: str, fmt: str) -> None:
     """Run one SQL query against the staging warehouse (opened read-only) and print the result."""
     import duckdb
-    import polars as pl
 
     from zsync_assets.cli.errors import OperatorError
     from zsync_assets.lib.warehouse import Warehouse
@@ -28,16 +31,17 @@ def sql(query: str) -> None:
                 raise OperatorError("zsync sql opens the warehouse read-only; this statement writes. "
                                     f"({text})") from None
             raise OperatorError(f"SQL: {text}") from None
-    with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60):
-        click.echo(result if result is not None else "ok (no result)")
+    if result is None:
+        click.echo("ok (no result)")
+    else:
+        emit(result, fmt)
 
 
 @click.command()
 @click.argument("view", required=False)
-def audit(view: str | None) -> None:
+@format_option
+def audit(view: str | None, fmt: str) -> None:
     """Refresh the audit.* views; print the status summary, or VIEW (e.g. failures, unlinked)."""
-    import polars as pl
-
     from zsync_assets.lib.audit import VIEWS, refresh
     from zsync_assets.lib.warehouse import Warehouse
 
@@ -45,7 +49,6 @@ def audit(view: str | None) -> None:
         raise click.BadParameter(f"one of {', '.join(VIEWS)}", param_hint="VIEW")
     warehouse = Warehouse()
     refresh(warehouse)
-    with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=60):
-        click.echo(warehouse.query(f"select * from audit.{(view or 'sync_summary').removeprefix('audit.')}"))
+    emit(warehouse.query(f"select * from audit.{(view or 'sync_summary').removeprefix('audit.')}"), fmt)
 
 

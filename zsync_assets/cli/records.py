@@ -10,7 +10,8 @@ import json
 import click
 import polars as pl
 
-from zsync_assets.cli.errors import OperatorError
+from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
+from zsync_assets.cli.output import csv_text, format_option, json_text, table_text
 from zsync_assets.config import current_config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.instance import rebind as forget_binding
@@ -28,28 +29,60 @@ def _flows(name: str | None):
     return chosen
 
 
+def _plan_rows(flow_name: str, plan: pl.DataFrame, limit: int | None) -> list[dict]:
+    """What a person reads of a plan: per action the first `limit` rows (all with None), with the
+    fields a create/update sends or changes, and the reason of every blocked or skipped row."""
+    rows = []
+    for action in ("create", "update", "blocked", "skip"):
+        chosen = plan.filter(pl.col("action") == action)
+        for row in (chosen if limit is None else chosen.head(limit)).iter_rows(named=True):
+            if action == "update":
+                detail = "changes " + ", ".join(row["changed_fields"] or [])
+            elif action == "create":
+                detail = "sends " + ", ".join(json.loads(row["payload"]))
+            else:
+                detail = row["reason"] or ""
+            match = f" [matched by {row['match']}]" if row["match"] else ""
+            rows.append({"flow": flow_name, "action": action, "source_id": row["source_id"],
+                         "label": row.get("label"), "detail": detail + match})
+    return rows
+
+
 @click.command("plan")
 @click.argument("flow", required=False)
-@click.option("--limit", default=20, show_default=True, help="Rows shown per action.")
+@click.option("--limit", default=20, show_default=True, help="Rows shown per action (table format; json/csv list all).")
 @click.option("--save/--no-save", default=False, help="Also write zsync.plan_<flow> (default: dry run).")
-def plan_command(flow: str | None, limit: int, save: bool) -> None:
-    """Show what a push would do, from what is staged; writes nothing to Zuora or NetSuite."""
+@format_option
+@click.pass_context
+def plan_command(ctx: click.Context, flow: str | None, limit: int, save: bool, fmt: str) -> None:
+    """Show what a push would do, from what is staged; writes nothing to Zuora or NetSuite.
+
+    Exit code 0: nothing blocked; 1: some record is blocked (the reasons are listed); 2: usage
+    or configuration error, or a table the plan needs was never staged.
+    """
     warehouse = Warehouse()
+    results = {}
     for f in _flows(flow):
         result = plan_flow(f, warehouse, current_config(), write=save, check=CHECKS.get(f.target_system))
-        counts = ", ".join(f"{n} {a}" for a, n in result.counts.items())
-        click.echo(f"\n== {f.name} ({f.source_system} -> {f.target_system}): {counts}")
         if result.missing_tables:
-            click.echo(f"   {result.not_staged}")
-        plan = result.plan
-        for action in ("create", "update"):
-            for row in plan.filter(pl.col("action") == action).head(limit).iter_rows(named=True):
-                fields = ", ".join(row["changed_fields"] or []) if action == "update" else ", ".join(json.loads(row["payload"]))
-                match = f" [matched by {row['match']}]" if row["match"] else ""
-                click.echo(f"   {action:<7} {row['source_id']}{match}: {fields}")
-        for action in ("blocked", "skip"):
-            for row in plan.filter(pl.col("action") == action).head(limit).iter_rows(named=True):
-                click.echo(f"   {action:<7} {row['source_id']}: {row['reason']}")
+            raise OperatorError(f"{f.name}: {result.not_staged}")
+        results[f] = result
+    blocked = sum(r.counts["blocked"] for r in results.values())
+    if fmt == "json":
+        click.echo(json_text([{"flow": f.name, "direction": f"{f.source_system} -> {f.target_system}",
+                               "counts": r.counts, "records": _plan_rows(f.name, r.plan, None)}
+                              for f, r in results.items()]))
+    elif fmt == "csv":
+        click.echo(csv_text([row for f, r in results.items() for row in _plan_rows(f.name, r.plan, None)],
+                            ["flow", "action", "source_id", "label", "detail"]))
+    else:
+        for f, r in results.items():
+            counts = ", ".join(f"{n} {a}" for a, n in r.counts.items())
+            click.echo(f"\n== {f.name} ({f.source_system} -> {f.target_system}): {counts}")
+            rows = _plan_rows(f.name, r.plan, limit)
+            if rows:
+                click.echo(table_text(rows, ["action", "source_id", "label", "detail"]))
+    ctx.exit(EXIT_FOUND_PROBLEMS if blocked else 0)
 
 
 @click.command("requeue")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,11 @@ from pathlib import Path
 
 import click
 
+from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS
+from zsync_assets.cli.output import format_option
+from zsync_assets.cli.status import load_status, print_status
+from zsync_assets.lib.status import Status
+from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets.sandbox import SANDBOXES, defaults
 
 
@@ -39,7 +45,9 @@ def sandbox(zuora_port: int, netsuite_port: int, data_dir: Path, seed: int, size
 
 
 def _uses_real_tenants() -> bool:
-    return bool(os.environ.get("ZUORA_CLIENT_ID") or os.environ.get("NETSUITE_ACCOUNT_ID"))
+    from zsync_assets.config import uses_sandboxes
+
+    return not uses_sandboxes()
 
 
 def _start_sandboxes_for_demo() -> subprocess.Popen | None:
@@ -63,22 +71,6 @@ def _start_sandboxes_for_demo() -> subprocess.Popen | None:
             raise click.ClickException("the sandboxes did not start within 120 s")
         time.sleep(0.2)
     return proc
-
-
-def _print_row_counts() -> None:
-    from zsync_assets.lib.warehouse import Warehouse, row_count
-
-    warehouse = Warehouse()
-    tables = warehouse.query(
-        "select table_schema || '.' || table_name as t from information_schema.tables "
-        "where table_catalog = current_database() "
-        "and table_schema in ('zuora', 'netsuite', 'zsync') order by 1"
-    )["t"].to_list()
-    click.echo(f"\nrows per table in {warehouse.path}:")
-    with warehouse.connect(read_only=True) as con:
-        for table in tables:
-            n = row_count(con, table)
-            click.echo(f"  {table:<40} {n:>8}")
 
 
 def _print_push_summary(run_id: str) -> None:
@@ -134,41 +126,92 @@ def _dagster_instance(home: Path):
         return instance
 
 
+class _EchoProgress(logging.Handler):
+    """Progress lines (a staged page, a pushed batch) on the terminal while the job runs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"  ... {record.getMessage()}", err=True)
+
+
+@contextmanager
+def _progress_lines() -> Iterator[None]:
+    from zsync_assets.lib.staging import PROGRESS
+
+    handler, level = _EchoProgress(), PROGRESS.level
+    PROGRESS.addHandler(handler)
+    PROGRESS.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        PROGRESS.removeHandler(handler)
+        PROGRESS.setLevel(level)
+
+
 @click.command()
 @click.option("--job", "job_name", default="sync_all", show_default=True)
-def demo(job_name: str) -> None:
-    """Start the sandboxes (unless real credentials are set) and run the main job once."""
+@format_option
+def demo(job_name: str, fmt: str) -> None:
+    """Start the sandboxes (unless real credentials are set), run the main job once, show the status.
+
+    Exit code 0 when the run completed, also with blocked records: the demo tenant holds some on
+    purpose, and the status screen shows them and why; 1 when the run failed; 2 usage,
+    configuration, credential or connection error.
+    """
     from zsync_assets.config import current_config
 
     current_config()  # a bad zsync.yaml is one line now, not a failed step later
     with _stop_on_sigterm():
-        _demo(job_name)
+        _run(job_name, fmt, start_sandboxes=not _uses_real_tenants())
 
 
-def _demo(job_name: str) -> None:
+@click.command("sync")
+@click.option("--job", "job_name", default="sync_all", show_default=True)
+@format_option
+@click.pass_context
+def sync_command(ctx: click.Context, job_name: str, fmt: str) -> None:
+    """Run the main job once against the configured systems and show the status (for schedulers).
+
+    With no credentials set it talks to the sandboxes, which must be running (`zsync sandbox`).
+    Exit code 0: everything synced (nothing blocked or failed); 1: the run failed, or some record
+    is blocked or failed; 2: usage, configuration, credential or connection error.
+    """
+    from zsync_assets.config import current_config
+
+    current_config()
+    with _stop_on_sigterm():
+        status = _run(job_name, fmt, start_sandboxes=False)
+    ctx.exit(EXIT_FOUND_PROBLEMS if status.problems else 0)
+
+
+def _run(job_name: str, fmt: str, *, start_sandboxes: bool) -> Status:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    proc = None
-    if not _uses_real_tenants():
-        for name, value in defaults.DEMO_CONFIG.items():
-            os.environ.setdefault(name, value)
-        proc = _start_sandboxes_for_demo()
+    # The sandbox pair's settings (its tax-code mapping) come from the config layers every
+    # command reads (config.py), not from this process's environment.
+    proc = _start_sandboxes_for_demo() if start_sandboxes else None
     try:
         _check_vendors()
         from zsync_assets.definitions import defs
 
         job = defs().resolve_job_def(job_name)
-        with _dagster_instance(home) as instance:
+        with _dagster_instance(home) as instance, _progress_lines():
             # INFO, not the default DEBUG: one line per step result instead of every engine event.
             result = job.execute_in_process(
                 instance=instance, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )
-        _print_row_counts()
-        _print_push_summary(result.run_id)
+        if fmt == "table":
+            _print_push_summary(result.run_id)
+        status = load_status()
+        if fmt == "table":
+            click.echo(f"\nzsync status ({Warehouse().path}):\n")
+        print_status(status, fmt)
         if not result.success:
             raise click.ClickException(f"job {job_name} failed; see the log above or the Dagster UI")
-        click.echo(f"\njob {job_name} succeeded (run {result.run_id}); `make ui` shows it in Dagster")
+        if fmt == "table":
+            click.echo(f"\njob {job_name} completed (run {result.run_id}); `zsync status` shows this again, "
+                       "`make ui` shows the run in Dagster")
+        return status
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; every write so far is recorded, a re-run continues") from None
     finally:

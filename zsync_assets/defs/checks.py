@@ -4,11 +4,17 @@ Separate `dg.asset_check`s (not `check_specs` on the push assets) so the engine'
 stays vendor- and audit-neutral. Each check first rebuilds the `audit.*` views, so a run that
 pushed a flow leaves views that know every table it created.
 
-- `no_data_errors` (WARN): records the target rejected for their data wait for a fix at the
-  source; the sync itself is fine, so the run stays green but the check shows them.
+- `no_failed_records` (ERROR): records whose latest attempt failed (the target rejected their
+  data, or a transient failure the next run retries), with the count and the first ones.
+- `no_blocked_records` (WARN): records the plan blocks (a master record not synced yet, a
+  missing mapping, a value the target cannot hold), with the count and the top reasons.
 - `links_resolve` (ERROR): a link must point at a record that exists in the staged target
-  table; a missing or deleted target means someone deleted or merged a synced record there.
+  tables; a missing or deleted target means someone deleted or merged a synced record there.
 - `invoice_amounts_match` (WARN, only with an `invoices` flow): Zuora vs NetSuite amounts.
+
+No check passes on nothing: one with nothing to compare (no records, no link old enough to be
+staged on the other side, no linked invoice) passes with the description "skipped: nothing to
+compare because ..." and `checked: 0` in its metadata, so the UI tells it from a real pass.
 """
 
 from __future__ import annotations
@@ -22,23 +28,31 @@ from zsync_assets.config import current_config
 from zsync_assets.engine.assets import push_key
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib import audit
-from zsync_assets.lib.audit_checks import Finding, broken_links, data_errors, invoice_differences
+from zsync_assets.lib.audit_checks import (
+    Finding, blocked_records, broken_links, failed_records, invoice_differences, top_reasons,
+)
 from zsync_assets.lib.resources import WarehouseResource
 
 DELETION_KEYS = [dg.AssetKey(["netsuite", "deletions"]), dg.AssetKey(["zuora", "deletions"])]
 
 
-def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        passed=finding.passed,
-        severity=severity,
-        description=f"{finding.count} {what}" if finding.count else f"no {what}",
-        metadata={
-            "count": dg.MetadataValue.int(finding.count),
-            "first_records": dg.MetadataValue.json(finding.sample),
-            "query": dg.MetadataValue.text(finding.query),
-        },
-    )
+def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str,
+            extra: dict[str, dg.MetadataValue] | None = None) -> dg.AssetCheckResult:
+    metadata = {
+        "count": dg.MetadataValue.int(finding.count),
+        "checked": dg.MetadataValue.int(finding.checked),
+        "first_records": dg.MetadataValue.json(finding.sample),
+        "query": dg.MetadataValue.text(finding.query),
+        **(extra or {}),
+    }
+    if finding.skipped:
+        return dg.AssetCheckResult(
+            passed=True, severity=severity,
+            description=f"skipped: nothing to compare because {finding.nothing_to_compare}",
+            metadata={**metadata, "nothing_to_compare": dg.MetadataValue.text(finding.nothing_to_compare or "")})
+    counted = f"{finding.count} {what}" if finding.count else f"no {what}"
+    return dg.AssetCheckResult(passed=finding.passed, severity=severity,
+                               description=f"{counted} ({finding.checked} checked)", metadata=metadata)
 
 
 def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection], Finding]) -> Finding:
@@ -50,11 +64,24 @@ def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection
 def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
     key = push_key(flow_name)
 
-    @dg.asset_check(asset=key, name="no_data_errors",
-                    description=f"No `{flow_name}` record is waiting with a data error from the target.")
-    def _no_data_errors(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        finding = _run(warehouse, lambda con: data_errors(con, flow_name))
-        return _result(finding, dg.AssetCheckSeverity.WARN, "record(s) rejected for their data")
+    @dg.asset_check(asset=key, name="no_failed_records",
+                    description=f"No `{flow_name}` record's latest attempt failed (ERROR).")
+    def _no_failed_records(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        finding = _run(warehouse, lambda con: failed_records(con, flow_name))
+        return _result(finding, dg.AssetCheckSeverity.ERROR, "record(s) whose latest attempt failed")
+
+    @dg.asset_check(asset=key, name="no_blocked_records",
+                    description=f"No `{flow_name}` record is blocked by a missing master record or mapping (WARN).")
+    def _no_blocked_records(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        reasons: list[dict] = []
+
+        def look(con: duckdb.DuckDBPyConnection) -> Finding:
+            reasons.extend(top_reasons(con, flow_name))
+            return blocked_records(con, flow_name)
+
+        finding = _run(warehouse, look)
+        return _result(finding, dg.AssetCheckSeverity.WARN, "blocked record(s)",
+                       {"top_reasons": dg.MetadataValue.json(reasons)})
 
     @dg.asset_check(asset=key, name="links_resolve",
                     description=f"Every `{flow_name}` link points at a record staged from the target system.")
@@ -62,7 +89,7 @@ def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
         finding = _run(warehouse, lambda con: broken_links(con, flow_name))
         return _result(finding, dg.AssetCheckSeverity.ERROR, "link(s) to a missing or deleted target record")
 
-    return [_no_data_errors, _links_resolve]
+    return [_no_failed_records, _no_blocked_records, _links_resolve]
 
 
 def reconciliation_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:

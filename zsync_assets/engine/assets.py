@@ -16,7 +16,8 @@ from zsync_assets.config import current_config
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.push import push_flow
-from zsync_assets.engine.runner import plan_flow, preview_markdown
+from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
+from zsync_assets.engine.runner import plan_flow
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
@@ -64,13 +65,17 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         if result.missing_tables:
             # An empty plan here would let the push "succeed" with nothing sent: fail loudly.
             raise dg.Failure(description=f"{flow.name}: {result.not_staged}", allow_retries=False)
+        context.log.info(f"plan {flow.name}: " + ", ".join(f"{n} {a}" for a, n in result.counts.items()))
+        for row in top_reasons(result.plan):
+            context.log.info(f"plan {flow.name}: {row['records']} {row['action']}: {row['reason']}")
         return dg.MaterializeResult(metadata={
             **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
             "dagster/row_count": dg.MetadataValue.int(result.plan.height),
             "matched_existing": dg.MetadataValue.int(result.plan["match"].is_not_null().sum()),
             "not_staged": dg.MetadataValue.text(", ".join(result.missing_tables) or "none"),
-            "blocked_and_skipped": dg.MetadataValue.md(preview_markdown(result.plan)),
+            **blocked_and_skipped_metadata(flow, result.plan),
             "table": dg.MetadataValue.text(flow.plan_table),
+            **config_metadata(),
         })
 
     return _plan

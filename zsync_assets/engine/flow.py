@@ -20,6 +20,11 @@ source record with:
     as (first sync against pre-existing data): linked and updated, never duplicated;
   - `_after`: the source id of another record of this flow that must land first (a parent);
   - `_record_type`: the target record type of this row when it differs per row (items).
+  - `_label`: how people name the record, human keys first and the id last
+    (`A00000012 (Acme, 8a8a...)`, built with `flows.mapping.common.record_name`);
+  - `_blocked_by_flow` + `_blocked_by_id`: the record of another flow that `_blocked` waits
+    for (the invoice's account): the plan adds that record's own state and reason to the
+    reason, and `zsync why` follows the chain.
 
 Link references. A payload value `{"$link": {"flow": f, "source_id": s}}` stands for the
 target id that record `s` of flow `f` has in `zsync.links`; push replaces it just before the
@@ -52,6 +57,7 @@ LINK_REF = "$link"
 
 CONTROL_COLUMNS = (
     "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",
+    "_label", "_blocked_by_flow", "_blocked_by_id",
 )
 
 
@@ -81,10 +87,17 @@ class Flow:
     write_back: WriteBack | None = None
     enabled: Callable[[Config], bool] = field(default=lambda config: True)
     description: str = ""
+    # Record types some rows write instead (`_record_type`), e.g. a negative invoice -> creditMemo:
+    # the audit looks for a link's target in each of their staged tables.
+    also_writes: tuple[str, ...] = ()
 
     @property
     def plan_table(self) -> str:
         return f"zsync.plan_{self.name}"
+
+    @property
+    def target_record_types(self) -> tuple[str, ...]:
+        return (self.target_record_type, *self.also_writes)
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -32,8 +32,11 @@ __all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_h
 
 PLAN_SCHEMA = {
     "source_id": pl.Utf8,
+    "label": pl.Utf8,
     "action": pl.Utf8,
     "reason": pl.Utf8,
+    "blocked_by_flow": pl.Utf8,
+    "blocked_by_id": pl.Utf8,
     "match": pl.Utf8,
     "changed_fields": pl.List(pl.Utf8),
     "target_id": pl.Utf8,
@@ -145,6 +148,7 @@ def build_plan(
         .then(pl.format("first sync: matched existing {} record {}", pl.lit(flow.target_system),
                         pl.col("_match_target_id")))
     )
+    mapping_blocks = pl.col("_blocked").is_not_null() & (pl.col("action") == "blocked")
     frame = frame.with_columns(action=action, reason=reason).with_columns(
         match=pl.when(~pl.col("linked")).then(pl.col("_match")),
         target_id=pl.coalesce("link_target_id", "_match_target_id"),
@@ -153,8 +157,12 @@ def build_plan(
         after=pl.col("_after").cast(pl.Utf8),
         record_type=pl.col("_record_type").fill_null(flow.target_record_type),
         needs_lookup=unanswered,
+        label=pl.col("_label"),
+        # the record of another flow this one waits for, only while the mapping's block holds
+        blocked_by_flow=pl.when(mapping_blocks).then(pl.col("_blocked_by_flow")),
+        blocked_by_id=pl.when(mapping_blocks).then(pl.col("_blocked_by_id")),
     )
-    frame = _block_orphans(frame, links)
+    frame = _block_orphans(frame, links, flow.name)
     return _with_waves(_with_changed_fields(frame)).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
 
 
@@ -169,12 +177,14 @@ def _with_changed_fields(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("changed_fields").fill_null(pl.lit([], pl.List(pl.Utf8))))
 
 
-def _block_orphans(frame: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
-    """A child whose parent neither is linked nor lands in this run is blocked, naming the parent."""
+def _block_orphans(frame: pl.DataFrame, links: pl.DataFrame, flow_name: str) -> pl.DataFrame:
+    """A child whose parent neither is linked nor lands in this run is blocked, naming the parent
+    (by its label when the mapping gave one) and why the parent is not sent."""
     linked_ids = links["source_id"].implode()
     for _ in range(16):  # parent chains are short; each pass settles one more level
         parents = frame.select(pl.col("source_id").alias("after"), parent_action=pl.col("action"),
-                               parent_reason=pl.col("reason"), parent_known=pl.lit(True))
+                               parent_reason=pl.col("reason"), parent_known=pl.lit(True),
+                               parent_label=pl.col("label"))
         checked = frame.join(parents, on="after", how="left", maintain_order="left")
         orphan = (
             pl.col("action").is_in(SENDABLE) & pl.col("after").is_not_null()
@@ -182,12 +192,14 @@ def _block_orphans(frame: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
         )
         if not checked.select(orphan.any()).item():
             break
-        why = pl.format("parent {} is not synced", pl.col("after")) + pl.when(pl.col("parent_known")).then(
+        why = pl.format("parent {} is not synced", pl.coalesce("parent_label", "after")) + pl.when(pl.col("parent_known")).then(
             pl.format(" ({}: {})", pl.col("parent_action").fill_null("None"),
                       pl.col("parent_reason").fill_null("None"))).otherwise(pl.lit(""))
         frame = checked.with_columns(
             action=pl.when(orphan).then(pl.lit("blocked")).otherwise("action"),
             reason=pl.when(orphan).then(why).otherwise("reason"),
+            blocked_by_flow=pl.when(orphan).then(pl.lit(flow_name)).otherwise("blocked_by_flow"),
+            blocked_by_id=pl.when(orphan).then(pl.col("after")).otherwise("blocked_by_id"),
         ).select(frame.columns)
     return frame
 

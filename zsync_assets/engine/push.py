@@ -22,6 +22,7 @@ warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import math
 import uuid
@@ -177,6 +178,10 @@ def bind_sinks(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
     bind_instances(warehouse, {s.system: s.instance_id() for s in sinks})  # ids first: network calls
 
 
+# One line per sent batch, for a terminal watching a long push (`zsync demo` prints this logger).
+PROGRESS = logging.getLogger("zsync.progress")
+
+
 def push_flow(
     flow: Flow,
     warehouse: Warehouse,
@@ -219,8 +224,10 @@ def push_flow(
                     if records:
                         batches.append((records, chunk))
                 send = lambda batch: _send_batch(flow, warehouse, sink, *batch, run_id)  # noqa: E731
-                for sent in _in_parallel(send, batches, parallel):
+                for number, sent in enumerate(_in_parallel(send, batches, parallel), start=1):
                     failed_ids |= _tally(flow, sent, result, linked)
+                    PROGRESS.info("push %s: %s batch %d of %d sent (%d ok, %d failed so far)", flow.name, action,
+                                  number, len(batches), result.succeeded, result.failed)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
             _write_back(flow, warehouse, source_sink, config, run_id, result)

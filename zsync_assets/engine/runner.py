@@ -8,9 +8,30 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
+from zsync_assets.engine.blockers import read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
 from zsync_assets.lib.warehouse import Warehouse, qualified, replace_table
+
+
+class UndeclaredTable(KeyError):
+    """A mapping read a table its flow does not declare: it would silently see nothing."""
+
+
+class DeclaredTables(dict):
+    """The staged frames a mapping gets. Reading a table the flow does not declare is an error:
+    an absent table reads as empty, and a mapping that quietly saw no accounts once showed every
+    invoice of a deliberately unsynced account as blocked instead of skipped."""
+
+    def __init__(self, flow_name: str, frames: dict[str, pl.DataFrame]):
+        super().__init__(frames)
+        self.flow_name = flow_name
+
+    def get(self, name, default=None):  # noqa: ANN001, ANN201 - dict's signature
+        if name not in self:
+            raise UndeclaredTable(f"flow {self.flow_name} reads {name} without declaring it (Flow.source_tables "
+                                  "or reference_tables): it would see no rows")
+        return super().get(name, default)
 
 
 @dataclass
@@ -43,7 +64,8 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
     with warehouse.connect() as con:
         store.migrate(con)
         missing = [t for t in flow.tables if not store.table_exists(con, t)]
-        tables = {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
+        tables = DeclaredTables(flow.name, {t: con.sql(f"select * from {qualified(t)}").pl()
+                                            for t in flow.tables if t not in missing})
         tables["zsync.links"] = store.read_links(con)
         links = store.read_links(con, flow.name)
         attempts = store.read_last_attempts(con, flow.name)
@@ -56,16 +78,9 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         mapped = flow.mapping(tables, config)
         plan = build_plan(flow, mapped, links, attempts, requeued, config.field_overrides.get(flow.name),
                           check=check)
+        with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
+            plan = with_blocker_states(plan, read_blocker_states(con, plan, flow.name))
     if write:
         with warehouse.connect() as con:
             replace_table(con, flow.plan_table, plan)
     return PlanResult(plan, missing)
-
-
-def preview_markdown(plan: pl.DataFrame, actions: tuple[str, ...] = ("blocked", "skip"), limit: int = 25) -> str:
-    rows = plan.filter(pl.col("action").is_in(actions)).select("source_id", "action", "reason").head(limit)
-    if rows.is_empty():
-        return "_nothing blocked or skipped_"
-    lines = ["| source id | action | reason |", "|---|---|---|"]
-    lines += [f"| {s} | {a} | {(r or '').replace('|', '/')} |" for s, a, r in rows.iter_rows()]
-    return "\n".join(lines)

@@ -28,6 +28,8 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.flows.customers import accounts_left_out
+from zsync_assets.flows.mapping.common import account_names, record_name
 from zsync_assets.flows.mapping.memos import (
     body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
     netsuite_targets, records, ref,
@@ -54,6 +56,8 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
     invoices = {r["id"]: r for r in records(tables, "zuora.invoices", ["id", "currency", "amount"])}
     invoice_items = {r["id"]: r for r in records(tables, "zuora.invoice_items", ["id", "product_rate_plan_charge_id"])}
     synced_invoices, synced_items = linked(tables, "invoices"), linked(tables, "items")
+    accounts = account_names(tables)
+    left_out = accounts_left_out(tables, config)  # its invoices are skipped: so are their adjustments
     customers, currencies = customer_by_account(tables), currency_ids(tables)
     from_netsuite = linked(tables, FROM_NETSUITE_FLOW, reverse=True)  # Zuora adjustment -> NetSuite memo
     written = netsuite_targets(tables)
@@ -86,14 +90,33 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
             "customFieldList": body_fields(adj["id"], ZUORA_TYPE),
             "_record_type": "creditMemo" if credit else "invoice",
             "_skip": (f"adjustment is {adj['status'] or 'without a status'}" if adj["status"] != "Processed"
-                      else _echo_reason(adj, from_netsuite, netsuite_born)),
-            "_blocked": _blocked(adj, invoice, charge, netsuite_invoice, customer, synced_items),
+                      else _echo_reason(adj, from_netsuite, netsuite_born) or _account_left_out(adj, left_out, accounts)),
+            "_blocked": _blocked(adj, invoice, charge, netsuite_invoice, customer, synced_items, accounts),
+            **_blocked_by(adj, netsuite_invoice, customer, charge, synced_items),
+            "_label": record_name(adj["adjustment_number"], None, adj["id"]),
         })
     return frame(rows)
 
 
+def _account_left_out(adj: dict, left_out: dict[str, str], accounts: dict[str, str]) -> str | None:
+    account = str(adj["account_id"])
+    if account not in left_out:
+        return None
+    return f"account {accounts.get(account, account)} is not synced to NetSuite: {left_out[account]}"
+
+
+def _blocked_by(adj: dict, netsuite_invoice: str | None, customer: str | None, charge: str | None,
+                synced_items: dict[str, str]) -> dict[str, str | None]:
+    """The record of another flow `_blocked` waits for (in the same order of checks)."""
+    flow, source_id = (("invoices", adj["invoice_id"]) if netsuite_invoice is None
+                       else ("customers", adj["account_id"]) if customer is None
+                       else ("items", str(charge)) if charge is not None and str(charge) not in synced_items
+                       else (None, None))
+    return {"_blocked_by_flow": flow, "_blocked_by_id": source_id}
+
+
 def _blocked(adj: dict, invoice: dict, charge: str | None, netsuite_invoice: str | None, customer: str | None,
-             synced_items: dict[str, str]) -> str | None:
+             synced_items: dict[str, str], accounts: dict[str, str]) -> str | None:
     if adj["type"] not in ("Credit", "Charge"):
         return f"adjustment type '{adj['type']}' is neither Credit nor Charge"
     if adj["source_type"] != "InvoiceDetail":
@@ -105,7 +128,7 @@ def _blocked(adj: dict, invoice: dict, charge: str | None, netsuite_invoice: str
         return (f"invoice {adj['invoice_number']} is negative and became a NetSuite credit memo "
                 f"{netsuite_invoice}: a credit memo cannot be applied to it")
     if customer is None:
-        return f"account {adj['account_id']} is not synced yet (flow customers)"
+        return f"account {accounts.get(str(adj['account_id']), adj['account_id'])} is not synced yet (flow customers)"
     if charge is None:
         return f"invoice item {adj['source_id']} is not staged (zuora.invoice_items)"
     if str(charge) not in synced_items:
@@ -118,8 +141,10 @@ ADJUSTMENTS = Flow(
     source_system="zuora",
     target_system="netsuite",
     target_record_type="creditMemo",  # per row from `_record_type`: invoice for Charge adjustments
+    also_writes=("invoice",),
     source_tables=("zuora.invoice_item_adjustments",),
-    reference_tables=("zuora.invoices", "zuora.invoice_items", "netsuite.credit_memos", "netsuite.currencies"),
+    reference_tables=("zuora.invoices", "zuora.invoice_items", "netsuite.credit_memos", "netsuite.currencies",
+                      "zuora.accounts"),  # accounts: reasons name them by number and name
     mapping=credit_memos_from_zuora_adjustments,
     depends_on=("invoices",),
     write_back=WriteBack("InvoiceItemAdjustment"),

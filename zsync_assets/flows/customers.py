@@ -25,7 +25,8 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    col, link_ref, lookup, netsuite_country, ref, resolve, table, with_columns_if_missing,
+    account_names, col, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    with_columns_if_missing,
 )
 
 ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
@@ -124,7 +125,9 @@ def accounts_left_out(tables: Mapping[str, pl.DataFrame], config: Config) -> dic
 def account_left_out(tables: Mapping[str, pl.DataFrame], config: Config, account_id: pl.Expr) -> pl.Expr:
     """Skip reason for a transaction of an account the customers flow never sends, else null."""
     reason = account_id.replace_strict(accounts_left_out(tables, config), default=None, return_dtype=pl.Utf8)
-    return pl.when(reason.is_not_null()).then(pl.format("account {} is not synced to NetSuite: {}", account_id, reason))
+    names = account_names(tables)
+    return pl.when(reason.is_not_null()).then(
+        pl.format("account {} is not synced to NetSuite: {}", named(account_id, names), reason))
 
 
 def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
@@ -209,6 +212,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         .when(pl.col("match_entity").is_not_null()).then(pl.lit("same entityId as the account number"))
         .alias("_match"),
         pl.col("parent_id").alias("_after"),
+        record_name_expr(pl.col("account_number"), pl.col("name"), pl.col("id")).alias("_label"),
     )
 
 
@@ -294,6 +298,7 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
             "_blocked": None if currency else f"no ISO code for NetSuite currency '{c.get('currency_name') or c.get('currency_internal_id')}'",
             "_match_target_id": match_id,
             "_match": how,
+            "_label": record_name(c.get("entity_id"), c.get("company_name"), str(c["internal_id"])),
         })
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema={"source_id": pl.Utf8})
 

@@ -27,7 +27,10 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.customers import account_left_out
-from zsync_assets.flows.mapping.common import header_blocked, lookup, ref, resolve, table, with_columns_if_missing
+from zsync_assets.flows.mapping.common import (
+    account_names, header_blocked, header_blocked_by, lookup, record_name_expr, ref, resolve, table,
+    with_columns_if_missing,
+)
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
@@ -69,6 +72,17 @@ def _customers(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
     return dict(pl.concat([from_zuora, from_netsuite]).cast(pl.Utf8).iter_rows())
 
 
+def _blocked_by() -> list[pl.Expr]:
+    """`_blocked_by_flow` / `_blocked_by_id`: the account when the header blocks, else the charge
+    of the first blocked line (same order as `header_blocked`)."""
+    by_flow, by_id = header_blocked_by()
+    header_ok = pl.col("customer_id").is_not_null() & pl.col("currency_id").is_not_null()
+    line = pl.col("line_blocked_by")
+    return [pl.when(header_ok).then(pl.when(line.is_not_null()).then(pl.lit("items"))).otherwise(by_flow)
+            .alias("_blocked_by_flow"),
+            pl.when(header_ok).then(line).otherwise(by_id).alias("_blocked_by_id")]
+
+
 def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     invoices = with_columns_if_missing(table(tables, "zuora.invoices"), _INVOICE_COLUMNS).select(
         *[pl.col(c).cast(pl.Utf8) for c in ["id", "account_id", "invoice_number", "status", "currency"]],
@@ -88,7 +102,7 @@ def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> p
         synced_as=pl.col("id").replace_strict(synced, default=None, return_dtype=pl.Utf8),
         credit=(pl.col("amount") < 0).fill_null(False),
     )
-    blocked = header_blocked(pl.col("line_blocked"))
+    blocked = header_blocked(pl.col("line_blocked"), account_names(tables))
     header = [
         ref(pl.col("customer_id")).alias("entity"),
         ref(pl.col("currency_id")).alias("currency"),
@@ -106,6 +120,8 @@ def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> p
         pl.coalesce(_skip_reason(config, pl.col("synced_as").is_not_null()),
                     account_left_out(tables, config, pl.col("account_id"))).alias("_skip"),
         blocked.alias("_blocked"),
+        *_blocked_by(),
+        record_name_expr(pl.col("invoice_number"), pl.lit(None, pl.Utf8), pl.col("id")).alias("_label"),
     )
     return pl.concat([documents, _reversals(frame)], how="diagonal_relaxed")
 
@@ -138,8 +154,11 @@ INVOICES = Flow(
     source_system="zuora",
     target_system="netsuite",
     target_record_type="invoice",  # per row from `_record_type`: creditMemo for negative / reversals
+    also_writes=("creditMemo",),
     source_tables=("zuora.invoices", "zuora.invoice_items", "zuora.taxation_items"),
-    reference_tables=("netsuite.currencies", "netsuite.tax_items"),
+    # zuora.accounts: an account the customers flow never sends skips its invoices (with why),
+    # and reasons name accounts by number and name
+    reference_tables=("netsuite.currencies", "netsuite.tax_items", "zuora.accounts"),
     mapping=invoices_from_zuora,
     depends_on=("customers", "items"),
     write_back=WriteBack("Invoice"),

@@ -86,6 +86,7 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
     record_types = [_record_type(t, ct, config) for t, ct in frame.select("item_type__ns", "charge_type").iter_rows()]
     frame = frame.with_columns(
         item_id=pl.Series(item_ids, dtype=pl.Utf8),
+        full_name=pl.Series(full_names, dtype=pl.Utf8),
         record_type=pl.Series(record_types, dtype=pl.Utf8),
         income_account_id=pl.coalesce(
             pl.col("accounting_code").str.to_lowercase().replace_strict(configured, default=None, return_dtype=pl.Utf8),
@@ -112,6 +113,7 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
         pl.coalesce("match_zuora", "match_item").alias("_match_target_id"),
         pl.when(pl.col("match_zuora").is_not_null()).then(pl.lit(ZUORA_ID_FIELD))
         .when(pl.col("match_item").is_not_null()).then(pl.lit("same itemId")).alias("_match"),
+        pl.format("'{}' ({})", pl.col("full_name"), pl.col("id")).alias("_label"),
     )
 
 
@@ -120,6 +122,7 @@ ITEMS = Flow(
     source_system="zuora",
     target_system="netsuite",
     target_record_type="serviceSaleItem",  # per row from `_record_type`
+    also_writes=("nonInventorySaleItem",),
     source_tables=("zuora.product_rate_plan_charges", "zuora.product_rate_plans", "zuora.products"),
     reference_tables=("netsuite.accounts", "netsuite.items"),
     mapping=items_from_zuora_charges,

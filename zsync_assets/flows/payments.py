@@ -29,7 +29,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
-from zsync_assets.flows.mapping.common import ref
+from zsync_assets.flows.mapping.common import record_name_expr, ref
 from zsync_assets.flows.mapping.settlement import (
     CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover, body_fields,
     born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications, netsuite_date,
@@ -63,6 +63,9 @@ def customer_payments_from_zuora(tables: Mapping[str, pl.DataFrame], config: Con
         body_fields(pl.col("id"), "PAYMENT"),
         "_skip",
         "_blocked",
+        "_blocked_by_flow",
+        "_blocked_by_id",
+        record_name_expr(pl.col("number"), pl.lit(None, pl.Utf8), pl.col("id")).alias("_label"),
     )
 
 
@@ -127,7 +130,7 @@ PAYMENTS_TO_NETSUITE = Flow(
     target_system="netsuite",
     target_record_type="customerPayment",
     source_tables=("zuora.payments", "zuora.payment_applications"),
-    reference_tables=("netsuite.currencies",),
+    reference_tables=("netsuite.currencies", "zuora.accounts"),  # accounts: skip reasons, names
     mapping=customer_payments_from_zuora,
     depends_on=("customers", "invoices"),
     write_back=WriteBack("Payment"),

@@ -22,7 +22,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
-from zsync_assets.flows.mapping.common import ref
+from zsync_assets.flows.mapping.common import record_name_expr, ref
 from zsync_assets.flows.mapping.settlement import (
     CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover, body_fields,
     born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications, netsuite_date,
@@ -59,6 +59,9 @@ def customer_refunds_from_zuora(tables: Mapping[str, pl.DataFrame], config: Conf
         body_fields(pl.col("id"), "REFUND"),
         "_skip",
         "_blocked",
+        "_blocked_by_flow",
+        "_blocked_by_id",
+        record_name_expr(pl.col("number"), pl.lit(None, pl.Utf8), pl.col("id")).alias("_label"),
     )
 
 
@@ -114,7 +117,7 @@ REFUNDS_TO_NETSUITE = Flow(
     target_system="netsuite",
     target_record_type="customerRefund",
     source_tables=("zuora.refunds", "zuora.refund_applications"),
-    reference_tables=("netsuite.currencies",),
+    reference_tables=("netsuite.currencies", "zuora.accounts"),  # accounts: skip reasons, names
     mapping=customer_refunds_from_zuora,
     depends_on=(PAYMENTS,),
     write_back=WriteBack("Refund"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.links import ensure_tables
 from zsync_assets.lib.audit_sql import (
     blocked_sql,
@@ -39,36 +40,17 @@ STAGED_SCHEMAS = ("zuora", "netsuite")
 
 @dataclass(frozen=True)
 class FlowSides:
-    """Which system a flow reads from and writes to (its name is the `flow` of links/push_log)."""
+    """Which system a flow reads from and writes to (its name is the `flow` of links/push_log), and
+    where each side's records are staged: the source records its plan reads, and the target
+    records it writes (several tables when some rows write another record type). Used to find
+    records with no counterpart, links whose target disappeared, and records deleted at the source."""
 
     flow: str
     source_system: str
     target_system: str
+    source_table: str | None = None
+    target_tables: tuple[str, ...] = ()
 
-
-# Which staged table holds a flow's records on each side: the source records a plan reads, and
-# the target records zsync writes. Used to find records with no counterpart, links whose target
-# disappeared, and records deleted at the source.
-STAGED_TABLES: dict[tuple[str, str], str] = {
-    ("customers", "zuora"): "zuora.accounts",
-    ("customers", "netsuite"): "netsuite.customers",
-    ("items", "zuora"): "zuora.product_rate_plan_charges",
-    ("items", "netsuite"): "netsuite.items",
-    ("invoices", "zuora"): "zuora.invoices",
-    ("invoices", "netsuite"): "netsuite.invoices",
-    ("payments", "zuora"): "zuora.payments",
-    ("payments", "netsuite"): "netsuite.customer_payments",
-    ("refunds", "zuora"): "zuora.refunds",
-    ("refunds", "netsuite"): "netsuite.customer_refunds",
-    ("adjustments", "zuora"): "zuora.invoice_item_adjustments",
-    ("adjustments", "netsuite"): "netsuite.credit_memos",
-    ("credit_memos", "zuora"): "zuora.credit_memos",
-    ("credit_memos", "netsuite"): "netsuite.credit_memos",
-    ("debit_memos", "zuora"): "zuora.debit_memos",
-    ("debit_memos", "netsuite"): "netsuite.invoices",
-    ("subscriptions", "netsuite"): "netsuite.sales_orders",
-    ("subscriptions", "zuora"): "zuora.subscriptions",
-}
 
 # A human label for a staged record: the first of these columns the table has.
 LABEL_COLUMNS = ("name", "company_name", "entity_id", "item_id", "invoice_number", "tran_id",
@@ -121,9 +103,28 @@ class Catalog:
         return [t for t in tables if t is not None]
 
 
-def flow_sides(flows: Iterable[object]) -> list[FlowSides]:
-    """`FlowSides` from engine `Flow` declarations (anything with name/source_system/target_system)."""
-    return [FlowSides(f.name, f.source_system, f.target_system) for f in flows]  # type: ignore[attr-defined]
+def flow_sides(flows: Iterable[Flow]) -> list[FlowSides]:
+    """`FlowSides` from engine `Flow` declarations: the source table is the first one the flow
+    reads, the target tables are where each record type it writes is staged."""
+    from zsync_assets.targets import staged_table
+
+    sides = []
+    for f in flows:
+        targets = (staged_table(f.target_system, t) for t in f.target_record_types)
+        sides.append(FlowSides(f.name, f.source_system, f.target_system, f.source_tables[0],
+                               tuple(dict.fromkeys(t for t in targets if t))))
+    return sides
+
+
+def _with_tables(side: FlowSides) -> FlowSides:
+    """A side named without its tables (seen only in links, or built by hand) gets those of the
+    declared flow of that name and direction."""
+    if side.source_table or side.target_tables:
+        return side
+    from zsync_assets.flows import all_flows
+
+    declared = [f for f in all_flows() if (f.name, f.source_system) == (side.flow, side.source_system)]
+    return flow_sides(declared)[0] if declared else side
 
 
 def configured_sides() -> list[FlowSides]:
@@ -134,23 +135,31 @@ def configured_sides() -> list[FlowSides]:
     return flow_sides(configured_flows(current_config()))
 
 
-def _known_sides(con: duckdb.DuckDBPyConnection, declared: Sequence[FlowSides]) -> list[FlowSides]:
+def declared_side(con: duckdb.DuckDBPyConnection, flow: str) -> FlowSides | None:
+    """The sides of `flow`: the configured direction, else the one its links were made in."""
+    return next((s for s in known_sides(con, configured_sides()) if s.flow == flow), None)
+
+
+def known_sides(con: duckdb.DuckDBPyConnection, declared: Sequence[FlowSides]) -> list[FlowSides]:
     """Declared flows first; flows only seen in links (e.g. an earlier direction) after them."""
     sides = {s.flow: s for s in declared}
     for flow, source, target in con.execute(
         "select distinct flow, source_system, target_system from zsync.links order by all"
     ).fetchall():
         sides.setdefault(flow, FlowSides(flow, source, target))
-    return list(sides.values())
+    return [_with_tables(s) for s in sides.values()]
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = ()) -> list[str]:
     """(Re)create every `audit.*` view from what exists now; idempotent. Returns the view names."""
     ensure_tables(con)  # zsync.links / push_log / requeue: created empty if no push ran yet
     catalog = Catalog(con)
-    sides = _known_sides(con, flows)
-    staged = {(s.flow, side): catalog.staged(STAGED_TABLES.get((s.flow, system)))
-              for s in sides for side, system in (("source", s.source_system), ("target", s.target_system))}
+    sides = known_sides(con, flows)
+    staged = {(s.flow, side): catalog.staged(table) for s in sides
+              for side, table in (("source", s.source_table), ("target", next(iter(s.target_tables), None)))}
+    # A link's target can be looked for only when every table it may be in is staged.
+    targets = {s.flow: [catalog.staged(t) for t in s.target_tables] for s in sides}
+    targets = {flow: tables for flow, tables in targets.items() if tables and all(tables)}
     con.execute(f"create schema if not exists {SCHEMA}")
     statements = {
         "flows": flows_sql(sides, staged),
@@ -160,7 +169,7 @@ def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = (
         "sync_summary": sync_summary_sql(),
         "failures": failures_sql(),
         "blocked": blocked_sql(),
-        "unlinked": unlinked_sql(sides, staged),
+        "unlinked": unlinked_sql(sides, staged, targets),
         "reconciliation": reconciliation_sql(catalog),
         "expired_items": expired_items_sql(catalog),
     }

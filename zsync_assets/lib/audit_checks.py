@@ -1,7 +1,9 @@
 """What the flow checks look at, as plain functions over the `audit.*` views (Dagster-free).
 
 Each returns a `Finding`: whether the check passed, how many records are concerned and the
-first few of them, so the Dagster check (defs/checks.py) and tests read the same answer.
+first few of them, how many records it could compare at all, and, when that is none, why
+(`nothing_to_compare`), so a check never passes silently on nothing. The Dagster checks
+(defs/checks.py) and the tests read the same answer.
 """
 
 from __future__ import annotations
@@ -9,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+
+from zsync_assets.engine.blockers import by_root_cause
+from zsync_assets.lib.audit import FlowSides, declared_side
+from zsync_assets.lib.audit_sql import EPOCH
+from zsync_assets.lib.warehouse import qualified, table_exists
 
 SAMPLE = 5  # records shown in a check's metadata; the view has them all
 
@@ -18,10 +25,16 @@ class Finding:
     count: int
     sample: list[dict] = field(default_factory=list)
     query: str = ""  # the SQL that lists every concerned record, for people
+    checked: int = 0  # records the check could compare
+    nothing_to_compare: str | None = None  # why nothing could be compared (the check is skipped)
 
     @property
     def passed(self) -> bool:
         return self.count == 0
+
+    @property
+    def skipped(self) -> bool:
+        return self.nothing_to_compare is not None
 
 
 def _finding(con: duckdb.DuckDBPyConnection, where_sql: str, columns: str, order: str,
@@ -36,26 +49,71 @@ def _plain(value: object) -> object:
     return value if value is None or isinstance(value, int | float | str | bool) else str(value)
 
 
-def data_errors(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
-    """Records of `flow` whose latest attempt the target rejected for their data (not a transient
-    failure): they wait for a fix in the source (or `zsync requeue`)."""
-    finding = _finding(
-        con, "audit.failures where flow = ? and error_class = 'data'",
-        "source_id, error_code, error_message, failed_attempts", "last_attempt_at desc, source_id", [flow])
-    finding.query = f"select * from audit.failures where flow = '{flow}' and error_class = 'data'"
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    return int(con.execute(sql, params or []).fetchall()[0][0] or 0)
+
+
+def _records(con: duckdb.DuckDBPyConnection, flow: str, finding: Finding) -> Finding:
+    finding.checked = _scalar(con, "select count(*) from audit.sync_status where flow = ?", [flow])
+    if not finding.checked:
+        finding.nothing_to_compare = (f"flow {flow} has no records yet (nothing planned, linked or attempted): "
+                                      f"run its plan/{flow} and push/{flow}")
     return finding
+
+
+def failed_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
+    """Records of `flow` whose latest attempt failed and has not succeeded since: a data error
+    waits for a fix at the source (or `zsync requeue`), a transient one is retried next run."""
+    finding = _finding(
+        con, "audit.failures where flow = ?",
+        "source_id, error_code, error_class, error_message, failed_attempts", "last_attempt_at desc, source_id", [flow])
+    finding.query = f"select * from audit.failures where flow = '{flow}'"
+    return _records(con, flow, finding)
+
+
+def blocked_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
+    """Records of `flow` its plan blocks: a master record not synced yet, a missing mapping
+    (tax code, currency), a value the target cannot hold. The reason names what to fix."""
+    where = "audit.sync_status where flow = ? and status = 'blocked'"
+    finding = _finding(con, where, "source_id, reason", "reason, source_id", [flow])
+    finding.query = f"select * from {where.replace('?', repr(flow))}"
+    return _records(con, flow, finding)
+
+
+def top_reasons(con: duckdb.DuckDBPyConnection, flow: str, status: str = "blocked", limit: int = SAMPLE) -> list[dict]:
+    """The most frequent root causes (engine/blockers.py) of `flow`'s records in `status`, with their counts."""
+    counts = con.sql("select reason, count(*) as records from audit.sync_status where flow = $flow "
+                     "and status = $status group by reason", params={"flow": flow, "status": status}).pl()
+    return by_root_cause(counts, [], limit).to_dicts()
 
 
 BROKEN_LINK = "(issue = 'linked target not found' or (linked_to is not null and deleted_at is not null))"
 
 
-def broken_links(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
-    """Links of `flow` whose target record is not in the staged target table (any more), or was
+def broken_links(con: duckdb.DuckDBPyConnection, flow: str | FlowSides) -> Finding:
+    """Links of `flow` whose target record is not in the staged target tables (any more), or was
     deleted in the target system (NetSuite getDeleted / Zuora id reconciliation)."""
+    side = flow if isinstance(flow, FlowSides) else declared_side(con, flow)
+    name = side.flow if side else str(flow)
     where = f"audit.unlinked where flow = ? and side = 'target' and {BROKEN_LINK}"
     finding = _finding(con, where, "record_id as target_id, linked_to as source_id, issue, deleted_at",
-                       "record_id", [flow])
-    finding.query = f"select * from audit.unlinked where flow = '{flow}' and side = 'target' and {BROKEN_LINK}"
+                       "record_id", [name])
+    finding.query = f"select * from audit.unlinked where flow = '{name}' and side = 'target' and {BROKEN_LINK}"
+    links = _scalar(con, "select count(*) from zsync.links where flow = ?", [name])
+    wanted = list(side.target_tables) if side else []
+    staged = [t for t in wanted if table_exists(con, t)]
+    if not wanted or len(staged) < len(wanted):
+        missing = ", ".join(t for t in wanted if t not in staged) or "no staged table is known for them"
+        finding.nothing_to_compare = f"the records {name} writes are not all staged ({missing})"
+        return finding
+    last = "least(" + ", ".join(f"(select max(_staged_at) from {qualified(t)})" for t in staged) + ")"
+    finding.checked = _scalar(con, f"select count(*) from zsync.links where flow = ? and synced_at < "
+                                   f"coalesce({last}, {EPOCH})", [name])
+    if not links:
+        finding.nothing_to_compare = f"flow {name} has no links yet"
+    elif not finding.checked:
+        finding.nothing_to_compare = (f"all {links} link(s) of {name} were made after the last staging of "
+                                      f"{', '.join(staged)}; the next run stages them and checks them")
     return finding
 
 
@@ -65,4 +123,11 @@ def invoice_differences(con: duckdb.DuckDBPyConnection) -> Finding:
     finding = _finding(con, where, "zuora_invoice_id, invoice_number, netsuite_id, currency, zuora_amount, "
                                    "netsuite_amount, difference, status", "abs(difference) desc, zuora_invoice_id", [])
     finding.query = f"select * from {where}"
+    counts = dict(con.execute("select status = 'not staged yet', count(*) from audit.reconciliation "
+                              "where level = 'invoice' group by 1").fetchall())
+    finding.checked, waiting = int(counts.get(False, 0)), int(counts.get(True, 0))
+    if not finding.checked:
+        finding.nothing_to_compare = (
+            f"all {waiting} linked invoice(s) were created after NetSuite's last staging; the next run stages "
+            "them and compares them" if waiting else "no invoice is linked yet (or zuora.invoices is not staged)")
     return finding

@@ -201,22 +201,26 @@ left join zsync.links k on k.flow = {lit(flow)} and k.target_id = {key}
 where k.target_id is null or {_deleted(t)} is not null"""
 
 
-def _missing_targets(flow: str, system: str, t: StagedTable) -> str:
-    # Only links older than the target table's last staging: a record zsync just created is
-    # staged by the next run, so a younger link proves nothing.
-    staged = f"(select max(_staged_at) from {qualified(t.table)})" if t.staged_at else EPOCH
-    key = f"cast(t.{quote_ident(t.key)} as varchar)"
+def _missing_targets(flow: str, system: str, tables: Sequence[StagedTable]) -> str:
+    # Only links older than the target tables' last staging: a record zsync just created is
+    # staged by the next run, so a younger link proves nothing. A flow that writes several record
+    # types (a negative invoice is a credit memo) finds its target in any of their tables.
+    staged = [f"(select max(_staged_at) from {qualified(t.table)})" if t.staged_at else EPOCH for t in tables]
+    last_staged = f"least({', '.join(staged)})" if len(staged) > 1 else staged[0]
+    found = " or ".join(f"exists (select 1 from {qualified(t.table)} t where cast(t.{quote_ident(t.key)} as varchar) "
+                        f"= k.target_id)" for t in tables)
     return f"""
-select {lit(flow)} as flow, 'target' as side, {lit(system)} as system, {lit(t.table)} as staged_table,
+select {lit(flow)} as flow, 'target' as side, {lit(system)} as system, {lit(tables[0].table)} as staged_table,
        k.target_id as record_id, null::varchar as label, 'linked target not found' as issue,
        null::varchar as plan_action, null::varchar as reason, k.source_id as linked_to,
        null::timestamptz as deleted_at
 from zsync.links k
-where k.flow = {lit(flow)} and k.synced_at < {staged}
-  and not exists (select 1 from {qualified(t.table)} t where {key} = k.target_id)"""
+where k.flow = {lit(flow)} and k.synced_at < {last_staged}
+  and not ({found})"""
 
 
-def unlinked_sql(sides: Sequence[FlowSides], staged: Mapping[tuple[str, str], StagedTable | None]) -> str:
+def unlinked_sql(sides: Sequence[FlowSides], staged: Mapping[tuple[str, str], StagedTable | None],
+                 targets: Mapping[str, Sequence[StagedTable]]) -> str:
     parts = []
     for s in sides:
         source, target = staged.get((s.flow, "source")), staged.get((s.flow, "target"))
@@ -224,7 +228,8 @@ def unlinked_sql(sides: Sequence[FlowSides], staged: Mapping[tuple[str, str], St
             parts.append(_unlinked_source(s.flow, s.source_system, source))
         if target:
             parts.append(_unlinked_target(s.flow, s.target_system, target))
-            parts.append(_missing_targets(s.flow, s.target_system, target))
+        if targets.get(s.flow):
+            parts.append(_missing_targets(s.flow, s.target_system, targets[s.flow]))
     return _union(parts, _UNLINKED_EMPTY)
 
 

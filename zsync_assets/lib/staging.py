@@ -20,6 +20,7 @@ Columns the source returns beyond the declared ones are typed by their values an
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -214,6 +215,11 @@ def ensure_staged_table(con: duckdb.DuckDBPyConnection, table: str, columns: Map
                 pass  # values that don't convert stay text: nothing is lost, the mapping casts
 
 
+# One line per staged page, for a terminal watching a long step (`zsync demo` prints this logger;
+# a Dagster run does not capture it unless `python_logs` in dagster.yaml names it).
+PROGRESS = logging.getLogger("zsync.progress")
+
+
 def stage(
     warehouse: Warehouse,
     obj: StagedObject,
@@ -246,6 +252,7 @@ def stage(
     for page in fetch(result.since):
         result.pages += 1
         result.rows_fetched += len(page)
+        PROGRESS.info("staging %s: page %d, %d record(s) so far", obj.table, result.pages, result.rows_fetched)
         for record in page:
             updated = parse_timestamp(record.get(obj.updated_field))
             if updated and (high_water is None or updated > high_water):

@@ -34,12 +34,3 @@ def netsuite_url(port: int = NETSUITE_PORT) -> str:
 
 
 assert len(ZUORA_CLIENT_ID) == 36 and len(ZUORA_CLIENT_SECRET) <= 42
-
-# What an operator would put in zsync.yaml for this pair of sandbox tenants: the seeded Zuora
-# tax codes -> the seeded NetSuite tax items. `zsync demo` sets these as ZSYNC_* environment
-# overrides (only when they are not set already) so the demo's invoices carry tax lines. The
-# Japanese consumption tax is left unmapped on purpose: those invoices show up as `blocked`
-# with the reason, as they would in a real account missing that tax item.
-DEMO_CONFIG = {
-    "ZSYNC_TAX_ITEM_BY_TAX_CODE": "{SALES: CA State Tax, VAT-DE: DE VAT 19, VAT-GB: UK VAT 20}",
-}

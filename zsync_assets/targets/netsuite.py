@@ -35,6 +35,18 @@ STATUS_MAX_CHARS = 4000
 # in the planned payload it would change the payload hash on every run.
 SYNC_DATE_FIELD = "custbody_zsync_sync_date"
 TRANSACTION_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "customerRefund", "salesOrder"})
+# Where the records of each type zsync writes are staged (defs/netsuite/assets.py `STAGED`): the
+# audit finds a link's target there, and a link whose target is missing breaks `links_resolve`.
+STAGED_TABLES = {
+    "customer": "netsuite.customers",
+    "serviceSaleItem": "netsuite.items",
+    "nonInventorySaleItem": "netsuite.items",
+    "invoice": "netsuite.invoices",
+    "creditMemo": "netsuite.credit_memos",
+    "customerPayment": "netsuite.customer_payments",
+    "customerRefund": "netsuite.customer_refunds",
+    "salesOrder": "netsuite.sales_orders",
+}
 
 
 def _outcome(source_id: str, result: WriteResult) -> Outcome:

@@ -61,6 +61,10 @@ ACTION_EDITABLE = ("Comment", "ReasonCode")
 # ChargeModel, ProductRatePlanChargeTierData, ... (`ProxyModifyProductRatePlanCharge`), i.e.
 # resending the whole catalog entry to set three custom fields.
 ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge"}
+# Where the records of each type are staged: the Object Query object of ROUTES, and ZOQL's
+# tables for the action objects (defs/zuora/assets.py `ZOQL_OBJECTS`).
+STAGED_TABLES = {**{kind: f"zuora.{route[2]}" for kind, route in ROUTES.items()},
+                 "InvoiceItemAdjustment": "zuora.invoice_item_adjustments"}
 
 
 def _failed(source_id: str, error: ZuoraError) -> Outcome:

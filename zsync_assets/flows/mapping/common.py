@@ -46,16 +46,54 @@ def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 
-def header_blocked(otherwise: pl.Expr) -> pl.Expr:
+def record_name(key: str | None, name: str | None, record_id: str | None) -> str:
+    """How reasons name a record for people: human keys first, the id last, e.g.
+    `A00000012 (Acme, 8a8a...)`; just the id when there is nothing else."""
+    extra = ", ".join(str(v) for v in (name, record_id) if v)
+    if key:
+        return f"{key} ({extra})" if extra else str(key)
+    return f"{name} ({record_id})" if name and record_id else str(name or record_id or "?")
+
+
+def record_name_expr(key: pl.Expr, name: pl.Expr, record_id: pl.Expr) -> pl.Expr:
+    """`record_name` as a polars expression over three text columns."""
+    extra = pl.concat_str([name, record_id], separator=", ", ignore_nulls=True)
+    return (pl.when(key.is_not_null()).then(pl.format("{} ({})", key, extra))
+            .when(name.is_not_null()).then(pl.format("{} ({})", name, record_id))
+            .otherwise(record_id))
+
+
+def account_names(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
+    """Zuora account id -> `A00000012 (Acme, <id>)`, from `zuora.accounts` (declare it)."""
+    accounts = with_columns_if_missing(table(tables, "zuora.accounts"), ["id", "account_number", "name"])
+    return {str(i): record_name(n, name, str(i))
+            for i, n, name in accounts.select("id", "account_number", "name").iter_rows() if i is not None}
+
+
+def named(ids: pl.Expr, names: dict[str, str]) -> pl.Expr:
+    """Ids replaced by their `record_name` where known, else left as the id."""
+    return ids.replace_strict(names, default=ids, return_dtype=pl.Utf8)
+
+
+def header_blocked(otherwise: pl.Expr, accounts: dict[str, str]) -> pl.Expr:
     """Why a Zuora document can't go to NetSuite yet because of its header (over `customer_id`,
-    `account_id`, `currency_id`, `currency`), else `otherwise` (its lines' or applications' reason)."""
+    `account_id`, `currency_id`, `currency`), else `otherwise` (its lines' or applications' reason).
+    `accounts`: `account_names(tables)`, so the reason names the account by number and name."""
     return (
         pl.when(pl.col("customer_id").is_null())
-        .then(pl.format("account {} is not synced yet (flow customers)", pl.col("account_id").fill_null("?")))
+        .then(pl.format("account {} is not synced yet (flow customers)",
+                        named(pl.col("account_id"), accounts).fill_null("?")))
         .when(pl.col("currency_id").is_null())
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
         .otherwise(otherwise)
     )
+
+
+def header_blocked_by() -> tuple[pl.Expr, pl.Expr]:
+    """`_blocked_by_flow`, `_blocked_by_id` of `header_blocked`: the account, when it is the cause."""
+    unsynced = pl.col("customer_id").is_null() & pl.col("account_id").is_not_null()
+    return (pl.when(unsynced).then(pl.lit("customers")).alias("_blocked_by_flow"),
+            pl.when(unsynced).then(pl.col("account_id")).alias("_blocked_by_id"))
 
 
 def link_ref(flow: str, source_id: str) -> dict:

@@ -105,6 +105,7 @@ def invoice_lines(tables: Mapping[str, pl.DataFrame], config: Config, signs: pl.
             "charge {} ('{}') of invoice item {} is not synced yet (flow items)",
             pl.col("charge_id").fill_null("?"), pl.col("charge_name").fill_null(""), pl.col("line_id")))
         .alias("line_blocked"),
+        pl.when(pl.col("item_ref").is_null()).then(pl.col("charge_id")).alias("line_blocked_by"),  # flow items
     )
     return _grouped(pl.concat([item_lines, _tax_lines(tables, config, items)], how="vertical_relaxed"))
 
@@ -140,6 +141,7 @@ def _tax_lines(tables: Mapping[str, pl.DataFrame], config: Config, items: pl.Dat
         pl.when(pl.col("tax_item").is_null()).then(pl.format(
             "no NetSuite tax item for Zuora tax code '{}' (set tax_item_by_tax_code or default_tax_item)",
             pl.col("tax_code").fill_null(""))).alias("line_blocked"),
+        pl.lit(None, pl.Utf8).alias("line_blocked_by"),
     )
 
 
@@ -153,5 +155,7 @@ def _grouped(lines: pl.DataFrame) -> pl.DataFrame:
             pl.struct(fields).alias("item"),
             pl.col("amount").sum().round(2).alias("total"),
             pl.col("line_blocked").drop_nulls().first().alias("line_blocked"),
+            # the charge (flow items) the first blocked line waits for; null for a tax line
+            pl.col("line_blocked_by").filter(pl.col("line_blocked").is_not_null()).first().alias("line_blocked_by"),
         )
     )

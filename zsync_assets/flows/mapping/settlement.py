@@ -16,7 +16,9 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.flows.customers import account_left_out
-from zsync_assets.flows.mapping.common import header_blocked, lookup, resolve, table, with_columns_if_missing
+from zsync_assets.flows.mapping.common import (
+    account_names, header_blocked, header_blocked_by, lookup, resolve, table, with_columns_if_missing,
+)
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
 ZUORA_TYPE_FIELD = "custbody_zsync_zuora_type"
@@ -106,11 +108,15 @@ def body_fields(zuora_id: pl.Expr, zuora_type: str) -> pl.Expr:
                      pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
 
 
-def apply_lists(applications: pl.DataFrame, owner: str, missing_reason: pl.Expr) -> pl.DataFrame:
+def apply_lists(applications: pl.DataFrame, owner: str, missing_reason: pl.Expr,
+                missing_flow: pl.Expr | None = None, missing_id: pl.Expr | None = None) -> pl.DataFrame:
     """Per owner document: NetSuite `applyList` lines and the reason it cannot be written yet.
 
     `applications` has the owner id column, `doc` (NetSuite internal id of the document applied
-    to, null when unlinked) and `amount`; `missing_reason` names an unlinked document."""
+    to, null when unlinked) and `amount`; `missing_reason` names an unlinked document, and
+    `missing_flow` / `missing_id` the flow and source id of the first one (`apply_blocked_by_*`)."""
+    missing_flow = pl.lit(None, pl.Utf8) if missing_flow is None else missing_flow
+    missing_id = pl.lit(None, pl.Utf8) if missing_id is None else missing_id
     return (
         applications.sort(owner, "doc")
         .group_by(owner, maintain_order=True)
@@ -118,6 +124,8 @@ def apply_lists(applications: pl.DataFrame, owner: str, missing_reason: pl.Expr)
             pl.struct(pl.col("doc").cast(pl.Int64), pl.lit(True).alias("apply"), pl.col("amount").round(2))
             .filter(pl.col("doc").is_not_null()).alias("apply"),
             pl.when(pl.col("doc").is_null()).then(missing_reason).drop_nulls().alias("missing"),
+            pl.when(pl.col("doc").is_null()).then(missing_flow).drop_nulls().first().alias("apply_blocked_by_flow"),
+            pl.when(pl.col("doc").is_null()).then(missing_id).drop_nulls().first().alias("apply_blocked_by_id"),
             pl.col("amount").sum().round(2).alias("applied"),
         )
         .with_columns(
@@ -215,11 +223,15 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
     ).filter(pl.col("amount") > 0).with_columns(doc=pl.coalesce([
         pl.col(t.column).replace_strict(zuora_to_netsuite(tables, t.flows), default=None, return_dtype=pl.Utf8)
         for t in spec.applied_to]))
-    unlinked = pl.lit(None, pl.Utf8)
+    unlinked, unlinked_flow, unlinked_id = pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8)
     for t in reversed(spec.applied_to):
-        unlinked = pl.when(pl.col(t.column).is_not_null()).then(
+        present = pl.col(t.column).is_not_null()
+        unlinked = pl.when(present).then(
             pl.format(f"{t.label} {{}} is not synced (flow {t.flows[0]})", pl.col(t.column))).otherwise(unlinked)
-    frame = documents.join(apply_lists(applications, "owner", unlinked), left_on="id", right_on="owner",
+        unlinked_flow = pl.when(present).then(pl.lit(t.flows[0])).otherwise(unlinked_flow)
+        unlinked_id = pl.when(present).then(pl.col(t.column)).otherwise(unlinked_id)
+    frame = documents.join(apply_lists(applications, "owner", unlinked, unlinked_flow, unlinked_id),
+                           left_on="id", right_on="owner",
                            how="left").with_columns(
         customer_id=pl.col("account_id").replace_strict(zuora_to_netsuite(tables, ["customers"]), default=None,
                                                         return_dtype=pl.Utf8),
@@ -231,5 +243,10 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
         .otherwise(pl.coalesce(before_cutover(pl.col("day"), config.cutover_date, spec.kind),
                                account_left_out(tables, config, pl.col("account_id"))))
     )
-    blocked = header_blocked(pl.col("apply_blocked"))
-    return frame.with_columns(_skip=skip, _blocked=blocked)
+    blocked = header_blocked(pl.col("apply_blocked"), account_names(tables))
+    by_flow, by_id = header_blocked_by()
+    header_ok = pl.col("customer_id").is_not_null() & pl.col("currency_id").is_not_null()
+    return frame.with_columns(
+        pl.when(header_ok).then(pl.col("apply_blocked_by_flow")).otherwise(by_flow).alias("_blocked_by_flow"),
+        pl.when(header_ok).then(pl.col("apply_blocked_by_id")).otherwise(by_id).alias("_blocked_by_id"),
+        _skip=skip, _blocked=blocked)

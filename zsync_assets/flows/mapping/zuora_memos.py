@@ -22,6 +22,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.flows.mapping.common import account_names, record_name
 from zsync_assets.flows.mapping.memos import (
     body_fields, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day, records, ref,
     tax_item_id,
@@ -89,6 +90,7 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
     for item in records(tables, f"zuora.{kind}_memo_items", _ITEM_COLUMNS):
         items_by_memo.setdefault(str(item[parent]), []).append(item)
     customers, currencies = customer_by_account(tables), currency_ids(tables)
+    accounts = account_names(tables)
     synced_items = linked(tables, "items")
     synced_documents = {"invoice": linked(tables, "invoices"), "debit memo": linked(tables, "debit_memos")}
     applied_to = _credit_applications(tables) if kind == "credit" else {}
@@ -111,8 +113,12 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
             "itemList": {"item": lines, "replaceAll": True} if lines else None,
             "customFieldList": body_fields(memo["id"], f"{kind.upper()}_MEMO"),
             "_skip": None if memo["status"] == "Posted" else f"{label} is {memo['status'] or 'without a status'}",
+            "_blocked_by_flow": "customers" if customer is None else None,
+            "_blocked_by_id": memo["account_id"] if customer is None else None,
+            "_label": record_name(memo["memo_number"], None, memo["id"]),
             "_blocked": (
-                f"account {memo['account_id']} is not synced yet (flow customers)" if customer is None
+                f"account {accounts.get(str(memo['account_id']), memo['account_id'])} is not synced yet "
+                "(flow customers)" if customer is None
                 else f"no NetSuite currency with ISO code '{memo['currency'] or ''}'" if currency is None
                 else apply_blocked or lines_blocked
             ),
@@ -135,7 +141,7 @@ def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -
         target_record_type=target_record_type,
         source_tables=(f"zuora.{kind}_memos", f"zuora.{kind}_memo_items")
         + (("zuora.credit_memo_applications",) if kind == "credit" else ()),
-        reference_tables=("netsuite.currencies", "netsuite.tax_items"),
+        reference_tables=("netsuite.currencies", "netsuite.tax_items", "zuora.accounts"),
         mapping=partial(netsuite_documents_from_zuora_memos, kind=kind),
         # a credit memo may be applied to a debit memo: that NetSuite invoice must exist first
         depends_on=("customers", "items", "invoices") + (("debit_memos",) if kind == "credit" else ()),

@@ -1,0 +1,161 @@
+"""The checks on every push: failed records fail an ERROR check, blocked ones a WARN check,
+links really resolve (the NetSuite-born flows too), and no check passes on nothing.
+
+End to end: real materializations of staging, plan, push and the checks through both sandboxes;
+hand-built bookkeeping only where a flow's records need a long arrangement (NetSuite refunds,
+credit memos entered in NetSuite).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from zsync_assets.defs.checks import flow_checks, reconciliation_check
+from zsync_assets.engine import links as store
+from zsync_assets.engine.assets import push_key
+from zsync_assets.flows import all_flows
+from zsync_assets.lib import audit
+from zsync_assets.lib.resources import WarehouseResource
+from zsync_assets.lib.warehouse import Warehouse, upsert
+from zsync_assets_tests.fixtures.settlements import add_netsuite_payment
+
+SKIPPED = "skipped: nothing to compare because "
+
+
+def _checks(env) -> list:
+    names = [f.name for f in env.flows]
+    checks = [c for name in names for c in flow_checks(name)]
+    if "invoices" in names:
+        checks.append(reconciliation_check(push_key("invoices")))
+    return checks
+
+
+def _check(flow: str, name: str) -> dg.AssetChecksDefinition:
+    return next(c for c in flow_checks(flow) if {spec.name for spec in c.check_specs} == {name})
+
+
+def _assets(env) -> list:
+    """What the flows need staged, plan and push, and the staging of every table their records
+    land in (sync_all stages it all; links_resolve compares links with it)."""
+    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+    from zsync_assets.defs.zuora.assets import zuora_staging_assets
+
+    assets = env.assets(env.flows)
+    keys = {a.key for a in assets}
+    targets = {tuple(t.split(".")) for side in audit.flow_sides(env.flows) for t in side.target_tables}
+    return assets + [a for a in (*netsuite_staging_assets, *zuora_staging_assets)
+                     if tuple(a.key.path) in targets and a.key not in keys]
+
+
+def _evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_nothing(make_sync_env):
+    env = make_sync_env()
+    rejected = env.create_account(name="Rejected Subsidiary", accountNumber="BAD-CHECK", Subsidiary__NS="999")
+    unmapped = env.create_account(name="Unmapped Subsidiary", accountNumber="UNMAPPED-CHECK",
+                                  Subsidiary__NS="No Such Subsidiary")
+    first = dg.materialize([*_assets(env), *_checks(env)], resources=env.resources())
+    assert first.success
+    checks = _evaluations(first)
+
+    failed = checks[("customers", "no_failed_records")]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert failed.metadata["count"].value == 1
+    assert failed.metadata["first_records"].value[0]["source_id"] == rejected
+
+    blocked = checks[("customers", "no_blocked_records")]
+    assert not blocked.passed and blocked.severity == dg.AssetCheckSeverity.WARN
+    assert unmapped in {r["source_id"] for r in blocked.metadata["first_records"].value}
+    assert any("no NetSuite subsidiary named 'No Such Subsidiary'" in r["reason"]
+               for r in blocked.metadata["top_reasons"].value)
+
+    # Every link is younger than the target's staging in this run: nothing to compare, said so.
+    for key in (("customers", "links_resolve"), ("invoices", "links_resolve"), ("invoices", "invoice_amounts_match")):
+        evaluation = checks[key]
+        assert evaluation.passed and evaluation.description.startswith(SKIPPED), (key, evaluation.description)
+        assert evaluation.metadata["checked"].value == 0
+
+    # The plan asset shows its blocked and skipped records as a table, and the config it used.
+    plan = first.asset_materializations_for_node("plan__customers")[0].metadata
+    table = plan["blocked_and_skipped"].value
+    assert {r.data["source_id"] for r in table.records} >= {unmapped}
+    assert [c.name for c in table.schema.columns] == ["source_id", "label", "action", "reason"]
+    assert "UNMAPPED-CHECK (Unmapped Subsidiary" in {r.data["source_id"]: r.data["label"]
+                                                     for r in table.records}[unmapped]
+    assert "from zsync.plan_customers" in plan["blocked_and_skipped_sql"].value
+    assert plan["zsync/config"].value["tax_item_by_tax_code"]["source"].startswith("sandbox settings")
+
+    second = dg.materialize([*_assets(env), *_checks(env)], resources=env.resources())
+    checks = _evaluations(second)
+    for key in (("customers", "links_resolve"), ("invoices", "links_resolve"), ("invoices", "invoice_amounts_match")):
+        evaluation = checks[key]
+        assert evaluation.passed and not evaluation.description.startswith(SKIPPED), (key, evaluation.description)
+        assert evaluation.metadata["checked"].value > 0
+
+
+def test_a_broken_link_of_a_netsuite_born_payment_fails_links_resolve(make_sync_env):
+    env = make_sync_env(payments_ns_to_zuora=True, default_tax_item="CA State Tax")
+    env.run(["customers", "items", "invoices"])
+    entered = add_netsuite_payment(env)
+    env.run()
+    env.run()  # stages the Zuora payment zsync created, after its link
+    links_resolve = _check("netsuite_payments", "links_resolve")
+    resource = WarehouseResource(path=str(env.warehouse_path))
+    result = links_resolve(warehouse=resource)
+    assert result.passed and result.metadata["checked"].value == 1, result.description
+    zuora_payment = env.links("netsuite_payments").filter(pl.col("source_id") == entered["payment_id"])["target_id"][0]
+
+    with env.warehouse.connect() as con:  # someone deleted the payment in Zuora (as staged)
+        con.execute("delete from zuora.payments where id = ?", [zuora_payment])
+    result = links_resolve(warehouse=resource)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["first_records"].value[0]["target_id"] == zuora_payment
+
+
+@pytest.mark.parametrize(("flow", "target_table"), [("netsuite_refunds", "zuora.refunds"),
+                                                   ("netsuite_credit_memos", "zuora.invoice_item_adjustments")])
+def test_links_resolve_of_the_other_netsuite_born_flows_checks_their_zuora_tables(flow, target_table, warehouse_path):
+    staged_at = datetime.now(UTC)
+    warehouse = Warehouse(warehouse_path)
+    with warehouse.connect() as con:
+        upsert(con, target_table, pl.DataFrame({"id": ["z-kept"], "_staged_at": [staged_at]}))
+        for source_id, target_id in (("ns-1", "z-kept"), ("ns-2", "z-gone")):
+            store.upsert_links(con, [{"flow": flow, "source_system": "netsuite", "source_id": source_id,
+                                      "target_system": "zuora", "target_id": target_id, "origin": "netsuite",
+                                      "payload_hash": "h", "synced_at": staged_at - timedelta(hours=1)}])
+        audit.refresh_views(con, audit.flow_sides(f for f in all_flows() if f.name == flow))
+    links_resolve = _check(flow, "links_resolve")
+    result = links_resolve(warehouse=WarehouseResource(path=str(warehouse_path)))
+    assert not result.passed and result.metadata["checked"].value == 2
+    assert [r["target_id"] for r in result.metadata["first_records"].value] == ["z-gone"]
+
+
+def test_every_flow_declares_staged_tables_on_both_sides():
+    """The audit's registry is derived from the flow declarations: every flow, both directions."""
+    from zsync_assets.defs.netsuite.columns import COLUMNS as NETSUITE
+    from zsync_assets.defs.zuora.columns import COLUMNS as ZUORA
+
+    staged = {f"netsuite.{t}" for t in NETSUITE} | {f"zuora.{t}" for t in ZUORA}
+    for side in audit.flow_sides(all_flows()):
+        assert side.source_table in staged, side
+        assert side.target_tables and set(side.target_tables) <= staged, side
+
+
+@pytest.mark.parametrize("flow", all_flows(), ids=lambda f: f"{f.name}-{f.source_system}")
+def test_every_mapping_reads_only_the_tables_its_flow_declares(flow):
+    """An undeclared table reads as empty (no rows, no dependency on its staging): the invoices
+    mapping once looked for skipped accounts in a table it never got, and showed every invoice of
+    a deliberately unsynced account as blocked. The plan's table mapping refuses such a read."""
+    from zsync_assets.config import Config
+    from zsync_assets.engine.runner import DeclaredTables, UndeclaredTable
+
+    tables = DeclaredTables(flow.name, {name: pl.DataFrame() for name in (*flow.tables, "zsync.links")})
+    flow.mapping(tables, Config(customer_master=flow.source_system if flow.name == "customers" else "zuora"))
+    with pytest.raises(UndeclaredTable, match=f"flow {flow.name} reads zuora.not_declared without declaring it"):
+        tables.get("zuora.not_declared")
