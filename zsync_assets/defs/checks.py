@@ -20,12 +20,13 @@ import duckdb
 
 from zsync_assets.config import current_config
 from zsync_assets.engine.assets import push_key
+from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib import audit
 from zsync_assets.lib.audit_checks import Finding, broken_links, data_errors, invoice_differences
 from zsync_assets.lib.resources import WarehouseResource
 
-DELETION_KEYS = [dg.AssetKey(["netsuite", "deletions"]), dg.AssetKey(["zuora", "deletions"])]
+DELETION_KEYS = [system_key("netsuite", "deletions"), system_key("zuora", "deletions")]
 
 
 def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str) -> dg.AssetCheckResult:
@@ -77,9 +78,11 @@ def reconciliation_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
 
 def audit_views_asset(flow_names: list[str]) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["audit", "views"],
+        key=["audit", "audit_views"],
         group_name="audit",
         kinds={"duckdb"},
+        owners=OWNERS,
+        code_version=source_version("zsync_assets.lib.audit", "zsync_assets.lib.audit_sql"),
         deps=[push_key(name) for name in flow_names] + DELETION_KEYS,
         description="(Re)creates the `audit.*` views people query (sync status, failures, blocked, "
                     "unlinked, reconciliation, expired items). Idempotent: views only.",
