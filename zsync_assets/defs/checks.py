@@ -8,7 +8,8 @@ pushed a flow leaves views that know every table it created.
   source; the sync itself is fine, so the run stays green but the check shows them.
 - `links_resolve` (ERROR): a link must point at a record that exists in the staged target
   table; a missing or deleted target means someone deleted or merged a synced record there.
-- `invoice_amounts_match` (WARN, only with an `invoices` flow): Zuora vs NetSuite amounts.
+- `invoice_amounts_match` (ERROR, blocking, only with an `invoices` flow): Zuora vs NetSuite
+  amounts; a difference stops what is downstream of `push/push_invoices` in that run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import dagster as dg
 import duckdb
 
 from zsync_assets.config import current_config
-from zsync_assets.engine.assets import push_key
+from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib import audit
@@ -67,11 +68,17 @@ def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
 
 
 def reconciliation_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset_key, name="invoice_amounts_match",
-                    description="Every linked invoice has the same amount in Zuora and NetSuite.")
+    # Blocking, with ERROR severity: money that disagrees between the ledgers stops the run before
+    # anything downstream (payments, adjustments applied to those invoices) is pushed on top of it.
+    # It waits for NetSuite's invoices and credit memos to be staged in the same run, so an amount
+    # changed in NetSuite since the last sync is what it compares.
+    @dg.asset_check(asset=asset_key, name="invoice_amounts_match", blocking=True,
+                    additional_deps=[table_key("netsuite.invoices"), table_key("netsuite.credit_memos")],
+                    description="Every linked invoice has the same amount in Zuora and NetSuite; blocks the "
+                                "pushes downstream of invoices when not.")
     def _invoice_amounts_match(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         finding = _run(warehouse, invoice_differences)
-        return _result(finding, dg.AssetCheckSeverity.WARN, "invoice(s) whose amounts differ or are missing")
+        return _result(finding, dg.AssetCheckSeverity.ERROR, "invoice(s) whose amounts differ or are missing")
 
     return _invoice_amounts_match
 
