@@ -26,8 +26,13 @@ bench: $(BIN)/.installed
 sandbox: $(BIN)/.installed
 	$(BIN)/zsync sandbox
 
+# The Dagster UI (dg dev) with the sandboxes, unless real credentials are set; Ctrl-C stops both.
+# UI_ARGS: more options of `python -m zsync_assets.ui` (e.g. --zuora-port 9810 --netsuite-port 9811).
+UI_PORT ?= 3000
 ui: $(BIN)/.installed
-	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python -m zsync_assets.ui --port $(UI_PORT) $(UI_ARGS)
 
+# Keeps data/dagster_home/dagster.yaml, which is committed.
 clean:
-	rm -rf data/zsync.duckdb* data/sandbox data/dagster_home
+	rm -rf data/zsync.duckdb* data/sandbox
+	find data/dagster_home -mindepth 1 -maxdepth 1 ! -name dagster.yaml -exec rm -rf {} +
