@@ -7,8 +7,6 @@ now exists (empty, typed) after its first staging, so these runs create everythi
 
 from __future__ import annotations
 
-import polars as pl
-import pytest
 
 from zsync_assets.engine.runner import plan_flow
 from zsync_assets.config import current_config

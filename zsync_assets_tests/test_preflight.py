@@ -95,7 +95,8 @@ def test_get_customization_id_answers_in_the_vendor_schema(netsuite_sandbox):
                                         includeInactives=False,
                                         _soapheaders={"tokenPassport": netsuite_sandbox.passport()})
     refs = result.body.getCustomizationIdResult.customizationRefList.customizationRef
-    assert {r.scriptId for r in refs} == {"custentity_zsync_zuora_id", "custentity_zsync_send_to_zuora"}
+    assert {r.scriptId for r in refs} == {"custentity_zsync_zuora_id", "custentity_zsync_send_to_zuora",
+                                         "custentity_zsync_status"}
     assert all(r.type == "entityCustomField" and r.internalId for r in refs)
     from zsync_assets.clients.netsuite import NetSuiteResource
 

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import time
 
-import duckdb
-
 from zsync_assets.sandbox.runner import free_port, port_is_open
 from zsync_assets_tests.test_bad_input import _sandbox_env
 
@@ -56,8 +54,7 @@ def test_zsync_demo_stops_on_sigterm_mid_push_and_the_next_run_finishes_the_job(
     assert "interrupted" in output, output[-2000:]
 
     # Nothing half-written: the warehouse opens and its bookkeeping is whole.
-    with duckdb.connect(str(env.warehouse_path), read_only=True) as con:
-        con.execute("select count(*) from zsync.push_log").fetchall()
+    assert env.query("select count(*) as n from zsync.push_log")["n"][0] >= 0
     env.netsuite.clear_faults()
     assert env.run().success
     linked = env.links("customers").height

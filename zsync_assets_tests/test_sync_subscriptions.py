@@ -202,7 +202,8 @@ def _tiered_charge(env) -> str:
             "Name": "Storage TB", "ProductRatePlanId": plan, "ChargeModel": "Tiered Pricing",
             "ChargeType": "Recurring", "BillingPeriod": "Month", "TriggerEvent": "ContractEffective",
             "BillCycleType": "DefaultFromCustomer", "AccountingCode": "4000 Subscription Revenue",
-            "DefaultQuantity": 1, "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [
+            "DefaultQuantity": 1, "UseDiscountSpecificAccountingCode": False,
+            "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [
                 {"Currency": "USD", "Price": 60, "StartingUnit": 0, "EndingUnit": 2},
                 {"Currency": "USD", "Price": 40, "StartingUnit": 2}]}})
 

@@ -10,7 +10,6 @@ for a source change that never came.
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 # Every kind fails every list write for one run (each call is retried by the client first).
 TRANSIENT_FAULTS = {
@@ -71,7 +70,8 @@ def test_a_record_netsuite_refuses_for_its_data_waits_until_its_source_changes(m
     assert row["action"] == "blocked" and "INVALID_KEY_OR_REF" in row["reason"]
     assert env.netsuite.stats().get("upsertList", 0) == sent, "an unchanged refused record must not be re-sent"
 
-    env.update_account(account, Subsidiary__NS=None)
+    subsidiary = next(s["internalId"] for s in env.netsuite_records("subsidiary") if s["name"] == "US Inc")
+    env.update_account(account, Subsidiary__NS=subsidiary)  # corrected at the source
     assert env.run(["customers"]).success
     assert account in set(env.links("customers")["source_id"])
 

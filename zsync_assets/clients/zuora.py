@@ -17,6 +17,7 @@ Which failures are retried is decided in `zuora_errors.classify`.
 
 from __future__ import annotations
 
+import json as _json
 import logging
 import os
 import random
@@ -247,6 +248,12 @@ class ZuoraClient:
     ) -> Any:
         method = method.upper()
         route = route_of(method, path)
+        if json is not None:
+            try:  # what httpx would send; NaN or infinity is not JSON, and Zuora could not read it
+                _json.dumps(json, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ZuoraError(f"the request body is not valid JSON: {exc}", method=method, route=route,
+                                 kind="data") from None
         if replay_safe is None:
             replay_safe = method in _IDEMPOTENT_METHODS or idempotency_key is not None
         headers = {}

@@ -81,8 +81,8 @@ class ZuoraError(RuntimeError):
     @property
     def code(self) -> str:
         """Zuora's reason code, else what happened on the wire (`HTTP_503`, `CONNECTION_DROPPED`)."""
-        if self.status is None:
-            return "CONNECTION_DROPPED"
+        if self.status is None:  # never answered: refused before sending, or the connection went
+            return "ZSYNC_INVALID_REQUEST" if self.kind == "data" else "CONNECTION_DROPPED"
         if self.status == 429 or self.status >= 500 or not self.codes:
             return f"HTTP_{self.status}"
         return str(self.codes[0])

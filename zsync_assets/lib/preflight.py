@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # the clients import Dagster: not at `zsync` start-up
 WRITE_BACK = ("IntegrationId__NS", "IntegrationStatus__NS", "SyncDate__NS")  # targets/zuora.py write_back
 DOCUMENT = ("custbody_zsync_zuora_id", "custbody_zsync_zuora_type", "custbody_zsync_origin", "custbody_zsync_sync_date")
 LINES = ("custcol_zsync_zuora_item_id",)
-FROM_NETSUITE = ("custbody_zsync_zuora_id", "custbody_zsync_origin")  # the NetSuite document learns its Zuora id
+# A document entered in NetSuite learns its Zuora id, and why Zuora refused it (targets/netsuite.py).
+FROM_NETSUITE = ("custbody_zsync_zuora_id", "custbody_zsync_origin", "custbody_zsync_status")
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,13 @@ FLOW_FIELDS: dict[tuple[str, str], Needs] = {
     ("customers", "zuora"): Needs({"Account": (*WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS",
                                                "CustomerType__NS")}, ("custentity_zsync_zuora_id",)),
     ("customers", "netsuite"): Needs({"Account": ("IntegrationId__NS",)},
-                                     ("custentity_zsync_zuora_id", "custentity_zsync_send_to_zuora")),
+                                     ("custentity_zsync_zuora_id", "custentity_zsync_send_to_zuora",
+                                      "custentity_zsync_status")),
     ("items", "zuora"): Needs({"ProductRatePlanCharge": (*WRITE_BACK, "ItemType__NS")}, ("custitem_zsync_zuora_id",)),
     ("invoices", "zuora"): Needs({"Invoice": WRITE_BACK}, (*DOCUMENT, *LINES)),
     ("subscriptions", "netsuite"): Needs({"Subscription": ("IntegrationId__NS", "SalesOrder__NS")},
-                                         ("custbody_zsync_subscription", "custbody_zsync_origin")),
+                                         ("custbody_zsync_subscription", "custbody_zsync_origin",
+                                          "custbody_zsync_status")),
     ("adjustments", "zuora"): Needs({"InvoiceItemAdjustment": WRITE_BACK}, (*DOCUMENT, *LINES)),
     ("netsuite_credit_memos", "netsuite"): Needs({"InvoiceItemAdjustment": ("IntegrationId__NS",)}, FROM_NETSUITE),
     ("credit_memos", "zuora"): Needs({"CreditMemo": WRITE_BACK}, (*DOCUMENT, *LINES)),

@@ -64,6 +64,7 @@ _GOVERNANCE_CODES = {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "SSS_RE
                      "EXCEEDED_CONCURRENT_REQUEST_LIMIT", "EXCEEDED_REQUEST_LIMIT"}
 _AUTH_FAULTS = {"invalidcredentialsfault", "invalidsessionfault", "invalidaccountfault"}
 CODE_CONNECT_ERROR = "CONNECT_ERROR"  # no connection could be opened: nothing was sent
+CODE_INVALID_RECORD = "ZSYNC_INVALID_RECORD"  # the WSDL has no such field/value for the record type
 # NetSuite's catch-all for a failure on its side, as a fault or as one record's status.
 _TRANSIENT_CODES = _GOVERNANCE_CODES | {"UNEXPECTED_ERROR"}
 
@@ -318,8 +319,23 @@ class SoapNetSuiteClient:
         chunks = [list(records[i:i + batch]) for i in range(0, len(records), batch)]
 
         def write(chunk) -> list[WriteResult]:
-            body = [self.schema.record(record_type, r) for r in chunk]
-            return self._write_chunk(operation, chunk, replay_safe(chunk), record=body)
+            results: list[WriteResult | None] = [None] * len(chunk)
+            built, sent = [], []
+            for i, record in enumerate(chunk):
+                try:
+                    built.append(self.schema.record(record_type, record))
+                    sent.append(i)
+                except (TypeError, ValueError) as exc:
+                    # zeep refuses a field or value the WSDL does not have for this record type:
+                    # that one record is wrong, the others still go.
+                    results[i] = WriteResult(False, record.get("internalId"), record.get("externalId"), Failure(
+                        "data", CODE_INVALID_RECORD, f"{record_type}: {' '.join(str(exc).split())[:400]}"))
+            if sent:
+                chunk_sent = [chunk[i] for i in sent]
+                written = self._write_chunk(operation, chunk_sent, replay_safe(chunk_sent), record=built)
+                for i, result in zip(sent, written, strict=True):
+                    results[i] = result
+            return results
 
         return [res for page in self._concurrently(write, chunks) for res in page]
 
