@@ -25,7 +25,7 @@ CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}
 # `--dist loadgroup` is meant for this, but under pytest 9 its worker-side rename of node ids
 # (`item._nodeid = ...`, xdist/remote.py) no longer takes effect (pytest 9 keeps ids in
 # `Node._id`), so the controller never sees the groups; this scheduler groups these modules itself.
-SHARED_FIXTURE_MODULES = ("test_ui.py", "test_deploy_postgres.py")
+SHARED_FIXTURE_MODULES = ("test_ui_materialize.py", "test_deploy_postgres.py")
 
 
 def pytest_xdist_make_scheduler(config, log):
