@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test sandbox ui clean bench
+.PHONY: demo test sandbox ui clean bench system-packages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,22 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/zsync demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed system-packages
 	$(BIN)/pytest -q -n auto
+
+# Debian packages two end-to-end tests drive, installed when absent (a test that cannot find them
+# fails, it does not skip): PostgreSQL's server for test_deploy_postgres.py, Chromium for the
+# browser checks in test_ui.py (the Python playwright package drives it; Playwright's own browser
+# download is not used). The package lists are updated only when an install from them fails.
+SYSTEM_PACKAGES_MISSING = $(strip $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+                                  $(if $(wildcard /usr/bin/chromium),,chromium))
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+system-packages:
+ifneq ($(SYSTEM_PACKAGES_MISSING),)
+	$(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES_MISSING) >/dev/null \
+	  || { $(SUDO) apt-get update -q >/dev/null \
+	       && $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES_MISSING) >/dev/null; }
+endif
 
 # Benchmarks print tables of figures (README "Benchmarks"); sizes are CLI options of each script.
 bench: $(BIN)/.installed

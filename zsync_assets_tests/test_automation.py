@@ -7,7 +7,7 @@ one tick made (from the sandboxes' own `/__sandbox/stats`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -130,8 +130,21 @@ def test_invoice_sensor_asks_zuora_one_page_per_tick(zuora_sandbox):
 
     with zuora.get_client() as client:
         newest = max(parse_timestamp(r["updatedDate"]) for page in client.query_objects("invoices") for r in page)
-    for cursor, runs in ((None, 1), (newest.isoformat(), 0)):
+
+    def tick(cursor: str | None):
         before = queries()
         result = new_zuora_invoices(dg.build_sensor_context(cursor=cursor, resources={"zuora": zuora}))
-        assert len(getattr(result, "run_requests", None) or []) == runs
-        assert queries() - before == 1, cursor
+        assert queries() - before == 1, cursor  # one Object Query page per tick
+        return result
+
+    first = tick(None)
+    assert [r.run_key for r in first.run_requests] == [f"invoices-updated-{first.cursor}"]
+    assert datetime.fromisoformat(first.cursor) <= newest and first.cursor.endswith("+00:00")
+
+    # Object Query filters by whole seconds: a cursor a second before the newest update finds the
+    # invoices of that last second only, and moves to it.
+    moved = tick((newest - timedelta(seconds=1)).isoformat())
+    assert len(moved.run_requests) == 1 and datetime.fromisoformat(moved.cursor) == newest
+
+    quiet = tick(moved.cursor)
+    assert isinstance(quiet, dg.SkipReason) and "no Zuora invoice updated" in quiet.skip_message
