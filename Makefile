@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test sandbox ui clean bench
+.PHONY: demo test sandbox ui clean bench system-packages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,22 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/zsync demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed system-packages
 	$(BIN)/pytest -q -n auto
+
+# Debian packages two end-to-end tests drive, installed when absent (a test that cannot find them
+# fails, it does not skip): PostgreSQL's server for test_deploy_postgres.py, Chromium for the
+# browser checks in test_ui.py (the Python playwright package drives it; Playwright's own browser
+# download is not used). The package lists are updated only when an install from them fails.
+SYSTEM_PACKAGES_MISSING = $(strip $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+                                  $(if $(wildcard /usr/bin/chromium),,chromium))
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+system-packages:
+ifneq ($(SYSTEM_PACKAGES_MISSING),)
+	$(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES_MISSING) >/dev/null \
+	  || { $(SUDO) apt-get update -q >/dev/null \
+	       && $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES_MISSING) >/dev/null; }
+endif
 
 # Benchmarks print tables of figures (README "Benchmarks"); sizes are CLI options of each script.
 bench: $(BIN)/.installed
@@ -26,8 +40,13 @@ bench: $(BIN)/.installed
 sandbox: $(BIN)/.installed
 	$(BIN)/zsync sandbox
 
+# The Dagster UI (dg dev) with the sandboxes, unless real credentials are set; Ctrl-C stops both.
+# UI_ARGS: more options of `python -m zsync_assets.ui` (e.g. --zuora-port 9810 --netsuite-port 9811).
+UI_PORT ?= 3000
 ui: $(BIN)/.installed
-	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python -m zsync_assets.ui --port $(UI_PORT) $(UI_ARGS)
 
+# Keeps data/dagster_home/dagster.yaml, which is committed.
 clean:
-	rm -rf data/zsync.duckdb* data/sandbox data/dagster_home
+	rm -rf data/zsync.duckdb* data/sandbox
+	find data/dagster_home -mindepth 1 -maxdepth 1 ! -name dagster.yaml -exec rm -rf {} +

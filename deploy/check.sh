@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Opt-in check of deploy/dagster.yaml, for real: PostgreSQL storage, the queued run coordinator
+# Hand-run check of deploy/dagster.yaml, for real: PostgreSQL storage, the queued run coordinator
 # run by dagster-daemon, the multiprocess executor, the netsuite_api pool, and `sync_all`
-# against both sandboxes. Not part of `make test` / CI.
+# against both sandboxes, printing what PostgreSQL holds. CI runs the same steps with the
+# in-process executor: zsync_assets_tests/test_deploy_postgres.py.
 #
 #   deploy/check.sh        # starts a throwaway PostgreSQL (needs initdb/pg_ctl, e.g. Debian
 #                          # `apt-get install postgresql`)

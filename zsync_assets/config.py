@@ -109,6 +109,31 @@ class Config(BaseModel):
     field_overrides: dict[str, FieldOverrides] = Field(default_factory=dict)
     overlap_minutes: int = Field(default=5, ge=0, le=24 * 60)
     subscription_terms: SubscriptionTerms = Field(default_factory=SubscriptionTerms)
+    # When the `sync_all_schedule` starts the full sync (cron, in `schedule_timezone`); the schedule
+    # itself is off until turned on in the UI or with `dagster schedule start`.
+    sync_all_cron: str = "0 * * * *"
+    schedule_timezone: str = "UTC"
+
+    @field_validator("sync_all_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        # Dagster's own parser: what it accepts here is what the schedule will run on.
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError("must be a cron expression such as '0 * * * *' (hourly) or '*/15 * * * *'")
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as 'UTC' or 'Europe/Berlin'") from None
+        return value
 
     @field_validator("batch_sizes")
     @classmethod

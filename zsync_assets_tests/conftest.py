@@ -14,9 +14,30 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox", "zsync_assets_tests.fixtures.netsuite_sandbox",
-                  "zsync_assets_tests.fixtures.vendor_xsd", "zsync_assets_tests.fixtures.sync_env"]
+                  "zsync_assets_tests.fixtures.vendor_xsd", "zsync_assets_tests.fixtures.sync_env",
+                  "zsync_assets_tests.fixtures.browser", "zsync_assets_tests.fixtures.postgres"]
 
 CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}
+
+# Modules whose tests share one expensive module-scoped fixture (a running `make ui`, a PostgreSQL
+# server with a finished run) and so must run on one xdist worker (in any order). pytest-xdist's
+# `--dist loadgroup` is meant for this, but under pytest 9 its worker-side rename of node ids
+# (`item._nodeid = ...`, xdist/remote.py) no longer takes effect (pytest 9 keeps ids in
+# `Node._id`), so the controller never sees the groups; this scheduler groups these modules itself.
+SHARED_FIXTURE_MODULES = ("test_ui.py", "test_deploy_postgres.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None  # another mode asked for explicitly: xdist's own scheduler
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.rsplit("/", 1)[-1] in SHARED_FIXTURE_MODULES else nodeid
+
+    return SharedFixtureModules(config, log)
 
 
 @pytest.fixture

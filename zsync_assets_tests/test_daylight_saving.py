@@ -20,6 +20,7 @@ from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import parse_config
 from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.defs.sensors import new_zuora_invoices
 from zsync_assets.flows.subscriptions import subscriptions_from_sales_orders
 from zsync_assets.lib.resources import WarehouseResource
@@ -79,11 +80,12 @@ class Account:
             "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "rate": "10.00"}]}})
 
     def stage(self, *names: str) -> dict[str, dict]:
-        assets = [a for a in netsuite_staging_assets if a.key.path[-1] in names]
+        assets = [a for a in netsuite_staging_assets if {table_key(f"netsuite.{n}") for n in names} & a.keys]
         result = dg.materialize(assets, resources={"netsuite": self.resource, "warehouse": WarehouseResource()})
         assert result.success
-        return {name: {k: v.value for k, v in result.asset_materializations_for_node(f"netsuite__{name}")[0]
-                       .metadata.items()} for name in names}
+        events = {e.asset_key: e for e in result.get_asset_materialization_events()}
+        return {name: {k: v.value for k, v in events[table_key(f"netsuite.{name}")].materialization.metadata.items()}
+                for name in names}
 
 
 def test_the_sandbox_writes_the_account_zone_and_compares_instants(make_netsuite_sandbox):

@@ -85,7 +85,7 @@ def test_a_customer_deleted_in_netsuite_is_marked_shown_and_never_deleted_in_zuo
 
     result = dg.materialize([netsuite_deletions], resources=env.resources())
     assert result.success
-    metadata = result.asset_materializations_for_node("netsuite__deletions")[0].metadata
+    metadata = result.asset_materializations_for_node("netsuite__netsuite_deletions")[0].metadata
     assert metadata["newly_marked"].value == 1
     row = env.query(f"select _deleted_at from netsuite.customers where internal_id = '{target_id}'")
     assert row.height == 1 and row["_deleted_at"][0] is not None  # kept, marked
@@ -100,7 +100,7 @@ def test_a_customer_deleted_in_netsuite_is_marked_shown_and_never_deleted_in_zuo
     # Incremental: a second detection reads from the stored mark and marks nothing new.
     assert env.query(f"select count(*) as n from zsync.cursors where name = '{NETSUITE_CURSOR}'")["n"][0] == 1
     again = dg.materialize([netsuite_deletions], resources=env.resources())
-    assert again.asset_materializations_for_node("netsuite__deletions")[0].metadata["newly_marked"].value == 0
+    assert again.asset_materializations_for_node("netsuite__netsuite_deletions")[0].metadata["newly_marked"].value == 0
 
     # A full run afterwards: the Zuora account still exists, still active.
     env.run(["customers"])
@@ -125,7 +125,7 @@ def test_an_account_deleted_in_zuora_is_marked_by_id_reconciliation_and_the_nets
 
     result = dg.materialize([zuora_deletions], resources=env.resources())
     assert result.success
-    metadata = result.asset_materializations_for_node("zuora__deletions")[0].metadata
+    metadata = result.asset_materializations_for_node("zuora__zuora_deletions")[0].metadata
     assert metadata["marked_by_table"].value["zuora.accounts"] == 1
     marked = env.query("select id from zuora.accounts where _deleted_at is not null")["id"].to_list()
     assert marked == [gone]

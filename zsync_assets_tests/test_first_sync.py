@@ -69,4 +69,4 @@ def test_planning_before_staging_ever_ran_names_the_staging_assets(warehouse_pat
     result = plan_flow(flow, Warehouse(warehouse_path), current_config(), write=False)
     assert result.plan.is_empty()
     assert "zuora.taxation_items" in result.missing_tables
-    assert "zuora/taxation_items" in result.not_staged and "never ran" in result.not_staged
+    assert "zuora/zuora_taxation_items" in result.not_staged and "never ran" in result.not_staged

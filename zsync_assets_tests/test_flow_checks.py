@@ -16,7 +16,7 @@ import pytest
 
 from zsync_assets.defs.checks import flow_checks, reconciliation_check
 from zsync_assets.engine import links as store
-from zsync_assets.engine.assets import push_key
+from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.flows import all_flows
 from zsync_assets.lib import audit
 from zsync_assets.lib.resources import WarehouseResource
@@ -45,14 +45,14 @@ def _assets(env) -> list:
     from zsync_assets.defs.zuora.assets import zuora_staging_assets
 
     assets = env.assets(env.flows)
-    keys = {a.key for a in assets}
-    targets = {tuple(t.split(".")) for side in audit.flow_sides(env.flows) for t in side.target_tables}
+    keys = {key for a in assets for key in a.keys}
+    targets = {table_key(t) for side in audit.flow_sides(env.flows) for t in side.target_tables}
     return assets + [a for a in (*netsuite_staging_assets, *zuora_staging_assets)
-                     if tuple(a.key.path) in targets and a.key not in keys]
+                     if set(a.keys) & targets and not set(a.keys) & keys]
 
 
 def _evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    return {(e.asset_key.path[-1].removeprefix("push_"), e.check_name): e for e in result.get_asset_check_evaluations()}
 
 
 def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_nothing(make_sync_env):
@@ -82,7 +82,7 @@ def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_noth
         assert evaluation.metadata["checked"].value == 0
 
     # The plan asset shows its blocked and skipped records as a table, and the config it used.
-    plan = first.asset_materializations_for_node("plan__customers")[0].metadata
+    plan = first.asset_materializations_for_node("plan__plan_customers")[0].metadata
     table = plan["blocked_and_skipped"].value
     assert {r.data["source_id"] for r in table.records} >= {unmapped}
     assert [c.name for c in table.schema.columns] == ["source_id", "label", "action", "reason"]

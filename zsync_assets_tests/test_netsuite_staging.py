@@ -13,6 +13,7 @@ from lxml import etree
 
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.defs.netsuite.assets import STAGED, netsuite_staging_assets
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
@@ -107,8 +108,8 @@ def test_staged_search_types_are_vendor_enum_values():
 # -- the staging assets against the NetSuite sandbox, through real sockets ------------------
 
 def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
-    [event] = result.asset_materializations_for_node(f"netsuite__{name}")
-    return {k: v.value for k, v in event.metadata.items()}
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == table_key(f"netsuite.{name}")]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
 def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(netsuite_sandbox, warehouse_path,

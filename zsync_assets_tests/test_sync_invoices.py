@@ -191,5 +191,5 @@ def test_sync_invoices_job_runs_the_invoice_path_only():
 
     job = defs().resolve_job_def("sync_invoices")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
-        "zuora/connection", "zuora/invoices", "zuora/invoice_items", "zuora/taxation_items", "plan/invoices",
-        "push/invoices"}
+        "zuora/zuora_connection", "zuora/zuora_invoices", "zuora/zuora_invoice_items", "zuora/zuora_taxation_items",
+        "plan/plan_invoices", "push/push_invoices"}

@@ -123,7 +123,7 @@ def test_materializing_every_zuora_asset_populates_every_table(zuora_sandbox, wa
     warehouse = Warehouse(warehouse_path)
     for obj, _, _ in STAGED:
         assert warehouse.query(f"select count(*) as n from {obj.table}")["n"][0] > 0, obj.table
-        (event,) = result.asset_materializations_for_node(f"zuora__{obj.name}")
+        (event,) = result.asset_materializations_for_node(f"zuora__zuora_{obj.name}")
         metadata = event.metadata
         assert metadata["rows_fetched"].value == metadata["table_rows"].value > 0
         assert metadata["api_calls"].value >= metadata["pages"].value >= 1

@@ -10,7 +10,8 @@ pushed a flow leaves views that know every table it created.
   missing mapping, a value the target cannot hold), with the count and the top reasons.
 - `links_resolve` (ERROR): a link must point at a record that exists in the staged target
   tables; a missing or deleted target means someone deleted or merged a synced record there.
-- `invoice_amounts_match` (WARN, only with an `invoices` flow): Zuora vs NetSuite amounts.
+- `invoice_amounts_match` (ERROR, blocking, only with an `invoices` flow): Zuora vs NetSuite
+  amounts; a difference stops what is downstream of `push/push_invoices` in that run.
 
 No check passes on nothing: one with nothing to compare (no records, no link old enough to be
 staged on the other side, no linked invoice) passes with the description "skipped: nothing to
@@ -25,7 +26,8 @@ import dagster as dg
 import duckdb
 
 from zsync_assets.config import current_config
-from zsync_assets.engine.assets import push_key
+from zsync_assets.engine.assets import push_key, table_key
+from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib import audit
 from zsync_assets.lib.audit_checks import (
@@ -33,7 +35,7 @@ from zsync_assets.lib.audit_checks import (
 )
 from zsync_assets.lib.resources import WarehouseResource
 
-DELETION_KEYS = [dg.AssetKey(["netsuite", "deletions"]), dg.AssetKey(["zuora", "deletions"])]
+DELETION_KEYS = [system_key("netsuite", "deletions"), system_key("zuora", "deletions")]
 
 
 def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str,
@@ -93,20 +95,28 @@ def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
 
 
 def reconciliation_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset_key, name="invoice_amounts_match",
-                    description="Every linked invoice has the same amount in Zuora and NetSuite.")
+    # Blocking, with ERROR severity: money that disagrees between the ledgers stops the run before
+    # anything downstream (payments, adjustments applied to those invoices) is pushed on top of it.
+    # It waits for NetSuite's invoices and credit memos to be staged in the same run, so an amount
+    # changed in NetSuite since the last sync is what it compares.
+    @dg.asset_check(asset=asset_key, name="invoice_amounts_match", blocking=True,
+                    additional_deps=[table_key("netsuite.invoices"), table_key("netsuite.credit_memos")],
+                    description="Every linked invoice has the same amount in Zuora and NetSuite; blocks the "
+                                "pushes downstream of invoices when not.")
     def _invoice_amounts_match(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         finding = _run(warehouse, invoice_differences)
-        return _result(finding, dg.AssetCheckSeverity.WARN, "invoice(s) whose amounts differ or are missing")
+        return _result(finding, dg.AssetCheckSeverity.ERROR, "invoice(s) whose amounts differ or are missing")
 
     return _invoice_amounts_match
 
 
 def audit_views_asset(flow_names: list[str]) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["audit", "views"],
+        key=["audit", "audit_views"],
         group_name="audit",
         kinds={"duckdb"},
+        owners=OWNERS,
+        code_version=source_version("zsync_assets.lib.audit", "zsync_assets.lib.audit_sql"),
         deps=[push_key(name) for name in flow_names] + DELETION_KEYS,
         description="(Re)creates the `audit.*` views people query (sync status, failures, blocked, "
                     "unlinked, reconciliation, expired items). Idempotent: views only.",

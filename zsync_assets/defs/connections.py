@@ -18,11 +18,12 @@ import dagster as dg
 from zsync_assets.clients.netsuite import NetSuiteAuthError, NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraAuthError, ZuoraResource
 from zsync_assets.engine.assets import refuse_other_instance
+from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib.failure import VendorUnreachable
 from zsync_assets.lib.resources import WarehouseResource
 
-ZUORA_CONNECTION = dg.AssetKey(["zuora", "connection"])
-NETSUITE_CONNECTION = dg.AssetKey(["netsuite", "connection"])
+ZUORA_CONNECTION = system_key("zuora", "connection")
+NETSUITE_CONNECTION = system_key("netsuite", "connection")
 CONNECTION_KEYS = {"zuora": ZUORA_CONNECTION, "netsuite": NETSUITE_CONNECTION}
 
 _CREDENTIALS = {
@@ -65,7 +66,8 @@ def reach_netsuite(netsuite: NetSuiteResource) -> dict:
             "seconds": round(time.monotonic() - started, 2)}
 
 
-@dg.asset(key=ZUORA_CONNECTION, group_name="zuora", kinds={"zuora"},
+@dg.asset(key=ZUORA_CONNECTION, group_name="zuora", kinds={"zuora"}, owners=OWNERS,
+          code_version=source_version(__name__),
           description="Logs in to Zuora (OAuth) and binds the warehouse to the tenant; every Zuora "
                       "asset waits on it, so a dead host or a refused credential fails the run at once.")
 def zuora_connection(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -74,7 +76,8 @@ def zuora_connection(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.M
     return dg.MaterializeResult(metadata=reached)
 
 
-@dg.asset(key=NETSUITE_CONNECTION, group_name="netsuite", kinds={"netsuite"},
+@dg.asset(key=NETSUITE_CONNECTION, group_name="netsuite", kinds={"netsuite"}, owners=OWNERS,
+          code_version=source_version(__name__),
           description="Loads the SuiteTalk WSDL, signs one request (token-based authentication) and "
                       "binds the warehouse to the account; every NetSuite asset waits on it.")
 def netsuite_connection(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -1,6 +1,33 @@
+"""The full sync, `sync_all`, and the schedule that runs it.
+
+Why a scheduled re-run is harmless: every run stages only what changed since the warehouse's
+high-water marks and pushes only what the fresh plan says changed (engine/assets.py).
+"""
+
 import dagster as dg
 
-# The main job: stage both systems, plan and push every configured flow, in dependency order.
-sync_all = dg.define_asset_job("sync_all", selection=dg.AssetSelection.all())
+from zsync_assets.config import current_config
 
-defs = dg.Definitions(jobs=[sync_all])
+sync_all = dg.define_asset_job(
+    "sync_all",
+    selection=dg.AssetSelection.all(),
+    description="The full sync: stage what changed in Zuora and NetSuite, then plan and push every "
+                "configured flow in dependency order (customers and items before transactions), "
+                "mark deleted records and refresh the audit views.",
+)
+
+_config = current_config()
+sync_all_schedule = dg.ScheduleDefinition(
+    name="sync_all_schedule",
+    job=sync_all,
+    cron_schedule=_config.sync_all_cron,
+    execution_timezone=_config.schedule_timezone,
+    # Off until someone turns it on (UI: Automation; `dagster schedule start sync_all_schedule`),
+    # like the sensors: a fresh install never writes to a tenant on its own.
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description=f"Runs sync_all on `{_config.sync_all_cron}` ({_config.schedule_timezone}); set "
+                "`sync_all_cron` / `schedule_timezone` in zsync.yaml. The sensors bring new invoices "
+                "and sales orders over between runs.",
+)
+
+defs = dg.Definitions(jobs=[sync_all], schedules=[sync_all_schedule])

@@ -1,4 +1,5 @@
-"""Turn a declared `Flow` into Dagster assets: `plan/<flow>` and `push/<flow>` (write-back inside push).
+"""Turn a declared `Flow` into Dagster assets: `plan/plan_<flow>` and `push/push_<flow>` (write-back
+inside push; key names: engine/catalog.py).
 
 Vendor code is injected (`open_sinks`), so this module stays vendor-neutral. Why re-running a
 push is harmless: it sends only what the fresh plan says changed, NetSuite writes are upserts
@@ -13,6 +14,7 @@ from contextlib import AbstractContextManager, ExitStack
 import dagster as dg
 
 from zsync_assets.config import current_config
+from zsync_assets.engine.catalog import OWNERS, plan_key, push_key, source_version, table_key, table_name
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.push import push_flow
@@ -39,16 +41,19 @@ def refuse_other_instance(warehouse: Warehouse, system: str, instance_id: str) -
         raise dg.Failure(description=str(mismatch), allow_retries=False) from None
 
 
-def table_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(table.split("."))
+__all__ = ["flow_assets", "plan_key", "push_key", "refuse_other_instance", "table_key"]
 
 
-def plan_key(flow_name: str) -> dg.AssetKey:
-    return dg.AssetKey(["plan", flow_name])
+def plan_version(flow: Flow) -> str:
+    """Changes with the flow's own module (declaration + mapping), the shared mapping helpers
+    (`flows/mapping/`) and the engine's planning code."""
+    return source_version(flow.mapping.__module__, "zsync_assets.flows.mapping", "zsync_assets.engine.plan",
+                          "zsync_assets.engine.payload_json")
 
 
-def push_key(flow_name: str) -> dg.AssetKey:
-    return dg.AssetKey(["push", flow_name])
+def push_version(flow: Flow) -> str:
+    """Changes with the engine's push and the target system's sink."""
+    return source_version("zsync_assets.engine.push", f"zsync_assets.targets.{flow.target_system}")
 
 
 def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDefinition:
@@ -56,9 +61,13 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         key=plan_key(flow.name),
         group_name="flows",
         kinds={"polars", "duckdb"},
+        owners=OWNERS,
+        code_version=plan_version(flow),
         deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on],
-        description=f"What a push of `{flow.name}` would do, per source record, and why "
-                    f"(`{flow.plan_table}`). Writes nothing to either system.",
+        metadata={"dagster/table_name": table_name(flow.plan_table)},
+        description=f"Plan of `{flow.name}` ({flow.source_system} to {flow.target_system}): what a push "
+                    f"would do with every source record (create, update, skip or blocked) and why, "
+                    f"written to `{flow.plan_table}`. Writes nothing to either system.",
     )
     def _plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         result = plan_flow(flow, warehouse.get(), current_config(), check=checks(flow.target_system))
@@ -86,11 +95,13 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         key=push_key(flow.name),
         group_name="flows",
         kinds={flow.target_system, "duckdb"},
+        owners=OWNERS,
+        code_version=push_version(flow),
         deps=[plan_key(flow.name)],
         pool=POOLS[flow.target_system],
         required_resource_keys={"warehouse", "zuora", "netsuite"},
-        description=f"Send the planned creates/updates of `{flow.name}` to {flow.target_system}, "
-                    f"log every attempt in `zsync.push_log`, keep `zsync.links`"
+        description=f"Push of `{flow.name}`: sends the planned creates and updates to {flow.target_system}, "
+                    f"logs every attempt in `zsync.push_log` and keeps `zsync.links`"
                     + (", and write the link back to the source." if flow.write_back else "."),
     )
     def _push(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

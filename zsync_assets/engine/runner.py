@@ -52,7 +52,9 @@ class PlanResult:
 def not_staged_message(tables: list[str]) -> str:
     if not tables:
         return ""
-    assets = ", ".join("/".join(t.split(".")) for t in tables)
+    from zsync_assets.engine.catalog import table_key
+
+    assets = ", ".join(table_key(t).to_user_string() for t in tables)
     return (f"not staged yet: {', '.join(tables)}; the staging asset(s) {assets} never ran on this "
             f"warehouse. Materialize them (the sync_all job, or `zsync demo`) before planning.")
 

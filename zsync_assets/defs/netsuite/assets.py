@@ -29,9 +29,10 @@ from zsync_assets.defs.connections import NETSUITE_CONNECTION
 from zsync_assets.defs.netsuite.columns import COLUMNS
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.engine.assets import refuse_other_instance
+from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import StagedObject, ensure_staged_table, records_frame, stage
-from zsync_assets.lib.warehouse import Warehouse, append, qualified
+from zsync_assets.lib.warehouse import Warehouse, append, qualified, row_count
 
 SYSTEM = "netsuite"
 UPDATED = "last_modified_date"  # flattened `lastModifiedDate`
@@ -121,37 +122,49 @@ def _pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, c
         yield [record_row(record) for record in page]
 
 
+def _spec(table: str, description: str, deps: list[dg.AssetKey], version: str,
+          metadata: dict[str, object]) -> dg.AssetSpec:
+    name = table.partition(".")[2]
+    return dg.AssetSpec(table_key(table), group_name=SYSTEM, kinds={"netsuite", "duckdb"}, owners=OWNERS,
+                        description=description, deps=deps, code_version=version,
+                        metadata={**staged_table_metadata(table, COLUMNS[name]), **metadata})
+
+
 def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
+    """One staging step; a transaction family's step also writes its line table, so that table is
+    an asset of the same step (`netsuite/netsuite_invoice_lines`), with its own row count."""
     obj = spec.obj
     how = f"{spec.search} search" if spec.search else f"getAll({spec.get_all})"
-    tables = obj.table + (f" and `{SYSTEM}.{spec.line_table}`" if spec.line_table else "")
+    incremental = f", by `{UPDATED}`" if spec.incremental else ", re-read whole"
+    version = version_of(spec, sorted(obj.columns.items()), sorted(COLUMNS.get(spec.line_table or "", {}).items()))
+    line_table = f"{SYSTEM}.{spec.line_table}" if spec.line_table else None
+    specs = [_spec(obj.table, f"NetSuite {spec.name.replace('_', ' ')}, staged into `{obj.table}` ({how}{incremental})"
+                   + (f"; their `{spec.lines}` lines go to `{line_table}`." if line_table else "."),
+                   # No Dagster retry on top: the client retries each call (counted once, in one
+                   # place), and a dead host fails `netsuite/connection` first.
+                   [NETSUITE_CONNECTION], version,
+                   {"key": obj.key_column, "incremental": spec.incremental})]
+    if line_table:
+        specs.append(_spec(line_table, f"The `{spec.lines}` lines of the NetSuite {spec.name.replace('_', ' ')} "
+                           f"in `{obj.table}`, one row per line, replaced per transaction when it is staged.",
+                           [NETSUITE_CONNECTION], version, {"key": "transaction_internal_id, line"}))
 
-    @dg.asset(
-        key=[SYSTEM, spec.name],
-        group_name=SYSTEM,
-        kinds={"netsuite", "duckdb"},
-        description=f"NetSuite {spec.name.replace('_', ' ')} staged into `{tables}` ({how}).",
-        metadata={"table": obj.table, "key": obj.key_column, "line_table": spec.line_table or "",
-                  "incremental": spec.incremental},
-        # No Dagster retry on top: the client retries each call (counted once, in one place), and
-        # a dead host fails `netsuite/connection` first.
-        deps=[NETSUITE_CONNECTION],
-    )
-    def _stage(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    @dg.multi_asset(name=f"{SYSTEM}__{SYSTEM}_{spec.name}", specs=specs)  # the node name of a one-key asset
+    def _stage(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> Iterator[dg.MaterializeResult]:
         store = warehouse.get()
         counts = {"line_rows": 0}
         client = netsuite.get_client()
         try:
             # Another account's records must never mix into this warehouse (zsync.instance).
             refuse_other_instance(store, SYSTEM, str(client.account_id))
-            if spec.line_table:  # the line table exists from the first staging on, like its header
+            if line_table:  # the line table exists from the first staging on, like its header
                 with store.connect() as con:
-                    ensure_staged_table(con, f"{SYSTEM}.{spec.line_table}", COLUMNS[spec.line_table])
+                    ensure_staged_table(con, line_table, COLUMNS[spec.line_table])
             result = stage(store, obj, fetch_pages(client, spec, store, counts))
             calls, retries = dict(client.calls), dict(client.retries)
         finally:
             client.close()
-        metadata = {
+        yield dg.MaterializeResult(asset_key=table_key(obj.table), metadata={
             **{k: dg.MetadataValue.int(v) for k, v in (("rows_fetched", result.rows_fetched),
                 ("rows_upserted", result.rows_upserted), ("table_rows", result.table_rows),
                 ("dagster/row_count", result.table_rows), ("pages", result.pages),
@@ -160,10 +173,15 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
             "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
             "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
             "table": dg.MetadataValue.text(obj.table),
-        }
-        if spec.line_table:
-            metadata["line_rows_written"] = dg.MetadataValue.int(counts["line_rows"])
-        return dg.MaterializeResult(metadata=metadata)
+        })
+        if line_table:
+            with store.connect() as con:
+                line_rows = row_count(con, line_table)
+            yield dg.MaterializeResult(asset_key=table_key(line_table), metadata={
+                "line_rows_written": dg.MetadataValue.int(counts["line_rows"]),
+                "dagster/row_count": dg.MetadataValue.int(line_rows),
+                "table": dg.MetadataValue.text(line_table),
+            })
 
     return _stage
 

@@ -9,15 +9,18 @@ import dagster as dg
 
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.engine.assets import refuse_other_instance, table_key
+from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib import audit
 from zsync_assets.lib.deletions import NETSUITE_DELETED_TYPES, detect_netsuite_deletions
 from zsync_assets.lib.resources import WarehouseResource
 
 
 @dg.asset(
-    key=["netsuite", "deletions"],
+    key=system_key("netsuite", "deletions"),
     group_name="netsuite",
     kinds={"netsuite", "duckdb"},
+    owners=OWNERS,
+    code_version=source_version(__name__, "zsync_assets.lib.deletions"),
     deps=sorted({table_key(t) for t in NETSUITE_DELETED_TYPES.values()}, key=lambda k: k.to_user_string()),
     description="Records deleted in NetSuite (getDeleted since the last run): their staged rows get "
                 "`_deleted_at`; rows are kept and nothing is deleted elsewhere. Shown in `audit.unlinked`.",

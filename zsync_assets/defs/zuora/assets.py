@@ -26,6 +26,7 @@ from zsync_assets.clients.zuora import (
 from zsync_assets.defs.connections import ZUORA_CONNECTION
 from zsync_assets.defs.zuora.columns import COLUMNS
 from zsync_assets.engine.assets import refuse_other_instance
+from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import StagedObject, stage
 
@@ -80,6 +81,8 @@ ZOQL_OBJECTS = [
     ),
 ]
 
+ZOQL_FIELDS = {z.name: z.fields for z in ZOQL_OBJECTS}
+
 # Objects Zuora lists only with a `filter[]` (the OpenAPI document marks it required on
 # `GET /object-query/invoice-items`, and Zuora answers 400 without one): a full extract of
 # them filters on an updatedDate before any record can exist.
@@ -117,11 +120,15 @@ def zuora_staging_asset(
     obj: StagedObject, fetcher: Callable[[ZuoraClient, StagedObject], Fetch], api: str
 ) -> dg.AssetsDefinition:
     @dg.asset(
-        key=[obj.system, obj.name],
+        key=table_key(obj.table),
         group_name=SYSTEM,
         kinds={"zuora", "duckdb"},
-        description=obj.description or f"Zuora {obj.name.replace('_', ' ')} staged into `{obj.table}` ({api}).",
-        metadata={"table": obj.table, "key": obj.key_column, "source_api": api},
+        owners=OWNERS,
+        # The declaration is the definition: columns, key, cursor field and the API it is read with.
+        code_version=version_of(obj, sorted(obj.columns.items()), api, ZOQL_FIELDS.get(obj.name, ())),
+        description=obj.description or f"Zuora {obj.name.replace('_', ' ')}, staged incrementally into "
+                                       f"`{obj.table}` ({api}, by `{obj.updated_field}`).",
+        metadata={**staged_table_metadata(obj.table, obj.columns), "key": obj.key_column, "source_api": api},
         # No Dagster retry on top: the client retries each call (counted once, in one place), and
         # a dead host fails `zuora/connection` first.
         deps=[ZUORA_CONNECTION],

@@ -11,6 +11,7 @@ import dagster as dg
 
 from zsync_assets.clients.zuora import ZuoraClient, ZuoraResource
 from zsync_assets.engine.assets import refuse_other_instance, table_key
+from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib import audit
 from zsync_assets.lib.deletions import ZUORA_RECONCILED, detect_zuora_deletions
 from zsync_assets.lib.resources import WarehouseResource
@@ -22,9 +23,11 @@ def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
 
 
 @dg.asset(
-    key=["zuora", "deletions"],
+    key=system_key("zuora", "deletions"),
     group_name="zuora",
     kinds={"zuora", "duckdb"},
+    owners=OWNERS,
+    code_version=source_version(__name__, "zsync_assets.lib.deletions"),
     deps=[table_key(f"zuora.{name}") for name in ZUORA_RECONCILED],
     description="Records deleted in Zuora (ids Zuora no longer lists): their staged rows get "
                 "`_deleted_at`; rows are kept and nothing is deleted in NetSuite. Shown in `audit.unlinked`.",
