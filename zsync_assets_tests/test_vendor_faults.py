@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from zsync_assets.defs.connections import ZUORA_CONNECTION
+from zsync_assets.engine.catalog import push_key
+
 # Every kind fails every list write for one run (each call is retried by the client first).
 TRANSIENT_FAULTS = {
     "governance fault (WS_REQUEST_BLOCKED)": {"rate_limit_rate": 1.0},
@@ -95,10 +98,11 @@ def test_a_run_against_a_dead_host_fails_at_its_connection_step_naming_the_url(m
     result = env.run(["customers"], raise_on_error=False)
     assert not result.success
     failures = _step_events(result, "STEP_FAILURE")
-    assert set(failures) == {"zuora__connection"}, sorted(failures)
-    message = failures["zuora__connection"].step_failure_data.error.message
+    connection = ZUORA_CONNECTION.to_python_identifier()  # the step key: zuora__zuora_connection
+    assert set(failures) == {connection}, sorted(failures)
+    message = failures[connection].step_failure_data.error.message
     assert f"cannot reach Zuora at {dead}" in message and "make sandbox" in message, message
     # Nothing that needs Zuora ran: no staging step spent minutes retrying a dead host.
     started = set(_step_events(result, "STEP_START"))
-    assert not any(step.startswith("zuora__") and step != "zuora__connection" for step in started), started
-    assert "push__customers" not in started
+    assert not any(step.startswith("zuora__") and step != connection for step in started), started
+    assert push_key("customers").to_python_identifier() not in started
