@@ -16,6 +16,7 @@ from zsync_assets.config import current_config
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.push import push_flow
+from zsync_assets.engine.reverse_push import reverse_flow
 from zsync_assets.engine.runner import plan_flow, preview_markdown
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
@@ -55,7 +56,8 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         key=plan_key(flow.name),
         group_name="flows",
         kinds={"polars", "duckdb"},
-        deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on],
+        deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on]
+        + [dg.AssetKey(key.split("/")) for key in flow.waits_for],
         description=f"What a push of `{flow.name}` would do, per source record, and why "
                     f"(`{flow.plan_table}`). Writes nothing to either system.",
     )
@@ -84,7 +86,8 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         deps=[plan_key(flow.name)],
         pool=POOLS[flow.target_system],
         required_resource_keys={"warehouse", "zuora", "netsuite"},
-        description=f"Send the planned creates/updates of `{flow.name}` to {flow.target_system}, "
+        description=f"Reverse the counterparts of canceled/deleted `{flow.name}` records, then send the "
+                    f"planned creates/updates to {flow.target_system}, "
                     f"log every attempt in `zsync.push_log`, keep `zsync.links`"
                     + (", and write the link back to the source." if flow.write_back else "."),
     )
@@ -93,11 +96,17 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         with ExitStack() as stack:
             sink = stack.enter_context(open_sink(flow.target_system, context))
             source_sink = stack.enter_context(open_sink(flow.source_system, context)) if flow.write_back else None
+            # Reversals first: a document deleted and recreated at the source loses its old
+            # counterpart before the new one is written (engine/reverse_push.py).
+            reversed_ = reverse_flow(flow, warehouse, sink, current_config(), run_id=context.run_id,
+                                     log=context.log.info)
             result = push_flow(flow, warehouse, sink, current_config(), source_sink=source_sink,
                                run_id=context.run_id, log=context.log.info)
         return dg.MaterializeResult(metadata={
             **{k: dg.MetadataValue.int(v) for k, v in result.metadata().items() if isinstance(v, int)},
-            "errors_by_code": dg.MetadataValue.json(result.errors),
+            **{k: dg.MetadataValue.int(v) for k, v in reversed_.metadata().items()},
+            "errors_by_code": dg.MetadataValue.json({**result.errors, **{
+                code: result.errors.get(code, 0) + n for code, n in reversed_.errors.items()}}),
             "first_failures": dg.MetadataValue.json(result.failures),
         })
 
