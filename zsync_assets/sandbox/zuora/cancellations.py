@@ -22,6 +22,9 @@ spec has no descriptions, so the rules below are Zuora's documentation, docs.zuo
 - `PUT /v1/credit-memos/{key}/cancel`, `PUT /v1/debit-memos/{key}/cancel`: "You can cancel credit
   memos and debit memos only if ... the memos are in draft status. If the memos are posted, you
   are not allowed to cancel them": a synced (Posted) memo is unposted, then canceled.
+- `DELETE /v1/refunds/{refundKey}` ("a refund with the Canceled or Error status"),
+  `DELETE /v1/credit-memos/{key}`, `DELETE /v1/debit-memos/{key}` ("Only credit memos with the
+  Cancelled status can be deleted"; the same for debit memos).
 
 An invoice item adjustment is canceled through `POST /v1/action/update` with `Status: Canceled`
 (actions.py): a Canceled adjustment no longer moves its invoice's balance (ledger.py).
@@ -94,6 +97,37 @@ def delete_payment(call: Call) -> tuple[int, Any]:
     return 200, {"success": True}
 
 
+def delete_refund(call: Call) -> tuple[int, Any]:
+    store = call.store
+    refund = _get(store, "refunds", call.path_params["refund_key"], "refundNumber")
+    if refund["status"] not in (CANCELED, "Error"):
+        raise ApiError(400, RULE, f"refund {refund['refundNumber']} is {refund['status']}: only a refund with the "
+                                  "Canceled or Error status can be deleted")
+    with store.transaction():
+        for application in store.find("refund-applications", refundId=refund["id"]):
+            store.delete("refund-applications", application["id"])
+        store.delete("refunds", refund["id"])
+    return 200, {"success": True}
+
+
+def delete_memo(kind: str):
+    obj, item_obj, parent_field, _ = MEMOS[kind]
+
+    def handler(call: Call) -> tuple[int, Any]:
+        store = call.store
+        memo = _get(store, obj, call.path_params["memo_key"], "memoNumber")
+        if memo["status"] != CANCELED:
+            raise ApiError(400, RULE, f"{kind} memo {memo['memoNumber']} is {memo['status']}: only {kind} memos with "
+                                      "the Cancelled status can be deleted")
+        with store.transaction():
+            for item in store.find(item_obj, **{parent_field: memo["id"]}):
+                store.delete(item_obj, item["id"])
+            store.delete(obj, memo["id"])
+        return 200, {"success": True}
+
+    return handler
+
+
 _REFUND_FIELDS = ("id", "accountId", "amount", "comment", "methodType", "reasonCode", "refundDate", "status", "type",
                   "createdDate", "createdById", "updatedDate", "updatedById")
 
@@ -159,7 +193,9 @@ def cancellation_routes(gateway: Gateway) -> list[Route]:
         gateway.route("PUT", "/v1/payments/{payment_key}/cancel", cancel_payment, write=True),
         gateway.route("DELETE", "/v1/payments/{payment_key}", delete_payment, write=True),
         gateway.route("PUT", "/v1/refunds/{refund_key}/cancel", cancel_refund, write=True),
+        gateway.route("DELETE", "/v1/refunds/{refund_key}", delete_refund, write=True),
         *(route for kind in ("credit", "debit") for route in (
             gateway.route("PUT", f"/v1/{kind}-memos/{{memo_key}}/unpost", unpost_memo(kind), write=True),
-            gateway.route("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", cancel_memo(kind), write=True))),
+            gateway.route("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", cancel_memo(kind), write=True),
+            gateway.route("DELETE", f"/v1/{kind}-memos/{{memo_key}}", delete_memo(kind), write=True))),
     ]
