@@ -136,21 +136,26 @@ def _dagster_instance(home: Path):
 
 @click.command()
 @click.option("--job", "job_name", default="sync_all", show_default=True)
-def demo(job_name: str) -> None:
+@click.option("--settlement", is_flag=True,
+              help="The Invoice Settlement variant: credit and debit memos flow instead of invoice item adjustments.")
+def demo(job_name: str, settlement: bool) -> None:
     """Start the sandboxes (unless real credentials are set) and run the main job once."""
     from zsync_assets.config import current_config
 
+    if settlement:
+        # The seeded Zuora tenant has memos either way; the setting decides which flows exist.
+        os.environ["ZSYNC_INVOICE_SETTLEMENT"] = "true"
     current_config()  # a bad zsync.yaml is one line now, not a failed step later
     with _stop_on_sigterm():
-        _demo(job_name)
+        _demo(job_name, settlement)
 
 
-def _demo(job_name: str) -> None:
+def _demo(job_name: str, settlement: bool) -> None:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     proc = None
     if not _uses_real_tenants():
-        for name, value in defaults.DEMO_CONFIG.items():
+        for name, value in {**defaults.DEMO_CONFIG, **(defaults.DEMO_SETTLEMENT_CONFIG if settlement else {})}.items():
             os.environ.setdefault(name, value)
         proc = _start_sandboxes_for_demo()
     try:

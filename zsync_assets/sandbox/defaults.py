@@ -42,4 +42,11 @@ assert len(ZUORA_CLIENT_ID) == 36 and len(ZUORA_CLIENT_SECRET) <= 42
 # with the reason, as they would in a real account missing that tax item.
 DEMO_CONFIG = {
     "ZSYNC_TAX_ITEM_BY_TAX_CODE": "{SALES: CA State Tax, VAT-DE: DE VAT 19, VAT-GB: UK VAT 20}",
+    # The seeded NetSuite account has payments and a refund entered there: the demo sends them
+    # to Zuora too, so the netsuite_payments / netsuite_refunds flows show their work.
+    "ZSYNC_PAYMENTS_NS_TO_ZUORA": "true",
 }
+# `zsync demo --settlement`: the seeded memos carry tax, which the memo flows post to one NetSuite
+# tax item (flows/mapping/memos.py `tax_item_id`); without it every memo is blocked, naming the
+# setting. (It also posts the Japanese invoices' tax there, which the plain demo leaves blocked.)
+DEMO_SETTLEMENT_CONFIG = {"ZSYNC_DEFAULT_TAX_ITEM": "CA State Tax"}
