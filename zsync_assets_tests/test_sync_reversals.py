@@ -15,6 +15,7 @@ from zsync_assets.engine import links as store
 from zsync_assets_tests.fixtures.reversals import (
     balances, cancel_zuora, linked_target, reverse_rows, zuora_call,
 )
+from zsync_assets_tests.fixtures.sync_env import crash_after_write
 
 FLOWS = ["customers", "items", "invoices", "adjustments", "payments", "refunds"]
 SETTINGS = {"default_tax_item": "CA State Tax"}  # every seeded tax code posts somewhere
@@ -221,3 +222,20 @@ def test_a_payment_netsuite_will_not_delete_waits_in_manual_actions_until_requeu
     assert env.query("select * from audit.manual_actions").is_empty()
     zuora, netsuite = balances(env, payment["account_id"])
     assert zuora == pytest.approx(netsuite)
+
+
+def test_a_reversal_cut_off_by_a_crash_is_sent_again_and_counts_as_done(env):
+    payment = _payment_on_one_invoice(env)
+    netsuite_payment = linked_target(env, "payments", payment["id"])
+    cancel_zuora(env, "payments", payment["id"])
+    crashed = env.run(FLOWS, sinks=crash_after_write("netsuite"), raise_on_error=False)
+
+    assert not crashed.success
+    assert _netsuite(env, "customerPayment", netsuite_payment) is None  # NetSuite deleted it; zsync never heard
+    assert [r["status"] for r in reverse_rows(env, "payments")] == ["started"]
+    env.run(FLOWS)  # sent again: NetSuite answers RCRD_DSNT_EXIST, which is done
+    assert [r["status"] for r in reverse_rows(env, "payments")] == ["started", "started", "succeeded"]
+    assert env.links("payments").filter(pl.col("source_id") == payment["id"])["reversed_at"].item() is not None
+    zuora, netsuite = balances(env, payment["account_id"])
+    assert zuora == pytest.approx(netsuite)
+    assert _writes_of_a_rerun(env) == {"zuora": 0, "netsuite": 0}
