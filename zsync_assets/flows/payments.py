@@ -163,7 +163,9 @@ PAYMENTS_TO_ZUORA = Flow(
     target_system="zuora",
     target_record_type="Payment",
     source_tables=("netsuite.customer_payments", "netsuite.customer_payment_lines"),
-    reference_tables=("netsuite.currencies", "netsuite.customer_refund_lines"),
+    # customer_refund_lines is staged by the netsuite/customer_refunds asset (defs/netsuite/assets.py):
+    # naming that table too makes this plan wait for it (a line table is no asset of its own).
+    reference_tables=("netsuite.currencies", "netsuite.customer_refunds", "netsuite.customer_refund_lines"),
     mapping=zuora_payments_from_netsuite,
     depends_on=("customers", "invoices", TO_NETSUITE),  # see TO_NETSUITE's links first: no echo
     waits_for=("netsuite/deletions",),
