@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import defaultdict
 
@@ -224,6 +225,19 @@ def test_writes_keep_derived_amounts_true(zuora_sandbox):
         assert missing.status_code == 400 and missing.json()["success"] is False
 
 
+def _wait_until_claimed(sandbox, key: str, timeout_s: float = 30) -> None:
+    """Wait until the sandbox holds `key` in flight. A fixed sleep lost the race on a loaded
+    machine: the duplicate arrived before the slow request had claimed the key."""
+    deadline = time.monotonic() + timeout_s
+    with sqlite3.connect(sandbox.data_dir / "zuora.sqlite") as db:
+        while time.monotonic() < deadline:
+            row = db.execute("select state from idempotency where key = ?", (key,)).fetchone()
+            if row and row[0] == "in_flight":
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"the sandbox never claimed Idempotency-Key {key!r}")
+
+
 @pytest.mark.zuora_invalid_requests(1)  # an account without currency, its replay is not checked again
 def test_idempotency_replay_conflicts_and_restart(zuora_sandbox):
     key = {"Idempotency-Key": "create-account-1"}
@@ -244,7 +258,7 @@ def test_idempotency_replay_conflicts_and_restart(zuora_sandbox):
         import threading
         slow = threading.Thread(target=lambda: client.post("/v1/accounts", json=NEW_ACCOUNT, headers=slow_key))
         slow.start()
-        time.sleep(0.3)
+        _wait_until_claimed(zuora_sandbox, "slow-1")
         with zuora_sandbox.client() as other:
             assert other.post("/v1/accounts", json=NEW_ACCOUNT, headers=slow_key).status_code == 409
         slow.join()
