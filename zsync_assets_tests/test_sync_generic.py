@@ -2,11 +2,14 @@
 
 1. the first run lands every planned create and logs no failure;
 2. a second run over unchanged data sends not one write request to either system;
-3. editing one source record, the way a user would, yields exactly one update.
+3. editing one source record, the way a user would, yields exactly one update;
+4. canceling or deleting one synced transaction at its source, the way a user would, yields
+   exactly one reversal (engine/reversals.py), and a run after it sends nothing.
 
-A new flow needs at most two lines here: a config variant that enables it (if none of
-`CONFIG_VARIANTS` does) and an edit for its main source table (if `SOURCE_EDITS` lacks it);
-the test fails with a message saying which one is missing.
+A new flow needs at most three lines here: a config variant that enables it (if none of
+`CONFIG_VARIANTS` does), an edit for its main source table (if `SOURCE_EDITS` lacks it) and
+how a user undoes one such record (`SOURCE_REVERSALS`, None for masters); the test fails with a
+message saying which one is missing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pytest
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
-from zsync_assets_tests.fixtures.memos import add_netsuite_credit_memo, add_zuora_memos, comment_adjustment
+from zsync_assets_tests.fixtures.memos import add_netsuite_credit_memo, add_zuora_memo, add_zuora_memos, comment_adjustment
 from zsync_assets_tests.fixtures.sales_orders import add_sales_orders
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
 
@@ -108,6 +111,56 @@ SOURCE_EDITS: dict[str, SourceEdit] = {
     "zuora.debit_memos": SourceEdit(lambda payload: True, _comment("debit-memos")),
 }
 
+def _cancel_in_zuora(kind: str):
+    # Zuora's cancel routes (PUT /v1/{payments,refunds}/{key}/cancel); a Posted memo is unposted
+    # first, as Zuora cancels only a Draft one, and back in Draft it is reversed already. Zuora
+    # refuses some (a payment with refunds, an applied memo): False, and another is tried.
+    def apply(env, document_id: str) -> bool:
+        steps = ["unpost", "cancel"] if kind.endswith("memos") else ["cancel"]
+        with env.zuora_api() as api:
+            for step in steps:
+                response = api.put(f"/v1/{kind}/{document_id}/{step}")
+                if response.status_code != 200 or not response.json().get("success", True):
+                    return step != steps[0]
+        return True
+    return apply
+
+
+def _cancel_adjustment(env, adjustment_id: str) -> bool:
+    with env.zuora_api() as api:
+        response = api.post("/v1/action/update", json={"type": "InvoiceItemAdjustment",
+                                                        "objects": [{"Id": adjustment_id, "Status": "Canceled"}]})
+    return response.status_code == 200 and response.json()[0]["Success"]
+
+
+def _delete_in_netsuite(record_type: str):
+    # NetSuite refuses to delete a transaction others depend on (a payment with a refund): False.
+    def apply(env, internal_id: str) -> bool:
+        with env.netsuite_client() as client:
+            (result,) = client.delete_list(record_type, [internal_id])
+        return result.ok
+    return apply
+
+
+# How a user undoes one synced transaction of a source table: (env, source id) -> whether the
+# source system allowed it. None: the table's records are never reversed (zsync never deletes a
+# master record; a canceled invoice is credited, not deleted: test_sync_invoices).
+SOURCE_REVERSALS: dict[str, Callable[..., bool] | None] = {
+    "zuora.accounts": None,
+    "zuora.product_rate_plan_charges": None,
+    "netsuite.customers": None,
+    "zuora.invoices": None,
+    "netsuite.sales_orders": None,
+    "zuora.payments": _cancel_in_zuora("payments"),
+    "zuora.refunds": _cancel_in_zuora("refunds"),
+    "zuora.invoice_item_adjustments": _cancel_adjustment,
+    "zuora.credit_memos": _cancel_in_zuora("credit-memos"),
+    "zuora.debit_memos": _cancel_in_zuora("debit-memos"),
+    "netsuite.customer_payments": _delete_in_netsuite("customerPayment"),
+    "netsuite.customer_refunds": _delete_in_netsuite("customerRefund"),
+    "netsuite.credit_memos": _delete_in_netsuite("creditMemo"),
+}
+
 # Source records a seed cannot hold because they reference what zsync creates first (a sales
 # order selling a synced item): flow -> arrange(env), called after one run of its dependencies.
 ARRANGE: dict[str, Callable[..., object]] = {
@@ -122,7 +175,9 @@ ARRANGE: dict[str, Callable[..., object]] = {
 FLOW_SETTINGS: dict[str, dict] = {"invoices": {"default_tax_item": "CA State Tax"}}
 # Memo flows: memos made on synced accounts / invoices; memo tax posts to default_tax_item.
 ARRANGE.update({"netsuite_credit_memos": add_netsuite_credit_memo,
-                "credit_memos": lambda env: add_zuora_memos(env, "credit"),
+                # + a posted memo applied nowhere: the one a user can unpost and cancel (Zuora
+                # refuses an applied one), for the reversal step
+                "credit_memos": lambda env: [*add_zuora_memos(env, "credit"), add_zuora_memo(env, "credit")],
                 "debit_memos": lambda env: add_zuora_memos(env, "debit")})
 FLOW_SETTINGS.update({flow: {"default_tax_item": "CA State Tax"}
                       for flow in ("adjustments", "netsuite_credit_memos", "credit_memos", "debit_memos")})
@@ -152,6 +207,8 @@ def _with_dependencies(flow: Flow, flows: list[Flow]) -> list[str]:
 def test_every_flow_reruns_silently_and_turns_one_edit_into_one_update(flow: Flow, make_sync_env):
     edit = SOURCE_EDITS.get(flow.source_tables[0])
     assert edit, f"no SOURCE_EDITS entry for {flow.source_tables[0]!r}: say how a user edits one such record"
+    assert flow.source_tables[0] in SOURCE_REVERSALS, (
+        f"no SOURCE_REVERSALS entry for {flow.source_tables[0]!r}: say how a user cancels one (None: never)")
     env = make_sync_env(**_config_for(flow), **FLOW_SETTINGS.get(flow.name, {}))
     names = _with_dependencies(flow, env.flows)
     if flow.name in ARRANGE:
@@ -188,3 +245,22 @@ def test_every_flow_reruns_silently_and_turns_one_edit_into_one_update(flow: Flo
     assert updates.to_dicts() == [{"source_id": edited, "target_id": env.links(flow.name)
                                    .filter(pl.col("source_id") == edited)["target_id"].item()}]
     assert env.write_calls()[flow.target_system] > before[flow.target_system]
+
+    undo = SOURCE_REVERSALS[flow.source_tables[0]]
+    if undo is None:
+        return
+    linked = sorted(env.links(flow.name)["source_id"])
+    undone = next((source_id for source_id in linked if undo(env, source_id)), None)
+    assert undone, f"the source system let no linked {flow.name} record be canceled or deleted: {linked}"
+    env.run(names)
+    plan = env.plan(flow.name)
+    assert plan.filter(pl.col("action") == "reverse")["source_id"].to_list() == [undone]
+    reversals = env.query(f"select source_id from zsync.push_log where flow = '{flow.name}' "
+                          f"and action = 'reverse' and status = 'succeeded'")["source_id"].to_list()
+    assert reversals == [undone]
+    assert env.links(flow.name).filter(pl.col("source_id") == undone)["reversed_at"].item() is not None
+
+    before = env.write_calls()
+    env.run(names)
+    assert env.write_calls() == before
+    assert env.plan_counts(flow.name).get("reverse", 0) == 0

@@ -149,8 +149,10 @@ def _progress_lines() -> Iterator[None]:
 
 @click.command()
 @click.option("--job", "job_name", default="sync_all", show_default=True)
+@click.option("--settlement", is_flag=True,
+              help="The Invoice Settlement variant: credit and debit memos flow instead of invoice item adjustments.")
 @format_option
-def demo(job_name: str, fmt: str) -> None:
+def demo(job_name: str, settlement: bool, fmt: str) -> None:
     """Start the sandboxes (unless real credentials are set), run the main job once, show the status.
 
     Exit code 0 when the run completed, also with blocked records: the demo tenant holds some on
@@ -159,9 +161,17 @@ def demo(job_name: str, fmt: str) -> None:
     """
     from zsync_assets.config import current_config
 
+    sandboxes = not _uses_real_tenants()
+    if settlement:
+        # The seeded Zuora tenant has memos either way; the setting decides which flows exist.
+        os.environ["ZSYNC_INVOICE_SETTLEMENT"] = "true"
+    if sandboxes:
+        # Before the first read of the config: the job's steps read the same (cached) values.
+        for name, value in {**defaults.DEMO_CONFIG, **(defaults.DEMO_SETTLEMENT_CONFIG if settlement else {})}.items():
+            os.environ.setdefault(name, value)
     current_config()  # a bad zsync.yaml is one line now, not a failed step later
     with _stop_on_sigterm():
-        _run(job_name, fmt, start_sandboxes=not _uses_real_tenants())
+        _run(job_name, fmt, start_sandboxes=sandboxes)
 
 
 @click.command("sync")

@@ -14,11 +14,14 @@ from contextlib import AbstractContextManager, ExitStack
 import dagster as dg
 
 from zsync_assets.config import current_config
-from zsync_assets.engine.catalog import OWNERS, plan_key, push_key, source_version, table_key, table_name
+from zsync_assets.engine.catalog import (
+    OWNERS, plan_key, push_key, source_version, system_key, table_key, table_name,
+)
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
+from zsync_assets.engine.reverse_push import reverse_flow
 from zsync_assets.engine.runner import plan_flow
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
@@ -63,11 +66,12 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         kinds={"polars", "duckdb"},
         owners=OWNERS,
         code_version=plan_version(flow),
-        deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on],
+        deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on]
+        + [system_key(*key.split("/")) for key in flow.waits_for],
         metadata={"dagster/table_name": table_name(flow.plan_table)},
         description=f"Plan of `{flow.name}` ({flow.source_system} to {flow.target_system}): what a push "
-                    f"would do with every source record (create, update, skip or blocked) and why, "
-                    f"written to `{flow.plan_table}`. Writes nothing to either system.",
+                    f"would do with every source record (create, update, skip, blocked or reverse) and "
+                    f"why, written to `{flow.plan_table}`. Writes nothing to either system.",
     )
     def _plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         result = plan_flow(flow, warehouse.get(), current_config(), check=checks(flow.target_system))
@@ -100,7 +104,8 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         deps=[plan_key(flow.name)],
         pool=POOLS[flow.target_system],
         required_resource_keys={"warehouse", "zuora", "netsuite"},
-        description=f"Push of `{flow.name}`: sends the planned creates and updates to {flow.target_system}, "
+        description=f"Push of `{flow.name}`: reverses the counterparts of canceled or deleted records, "
+                    f"then sends the planned creates and updates to {flow.target_system}, "
                     f"logs every attempt in `zsync.push_log` and keeps `zsync.links`"
                     + (", and write the link back to the source." if flow.write_back else "."),
     )
@@ -109,11 +114,17 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         with ExitStack() as stack:
             sink = stack.enter_context(open_sink(flow.target_system, context))
             source_sink = stack.enter_context(open_sink(flow.source_system, context)) if flow.write_back else None
+            # Reversals first: a document deleted and recreated at the source loses its old
+            # counterpart before the new one is written (engine/reverse_push.py).
+            reversed_ = reverse_flow(flow, warehouse, sink, current_config(), run_id=context.run_id,
+                                     log=context.log.info)
             result = push_flow(flow, warehouse, sink, current_config(), source_sink=source_sink,
                                run_id=context.run_id, log=context.log.info)
         return dg.MaterializeResult(metadata={
             **{k: dg.MetadataValue.int(v) for k, v in result.metadata().items() if isinstance(v, int)},
-            "errors_by_code": dg.MetadataValue.json(result.errors),
+            **{k: dg.MetadataValue.int(v) for k, v in reversed_.metadata().items()},
+            "errors_by_code": dg.MetadataValue.json({**result.errors, **{
+                code: result.errors.get(code, 0) + n for code, n in reversed_.errors.items()}}),
             "first_failures": dg.MetadataValue.json(result.failures),
         })
 

@@ -19,12 +19,20 @@ source record with:
   - `_match_target_id` + `_match`: an existing target record this source record is the same
     as (first sync against pre-existing data): linked and updated, never duplicated;
   - `_after`: the source id of another record of this flow that must land first (a parent);
-  - `_record_type`: the target record type of this row when it differs per row (items).
+  - `_record_type`: the target record type of this row when it differs per row (items);
   - `_label`: how people name the record, human keys first and the id last
     (`A00000012 (Acme, 8a8a...)`, built with `flows.mapping.common.record_name`);
   - `_blocked_by_flow` + `_blocked_by_id`: the record of another flow that `_blocked` waits
     for (the invoice's account): the plan adds that record's own state and reason to the
-    reason, and `zsync why` follows the chain.
+    reason, and `zsync why` follows the chain;
+  - `_reverse`: the source record was canceled or deleted after it synced, and its
+    counterpart must be reversed (plain words, e.g. "payment was canceled in Zuora"). A
+    linked record is planned `reverse` and the target sink undoes its counterpart
+    (`Sink.reverse`: NetSuite deletes it, Zuora cancels it); a record never synced is skipped
+    with this reason. The row is never created or updated. Set it on transactions only:
+    zsync never reverses a master record (engine/reversals.py);
+  - `_reverse_blocked`: why that reversal must wait (e.g. a refund of the payment still
+    stands in the target and goes first); planned `blocked` until it is null.
 
 Link references. A payload value `{"$link": {"flow": f, "source_id": s}}` stands for the
 target id that record `s` of flow `f` has in `zsync.links`; push replaces it just before the
@@ -57,7 +65,7 @@ LINK_REF = "$link"
 
 CONTROL_COLUMNS = (
     "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",
-    "_label", "_blocked_by_flow", "_blocked_by_id",
+    "_label", "_blocked_by_flow", "_blocked_by_id", "_reverse", "_reverse_blocked",
 )
 
 
@@ -83,6 +91,10 @@ class Flow:
     # The prefix of the deterministic target key: NetSuite externalId `zsync:<prefix>:<source id>`.
     external_id_prefix: str = ""
     depends_on: tuple[str, ...] = ()  # flows whose push must finish first
+    # Other assets the plan waits for, as "system/what" (engine/catalog.py `system_key`): e.g.
+    # "zuora/deletions", whose `_deleted_at` marks the mapping reads to reverse a deleted
+    # document's counterpart.
+    waits_for: tuple[str, ...] = ()
     write_mode: WriteMode = "upsert"
     write_back: WriteBack | None = None
     enabled: Callable[[Config], bool] = field(default=lambda config: True)

@@ -2,7 +2,8 @@
 
 - `zsync.links`: one row per synced source record and flow: which target record it is, the
   hash (and the JSON) of the payload last written, where the record was born (`origin`, for
-  echo prevention) and whether the source has learnt the link (`writeback_status`).
+  echo prevention), whether the source has learnt the link (`writeback_status`) and whether
+  the counterpart was reversed since (`reversed_at`, `reversal`: engine/reversals.py).
 - `zsync.push_log`: append-only; a `started` row BEFORE every vendor call and a result row
   after it. A `started` row with no result is a call whose outcome nobody saw (crash,
   dropped connection): the next push looks the record up on the target before re-sending.
@@ -32,13 +33,15 @@ create table if not exists zsync.links (
     synced_at timestamptz not null,
     writeback_status varchar,           -- null: not needed; 'pending' | 'ok' | 'failed'
     writeback_at timestamptz,
+    reversed_at timestamptz,            -- the counterpart was reversed then (source canceled or deleted)
+    reversal varchar,                   -- why, in words
     primary key (flow, source_id)
 );
 create table if not exists zsync.push_log (
     run_id varchar,
     flow varchar not null,
     source_id varchar not null,
-    action varchar not null,            -- create | update | lookup | writeback
+    action varchar not null,            -- create | update | lookup | writeback | reverse
     status varchar not null,            -- started | succeeded | failed
     error_code varchar,
     error_class varchar,                -- transient | data | unknown: the client's verdict
@@ -60,15 +63,28 @@ create table if not exists zsync.requeue (
 );
 """
 
+# `reversed_at` / `reversal` are written null by every upsert: a link (re)written by a create or
+# an update names a live counterpart (DuckDB's `insert or replace` keeps columns it is not given).
 LINK_COLUMNS = (
     "flow", "source_system", "source_id", "target_system", "target_id", "origin",
-    "payload_hash", "payload", "synced_at", "writeback_status", "writeback_at",
+    "payload_hash", "payload", "synced_at", "writeback_status", "writeback_at", "reversed_at", "reversal",
 )
 ATTEMPT_ACTIONS = ("create", "update", "lookup")
 
 
+# Columns added to a table after its first release. A warehouse written by an older zsync gets
+# them in place wherever the tables are ensured (`add column if not exists`: about 1 ms when
+# present), so every reader — plans, pushes, audit views, checks — can rely on them.
+ADDED_COLUMNS = (
+    ("zsync.links", "reversed_at", "timestamptz"),
+    ("zsync.links", "reversal", "varchar"),
+)
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+    for table, column, kind in ADDED_COLUMNS:
+        con.execute(f"alter table {table} add column if not exists {column} {kind}")
 
 
 # One-off data fixes for warehouses written by older zsync versions, each applied once.
@@ -206,6 +222,7 @@ def upsert_links(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
             **{c: pl.Utf8 for c in LINK_COLUMNS},
             "synced_at": pl.Datetime("us", "UTC"),
             "writeback_at": pl.Datetime("us", "UTC"),
+            "reversed_at": pl.Datetime("us", "UTC"),
         },
     )
     con.register("_zsync_links", frame)

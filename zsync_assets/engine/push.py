@@ -126,7 +126,8 @@ def resolve_link_refs(value, linked: Linked):
 def _read_linked(warehouse: Warehouse) -> Linked:
     with warehouse.connect() as con:
         store.ensure_tables(con)
-        rows = con.execute("select flow, source_id, target_id from zsync.links").fetchall()
+        # A reversed counterpart (deleted / canceled in the target) is nothing to refer to.
+        rows = con.execute("select flow, source_id, target_id from zsync.links where reversed_at is null").fetchall()
     return {(f, s): t for f, s, t in rows}
 
 
@@ -243,7 +244,8 @@ def _not_synced_meanwhile(warehouse: Warehouse, flow: Flow, rows: list[dict], re
         return rows
     with warehouse.connect() as con:
         linked = {s: (t, h) for s, t, h in con.execute(
-            "select source_id, target_id, payload_hash from zsync.links where flow = ?", [flow.name]).fetchall()}
+            "select source_id, target_id, payload_hash from zsync.links where flow = ? and reversed_at is null",
+            [flow.name]).fetchall()}
     pending = []
     for row in rows:
         link = linked.get(row["source_id"])

@@ -8,6 +8,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
+from zsync_assets.engine import reversals
 from zsync_assets.engine.blockers import read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
@@ -71,6 +72,7 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         tables["zsync.links"] = store.read_links(con)
         links = store.read_links(con, flow.name)
         attempts = store.read_last_attempts(con, flow.name)
+        last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
@@ -78,8 +80,11 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     else:
         mapped = flow.mapping(tables, config)
-        plan = build_plan(flow, mapped, links, attempts, requeued, config.field_overrides.get(flow.name),
-                          check=check)
+        # A reversed counterpart is no counterpart: build_plan sees live links only, and the
+        # records the mapping wants reversed are classified by engine/reversals.py.
+        plan = build_plan(flow, mapped, reversals.live_links(links), attempts, requeued,
+                          config.field_overrides.get(flow.name), check=check)
+        plan = reversals.plan_reversals(flow, mapped, plan, links, attempts, last_reversals, requeued)
         with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
             plan = with_blocker_states(plan, read_blocker_states(con, plan, flow.name))
     if write:

@@ -54,6 +54,17 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Reversal:
+    """One counterpart to undo because its source document was canceled or deleted."""
+
+    source_id: str
+    record_type: str
+    target_id: str  # the counterpart a link (or a lookup of an unanswered create) names
+    external_id: str
+    reason: str  # the flow's words, e.g. "payment was canceled in Zuora"
+
+
+@dataclass(frozen=True)
 class LinkNotice:
     """What the source record learns after a push (write-back)."""
 
@@ -86,6 +97,13 @@ class Sink(Protocol):
 
     def lookup(self, records: Sequence[Outgoing]) -> dict[str, str]:
         """Find records an unanswered earlier attempt may have created: source id -> target id."""
+        ...
+
+    def reverse(self, records: Sequence[Reversal]) -> list[Outcome]:
+        """Undo each counterpart the way the target's accountants accept (NetSuite: delete the
+        transaction; Zuora: cancel the document); one Outcome per record, in order. Idempotent:
+        a counterpart already gone or canceled is a success. A refusal carries the vendor's
+        reason as a `data` failure (the record then waits for a person, audit.manual_actions)."""
         ...
 
     def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:

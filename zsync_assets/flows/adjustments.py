@@ -75,6 +75,7 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
         credit = adj["type"] == "Credit"
         amount = money(adj["amount"])
         label = f"{adj['type'] or ''} adjustment {adj['adjustment_number'] or adj['id']}"
+        echo = _echo_reason(adj, from_netsuite, netsuite_born)
         rows.append({
             "source_id": adj["id"],
             "entity": ref(customer),
@@ -90,7 +91,10 @@ def credit_memos_from_zuora_adjustments(tables: Mapping[str, pl.DataFrame], conf
             "customFieldList": body_fields(adj["id"], ZUORA_TYPE),
             "_record_type": "creditMemo" if credit else "invoice",
             "_skip": (f"adjustment is {adj['status'] or 'without a status'}" if adj["status"] != "Processed"
-                      else _echo_reason(adj, from_netsuite, netsuite_born) or _account_left_out(adj, left_out, accounts)),
+                      else echo or _account_left_out(adj, left_out, accounts)),
+            # A Canceled adjustment no longer moves its invoice's balance in Zuora: its NetSuite
+            # credit memo (invoice) goes too. Never one that came from NetSuite.
+            "_reverse": "adjustment was canceled in Zuora" if adj["status"] == "Canceled" and not echo else None,
             "_blocked": _blocked(adj, invoice, charge, netsuite_invoice, customer, synced_items, accounts),
             **_blocked_by(adj, netsuite_invoice, customer, charge, synced_items),
             "_label": record_name(adj["adjustment_number"], None, adj["id"]),

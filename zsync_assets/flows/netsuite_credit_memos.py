@@ -32,7 +32,7 @@ from zsync_assets.flows.mapping.memos import (
 
 NETSUITE_CREDIT_MEMOS_FLOW = "netsuite_credit_memos"
 _MEMO_COLUMNS = ["internal_id", "external_id", "tran_id", "tran_date", "status", "total", "apply_list", "item_list",
-                 "memo", ORIGIN_FIELD]
+                 "memo", ORIGIN_FIELD, "_deleted_at"]
 
 
 def _invoice_item(memo: dict, invoice_id: str, charges: dict[str, str],
@@ -76,6 +76,18 @@ def _skip_reason(memo: dict, name: str, written: set[str]) -> str | None:
         return f"credit memo {name} was written by zsync: not sent back"
     if "void" in str(memo["status"] or "").lower():
         return f"credit memo {name} is {memo['status']}"
+    return None
+
+
+def _reversal(memo: dict, name: str, written: set[str]) -> str | None:
+    """A credit memo people entered and then deleted (getDeleted) or voided in NetSuite no longer
+    credits its invoice there: the Zuora adjustment made from it is canceled."""
+    if not born_in_netsuite(memo, written):
+        return None
+    if memo["_deleted_at"] is not None:
+        return f"credit memo {name} was deleted in NetSuite"
+    if "void" in str(memo["status"] or "").lower():
+        return f"credit memo {name} was voided in NetSuite"
     return None
 
 
@@ -123,6 +135,7 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
             "Comment": f"NetSuite credit memo {name}" + (f": {memo['memo']}" if memo.get("memo") else ""),
             "IntegrationId__NS": str(memo["internal_id"]),
             "_skip": _skip_reason(memo, name, written),
+            "_reverse": _reversal(memo, name, written),
         }
         row["_blocked"] = blocked or _changed_after_sync(name, row, adjustments.get(made.get(row["source_id"], "")))
         rows.append(row)
@@ -138,6 +151,7 @@ NETSUITE_CREDIT_MEMOS = Flow(
     reference_tables=("zuora.invoice_items", "zuora.invoice_item_adjustments"),
     mapping=adjustments_from_netsuite_credit_memos,
     depends_on=("invoices", "adjustments"),
+    waits_for=("netsuite/deletions",),
     write_mode="create_or_update",
     write_back=WriteBack("creditMemo"),
     enabled=lambda config: not config.invoice_settlement,

@@ -29,14 +29,16 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
-from zsync_assets.flows.mapping.common import record_name_expr, ref
+from zsync_assets.flows.mapping.common import record_name_expr, ref, table, with_columns_if_missing
 from zsync_assets.flows.mapping.settlement import (
-    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover, body_fields,
-    born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications, netsuite_date,
-    netsuite_documents, netsuite_to_zuora, zuora_settlements,
+    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover,
+    body_fields, born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, live_refunds,
+    netsuite_applications, netsuite_date, netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
 )
 
 TO_NETSUITE, TO_ZUORA = "payments", "netsuite_payments"
+# The refund flows (flows/refunds.py imports this module, so their names are repeated here).
+REFUNDS_TO_NETSUITE_FLOW, REFUNDS_TO_ZUORA_FLOW = "refunds", "netsuite_refunds"
 # The fields of a processed Zuora payment that cannot change.
 ZUORA_FIXED_FIELDS = ("accountId", "amount", "currency", "effectiveDate", "invoices")
 
@@ -51,7 +53,9 @@ ZUORA_PAYMENTS = ZuoraSettlement(
 
 def customer_payments_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     frame = zuora_settlements(tables, config, ZUORA_PAYMENTS)
-    return frame.select(
+    refunds = live_refunds(tables, [REFUNDS_TO_NETSUITE_FLOW], "payment_id", with_columns_if_missing(
+        table(tables, "zuora.refund_applications"), ["payment_id", "refund_id"]).rename({"refund_id": "refund"}))
+    return frame.with_columns(_reverse_blocked=_refunds_first(refunds, REFUNDS_TO_NETSUITE_FLOW)).select(
         pl.col("id").alias("source_id"),
         ref(pl.col("customer_id")).alias("customer"),
         ref(pl.col("currency_id")).alias("currency"),
@@ -66,13 +70,25 @@ def customer_payments_from_zuora(tables: Mapping[str, pl.DataFrame], config: Con
         "_blocked_by_flow",
         "_blocked_by_id",
         record_name_expr(pl.col("number"), pl.lit(None, pl.Utf8), pl.col("id")).alias("_label"),
+        "_reverse",
+        "_reverse_blocked",
     )
+
+
+def _refunds_first(refunds: dict[str, list[str]], flow: str) -> pl.Expr:
+    """A payment's reversal waits for the reversal of its refunds: neither NetSuite (dependent
+    records) nor Zuora (a payment with refunds) lets the payment go first. Over `id`."""
+    waiting = {doc: f"its refund(s) {', '.join(sorted(ids))} still stand in the target: they are reversed "
+                    f"first (flow {flow}), then this payment" for doc, ids in refunds.items()}
+    return pl.col("id").replace_strict(waiting, default=None, return_dtype=pl.Utf8)
 
 
 _NS_PAYMENT_COLUMNS = ["internal_id", "external_id", "customer_internal_id", "currency_internal_id", "payment",
                        "tran_date", "tran_id", "memo", ORIGIN_FIELD]
 def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     payments = netsuite_documents(tables, "netsuite.customer_payments", _NS_PAYMENT_COLUMNS)
+    refunds = live_refunds(tables, [REFUNDS_TO_ZUORA_FLOW], "doc", netsuite_applications(
+        tables, "netsuite.customer_refund_lines").rename({"owner": "refund"}))
     invoices = netsuite_to_zuora(tables, ["invoices"])
     lines = netsuite_applications(tables, "netsuite.customer_payment_lines").with_columns(
         zuora_invoice=pl.col("doc").replace_strict(invoices, default=None, return_dtype=pl.Utf8))
@@ -90,8 +106,9 @@ def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Con
         linked_invoices=pl.col("invoices").list.len().fill_null(0),
         other_docs=pl.col("not_from_zuora").list.len().fill_null(0),
     )
+    echo = born_in_zuora(created_by(tables, [TO_NETSUITE]))
     skip = (
-        pl.when(born_in_zuora(created_by(tables, [TO_NETSUITE]))).then(pl.lit(CAME_FROM_ZUORA))
+        pl.when(echo).then(pl.lit(CAME_FROM_ZUORA))
         .when(pl.col("linked_invoices") == 0)
         .then(pl.lit("applied to no invoice that came from Zuora: stays in NetSuite"))
         .otherwise(before_cutover(pl.col("day"), config.cutover_date, "payment"))
@@ -119,6 +136,11 @@ def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Con
         pl.col("internal_id").alias("IntegrationId__NS"),
         skip.alias("_skip"),
         blocked.alias("_blocked"),
+        netsuite_reversal("customer payment", echo).alias("_reverse"),
+        pl.col("internal_id").replace_strict(
+            {doc: f"its refund(s) {', '.join(sorted(ids))} still stand in Zuora: they are canceled first "
+                  f"(flow {REFUNDS_TO_ZUORA_FLOW}), then this payment" for doc, ids in refunds.items()},
+            default=None, return_dtype=pl.Utf8).alias("_reverse_blocked"),
     )
     fixed = fixed_fields_changed(tables, TO_ZUORA, mapped, ZUORA_FIXED_FIELDS)
     return mapped.with_columns(_blocked=pl.coalesce(fixed, pl.col("_blocked")))
@@ -130,9 +152,10 @@ PAYMENTS_TO_NETSUITE = Flow(
     target_system="netsuite",
     target_record_type="customerPayment",
     source_tables=("zuora.payments", "zuora.payment_applications"),
-    reference_tables=("netsuite.currencies", "zuora.accounts"),  # accounts: skip reasons, names
+    reference_tables=("netsuite.currencies", "zuora.accounts", "zuora.refund_applications"),  # accounts: skip reasons, names
     mapping=customer_payments_from_zuora,
     depends_on=("customers", "invoices"),
+    waits_for=("zuora/deletions",),
     write_back=WriteBack("Payment"),
     description="Zuora processed payments -> NetSuite customer payments applied to the linked invoices",
 )
@@ -143,9 +166,12 @@ PAYMENTS_TO_ZUORA = Flow(
     target_system="zuora",
     target_record_type="Payment",
     source_tables=("netsuite.customer_payments", "netsuite.customer_payment_lines"),
-    reference_tables=("netsuite.currencies",),
+    # customer_refund_lines is staged by the netsuite/customer_refunds asset (defs/netsuite/assets.py):
+    # naming that table too makes this plan wait for it (a line table is no asset of its own).
+    reference_tables=("netsuite.currencies", "netsuite.customer_refunds", "netsuite.customer_refund_lines"),
     mapping=zuora_payments_from_netsuite,
     depends_on=("customers", "invoices", TO_NETSUITE),  # see TO_NETSUITE's links first: no echo
+    waits_for=("netsuite/deletions",),
     write_mode="create_or_update",
     write_back=WriteBack("customerPayment"),
     enabled=lambda config: config.payments_ns_to_zuora,

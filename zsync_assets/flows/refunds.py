@@ -26,7 +26,7 @@ from zsync_assets.flows.mapping.common import record_name_expr, ref
 from zsync_assets.flows.mapping.settlement import (
     CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover, body_fields,
     born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications, netsuite_date,
-    netsuite_documents, netsuite_to_zuora, zuora_settlements,
+    netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
 )
 from zsync_assets.flows.payments import TO_NETSUITE as PAYMENTS, TO_ZUORA as NETSUITE_PAYMENTS
 
@@ -62,6 +62,7 @@ def customer_refunds_from_zuora(tables: Mapping[str, pl.DataFrame], config: Conf
         "_blocked_by_flow",
         "_blocked_by_id",
         record_name_expr(pl.col("number"), pl.lit(None, pl.Utf8), pl.col("id")).alias("_label"),
+        "_reverse",
     )
 
 
@@ -81,8 +82,9 @@ def zuora_refunds_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Conf
         currency=pl.col("currency_internal_id").replace_strict(iso_currency_codes(tables), default=None,
                                                                return_dtype=pl.Utf8),
     )
+    echo = born_in_zuora(created_by(tables, [TO_NETSUITE]))
     skip = (
-        pl.when(born_in_zuora(created_by(tables, [TO_NETSUITE]))).then(pl.lit(CAME_FROM_ZUORA))
+        pl.when(echo).then(pl.lit(CAME_FROM_ZUORA))
         .otherwise(before_cutover(pl.col("day"), config.cutover_date, "refund"))
     )
     blocked = (
@@ -106,6 +108,7 @@ def zuora_refunds_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Conf
         pl.col("internal_id").alias("IntegrationId__NS"),
         skip.alias("_skip"),
         blocked.alias("_blocked"),
+        netsuite_reversal("customer refund", echo).alias("_reverse"),
     )
     fixed = fixed_fields_changed(tables, TO_ZUORA, mapped, ZUORA_FIXED_FIELDS)
     return mapped.with_columns(_blocked=pl.coalesce(fixed, pl.col("_blocked")))
@@ -120,6 +123,7 @@ REFUNDS_TO_NETSUITE = Flow(
     reference_tables=("netsuite.currencies", "zuora.accounts"),  # accounts: skip reasons, names
     mapping=customer_refunds_from_zuora,
     depends_on=(PAYMENTS,),
+    waits_for=("zuora/deletions",),
     write_back=WriteBack("Refund"),
     description="Zuora processed refunds -> NetSuite customer refunds applied to the linked payment",
 )
@@ -133,6 +137,7 @@ REFUNDS_TO_ZUORA = Flow(
     reference_tables=("netsuite.currencies",),
     mapping=zuora_refunds_from_netsuite,
     depends_on=(PAYMENTS, NETSUITE_PAYMENTS, TO_NETSUITE),
+    waits_for=("netsuite/deletions",),
     write_mode="create_or_update",
     write_back=WriteBack("customerRefund"),
     enabled=lambda config: config.payments_ns_to_zuora,

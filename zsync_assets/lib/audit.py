@@ -20,6 +20,7 @@ import duckdb
 
 from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.links import ensure_tables
+from zsync_assets.lib.audit_reversals import manual_actions_sql
 from zsync_assets.lib.audit_sql import (
     blocked_sql,
     deleted_records_sql,
@@ -57,7 +58,7 @@ LABEL_COLUMNS = ("name", "company_name", "entity_id", "item_id", "invoice_number
                  "account_number", "payment_number", "refund_number", "memo_number", "number")
 
 VIEWS = ("flows", "plans", "deleted_records", "sync_status", "sync_summary", "failures", "blocked",
-         "unlinked", "reconciliation", "expired_items")
+         "unlinked", "reconciliation", "expired_items", "manual_actions")
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = (
         "unlinked": unlinked_sql(sides, staged, targets),
         "reconciliation": reconciliation_sql(catalog),
         "expired_items": expired_items_sql(catalog),
+        "manual_actions": manual_actions_sql(),
     }
     con.execute("begin transaction")
     try:

@@ -67,7 +67,8 @@ def deleted_records_sql(tables: Sequence[StagedTable]) -> str:
 
 
 # Status precedence: an attempt nobody heard back from (pending) > the latest attempt failed >
-# the plan blocks it > the plan will send it (pending) > linked (synced) > the plan skips it.
+# the plan blocks it > the plan will send it (pending) > its counterpart was reversed (reversed) >
+# the plan will reverse it (pending) > linked (synced) > the plan skips it.
 SYNC_STATUS = f"""
 with log as (
     select * from zsync.push_log where action in ('create', 'update', 'lookup')
@@ -102,6 +103,7 @@ joined as (
            coalesce(k.target_id, p.target_id, lr.target_id) as target_id,
            p.action as plan_action, p.reason as plan_reason, p.payload_hash as plan_hash,
            k.target_id as linked_target_id, k.payload_hash as link_hash, k.synced_at, k.writeback_status,
+           k.reversed_at,
            lr."at" as result_at, lr.status as result_status, lr.error_code, lr.error_class, lr.message,
            s.last_attempt_at,
            coalesce(s.last_started_at > coalesce(s.last_answer_at, {EPOCH}), false) as unanswered,
@@ -120,6 +122,8 @@ select j.flow, j.source_system, j.source_id, j.target_system, j.target_id,
            when j.result_status = 'failed' and (j.synced_at is null or j.synced_at < j.result_at) then 'failed'
            when j.plan_action = 'blocked' then 'blocked'
            when j.plan_action in ('create', 'update') and j.link_hash is distinct from j.plan_hash then 'pending'
+           when j.reversed_at is not null then 'reversed'
+           when j.plan_action = 'reverse' then 'pending'
            when j.linked_target_id is not null then 'synced'
            when j.plan_action = 'skip' then 'skipped'
            else 'pending'
@@ -197,7 +201,7 @@ select {lit(flow)} as flow, 'target' as side, {lit(system)} as system, {lit(t.ta
        case when {_deleted(t)} is not null then 'deleted in ' || {lit(system)} else 'not linked' end as issue,
        null::varchar as plan_action, null::varchar as reason, k.source_id as linked_to, {_deleted(t)} as deleted_at
 from {qualified(t.table)} t
-left join zsync.links k on k.flow = {lit(flow)} and k.target_id = {key}
+left join zsync.links k on k.flow = {lit(flow)} and k.target_id = {key} and k.reversed_at is null
 where k.target_id is null or {_deleted(t)} is not null"""
 
 
@@ -215,7 +219,7 @@ select {lit(flow)} as flow, 'target' as side, {lit(system)} as system, {lit(tabl
        null::varchar as plan_action, null::varchar as reason, k.source_id as linked_to,
        null::timestamptz as deleted_at
 from zsync.links k
-where k.flow = {lit(flow)} and k.synced_at < {last_staged}
+where k.flow = {lit(flow)} and k.synced_at < {last_staged} and k.reversed_at is null
   and not ({found})"""
 
 

@@ -37,8 +37,10 @@ NETSUITE_DELETED_TYPES: dict[str, str] = {
 }
 
 # Zuora objects whose ids are reconciled: the masters and documents the flows read.
+# Transactions too: a synced one deleted in Zuora has its NetSuite counterpart reversed (the
+# flows read `_deleted_at`; invoice item adjustments are ZOQL-only and cannot be listed here).
 ZUORA_RECONCILED = ("accounts", "products", "product_rate_plans", "product_rate_plan_charges",
-                    "subscriptions", "invoices", "payments")
+                    "subscriptions", "invoices", "payments", "refunds", "credit_memos", "debit_memos")
 
 
 @dataclass

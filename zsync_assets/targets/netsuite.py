@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from zsync_assets.clients.netsuite.interface import (
-    MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteAuthError, NetSuiteClient, NetSuiteError, WriteResult,
+    MAX_DELETE_LIST, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteAuthError, NetSuiteClient, NetSuiteError, WriteResult,
 )
 from zsync_assets.config import Config
-from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
+from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Reversal
+from zsync_assets.lib.failure import Failure
 
 # Write-back: the customer learns its Zuora account id, the sales order its Zuora subscription
 # number (DESIGN.md §3 custom fields).
@@ -47,6 +48,8 @@ STAGED_TABLES = {
     "customerRefund": "netsuite.customer_refunds",
     "salesOrder": "netsuite.sales_orders",
 }
+# What a reversal may delete: transactions zsync wrote from Zuora documents, never a master record.
+REVERSIBLE_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "customerRefund"})
 
 
 def _outcome(source_id: str, result: WriteResult) -> Outcome:
@@ -63,6 +66,8 @@ class NetSuiteSink:
         return str(self.client.account_id)
 
     def batch_size(self, config: Config, action: str) -> int:
+        if action == "reverse":
+            return MAX_DELETE_LIST  # one deleteList call (<= 200 records)
         return min(config.batch_size("netsuite_upsert_list"), MAX_UPSERT_LIST)
 
     def parallel_batches(self, config: Config) -> int:
@@ -112,6 +117,38 @@ class NetSuiteSink:
                     if record.get("externalId") in source_of and record.get("internalId"):
                         found[source_of[record["externalId"]]] = str(record["internalId"])
         return found
+
+    def reverse(self, records: Sequence[Reversal]) -> list[Outcome]:
+        """Delete the transactions zsync created for documents canceled or deleted in Zuora.
+
+        Why delete: a canceled Zuora payment is canceled "as of the original payment date" and a
+        Zuora memo is only canceled once unposted, so the NetSuite mirror is that the document
+        never posted — which is what deleting it does (NetSuite keeps the deletion in its system
+        notes, zsync in zsync.push_log). NetSuite refuses where accountants need to decide
+        (a closed period, a deposited payment, other transactions applied to it): that refusal
+        is the record's blocked reason until a person reverses it in an open period.
+        A record already deleted (RCRD_DSNT_EXIST) is a success: the reversal is idempotent."""
+        outcomes: dict[int, Outcome] = {}
+        by_type: dict[str, list[int]] = {}
+        for i, rec in enumerate(records):
+            if rec.record_type in REVERSIBLE_TYPES:
+                by_type.setdefault(rec.record_type, []).append(i)
+            else:  # zsync never deletes a master record (DESIGN.md §2)
+                outcomes[i] = Outcome.failed(rec.source_id, Failure(
+                    "data", "ZSYNC_NOT_REVERSIBLE",
+                    f"zsync deletes only transactions it created, not a {rec.record_type}"))
+        for record_type, indexes in by_type.items():
+            try:
+                results = self.client.delete_list(record_type, [records[i].target_id for i in indexes])
+            except NetSuiteAuthError:
+                raise
+            except NetSuiteError as error:
+                results = [WriteResult(False, failure=error.failure) for _ in indexes]
+            for i, result in zip(indexes, results, strict=True):
+                gone = result.ok or result.code == "RCRD_DSNT_EXIST"
+                outcomes[i] = (Outcome(records[i].source_id, True, records[i].target_id) if gone
+                               else Outcome.failed(records[i].source_id, result.failure))
+        return [outcomes[i] for i in range(len(records))]
 
     def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
         """The record learns its Zuora counterpart and that it synced, or why Zuora refused it."""

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from zsync_assets.clients.zuora import ZuoraAuthError, ZuoraClient, ZuoraError
 from zsync_assets.config import Config
-from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing
+from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Reversal
 from zsync_assets.lib.failure import Failure
 
 # Zuora routes per record type: (create, update-by-id, Object Query object for lookups).
@@ -65,6 +65,10 @@ ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge"}
 # tables for the action objects (defs/zuora/assets.py `ZOQL_OBJECTS`).
 STAGED_TABLES = {**{kind: f"zuora.{route[2]}" for kind, route in ROUTES.items()},
                  "InvoiceItemAdjustment": "zuora.invoice_item_adjustments"}
+# Reversal (zsync never deletes in Zuora): PUT_CancelPayment / PUT_CancelRefund take no body;
+# an adjustment is canceled with `Status: Canceled` through `/v1/action/update`.
+CANCEL_ROUTES = {"Payment": "/v1/payments/{id}/cancel", "Refund": "/v1/refunds/{id}/cancel"}
+CANCELED = "Canceled"
 
 
 def _failed(source_id: str, error: ZuoraError) -> Outcome:
@@ -158,6 +162,52 @@ class ZuoraSink:
                 for row in page:
                     found.setdefault(rec.source_id, row[TARGET_KEYS.get(rec.record_type, ("", "id"))[1]])
         return found
+
+    def reverse(self, records: Sequence[Reversal]) -> list[Outcome]:
+        """Cancel the Zuora documents zsync created from NetSuite transactions deleted since.
+
+        Zuora keeps a canceled payment, refund or adjustment (status Canceled, out of every
+        balance), which is how its users undo one; zsync never deletes in Zuora. Zuora's rules
+        on what can be canceled (cancellations in zsync_assets/sandbox/zuora: an Electronic
+        payment, one with refunds, one on a Canceled account) come back as its refusal."""
+        return [self._cancel(rec) for rec in records]
+
+    def _cancel(self, rec: Reversal) -> Outcome:
+        try:
+            if rec.record_type in ACTION_OBJECTS:
+                body = self.client.post("/v1/action/update", {"type": rec.record_type, "objects": [
+                    {"Id": rec.target_id, "Status": CANCELED}]})
+                outcome = _save_result(rec.source_id, body, target_id=rec.target_id)
+                if outcome.ok or outcome.failure.kind != "data":
+                    return outcome
+                refusal = outcome
+            elif rec.record_type in CANCEL_ROUTES:
+                self.client.put(CANCEL_ROUTES[rec.record_type].format(id=rec.target_id), None)
+                return Outcome(rec.source_id, True, rec.target_id)
+            else:
+                return Outcome.failed(rec.source_id, Failure(
+                    "data", "ZSYNC_NOT_REVERSIBLE", f"zsync cancels only payments, refunds and adjustments, "
+                                                    f"not a {rec.record_type}"))
+        except ZuoraError as error:
+            refusal = _failed(rec.source_id, error)
+            if refusal.failure.kind != "data":
+                return refusal
+        # Refused: done already when the document is Canceled (or gone): cancelling is idempotent.
+        return Outcome(rec.source_id, True, rec.target_id) if self._canceled(rec) else refusal
+
+    def _canceled(self, rec: Reversal) -> bool:
+        if rec.record_type in ACTION_OBJECTS:
+            quoted = str(rec.target_id).replace("'", "\\'")
+            rows = [row for page in self.client.zoql(f"select Id, Status from {rec.record_type} "
+                                                     f"where Id = '{quoted}'") for row in page]
+            return not rows or rows[0].get("Status") == CANCELED
+        try:
+            record = self.client.get(f"/object-query/{ROUTES[rec.record_type][2].replace('_', '-')}/{rec.target_id}")
+        except ZuoraError as error:
+            if error.status == 404:
+                return True  # deleted in Zuora since: nothing left to cancel
+            raise
+        return (record or {}).get("status") == CANCELED
 
     def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
         update = ROUTES[record_type][1] if record_type in ROUTES else None

@@ -28,6 +28,7 @@ ORIGIN_NS_NETSUITE = "NetSuite"  # Zuora Origin__NS of documents born in NetSuit
 EXTERNAL_ID_PREFIX = "zsync:"  # every record zsync creates in NetSuite (Flow.external_id)
 CAME_FROM_NETSUITE = "came from NetSuite: not sent back"
 CAME_FROM_ZUORA = "created by zsync from Zuora: not sent back"
+DELETED = "_deleted_at"  # set on staged rows of records deleted at the source (lib/deletions.py)
 
 
 def links_of(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> pl.DataFrame:
@@ -152,11 +153,14 @@ def netsuite_applications(tables: Mapping[str, pl.DataFrame], lines_table: str) 
 
 
 def netsuite_documents(tables: Mapping[str, pl.DataFrame], name: str, columns: list[str]) -> pl.DataFrame:
-    """Staged NetSuite transaction headers: text columns, amounts as floats, `day` = tranDate."""
-    frame = with_columns_if_missing(table(tables, name), columns)
-    return frame.select(*[pl.col(c).cast(pl.Utf8) for c in columns if c not in ("payment", "total", "tran_date")],
+    """Staged NetSuite transaction headers: text columns, amounts as floats, `day` = tranDate,
+    `deleted` (getDeleted reported it: `netsuite/deletions` set `_deleted_at`)."""
+    frame = with_columns_if_missing(table(tables, name), [*columns, DELETED])
+    text = [c for c in columns if c not in ("payment", "total", "tran_date", DELETED)]
+    return frame.select(*[pl.col(c).cast(pl.Utf8) for c in text],
                         *[pl.col(c).cast(pl.Float64) for c in ("payment", "total") if c in columns],
-                        business_date(pl.col("tran_date")).alias("day"))
+                        business_date(pl.col("tran_date")).alias("day"),
+                        pl.col(DELETED).is_not_null().alias("deleted"))
 
 
 def fixed_fields_changed(tables: Mapping[str, pl.DataFrame], flow: str, mapped: pl.DataFrame,
@@ -206,12 +210,13 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
     `currency_id` and `applyList` (each application's document resolved through the links),
     and `_skip` / `_blocked` with the reasons every Zuora -> NetSuite settlement flow shares."""
     columns = ["id", "account_id", spec.number_column, "amount", "currency", spec.date_column, "status", "comment",
-               "origin__ns"]
+               "origin__ns", DELETED]
     documents = with_columns_if_missing(table(tables, spec.documents), columns).select(
         *[pl.col(c).cast(pl.Utf8) for c in ["id", "account_id", "currency", "status", "comment", "origin__ns"]],
         pl.col(spec.number_column).cast(pl.Utf8).alias("number"),
         pl.col("amount").cast(pl.Float64),
         business_date(pl.col(spec.date_column)).alias("day"),
+        pl.col(DELETED).is_not_null().alias("deleted"),
     )
     targets = [t.column for t in spec.applied_to]
     applications = with_columns_if_missing(
@@ -237,8 +242,9 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
                                                         return_dtype=pl.Utf8),
         currency_id=resolve(pl.col("currency"), netsuite_currency_ids(tables)),
     )
+    echo = born_in_netsuite(created_by(tables, [spec.opposite_flow]))
     skip = (
-        pl.when(born_in_netsuite(created_by(tables, [spec.opposite_flow]))).then(pl.lit(CAME_FROM_NETSUITE))
+        pl.when(echo).then(pl.lit(CAME_FROM_NETSUITE))
         .when(pl.col("status") != "Processed").then(pl.format(f"{spec.kind} is {{}}", pl.col("status")))
         .otherwise(pl.coalesce(before_cutover(pl.col("day"), config.cutover_date, spec.kind),
                                account_left_out(tables, config, pl.col("account_id"))))
@@ -249,4 +255,42 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
     return frame.with_columns(
         pl.when(header_ok).then(pl.col("apply_blocked_by_flow")).otherwise(by_flow).alias("_blocked_by_flow"),
         pl.when(header_ok).then(pl.col("apply_blocked_by_id")).otherwise(by_id).alias("_blocked_by_id"),
-        _skip=skip, _blocked=blocked)
+        _skip=skip, _blocked=blocked, _reverse=zuora_reversal(spec.kind, echo))
+
+
+def zuora_reversal(kind: str, echo: pl.Expr) -> pl.Expr:
+    """Why a Zuora document's NetSuite counterpart must be reversed: it was deleted in Zuora
+    (`zuora/deletions` marked its staged row), or canceled; never one that came from NetSuite
+    (the opposite flow owns it). Over `status` and `deleted`."""
+    return (
+        pl.when(echo).then(None)
+        .when(pl.col("deleted")).then(pl.lit(f"{kind} was deleted in Zuora"))
+        .when(pl.col("status") == "Canceled").then(pl.lit(f"{kind} was canceled in Zuora"))
+    )
+
+
+def netsuite_reversal(kind: str, echo: pl.Expr) -> pl.Expr:
+    """Why a NetSuite transaction's Zuora counterpart must be canceled: it was deleted in NetSuite
+    (`netsuite/deletions`, getDeleted), never one zsync created there. Over `deleted`."""
+    return pl.when(~echo & pl.col("deleted")).then(pl.lit(f"{kind} was deleted in NetSuite"))
+
+
+def live_refunds(tables: Mapping[str, pl.DataFrame], flows: Iterable[str], owner: str,
+                 applications: pl.DataFrame) -> dict[str, list[str]]:
+    """Document id -> the refunds of it whose counterpart (links of `flows`) still stands.
+
+    A refund is applied against its payment (credit memo) in both systems, so neither system lets
+    that document go first: NetSuite refuses to delete a record with dependent records, Zuora
+    to cancel a payment with refunds. `applications` has `owner` (the document) and `refund`."""
+    links = table(tables, "zsync.links")
+    if links.is_empty() or applications.is_empty():
+        return {}
+    live = links.filter(pl.col("flow").is_in(list(flows)))
+    if "reversed_at" in live.columns:
+        live = live.filter(pl.col("reversed_at").is_null())
+    standing = set(live["source_id"].cast(pl.Utf8).to_list())
+    out: dict[str, list[str]] = {}
+    for doc, refund in applications.select(pl.col(owner).cast(pl.Utf8), pl.col("refund").cast(pl.Utf8)).iter_rows():
+        if doc and refund in standing:
+            out.setdefault(doc, []).append(refund)
+    return out

@@ -22,17 +22,18 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
-from zsync_assets.flows.mapping.common import account_names, record_name
+from zsync_assets.flows.mapping.common import account_names, record_name, table, with_columns_if_missing
 from zsync_assets.flows.mapping.memos import (
     body_fields, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day, records, ref,
     tax_item_id,
 )
+from zsync_assets.flows.mapping.settlement import live_refunds
 
 MemoKind = Literal["credit", "debit"]
 TAX_LINE_SUFFIX = ":tax"
 
 _MEMO_COLUMNS = ["id", "account_id", "memo_number", "memo_date", "due_date", "status", "currency", "total_amount",
-                 "reason_code", "comment", "comments"]
+                 "reason_code", "comment", "comments", "_deleted_at"]
 _APPLICATION_COLUMNS = ["credit_memo_id", "invoice_id", "debit_memo_id", "amount"]
 _ITEM_COLUMNS = ["id", "credit_memo_id", "debit_memo_id", "amount", "amount_without_tax", "tax_amount",
                  "charge_name", "product_rate_plan_charge_id", "service_start_date"]
@@ -96,6 +97,8 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
     applied_to = _credit_applications(tables) if kind == "credit" else {}
     tax_item = tax_item_id(tables, config)
     label = f"{kind} memo"
+    synced = linked(tables, f"{kind}_memos")
+    refunded = _standing_refunds(tables) if kind == "credit" else {}
     rows = []
     for memo in records(tables, f"zuora.{kind}_memos", _MEMO_COLUMNS):
         customer = customers.get(str(memo["account_id"]))
@@ -123,6 +126,10 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
                 else apply_blocked or lines_blocked
             ),
         }
+        row["_reverse"] = _reversal(label, memo, str(memo["id"]) in synced)
+        if str(memo["id"]) in refunded:
+            row["_reverse_blocked"] = (f"its refund(s) {', '.join(refunded[str(memo['id'])])} still stand in NetSuite: "
+                                       "they are reversed first (flow refunds)")
         if kind == "debit":
             row["dueDate"] = netsuite_day(memo["due_date"])
         elif apply_list:
@@ -130,6 +137,25 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
             row["applyList"] = apply_list
         rows.append(row)
     return frame(rows)
+
+
+def _reversal(label: str, memo: dict, synced: bool) -> str | None:
+    """Why the memo's NetSuite counterpart goes: canceled or deleted in Zuora, or unposted back to
+    Draft after it synced (Zuora cancels only a Draft memo, so a posted one is unposted first, and
+    a Draft counts in no balance; posted again, it is created afresh)."""
+    if memo["_deleted_at"] is not None:
+        return f"{label} was deleted in Zuora"
+    if memo["status"] == "Canceled":
+        return f"{label} was canceled in Zuora"
+    if memo["status"] == "Draft" and synced:
+        return f"{label} was unposted in Zuora (back to Draft)"
+    return None
+
+
+def _standing_refunds(tables: Mapping[str, pl.DataFrame]) -> dict[str, list[str]]:
+    """Credit memo id -> its refunds whose NetSuite counterpart stands (they go first)."""
+    applications = with_columns_if_missing(table(tables, "zuora.refund_applications"), ["credit_memo_id", "refund_id"])
+    return live_refunds(tables, ["refunds"], "credit_memo_id", applications.rename({"refund_id": "refund"}))
 
 
 def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -> Flow:
@@ -141,8 +167,10 @@ def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -
         target_record_type=target_record_type,
         source_tables=(f"zuora.{kind}_memos", f"zuora.{kind}_memo_items")
         + (("zuora.credit_memo_applications",) if kind == "credit" else ()),
-        reference_tables=("netsuite.currencies", "netsuite.tax_items", "zuora.accounts"),
+        reference_tables=("netsuite.currencies", "netsuite.tax_items", "zuora.accounts")
+        + (("zuora.refund_applications",) if kind == "credit" else ()),
         mapping=partial(netsuite_documents_from_zuora_memos, kind=kind),
+        waits_for=("zuora/deletions",),
         # a credit memo may be applied to a debit memo: that NetSuite invoice must exist first
         depends_on=("customers", "items", "invoices") + (("debit_memos",) if kind == "credit" else ()),
         write_back=WriteBack(f"{kind.capitalize()}Memo"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector, html_error_page
-from zsync_assets.sandbox.netsuite import soap
+from zsync_assets.sandbox.netsuite import periods, soap
 from zsync_assets.sandbox.netsuite.auth import MAX_SKEW_S, PassportVerifier, TbaCredentials
 from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.schema import ENDPOINT_PATH, WSDL_PATH, validator, vendor_files, zeep_schema
@@ -144,12 +144,28 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
             clock.set(moment)
         return JSONResponse({"time_zone": clock.time_zone, "now": clock.stamp()})
 
+    async def set_periods(request: Request) -> JSONResponse:
+        """{"closed_through": "YYYY-MM-DD"} closes every accounting period up to that day; DELETE
+        reopens them (periods.py: closing is a UI action in NetSuite, not a web service)."""
+        if request.method == "DELETE":
+            periods.close_through(store, None)
+        else:
+            text = str((await request.json()).get("closed_through", ""))
+            try:
+                periods.close_through(store, date.fromisoformat(text))
+            except ValueError:
+                return JSONResponse({"error": f"closed_through must be a date (YYYY-MM-DD); got {text!r}"},
+                                    status_code=400)
+        last = periods.closed_through(store)
+        return JSONResponse({"closed_through": last.isoformat() if last else None})
+
     routes = [
         Route("/", info),
         Route(WSDL_PATH, wsdl),
         Route(WSDL_PATH.rsplit("/", 1)[0] + "/xsd/{name}", xsd),
         Route(ENDPOINT_PATH, endpoint, methods=["POST"]),
         Route("/__sandbox/clock", set_clock, methods=["POST", "DELETE"]),
+        Route("/__sandbox/periods", set_periods, methods=["POST", "DELETE"]),
         *injector.admin_routes(),
     ]
     app = Starlette(routes=routes)

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS deleted_records (
     deleted_date TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deleted_records_date ON deleted_records (deleted_date, internal_id);
+-- Account-wide settings people make in the NetSuite UI (e.g. the last closed accounting period).
+CREATE TABLE IF NOT EXISTS account_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -213,6 +215,18 @@ class Store:
             return self._con.execute(
                 "SELECT 1 FROM applications WHERE doc_id = ? LIMIT 1", (int(doc_id),)
             ).fetchone() is not None
+
+    def setting(self, name: str) -> str | None:
+        with self.lock:
+            row = self._con.execute("SELECT value FROM account_settings WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, name: str, value: str | None) -> None:
+        with self.lock:
+            if value is None:
+                self._con.execute("DELETE FROM account_settings WHERE name = ?", (name,))
+            else:
+                self._con.execute("INSERT OR REPLACE INTO account_settings (name, value) VALUES (?, ?)", (name, value))
 
     def deleted(self, record_types: tuple[str, ...]) -> list[dict]:
         """Deleted records of these types, oldest first (for getDeleted)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zsync_assets.sandbox.netsuite import balances
+from zsync_assets.sandbox.netsuite import balances, periods
 from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.merge import merge
 from zsync_assets.sandbox.netsuite.records import (
@@ -132,6 +132,10 @@ class RecordWriter:
             docs = self.store.docs_of(internal_id) if kind.is_transaction else []
             if kind.is_transaction and self.store.has_dependents(internal_id):
                 raise RecordError("USER_ERROR", "This record cannot be deleted because it has dependent records.")
+            refusal = periods.closed_period_refusal(self.store, self.clock, existing["data"]) if kind.is_transaction \
+                else None
+            if refusal:
+                raise RecordError(periods.CLOSED_PERIOD_CODE, refusal)
             stamp = self.clock.stamp()
             self.store.delete(kind.record_type, internal_id, stamp)
             balances.refresh(self.store, docs, stamp)

@@ -78,6 +78,8 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
             changes[field] = a_date(value, name) if value is not None else None
         elif obj.path == "invoice-item-adjustments" and field in ADJUSTMENT_EDITABLE:
             changes[field] = value
+        elif obj.path == "invoice-item-adjustments" and field == "status":
+            changes.update(_cancel_adjustment(store, record, value))
         elif obj.path == "accounts" and field == "status":
             # An account is canceled (or re-activated) through the CRUD/SOAP-style update; the
             # v1 `PUT /v1/accounts/{key}` has no status field.
@@ -92,10 +94,26 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
             raise ApiError(400, INVALID_VALUE, f"fieldsToNull: '{name}' cannot be nulled")
         changes[field] = None
     store.update(obj.path, record["id"], changes)
-    if obj.path == "invoices" and "status" in changes:
-        refresh_invoice(store, record["id"])
+    if obj.path in ("invoices", "invoice-item-adjustments") and "status" in changes:
+        refresh_invoice(store, record["invoiceId"] if obj.path != "invoices" else record["id"])
         refresh_account(store, record["accountId"])
     return record["id"]
+
+
+def _cancel_adjustment(store, adjustment: dict[str, Any], value: Any) -> dict[str, Any]:  # noqa: ANN001
+    """`Status: Canceled` is the one status change of a processed adjustment (the InvoiceItemAdjustment
+    object's Status is Canceled or Processed); its invoice then owes what it owed before it. A canceled
+    Charge adjustment must not leave its invoice paying more than it owes."""
+    if value != "Canceled":
+        raise ApiError(400, RULE, "an invoice item adjustment's Status can only be set to Canceled")
+    if adjustment["status"] != "Processed":
+        raise ApiError(400, RULE, f"adjustment {adjustment['adjustmentNumber']} is {adjustment['status']}; "
+                                  "only a Processed one can be canceled")
+    invoice = store.get("invoices", adjustment["invoiceId"])
+    if adjustment["type"] == "Charge" and adjustment["amount"] > invoice["balance"] + 0.001:
+        raise ApiError(400, RULE, f"canceling charge adjustment {adjustment['adjustmentNumber']} would leave invoice "
+                                  f"{invoice['invoiceNumber']} overpaid; unapply its payments first")
+    return {"status": "Canceled"}
 
 
 def update_invoice(call: Call) -> tuple[int, Any]:
@@ -135,6 +153,7 @@ def _action(kind: str):
 
 
 def billing_routes(gateway: Gateway) -> list[Route]:
+    from zsync_assets.sandbox.zuora.cancellations import cancellation_routes
     from zsync_assets.sandbox.zuora.memo_applications import apply_credit_memo
     from zsync_assets.sandbox.zuora.settlement_updates import update_payment, update_refund
 
@@ -153,6 +172,7 @@ def billing_routes(gateway: Gateway) -> list[Route]:
         gateway.route("PUT", "/v1/credit-memos/{memo_key}/apply", apply_credit_memo, write=True),
         gateway.route("PUT", "/v1/credit-memos/{memo_key}", update_memo("credit"), write=True),
         gateway.route("PUT", "/v1/debit-memos/{memo_key}", update_memo("debit"), write=True),
+        *cancellation_routes(gateway),
         gateway.route("POST", "/v1/action/create", _action("create"), write=True),
         gateway.route("POST", "/v1/action/update", _action("update"), write=True),
     ]

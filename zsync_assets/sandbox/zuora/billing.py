@@ -39,8 +39,10 @@ def refresh_invoice(store: Store, invoice_id: str) -> dict[str, Any]:
 
 def refresh_payment(store: Store, payment_id: str) -> dict[str, Any]:
     payment = store.get("payments", payment_id)
-    changes = ledger.payment_amounts(payment, store.find("payment-applications", paymentId=payment_id),
-                                     store.find("refund-applications", paymentId=payment_id))
+    # A canceled refund gives its money back to the payment's unapplied amount (cancellations.py).
+    refunds = [a for a in store.find("refund-applications", paymentId=payment_id)
+               if (store.get("refunds", a["refundId"]) or {}).get("status") != "Canceled"]
+    changes = ledger.payment_amounts(payment, store.find("payment-applications", paymentId=payment_id), refunds)
     return store.update("payments", payment_id, changes)
 
 

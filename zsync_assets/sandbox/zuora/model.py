@@ -100,7 +100,7 @@ OBJECTS: dict[str, ObjectType] = {
             countryCode accountingCode"""),
         ObjectType("payments", "Payment", f"""{_AUDIT} accountId paymentNumber amount:n
             appliedAmount:n unappliedAmount:n refundAmount:n currency effectiveDate:d status type
-            source comment referenceId gatewayState {_SYNC_NS} Origin__NS Transaction__NS"""),
+            source comment referenceId gatewayState cancelledOn:t {_SYNC_NS} Origin__NS Transaction__NS"""),
         ObjectType("payment-applications", "PaymentApplication", """id createdDate:t updatedDate:t
             paymentId invoiceId debitMemoId accountId applyAmount:n effectiveDate:d
             paymentApplicationStatus"""),
