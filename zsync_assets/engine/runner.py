@@ -45,7 +45,8 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         missing = [t for t in flow.tables if not store.table_exists(con, t)]
         tables = {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
         tables["zsync.links"] = store.read_links(con)
-        links = store.read_links(con, flow.name)
+        # The flow's own links are a subset of what was just read: no second scan of the table.
+        links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
         attempts = store.read_last_attempts(con, flow.name)
         requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
     if missing:
