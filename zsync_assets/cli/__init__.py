@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from zsync_assets.cli.bench import bench, bench_report
 from zsync_assets.cli.check import check
 from zsync_assets.cli.errors import ZsyncGroup
 from zsync_assets.cli.queries import audit, sql
@@ -22,5 +23,6 @@ def main(debug: bool) -> None:
     """zsync: Zuora <-> NetSuite sync as a Dagster asset graph over DuckDB."""
 
 
-for _command in (sandbox, demo, check, plan_command, sql, audit, requeue_command, rebind_command):
+for _command in (sandbox, demo, check, plan_command, sql, audit, requeue_command, rebind_command,
+                 bench, bench_report):
     main.add_command(_command)
