@@ -39,7 +39,7 @@ from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.plan import SENDABLE
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
-from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets.lib.warehouse import Warehouse, scalar
 
 Log = Callable[[str], None]
 
@@ -98,6 +98,24 @@ def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
             f'select * from "{schema}"."{table}" where action in (\'create\', \'update\') '
             "order by wave, source_id"
         ).pl()
+
+
+def has_work(warehouse: Warehouse, flow: Flow) -> bool:
+    """Whether a push of `flow` would call a vendor at all: a planned create/update, or a link or
+    rejection the source has not been told of. False lets the push step skip building clients."""
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        if not store.table_exists(con, flow.plan_table):
+            return True  # push_flow says what is missing
+        schema, table = flow.plan_table.split(".")
+        if scalar(con, f'select count(*) from "{schema}"."{table}" where action in (\'create\', \'update\')'):
+            return True
+        if flow.write_back is None:
+            return False
+        if scalar(con, "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
+                  [flow.name]):
+            return True
+        return not store.read_unreported_rejections(con, flow.name).is_empty()
 
 
 Linked = dict[tuple[str, str], str]  # (flow, source id) -> target id
