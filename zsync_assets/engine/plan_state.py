@@ -11,9 +11,10 @@ cutover). The fingerprint covers each of them cheaply, in one DuckDB pass per ta
 - the configuration (its JSON), the source files of zsync's flows, engine and targets (size and
   mtime: a developer's edit re-plans), and today's UTC date.
 
-`zsync.plan_state(flow, fingerprint, planned_at)` keeps the fingerprint of the inputs the last
-written plan was made from. DuckDB's `hash` is only compared with itself on the same file; a
-DuckDB upgrade that changes it costs one plan.
+`zsync.planned_inputs(flow, fingerprint, planned_at)` keeps the fingerprint of the inputs the last
+written plan was made from. Not `zsync.plan_state`: `zsync.plan_<flow>` names a flow's plan, and
+the audit views read every such table as one (lib/audit.py). DuckDB's `hash` is only compared
+with itself on the same file; a DuckDB upgrade that changes it costs one plan.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from zsync_assets.lib.warehouse import qualified, scalar, table_exists
 
 DDL = """
 create schema if not exists zsync;
-create table if not exists zsync.plan_state (
+create table if not exists zsync.planned_inputs (
     flow varchar primary key,
     fingerprint varchar not null,
     planned_at timestamptz not null
@@ -79,9 +80,9 @@ def stored(con: duckdb.DuckDBPyConnection, flow: Flow) -> str | None:
     con.execute(DDL)
     if not table_exists(con, flow.plan_table):
         return None
-    return scalar(con, "select fingerprint from zsync.plan_state where flow = ?", [flow.name])
+    return scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
 
 
 def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
     con.execute(DDL)
-    con.execute("insert or replace into zsync.plan_state values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])
+    con.execute("insert or replace into zsync.planned_inputs values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])
