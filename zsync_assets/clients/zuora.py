@@ -198,7 +198,9 @@ class ZuoraClient:
         # Tokens are shared by every client of the process with the same credentials: a sync
         # builds a client per step, and a token per client cost one OAuth request each.
         with _TOKENS_LOCK:
-            token = self._token or _TOKENS.get(self._token_key)
+            token = self._token
+            if token is None or time.monotonic() >= token.expires_at:
+                token = _TOKENS.get(self._token_key)  # another client may have refreshed it
             if token is None or time.monotonic() >= token.expires_at:
                 token = self._fetch_token()
                 _TOKENS[self._token_key] = token
