@@ -41,7 +41,7 @@ def zuora_write_s(records: int, latency: Latency) -> float:
 
 def reads_s(api_calls: dict[str, dict[str, int]], latency: Latency) -> float:
     zuora = [n for route, n in api_calls.get("zuora", {}).items()
-             if (route.startswith("GET ") or route.startswith("POST /v1/action/query")) and route not in _ZUORA_NON_READS]
+             if (route.startswith(("GET ", "POST /v1/action/query"))) and route not in _ZUORA_NON_READS]
     netsuite = sum(n for op, n in api_calls.get("netsuite", {}).items() if op not in NETSUITE_WRITE_OPS)
     zuora_s = max(zuora, default=0) * latency.zuora_call_ms / 1000
     netsuite_s = math.ceil(netsuite / latency.netsuite_concurrency) * latency.netsuite_call_ms / 1000

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from zsync_assets.bench import sandboxes
-from zsync_assets.bench.plan_phase import arrange_customers, arrange_invoices, plan_phase
+from zsync_assets.bench.plan_phase import (
+    arrange_customers,
+    arrange_invoices,
+    plan_phase,
+)
 from zsync_assets.bench.sync_phases import SyncBench
 from zsync_assets.lib.warehouse import Warehouse
 

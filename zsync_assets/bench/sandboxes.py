@@ -48,7 +48,10 @@ class Sandboxes:
 
     def env(self) -> dict[str, str]:
         """What points zsync's resources at these sandboxes (instead of the default ports)."""
-        from zsync_assets.clients.netsuite.resource import sandbox_endpoint_url, sandbox_wsdl_url
+        from zsync_assets.clients.netsuite.resource import (
+            sandbox_endpoint_url,
+            sandbox_wsdl_url,
+        )
         from zsync_assets.sandbox import defaults
 
         return {"ZUORA_BASE_URL": self.zuora_url, "ZUORA_CLIENT_ID": defaults.ZUORA_CLIENT_ID,
