@@ -38,7 +38,18 @@ def _rules(error_status: int) -> list[dict]:
 
 def _end_state(env: SyncEnv) -> dict:
     """What a sync leaves, in terms both runs share: zsync's deterministic NetSuite externalIds,
-    the Zuora records told of their counterpart, the links by source id."""
+    the Zuora records told of their counterpart, the links by source id. Read with the usual
+    client settings: the 1 s timeout and 3 tries are for the faulted runs, and on a loaded
+    machine a clean search can outlast them."""
+    faulted = env.client_timeout_s, env.client_attempts
+    env.client_timeout_s, env.client_attempts = SyncEnv.client_timeout_s, SyncEnv.client_attempts
+    try:
+        return _read_end_state(env)
+    finally:
+        env.client_timeout_s, env.client_attempts = faulted
+
+
+def _read_end_state(env: SyncEnv) -> dict:
     netsuite = {}
     for search, criteria in (("customer", {}), ("item", {}), ("transaction", {"type": TRANSACTION_TYPES})):
         with env.netsuite_client() as client:
