@@ -31,11 +31,9 @@ ifneq ($(SYSTEM_PACKAGES_MISSING),)
 	       && $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES_MISSING) >/dev/null; }
 endif
 
-# Benchmarks print tables of figures (README "Benchmarks"); sizes are CLI options of each script.
+# The one benchmark (README "Benchmarks"): `zsync bench --help` for sizes and the latency model.
 bench: $(BIN)/.installed
-	$(BIN)/python -m benchmarks.bench_staging
-	$(BIN)/python -m benchmarks.bench_plan
-	$(BIN)/python -m benchmarks.bench_push
+	$(BIN)/zsync bench --json data/bench.json
 
 sandbox: $(BIN)/.installed
 	$(BIN)/zsync sandbox

@@ -15,7 +15,7 @@ import polars as pl
 
 from zsync_assets_tests.fixtures.sync_env import SyncEnv
 
-MAX_RUNS = 5
+MAX_RUNS = 8
 TRANSACTION_TYPES = {"operator": "anyOf", "searchValue": ["_invoice", "_creditMemo", "_customerPayment",
                                                           "_customerRefund"]}
 FAULTS = {  # shares of all calls, per kind: 30% in all
@@ -38,7 +38,18 @@ def _rules(error_status: int) -> list[dict]:
 
 def _end_state(env: SyncEnv) -> dict:
     """What a sync leaves, in terms both runs share: zsync's deterministic NetSuite externalIds,
-    the Zuora records told of their counterpart, the links by source id."""
+    the Zuora records told of their counterpart, the links by source id. Read with the usual
+    client settings: the 1 s timeout and 3 tries are for the faulted runs, and on a loaded
+    machine a clean search can outlast them."""
+    faulted = env.client_timeout_s, env.client_attempts
+    env.client_timeout_s, env.client_attempts = SyncEnv.client_timeout_s, SyncEnv.client_attempts
+    try:
+        return _read_end_state(env)
+    finally:
+        env.client_timeout_s, env.client_attempts = faulted
+
+
+def _read_end_state(env: SyncEnv) -> dict:
     netsuite = {}
     for search, criteria in (("customer", {}), ("item", {}), ("transaction", {"type": TRANSACTION_TYPES})):
         with env.netsuite_client() as client:
@@ -49,6 +60,11 @@ def _end_state(env: SyncEnv) -> dict:
     linked = env.warehouse.table_exists("zsync.links")  # not before a first plan ran
     links = env.query("select flow, source_id from zsync.links order by all").rows() if linked else []
     return {"netsuite": netsuite, "zuora": zuora, "links": links}
+
+
+def _timeouts_fired(env: SyncEnv) -> bool:
+    """The rarest kind (3%) has fired on both vendors; the others come with more share."""
+    return all(sandbox.stats().get("timeouts", 0) for sandbox in (env.zuora, env.netsuite))
 
 
 def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(make_sync_env, make_zuora_sandbox,
@@ -77,7 +93,10 @@ def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(make_sy
         env.zuora.clear_faults()  # look without faults; they come back for the next run
         env.netsuite.clear_faults()
         reached = _end_state(env) == expected
-        if reached:
+        # A run that changes nothing makes few calls (plan_state.py skips plan and push), so a 3%
+        # kind may not have fired by the run that converged: runs go on under faults until every
+        # kind has, and the clean end state must survive them too.
+        if reached and _timeouts_fired(env):
             break
         env.zuora.set_faults(_rules(503), seed=11 + runs)
         env.netsuite.set_faults(_rules(500), seed=12 + runs)
@@ -96,7 +115,7 @@ def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(make_sy
         where rn = 1 and status = 'failed'""")
     assert last.filter(pl.col("error_class") != "data").is_empty(), last
     stats_z, stats_n = env.zuora.stats(), env.netsuite.stats()
-    assert stats_z.get("timeouts", 0) and stats_n.get("timeouts", 0), "every kind must have fired"
+    assert _timeouts_fired(env), "every kind must have fired"
     failed_attempts = env.query("select count(*) as n from zsync.push_log where status = 'failed'")["n"][0]
     print(f"fault convergence: {failed_attempts} failed write attempts on the way, "
           f"{stats_z.get('timeouts', 0) + stats_n.get('timeouts', 0)} timeouts injected")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from zsync_assets.cli.bench import bench, bench_report
 from zsync_assets.cli.check import check
 from zsync_assets.cli.errors import ZsyncGroup
 from zsync_assets.cli.queries import audit, sql
@@ -26,5 +27,5 @@ def main(debug: bool) -> None:
 
 
 for _command in (sandbox, demo, sync_command, status_command, why_command, config_command, check, plan_command,
-                 sql, audit, requeue_command, rebind_command):
+                 sql, audit, requeue_command, rebind_command, bench, bench_report):
     main.add_command(_command)

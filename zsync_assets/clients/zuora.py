@@ -17,6 +17,7 @@ Which failures are retried is decided in `zuora_errors.classify`.
 
 from __future__ import annotations
 
+import hashlib
 import json as _json
 import logging
 import os
@@ -35,6 +36,7 @@ import httpx
 from lxml import etree
 from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
+from zsync_assets.clients.http import pool_limits, ssl_context
 from zsync_assets.clients.zuora_errors import (
     Outcome,
     RetriableZuoraError,
@@ -102,6 +104,11 @@ class _Token:
     tenant_id: str | None
 
 
+# OAuth tokens per (base URL, client id, secret digest, entity), for every client of the process.
+_TOKENS: dict[tuple[str, str, str, str | None], _Token] = {}
+_TOKENS_LOCK = threading.RLock()
+
+
 class ZuoraClient:
     """One Zuora tenant over HTTPS (or a sandbox over loopback)."""
 
@@ -121,6 +128,7 @@ class ZuoraClient:
         object_query_page_size: int = OBJECT_QUERY_MAX_PAGE,
         entity_id: str | None = None,
         logger: logging.Logger | None = None,
+        pool_size: int = 40,  # requests in flight at once (Zuora's default tenant concurrency)
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -147,7 +155,7 @@ class ZuoraClient:
         # The engine's push workers share one client: Counter `+=` is a read then a write.
         self._counts_lock = threading.Lock()
         self._http = httpx.Client(
-            base_url=self.base_url,
+            base_url=self.base_url, verify=ssl_context(), limits=pool_limits(pool_size),
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             headers={"Accept": "application/json", "User-Agent": "zsync",
                      **({ENTITY_HEADER: self.entity_id} if self.entity_id else {})},
@@ -181,17 +189,30 @@ class ZuoraClient:
         tenant = str(self.tenant_id)
         return f"{tenant}/{self.entity_id}" if self.entity_id else tenant
 
+    @property
+    def _token_key(self) -> tuple[str, str, str, str | None]:
+        secret = hashlib.sha256(self._client_secret.encode()).hexdigest()
+        return (self.base_url, self.client_id, secret, self.entity_id)
+
     def _valid_token(self) -> _Token:
-        with self._lock:
+        # Tokens are shared by every client of the process with the same credentials: a sync
+        # builds a client per step, and a token per client cost one OAuth request each.
+        with _TOKENS_LOCK:
             token = self._token
             if token is None or time.monotonic() >= token.expires_at:
-                token = self._token = self._fetch_token()
+                token = _TOKENS.get(self._token_key)  # another client may have refreshed it
+            if token is None or time.monotonic() >= token.expires_at:
+                token = self._fetch_token()
+                _TOKENS[self._token_key] = token
+            self._token = token
             return token
 
     def _invalidate(self, stale: _Token | None) -> None:
-        with self._lock:
+        with _TOKENS_LOCK:
             if self._token is stale:  # another thread may have refreshed already
                 self._token = None
+                # The server refused it: the shared token is suspect too (revoked, rotated secret).
+                _TOKENS.pop(self._token_key, None)
 
     def _fetch_token(self) -> _Token:
         form = {

@@ -19,8 +19,8 @@ from zsync_assets.engine.catalog import (
 )
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
-from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
+from zsync_assets.engine.push import has_work, push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
 from zsync_assets.engine.runner import plan_flow
 from zsync_assets.engine.sink import Sink
@@ -74,7 +74,8 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
                     f"why, written to `{flow.plan_table}`. Writes nothing to either system.",
     )
     def _plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        result = plan_flow(flow, warehouse.get(), current_config(), check=checks(flow.target_system))
+        result = plan_flow(flow, warehouse.get(), current_config(), check=checks(flow.target_system),
+                           skip_unchanged=True)
         if result.missing_tables:
             # An empty plan here would let the push "succeed" with nothing sent: fail loudly.
             raise dg.Failure(description=f"{flow.name}: {result.not_staged}", allow_retries=False)
@@ -89,6 +90,8 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
             **blocked_and_skipped_metadata(flow, result.plan),
             "table": dg.MetadataValue.text(flow.plan_table),
             **config_metadata(),
+            # Nothing it reads changed since the stored plan was made: that plan stands.
+            "unchanged_inputs": dg.MetadataValue.bool(result.unchanged),
         })
 
     return _plan
@@ -111,6 +114,11 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
     )
     def _push(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse.get()
+        if not has_work(warehouse, flow):
+            # No vendor client, token or call: a plan with nothing to send and nothing to write back.
+            context.log.info(f"push {flow.name}: nothing to send or write back")
+            return dg.MaterializeResult(metadata={"sent": dg.MetadataValue.int(0),
+                                                  "nothing_to_do": dg.MetadataValue.bool(True)})
         with ExitStack() as stack:
             sink = stack.enter_context(open_sink(flow.target_system, context))
             source_sink = stack.enter_context(open_sink(flow.source_system, context)) if flow.write_back else None

@@ -82,63 +82,107 @@ def _supported(dtype: pl.DataType) -> bool:
     return dtype == pl.Null or any(dtype == s for s in _SCALARS)
 
 
-def _scalar(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if dtype == pl.Float32:
-        # Python sees a Float32 as the double it widens to (0.1f -> 0.10000000149011612).
-        expr = expr.cast(pl.Float64)
-    # `{"v":<text>}` -> `<text>`: polars' JSON writer escapes exactly like json.dumps.
-    text = pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
-    return pl.when(expr.is_not_null()).then(text)
+# Text is escaped with literal replacements (memchr-fast, and skipped for a column that needs
+# none) instead of polars' JSON writer: the five characters json.dumps escapes in ordinary text.
+# Any other control character (json.dumps writes \\b, \\f, \\u00xx) sends its row to
+# `reference_json` (the "odd" rows).
+_TEXT_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_NEEDS_ESCAPE = r'[\\"\n\r\t]'
+_RARE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_LIST_BY_POSITION = 4  # lists at most this long are encoded position by position, longer ones exploded
+
+Encoded = tuple[pl.Series, pl.Series | None]  # (prefix + JSON text, or null where omitted; odd rows or None)
 
 
-def _encode(expr: pl.Expr, dtype: pl.DataType, *, in_list: bool = False) -> pl.Expr:
-    """JSON text of `expr`, or null where the value is omitted (null, or an object left empty
-    outside a list: `_without_nulls` drops `{}` members but keeps `{}` list elements)."""
+def _key(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False) + ":"
+
+
+def _scalar(values: pl.Series, prefix: str) -> Encoded:
+    """`prefix` + the value's JSON, in one `concat_str` (every `+` would be one more string column)."""
+    dtype, v = values.dtype, pl.col("v")
+    odd = None
+    if dtype == pl.Utf8:
+        if values.str.contains(_NEEDS_ESCAPE).any():
+            for raw, escaped in _TEXT_ESCAPES:
+                v = v.str.replace_all(raw, escaped, literal=True)
+        text = pl.concat_str([pl.lit(prefix + '"'), v, pl.lit('"')])
+        odd = pl.col("v").str.contains(_RARE_CONTROL).fill_null(False)
+    elif dtype == pl.Boolean:
+        text = pl.when(v).then(pl.lit(prefix + "true")).when(~v).then(pl.lit(prefix + "false"))
+    elif any(dtype == t for t in _INTEGERS):
+        text = pl.concat_str([pl.lit(prefix), v.cast(pl.Utf8)])
+    else:  # floats: polars' JSON writer prints them like Python, but for the odd ones
+        x = v.cast(pl.Float64)  # Python sees a Float32 as the double it widens to
+        text = pl.when(x.is_not_null()).then(
+            pl.concat_str([pl.lit(prefix), pl.struct(x.alias("v")).struct.json_encode().str.slice(5).str.head(-1)]))
+        odd = (~x.is_finite() | ((x != 0) & (x.abs() < 1e-4))).fill_null(False)
+    frame = values.to_frame("v").select(text.alias("text"), *([odd.alias("odd")] if odd is not None else []))
+    return frame["text"], (frame["odd"] if odd is not None else None)
+
+
+def _any(masks: list[pl.Series | None]) -> pl.Series | None:
+    present = [m for m in masks if m is not None]
+    if not present:
+        return None
+    return pl.DataFrame([m.alias(f"m{i}") for i, m in enumerate(present)]).select(
+        pl.any_horizontal(pl.all()).fill_null(False)).to_series()
+
+
+def _members(parts: list[tuple[str, Encoded]]) -> pl.Expr:
+    """The members of an object, sorted by key, omitted ones left out: `"a":1,"b":"x"`."""
+    ordered = [f"p{i}" for i, _ in sorted(enumerate(parts), key=lambda ip: ip[1][0])]
+    return pl.concat_str([pl.col(c) for c in ordered], separator=",", ignore_nulls=True) if ordered else pl.lit("")
+
+
+def _encode(values: pl.Series, prefix: str = "", *, in_list: bool = False) -> Encoded:
+    """`prefix` + JSON text of each value, or null where it is omitted (null, or an object left
+    empty outside a list: `_without_nulls` drops `{}` members but keeps `{}` list elements).
+
+    Eager and bottom-up: every nested value is encoded exactly once (an expression tree rebuilds
+    a struct's fields once per reference: 2^depth times for the customers' addressbook)."""
+    dtype = values.dtype
     if dtype == pl.Null:
-        return pl.lit(None, pl.Utf8)
+        return pl.Series(values.name, [None] * len(values), dtype=pl.Utf8), None
     if isinstance(dtype, pl.Struct):
-        body = _object([(f.name, _encode(expr.struct.field(f.name), f.dtype)) for f in dtype.fields])
-        keep = expr.is_not_null() if in_list else expr.is_not_null() & (body != "{}")
-        return pl.when(keep).then(body)
+        fields = values.struct.unnest()
+        parts = [(f.name, _encode(fields.to_series(i), _key(f.name))) for i, f in enumerate(dtype.fields)]
+        frame = pl.DataFrame([e[0].alias(f"p{i}") for i, (_, e) in enumerate(parts)]
+                             + [values.is_null().alias("null")]).with_columns(inner=_members(parts))
+        # A null struct's fields may hold anything: the struct's own validity decides.
+        keep = ~pl.col("null") if in_list else ~pl.col("null") & (pl.col("inner") != "")
+        text = frame.select(pl.when(keep).then(pl.concat_str([pl.lit(prefix + "{"), pl.col("inner"), pl.lit("}")])))
+        return text.to_series(), _any([e[1] for _, e in parts])
     if isinstance(dtype, pl.List):
-        items = expr.list.eval(_encode(pl.element(), dtype.inner, in_list=True)).list.drop_nulls()
-        return pl.when(expr.is_not_null()).then(pl.lit("[") + items.list.join(",") + pl.lit("]"))
-    return _scalar(expr, dtype)
+        return _encode_list(values, prefix)
+    return _scalar(values, prefix)
 
 
-def _object(fragments: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    """`{"k":v,...}` from (key, JSON-or-null) pairs; keys sorted like `json.dumps(sort_keys=True)`."""
-    parts = [pl.lit(json.dumps(k, ensure_ascii=False) + ":") + v for k, v in sorted(fragments, key=lambda kv: kv[0])]
-    if not parts:
-        return pl.lit("{}")
-    return pl.lit("{") + pl.concat_str(parts, separator=",", ignore_nulls=True) + pl.lit("}")
-
-
-def _odd_float(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
-    """True where a float somewhere in the value prints differently in polars and Python."""
-    if isinstance(dtype, pl.Struct):
-        parts = [p for f in dtype.fields if (p := _odd_float(expr.struct.field(f.name), f.dtype)) is not None]
-        return pl.any_horizontal(parts).fill_null(False) if parts else None
-    if isinstance(dtype, pl.List):
-        inner = _odd_float(pl.element(), dtype.inner)
-        return None if inner is None else expr.list.eval(inner).list.any().fill_null(False)
-    if dtype in (pl.Float64, pl.Float32):
-        x = expr.cast(pl.Float64)
-        return (~x.is_finite() | ((x != 0) & (x.abs() < 1e-4))).fill_null(False)
-    return None
-
-
-def _fragments(mapped: pl.DataFrame, overrides: FieldOverrides | None) -> dict[str, pl.Expr]:
-    frags = {c: _encode(pl.col(c), mapped.schema[c]) for c in payload_columns(mapped)}
-    if overrides:
-        for old, new in overrides.renames.items():  # in order, like `payloads`
-            if old in frags:
-                moved = frags.pop(old)
-                frags[new] = pl.coalesce(moved, frags[new]) if new in frags else moved
-        for key, value in overrides.constants.items():
-            frags[key] = pl.lit(json.dumps(value, sort_keys=True, ensure_ascii=False,
-                                           separators=(",", ":"), default=str))
-    return frags
+def _encode_list(values: pl.Series, prefix: str) -> Encoded:
+    """`[a,b]` of the elements' JSON, null elements left out (as `_without_nulls` does)."""
+    is_null = values.is_null()
+    width = values.list.len().max() or 0
+    if width <= _LIST_BY_POSITION:
+        parts = [_encode(values.list.get(i, null_on_oob=True), in_list=True) for i in range(width)]
+        frame = pl.DataFrame([t.alias(f"e{i}") for i, (t, _) in enumerate(parts)] + [is_null.alias("null")])
+        items = pl.concat_str([pl.col(f"e{i}") for i in range(width)], separator=",", ignore_nulls=True) \
+            if parts else pl.lit("")
+        text = frame.select(pl.when(~pl.col("null")).then(
+            pl.concat_str([pl.lit(prefix + "["), items.fill_null(""), pl.lit("]")])))
+        return text.to_series(), _any([o for _, o in parts])
+    # Long lists (invoice lines): every element encoded once, then joined back per row.
+    exploded = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "v": values}).explode("v")
+    text, odd = _encode(exploded["v"], in_list=True)
+    grouped = exploded.select("row").with_columns(
+        text=text, odd=odd if odd is not None else pl.lit(False)
+    ).group_by("row", maintain_order=True).agg(pl.col("text").drop_nulls().str.join(","), pl.col("odd").any())
+    # Joined by row: `explode` may leave out the rows of empty lists.
+    joined = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "null": is_null}).join(
+        grouped, on="row", how="left", maintain_order="left").with_columns(
+        pl.col("text").fill_null(""), pl.col("odd").fill_null(False))
+    result = joined.select(pl.when(~pl.col("null")).then(pl.concat_str([pl.lit(prefix + "["), pl.col("text"), pl.lit("]")])))
+    return result.to_series(), (joined["odd"] if odd is not None else None)
 
 
 def payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) -> pl.Series:
@@ -146,12 +190,32 @@ def payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) 
     columns = payload_columns(mapped)
     if not all(_supported(mapped.schema[c]) for c in columns):
         return pl.Series("payload", reference_json(mapped, overrides), dtype=pl.Utf8)
-    # with_columns, not select: when no column reaches the payload (every field null or only
-    # constants) the expression is a literal, which select would return as a single row.
-    body = mapped.with_columns(_object(list(_fragments(mapped, overrides).items())).alias("payload"))["payload"]
-    odd = [e for c in columns if (e := _odd_float(pl.col(c), mapped.schema[c])) is not None]
-    if odd:
-        rows = mapped.select(pl.any_horizontal(odd).arg_true()).to_series()
+    # Which columns land under which key (renames move a value; the moved one wins), then
+    # constants, exactly in the order `payloads` applies them.
+    sources: dict[str, list[str]] = {c: [c] for c in columns}
+    constants: dict[str, str] = {}
+    if overrides:
+        for old, new in overrides.renames.items():
+            if old in sources:
+                sources[new] = sources.pop(old) + sources.get(new, [])
+        for key, value in overrides.constants.items():
+            sources.pop(key, None)
+            constants[key] = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    encoded = {c: _encode(mapped[c], _key(key)) for key, cols in sources.items() for c in cols}
+    members = [(key, pl.coalesce([pl.col(f"c{columns.index(c)}") for c in cols]) if len(cols) > 1
+                else pl.col(f"c{columns.index(cols[0])}")) for key, cols in sources.items()]
+    members += [(key, pl.lit(_key(key) + text)) for key, text in constants.items()]
+    frame = mapped.select("source_id").with_columns(
+        [text.alias(f"c{columns.index(c)}") for c, (text, _) in encoded.items()])
+    ordered = [e for _, e in sorted(members, key=lambda m: m[0])]
+    body_expr = pl.concat_str([pl.lit("{"), pl.concat_str(ordered, separator=",", ignore_nulls=True).fill_null(""),
+                               pl.lit("}")]) if ordered else pl.lit("{}")
+    # with_columns, not select: a payload of constants only is a literal, which select would
+    # return as a single row.
+    body = frame.with_columns(body_expr.alias("payload"))["payload"]
+    odd = _any([o for _, o in encoded.values()])
+    if odd is not None:
+        rows = odd.arg_true()
         if len(rows):
             body = body.scatter(rows, reference_json(mapped[rows], overrides))
     return body

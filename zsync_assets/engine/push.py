@@ -1,19 +1,23 @@
 """Push: send a flow's planned creates/updates through a Sink, log every attempt, keep the links.
 
-Crash safety, in order of events for one batch:
-1. `started` rows go to `zsync.push_log` (DuckDB opened and closed again);
-2. the vendor call runs with the DuckDB file closed (other steps and people can read it);
-3. result rows and links are written in one short open.
+Crash safety, in order of events for one wave (records of one action whose parents landed):
+1. the `started` rows of every record of the wave go to `zsync.push_log` in ONE transaction,
+   committed before the first vendor call of the wave;
+2. the vendor calls run (up to `sink.parallel_batches(config)` batches at once, worker threads
+   that touch nothing but the sink); the DuckDB file is not held for them;
+3. one writer, the calling thread, appends the result rows and links of finished batches in
+   bulk: one transaction per flush (every `_FLUSH_ROWS` results or `_FLUSH_S` seconds, and at
+   the end of the wave).
 A crash between 1 and 3 leaves `started` rows without a result: the next plan marks those
 records `needs_lookup`, and this module finds them on the target (NetSuite: externalId;
-Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exactly once.
+Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exactly once. A batch
+the push never sent (a sink raised in another batch and the rest were cancelled) gets a
+`failed` row of class transient, code `NOT_SENT`: sent next run, no lookup needed.
 
-Within a wave and action, up to `sink.parallel_batches(config)` batches are in flight at once
-(worker threads): the vendor allows several concurrent requests (NetSuite: the account's
-concurrency; Zuora: 40 per tenant by default), and one batch at a time leaves that unused.
-Each worker keeps steps 1-3 for its batch; DuckDB opens take turns within the process
-(`Warehouse.connect`) and are never held across a vendor call. Link references are resolved, and results counted,
-in the calling thread; a wave starts only after every batch of the previous wave has finished.
+Within a wave and action the vendor allows several concurrent requests (NetSuite: the
+account's concurrency; Zuora: 40 per tenant by default), so batches go out side by side. Link
+references are resolved, and results counted, in the calling thread; a wave starts only after
+every batch of the previous wave has finished and its results are written.
 
 Only one push of a flow runs at a time, across processes and runs (a file lock next to the
 warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps.
@@ -25,9 +29,10 @@ import hashlib
 import logging
 import json
 import math
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -40,7 +45,8 @@ from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.plan import SENDABLE
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
-from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets.lib.failure import Failure
+from zsync_assets.lib.warehouse import Warehouse, scalar
 
 Log = Callable[[str], None]
 
@@ -99,6 +105,24 @@ def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
             f'select * from "{schema}"."{table}" where action in (\'create\', \'update\') '
             "order by wave, source_id"
         ).pl()
+
+
+def has_work(warehouse: Warehouse, flow: Flow) -> bool:
+    """Whether a push of `flow` would call a vendor at all: a planned create/update/reverse, or a link or
+    rejection the source has not been told of. False lets the push step skip building clients."""
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        if not store.table_exists(con, flow.plan_table):
+            return True  # push_flow says what is missing
+        schema, table = flow.plan_table.split(".")
+        if scalar(con, f'select count(*) from "{schema}"."{table}" where action in (\'create\', \'update\', \'reverse\')'):
+            return True
+        if flow.write_back is None:
+            return False
+        if scalar(con, "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
+                  [flow.name]):
+            return True
+        return not store.read_unreported_rejections(con, flow.name).is_empty()
 
 
 Linked = dict[tuple[str, str], str]  # (flow, source id) -> target id
@@ -223,12 +247,8 @@ def push_flow(
                     failed_ids |= waiting
                     result.deferred += len(waiting)
                     if records:
-                        batches.append((records, chunk))
-                send = lambda batch: _send_batch(flow, warehouse, sink, *batch, run_id)  # noqa: E731
-                for number, sent in enumerate(_in_parallel(send, batches, parallel), start=1):
-                    failed_ids |= _tally(flow, sent, result, linked)
-                    PROGRESS.info("push %s: %s batch %d of %d sent (%d ok, %d failed so far)", flow.name, action,
-                                  number, len(batches), result.succeeded, result.failed)
+                        batches.append(_Batch(records, chunk))
+                failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked, action)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
             _write_back(flow, warehouse, source_sink, config, run_id, result)
@@ -300,34 +320,96 @@ def _prepare_batch(flow: Flow, chunk: list[dict], targets: dict[str, str],
 
 
 @dataclass
-class _SentBatch:
+class _Batch:
     records: list[Outgoing]
-    outcomes: list[Outcome]
-    link_rows: list[dict]
+    chunk: list[dict]  # the plan rows of `records`
+    outcomes: list[Outcome] = field(default_factory=list)
+    link_rows: list[dict] = field(default_factory=list)
 
 
-def _send_batch(flow: Flow, warehouse: Warehouse, sink: Sink, records: list[Outgoing],
-                chunk: list[dict], run_id: str) -> _SentBatch:
-    """Steps 1-3 for one batch (runs in a worker thread: touches no shared state but DuckDB)."""
-    hashes = {r["source_id"]: r["payload_hash"] for r in chunk}
-    bodies = {r["source_id"]: r["payload"] for r in chunk}
-    with warehouse.connect() as con:
+_FLUSH_ROWS = 2000  # result rows buffered before they are written...
+_FLUSH_S = 2.0  # ...or seconds since the last write: what a crash can leave to the next lookup
+
+
+class _Writer:
+    """The one writer of a wave's results: buffers log rows, links and cleared re-queues and
+    appends them in one transaction per flush (the push's only DuckDB writes during sending)."""
+
+    def __init__(self, warehouse: Warehouse, flow: Flow):
+        self.warehouse, self.flow = warehouse, flow
+        self.log_rows: list[dict] = []
+        self.link_rows: list[dict] = []
+        self.done: list[str] = []
+        self.last = time.monotonic()
+
+    def add(self, log_rows: list[dict], link_rows: list[dict], source_ids: list[str]) -> None:
+        self.log_rows += log_rows
+        self.link_rows += link_rows
+        self.done += source_ids
+        if len(self.log_rows) >= _FLUSH_ROWS or time.monotonic() - self.last >= _FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.log_rows or self.link_rows:
+            with self.warehouse.connect() as con:
+                con.execute("begin transaction")
+                try:
+                    store.log_attempts(con, self.log_rows)
+                    store.upsert_links(con, self.link_rows)
+                    store.clear_requeue(con, self.flow.name, self.done)
+                    con.execute("commit")
+                except BaseException:
+                    con.execute("rollback")
+                    raise
+        self.log_rows, self.link_rows, self.done = [], [], []
+        self.last = time.monotonic()
+
+
+def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batch], workers: int,
+               run_id: str, result: PushResult, linked: Linked, action: str) -> set[str]:
+    """Steps 1-3 for one wave of one action; returns the ids that failed (their children wait)."""
+    if not batches:
+        return set()
+    hashes = {r["source_id"]: r["payload_hash"] for b in batches for r in b.chunk}
+    with warehouse.connect() as con:  # 1: every started row of the wave, durable before any call
         store.log_attempts(con, [_attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
-                                 for rec in records])
-    # A sink raising here leaves the `started` rows unanswered on purpose: the outcome is
-    # unknown, and the next run's lookup settles it.
-    outcomes = write_isolating(sink, records)
-    log_rows, link_rows = [], []
-    for rec, outcome in zip(records, outcomes, strict=True):
-        hash_ = hashes[rec.source_id]
-        log_rows.append(_attempt_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
-        if outcome.ok and outcome.target_id:
-            link_rows.append(_link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
-    with warehouse.connect() as con:
-        store.log_attempts(con, log_rows)
-        store.upsert_links(con, link_rows)
-        store.clear_requeue(con, flow.name, [r.source_id for r in records])
-    return _SentBatch(records, outcomes, link_rows)
+                                 for b in batches for rec in b.records])
+    writer, failed, done = _Writer(warehouse, flow), set(), []
+
+    def finished(batch: _Batch) -> None:  # 3, in the calling thread
+        nonlocal failed
+        bodies = {r["source_id"]: r["payload"] for r in batch.chunk}
+        log_rows = []
+        for rec, outcome in zip(batch.records, batch.outcomes, strict=True):
+            hash_ = hashes[rec.source_id]
+            log_rows.append(_attempt_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
+            if outcome.ok and outcome.target_id:
+                batch.link_rows.append(_link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
+        writer.add(log_rows, batch.link_rows, [r.source_id for r in batch.records])
+        failed |= _tally(flow, batch, result, linked)
+        done.append(batch)
+        PROGRESS.info("push %s: %s batch %d of %d sent (%d ok, %d failed so far)", flow.name, action,
+                      len(done), len(batches), result.succeeded, result.failed)
+
+    unsent: list[_Batch] = []
+    try:
+        _in_parallel(lambda batch: _call(sink, batch), batches, workers, finished, unsent)
+    finally:
+        for batch in unsent:
+            writer.add([_attempt_row(run_id, flow, rec, hashes[rec.source_id], "failed",
+                                     Outcome.failed(rec.source_id, _NOT_SENT)) for rec in batch.records], [], [])
+        writer.flush()
+    return failed
+
+
+_NOT_SENT = Failure("transient", "NOT_SENT", "the push stopped before this batch was sent; sent on the next run")
+
+
+def _call(sink: Sink, batch: _Batch) -> _Batch:
+    """Step 2 (in a worker thread: touches the sink only). A sink raising here leaves the batch's
+    `started` rows unanswered on purpose: the outcome is unknown, and the next run looks it up."""
+    batch.outcomes = write_isolating(sink, batch.records)
+    return batch
 
 
 def _refused_as_a_whole(outcome: Outcome) -> bool:
@@ -353,24 +435,44 @@ def write_isolating(sink: Sink, records: Sequence[Outgoing]) -> list[Outcome]:
     return outcomes
 
 
-def _in_parallel(send: Callable[[tuple], _SentBatch], batches: list[tuple], workers: int) -> Iterator[_SentBatch]:
-    """`send` each batch, up to `workers` at once; results in batch order. If one raises, batches
-    not started yet are cancelled, those in flight finish (their bookkeeping is written), and
-    the error propagates like a sequential push's would."""
+def _in_parallel(send: Callable[[_Batch], _Batch], batches: list[_Batch], workers: int,
+                 finished: Callable[[_Batch], None], unsent: list[_Batch]) -> None:
+    """`send` each batch, up to `workers` at once, and hand each to `finished` as it completes.
+    If one raises, batches not started yet are cancelled (listed in `unsent`), those in flight
+    finish (their results are written), and the error propagates."""
     if workers <= 1 or len(batches) <= 1:
-        yield from map(send, batches)
+        for i, batch in enumerate(batches):
+            try:
+                finished(send(batch))
+            except BaseException:
+                unsent.extend(batches[i + 1:])
+                raise
         return
+    # At most `workers` batches are submitted at a time, so each one submitted runs at once; after
+    # an error nothing more is submitted, and the ones in flight finish.
+    queue, error = iter(batches), None
     with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="zsync-push") as pool:
-        futures = [pool.submit(send, batch) for batch in batches]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        in_flight: dict[Future, _Batch] = {}
+        for batch in (next(queue, None) for _ in range(workers)):
+            if batch is not None:
+                in_flight[pool.submit(send, batch)] = batch
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                del in_flight[future]
+                if future.exception() is not None:
+                    error = error or future.exception()
+                    continue
+                finished(future.result())
+                following = next(queue, None) if error is None else None
+                if following is not None:
+                    in_flight[pool.submit(send, following)] = following
+    if error is not None:
+        unsent.extend(queue)
+        raise error
 
 
-def _tally(flow: Flow, sent: _SentBatch, result: PushResult, linked: Linked) -> set[str]:
+def _tally(flow: Flow, sent: _Batch, result: PushResult, linked: Linked) -> set[str]:
     """Count one batch's outcomes (calling thread only) and learn its links for later waves."""
     failed = set()
     for rec, outcome in zip(sent.records, sent.outcomes, strict=True):

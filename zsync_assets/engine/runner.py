@@ -8,7 +8,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
-from zsync_assets.engine import reversals
+from zsync_assets.engine import plan_state, reversals
 from zsync_assets.engine.blockers import read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
@@ -39,6 +39,9 @@ class DeclaredTables(dict):
 class PlanResult:
     plan: pl.DataFrame
     missing_tables: list[str] = field(default_factory=list)
+    # True: nothing the plan reads changed since the stored plan was made (`plan_state.py`);
+    # `plan` is then that stored plan's light columns (source_id, action, reason, match).
+    unchanged: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -61,16 +64,22 @@ def not_staged_message(tables: list[str]) -> str:
 
 
 def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool = True,
-              check: PayloadCheck | None = None) -> PlanResult:
+              check: PayloadCheck | None = None, skip_unchanged: bool = False) -> PlanResult:
     """Map the staged tables and classify every record; `write=False` is a pure dry run.
-    `check`: the target system's payload check (values it could not hold are blocked)."""
+    `check`: the target system's payload check (values it could not hold are blocked).
+    `skip_unchanged`: keep the stored plan when none of its inputs changed since it was made."""
     with warehouse.connect() as con:
         store.migrate(con)
+        inputs = plan_state.fingerprint(con, flow, config) if write else None
+        if skip_unchanged and inputs is not None and plan_state.stored(con, flow) == inputs:
+            kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
+            return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not store.table_exists(con, t)]
         tables = DeclaredTables(flow.name, {t: con.sql(f"select * from {qualified(t)}").pl()
                                             for t in flow.tables if t not in missing})
         tables["zsync.links"] = store.read_links(con)
-        links = store.read_links(con, flow.name)
+        # The flow's own links are a subset of what was just read: no second scan of the table.
+        links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
         attempts = store.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
@@ -90,4 +99,6 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
     if write:
         with warehouse.connect() as con:
             replace_table(con, flow.plan_table, plan)
+            if not missing:
+                plan_state.remember(con, flow, inputs)
     return PlanResult(plan, missing)

@@ -88,8 +88,17 @@ def _addressbook() -> pl.Expr:
         pl.lit("Sold To").alias("label"),
         _address("sold_").alias("addressbookAddress"),
     ))
-    entries = pl.concat_list([billing, shipping]).list.drop_nulls()
-    return pl.when(entries.list.len() > 0).then(pl.struct(entries.alias("addressbook")))
+    has_billing = pl.col("bill_id").is_not_null()
+    has_shipping = pl.col("sold_id").is_not_null() & ~same.fill_null(False)
+    # The list is [billing, shipping] without the absent ones. Built by case with `concat_arr`:
+    # polars' `concat_list` (and `list.drop_nulls`) of structs costs ~10 µs a row, `concat_arr`
+    # a few hundred ns (at 1M accounts that is most of the plan's time).
+    entries = (
+        pl.when(has_billing & has_shipping).then(pl.concat_arr([billing, shipping]).arr.to_list())
+        .when(has_billing).then(pl.concat_arr([billing]).arr.to_list())
+        .when(has_shipping).then(pl.concat_arr([shipping]).arr.to_list())
+    )
+    return pl.when(entries.is_not_null()).then(pl.struct(entries.alias("addressbook")))
 
 
 def _contacts(tables: Mapping[str, pl.DataFrame], prefix: str) -> pl.DataFrame:

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,11 +66,55 @@ def _process_lock(path: Path) -> threading.RLock:
         return _IN_PROCESS.setdefault(str(path.resolve()), threading.RLock())
 
 
+# Inside a sync (the Dagster resource) an opened file is kept open this long after its last use,
+# then closed (ZSYNC_DUCKDB_IDLE_S overrides; 0 closes at once, as plain `Warehouse` does).
+# Opening costs about 30 ms of CPU (attach, catalog, WAL) and a sync's steps open the file a
+# couple of hundred times back to back; another process waiting for the file (its `connect`
+# retries for `lock_timeout_s`) gets it at most this much later than before.
+IDLE_CLOSE_S = 1.0
+
+
+@dataclass
+class _Idle:
+    con: duckdb.DuckDBPyConnection
+    read_only: bool
+    timer: threading.Timer
+
+
+_IDLE: dict[str, _Idle] = {}  # resolved path -> the connection kept open; under the file's process lock
+
+
+def _idle_close_s(default: float) -> float:
+    value = os.environ.get("ZSYNC_DUCKDB_IDLE_S")
+    return float(value) if value else default
+
+
+def _close_if_still_idle(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    with _process_lock(path):
+        idle = _IDLE.get(str(path.resolve()))
+        if idle is not None and idle.con is con:
+            del _IDLE[str(path.resolve())]
+            con.close()
+
+
+def close_idle(path: str | os.PathLike | None = None) -> None:
+    """Close the kept-open connection of `path` (every path when None) now: before handing the
+    file to another process that does not wait for it."""
+    for key in [k for k in list(_IDLE) if path is None or k == str(Path(path).resolve())]:
+        with _process_lock(Path(key)):
+            idle = _IDLE.pop(key, None)
+            if idle is not None:
+                idle.timer.cancel()
+                idle.con.close()
+
+
 class Warehouse:
     """Short-lived access to the DuckDB staging file at `path`."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None,
+                 keep_open_s: float = 0.0):
         self.path = Path(path or default_db_path())
+        self.keep_open_s = keep_open_s  # see IDLE_CLOSE_S
         # ZSYNC_LOCK_TIMEOUT_S: how long to wait for another process's hold on the file.
         self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else float(
             os.environ.get("ZSYNC_LOCK_TIMEOUT_S") or 60.0)
@@ -85,8 +130,15 @@ class Warehouse:
             reraise=True,
         )
         with _process_lock(self.path):
+            key = str(self.path.resolve())
+            idle = _IDLE.pop(key, None)
+            if idle is not None:
+                idle.timer.cancel()
+                if idle.read_only != read_only:
+                    idle.con.close()
+                    idle = None
             try:
-                con = retrying(self._open, read_only)
+                con = idle.con if idle is not None else retrying(self._open, read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_conflict(exc):
                     raise
@@ -95,10 +147,19 @@ class Warehouse:
                     f"(DuckDB allows one process at a time). Close any open SQL session on it "
                     f"(duckdb CLI, notebook) and run again. DuckDB said: {exc}"
                 ) from exc
+            keep = _idle_close_s(self.keep_open_s)
             try:
                 yield con
-            finally:
+            except BaseException:
+                con.close()  # a failed unit of work may leave the connection in any state
+                raise
+            if keep <= 0:
                 con.close()
+                return
+            timer = threading.Timer(keep, _close_if_still_idle, (self.path, con))
+            timer.daemon = True
+            _IDLE[key] = _Idle(con, read_only, timer)
+            timer.start()
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         # Attached under a fixed alias: opened directly, the file's catalog would be named

@@ -38,6 +38,7 @@ from lxml import etree
 from tenacity import Retrying, retry_if_exception, wait_random_exponential
 from zeep.exceptions import Fault, TransportError
 
+from zsync_assets.clients.http import pool_limits, ssl_context
 from zsync_assets.clients.netsuite.governance import ConcurrencySlots
 from zsync_assets.clients.netsuite.interface import (
     CODE_UNKNOWN_OUTCOME,
@@ -128,7 +129,8 @@ class SoapNetSuiteClient:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         # retries=0: a signed request must never be re-sent below us (the passport is single-use).
-        self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0),
+        self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0, verify=ssl_context(),
+                                                               limits=pool_limits(self.concurrency)),
                                  timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s))
         self.calls: Counter[str] = Counter()  # requests sent per operation, retries included
         self.retries: Counter[str] = Counter()  # of which re-sent after a retriable failure

@@ -61,9 +61,10 @@ def create_app(data_dir: Path, *, seed: int = defaults.DEFAULT_SEED, size: int =
                client_secret: str | None = None, tenant_id: str = defaults.ZUORA_TENANT_ID,
                validate_requests: bool = False, entities: int = 1,
                oauth_clients: Mapping[str, Mapping[str, Any]] | None = None,
-               custom_fields: Mapping[str, list[str]] | None = None, taxes: bool = True) -> Starlette:
+               custom_fields: Mapping[str, list[str]] | None = None, taxes: bool = True,
+               months: int = 6) -> Starlette:
     tenant = Tenant(Path(data_dir), tenant_id=tenant_id, entities=entities, seed=seed, size=size,
-                    custom_fields=custom_fields, taxes=taxes)
+                    custom_fields=custom_fields, taxes=taxes, months=months)
     client_id = client_id or os.environ.get("ZUORA_CLIENT_ID") or defaults.ZUORA_CLIENT_ID
     client_secret = client_secret or os.environ.get("ZUORA_CLIENT_SECRET") or defaults.ZUORA_CLIENT_SECRET
     clients = tenant.clients(client_id, client_secret, oauth_clients)

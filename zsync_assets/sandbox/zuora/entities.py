@@ -54,7 +54,8 @@ class Entity:
 
 class Tenant:
     def __init__(self, data_dir: Path, *, tenant_id: str, entities: int, seed: int, size: int,
-                 custom_fields: Mapping[str, Iterable[str]] | None = None, taxes: bool = True):
+                 custom_fields: Mapping[str, Iterable[str]] | None = None, taxes: bool = True,
+                 months: int = 6):
         if entities < 1:
             raise ValueError("a tenant has at least one entity")
         self.tenant_id = tenant_id
@@ -64,7 +65,7 @@ class Tenant:
         for n, entity_id in enumerate(entity_ids(tenant_id, entities)):
             store = Store(data_dir / "zuora.sqlite" if n == 0 else data_dir / "entities" / entity_id / "zuora.sqlite")
             if store.get_meta("seeded") is None:  # only an empty store is seeded; state survives restarts
-                seed_tenant(store, seed=seed + n, size=size, taxes=taxes)
+                seed_tenant(store, seed=seed + n, size=size, taxes=taxes, months=months)
             self.entities[entity_id] = Entity(entity_id, store, IdempotencyLedger(store))
         self.first = next(iter(self.entities.values()))
 

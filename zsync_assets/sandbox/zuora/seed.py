@@ -1,6 +1,6 @@
 """A deterministic Zuora tenant: the cases that break naive connectors, sized by account count.
 
-Dates are relative to the seeding day (six monthly bill runs ending this month). `size` is the
+Dates are relative to the seeding day (`months` monthly bill runs ending this month, default six). `size` is the
 number of accounts; 0 gives an empty tenant (no catalog either). Everything is built in memory
 and written in one transaction, so a 40-account tenant seeds in a fraction of a second.
 """
@@ -69,8 +69,9 @@ def _month_end(first: date) -> date:
 
 
 class Seeder:
-    def __init__(self, seed: int, today: date, *, taxes: bool = True):
+    def __init__(self, seed: int, today: date, *, taxes: bool = True, months: int = 6):
         self.rng = random.Random(seed)
+        self.months = max(1, months)  # bill runs per account, the last one this month
         self.today = today
         self.taxes = taxes  # False: a tenant that charges no tax (no taxation items at all)
         self.now = datetime.now(UTC)
@@ -138,7 +139,7 @@ class Seeder:
         else:
             name = COMPANIES[i % len(COMPANIES)]
         name = f"{name} #{i + 1}" if name != LONG_NAME else f"{name} (#{i + 1})"
-        opened = _month_start(self.today, 6) - timedelta(days=self.rng.randrange(5, 60))
+        opened = _month_start(self.today, self.months) - timedelta(days=self.rng.randrange(5, 60))
         account = self.add(
             "accounts", opened, accountNumber=self.number("account", "A%08d"), name=name, currency=currency,
             status="Canceled" if i % 9 == 8 else "Active", autoPay=False, billCycleDay=1,
@@ -184,12 +185,12 @@ class Seeder:
         seats = 5 + (i * 7) % 40
         lines = [(charges["Platform Fee"], 1.0, price["Platform Fee"]),
                  (charges["Per Seat"], float(seats), ledger.money(price["Per Seat"] * seats, currency))]
-        if back == 5:
+        if back == self.months - 1:
             lines.append((charges["Onboarding"], 1.0, price["Onboarding"]))
         if i % 4 == 1 and back == 2:  # seats reduced mid-period: a negative proration credit
             credit = -ledger.money(price["Per Seat"] * 3 * 0.5, currency)
             lines.append((charges["Per Seat"], -3.0, credit))
-        if i % 3 == 2 and back < 5:  # usage billed in arrears
+        if i % 3 == 2 and back < self.months - 1:  # usage billed in arrears
             calls = float(self.rng.randrange(10_000, 200_000))
             lines.append((charges["API Calls"], calls, ledger.money(price["API Calls"] * calls, currency)))
         if i % 6 == 0:
@@ -336,11 +337,11 @@ class Seeder:
         item["unappliedAmount"] = ledger.money(item["unappliedAmount"] - amount, currency)
 
     def customer(self, i: int, parent: dict | None, charges: dict, canceled_invoice_done: bool) -> bool:
-        """One account with six months of billing and receivables; True once the Canceled invoice exists."""
+        """One account with `months` months of billing and receivables; True once the Canceled invoice exists."""
         account = self.account(i, parent)
         subscription = self.subscription(account, charges)
         invoices, debit_memos, credit_memos, payments = [], [], [], []
-        for back in range(5, -1, -1):
+        for back in range(self.months - 1, -1, -1):
             if back == 0 and account["status"] == "Canceled":
                 break
             status = "Posted"
@@ -378,10 +379,10 @@ class Seeder:
 
 
 def seed_tenant(store: Store, *, seed: int, size: int, today: date | None = None,
-                taxes: bool = True) -> dict[str, int]:
+                taxes: bool = True, months: int = 6) -> dict[str, int]:
     """Fill an empty store; returns record counts per object. Does nothing when size is 0.
     `taxes=False` seeds a tenant without tax (no taxation items), as many SaaS tenants are."""
-    seeder = Seeder(seed, today or datetime.now(UTC).date(), taxes=taxes)
+    seeder = Seeder(seed, today or datetime.now(UTC).date(), taxes=taxes, months=months)
     if size > 0:
         charges = seeder.catalog()
         canceled_done = False

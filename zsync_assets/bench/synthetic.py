@@ -34,7 +34,7 @@ def zuora_accounts(n: int, *, parent_every: int = 50) -> pl.DataFrame:
         name=pl.lit("Bench Customer ") + i.cast(pl.Utf8),
         currency=pl.lit(pl.Series(CURRENCIES)).gather(i % len(CURRENCIES)),
         status=pl.lit("Active"),
-        parent_id=pl.when((i % parent_every == parent_every - 1)).then(zuora_id(i - 1, "a")),
+        parent_id=pl.when(i % parent_every == parent_every - 1).then(zuora_id(i - 1, "a")),
         bill_to_id=zuora_id(i, "c"),
         sold_to_id=zuora_id(i, "c"),
         payment_term=pl.lit("Net 30"),

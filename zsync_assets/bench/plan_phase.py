@@ -1,0 +1,87 @@
+"""The plan phase of `zsync bench`: `engine/runner.plan_flow` (DuckDB read -> mapping -> payload
+JSON -> hash -> classify -> write) over about 1,000,000 staged rows, for a master flow and a
+transaction flow, each in a scratch warehouse of its own.
+
+- customers: synthetic Zuora accounts + contacts (`synthetic.py`) and links as after an earlier
+  sync: 90% unchanged, 5% edited since, 5% never synced;
+- invoices: the invoices, items and tax lines the sync phases staged, copied with new ids until
+  the invoice items reach the row count (the first copy keeps its ids, so those invoices are
+  linked and skip), planned against the same customer and item links.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from zsync_assets.bench import synthetic
+from zsync_assets.bench.measure import measured
+from zsync_assets.config import Config
+from zsync_assets.engine import links as store
+from zsync_assets.engine.payload_json import payload_hash, payload_json
+from zsync_assets.engine.runner import plan_flow
+from zsync_assets.lib.warehouse import Warehouse
+
+_ID_COLUMNS = ("id", "invoice_id", "invoice_item_id", "invoice_number")
+
+
+def arrange_customers(warehouse: Warehouse, rows: int, config: Config) -> None:
+    from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE as flow
+
+    tables = {"zuora.accounts": synthetic.zuora_accounts(rows), "zuora.contacts": synthetic.zuora_contacts(rows),
+              **synthetic.netsuite_reference()}
+    synthetic.write_tables(warehouse, tables)
+    mapped = flow.mapping({**tables, "zsync.links": pl.DataFrame()}, config)
+    i = pl.int_range(pl.len())
+    synced = mapped.select("source_id").with_columns(payload=payload_json(mapped)).filter(i % 20 != 19)
+    edited = pl.int_range(pl.len()) % 19 == 18
+    synced = synced.with_columns(payload=pl.when(edited).then(
+        pl.col("payload").map_elements(synthetic.changed, return_dtype=pl.Utf8)).otherwise(pl.col("payload")))
+    links = synced.with_columns(
+        flow=pl.lit(flow.name), source_system=pl.lit("zuora"), target_system=pl.lit("netsuite"),
+        target_id=(pl.int_range(pl.len()) + 1_000).cast(pl.Utf8), origin=pl.lit("zuora"),
+        payload_hash=pl.col("payload").map_elements(payload_hash, return_dtype=pl.Utf8),
+        synced_at=pl.lit(store.now()), writeback_status=pl.lit("ok"))
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        con.register("_bench_links", links)
+        con.execute("insert into zsync.links by name select * from _bench_links")
+        con.unregister("_bench_links")
+
+
+def arrange_invoices(warehouse: Warehouse, source: Path, rows: int) -> None:
+    with warehouse.connect() as con:
+        store.ensure_tables(con)
+        con.execute(f"attach '{source}' as src (read_only)")
+        items = con.execute("select count(*) from src.zuora.invoice_items").fetchall()[0][0]
+        copies = max(1, math.ceil(rows / max(1, items)))
+        for schema, table in (("zuora", "invoices"), ("zuora", "invoice_items"), ("zuora", "taxation_items")):
+            columns = [r[0] for r in con.execute(f"select column_name from (describe src.{schema}.{table})").fetchall()]
+            renamed = ", ".join(f"case when c = 0 then {col} else {col} || '~' || c end as {col}"
+                                for col in columns if col in _ID_COLUMNS)
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create table {schema}.{table} as select * replace ({renamed}) "
+                        f"from src.{schema}.{table}, (select range as c from range({copies}))")
+        for table in ("netsuite.currencies", "netsuite.tax_items"):
+            con.execute(f"create schema if not exists netsuite; create table {table} as select * from src.{table}")
+        con.execute("insert into zsync.links select * from src.zsync.links "
+                    "where flow in ('customers', 'items', 'invoices')")
+        con.execute("detach src")
+
+
+def plan_phase(flow_name: str, warehouse: Warehouse, config: Config) -> dict[str, Any]:
+    from zsync_assets.defs.flows import payload_check
+    from zsync_assets.flows import configured_flows
+
+    flow = next(f for f in configured_flows(config) if f.name == flow_name)
+    staged = {t: warehouse.query(f"select count(*) as n from {t}").item() for t in flow.source_tables}
+    with measured() as phase:
+        result = plan_flow(flow, warehouse, config, check=payload_check(flow.target_system))
+    figures = phase.figures()
+    figures.pop("api_calls")
+    figures.update(flow=flow_name, staged_rows=staged, plan_rows=result.plan.height, actions=result.counts,
+                   rows_per_s=round(max(staged.values()) / phase.wall_s) if phase.wall_s else 0)
+    return figures

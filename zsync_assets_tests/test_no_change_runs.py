@@ -1,0 +1,65 @@
+"""A run with nothing new costs nothing beyond asking both systems what changed: each plan step
+keeps its stored plan (none of its inputs changed), each push step builds no client and makes
+no call, and nothing is written anywhere. An edit anywhere a plan reads brings the work back
+(every plan reads `zsync.links`, so a push re-plans the flows after it: conservative on purpose)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from zsync_assets.sandbox.netsuite.service import WRITE_OPS
+
+from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
+
+FLOWS = ["customers", "items", "invoices"]
+
+
+def _metadata(result, node: str) -> dict:
+    return {k: v.value for k, v in result.asset_materializations_for_node(node)[0].metadata.items()}
+
+
+def _settle(env) -> None:
+    """Sync until a run plans nothing to send (write-backs are staged back by the run after)."""
+    for _ in range(3):
+        env.run(FLOWS)
+        if all(env.plan_counts(f)["create"] == env.plan_counts(f)["update"] == 0 for f in FLOWS):
+            return
+    raise AssertionError({f: env.plan_counts(f) for f in FLOWS})
+
+
+def test_a_run_with_nothing_new_keeps_every_plan_and_pushes_nothing(make_sync_env):
+    env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
+    _settle(env)
+    env.run(FLOWS)  # the run after a settled one may still see the last write-backs staged
+    writes, stats = env.write_calls(), env.netsuite.stats()
+
+    result = env.run(FLOWS)
+
+    assert env.write_calls() == writes
+    for flow in FLOWS:
+        assert _metadata(result, f"plan__{flow}")["unchanged_inputs"] is True, flow
+        assert _metadata(result, f"push__{flow}")["nothing_to_do"] is True, flow
+    after = env.netsuite.stats()
+    # Only the reads of staging and the connection check: no write, and no lookup (getList).
+    called = {op for op in after if after[op] != stats.get(op)}
+    assert not called & (set(WRITE_OPS) | {"getList"}), called
+
+
+def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
+    env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
+    _settle(env)
+    env.run(FLOWS)
+    linked = env.links("customers").filter(pl.col("source_system") == "zuora")["source_id"].to_list()
+    account = linked[len(linked) // 2]
+    env.update_account(account, name="Renamed while nothing else changed")
+
+    result = env.run(FLOWS)
+
+    customers = _metadata(result, "plan__customers")
+    assert customers["unchanged_inputs"] is False and customers["to_update"] == 1
+    assert _metadata(result, "push__customers")["succeeded"] == 1
+    # Later plans read the links the customers push just changed, so they plan again, and find
+    # nothing to send: their pushes make no call.
+    assert _metadata(result, "plan__items")["to_update"] == 0
+    assert _metadata(result, "push__items")["nothing_to_do"] is True
+    assert env.plan("customers").filter(pl.col("action") == "update")["source_id"].to_list() == [account]
