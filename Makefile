@@ -15,7 +15,7 @@ demo: $(BIN)/.installed
 	$(BIN)/zsync demo
 
 test: $(BIN)/.installed system-packages
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --durations=20
 
 # Debian packages two end-to-end tests drive, installed when absent (a test that cannot find them
 # fails, it does not skip): PostgreSQL's server for test_deploy_postgres.py, Chromium for the

@@ -5,8 +5,10 @@ no call, and nothing is written anywhere. An edit anywhere a plan reads brings t
 
 from __future__ import annotations
 
+import dagster as dg
 import polars as pl
 
+from zsync_assets.engine.catalog import plan_key, push_key
 from zsync_assets.sandbox.netsuite.service import WRITE_OPS
 
 from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
@@ -14,8 +16,8 @@ from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 FLOWS = ["customers", "items", "invoices"]
 
 
-def _metadata(result, node: str) -> dict:
-    return {k: v.value for k, v in result.asset_materializations_for_node(node)[0].metadata.items()}
+def _metadata(result, key: dg.AssetKey) -> dict:
+    return {k: v.value for k, v in result.asset_materializations_for_node(key.to_python_identifier())[0].metadata.items()}
 
 
 def _settle(env) -> None:
@@ -37,8 +39,8 @@ def test_a_run_with_nothing_new_keeps_every_plan_and_pushes_nothing(make_sync_en
 
     assert env.write_calls() == writes
     for flow in FLOWS:
-        assert _metadata(result, f"plan__{flow}")["unchanged_inputs"] is True, flow
-        assert _metadata(result, f"push__{flow}")["nothing_to_do"] is True, flow
+        assert _metadata(result, plan_key(flow))["unchanged_inputs"] is True, flow
+        assert _metadata(result, push_key(flow))["nothing_to_do"] is True, flow
     after = env.netsuite.stats()
     # Only the reads of staging and the connection check: no write, and no lookup (getList).
     called = {op for op in after if after[op] != stats.get(op)}
@@ -55,11 +57,11 @@ def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
 
     result = env.run(FLOWS)
 
-    customers = _metadata(result, "plan__customers")
+    customers = _metadata(result, plan_key("customers"))
     assert customers["unchanged_inputs"] is False and customers["to_update"] == 1
-    assert _metadata(result, "push__customers")["succeeded"] == 1
+    assert _metadata(result, push_key("customers"))["succeeded"] == 1
     # Later plans read the links the customers push just changed, so they plan again, and find
     # nothing to send: their pushes make no call.
-    assert _metadata(result, "plan__items")["to_update"] == 0
-    assert _metadata(result, "push__items")["nothing_to_do"] is True
+    assert _metadata(result, plan_key("items"))["to_update"] == 0
+    assert _metadata(result, push_key("items"))["nothing_to_do"] is True
     assert env.plan("customers").filter(pl.col("action") == "update")["source_id"].to_list() == [account]
