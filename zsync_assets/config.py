@@ -207,6 +207,20 @@ def uses_sandboxes(environ: Mapping[str, str] | None = None) -> bool:
     return not any(env.get(name) for name in REAL_TENANT_VARIABLES)
 
 
+def talks_to_sandboxes(environ: Mapping[str, str] | None = None) -> bool:
+    """True with no credential, and with the sandboxes' own public Zuora credentials, which point
+    zsync at sandboxes on other ports (`make ui`, the deployment test: cli/sandboxes.py
+    `client_env`). Either way the sandbox pair's settings apply."""
+    env = os.environ if environ is None else environ
+    if uses_sandboxes(env):
+        return True
+    from zsync_assets.sandbox import defaults
+
+    public = {"ZUORA_CLIENT_ID": defaults.ZUORA_CLIENT_ID, "ZUORA_CLIENT_SECRET": defaults.ZUORA_CLIENT_SECRET}
+    netsuite = ("NETSUITE_ACCOUNT_ID", "NETSUITE_CONSUMER_KEY", "NETSUITE_TOKEN_ID")
+    return all(env.get(name) == value for name, value in public.items()) and not any(env.get(n) for n in netsuite)
+
+
 @dataclass(frozen=True)
 class ConfigLayer:
     source: str  # "sandbox settings (<path>)", "<config file path>", "ZSYNC_<KEY>"
@@ -228,7 +242,7 @@ def config_layers(path: Path | str | None = None, environ: Mapping[str, str] | N
     env = dict(os.environ if environ is None else environ)
     file = Path(path) if path else config_path(env)
     layers = []
-    if uses_sandboxes(env) and SANDBOX_CONFIG_PATH.exists():
+    if talks_to_sandboxes(env) and SANDBOX_CONFIG_PATH.exists():
         layers.append(ConfigLayer(f"sandbox settings ({SANDBOX_CONFIG_PATH})", _read_yaml(SANDBOX_CONFIG_PATH)))
     if file.exists():
         layers.append(ConfigLayer(str(file), _read_yaml(file)))
@@ -272,4 +286,4 @@ def current_config() -> Config:
     stat = file.stat() if file.exists() else None
     stamp = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
     return _cached(str(file) if stat or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())),
-                   uses_sandboxes())
+                   talks_to_sandboxes())

@@ -107,8 +107,13 @@ def test_sync_all_queued_and_run_by_the_daemon_is_recorded_in_postgresql(deploym
     assert "STEP_FAILURE" not in events
     from zsync_assets.definitions import defs
 
-    job_assets = defs().resolve_job_def("sync_all").asset_layer.selected_asset_keys
-    assert events["ASSET_MATERIALIZATION"] == len(job_assets)
+    # Every asset of sync_all materialized in the daemon's run. Its environment turns on the demo's
+    # NetSuite-born payment flows (sandbox/defaults.py DEMO_CONFIG), so its job holds more assets
+    # than this process's definitions: a superset, not an equal count.
+    job_assets = {key.to_string() for key in defs().resolve_job_def("sync_all").asset_layer.selected_asset_keys}
+    in_run = {row[0] for row in pg.query("select distinct asset_key from event_logs where run_id = %s "
+                                         "and dagster_event_type = 'ASSET_MATERIALIZATION'", deployment.run_id)}
+    assert job_assets <= in_run, sorted(job_assets - in_run)
     assert events["ASSET_CHECK_EVALUATION"] >= 3  # every push's checks, invoice_amounts_match among them
     materialized = {row[0] for row in pg.query("select asset_key from asset_keys")}
     assert '["push", "push_invoices"]' in materialized and '["zuora", "zuora_invoices"]' in materialized

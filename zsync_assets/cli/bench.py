@@ -39,10 +39,10 @@ def bench(accounts: int, months: int, no_change_sizes: tuple[int, ...], plan_row
     saved = dict(os.environ)
     try:
         config = work / "zsync.yaml"
-        from zsync_assets.sandbox import defaults
+        from zsync_assets.config import SANDBOX_CONFIG_PATH
 
         config.write_text(yaml.safe_dump({
-            "tax_item_by_tax_code": yaml.safe_load(defaults.DEMO_CONFIG["ZSYNC_TAX_ITEM_BY_TAX_CODE"]),
+            "tax_item_by_tax_code": yaml.safe_load(SANDBOX_CONFIG_PATH.read_text())["tax_item_by_tax_code"],
             "netsuite_concurrency": netsuite_concurrency, "zuora_concurrency": zuora_concurrency}))
         os.environ.update(ZSYNC_CONFIG=str(config), DAGSTER_HOME=str(work / "dagster_home"))
         (work / "dagster_home").mkdir()
