@@ -17,8 +17,8 @@ from zsync_assets.cli import main
 from zsync_assets.defs.checks import flow_checks, reconciliation_check
 from zsync_assets.engine import links as store
 from zsync_assets.engine.catalog import push_key, table_key
-from zsync_assets.lib import audit
-from zsync_assets.lib.audit_checks import broken_links, failed_records, invoice_differences
+from zsync_assets.audit import views as audit
+from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, replace_table, upsert
 

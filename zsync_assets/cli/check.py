@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zsync_assets.lib.preflight import check_custom_fields
+from zsync_assets.cli.preflight import check_custom_fields
 
 
 @click.command("check")

@@ -42,7 +42,7 @@ def sql(query: str, fmt: str) -> None:
 @format_option
 def audit(view: str | None, fmt: str) -> None:
     """Refresh the audit.* views; print the status summary, or VIEW (e.g. failures, unlinked)."""
-    from zsync_assets.lib.audit import VIEWS, refresh
+    from zsync_assets.audit.views import VIEWS, refresh
     from zsync_assets.lib.warehouse import Warehouse
 
     if view and view.removeprefix("audit.") not in VIEWS:

@@ -11,11 +11,11 @@ import click
 
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
 from zsync_assets.cli.output import csv_text, format_option, json_text, table_text, when, wrapped
-from zsync_assets.lib.status import STATUSES, Status, cursor_summary, read_status
+from zsync_assets.audit.status import STATUSES, Status, cursor_summary, read_status
 
 
 def load_status() -> Status:
-    from zsync_assets.lib.audit import configured_sides
+    from zsync_assets.audit.views import configured_sides
     from zsync_assets.lib.warehouse import Warehouse
 
     warehouse = Warehouse()

@@ -11,7 +11,7 @@ import click
 
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
 from zsync_assets.cli.output import csv_text, format_option, json_text, table_text, wrapped
-from zsync_assets.lib.why import Answer, Explanation
+from zsync_assets.audit.why import Answer, Explanation
 
 STEP_COLUMNS = ["step", "state", "at", "detail"]
 
@@ -62,9 +62,9 @@ def why_command(ctx: click.Context, key: str, fmt: str) -> None:
     Zuora or NetSuite id. Exit code 0: nothing it names is blocked or failed; 1: something is;
     2: nothing matches KEY.
     """
-    from zsync_assets.lib.audit import configured_sides
+    from zsync_assets.audit.views import configured_sides
     from zsync_assets.lib.warehouse import Warehouse
-    from zsync_assets.lib.why import explain
+    from zsync_assets.audit.why import explain
 
     warehouse = Warehouse()
     if not warehouse.path.exists():

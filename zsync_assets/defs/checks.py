@@ -29,8 +29,8 @@ from zsync_assets.config import current_config
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.flows import configured_flows
-from zsync_assets.lib import audit
-from zsync_assets.lib.audit_checks import (
+from zsync_assets.audit import views as audit
+from zsync_assets.audit.checks import (
     Finding, blocked_records, broken_links, failed_records, invoice_differences, top_reasons,
 )
 from zsync_assets.lib.resources import WarehouseResource
@@ -116,7 +116,7 @@ def audit_views_asset(flow_names: list[str]) -> dg.AssetsDefinition:
         group_name="audit",
         kinds={"duckdb"},
         owners=OWNERS,
-        code_version=source_version("zsync_assets.lib.audit", "zsync_assets.lib.audit_sql"),
+        code_version=source_version("zsync_assets.audit.views", "zsync_assets.audit.sql"),
         deps=[push_key(name) for name in flow_names] + DELETION_KEYS,
         description="(Re)creates the `audit.*` views people query (sync status, failures, blocked, "
                     "unlinked, reconciliation, expired items). Idempotent: views only.",

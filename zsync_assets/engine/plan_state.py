@@ -13,7 +13,7 @@ cutover). The fingerprint covers each of them cheaply, in one DuckDB pass per ta
 
 `zsync.planned_inputs(flow, fingerprint, planned_at)` keeps the fingerprint of the inputs the last
 written plan was made from. Not `zsync.plan_state`: `zsync.plan_<flow>` names a flow's plan, and
-the audit views read every such table as one (lib/audit.py). DuckDB's `hash` is only compared
+the audit views read every such table as one (audit/views.py). DuckDB's `hash` is only compared
 with itself on the same file; a DuckDB upgrade that changes it costs one plan.
 """
 

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from zsync_assets.lib import audit
+import duckdb
+
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, read_cursor, table_exists, write_cursor
 
@@ -80,7 +81,7 @@ def detect_netsuite_deletions(
             high_water = when if high_water is None else max(high_water, when)
     with warehouse.connect() as con:
         for table, deleted in by_table.items():
-            result.marked[table] = audit.mark_deleted(con, table, "internal_id", deleted)
+            result.marked[table] = mark_deleted(con, table, "internal_id", deleted)
         if high_water and high_water != mark:
             write_cursor(con, NETSUITE_CURSOR, high_water)
     return result
@@ -120,6 +121,44 @@ def detect_zuora_deletions(
         now = datetime.now(UTC)
         result.reported += len(missing)
         with warehouse.connect() as con:
-            result.marked[table] = audit.mark_deleted(con, table, "id", dict.fromkeys(missing, now))
-            result.restored[table] = audit.unmark_deleted(con, table, "id", staged & present)
+            result.marked[table] = mark_deleted(con, table, "id", dict.fromkeys(missing, now))
+            result.restored[table] = unmark_deleted(con, table, "id", staged & present)
     return result
+
+
+# Staged rows of records deleted at the source are marked, never removed.
+DELETED_COLUMN = "_deleted_at"
+
+
+def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: dict[str, object]) -> int:
+    """Set `_deleted_at` on staged rows of records deleted at the source (id -> when).
+
+    The row stays: people see what was deleted and what it was linked to, and nothing in zsync
+    propagates a delete of a master record. Returns how many staged rows were newly marked."""
+    if not deleted or not table_exists(con, table):
+        return 0
+    target, column = qualified(table), quote_ident(DELETED_COLUMN)
+    con.execute(f"alter table {target} add column if not exists {column} timestamptz")
+    ids = list(deleted)
+    before = con.execute(
+        f"select count(*) from {target} where {column} is null and cast({quote_ident(key)} as varchar) "
+        "in (select unnest(?::varchar[]))", [ids]).fetchall()[0][0]
+    con.executemany(
+        f"update {target} set {column} = ? where cast({quote_ident(key)} as varchar) = ? and {column} is null",
+        [[when, record_id] for record_id, when in deleted.items()],
+    )
+    return int(before)
+
+
+def unmark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, present: Iterable[str]) -> int:
+    """Clear `_deleted_at` on rows whose record the source lists again."""
+    ids = list(present)
+    if not ids or not table_exists(con, table):
+        return 0
+    target, column = qualified(table), quote_ident(DELETED_COLUMN)
+    con.execute(f"alter table {target} add column if not exists {column} timestamptz")
+    where = f"{column} is not null and cast({quote_ident(key)} as varchar) in (select unnest(?::varchar[]))"
+    count = con.execute(f"select count(*) from {target} where {where}", [ids]).fetchall()[0][0]
+    if count:
+        con.execute(f"update {target} set {column} = null where {where}", [ids])
+    return int(count)

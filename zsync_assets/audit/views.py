@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.links import ensure_tables
-from zsync_assets.lib.audit_reversals import manual_actions_sql
-from zsync_assets.lib.audit_sql import (
+from zsync_assets.audit.reversals import manual_actions_sql
+from zsync_assets.audit.sql import (
     blocked_sql,
     deleted_records_sql,
     expired_items_sql,
@@ -33,7 +31,9 @@ from zsync_assets.lib.audit_sql import (
     sync_summary_sql,
     unlinked_sql,
 )
-from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
+from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.links import ensure_tables
+from zsync_assets.lib.warehouse import Warehouse, qualified
 
 SCHEMA = "audit"
 STAGED_SCHEMAS = ("zuora", "netsuite")
@@ -191,42 +191,3 @@ def refresh(warehouse: Warehouse, flows: Sequence[FlowSides] | None = None) -> l
     sides = configured_sides() if flows is None else flows
     with warehouse.connect() as con:
         return refresh_views(con, sides)
-
-
-# --- deletions: staged rows are marked, never removed ------------------------------------------
-
-DELETED_COLUMN = "_deleted_at"
-
-
-def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: dict[str, object]) -> int:
-    """Set `_deleted_at` on staged rows of records deleted at the source (id -> when).
-
-    The row stays: people see what was deleted and what it was linked to, and nothing in zsync
-    propagates a delete of a master record. Returns how many staged rows were newly marked."""
-    if not deleted or not table_exists(con, table):
-        return 0
-    target, column = qualified(table), quote_ident(DELETED_COLUMN)
-    con.execute(f"alter table {target} add column if not exists {column} timestamptz")
-    ids = list(deleted)
-    before = con.execute(
-        f"select count(*) from {target} where {column} is null and cast({quote_ident(key)} as varchar) "
-        "in (select unnest(?::varchar[]))", [ids]).fetchall()[0][0]
-    con.executemany(
-        f"update {target} set {column} = ? where cast({quote_ident(key)} as varchar) = ? and {column} is null",
-        [[when, record_id] for record_id, when in deleted.items()],
-    )
-    return int(before)
-
-
-def unmark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, present: Iterable[str]) -> int:
-    """Clear `_deleted_at` on rows whose record the source lists again."""
-    ids = list(present)
-    if not ids or not table_exists(con, table):
-        return 0
-    target, column = qualified(table), quote_ident(DELETED_COLUMN)
-    con.execute(f"alter table {target} add column if not exists {column} timestamptz")
-    where = f"{column} is not null and cast({quote_ident(key)} as varchar) in (select unnest(?::varchar[]))"
-    count = con.execute(f"select count(*) from {target} where {where}", [ids]).fetchall()[0][0]
-    if count:
-        con.execute(f"update {target} set {column} = null where {where}", [ids])
-    return int(count)

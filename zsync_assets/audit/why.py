@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from zsync_assets.lib import audit
+from zsync_assets.audit import views as audit
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
 
 # Columns a person may type to name a record (human keys), besides the record's id.

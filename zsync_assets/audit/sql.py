@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from zsync_assets.lib.warehouse import qualified, quote_ident
 
 if TYPE_CHECKING:
-    from zsync_assets.lib.audit import Catalog, FlowSides, StagedTable
+    from zsync_assets.audit.views import Catalog, FlowSides, StagedTable
 
 # A link younger than the target table's last staging cannot be checked yet: the record zsync
 # created is staged by the next run. `_staged_at` tells when rows were last written.

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from zsync_assets.audit import views as audit
 from zsync_assets.engine.blockers import by_root_cause
-from zsync_assets.lib import audit
 from zsync_assets.lib.warehouse import Warehouse, table_exists
 
 STATUSES = ("linked", "pending", "blocked", "failed", "skipped")

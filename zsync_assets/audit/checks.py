@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from zsync_assets.audit.sql import EPOCH
+from zsync_assets.audit.views import FlowSides, declared_side
 from zsync_assets.engine.blockers import by_root_cause
-from zsync_assets.lib.audit import FlowSides, declared_side
-from zsync_assets.lib.audit_sql import EPOCH
 from zsync_assets.lib.warehouse import qualified, table_exists
 
 SAMPLE = 5  # records shown in a check's metadata; the view has them all
