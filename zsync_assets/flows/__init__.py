@@ -1,5 +1,6 @@
-"""The declared flows. Adding one: a module here with a `Flow` and its pure polars mapping,
-then list it in `FLOWS` below (order = dependency order, for readers; Dagster uses `depends_on`)."""
+"""The declared flows. Adding one: a module here with a `Flow` and its pure polars mapping, then
+list it in `all_flows()` below (order = dependency order, for readers; Dagster uses `depends_on`).
+README "Adding a flow" lists the rest."""
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow
