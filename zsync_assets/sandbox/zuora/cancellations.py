@@ -53,15 +53,21 @@ def standing_refunds(store, payment_id: str) -> list[dict[str, Any]]:  # noqa: A
     return [r for r in refunds if r is not None and r.get("status") != CANCELED]
 
 
+def _require_cancelable(kind: str, document: dict[str, Any], number: str, advice: str = "") -> None:
+    """Zuora cancels only a Processed, External payment or refund (PUT_CancelPayment /
+    PUT_CancelRefund); anything else is refused with the rule it breaks."""
+    if document["status"] != "Processed":
+        raise ApiError(400, RULE, f"{kind} {number} is {document['status']}; only a Processed {kind} can be canceled")
+    if document.get("type") != "External":
+        raise ApiError(400, RULE, f"{kind} {number} is {document.get('type')}: only External {kind}s can be "
+                                  f"canceled{advice}")
+
+
 def cancel_payment(call: Call) -> tuple[int, Any]:
     store = call.store
     payment = _get(store, "payments", call.path_params["payment_key"], "paymentNumber")
     number = payment["paymentNumber"]
-    if payment["status"] != "Processed":
-        raise ApiError(400, RULE, f"payment {number} is {payment['status']}; only a Processed payment can be canceled")
-    if payment.get("type") != "External":
-        raise ApiError(400, RULE, f"payment {number} is {payment.get('type')}: only External payments can be "
-                                  "canceled; void or refund an electronic payment")
+    _require_cancelable("payment", payment, number, "; void or refund an electronic payment")
     account = find_account(store, payment["accountId"])
     if account["status"] == "Canceled":
         raise ApiError(400, RULE, f"account {account['accountNumber']} is Canceled: payment cancellation is not "
@@ -136,10 +142,7 @@ def cancel_refund(call: Call) -> tuple[int, Any]:
     store = call.store
     refund = _get(store, "refunds", call.path_params["refund_key"], "refundNumber")
     number = refund["refundNumber"]
-    if refund["status"] != "Processed":
-        raise ApiError(400, RULE, f"refund {number} is {refund['status']}; only a Processed refund can be canceled")
-    if refund.get("type") != "External":
-        raise ApiError(400, RULE, f"refund {number} is {refund.get('type')}: only External refunds can be canceled")
+    _require_cancelable("refund", refund, number)
     with store.transaction():
         refund = store.update("refunds", refund["id"], {"status": CANCELED})
         for application in store.find("refund-applications", refundId=refund["id"]):
