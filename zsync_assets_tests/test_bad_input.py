@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from zsync_assets.cli import main
-from zsync_assets_tests.fixtures.sync_env import netsuite_write_calls, zuora_write_calls
+from zsync_assets_tests.fixtures.sync_env import credentials_env, netsuite_write_calls, zuora_write_calls
 
 
 @dataclass
@@ -27,16 +27,6 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     config: str | None = None  # zsync.yaml text for this case
     warehouse: str = "seeded"  # seeded | none | corrupt | locked
-
-
-def _sandbox_env(z, n, **overrides: str) -> dict[str, str]:
-    env = {"ZUORA_BASE_URL": z.url, "ZUORA_CLIENT_ID": z.client_id, "ZUORA_CLIENT_SECRET": z.client_secret,
-           "NETSUITE_ACCOUNT_ID": n.account, "NETSUITE_CONSUMER_KEY": n.consumer_key,
-           "NETSUITE_CONSUMER_SECRET": n.consumer_secret, "NETSUITE_TOKEN_ID": n.token_id,
-           "NETSUITE_TOKEN_SECRET": n.token_secret, "NETSUITE_WSDL_URL": n.wsdl_url,
-           "NETSUITE_ENDPOINT_URL": n.endpoint_url}
-    env.update(overrides)
-    return env
 
 
 def _cases(z, n) -> dict[str, Case]:
@@ -54,14 +44,14 @@ def _cases(z, n) -> dict[str, Case]:
         "env override over the vendor limit": Case(["plan"], ["netsuite_add_list must be between 1 and the vendor limit 200"],
                                                    env={"ZSYNC_BATCH_SIZES": "{netsuite_add_list: 500}"}),
         "Zuora credentials refused": Case(["demo"], ["Zuora refused the credentials", "ZUORA_CLIENT_SECRET"],
-                                          env=_sandbox_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret")),
+                                          env=credentials_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret")),
         "NetSuite signature refused": Case(["demo"], ["NetSuite refused the token-based authentication",
                                                       "NETSUITE_TOKEN_SECRET"],
-                                           env=_sandbox_env(z, n, NETSUITE_TOKEN_SECRET="wrong-token-secret")),
+                                           env=credentials_env(z, n, NETSUITE_TOKEN_SECRET="wrong-token-secret")),
         "Zuora host unreachable": Case(["demo"], [f"cannot reach Zuora at {dead}", "ZUORA_BASE_URL"],
-                                       env=_sandbox_env(z, n, ZUORA_BASE_URL=dead)),
+                                       env=credentials_env(z, n, ZUORA_BASE_URL=dead)),
         "NetSuite host unreachable": Case(["demo"], ["cannot reach NetSuite at http://127.0.0.1:9"],
-                                          env=_sandbox_env(z, n, NETSUITE_WSDL_URL=f"{dead}/wsdl",
+                                          env=credentials_env(z, n, NETSUITE_WSDL_URL=f"{dead}/wsdl",
                                                            NETSUITE_ENDPOINT_URL=f"{dead}/services")),
         "warehouse locked": Case(["sql", "select 1"], ["stayed locked by another process"],
                                  env={"ZSYNC_LOCK_TIMEOUT_S": "1"}, warehouse="locked"),
@@ -77,6 +67,9 @@ def _cases(z, n) -> dict[str, Case]:
         "sql unknown table": Case(["sql", "select * from zsync.nope"], ["SQL:", "nope"]),
         "rebind without --yes": Case(["rebind"], ["zsync rebind --yes"]),
         "unknown command option": Case(["plan", "--limitt", "3"], ["No such option '--limitt'"]),
+        "sync unknown option": Case(["sync", "--jobb", "sync_all"], ["No such option '--jobb'"]),
+        "sync credentials refused": Case(["sync"], ["Zuora refused the credentials", "ZUORA_CLIENT_SECRET"],
+                                         env=credentials_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret")),
     }
 
 
@@ -100,6 +93,7 @@ CASES = [
     "Zuora host unreachable", "NetSuite host unreachable", "warehouse locked", "warehouse corrupt",
     "no warehouse yet", "requeue unknown id", "requeue unknown flow", "plan unknown flow", "sql delete",
     "sql drop table", "sql syntax error", "sql unknown table", "rebind without --yes", "unknown command option",
+    "sync unknown option", "sync credentials refused",
 ]
 
 

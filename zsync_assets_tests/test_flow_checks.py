@@ -79,7 +79,9 @@ def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_noth
     for key in (("customers", "links_resolve"), ("invoices", "links_resolve"), ("invoices", "invoice_amounts_match")):
         evaluation = checks[key]
         assert evaluation.passed and evaluation.description.startswith(SKIPPED), (key, evaluation.description)
-        assert evaluation.metadata["checked"].value == 0
+        assert evaluation.metadata["checked"].value == 0 and evaluation.metadata["skipped"].value is True
+        reason = evaluation.metadata["nothing_to_compare"].value
+        assert reason and evaluation.description == SKIPPED + reason
 
     # The plan asset shows its blocked and skipped records as a table, and the config it used.
     plan = first.asset_materializations_for_node("plan__plan_customers")[0].metadata
@@ -96,7 +98,7 @@ def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_noth
     for key in (("customers", "links_resolve"), ("invoices", "links_resolve"), ("invoices", "invoice_amounts_match")):
         evaluation = checks[key]
         assert evaluation.passed and not evaluation.description.startswith(SKIPPED), (key, evaluation.description)
-        assert evaluation.metadata["checked"].value > 0
+        assert evaluation.metadata["checked"].value > 0 and evaluation.metadata["skipped"].value is False
 
 
 def test_a_broken_link_of_a_netsuite_born_payment_fails_links_resolve(make_sync_env):

@@ -10,6 +10,7 @@ import polars as pl
 
 from zsync_assets.engine.catalog import plan_key, push_key
 from zsync_assets.sandbox.netsuite.service import WRITE_OPS
+from zsync_assets_tests.fixtures.sync_env import assets_for
 
 from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 
@@ -20,13 +21,13 @@ def _metadata(result, key: dg.AssetKey) -> dict:
     return {k: v.value for k, v in result.asset_materializations_for_node(key.to_python_identifier())[0].metadata.items()}
 
 
-def _settle(env) -> None:
+def _settle(env, flows: list[str] = FLOWS) -> None:
     """Sync until a run plans nothing to send (write-backs are staged back by the run after)."""
     for _ in range(3):
-        env.run(FLOWS)
-        if all(env.plan_counts(f)["create"] == env.plan_counts(f)["update"] == 0 for f in FLOWS):
+        env.run(flows)
+        if all(env.plan_counts(f)["create"] == env.plan_counts(f)["update"] == 0 for f in flows):
             return
-    raise AssertionError({f: env.plan_counts(f) for f in FLOWS})
+    raise AssertionError({f: env.plan_counts(f) for f in flows})
 
 
 def test_a_run_with_nothing_new_keeps_every_plan_and_pushes_nothing(make_sync_env):
@@ -65,3 +66,40 @@ def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
     assert _metadata(result, plan_key("items"))["to_update"] == 0
     assert _metadata(result, push_key("items"))["nothing_to_do"] is True
     assert env.plan("customers").filter(pl.col("action") == "update")["source_id"].to_list() == [account]
+
+
+def test_a_plan_waiting_on_another_flows_record_follows_that_records_state(make_sync_env):
+    """A blocked reason ends with the state of the record it waits for, read from the other flow's
+    plan (engine/blockers.py). A change that re-plans only that flow (here: the NetSuite tax item
+    a blocked invoice needs appears) must re-plan the flow waiting on it in the same run, though
+    none of the waiting flow's own inputs changed."""
+    tax_item = "JP Consumption Tax 10"
+    flows = ["customers", "items", "invoices", "payments"]
+    env = make_sync_env(tax_item_by_tax_code={**TAX_ITEMS, "CT-JP": tax_item})
+    _settle(env, flows)
+    blocked_reason = "no NetSuite tax item for Zuora tax code 'CT-JP'"
+    invoices = env.plan("invoices").filter((pl.col("action") == "blocked")
+                                           & pl.col("reason").str.contains(blocked_reason, literal=True))
+    waiting = env.plan("payments").filter((pl.col("action") == "blocked") & (pl.col("blocked_by_flow") == "invoices")
+                                          & pl.col("blocked_by_id").is_in(invoices["source_id"].to_list()))
+    assert waiting.height > 0, env.plan("payments").select("source_id", "action", "reason").to_dicts()
+    assert waiting["reason"].str.contains(f"it is blocked: {blocked_reason}", literal=True).all(), waiting["reason"]
+
+    with env.netsuite_client() as client:
+        (added,) = client.add_list("salesTaxItem", [{"itemId": tax_item, "displayName": tax_item, "rate": "10%"}])
+    assert added.ok, added
+    # Staging and plans only, as when the plan assets are materialized from the UI: the invoices
+    # are not pushed, so no link changes and nothing the payments plan reads of its own changes.
+    chosen = [f for f in env.flows if f.name in flows]
+    planning = [a for a in assets_for(chosen) if not any(k.path[0] == "push" for k in a.keys)]
+    result = dg.materialize(planning, resources=env.resources())
+
+    assert _metadata(result, plan_key("invoices"))["unchanged_inputs"] is False
+    invoice_actions = dict(env.plan("invoices").select("source_id", "action").iter_rows())
+    payments = env.plan("payments").filter(pl.col("source_id").is_in(waiting["source_id"].to_list()))
+    assert payments.height == waiting.height
+    for payment in payments.iter_rows(named=True):
+        assert invoice_actions[payment["blocked_by_id"]] == "create", payment
+        assert payment["action"] == "blocked", payment
+        assert payment["reason"].endswith("it is planned for create and not pushed yet"), payment
+        assert blocked_reason not in payment["reason"], payment

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from zsync_assets.cli import main
+from zsync_assets_tests.fixtures.sync_env import credentials_env
 
 UNKNOWN_SUBSIDIARY = "No Such Subsidiary"
 
@@ -163,6 +164,27 @@ def test_status_exits_0_when_nothing_is_blocked_or_failed(make_sync_env):
     result = _cli("status")
     assert result.exit_code == 0, result.output
     assert "Nothing blocked or failed." in result.output
+
+
+def test_sync_exits_0_when_everything_synced_and_1_once_a_record_is_blocked(make_sync_env, tmp_path):
+    """`zsync sync` against the sandboxes (README "Exit codes"; 2 is in test_bad_input.py): a
+    one-account tenant whose every tax code posts somewhere syncs whole (the seed puts the expired
+    product and the accounts left out on purpose on other accounts); then its account gets a
+    subsidiary NetSuite lacks, and the next sync says in its exit code that records are blocked."""
+    env = make_sync_env(zuora_size=1, netsuite_size=0, default_tax_item="CA State Tax")
+    run_env = {**credentials_env(env.zuora, env.netsuite), "ZSYNC_DB": str(env.warehouse_path),
+               "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+
+    first = CliRunner().invoke(main, ["sync"], env={**run_env, "COLUMNS": "100"}, catch_exceptions=False)
+    assert first.exit_code == 0, first.output[-3000:]
+    assert "Nothing blocked or failed." in first.output
+    assert env.links("invoices").height > 0
+
+    account, _ = _account_with_posted_invoices(env)
+    env.update_account(account["id"], Subsidiary__NS=UNKNOWN_SUBSIDIARY)
+    second = CliRunner().invoke(main, ["sync", "--format", "json"], env=run_env, catch_exceptions=False)
+    assert second.exit_code == 1, second.output[-3000:]
+    assert f"no NetSuite subsidiary named '{UNKNOWN_SUBSIDIARY}'" in second.output
 
 
 def test_zsync_config_shows_the_effective_values_and_their_sources(sync_env):

@@ -11,7 +11,7 @@ import sys
 import time
 
 from zsync_assets.sandbox.runner import free_port, port_is_open
-from zsync_assets_tests.test_bad_input import _sandbox_env
+from zsync_assets_tests.fixtures.sync_env import credentials_env
 
 STOP_WITHIN_S = 10
 
@@ -38,7 +38,7 @@ def test_zsync_demo_stops_on_sigterm_mid_push_and_the_next_run_finishes_the_job(
     env = make_sync_env(zuora_size=6, netsuite_size=0)
     z, n = env.zuora, env.netsuite
     env.netsuite.set_faults([{"route": "up*List", "latency_ms": 30_000}])  # a push that takes long
-    run_env = {**_sandbox_env(z, n), "ZSYNC_DB": str(env.warehouse_path),
+    run_env = {**credentials_env(z, n), "ZSYNC_DB": str(env.warehouse_path),
                "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     demo = _zsync("demo", env=run_env, cwd=tmp_path)
     deadline = time.monotonic() + 300

@@ -1,7 +1,8 @@
 """`make ui` on its own (issue 8, item 5): it lists the automation without warnings, a run launched
-from it reaches the sandboxes it started, a browser shows the graph, a push's checks and the plan
-metadata, and a SIGTERM to `make` ends every process it started (zsync_assets/ui.py bounds each
-stage of the stop, together well under 10 s; the test waits for the end, it does not time it).
+from it reaches the sandboxes it started, a browser shows the graph, a push's checks, the plan
+metadata and, in the plan's blocked-records table, a blocked invoice with its reason, and a
+SIGTERM to `make` ends every process it started (zsync_assets/ui.py bounds each stage of the
+stop, together well under 10 s; the test waits for the end, it does not time it).
 
 What this replaced: `zsync demo` stopped its sandboxes, and a run started from the UI afterwards
 failed after minutes, naming no host. Here no sandbox runs and no credential is set before `make
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from zsync_assets.engine.plan_metadata import SHOWN
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets.sandbox.runner import port_is_open
 from zsync_assets_tests.fixtures.make_ui import RunningUi, descendants, groups_of, start_make_ui, survivors
@@ -109,6 +111,38 @@ def seen_in_the_browser(running_ui, launched, browser_page, tmp_path_factory) ->
     return missing
 
 
+@dataclass
+class BlockedRecordInTheTable:
+    record: dict  # the plan row picked in the warehouse: source_id, label, reason
+    reason_shown: bool  # its reason is a cell of its row in the plan asset's blocked_and_skipped table
+
+
+@pytest.fixture(scope="module")
+def blocked_record_in_the_table(running_ui, launched, browser_page, tmp_path_factory) -> BlockedRecordInTheTable:
+    """An invoice the run blocked on a tax code the sandbox settings leave unmapped, picked in the
+    warehouse among the rows the table shows (engine/plan_metadata.py: its order, the first
+    SHOWN), then looked for in the plan asset's page: Dagster's overview renders a table metadata
+    entry as a table in the entry's row, so the record's row there must hold its reason."""
+    rows = Warehouse(running_ui.env["ZSYNC_DB"]).query(
+        "select source_id, label, action, reason from zsync.plan_invoices where action in ('blocked', 'skip') "
+        f"order by action, reason, source_id limit {SHOWN}")
+    candidates = [r for r in rows.to_dicts() if r["action"] == "blocked" and "Zuora tax code" in (r["reason"] or "")]
+    assert candidates, rows.to_dicts()
+    record = candidates[0]
+    browser_page.goto(f"{running_ui.url}/assets/plan/plan_invoices")
+    entry = browser_page.get_by_text("blocked_and_skipped", exact=True).first.locator("xpath=ancestor::tr[1]")
+    row = entry.locator("tr", has=browser_page.get_by_text(record["source_id"], exact=True))
+    try:
+        row.get_by_text(record["reason"], exact=True).wait_for()
+        shown = True
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: recorded, asserted by the test
+        shown = False
+        shot = tmp_path_factory.mktemp("screenshots") / "blocked-table.png"
+        browser_page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the plan page: {shot}")
+    return BlockedRecordInTheTable(record, shown)
+
+
 def test_make_ui_comes_up_on_its_own_listing_the_automation_without_warnings(listing):
     location = listing.location
     assert location["name"] == "zsync" and location["__typename"] == "RepositoryLocation", location
@@ -138,8 +172,14 @@ def test_the_browser_shows_the_graph_a_push_with_its_checks_and_the_plan_metadat
     assert seen_in_the_browser == {}
 
 
-def test_a_sigterm_to_make_ui_ends_everything_it_started(running_ui, listing, launched,
-                                                                       seen_in_the_browser):
+def test_the_plan_assets_blocked_records_table_shows_a_blocked_invoice_with_its_reason(
+        blocked_record_in_the_table):
+    found = blocked_record_in_the_table
+    assert found.reason_shown, found.record
+
+
+def test_a_sigterm_to_make_ui_ends_everything_it_started(running_ui, listing, launched, seen_in_the_browser,
+                                                         blocked_record_in_the_table):
     # Asks for every fixture that needs the UI up, so they all ran before this stops it.
     tree = descendants(running_ui.make_pid)
     groups = groups_of(tree)

@@ -15,7 +15,17 @@ pushed a flow leaves views that know every table it created.
 
 No check passes on nothing: one with nothing to compare (no records, no link old enough to be
 staged on the other side, no linked invoice) passes with the description "skipped: nothing to
-compare because ..." and `checked: 0` in its metadata, so the UI tells it from a real pass.
+compare because ...", and `skipped: true`, `checked: 0` and the reason (`nothing_to_compare`) in
+its metadata, so the UI and a query of the check history tell it from a real pass.
+
+Why a pass marked skipped, not Dagster's own "Skipped" state: an `AssetCheckResult` is passed or
+failed, nothing else (https://docs.dagster.io/api/asset-checks). The UI shows a check as
+"Skipped" only when its step ran and emitted no result at all, which a subsettable
+`multi_asset_check` may do (https://docs.dagster.io/guides/test/running-a-subset-of-asset-checks;
+Dagster 1.13 resolves such a planned check to SKIPPED, "the run finished, didn't fail, but the
+check didn't execute", dagster/_core/storage/asset_check_execution_record.py). With no result
+there is no description and no metadata: the check would show "Skipped" and never say why, and
+the reason is what the operator needs.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str,
         "checked": dg.MetadataValue.int(finding.checked),
         "first_records": dg.MetadataValue.json(finding.sample),
         "query": dg.MetadataValue.text(finding.query),
+        "skipped": dg.MetadataValue.bool(finding.skipped),
         **(extra or {}),
     }
     if finding.skipped:

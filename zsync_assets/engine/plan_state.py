@@ -9,7 +9,13 @@ cutover). The fingerprint covers each of them cheaply, in one DuckDB pass per ta
 - `zsync.links`: the same over all its rows (mappings read other flows' links);
 - the flow's attempts and re-queues: count and latest time;
 - the configuration (its JSON), the source files of zsync's flows, engine and targets (size and
-  mtime: a developer's edit re-plans), and today's UTC date.
+  mtime: a developer's edit re-plans), and today's UTC date;
+- the states of the records of other flows its blocked records wait for (`with_blockers`): a
+  blocked reason ends with its blocker's state, read from that flow's plan and push log
+  (engine/blockers.py), which change without any input of this flow changing (the NetSuite tax
+  item the invoice a payment waits for needs appears; that invoice's push fails). Which records
+  those are is read from the stored plan: with the flow's own inputs unchanged, a new plan would
+  wait for the same ones.
 
 `zsync.planned_inputs(flow, fingerprint, planned_at)` keeps the fingerprint of the inputs the last
 written plan was made from. Not `zsync.plan_state`: `zsync.plan_<flow>` names a flow's plan, and
@@ -26,8 +32,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from zsync_assets.config import Config
+from zsync_assets.engine.blockers import read_blocker_states
 from zsync_assets.engine.flow import Flow
 from zsync_assets.lib.warehouse import qualified, scalar, table_exists
 
@@ -74,6 +82,24 @@ def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> s
     parts.update(attempts=list(attempts), requeued=list(requeued), config=config.model_dump_json(),
                  code=code_stamp(), day=datetime.now(UTC).date().isoformat())
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def with_blockers(inputs: str, states: pl.DataFrame) -> str:
+    """`inputs` (the flow's own, `fingerprint`) together with the blocker states its plan appends
+    to blocked reasons (`read_blocker_states`)."""
+    rows = sorted(states.select(sorted(states.columns)).iter_rows())
+    return hashlib.sha256(json.dumps([inputs, rows], default=str).encode()).hexdigest()
+
+
+def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
+    """True when the stored plan was made from `inputs` and the blockers it waits for are in the
+    state it names."""
+    kept = stored(con, flow)
+    if kept is None:
+        return False
+    waits_for = con.sql(f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
+                        "where blocked_by_flow is not null").pl()
+    return kept == with_blockers(inputs, read_blocker_states(con, waits_for, flow.name))
 
 
 def stored(con: duckdb.DuckDBPyConnection, flow: Flow) -> str | None:

@@ -9,7 +9,7 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
 from zsync_assets.engine import plan_state, reversals
-from zsync_assets.engine.blockers import read_blocker_states, with_blocker_states
+from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
 from zsync_assets.lib.warehouse import Warehouse, qualified, replace_table
@@ -71,7 +71,7 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
     with warehouse.connect() as con:
         store.migrate(con)
         inputs = plan_state.fingerprint(con, flow, config) if write else None
-        if skip_unchanged and inputs is not None and plan_state.stored(con, flow) == inputs:
+        if skip_unchanged and inputs is not None and plan_state.unchanged(con, flow, inputs):
             kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not store.table_exists(con, t)]
@@ -83,6 +83,7 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         attempts = store.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
+    states = pl.DataFrame(schema=STATE_SCHEMA)
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
         # one means its staging never ran: no plan can be made, and the caller says so.
@@ -95,10 +96,11 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
                           config.field_overrides.get(flow.name), check=check)
         plan = reversals.plan_reversals(flow, mapped, plan, links, attempts, last_reversals, requeued)
         with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
-            plan = with_blocker_states(plan, read_blocker_states(con, plan, flow.name))
+            states = read_blocker_states(con, plan, flow.name)
+            plan = with_blocker_states(plan, states)
     if write:
         with warehouse.connect() as con:
             replace_table(con, flow.plan_table, plan)
             if not missing:
-                plan_state.remember(con, flow, inputs)
+                plan_state.remember(con, flow, plan_state.with_blockers(inputs, states))
     return PlanResult(plan, missing)
