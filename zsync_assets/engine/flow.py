@@ -89,7 +89,8 @@ class CustomFields:
     (`zsync check` asks both: cli/preflight.py). Zuora describes its fields per object, NetSuite
     lists its script ids per kind (the prefix says which)."""
 
-    zuora: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # object -> fields: {"Account": (...)}
+    # object -> fields: {"Account": (...)}; left out of the hash (a dict has none), so a Flow stays hashable
+    zuora: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     netsuite: tuple[str, ...] = ()  # script ids: ("custentity_zsync_zuora_id",)
 
 
