@@ -77,7 +77,7 @@ class MemoryTarget:
     def lookup(self, records):
         return {r.source_id: self.records[r.external_id]["id"] for r in records if r.external_id in self.records}
 
-    def write_back(self, record_type, notices):
+    def write_back(self, write_back, notices):
         self.notices.extend(notices)
         return [Outcome(n.source_id, True) for n in notices]
 

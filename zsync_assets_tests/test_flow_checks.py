@@ -161,3 +161,11 @@ def test_every_mapping_reads_only_the_tables_its_flow_declares(flow):
     flow.mapping(tables, Config(customer_master=flow.source_system if flow.name == "customers" else "zuora"))
     with pytest.raises(UndeclaredTable, match=f"flow {flow.name} reads zuora.not_declared without declaring it"):
         tables.get("zuora.not_declared")
+
+
+def test_every_write_back_to_netsuite_names_the_custom_field_that_holds_the_link():
+    """NetSuite has no standard field for another system's id: the declaration names it (Zuora's
+    connector fields, IntegrationId__NS and the rest, are the same on every Zuora object)."""
+    for flow in all_flows():
+        if flow.write_back and flow.source_system == "netsuite":
+            assert flow.write_back.field, f"{flow.name}: WriteBack({flow.write_back.record_type!r}) names no field"

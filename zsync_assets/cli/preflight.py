@@ -5,8 +5,8 @@ Without them every record fails on its own (Zuora refuses an unknown field, NetS
 create: Zuora describes an object's fields (`GET /v1/describe/{object}`), NetSuite lists its
 custom field definitions per kind (SuiteTalk `getCustomizationId`).
 
-`FLOW_FIELDS` declares, per flow (name and direction), the custom fields it reads or writes;
-only the configured flows count. `check_custom_fields` is the one function the CLI
+Each flow declares the custom fields it reads or writes (`Flow.custom_fields`); only the
+configured flows count. `check_custom_fields` is the one function the CLI
 (`zsync check`, `cli/check.py`) and a Dagster asset check call.
 """
 
@@ -21,43 +21,6 @@ from zsync_assets.engine.flow import Flow
 if TYPE_CHECKING:  # the clients import Dagster: not at `zsync` start-up
     from zsync_assets.clients.netsuite import NetSuiteResource
     from zsync_assets.clients.zuora import ZuoraResource
-
-WRITE_BACK = ("IntegrationId__NS", "IntegrationStatus__NS", "SyncDate__NS")  # targets/zuora.py write_back
-DOCUMENT = ("custbody_zsync_zuora_id", "custbody_zsync_zuora_type", "custbody_zsync_origin", "custbody_zsync_sync_date")
-LINES = ("custcol_zsync_zuora_item_id",)
-# A document entered in NetSuite learns its Zuora id, and why Zuora refused it (targets/netsuite.py).
-FROM_NETSUITE = ("custbody_zsync_zuora_id", "custbody_zsync_origin", "custbody_zsync_status")
-
-
-@dataclass(frozen=True)
-class Needs:
-    zuora: dict[str, tuple[str, ...]]  # Zuora object -> its custom fields
-    netsuite: tuple[str, ...]  # NetSuite script ids
-
-
-# (flow name, source system) -> what it reads and writes: the `__NS` fields in flows/ and
-# targets/zuora.py, the NetSuite script ids in flows/ and targets/netsuite.py.
-FLOW_FIELDS: dict[tuple[str, str], Needs] = {
-    ("customers", "zuora"): Needs({"Account": (*WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS",
-                                               "CustomerType__NS")}, ("custentity_zsync_zuora_id",)),
-    ("customers", "netsuite"): Needs({"Account": ("IntegrationId__NS",)},
-                                     ("custentity_zsync_zuora_id", "custentity_zsync_send_to_zuora",
-                                      "custentity_zsync_status")),
-    ("items", "zuora"): Needs({"ProductRatePlanCharge": (*WRITE_BACK, "ItemType__NS")}, ("custitem_zsync_zuora_id",)),
-    ("invoices", "zuora"): Needs({"Invoice": WRITE_BACK}, (*DOCUMENT, *LINES)),
-    ("subscriptions", "netsuite"): Needs({"Subscription": ("IntegrationId__NS", "SalesOrder__NS")},
-                                         ("custbody_zsync_subscription", "custbody_zsync_origin",
-                                          "custbody_zsync_status")),
-    ("adjustments", "zuora"): Needs({"InvoiceItemAdjustment": WRITE_BACK}, (*DOCUMENT, *LINES)),
-    ("netsuite_credit_memos", "netsuite"): Needs({"InvoiceItemAdjustment": ("IntegrationId__NS",)}, FROM_NETSUITE),
-    ("credit_memos", "zuora"): Needs({"CreditMemo": WRITE_BACK}, (*DOCUMENT, *LINES)),
-    ("debit_memos", "zuora"): Needs({"DebitMemo": WRITE_BACK}, (*DOCUMENT, *LINES)),
-    ("payments", "zuora"): Needs({"Payment": (*WRITE_BACK, "Origin__NS")}, DOCUMENT),
-    ("netsuite_payments", "netsuite"): Needs({"Payment": ("IntegrationId__NS", "Origin__NS", "Transaction__NS")},
-                                             FROM_NETSUITE),
-    ("refunds", "zuora"): Needs({"Refund": (*WRITE_BACK, "Origin__NS")}, DOCUMENT),
-    ("netsuite_refunds", "netsuite"): Needs({"Refund": ("IntegrationId__NS", "Origin__NS")}, FROM_NETSUITE),
-}
 
 # NetSuite: script id prefix -> (customization type, where the UI creates it, what it applies to).
 NETSUITE_KINDS = {
@@ -100,7 +63,7 @@ def needed_fields(flows: Iterable[Flow]) -> tuple[dict[tuple[str, str], list[str
     zuora: dict[tuple[str, str], list[str]] = {}
     netsuite: dict[str, list[str]] = {}
     for flow in flows:
-        needs = FLOW_FIELDS[(flow.name, flow.source_system)]  # a new flow must declare its fields here
+        needs = flow.custom_fields
         for obj, names in needs.zuora.items():
             for name in names:
                 zuora.setdefault((obj, name), []).append(flow.name)

@@ -73,10 +73,25 @@ CONTROL_COLUMNS = (
 class WriteBack:
     """After a push, the source record learns its counterpart (the source system's sink does it).
 
-    `record_type` is the source system's record type that receives the link, e.g. "Account".
+    `record_type` is the source system's record type that receives the link, e.g. "Account";
+    `field` the field of it that holds the target id, when the source system has no standard
+    one (a NetSuite custom field, e.g. "custentity_zsync_zuora_id"; Zuora's connector fields
+    are the same on every object: targets/zuora.py).
     """
 
     record_type: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomFields:
+    """The custom fields a flow reads or writes, which each system must define before it syncs
+    (`zsync check` asks both: cli/preflight.py). Zuora describes its fields per object, NetSuite
+    lists its script ids per kind (the prefix says which)."""
+
+    # object -> fields: {"Account": (...)}; left out of the hash (a dict has none), so a Flow stays hashable
+    zuora: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    netsuite: tuple[str, ...] = ()  # script ids: ("custentity_zsync_zuora_id",)
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,9 @@ class Flow:
     name: str  # "customers"; plan table zsync.plan_<name>, asset keys plan/<name>, push/<name>
     source_system: System
     target_system: System
-    target_record_type: str  # what the target sink writes, e.g. "customer", "Account"
+    # What the target sink writes, e.g. "customer", "Account"; the sink's routes and the table the
+    # audit finds the records in follow from the name (targets/zuora.py `route`, `staged_table`).
+    target_record_type: str
     source_tables: tuple[str, ...]  # staged tables the mapping reads, e.g. ("zuora.accounts",)
     mapping: MappingFunction
     reference_tables: tuple[str, ...] = ()  # target-side lookups: ("netsuite.subsidiaries",)
@@ -102,6 +119,7 @@ class Flow:
     # Record types some rows write instead (`_record_type`), e.g. a negative invoice -> creditMemo:
     # the audit looks for a link's target in each of their staged tables.
     also_writes: tuple[str, ...] = ()
+    custom_fields: CustomFields = field(default_factory=CustomFields)
 
     @property
     def plan_table(self) -> str:

@@ -512,7 +512,7 @@ def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Con
     for start in range(0, len(todo), size):
         chunk = todo[start:start + size]
         notices = [n for n, _ in chunk]
-        outcomes = source_sink.write_back(flow.write_back.record_type, notices)
+        outcomes = source_sink.write_back(flow.write_back, notices)
         log_rows = [
             _log_row(run_id, flow, n.source_id, "writeback", "succeeded" if o.ok else "failed", outcome=o,
                      target_id=n.target_id, attempt_key=key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from zsync_assets.config import Config
+from zsync_assets.engine.flow import WriteBack
 from zsync_assets.lib.failure import Failure
 
 
@@ -106,6 +107,7 @@ class Sink(Protocol):
         reason as a `data` failure (the record then waits for a person, audit.manual_actions)."""
         ...
 
-    def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
-        """Tell source records about their counterpart (idempotent: same notice, same result)."""
+    def write_back(self, write_back: WriteBack, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        """Tell source records about their counterpart, as the flow declares (record type, and
+        the field that holds the link); idempotent: same notice, same result."""
         ...

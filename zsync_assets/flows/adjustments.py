@@ -27,9 +27,10 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.customers import accounts_left_out
 from zsync_assets.flows.mapping.common import account_names, record_name
+from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.memos import (
     body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
     netsuite_targets, records, ref,
@@ -152,6 +153,7 @@ ADJUSTMENTS = Flow(
     mapping=credit_memos_from_zuora_adjustments,
     depends_on=("invoices",),
     write_back=WriteBack("InvoiceItemAdjustment"),
+    custom_fields=CustomFields({"InvoiceItemAdjustment": ZUORA_WRITE_BACK}, (*DOCUMENT, *LINES)),
     enabled=lambda config: not config.invoice_settlement,
     description="Zuora invoice item adjustments -> NetSuite credit memos applied to the invoice "
                 "(Charge adjustments -> invoices); invoice_settlement: false",

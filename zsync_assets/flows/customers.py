@@ -23,11 +23,12 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    account_names, col, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    account_names, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
     with_columns_if_missing,
 )
+from zsync_assets.flows.mapping.custom_fields import ZUORA_WRITE_BACK
 
 ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
 # NetSuite's Customer companyName holds 83 characters (targets/field_rules.py); a longer Zuora
@@ -321,6 +322,8 @@ CUSTOMERS_TO_NETSUITE = Flow(
     reference_tables=("netsuite.customers", "netsuite.subsidiaries", "netsuite.currencies", "netsuite.terms"),
     mapping=customers_from_zuora_accounts,
     write_back=WriteBack("Account"),
+    custom_fields=CustomFields({"Account": (*ZUORA_WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS",
+                                           "CustomerType__NS")}, (ZUORA_ID_FIELD,)),
     enabled=lambda config: config.customer_master == "zuora",
     description="Zuora accounts -> NetSuite customers (customer_master: zuora)",
 )
@@ -334,7 +337,9 @@ CUSTOMERS_TO_ZUORA = Flow(
     reference_tables=("netsuite.currencies", "zuora.accounts"),
     mapping=accounts_from_netsuite_customers,
     write_mode="create_or_update",
-    write_back=WriteBack("customer"),
+    write_back=WriteBack("customer", field=ZUORA_ID_FIELD),
+    custom_fields=CustomFields({"Account": ("IntegrationId__NS",)},
+                               (ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD, "custentity_zsync_status")),
     enabled=lambda config: config.customer_master == "netsuite",
     description="NetSuite customers flagged send-to-Zuora -> Zuora accounts (customer_master: netsuite)",
 )

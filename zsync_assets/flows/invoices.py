@@ -25,12 +25,13 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.customers import account_left_out
 from zsync_assets.flows.mapping.common import (
     account_names, header_blocked, header_blocked_by, lookup, record_name_expr, ref, resolve, table,
     with_columns_if_missing,
 )
+from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
@@ -162,5 +163,6 @@ INVOICES = Flow(
     mapping=invoices_from_zuora,
     depends_on=("customers", "items"),
     write_back=WriteBack("Invoice"),
+    custom_fields=CustomFields({"Invoice": ZUORA_WRITE_BACK}, (*DOCUMENT, *LINES)),
     description="Zuora posted invoices (items, tax) -> NetSuite invoices; negative ones and reversals -> credit memos",
 )

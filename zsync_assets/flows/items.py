@@ -17,8 +17,9 @@ from datetime import date
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import bounded_name, lookup, ref, resolve, table, with_columns_if_missing
+from zsync_assets.flows.mapping.custom_fields import ZUORA_WRITE_BACK
 
 ZUORA_ID_FIELD = "custitem_zsync_zuora_id"
 ITEM_ID_MAX = 60  # NetSuite "Item Name/Number" field length
@@ -129,5 +130,6 @@ ITEMS = Flow(
     external_id_prefix="items",
     depends_on=("customers",),  # DESIGN.md §1 order: customers -> items -> transactions
     write_back=WriteBack("ProductRatePlanCharge"),
+    custom_fields=CustomFields({"ProductRatePlanCharge": (*ZUORA_WRITE_BACK, "ItemType__NS")}, (ZUORA_ID_FIELD,)),
     description="Zuora product rate plan charges effective today -> NetSuite sale items",
 )

@@ -24,10 +24,11 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
+from zsync_assets.flows.mapping.custom_fields import FROM_NETSUITE
 from zsync_assets.flows.mapping.memos import (
-    ORIGIN_FIELD, applications, born_in_netsuite, day_text, frame, item_lines, linked, money, netsuite_targets,
-    records,
+    ORIGIN_FIELD, ZUORA_ID_FIELD, applications, born_in_netsuite, day_text, frame, item_lines, linked, money,
+    netsuite_targets, records,
 )
 
 NETSUITE_CREDIT_MEMOS_FLOW = "netsuite_credit_memos"
@@ -153,7 +154,8 @@ NETSUITE_CREDIT_MEMOS = Flow(
     depends_on=("invoices", "adjustments"),
     waits_for=("netsuite/deletions",),
     write_mode="create_or_update",
-    write_back=WriteBack("creditMemo"),
+    write_back=WriteBack("creditMemo", field=ZUORA_ID_FIELD),
+    custom_fields=CustomFields({"InvoiceItemAdjustment": ("IntegrationId__NS",)}, FROM_NETSUITE),
     enabled=lambda config: not config.invoice_settlement,
     description="NetSuite credit memos people entered, applied to one synced invoice -> Zuora invoice item "
                 "adjustments; invoice_settlement: false",

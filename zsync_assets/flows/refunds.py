@@ -21,12 +21,13 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import record_name_expr, ref
+from zsync_assets.flows.mapping.custom_fields import DOCUMENT, FROM_NETSUITE, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.settlement import (
-    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover, body_fields,
-    born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications, netsuite_date,
-    netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
+    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, ZUORA_ID_FIELD, AppliedTo, ZuoraSettlement, before_cutover,
+    body_fields, born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications,
+    netsuite_date, netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
 )
 from zsync_assets.flows.payments import TO_NETSUITE as PAYMENTS, TO_ZUORA as NETSUITE_PAYMENTS
 
@@ -125,6 +126,7 @@ REFUNDS_TO_NETSUITE = Flow(
     depends_on=(PAYMENTS,),
     waits_for=("zuora/deletions",),
     write_back=WriteBack("Refund"),
+    custom_fields=CustomFields({"Refund": (*ZUORA_WRITE_BACK, "Origin__NS")}, DOCUMENT),
     description="Zuora processed refunds -> NetSuite customer refunds applied to the linked payment",
 )
 
@@ -139,7 +141,8 @@ REFUNDS_TO_ZUORA = Flow(
     depends_on=(PAYMENTS, NETSUITE_PAYMENTS, TO_NETSUITE),
     waits_for=("netsuite/deletions",),
     write_mode="create_or_update",
-    write_back=WriteBack("customerRefund"),
+    write_back=WriteBack("customerRefund", field=ZUORA_ID_FIELD),
+    custom_fields=CustomFields({"Refund": ("IntegrationId__NS", "Origin__NS")}, FROM_NETSUITE),
     enabled=lambda config: config.payments_ns_to_zuora,
     description="NetSuite customer refunds of payments in Zuora -> Zuora refunds (payments_ns_to_zuora)",
 )

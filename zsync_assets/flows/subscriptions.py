@@ -38,7 +38,7 @@ from typing import Any
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.charge_overrides import charge_override
 from zsync_assets.flows.mapping.common import lookup, table, with_columns_if_missing
 
@@ -210,6 +210,8 @@ SUBSCRIPTIONS = Flow(
     mapping=subscriptions_from_sales_orders,
     depends_on=("customers", "items"),  # DESIGN.md §1: sales orders -> subscriptions after both
     write_mode="create_or_update",
-    write_back=WriteBack("salesOrder"),
+    write_back=WriteBack("salesOrder", field=SUBSCRIPTION_FIELD),
+    custom_fields=CustomFields({"Subscription": ("IntegrationId__NS", "SalesOrder__NS")},
+                               (SUBSCRIPTION_FIELD, "custbody_zsync_origin", "custbody_zsync_status")),
     description="NetSuite approved sales orders -> Zuora subscriptions (number written back to the order)",
 )

@@ -16,16 +16,11 @@ from zsync_assets.clients.netsuite.interface import (
     MAX_DELETE_LIST, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteAuthError, NetSuiteClient, NetSuiteError, WriteResult,
 )
 from zsync_assets.config import Config
+from zsync_assets.engine.flow import WriteBack
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Reversal
 from zsync_assets.lib.failure import Failure
+from zsync_assets.targets.naming import plural_snake_case
 
-# Write-back: the customer learns its Zuora account id, the sales order its Zuora subscription
-# number (DESIGN.md §3 custom fields).
-WRITE_BACK_FIELDS = {"customer": "custentity_zsync_zuora_id", "salesOrder": "custbody_zsync_subscription",
-                     # a credit memo entered in NetSuite learns the Zuora adjustment made from it
-                     "creditMemo": "custbody_zsync_zuora_id",
-                     # a payment / refund entered in NetSuite learns the Zuora document made from it
-                     "customerPayment": "custbody_zsync_zuora_id", "customerRefund": "custbody_zsync_zuora_id"}
 # Where a record born in NetSuite says how its last sync went, for finance users who work in
 # NetSuite: Zuora's refusal (code, message, date) or `Synced <date>`. Text Area custom fields
 # (README, "NetSuite custom fields"), which NetSuite caps at 4,000 characters.
@@ -36,18 +31,21 @@ STATUS_MAX_CHARS = 4000
 # in the planned payload it would change the payload hash on every run.
 SYNC_DATE_FIELD = "custbody_zsync_sync_date"
 TRANSACTION_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "customerRefund", "salesOrder"})
-# Where the records of each type zsync writes are staged (defs/netsuite/assets.py `STAGED`): the
-# audit finds a link's target there, and a link whose target is missing breaks `links_resolve`.
-STAGED_TABLES = {
-    "customer": "netsuite.customers",
-    "serviceSaleItem": "netsuite.items",
-    "nonInventorySaleItem": "netsuite.items",
-    "invoice": "netsuite.invoices",
-    "creditMemo": "netsuite.credit_memos",
-    "customerPayment": "netsuite.customer_payments",
-    "customerRefund": "netsuite.customer_refunds",
-    "salesOrder": "netsuite.sales_orders",
-}
+# Where the records of each type zsync writes are staged (defs/netsuite/assets.py `STAGED`):
+# the audit finds a link's target there, and a link whose target is missing breaks
+# `links_resolve`. A record type's table is named after it (customerPayment ->
+# netsuite.customer_payments), except the item types: one ItemSearch finds items of every type,
+# so they share one table.
+ITEM_TABLE = "netsuite.items"
+ITEM_TYPES = frozenset({"serviceSaleItem", "nonInventorySaleItem"})
+
+
+def staged_table(record_type: str) -> str:
+    if record_type in ITEM_TYPES:
+        return ITEM_TABLE
+    return f"netsuite.{plural_snake_case(record_type)}"
+
+
 # What a reversal may delete: transactions zsync wrote from Zuora documents, never a master record.
 REVERSIBLE_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "customerRefund"})
 
@@ -150,9 +148,12 @@ class NetSuiteSink:
                                else Outcome.failed(records[i].source_id, result.failure))
         return [outcomes[i] for i in range(len(records))]
 
-    def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
-        """The record learns its Zuora counterpart and that it synced, or why Zuora refused it."""
-        field = WRITE_BACK_FIELDS[record_type]
+    def write_back(self, write_back: WriteBack, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        """The record learns its Zuora counterpart (in the custom field its flow's `WriteBack`
+        names) and that it synced, or why Zuora refused it."""
+        record_type, field = write_back.record_type, write_back.field
+        if not field:  # a declaration fault: test_flow_checks checks every declared flow for it
+            raise ValueError(f"the write-back to NetSuite {record_type} names no custom field for the link")
         status_field = STATUS_FIELDS.get(record_type, TRANSACTION_STATUS_FIELD)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         todo, body = [], []

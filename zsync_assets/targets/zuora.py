@@ -16,23 +16,32 @@ from datetime import UTC, datetime
 
 from zsync_assets.clients.zuora import ZuoraAuthError, ZuoraClient, ZuoraError
 from zsync_assets.config import Config
+from zsync_assets.engine.flow import WriteBack
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Reversal
 from zsync_assets.lib.failure import Failure
+from zsync_assets.targets.naming import plural_snake_case
 
-# Zuora routes per record type: (create, update-by-id, Object Query object for lookups).
-ROUTES = {
-    "Account": ("/v1/accounts", "/v1/accounts/{id}", "accounts"),
-    # Written back through `/v1/action/update` (ACTION_WRITE_BACK), not by a PUT of its own.
-    "ProductRatePlanCharge": (None, None, "product_rate_plan_charges"),
-    "Invoice": (None, "/v1/invoices/{id}", "invoices"),
-    "Subscription": ("/v1/subscriptions", "/v1/subscriptions/{id}/customFields", "subscriptions"),
-    # Memos are only written back to (PUTCreditMemoType / PUTDebitMemoType carry the __NS fields).
-    "CreditMemo": (None, "/v1/credit-memos/{id}", "credit_memos"),
-    "DebitMemo": (None, "/v1/debit-memos/{id}", "debit_memos"),
-    "Payment": ("/v1/payments", "/v1/payments/{id}", "payments"),
+# Zuora's REST routes follow the object's name (Account: `POST /v1/accounts`, `PUT
+# /v1/accounts/{id}`, Object Query `accounts`; CreditMemo: `/v1/credit-memos`), so a flow's
+# target or write-back record type is all its routes need; ROUTE_EXCEPTIONS has the objects
+# whose reference says otherwise (`zsync_assets/vendor/zuora-openapi/zuora_openapi.yaml`).
+ROUTE_EXCEPTIONS = {
     # A refund is created on its payment: `paymentId` in the payload fills the path (not the body).
-    "Refund": ("/v1/payments/{paymentId}/refunds", "/v1/refunds/{id}", "refunds"),
+    "Refund": {"create": "/v1/payments/{paymentId}/refunds"},
+    # A subscription's own fields change by amendment; only its custom fields by a PUT.
+    "Subscription": {"update": "/v1/subscriptions/{id}/customFields"},
 }
+
+
+def route(record_type: str, kind: str) -> str:
+    """`kind` create / update / object (the Object Query object, snake_case) of a record type."""
+    if kind in ROUTE_EXCEPTIONS.get(record_type, {}):
+        return ROUTE_EXCEPTIONS[record_type][kind]
+    collection = plural_snake_case(record_type)
+    path = "/v1/" + collection.replace("_", "-")
+    return {"create": path, "update": path + "/{id}", "object": collection}[kind]
+
+
 # Record types linked by another key than their id: (create-response field, Object Query field).
 # A subscription is linked by its number: every amendment makes a version with a new id.
 TARGET_KEYS = {"Subscription": ("subscriptionNumber", "name"),
@@ -61,10 +70,14 @@ ACTION_EDITABLE = ("Comment", "ReasonCode")
 # ChargeModel, ProductRatePlanChargeTierData, ... (`ProxyModifyProductRatePlanCharge`), i.e.
 # resending the whole catalog entry to set three custom fields.
 ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge"}
-# Where the records of each type are staged: the Object Query object of ROUTES, and ZOQL's
-# tables for the action objects (defs/zuora/assets.py `ZOQL_OBJECTS`).
-STAGED_TABLES = {**{kind: f"zuora.{route[2]}" for kind, route in ROUTES.items()},
-                 "InvoiceItemAdjustment": "zuora.invoice_item_adjustments"}
+
+
+def staged_table(record_type: str) -> str:
+    """Where records of a type are staged: the Object Query object (ZOQL's table for the action
+    objects, named the same way: defs/zuora/assets.py `ZOQL_OBJECTS`)."""
+    return f"zuora.{route(record_type, 'object')}"
+
+
 # Reversal (zsync never deletes in Zuora): PUT_CancelPayment / PUT_CancelRefund take no body;
 # an adjustment is canceled with `Status: Canceled` through `/v1/action/update`.
 CANCEL_ROUTES = {"Payment": "/v1/payments/{id}/cancel", "Refund": "/v1/refunds/{id}/cancel"}
@@ -104,7 +117,7 @@ class ZuoraSink:
     def _write_one(self, rec: Outgoing) -> Outcome:
         if rec.record_type in ACTION_OBJECTS:
             return self._action_create(rec)
-        create, update, _ = ROUTES[rec.record_type]
+        create, update = route(rec.record_type, "create"), route(rec.record_type, "update")
         try:
             if rec.target_id:
                 body = self.client.put(update.format(id=rec.target_id),
@@ -157,7 +170,7 @@ class ZuoraSink:
                 if target:
                     found[rec.source_id] = target
                 continue
-            obj = ROUTES[rec.record_type][2]
+            obj = route(rec.record_type, "object")
             for page in self.client.query_objects(obj, filters=[f"IntegrationId__NS.EQ:{marker}"]):
                 for row in page:
                     found.setdefault(rec.source_id, row[TARGET_KEYS.get(rec.record_type, ("", "id"))[1]])
@@ -202,15 +215,17 @@ class ZuoraSink:
                                                      f"where Id = '{quoted}'") for row in page]
             return not rows or rows[0].get("Status") == CANCELED
         try:
-            record = self.client.get(f"/object-query/{ROUTES[rec.record_type][2].replace('_', '-')}/{rec.target_id}")
+            collection = route(rec.record_type, "object").replace("_", "-")
+            record = self.client.get(f"/object-query/{collection}/{rec.target_id}")
         except ZuoraError as error:
             if error.status == 404:
                 return True  # deleted in Zuora since: nothing left to cancel
             raise
         return (record or {}).get("status") == CANCELED
 
-    def write_back(self, record_type: str, notices: Sequence[LinkNotice]) -> list[Outcome]:
-        update = ROUTES[record_type][1] if record_type in ROUTES else None
+    def write_back(self, write_back: WriteBack, notices: Sequence[LinkNotice]) -> list[Outcome]:
+        record_type = write_back.record_type
+        update = route(record_type, "update")
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         outcomes = []
         for n in notices:

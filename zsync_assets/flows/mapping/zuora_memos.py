@@ -21,8 +21,9 @@ from typing import Literal
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import account_names, record_name, table, with_columns_if_missing
+from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.memos import (
     body_fields, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day, records, ref,
     tax_item_id,
@@ -174,6 +175,7 @@ def zuora_memo_flow(kind: MemoKind, target_record_type: str, description: str) -
         # a credit memo may be applied to a debit memo: that NetSuite invoice must exist first
         depends_on=("customers", "items", "invoices") + (("debit_memos",) if kind == "credit" else ()),
         write_back=WriteBack(f"{kind.capitalize()}Memo"),
+        custom_fields=CustomFields({f"{kind.capitalize()}Memo": ZUORA_WRITE_BACK}, (*DOCUMENT, *LINES)),
         enabled=lambda config: config.invoice_settlement,
         description=description,
     )
