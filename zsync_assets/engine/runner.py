@@ -13,7 +13,7 @@ from zsync_assets.engine import plan_state, reversals
 from zsync_assets.engine.blockers import read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
-from zsync_assets.lib.warehouse import Warehouse, qualified, replace_table
+from zsync_assets.lib.warehouse import Warehouse, append, qualified, replace_table
 
 
 class UndeclaredTable(KeyError):
@@ -64,13 +64,25 @@ def not_staged_message(tables: list[str]) -> str:
             f"warehouse. Materialize them (the sync_all job, or `zsync demo`) before planning.")
 
 
+# Rows per slice of the plan handed to DuckDB: it reads a polars frame through a copy in Arrow,
+# and a slice bounds that copy (a whole million-row plan's payloads would double the peak).
+_WRITE_ROWS = 200_000
+
+
 def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) -> None:
-    """Replace the plan table without DuckDB's dict_fsst string compression: on a million-row
-    plan it is about two thirds of the write's CPU (5 of 8 s, measured with `zsync bench`), for a
-    table that is rewritten on every run and read once by push. Text then takes ~3.5x the disk."""
+    """Replace the plan table, in one transaction, without DuckDB's dict_fsst string compression:
+    on a million-row plan that compression was 5 of the write's 8 s of CPU (`zsync bench`), for a
+    table rewritten on every run and read once by push. Its text then takes ~3.5x the disk."""
     con.execute("set disabled_compression_methods = 'dict_fsst'")
+    con.execute("begin transaction")
     try:
-        replace_table(con, table, plan)
+        replace_table(con, table, plan.slice(0, _WRITE_ROWS))
+        for start in range(_WRITE_ROWS, plan.height, _WRITE_ROWS):
+            append(con, table, plan.slice(start, _WRITE_ROWS))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     finally:
         con.execute("reset disabled_compression_methods")
 
@@ -101,6 +113,7 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     else:
         mapped = flow.mapping(tables, config)
+        del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
         # A reversed counterpart is no counterpart: build_plan sees live links only, and the
         # records the mapping wants reversed are classified by engine/reversals.py.
         plan = build_plan(flow, mapped, reversals.live_links(links), attempts, requeued,
