@@ -85,8 +85,8 @@ def _unanswered() -> pl.Expr:
 
 
 def _rules(flow: Flow) -> list[Rule]:
-    """What the plan does with a mapped row, and why: the first rule whose condition holds
-    decides both (a row no rule takes is sent, with no reason to give)."""
+    """What the plan does with a mapped row, and why, in order: the first rule whose condition
+    holds decides both. "send" is update for a record linked or matched before, else create."""
     linked, match = pl.col("linked"), pl.col("_match_target_id")
     last_failed = pl.col("last_status") == "failed"
     send = pl.when(linked | match.is_not_null()).then(pl.lit("update")).otherwise(pl.lit("create"))
