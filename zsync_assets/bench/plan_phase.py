@@ -65,8 +65,11 @@ def arrange_invoices(warehouse: Warehouse, source: Path, rows: int) -> None:
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create table {schema}.{table} as select * replace ({renamed}) "
                         f"from src.{schema}.{table}, (select range as c from range({copies}))")
-        for table in ("netsuite.currencies", "netsuite.tax_items"):
-            con.execute(f"create schema if not exists netsuite; create table {table} as select * from src.{table}")
+        # The reference tables the invoices flow declares, as staged (the accounts for the names and
+        # left-out reasons of the invoices' accounts).
+        for table in ("netsuite.currencies", "netsuite.tax_items", "zuora.accounts"):
+            con.execute(f"create schema if not exists {table.split('.')[0]}; "
+                        f"create table {table} as select * from src.{table}")
         con.execute("insert into zsync.links select * from src.zsync.links "
                     "where flow in ('customers', 'items', 'invoices')")
         con.execute("detach src")

@@ -89,6 +89,7 @@ def _supported(dtype: pl.DataType) -> bool:
 _TEXT_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _NEEDS_ESCAPE = r'[\\"\n\r\t]'
 _RARE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_ANY_ESCAPE = r'[\\"\x00-\x1f]'
 _INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _LIST_BY_POSITION = 4  # lists at most this long are encoded position by position, longer ones exploded
 
@@ -104,11 +105,13 @@ def _scalar(values: pl.Series, prefix: str) -> Encoded:
     dtype, v = values.dtype, pl.col("v")
     odd = None
     if dtype == pl.Utf8:
-        if values.str.contains(_NEEDS_ESCAPE).any():
-            for raw, escaped in _TEXT_ESCAPES:
-                v = v.str.replace_all(raw, escaped, literal=True)
+        # One scan decides for most columns: no character to escape, so no odd row either.
+        if values.str.contains(_ANY_ESCAPE).any():
+            if values.str.contains(_NEEDS_ESCAPE).any():
+                for raw, escaped in _TEXT_ESCAPES:
+                    v = v.str.replace_all(raw, escaped, literal=True)
+            odd = pl.col("v").str.contains(_RARE_CONTROL).fill_null(False)
         text = pl.concat_str([pl.lit(prefix + '"'), v, pl.lit('"')])
-        odd = pl.col("v").str.contains(_RARE_CONTROL).fill_null(False)
     elif dtype == pl.Boolean:
         text = pl.when(v).then(pl.lit(prefix + "true")).when(~v).then(pl.lit(prefix + "false"))
     elif any(dtype == t for t in _INTEGERS):
@@ -221,7 +224,12 @@ def payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) 
     return body
 
 
-def hash_series(body: pl.Series) -> pl.Series:
+def hash_series(body: pl.Series, known: pl.Series | None = None) -> pl.Series:
     """sha256 of each text (first 32 hex digits). hashlib, not `pl.hash`: the latter is not
-    stable across polars versions, and links keep these hashes across upgrades."""
-    return pl.Series("payload_hash", [payload_hash(b) for b in body.to_list()], dtype=pl.Utf8)
+    stable across polars versions, and links keep these hashes across upgrades. `known`: a hash
+    already computed for that very text (null where there is none), kept instead of hashing again."""
+    if known is None:
+        return pl.Series("payload_hash", [payload_hash(b) for b in body.to_list()], dtype=pl.Utf8)
+    todo = known.is_null().arg_true()
+    computed = pl.Series([payload_hash(b) for b in body.gather(todo).to_list()], dtype=pl.Utf8)
+    return known.cast(pl.Utf8).scatter(todo, computed).alias("payload_hash")

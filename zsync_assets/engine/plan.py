@@ -19,8 +19,8 @@ sending anything.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -71,6 +71,72 @@ def _empty(frame: pl.DataFrame | None, schema: dict[str, Any]) -> pl.DataFrame:
     return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
+class Rule(NamedTuple):
+    when: pl.Expr
+    action: pl.Expr
+    reason: pl.Expr
+
+
+def _unanswered() -> pl.Expr:
+    """The last attempt has a `started` row and no result, or ended `unknown` (the vendor may
+    have written it, nobody heard): push looks the record up before sending anything."""
+    return ((pl.col("last_status") == "started")
+            | ((pl.col("last_status") == "failed") & (pl.col("last_class") == "unknown"))).fill_null(False)
+
+
+def _rules(flow: Flow) -> list[Rule]:
+    """What the plan does with a mapped row, and why, in order: the first rule whose condition
+    holds decides both. "send" is update for a record linked or matched before, else create."""
+    linked, match = pl.col("linked"), pl.col("_match_target_id")
+    last_failed = pl.col("last_status") == "failed"
+    send = pl.when(linked | match.is_not_null()).then(pl.lit("update")).otherwise(pl.lit("create"))
+    skip, blocked = pl.lit("skip"), pl.lit("blocked")
+    linked_note = pl.when(linked).then(pl.format(" (already synced as {}; left as is)", pl.col("link_target_id")))
+    return [
+        Rule(pl.col("_skip").is_not_null(), skip, pl.col("_skip") + linked_note.otherwise(pl.lit(""))),
+        Rule(pl.col("_only_if_linked").is_not_null() & ~linked, skip, pl.col("_only_if_linked")),
+        Rule(pl.col("_blocked").is_not_null(), blocked, pl.col("_blocked")),
+        # a DATA error on the last attempt with this very payload: re-sending it would fail the same way
+        Rule(last_failed & (pl.col("last_class") == "data") & (pl.col("last_hash") == pl.col("payload_hash"))
+             & ~pl.col("requeued"), blocked, pl.format(
+                 "rejected by {}: {}: {}; waits until the source record changes or `zsync requeue {} {}`",
+                 pl.lit(flow.target_system), pl.col("last_error_code"),
+                 pl.col("last_message").fill_null(""), pl.lit(flow.name), pl.col("source_id"))),
+        Rule(linked & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"),
+             skip, pl.lit("unchanged since the last sync")),
+        Rule(_unanswered(), send, pl.lit("an earlier attempt got no answer: looked up on the target before sending")),
+        Rule(pl.col("requeued"), send, pl.lit("re-queued by an operator")),
+        Rule(last_failed & (pl.col("last_class") == "transient"), send,
+             pl.format("retry after transient {}", pl.col("last_error_code").fill_null("failure"))),
+        Rule(last_failed, send, pl.lit("source changed since it was rejected")),
+        Rule(~linked & match.is_not_null(), send,
+             pl.format("first sync: matched existing {} record {}", pl.lit(flow.target_system), match)),
+        Rule(pl.lit(True), send, pl.lit(None, pl.Utf8)),  # everything else: sent, nothing to explain
+    ]
+
+
+def _first_rule(rules: list[Rule]) -> pl.Expr:
+    """The index of the first rule whose condition holds (the last one always does)."""
+    first = pl.when(rules[0].when).then(pl.lit(0))
+    for i, rule in enumerate(rules[1:-1], start=1):
+        first = first.when(rule.when).then(pl.lit(i))
+    return first.otherwise(pl.lit(len(rules) - 1))
+
+
+def _by_rule(rules: list[Rule], part: Callable[[Rule], pl.Expr]) -> pl.Expr:
+    """One part (action or reason) of the rule `_rule` names: each condition is evaluated once."""
+    chosen = pl.when(pl.col("_rule") == 0).then(part(rules[0]))
+    for i, rule in enumerate(rules[1:], start=1):
+        chosen = chosen.when(pl.col("_rule") == i).then(part(rule))
+    return chosen
+
+
+def _known_hashes(frame: pl.DataFrame) -> pl.Series:
+    """The link's stored hash where the payload is the very text it was computed from: hashing
+    is most of a no-change plan's work, and the same text has the same hash."""
+    return frame.select(pl.when(pl.col("payload") == pl.col("link_payload")).then(pl.col("link_hash"))).to_series()
+
+
 def build_plan(
     flow: Flow,
     mapped: pl.DataFrame,
@@ -80,7 +146,9 @@ def build_plan(
     overrides: FieldOverrides | None = None,
     check: PayloadCheck | None = None,
 ) -> pl.DataFrame:
-    mapped = _with_controls(mapped).unique("source_id", keep="last", maintain_order=True)
+    mapped = _with_controls(mapped)
+    if mapped["source_id"].is_duplicated().any():  # a copy of the whole mapped frame, so only when needed
+        mapped = mapped.unique("source_id", keep="last", maintain_order=True)
     problem = check(mapped) if check is not None else None
     if problem is not None:
         # A value the target cannot hold blocks its record here, named, instead of failing at the
@@ -99,10 +167,7 @@ def build_plan(
 
     frame = (
         mapped.select(["source_id", *CONTROL_COLUMNS])
-        .with_columns(
-            payload=body,
-            payload_hash=hash_series(body),
-        )
+        .with_columns(payload=body)
         .join(links, on="source_id", how="left")
         .join(attempts, on="source_id", how="left")
         .with_columns(
@@ -110,44 +175,11 @@ def build_plan(
             linked=pl.col("link_target_id").is_not_null(),
         )
     )
-    data_rejected = (
-        (pl.col("last_status") == "failed") & (pl.col("last_class") == "data")
-        & (pl.col("last_hash") == pl.col("payload_hash")) & ~pl.col("requeued")
-    )
-    linked_note = pl.format(" (already synced as {}; left as is)", pl.col("link_target_id"))
-    unanswered = ((pl.col("last_status") == "started")
-                  | ((pl.col("last_status") == "failed") & (pl.col("last_class") == "unknown"))).fill_null(False)
-    action = (
-        pl.when(pl.col("_skip").is_not_null()).then(pl.lit("skip"))
-        .when(pl.col("_only_if_linked").is_not_null() & ~pl.col("linked")).then(pl.lit("skip"))
-        .when(pl.col("_blocked").is_not_null()).then(pl.lit("blocked"))
-        .when(data_rejected).then(pl.lit("blocked"))
-        .when(pl.col("linked") & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"))
-        .then(pl.lit("skip"))
-        .when(pl.col("linked") | pl.col("_match_target_id").is_not_null()).then(pl.lit("update"))
-        .otherwise(pl.lit("create"))
-    )
-    reason = (
-        pl.when(pl.col("_skip").is_not_null())
-        .then(pl.col("_skip") + pl.when(pl.col("linked")).then(linked_note).otherwise(pl.lit("")))
-        .when(pl.col("_only_if_linked").is_not_null() & ~pl.col("linked")).then(pl.col("_only_if_linked"))
-        .when(pl.col("_blocked").is_not_null()).then(pl.col("_blocked"))
-        .when(data_rejected).then(pl.format(
-            "rejected by {}: {}: {}; waits until the source record changes or `zsync requeue {} {}`",
-            pl.lit(flow.target_system), pl.col("last_error_code"),
-            pl.col("last_message").fill_null(""), pl.lit(flow.name), pl.col("source_id")))
-        .when(pl.col("linked") & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"))
-        .then(pl.lit("unchanged since the last sync"))
-        .when(unanswered)
-        .then(pl.lit("an earlier attempt got no answer: looked up on the target before sending"))
-        .when(pl.col("requeued")).then(pl.lit("re-queued by an operator"))
-        .when((pl.col("last_status") == "failed") & (pl.col("last_class") == "transient"))
-        .then(pl.format("retry after transient {}", pl.col("last_error_code").fill_null("failure")))
-        .when(pl.col("last_status") == "failed").then(pl.lit("source changed since it was rejected"))
-        .when(~pl.col("linked") & pl.col("_match_target_id").is_not_null())
-        .then(pl.format("first sync: matched existing {} record {}", pl.lit(flow.target_system),
-                        pl.col("_match_target_id")))
-    )
+    frame = frame.with_columns(payload_hash=hash_series(frame["payload"], known=_known_hashes(frame)))
+    rules = _rules(flow)
+    frame = frame.with_columns(_rule=_first_rule(rules))
+    action, reason = _by_rule(rules, lambda r: r.action), _by_rule(rules, lambda r: r.reason)
+    unanswered = _unanswered()
     mapping_blocks = pl.col("_blocked").is_not_null() & (pl.col("action") == "blocked")
     frame = frame.with_columns(action=action, reason=reason).with_columns(
         match=pl.when(~pl.col("linked")).then(pl.col("_match")),
@@ -162,7 +194,7 @@ def build_plan(
         blocked_by_flow=pl.when(mapping_blocks).then(pl.col("_blocked_by_flow")),
         blocked_by_id=pl.when(mapping_blocks).then(pl.col("_blocked_by_id")),
     )
-    frame = _block_orphans(frame, links, flow.name)
+    frame = _block_orphans(frame.drop("_rule"), links, flow.name)
     return _with_waves(_with_changed_fields(frame)).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
 
 
@@ -170,9 +202,12 @@ def _with_changed_fields(frame: pl.DataFrame) -> pl.DataFrame:
     """Top-level fields that differ from the last synced payload, for updates only (a few percent
     of a run: the per-row JSON parsing stays here, off the skip/create majority)."""
     updates = frame.filter(pl.col("action") == "update").select("source_id", "payload", "link_payload")
-    changed = updates.select("source_id", changed_fields=pl.Series([
-        changed_fields(json.loads(new), old) for _, new, old in updates.iter_rows()
-    ], dtype=pl.List(pl.Utf8)))
+    # (record, field) pairs grouped into lists: polars builds a list column from Python lists
+    # one small series per row, which took longer than the JSON parsing.
+    pairs = pl.DataFrame([(source_id, name) for source_id, new, old in updates.iter_rows()
+                          for name in changed_fields(json.loads(new), old)],
+                         schema={"source_id": pl.Utf8, "changed_fields": pl.Utf8}, orient="row")
+    changed = pairs.group_by("source_id", maintain_order=True).agg("changed_fields")
     return frame.join(changed, on="source_id", how="left", maintain_order="left").with_columns(
         pl.col("changed_fields").fill_null(pl.lit([], pl.List(pl.Utf8))))
 
