@@ -62,10 +62,14 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()}
+
+
 def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
     if not table_exists(con, table):
         return "missing"
-    columns = {r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()}
+    columns = _columns(con, table)
     body = f"(select * exclude (_staged_at) from {qualified(table)})" if "_staged_at" in columns \
         else qualified(table)
     count, digest = con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {body} t").fetchall()[0]
@@ -95,8 +99,8 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     """True when the stored plan was made from `inputs` and the blockers it waits for are in the
     state it names."""
     kept = stored(con, flow)
-    if kept is None:
-        return False
+    if kept is None or not {"blocked_by_flow", "blocked_by_id"} <= _columns(con, flow.plan_table):
+        return False  # no plan, or one written before plans named what they wait for: plan again
     waits_for = con.sql(f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
                         "where blocked_by_flow is not null").pl()
     return kept == with_blockers(inputs, read_blocker_states(con, waits_for, flow.name))
