@@ -155,22 +155,27 @@ def _read_linked(warehouse: Warehouse) -> Linked:
     return {(f, s): t for f, s, t in rows}
 
 
-def _outgoing(flow: Flow, row: dict, target_id: str | None = None, linked: Linked | None = None) -> Outgoing:
-    target = target_id or row["target_id"]
+def _write_action(row: dict) -> str:
+    """How a plan row goes out: an update when its target record is known (linked when planned,
+    linked by another run meanwhile, or found by a lookup), else a create."""
+    return "update" if row["target_id"] else "create"
+
+
+def _outgoing(flow: Flow, row: dict, linked: Linked | None = None) -> Outgoing:
     payload = json.loads(row["payload"])
     return Outgoing(
         source_id=row["source_id"],
-        action="update" if target else "create",
+        action=_write_action(row),
         record_type=row["record_type"] or flow.target_record_type,
         payload=resolve_link_refs(payload, linked) if linked is not None else payload,
         external_id=row["external_id"],
         attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
-        target_id=target,
+        target_id=row["target_id"],
     )
 
 
 def _log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, *,
-             outcome: Outcome | None = None, target_id: str | None = None,
+              outcome: Outcome | None = None, target_id: str | None = None,
              attempt_key: str | None = None, payload_hash: str | None = None) -> dict:
     """One `zsync.push_log` row; a failure's class is the vendor client's verdict, as given."""
     failure = outcome.failure if outcome is not None and not outcome.ok else None
@@ -223,7 +228,8 @@ def push_flow(
         bind_sinks(warehouse, [s for s in (sink, source_sink) if s is not None])
         plan = _pending(warehouse, flow)
         rows = _not_synced_meanwhile(warehouse, flow, plan.to_dicts(), result, log)
-        targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
+        found = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
+        rows = [{**r, "target_id": found[r["source_id"]]} if found.get(r["source_id"]) else r for r in rows]
         linked = _read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
         parallel = max(1, sink.parallel_batches(config))
@@ -239,11 +245,10 @@ def push_flow(
                     continue
                 ready.append(row)
             for action in SENDABLE:
-                batch_rows = [r for r in ready if ("update" if targets.get(r["source_id"]) or r["target_id"]
-                                                   else "create") == action]
+                batch_rows = [r for r in ready if _write_action(r) == action]
                 batches = []
                 for chunk in _chunks(batch_rows, sink.batch_size(config, action), spread):
-                    records, waiting = _prepare_batch(flow, chunk, targets, linked)
+                    records, waiting = _prepare_batch(flow, chunk, linked)
                     failed_ids |= waiting
                     result.deferred += len(waiting)
                     if records:
@@ -306,13 +311,12 @@ def _chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
     return [rows[start:start + size] for start in range(0, len(rows), size)]
 
 
-def _prepare_batch(flow: Flow, chunk: list[dict], targets: dict[str, str],
-                   linked: Linked) -> tuple[list[Outgoing], set[str]]:
+def _prepare_batch(flow: Flow, chunk: list[dict], linked: Linked) -> tuple[list[Outgoing], set[str]]:
     """The batch's records with link references filled in, and the ids that must wait."""
     records, waiting = [], set()
     for row in chunk:
         try:
-            records.append(_outgoing(flow, row, targets.get(row["source_id"]), linked))
+            records.append(_outgoing(flow, row, linked))
         except UnresolvedLink:
             # The referenced record failed earlier in this push (or vanished): planned again next run.
             waiting.add(row["source_id"])
