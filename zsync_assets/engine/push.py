@@ -174,9 +174,9 @@ def _outgoing(flow: Flow, row: dict, linked: Linked | None = None) -> Outgoing:
     )
 
 
-def _log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, *,
-              outcome: Outcome | None = None, target_id: str | None = None,
-             attempt_key: str | None = None, payload_hash: str | None = None) -> dict:
+def log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, *,
+            outcome: Outcome | None = None, target_id: str | None = None,
+            attempt_key: str | None = None, payload_hash: str | None = None) -> dict:
     """One `zsync.push_log` row; a failure's class is the vendor client's verdict, as given."""
     failure = outcome.failure if outcome is not None and not outcome.ok else None
     return {
@@ -190,7 +190,7 @@ def _log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, 
 
 def _attempt_row(run_id: str, flow: Flow, rec: Outgoing, hash_: str, status: str,
                  outcome: Outcome | None = None, action: str | None = None) -> dict:
-    return _log_row(run_id, flow, rec.source_id, action or rec.action, status, outcome=outcome,
+    return log_row(run_id, flow, rec.source_id, action or rec.action, status, outcome=outcome,
                     target_id=outcome.target_id if outcome is not None else rec.target_id,
                     attempt_key=rec.attempt_key, payload_hash=hash_)
 
@@ -518,7 +518,7 @@ def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Con
         notices = [n for n, _ in chunk]
         outcomes = source_sink.write_back(flow.write_back.record_type, notices)
         log_rows = [
-            _log_row(run_id, flow, n.source_id, "writeback", "succeeded" if o.ok else "failed", outcome=o,
+            log_row(run_id, flow, n.source_id, "writeback", "succeeded" if o.ok else "failed", outcome=o,
                      target_id=n.target_id, attempt_key=key)
             for (n, key), o in zip(chunk, outcomes, strict=True)
         ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.push import attempt_key, flow_lock
+from zsync_assets.engine.push import attempt_key, flow_lock, log_row
 from zsync_assets.engine.reversals import REVERSE
 from zsync_assets.engine.sink import Outcome, Outgoing, Reversal, Sink
 from zsync_assets.lib.warehouse import Warehouse
@@ -59,11 +59,9 @@ def _planned(warehouse: Warehouse, flow: Flow) -> list[dict]:
 
 def _log(run_id: str, flow: Flow, source_id: str, action: str, status: str, target_id: str | None,
          outcome: Outcome | None = None) -> dict:
-    failure = outcome.failure if outcome is not None and not outcome.ok else None
-    return {"run_id": run_id, "flow": flow.name, "source_id": source_id, "action": action, "status": status,
-            "error_code": failure.code if failure else None, "error_class": failure.kind if failure else None,
-            "message": failure.message if failure else None, "target_id": target_id, "attempt_key": target_id,
-            "payload_hash": None}
+    """A reversal's attempt is keyed by the counterpart it undoes: there is no payload to hash."""
+    return log_row(run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id,
+                   attempt_key=target_id)
 
 
 def _found_by_lookup(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str,
