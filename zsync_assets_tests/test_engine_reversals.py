@@ -2,8 +2,8 @@
 (the vendor sinks reverse through both sandboxes in test_sync_reversals.py).
 
 A flow over a staged table `zuora.widgets` (id, name, status): a widget whose status is
-Canceled must have its counterpart reversed. Each test plans through `plan_flow` (the runner
-that stages, maps and classifies), then reverses and pushes like the push asset does.
+Canceled must have its counterpart reversed. Each test plans through `plan_flow` (engine/planning.py,
+which maps and classifies what is staged), then reverses and pushes like the push asset does.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from zsync_assets.engine import links as store
 from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.engine.sink import Outcome
 from zsync_assets.lib.failure import Failure
 from zsync_assets.lib.warehouse import Warehouse, replace_table

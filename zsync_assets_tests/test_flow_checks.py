@@ -153,7 +153,7 @@ def test_every_mapping_reads_only_the_tables_its_flow_declares(flow):
     mapping once looked for skipped accounts in a table it never got, and showed every invoice of
     a deliberately unsynced account as blocked. The plan's table mapping refuses such a read."""
     from zsync_assets.config import Config
-    from zsync_assets.engine.runner import DeclaredTables, UndeclaredTable
+    from zsync_assets.engine.planning import DeclaredTables, UndeclaredTable
 
     tables = DeclaredTables(flow.name, {name: pl.DataFrame() for name in (*flow.tables, "zsync.links")})
     flow.mapping(tables, Config(customer_master=flow.source_system if flow.name == "customers" else "zuora"))

@@ -1,4 +1,4 @@
-"""The plan phase of `zsync bench`: `engine/runner.plan_flow` (DuckDB read -> mapping -> payload
+"""The plan phase of `zsync bench`: `engine/planning.plan_flow` (DuckDB read -> mapping -> payload
 JSON -> hash -> classify -> write) over about 1,000,000 staged rows, for a master flow and a
 transaction flow, each in a scratch warehouse of its own.
 
@@ -22,7 +22,7 @@ from zsync_assets.bench.measure import measured
 from zsync_assets.config import Config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.payload_json import payload_hash, payload_json
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.lib.warehouse import Warehouse
 
 _ID_COLUMNS = ("id", "invoice_id", "invoice_item_id", "invoice_number")

@@ -15,7 +15,7 @@ from zsync_assets.cli.output import csv_text, format_option, json_text, table_te
 from zsync_assets.config import current_config
 from zsync_assets.engine import links as store
 from zsync_assets.engine.instance import rebind as forget_binding
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib.warehouse import Warehouse, qualified, table_exists
 from zsync_assets.targets.field_rules import CHECKS

@@ -22,7 +22,7 @@ from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
 from zsync_assets.engine.push import has_work, push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
