@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import duckdb
 
-from zsync_assets.engine.links import now, table_exists
-from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets.engine.bookkeeping import now
+from zsync_assets.lib.warehouse import Warehouse, table_exists
 
 
 class InstanceMismatch(RuntimeError):

@@ -26,8 +26,8 @@ warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import math
 import time
 import uuid
@@ -40,13 +40,13 @@ import polars as pl
 from filelock import FileLock, Timeout
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.plan import SENDABLE
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
 from zsync_assets.lib.failure import Failure
-from zsync_assets.lib.warehouse import Warehouse, scalar
+from zsync_assets.lib.warehouse import Warehouse, scalar, table_exists
 
 Log = Callable[[str], None]
 
@@ -97,8 +97,8 @@ def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Ite
 
 def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
     with warehouse.connect() as con:
-        store.ensure_tables(con)
-        if not store.table_exists(con, flow.plan_table):
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
             return pl.DataFrame()
         schema, table = flow.plan_table.split(".")
         return con.sql(
@@ -111,8 +111,8 @@ def has_work(warehouse: Warehouse, flow: Flow) -> bool:
     """Whether a push of `flow` would call a vendor at all: a planned create/update/reverse, or a link or
     rejection the source has not been told of. False lets the push step skip building clients."""
     with warehouse.connect() as con:
-        store.ensure_tables(con)
-        if not store.table_exists(con, flow.plan_table):
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
             return True  # push_flow says what is missing
         schema, table = flow.plan_table.split(".")
         if scalar(con, f'select count(*) from "{schema}"."{table}" where action in (\'create\', \'update\', \'reverse\')'):
@@ -122,7 +122,7 @@ def has_work(warehouse: Warehouse, flow: Flow) -> bool:
         if scalar(con, "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
                   [flow.name]):
             return True
-        return not store.read_unreported_rejections(con, flow.name).is_empty()
+        return not bookkeeping.read_unreported_rejections(con, flow.name).is_empty()
 
 
 Linked = dict[tuple[str, str], str]  # (flow, source id) -> target id
@@ -149,7 +149,7 @@ def resolve_link_refs(value, linked: Linked):
 
 def _read_linked(warehouse: Warehouse) -> Linked:
     with warehouse.connect() as con:
-        store.ensure_tables(con)
+        bookkeeping.ensure_tables(con)
         # A reversed counterpart (deleted / canceled in the target) is nothing to refer to.
         rows = con.execute("select flow, source_id, target_id from zsync.links where reversed_at is null").fetchall()
     return {(f, s): t for f, s, t in rows}
@@ -199,7 +199,7 @@ def _link_row(flow: Flow, rec: Outgoing, hash_: str, body: str, target_id: str) 
     return {
         "flow": flow.name, "source_system": flow.source_system, "source_id": rec.source_id,
         "target_system": flow.target_system, "target_id": target_id, "origin": flow.source_system,
-        "payload_hash": hash_, "payload": body, "synced_at": store.now(),
+        "payload_hash": hash_, "payload": body, "synced_at": bookkeeping.now(),
         "writeback_status": "pending" if flow.write_back else None,
     }
 
@@ -297,7 +297,7 @@ def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list
         for rec in unanswered
     ]
     with warehouse.connect() as con:
-        store.log_attempts(con, log_rows)
+        bookkeeping.log_attempts(con, log_rows)
     result.resolved_by_lookup = len(found)
     if found:
         log(f"push {flow.name}: {len(found)} unanswered earlier attempt(s) found on the target")
@@ -358,9 +358,9 @@ class _Writer:
             with self.warehouse.connect() as con:
                 con.execute("begin transaction")
                 try:
-                    store.log_attempts(con, self.log_rows)
-                    store.upsert_links(con, self.link_rows)
-                    store.clear_requeue(con, self.flow.name, self.done)
+                    bookkeeping.log_attempts(con, self.log_rows)
+                    bookkeeping.upsert_links(con, self.link_rows)
+                    bookkeeping.clear_requeue(con, self.flow.name, self.done)
                     con.execute("commit")
                 except BaseException:
                     con.execute("rollback")
@@ -376,7 +376,7 @@ def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batc
         return set()
     hashes = {r["source_id"]: r["payload_hash"] for b in batches for r in b.chunk}
     with warehouse.connect() as con:  # 1: every started row of the wave, durable before any call
-        store.log_attempts(con, [_attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
+        bookkeeping.log_attempts(con, [_attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
                                  for b in batches for rec in b.records])
     writer, failed, done = _Writer(warehouse, flow), set(), []
 
@@ -506,8 +506,8 @@ def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Con
             "and writeback_status in ('pending', 'failed') order by source_id",
             params={"flow": flow.name},
         ).pl().to_dicts()
-        rejected = store.read_unreported_rejections(con, flow.name).to_dicts()
-    # (notice, attempt key): a rejection report carries the rejected attempt's key (see links.py).
+        rejected = bookkeeping.read_unreported_rejections(con, flow.name).to_dicts()
+    # (notice, attempt key): a rejection report carries the rejected attempt's key (see bookkeeping.py).
     todo = [(LinkNotice(r["source_id"], r["target_id"], True), None) for r in pending] + [
         (LinkNotice(r["source_id"], None, False, f"{r['error_code']}: {r['message'] or ''}"), r["attempt_key"])
         for r in rejected
@@ -525,8 +525,8 @@ def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Con
         ok = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if o.ok and n.ok]
         bad = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if not o.ok and n.ok]
         with warehouse.connect() as con:
-            store.log_attempts(con, log_rows)
-            store.set_writeback(con, flow.name, ok, "ok")
-            store.set_writeback(con, flow.name, bad, "failed")
+            bookkeeping.log_attempts(con, log_rows)
+            bookkeeping.set_writeback(con, flow.name, ok, "ok")
+            bookkeeping.set_writeback(con, flow.name, bad, "failed")
         result.written_back += sum(o.ok for o in outcomes)
         result.writeback_failed += sum(not o.ok for o in outcomes)
