@@ -62,6 +62,9 @@ MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
 PayloadCheck = Callable[[pl.DataFrame], "pl.Expr | None"]
 
 LINK_REF = "$link"
+# Every NetSuite record zsync creates carries the externalId `zsync:<flow>:<source id>`
+# (Flow.external_id): one whose externalId starts so was written by zsync.
+EXTERNAL_ID_PREFIX = "zsync:"
 
 CONTROL_COLUMNS = (
     "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",
@@ -117,4 +120,8 @@ class Flow:
 
     def external_id(self, source_id: str) -> str:
         """Deterministic target key: a replay after a crash finds or updates the same record."""
-        return f"zsync:{self.external_id_prefix or self.name}:{source_id}"
+        return f"{EXTERNAL_ID_PREFIX}{self.external_id_prefix or self.name}:{source_id}"
+
+    def external_ids(self, source_ids: pl.Expr) -> pl.Expr:
+        """`external_id` over a column of source ids (a mapping naming records of its own flow)."""
+        return pl.lit(self.external_id("")) + source_ids

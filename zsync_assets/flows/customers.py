@@ -25,11 +25,11 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    account_names, col, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    account_names, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
     with_columns_if_missing,
 )
+from zsync_assets.flows.mapping.netsuite_fields import CUSTOMER_ZUORA_ID_FIELD
 
-ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
 # NetSuite's Customer companyName holds 83 characters (targets/field_rules.py); a longer Zuora
 # account name is cut at a word boundary, marked with an ellipsis, and kept whole in `comments`,
 # rather than blocking the customer (and every invoice and payment of it) on its legal name.
@@ -145,7 +145,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
     currencies = lookup(table(tables, "netsuite.currencies"), ["symbol", "name"])
     subsidiaries = lookup(table(tables, "netsuite.subsidiaries"), ["name", "internal_id"])
     terms = lookup(table(tables, "netsuite.terms"), ["name"])
-    by_zuora_id = lookup(customers, [ZUORA_ID_FIELD]) if ZUORA_ID_FIELD in customers.columns else {}
+    by_zuora_id = lookup(customers, [CUSTOMER_ZUORA_ID_FIELD]) if CUSTOMER_ZUORA_ID_FIELD in customers.columns else {}
     by_entity_id = lookup(customers, ["entity_id"])
     by_external_id = lookup(customers, ["external_id"])
     first_subsidiary = (
@@ -177,7 +177,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         match_zuora_id=pl.col("id").str.to_lowercase().replace_strict(by_zuora_id, default=None, return_dtype=pl.Utf8),
         match_entity=pl.col("account_number").str.to_lowercase().replace_strict(
             by_entity_id, default=None, return_dtype=pl.Utf8),
-        match_external=("zsync:customers:" + pl.col("id")).str.to_lowercase().replace_strict(
+        match_external=CUSTOMERS_TO_NETSUITE.external_ids(pl.col("id")).str.to_lowercase().replace_strict(
             by_external_id, default=None, return_dtype=pl.Utf8),
     )
     status = pl.col("status")
@@ -197,13 +197,13 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         # payload stays the same once the parent is linked (an internalId here would change the
         # child's payload hash on the next run and cause a needless update).
         pl.when(pl.col("parent_id").is_not_null())
-        .then(pl.struct(("zsync:customers:" + pl.col("parent_id")).alias("externalId"))).alias("parent"),
+        .then(pl.struct(CUSTOMERS_TO_NETSUITE.external_ids(pl.col("parent_id")).alias("externalId"))).alias("parent"),
         ref(pl.col("subsidiary_id")).alias("subsidiary"),
         ref(pl.col("currency_id")).alias("currency"),
         ref(pl.col("terms_id")).alias("terms"),
         pl.when(status == "Canceled").then(pl.lit(True)).alias("isInactive"),
         _addressbook().alias("addressbookList"),
-        pl.struct(pl.col("id").alias(ZUORA_ID_FIELD)).alias("customFieldList"),
+        pl.struct(pl.col("id").alias(CUSTOMER_ZUORA_ID_FIELD)).alias("customFieldList"),
         # control columns
         _left_out_reason().alias("_skip"),
         pl.when(status == "Canceled").then(pl.lit("account is Canceled and was never synced")).alias("_only_if_linked"),
@@ -217,7 +217,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         pl.coalesce("integration_id__ns", "match_external", "match_zuora_id", "match_entity").alias("_match_target_id"),
         pl.when(pl.col("integration_id__ns").is_not_null()).then(pl.lit("IntegrationId__NS"))
         .when(pl.col("match_external").is_not_null()).then(pl.lit("externalId"))
-        .when(pl.col("match_zuora_id").is_not_null()).then(pl.lit(ZUORA_ID_FIELD))
+        .when(pl.col("match_zuora_id").is_not_null()).then(pl.lit(CUSTOMER_ZUORA_ID_FIELD))
         .when(pl.col("match_entity").is_not_null()).then(pl.lit("same entityId as the account number"))
         .alias("_match"),
         pl.col("parent_id").alias("_after"),
@@ -273,7 +273,7 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
     customers = with_columns_if_missing(table(tables, "netsuite.customers"), [
         "internal_id", "entity_id", "company_name", "first_name", "last_name", "email", "phone",
         "currency_name", "currency_internal_id", "terms_name", "is_inactive", "addressbook_list",
-        "parent_internal_id", ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
+        "parent_internal_id", CUSTOMER_ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
     ])
     currency_codes = {v: k for k, v in lookup(table(tables, "netsuite.currencies"), ["symbol"]).items()}
     accounts = table(tables, "zuora.accounts")
@@ -284,10 +284,10 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
         send = str(c.get(SEND_TO_ZUORA_FIELD)).lower() in ("true", "t", "1", "yes")
         currency = currency_codes.get(str(c.get("currency_internal_id")))
         currency = currency.upper() if currency else None
-        match_id = c.get(ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
+        match_id = c.get(CUSTOMER_ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
             or by_number.get(str(c.get("entity_id") or "").lower())
         parent = str(c["parent_internal_id"]) if c.get("parent_internal_id") else None
-        how = (ZUORA_ID_FIELD if c.get(ZUORA_ID_FIELD) else
+        how = (CUSTOMER_ZUORA_ID_FIELD if c.get(CUSTOMER_ZUORA_ID_FIELD) else
                "IntegrationId__NS" if by_integration_id.get(str(c["internal_id"]).lower()) else
                "same account number as the entityId" if match_id else None)
         rows.append({

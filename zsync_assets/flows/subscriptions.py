@@ -38,12 +38,12 @@ from typing import Any
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import Flow, WriteBack
+from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX, Flow, WriteBack
 from zsync_assets.flows.mapping.charge_overrides import charge_override
 from zsync_assets.flows.mapping.common import lookup, table, with_columns_if_missing
+from zsync_assets.flows.mapping.netsuite_fields import ORIGIN_FIELD, ORIGIN_ZUORA
 
 SUBSCRIPTION_FIELD = "custbody_zsync_subscription"
-ORIGIN_FIELD = "custbody_zsync_origin"
 AMENDMENT_REASON = "sales order changed after its subscription was created; amendments are not synced"
 # Fields that may follow a later change of the sales order: custom fields, which
 # `PUT /v1/subscriptions/{number}/customFields` changes without a new subscription version.
@@ -111,7 +111,7 @@ def _without_updatable(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _skip_reason(order: dict, config: Config) -> str | None:
     external_id = str(order.get("external_id") or "")
-    if external_id.startswith("zsync:") or str(order.get(ORIGIN_FIELD) or "").upper() == "ZUORA":
+    if external_id.startswith(EXTERNAL_ID_PREFIX) or str(order.get(ORIGIN_FIELD) or "").upper() == ORIGIN_ZUORA:
         return "created by zsync from Zuora; not sent back"
     status = order.get("order_status") or order.get("status")
     if status not in APPROVED_STATUSES:
