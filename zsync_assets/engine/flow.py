@@ -52,7 +52,6 @@ import polars as pl
 from zsync_assets.config import Config
 
 System = Literal["zuora", "netsuite"]
-WriteMode = Literal["upsert", "create_or_update"]
 
 MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
 # The target system's plan-time check of mapped payloads: given the mapped frame, an expression
@@ -98,7 +97,6 @@ class Flow:
     # "zuora/deletions", whose `_deleted_at` marks the mapping reads to reverse a deleted
     # document's counterpart.
     waits_for: tuple[str, ...] = ()
-    write_mode: WriteMode = "upsert"
     write_back: WriteBack | None = None
     enabled: Callable[[Config], bool] = field(default=lambda config: True)
     description: str = ""

@@ -333,7 +333,6 @@ CUSTOMERS_TO_ZUORA = Flow(
     source_tables=("netsuite.customers",),
     reference_tables=("netsuite.currencies", "zuora.accounts"),
     mapping=accounts_from_netsuite_customers,
-    write_mode="create_or_update",
     write_back=WriteBack("customer"),
     enabled=lambda config: config.customer_master == "netsuite",
     description="NetSuite customers flagged send-to-Zuora -> Zuora accounts (customer_master: netsuite)",

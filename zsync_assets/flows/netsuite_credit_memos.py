@@ -152,7 +152,6 @@ NETSUITE_CREDIT_MEMOS = Flow(
     mapping=adjustments_from_netsuite_credit_memos,
     depends_on=("invoices", "adjustments"),
     waits_for=("netsuite/deletions",),
-    write_mode="create_or_update",
     write_back=WriteBack("creditMemo"),
     enabled=lambda config: not config.invoice_settlement,
     description="NetSuite credit memos people entered, applied to one synced invoice -> Zuora invoice item "

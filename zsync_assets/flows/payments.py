@@ -172,7 +172,6 @@ PAYMENTS_TO_ZUORA = Flow(
     mapping=zuora_payments_from_netsuite,
     depends_on=("customers", "invoices", TO_NETSUITE),  # see TO_NETSUITE's links first: no echo
     waits_for=("netsuite/deletions",),
-    write_mode="create_or_update",
     write_back=WriteBack("customerPayment"),
     enabled=lambda config: config.payments_ns_to_zuora,
     description="NetSuite customer payments on invoices from Zuora -> Zuora payments (payments_ns_to_zuora)",

@@ -138,7 +138,6 @@ REFUNDS_TO_ZUORA = Flow(
     mapping=zuora_refunds_from_netsuite,
     depends_on=(PAYMENTS, NETSUITE_PAYMENTS, TO_NETSUITE),
     waits_for=("netsuite/deletions",),
-    write_mode="create_or_update",
     write_back=WriteBack("customerRefund"),
     enabled=lambda config: config.payments_ns_to_zuora,
     description="NetSuite customer refunds of payments in Zuora -> Zuora refunds (payments_ns_to_zuora)",

@@ -209,7 +209,6 @@ SUBSCRIPTIONS = Flow(
     reference_tables=("zuora.product_rate_plan_charges", "zuora.subscriptions"),
     mapping=subscriptions_from_sales_orders,
     depends_on=("customers", "items"),  # DESIGN.md §1: sales orders -> subscriptions after both
-    write_mode="create_or_update",
     write_back=WriteBack("salesOrder"),
     description="NetSuite approved sales orders -> Zuora subscriptions (number written back to the order)",
 )
