@@ -1,4 +1,4 @@
-"""One Zuora tenant binds to one NetSuite account (DESIGN.md §2).
+"""One Zuora tenant binds to one NetSuite account (README, "Instance binding").
 
 The first push records each system's tenant / account id in `zsync.instance`; a later push
 that finds a different id stops before writing anything: pushing a warehouse full of links

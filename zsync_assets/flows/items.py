@@ -127,7 +127,7 @@ ITEMS = Flow(
     reference_tables=("netsuite.accounts", "netsuite.items"),
     mapping=items_from_zuora_charges,
     external_id_prefix="items",
-    depends_on=("customers",),  # DESIGN.md §1 order: customers -> items -> transactions
+    depends_on=("customers",),  # masters first (README, "What it syncs"): customers -> items -> transactions
     write_back=WriteBack("ProductRatePlanCharge"),
     description="Zuora product rate plan charges effective today -> NetSuite sale items",
 )

@@ -10,8 +10,9 @@ when `invoice_settlement: false` (the NetSuite -> Zuora half of the two-way `adj
   `items`) to the credit memo lines' NetSuite item. Lines on several invoice items: blocked
   (one adjustment adjusts one invoice item; split the credit memo in NetSuite).
 - Created with `POST /v1/action/create` (type InvoiceItemAdjustment, Type Credit, SourceType
-  InvoiceDetail; DESIGN.md §5: no dedicated v1 route); `IntegrationId__NS` = the credit memo's
-  internal id, so an unanswered create is found again (ZOQL) instead of re-sent. Zuora cannot
+  InvoiceDetail; no dedicated v1 route: zsync_assets/vendor/zuora-openapi/README.md);
+  `IntegrationId__NS` = the credit memo's internal id, so an unanswered create is found again
+  (ZOQL) instead of re-sent. Zuora cannot
   change a processed adjustment's amount, invoice or item: a credit memo edited that way after
   it was sent is blocked with the reason; a changed memo text updates the adjustment's Comment.
 - Write-back: the credit memo gets `custbody_zsync_zuora_id` = the adjustment id.

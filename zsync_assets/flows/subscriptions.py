@@ -208,7 +208,7 @@ SUBSCRIPTIONS = Flow(
     source_tables=("netsuite.sales_orders", "netsuite.sales_order_lines"),
     reference_tables=("zuora.product_rate_plan_charges", "zuora.subscriptions"),
     mapping=subscriptions_from_sales_orders,
-    depends_on=("customers", "items"),  # DESIGN.md §1: sales orders -> subscriptions after both
+    depends_on=("customers", "items"),  # masters first (README, "What it syncs"): orders need both
     write_back=WriteBack("salesOrder"),
     description="NetSuite approved sales orders -> Zuora subscriptions (number written back to the order)",
 )

@@ -1,7 +1,7 @@
 """Deletion detection: staged rows of records deleted at the source get `_deleted_at`.
 
 Rows are marked, never removed: the audit shows what was deleted and what it was linked to,
-and zsync never propagates a delete of a master record (DESIGN §3). Two ways to learn of a
+and zsync never propagates a delete of a master record (README, "Deletions"). Two ways to learn of a
 deletion, one per vendor:
 
 - NetSuite reports deletions (`getDeleted`, by record type and deletion time), so it is read

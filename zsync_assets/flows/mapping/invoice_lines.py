@@ -32,7 +32,7 @@ def business_date(expr: pl.Expr) -> pl.Expr:
 
 def netsuite_date(expr: pl.Expr) -> pl.Expr:
     """A business date as NetSuite's dateTime at midnight without an offset: Zuora's invoice date
-    2024-03-01 stays 2024-03-01 in NetSuite whatever the account's time zone (DESIGN.md §3)."""
+    2024-03-01 stays 2024-03-01 in NetSuite whatever the account's time zone (README, "Time zones")."""
     return pl.when(expr.is_not_null()).then(expr.cast(pl.Utf8) + "T00:00:00")
 
 

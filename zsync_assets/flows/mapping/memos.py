@@ -75,7 +75,7 @@ def day_text(value: Any) -> str | None:
 
 def netsuite_day(value: Any) -> str | None:
     """A Zuora business date as NetSuite's dateTime at midnight without an offset, so the date
-    stays the same whatever the NetSuite account's time zone (DESIGN.md §3)."""
+    stays the same whatever the NetSuite account's time zone (README, "Time zones")."""
     day = day_text(value)
     return f"{day}T00:00:00" if day else None
 

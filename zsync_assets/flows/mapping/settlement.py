@@ -103,7 +103,7 @@ def before_cutover(day: pl.Expr, cutover, what: str) -> pl.Expr:  # noqa: ANN001
 
 
 def body_fields(zuora_id: pl.Expr, zuora_type: str) -> pl.Expr:
-    """NetSuite body custom fields of a document born in Zuora (DESIGN.md §3)."""
+    """NetSuite body custom fields of a document born in Zuora (flows/mapping/netsuite_fields.py)."""
     return pl.struct(zuora_id.alias(TRANSACTION_ZUORA_ID_FIELD), pl.lit(zuora_type).alias(ZUORA_TYPE_FIELD),
                      pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
 
