@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.push import attempt_key, flow_lock, log_row
+from zsync_assets.engine.push import attempt_key, flow_lock
 from zsync_assets.engine.reversals import REVERSE
 from zsync_assets.engine.sink import Outcome, Outgoing, Reversal, Sink
 from zsync_assets.lib.warehouse import Warehouse, table_exists
@@ -60,8 +60,8 @@ def _planned(warehouse: Warehouse, flow: Flow) -> list[dict]:
 def _log(run_id: str, flow: Flow, source_id: str, action: str, status: str, target_id: str | None,
          outcome: Outcome | None = None) -> dict:
     """A reversal's attempt is keyed by the counterpart it undoes: there is no payload to hash."""
-    return log_row(run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id,
-                   attempt_key=target_id)
+    return bookkeeping.log_row(run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id,
+                               attempt_key=target_id)
 
 
 def _found_by_lookup(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str,
@@ -80,8 +80,8 @@ def _found_by_lookup(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[di
                   "origin": flow.source_system, "payload_hash": r["payload_hash"], "payload": r["payload"],
                   "synced_at": now} for r in unlinked if r["source_id"] in found]
     with warehouse.connect() as con:
-        bookkeeping.log_attempts(con, [_log(run_id, flow, r["source_id"], "lookup", "succeeded", found.get(r["source_id"]))
-                                 for r in unlinked])
+        bookkeeping.log_attempts(con, [_log(run_id, flow, r["source_id"], "lookup", "succeeded",
+                                            found.get(r["source_id"])) for r in unlinked])
         bookkeeping.upsert_links(con, link_rows)
     result.not_found += len(unlinked) - len(found)
     return found
@@ -120,7 +120,7 @@ def _reverse_batch(flow: Flow, warehouse: Warehouse, sink: Sink, batch: list[Rev
     done = [(r, o) for r, o in zip(batch, outcomes, strict=True) if o.ok]
     with warehouse.connect() as con:
         bookkeeping.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "succeeded" if o.ok else "failed",
-                                      r.target_id, o) for r, o in zip(batch, outcomes, strict=True)])
+                                            r.target_id, o) for r, o in zip(batch, outcomes, strict=True)])
         if done:
             con.executemany(
                 "update zsync.links set reversed_at = ?, reversal = ?, writeback_status = null "
