@@ -56,7 +56,9 @@ def plan_version(flow: Flow) -> str:
 
 def push_version(flow: Flow) -> str:
     """Changes with the engine's push and the target system's sink."""
-    return source_version("zsync_assets.engine.push", f"zsync_assets.targets.{flow.target_system}")
+    return source_version("zsync_assets.engine.push", "zsync_assets.engine.sending", "zsync_assets.engine.link_refs",
+                          "zsync_assets.engine.write_back", "zsync_assets.engine.bookkeeping",
+                          f"zsync_assets.targets.{flow.target_system}")
 
 
 def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDefinition:
