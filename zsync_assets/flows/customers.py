@@ -25,9 +25,10 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    account_names, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    link_ref, lookup, netsuite_country, record_name, record_name_expr, ref, resolve, table,
     with_columns_if_missing,
 )
+from zsync_assets.flows.mapping.accounts import left_out_reason
 from zsync_assets.flows.mapping.netsuite_fields import CUSTOMER_ZUORA_ID_FIELD
 
 # NetSuite's Customer companyName holds 83 characters (targets/field_rules.py); a longer Zuora
@@ -106,39 +107,6 @@ def _contacts(tables: Mapping[str, pl.DataFrame], prefix: str) -> pl.DataFrame:
     return contacts.select([pl.col(c).cast(pl.Utf8).alias(prefix + c) for c in _CONTACT_COLUMNS])
 
 
-def _left_out_reason() -> pl.Expr:
-    """Why an account is never sent (over zuora.accounts' `status`, `syncto_net_suite__ns`)."""
-    status = pl.col("status")
-    return (
-        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no").then(pl.lit("SynctoNetSuite__NS is No"))
-        .when(~status.is_in(["Active", "Canceled"])).then(pl.format("account is {}", status.fill_null("without a status")))
-    )
-
-
-def accounts_left_out(tables: Mapping[str, pl.DataFrame], config: Config) -> dict[str, str]:
-    """Zuora account id -> why the customers flow never sends it, so that transaction flows skip
-    that account's documents with the reason instead of showing them blocked, waiting forever."""
-    if config.customer_master != "zuora":
-        return {}
-    accounts = with_columns_if_missing(table(tables, "zuora.accounts"), ["id", "status", "syncto_net_suite__ns"])
-    links = table(tables, "zsync.links")
-    synced = set(links.filter(pl.col("flow") == "customers")["source_id"]) if not links.is_empty() else set()
-    reasons = accounts.select(
-        pl.col("id").cast(pl.Utf8),
-        pl.coalesce(_left_out_reason(), pl.when(pl.col("status") == "Canceled")
-                    .then(pl.lit("account is Canceled and was never synced"))).alias("reason"),
-    ).filter(pl.col("reason").is_not_null() & ~pl.col("id").is_in(list(synced)))
-    return dict(reasons.iter_rows())
-
-
-def account_left_out(tables: Mapping[str, pl.DataFrame], config: Config, account_id: pl.Expr) -> pl.Expr:
-    """Skip reason for a transaction of an account the customers flow never sends, else null."""
-    reason = account_id.replace_strict(accounts_left_out(tables, config), default=None, return_dtype=pl.Utf8)
-    names = account_names(tables)
-    return pl.when(reason.is_not_null()).then(
-        pl.format("account {} is not synced to NetSuite: {}", named(account_id, names), reason))
-
-
 def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     accounts = with_columns_if_missing(table(tables, "zuora.accounts"), _ACCOUNT_COLUMNS)
     customers = table(tables, "netsuite.customers")
@@ -205,7 +173,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         _addressbook().alias("addressbookList"),
         pl.struct(pl.col("id").alias(CUSTOMER_ZUORA_ID_FIELD)).alias("customFieldList"),
         # control columns
-        _left_out_reason().alias("_skip"),
+        left_out_reason().alias("_skip"),
         pl.when(status == "Canceled").then(pl.lit("account is Canceled and was never synced")).alias("_only_if_linked"),
         pl.when(pl.col("currency_id").is_null())
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))

@@ -16,7 +16,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX
-from zsync_assets.flows.customers import account_left_out
+from zsync_assets.flows.mapping.accounts import account_left_out
 from zsync_assets.flows.mapping.common import (
     account_names, header_blocked, header_blocked_by, lookup, resolve, table, with_columns_if_missing,
 )
