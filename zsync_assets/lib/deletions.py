@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
-from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, read_cursor, table_exists, write_cursor
+from zsync_assets.lib.cursors import read_cursor, write_cursor
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
 
 NETSUITE_CURSOR = "netsuite.deleted"
 
