@@ -42,7 +42,7 @@ REAL_TENANT_VARIABLES = ("ZUORA_BASE_URL", "ZUORA_CLIENT_ID", "ZUORA_CLIENT_SECR
 
 ItemType = Literal["NonInventorySaleItem", "ServiceSaleItem"]
 
-# Vendor ceilings per call (DESIGN.md §5): NetSuite addList <= 200 records, updateList /
+# Vendor ceilings per call (README, Configuration: `batch_sizes`): NetSuite addList <= 200 records, updateList /
 # upsertList <= 100, getList <= 1000; Zuora has no list write, 50 keeps one batch of
 # single-record calls short enough to log and retry as a unit.
 BATCH_LIMITS: dict[str, int] = {

@@ -13,12 +13,12 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from zsync_assets.cli import main
-from zsync_assets.defs.checks import flow_checks, reconciliation_check
-from zsync_assets.engine import links as store
-from zsync_assets.engine.catalog import push_key, table_key
 from zsync_assets.audit import views as audit
 from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
+from zsync_assets.cli import main
+from zsync_assets.defs.checks import flow_checks, reconciliation_check
+from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.catalog import push_key, table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, replace_table, upsert
 
@@ -35,7 +35,7 @@ def _at(minutes: int) -> datetime:
 
 def _log(con, source_id: str, minutes: int, status: str, *, action: str = "create", code: str | None = None,
          error_class: str | None = None, target_id: str | None = None, flow: str = "customers") -> None:
-    store.log_attempts(con, [{
+    bookkeeping.log_attempts(con, [{
         "run_id": f"run-{minutes}", "flow": flow, "source_id": source_id, "action": action, "status": status,
         "error_code": code, "error_class": error_class, "message": f"{code} message" if code else None,
         "target_id": target_id, "attempt_key": f"key-{source_id}", "payload_hash": f"h-{source_id}",
@@ -45,7 +45,7 @@ def _log(con, source_id: str, minutes: int, status: str, *, action: str = "creat
 
 def _link(con, source_id: str, target_id: str, minutes: int, *, flow: str = "customers",
           payload_hash: str | None = None) -> None:
-    store.upsert_links(con, [{
+    bookkeeping.upsert_links(con, [{
         "flow": flow, "source_system": "zuora", "source_id": source_id, "target_system": "netsuite",
         "target_id": target_id, "origin": "zuora", "payload_hash": payload_hash or f"h-{source_id}",
         "synced_at": _at(minutes),

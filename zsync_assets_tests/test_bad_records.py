@@ -11,7 +11,7 @@ import math
 
 import polars as pl
 
-from zsync_assets.engine.push import write_isolating
+from zsync_assets.engine.sending import write_isolating
 from zsync_assets.engine.sink import Outgoing
 from zsync_assets.targets.netsuite import NetSuiteSink
 

@@ -7,14 +7,14 @@ import polars as pl
 import pytest
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.engine.instance import InstanceMismatch
 from zsync_assets.engine.plan import build_plan
 from zsync_assets.engine.push import push_flow
-from zsync_assets.lib.failure import Failure
 from zsync_assets.engine.sink import Outcome
 from zsync_assets.flows.mapping.common import link_ref
+from zsync_assets.lib.failure import Failure
 from zsync_assets.lib.warehouse import Warehouse, replace_table
 
 FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
@@ -88,9 +88,9 @@ class MemorySource(MemoryTarget):
 
 def plan_and_store(warehouse, frame):
     with warehouse.connect() as con:
-        store.ensure_tables(con)
-        plan = build_plan(FLOW, frame, store.read_links(con, FLOW.name), store.read_last_attempts(con, FLOW.name),
-                          store.read_requeued(con, FLOW.name)["source_id"].to_list())
+        bookkeeping.ensure_tables(con)
+        plan = build_plan(FLOW, frame, bookkeeping.read_links(con, FLOW.name), bookkeeping.read_last_attempts(con, FLOW.name),
+                          bookkeeping.read_requeued(con, FLOW.name)["source_id"].to_list())
         replace_table(con, FLOW.plan_table, plan)
     return plan
 

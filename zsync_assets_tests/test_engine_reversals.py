@@ -2,8 +2,8 @@
 (the vendor sinks reverse through both sandboxes in test_sync_reversals.py).
 
 A flow over a staged table `zuora.widgets` (id, name, status): a widget whose status is
-Canceled must have its counterpart reversed. Each test plans through `plan_flow` (the runner
-that stages, maps and classifies), then reverses and pushes like the push asset does.
+Canceled must have its counterpart reversed. Each test plans through `plan_flow` (engine/planning.py,
+which maps and classifies what is staged), then reverses and pushes like the push asset does.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
-from zsync_assets.engine.runner import plan_flow
 from zsync_assets.engine.sink import Outcome
 from zsync_assets.lib.failure import Failure
 from zsync_assets.lib.warehouse import Warehouse, replace_table
@@ -114,7 +114,7 @@ def row(plan: pl.DataFrame, source_id: str) -> dict:
 
 def links(warehouse) -> dict[str, dict]:
     with warehouse.connect() as con:
-        return {r["source_id"]: r for r in store.read_links(con, FLOW.name).to_dicts()}
+        return {r["source_id"]: r for r in bookkeeping.read_links(con, FLOW.name).to_dicts()}
 
 
 def reverse_log(warehouse, source_id: str) -> list[tuple[str, str]]:
@@ -165,7 +165,7 @@ def test_a_refused_reversal_waits_for_a_person_until_requeued(warehouse):
 
     target.refuse.clear()  # an accountant reopened the period
     with warehouse.connect() as con:
-        store.requeue(con, FLOW.name, ["a"])
+        bookkeeping.requeue(con, FLOW.name, ["a"])
     plan, reversed_, _ = sync(warehouse, target)
     assert row(plan, "a")["action"] == "reverse" and reversed_ == 1 and target.ids() == set()
 

@@ -8,7 +8,7 @@ now exists (empty, typed) after its first staging, so these runs create everythi
 from __future__ import annotations
 
 
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.config import current_config
 
 

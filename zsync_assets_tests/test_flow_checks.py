@@ -14,11 +14,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from zsync_assets.audit import views as audit
 from zsync_assets.defs.checks import flow_checks, reconciliation_check
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.flows import all_flows
-from zsync_assets.audit import views as audit
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, upsert
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment
@@ -128,7 +128,7 @@ def test_links_resolve_of_the_other_netsuite_born_flows_checks_their_zuora_table
     with warehouse.connect() as con:
         upsert(con, target_table, pl.DataFrame({"id": ["z-kept"], "_staged_at": [staged_at]}))
         for source_id, target_id in (("ns-1", "z-kept"), ("ns-2", "z-gone")):
-            store.upsert_links(con, [{"flow": flow, "source_system": "netsuite", "source_id": source_id,
+            bookkeeping.upsert_links(con, [{"flow": flow, "source_system": "netsuite", "source_id": source_id,
                                       "target_system": "zuora", "target_id": target_id, "origin": "netsuite",
                                       "payload_hash": "h", "synced_at": staged_at - timedelta(hours=1)}])
         audit.refresh_views(con, audit.flow_sides(f for f in all_flows() if f.name == flow))
@@ -155,7 +155,7 @@ def test_every_mapping_reads_only_the_tables_its_flow_declares(flow):
     mapping once looked for skipped accounts in a table it never got, and showed every invoice of
     a deliberately unsynced account as blocked. The plan's table mapping refuses such a read."""
     from zsync_assets.config import Config
-    from zsync_assets.engine.runner import DeclaredTables, UndeclaredTable
+    from zsync_assets.engine.planning import DeclaredTables, UndeclaredTable
 
     tables = DeclaredTables(flow.name, {name: pl.DataFrame() for name in (*flow.tables, "zsync.links")})
     flow.mapping(tables, Config(customer_master=flow.source_system if flow.name == "customers" else "zuora"))

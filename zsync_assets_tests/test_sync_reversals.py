@@ -11,9 +11,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets_tests.fixtures.reversals import (
-    balances, cancel_zuora, linked_target, reverse_rows, zuora_call,
+    balances,
+    cancel_zuora,
+    linked_target,
+    reverse_rows,
+    zuora_call,
 )
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
 
@@ -216,7 +220,7 @@ def test_a_payment_netsuite_will_not_delete_waits_in_manual_actions_until_requeu
 
     env.netsuite.close_periods(None)  # reopened for the correction
     with env.warehouse.connect() as con:
-        store.requeue(con, "payments", [payment["id"]])
+        bookkeeping.requeue(con, "payments", [payment["id"]])
     env.run(FLOWS)
     assert _netsuite(env, "customerPayment", netsuite_payment) is None
     assert env.query("select * from audit.manual_actions").is_empty()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets_tests.fixtures.memos import add_netsuite_credit_memo
 from zsync_assets_tests.fixtures.reversals import balances, delete_netsuite, linked_target
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
@@ -117,7 +117,7 @@ def test_a_payment_zuora_will_not_cancel_is_blocked_with_zuoras_reason(env):
 
     env.zuora_action_update("Account", Id=account, Status="Active")  # reactivated, as Zuora asks
     with env.warehouse.connect() as con:
-        store.requeue(con, "netsuite_payments", [payment["payment_id"]])
+        bookkeeping.requeue(con, "netsuite_payments", [payment["payment_id"]])
     env.run(FLOWS)
     assert _zuora(env, "payments", zuora_payment)["status"] == "Canceled"
     assert env.query("select * from audit.manual_actions").is_empty()

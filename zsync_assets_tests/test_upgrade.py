@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
 from zsync_assets.defs.flows import payload_check
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
@@ -48,7 +48,7 @@ def test_old_links_plan_to_nothing_after_the_upgrade(old_warehouse):
 
 def test_migrations_applied_once(old_warehouse):
     with old_warehouse.connect() as con:
-        first = store.migrate(con)
-        again = store.migrate(con)
+        first = bookkeeping.migrate(con)
+        again = bookkeeping.migrate(con)
     assert again == []
-    assert set(first) <= set(store.MIGRATIONS)
+    assert set(first) <= set(bookkeeping.MIGRATIONS)

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
-from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, read_cursor, upsert
+from zsync_assets.lib.cursors import read_cursor
+from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, upsert
 
 
 def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):

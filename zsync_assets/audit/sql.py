@@ -254,7 +254,7 @@ select null::varchar as level, null::varchar as currency, null::date as period,
 def reconciliation_sql(catalog: Catalog) -> str:
     """Zuora vs NetSuite amounts of the invoices the `invoices` flow linked: per invoice, per
     customer and currency, per month and currency. A Zuora negative invoice lands in NetSuite as
-    a credit memo (DESIGN §2), so its NetSuite amount is the memo's total, negated."""
+    a credit memo (README, "What it syncs": invoices), so its NetSuite amount is the memo's total, negated."""
     if not catalog.has("zuora.invoices", *_ZUORA_INVOICE_COLUMNS):
         return _RECONCILIATION_EMPTY
     tables = [(t, sign) for t, sign in (("netsuite.invoices", ""), ("netsuite.credit_memos", "-"))
@@ -316,7 +316,8 @@ select null::varchar as charge_id, null::varchar as charge_name, null::varchar a
 
 
 def expired_items_sql(catalog: Catalog) -> str:
-    """DESIGN §2 items: a synced charge that later expires stays as it is in NetSuite; shown here."""
+    """A synced charge that later expires stays as it is in NetSuite; shown here (README,
+    `audit.expired_items`)."""
     if not (catalog.has("zuora.product_rate_plan_charges", "id", "name", "product_rate_plan_id")
             and catalog.has("zuora.product_rate_plans", "id", "name", "product_id", "effective_end_date")
             and catalog.has("zuora.products", "id", "name", "effective_end_date")):

@@ -31,8 +31,8 @@ from zsync_assets.audit.sql import (
     sync_summary_sql,
     unlinked_sql,
 )
+from zsync_assets.engine.bookkeeping import ensure_tables
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.links import ensure_tables
 from zsync_assets.lib.warehouse import Warehouse, qualified
 
 SCHEMA = "audit"

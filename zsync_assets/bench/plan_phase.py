@@ -1,4 +1,4 @@
-"""The plan phase of `zsync bench`: `engine/runner.plan_flow` (DuckDB read -> mapping -> payload
+"""The plan phase of `zsync bench`: `engine/planning.plan_flow` (DuckDB read -> mapping -> payload
 JSON -> hash -> classify -> write) over about 1,000,000 staged rows, for a master flow and a
 transaction flow, each in a scratch warehouse of its own.
 
@@ -20,9 +20,9 @@ import polars as pl
 from zsync_assets.bench import synthetic
 from zsync_assets.bench.measure import measured
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.payload_json import payload_hash, payload_json
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.lib.warehouse import Warehouse
 
 _ID_COLUMNS = ("id", "invoice_id", "invoice_item_id", "invoice_number")
@@ -44,9 +44,9 @@ def arrange_customers(warehouse: Warehouse, rows: int, config: Config) -> None:
         flow=pl.lit(flow.name), source_system=pl.lit("zuora"), target_system=pl.lit("netsuite"),
         target_id=(pl.int_range(pl.len()) + 1_000).cast(pl.Utf8), origin=pl.lit("zuora"),
         payload_hash=pl.col("payload").map_elements(payload_hash, return_dtype=pl.Utf8),
-        synced_at=pl.lit(store.now()), writeback_status=pl.lit("ok"))
+        synced_at=pl.lit(bookkeeping.now()), writeback_status=pl.lit("ok"))
     with warehouse.connect() as con:
-        store.ensure_tables(con)
+        bookkeeping.ensure_tables(con)
         con.register("_bench_links", links)
         con.execute("insert into zsync.links by name select * from _bench_links")
         con.unregister("_bench_links")
@@ -54,7 +54,7 @@ def arrange_customers(warehouse: Warehouse, rows: int, config: Config) -> None:
 
 def arrange_invoices(warehouse: Warehouse, source: Path, rows: int) -> None:
     with warehouse.connect() as con:
-        store.ensure_tables(con)
+        bookkeeping.ensure_tables(con)
         con.execute(f"attach '{source}' as src (read_only)")
         items = con.execute("select count(*) from src.zuora.invoice_items").fetchall()[0][0]
         copies = max(1, math.ceil(rows / max(1, items)))

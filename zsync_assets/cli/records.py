@@ -13,9 +13,9 @@ import polars as pl
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
 from zsync_assets.cli.output import csv_text, format_option, json_text, table_text
 from zsync_assets.config import current_config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.instance import rebind as forget_binding
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib.warehouse import Warehouse, qualified, table_exists
 from zsync_assets.targets.field_rules import CHECKS
@@ -99,7 +99,7 @@ def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
             f"flow {flow} knows no record {', '.join(unknown)} (not in {chosen.plan_table}, zsync.links or "
             f"zsync.push_log); nothing was re-queued. `zsync plan {flow}` lists its records")
     with warehouse.connect() as con:
-        store.requeue(con, flow, list(source_ids))
+        bookkeeping.requeue(con, flow, list(source_ids))
     click.echo(f"re-queued {len(source_ids)} record(s) of {flow}; the next plan/push sends them")
 
 

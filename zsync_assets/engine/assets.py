@@ -22,7 +22,7 @@ from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
 from zsync_assets.engine.push import has_work, push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
-from zsync_assets.engine.runner import plan_flow
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
@@ -56,7 +56,9 @@ def plan_version(flow: Flow) -> str:
 
 def push_version(flow: Flow) -> str:
     """Changes with the engine's push and the target system's sink."""
-    return source_version("zsync_assets.engine.push", f"zsync_assets.targets.{flow.target_system}")
+    return source_version("zsync_assets.engine.push", "zsync_assets.engine.sending", "zsync_assets.engine.link_refs",
+                          "zsync_assets.engine.write_back", "zsync_assets.engine.bookkeeping",
+                          f"zsync_assets.targets.{flow.target_system}")
 
 
 def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDefinition:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.lib.warehouse import qualified, table_exists
 
 STATE_SCHEMA = {"blocked_by_flow": pl.Utf8, "blocked_by_id": pl.Utf8, "blocker_label": pl.Utf8,
@@ -57,7 +57,7 @@ def read_blocker_states(con: duckdb.DuckDBPyConnection, plan: pl.DataFrame, flow
             found = con.sql(f"select source_id, label, action, reason from {qualified(plan_table)} "
                             "where source_id in (select unnest($ids::varchar[]))", params={"ids": ids}).pl()
             planned = {r["source_id"]: r for r in found.to_dicts()}
-        attempts = {r["source_id"]: r for r in store.read_last_attempts(con, flow).to_dicts()}
+        attempts = {r["source_id"]: r for r in bookkeeping.read_last_attempts(con, flow).to_dicts()}
         rows += [{"blocked_by_flow": flow, "blocked_by_id": i, "blocker_label": (planned.get(i) or {}).get("label"),
                   "blocker_state": _state(flow, planned.get(i), attempts.get(i))} for i in ids]
     return pl.DataFrame(rows, schema=STATE_SCHEMA)

@@ -52,7 +52,6 @@ import polars as pl
 from zsync_assets.config import Config
 
 System = Literal["zuora", "netsuite"]
-WriteMode = Literal["upsert", "create_or_update"]
 
 MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
 # The target system's plan-time check of mapped payloads: given the mapped frame, an expression
@@ -62,6 +61,9 @@ MappingFunction = Callable[[Mapping[str, pl.DataFrame], Config], pl.DataFrame]
 PayloadCheck = Callable[[pl.DataFrame], "pl.Expr | None"]
 
 LINK_REF = "$link"
+# Every NetSuite record zsync creates carries the externalId `zsync:<flow>:<source id>`
+# (Flow.external_id): one whose externalId starts so was written by zsync.
+EXTERNAL_ID_PREFIX = "zsync:"
 
 CONTROL_COLUMNS = (
     "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",
@@ -112,7 +114,6 @@ class Flow:
     # "zuora/deletions", whose `_deleted_at` marks the mapping reads to reverse a deleted
     # document's counterpart.
     waits_for: tuple[str, ...] = ()
-    write_mode: WriteMode = "upsert"
     write_back: WriteBack | None = None
     enabled: Callable[[Config], bool] = field(default=lambda config: True)
     description: str = ""
@@ -135,4 +136,8 @@ class Flow:
 
     def external_id(self, source_id: str) -> str:
         """Deterministic target key: a replay after a crash finds or updates the same record."""
-        return f"zsync:{self.external_id_prefix or self.name}:{source_id}"
+        return f"{EXTERNAL_ID_PREFIX}{self.external_id_prefix or self.name}:{source_id}"
+
+    def external_ids(self, source_ids: pl.Expr) -> pl.Expr:
+        """`external_id` over a column of source ids (a mapping naming records of its own flow)."""
+        return pl.lit(self.external_id("")) + source_ids

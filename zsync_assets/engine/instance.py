@@ -1,4 +1,4 @@
-"""One Zuora tenant binds to one NetSuite account (DESIGN.md §2).
+"""One Zuora tenant binds to one NetSuite account (README, "Instance binding").
 
 The first push records each system's tenant / account id in `zsync.instance`; a later push
 that finds a different id stops before writing anything: pushing a warehouse full of links
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import duckdb
 
-from zsync_assets.engine.links import now, table_exists
-from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets.engine.bookkeeping import now
+from zsync_assets.lib.warehouse import Warehouse, table_exists
 
 
 class InstanceMismatch(RuntimeError):

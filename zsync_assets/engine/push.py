@@ -21,18 +21,21 @@ every batch of the previous wave has finished and its results are written.
 
 Only one push of a flow runs at a time, across processes and runs (a file lock next to the
 warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps.
+
+Around it: link_refs.py fills link references, sending.py runs batches side by side and splits
+one the vendor refused as a whole, bookkeeping.py shapes the rows, write_back.py tells the
+source afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import math
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -40,13 +43,16 @@ import polars as pl
 from filelock import FileLock, Timeout
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
+from zsync_assets.engine.link_refs import Linked, UnresolvedLink, read_linked, resolve_link_refs
 from zsync_assets.engine.plan import SENDABLE
-from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Sink
+from zsync_assets.engine.sending import in_parallel, write_isolating
+from zsync_assets.engine.sink import Outcome, Outgoing, Sink
+from zsync_assets.engine.write_back import write_back
 from zsync_assets.lib.failure import Failure
-from zsync_assets.lib.warehouse import Warehouse, scalar
+from zsync_assets.lib.warehouse import Warehouse, scalar, table_exists
 
 Log = Callable[[str], None]
 
@@ -97,8 +103,8 @@ def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Ite
 
 def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
     with warehouse.connect() as con:
-        store.ensure_tables(con)
-        if not store.table_exists(con, flow.plan_table):
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
             return pl.DataFrame()
         schema, table = flow.plan_table.split(".")
         return con.sql(
@@ -111,8 +117,8 @@ def has_work(warehouse: Warehouse, flow: Flow) -> bool:
     """Whether a push of `flow` would call a vendor at all: a planned create/update/reverse, or a link or
     rejection the source has not been told of. False lets the push step skip building clients."""
     with warehouse.connect() as con:
-        store.ensure_tables(con)
-        if not store.table_exists(con, flow.plan_table):
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
             return True  # push_flow says what is missing
         schema, table = flow.plan_table.split(".")
         if scalar(con, f'select count(*) from "{schema}"."{table}" where action in (\'create\', \'update\', \'reverse\')'):
@@ -122,81 +128,26 @@ def has_work(warehouse: Warehouse, flow: Flow) -> bool:
         if scalar(con, "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
                   [flow.name]):
             return True
-        return not store.read_unreported_rejections(con, flow.name).is_empty()
+        return not bookkeeping.read_unreported_rejections(con, flow.name).is_empty()
 
 
-Linked = dict[tuple[str, str], str]  # (flow, source id) -> target id
+def _write_action(row: dict) -> str:
+    """How a plan row goes out: an update when its target record is known (linked when planned,
+    linked by another run meanwhile, or found by a lookup), else a create."""
+    return "update" if row["target_id"] else "create"
 
 
-class UnresolvedLink(LookupError):
-    pass
-
-
-def resolve_link_refs(value, linked: Linked):
-    """Replace every `{"$link": {"flow", "source_id"}}` in a payload by that record's target id."""
-    if isinstance(value, dict):
-        if set(value) == {LINK_REF}:
-            ref = value[LINK_REF]
-            key = (ref["flow"], str(ref["source_id"]))
-            if key not in linked:
-                raise UnresolvedLink(f"{ref['flow']} record {ref['source_id']} is not synced")
-            return linked[key]
-        return {k: resolve_link_refs(v, linked) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_link_refs(v, linked) for v in value]
-    return value
-
-
-def _read_linked(warehouse: Warehouse) -> Linked:
-    with warehouse.connect() as con:
-        store.ensure_tables(con)
-        # A reversed counterpart (deleted / canceled in the target) is nothing to refer to.
-        rows = con.execute("select flow, source_id, target_id from zsync.links where reversed_at is null").fetchall()
-    return {(f, s): t for f, s, t in rows}
-
-
-def _outgoing(flow: Flow, row: dict, target_id: str | None = None, linked: Linked | None = None) -> Outgoing:
-    target = target_id or row["target_id"]
+def _outgoing(flow: Flow, row: dict, linked: Linked | None = None) -> Outgoing:
     payload = json.loads(row["payload"])
     return Outgoing(
         source_id=row["source_id"],
-        action="update" if target else "create",
+        action=_write_action(row),
         record_type=row["record_type"] or flow.target_record_type,
         payload=resolve_link_refs(payload, linked) if linked is not None else payload,
         external_id=row["external_id"],
         attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
-        target_id=target,
+        target_id=row["target_id"],
     )
-
-
-def _log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, *,
-             outcome: Outcome | None = None, target_id: str | None = None,
-             attempt_key: str | None = None, payload_hash: str | None = None) -> dict:
-    """One `zsync.push_log` row; a failure's class is the vendor client's verdict, as given."""
-    failure = outcome.failure if outcome is not None and not outcome.ok else None
-    return {
-        "run_id": run_id, "flow": flow.name, "source_id": source_id, "action": action, "status": status,
-        "error_code": failure.code if failure else None, "error_class": failure.kind if failure else None,
-        "message": failure.message if failure else None,
-        "target_id": target_id,
-        "attempt_key": attempt_key, "payload_hash": payload_hash,
-    }
-
-
-def _attempt_row(run_id: str, flow: Flow, rec: Outgoing, hash_: str, status: str,
-                 outcome: Outcome | None = None, action: str | None = None) -> dict:
-    return _log_row(run_id, flow, rec.source_id, action or rec.action, status, outcome=outcome,
-                    target_id=outcome.target_id if outcome is not None else rec.target_id,
-                    attempt_key=rec.attempt_key, payload_hash=hash_)
-
-
-def _link_row(flow: Flow, rec: Outgoing, hash_: str, body: str, target_id: str) -> dict:
-    return {
-        "flow": flow.name, "source_system": flow.source_system, "source_id": rec.source_id,
-        "target_system": flow.target_system, "target_id": target_id, "origin": flow.source_system,
-        "payload_hash": hash_, "payload": body, "synced_at": store.now(),
-        "writeback_status": "pending" if flow.write_back else None,
-    }
 
 
 def bind_sinks(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
@@ -223,8 +174,9 @@ def push_flow(
         bind_sinks(warehouse, [s for s in (sink, source_sink) if s is not None])
         plan = _pending(warehouse, flow)
         rows = _not_synced_meanwhile(warehouse, flow, plan.to_dicts(), result, log)
-        targets = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
-        linked = _read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
+        found = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
+        rows = [{**r, "target_id": found[r["source_id"]]} if found.get(r["source_id"]) else r for r in rows]
+        linked = read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
         parallel = max(1, sink.parallel_batches(config))
         # A list-call sink keeps full batches (3 changes: one call); a sink making one call per
@@ -239,11 +191,10 @@ def push_flow(
                     continue
                 ready.append(row)
             for action in SENDABLE:
-                batch_rows = [r for r in ready if ("update" if targets.get(r["source_id"]) or r["target_id"]
-                                                   else "create") == action]
+                batch_rows = [r for r in ready if _write_action(r) == action]
                 batches = []
                 for chunk in _chunks(batch_rows, sink.batch_size(config, action), spread):
-                    records, waiting = _prepare_batch(flow, chunk, targets, linked)
+                    records, waiting = _prepare_batch(flow, chunk, linked)
                     failed_ids |= waiting
                     result.deferred += len(waiting)
                     if records:
@@ -251,7 +202,8 @@ def push_flow(
                 failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked, action)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
-            _write_back(flow, warehouse, source_sink, config, run_id, result)
+            result.written_back, result.writeback_failed = write_back(
+                flow, warehouse, source_sink, config, run_id)
     return result
 
 
@@ -287,12 +239,12 @@ def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list
     found = sink.lookup(unanswered)
     hashes = {r["source_id"]: r["payload_hash"] for r in rows}
     log_rows = [
-        _attempt_row(run_id, flow, rec, hashes[rec.source_id], "succeeded",
+        bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "succeeded",
                      Outcome(rec.source_id, True, found.get(rec.source_id)), action="lookup")
         for rec in unanswered
     ]
     with warehouse.connect() as con:
-        store.log_attempts(con, log_rows)
+        bookkeeping.log_attempts(con, log_rows)
     result.resolved_by_lookup = len(found)
     if found:
         log(f"push {flow.name}: {len(found)} unanswered earlier attempt(s) found on the target")
@@ -306,13 +258,12 @@ def _chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
     return [rows[start:start + size] for start in range(0, len(rows), size)]
 
 
-def _prepare_batch(flow: Flow, chunk: list[dict], targets: dict[str, str],
-                   linked: Linked) -> tuple[list[Outgoing], set[str]]:
+def _prepare_batch(flow: Flow, chunk: list[dict], linked: Linked) -> tuple[list[Outgoing], set[str]]:
     """The batch's records with link references filled in, and the ids that must wait."""
     records, waiting = [], set()
     for row in chunk:
         try:
-            records.append(_outgoing(flow, row, targets.get(row["source_id"]), linked))
+            records.append(_outgoing(flow, row, linked))
         except UnresolvedLink:
             # The referenced record failed earlier in this push (or vanished): planned again next run.
             waiting.add(row["source_id"])
@@ -354,9 +305,9 @@ class _Writer:
             with self.warehouse.connect() as con:
                 con.execute("begin transaction")
                 try:
-                    store.log_attempts(con, self.log_rows)
-                    store.upsert_links(con, self.link_rows)
-                    store.clear_requeue(con, self.flow.name, self.done)
+                    bookkeeping.log_attempts(con, self.log_rows)
+                    bookkeeping.upsert_links(con, self.link_rows)
+                    bookkeeping.clear_requeue(con, self.flow.name, self.done)
                     con.execute("commit")
                 except BaseException:
                     con.execute("rollback")
@@ -372,7 +323,7 @@ def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batc
         return set()
     hashes = {r["source_id"]: r["payload_hash"] for b in batches for r in b.chunk}
     with warehouse.connect() as con:  # 1: every started row of the wave, durable before any call
-        store.log_attempts(con, [_attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
+        bookkeeping.log_attempts(con, [bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
                                  for b in batches for rec in b.records])
     writer, failed, done = _Writer(warehouse, flow), set(), []
 
@@ -382,9 +333,11 @@ def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batc
         log_rows = []
         for rec, outcome in zip(batch.records, batch.outcomes, strict=True):
             hash_ = hashes[rec.source_id]
-            log_rows.append(_attempt_row(run_id, flow, rec, hash_, "succeeded" if outcome.ok else "failed", outcome))
+            status = "succeeded" if outcome.ok else "failed"
+            log_rows.append(bookkeeping.attempt_row(run_id, flow, rec, hash_, status, outcome))
             if outcome.ok and outcome.target_id:
-                batch.link_rows.append(_link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
+                batch.link_rows.append(
+                    bookkeeping.link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
         writer.add(log_rows, batch.link_rows, [r.source_id for r in batch.records])
         failed |= _tally(flow, batch, result, linked)
         done.append(batch)
@@ -393,10 +346,10 @@ def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batc
 
     unsent: list[_Batch] = []
     try:
-        _in_parallel(lambda batch: _call(sink, batch), batches, workers, finished, unsent)
+        in_parallel(lambda batch: _call(sink, batch), batches, workers, finished, unsent)
     finally:
         for batch in unsent:
-            writer.add([_attempt_row(run_id, flow, rec, hashes[rec.source_id], "failed",
+            writer.add([bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "failed",
                                      Outcome.failed(rec.source_id, _NOT_SENT)) for rec in batch.records], [], [])
         writer.flush()
     return failed
@@ -410,66 +363,6 @@ def _call(sink: Sink, batch: _Batch) -> _Batch:
     `started` rows unanswered on purpose: the outcome is unknown, and the next run looks it up."""
     batch.outcomes = write_isolating(sink, batch.records)
     return batch
-
-
-def _refused_as_a_whole(outcome: Outcome) -> bool:
-    failure = outcome.failure
-    return failure is not None and failure.whole_request and failure.kind == "data"
-
-
-def write_isolating(sink: Sink, records: Sequence[Outgoing]) -> list[Outcome]:
-    """`sink.write`, splitting a batch the vendor refused as a whole for its data (a NetSuite
-    fault over one value its schema rejects) until the bad records stand alone: every other
-    record lands in this run, and only the bad ones fail, with the vendor's message. A whole-
-    request refusal means nothing was written, so re-sending the halves is safe; one bad record
-    in 100 costs about 2 x log2(100) = 14 more calls."""
-    outcomes = list(sink.write(records))
-    if len(outcomes) != len(records):
-        raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(records)} records")
-    refused = [i for i, outcome in enumerate(outcomes) if _refused_as_a_whole(outcome)]
-    if len(refused) > 1:
-        half = len(refused) // 2
-        for part in (refused[:half], refused[half:]):
-            for i, outcome in zip(part, write_isolating(sink, [records[i] for i in part]), strict=True):
-                outcomes[i] = outcome
-    return outcomes
-
-
-def _in_parallel(send: Callable[[_Batch], _Batch], batches: list[_Batch], workers: int,
-                 finished: Callable[[_Batch], None], unsent: list[_Batch]) -> None:
-    """`send` each batch, up to `workers` at once, and hand each to `finished` as it completes.
-    If one raises, batches not started yet are cancelled (listed in `unsent`), those in flight
-    finish (their results are written), and the error propagates."""
-    if workers <= 1 or len(batches) <= 1:
-        for i, batch in enumerate(batches):
-            try:
-                finished(send(batch))
-            except BaseException:
-                unsent.extend(batches[i + 1:])
-                raise
-        return
-    # At most `workers` batches are submitted at a time, so each one submitted runs at once; after
-    # an error nothing more is submitted, and the ones in flight finish.
-    queue, error = iter(batches), None
-    with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="zsync-push") as pool:
-        in_flight: dict[Future, _Batch] = {}
-        for batch in (next(queue, None) for _ in range(workers)):
-            if batch is not None:
-                in_flight[pool.submit(send, batch)] = batch
-        while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                del in_flight[future]
-                if future.exception() is not None:
-                    error = error or future.exception()
-                    continue
-                finished(future.result())
-                following = next(queue, None) if error is None else None
-                if following is not None:
-                    in_flight[pool.submit(send, following)] = following
-    if error is not None:
-        unsent.extend(queue)
-        raise error
 
 
 def _tally(flow: Flow, sent: _Batch, result: PushResult, linked: Linked) -> set[str]:
@@ -491,38 +384,3 @@ def _tally(flow: Flow, sent: _Batch, result: PushResult, linked: Linked) -> set[
     return failed
 
 
-def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config,
-                run_id: str, result: PushResult) -> None:
-    """Tell source records what happened: every link the source has not learnt yet, and every
-    rejection it has not heard of (Zuora: `IntegrationStatus__NS = "Error"`), so that people
-    working in the source system see the failure. Failed reports stay pending for the next run."""
-    with warehouse.connect() as con:
-        pending = con.sql(
-            "select source_id, target_id from zsync.links where flow = $flow "
-            "and writeback_status in ('pending', 'failed') order by source_id",
-            params={"flow": flow.name},
-        ).pl().to_dicts()
-        rejected = store.read_unreported_rejections(con, flow.name).to_dicts()
-    # (notice, attempt key): a rejection report carries the rejected attempt's key (see links.py).
-    todo = [(LinkNotice(r["source_id"], r["target_id"], True), None) for r in pending] + [
-        (LinkNotice(r["source_id"], None, False, f"{r['error_code']}: {r['message'] or ''}"), r["attempt_key"])
-        for r in rejected
-    ]
-    size = max(1, source_sink.batch_size(config, "update"))
-    for start in range(0, len(todo), size):
-        chunk = todo[start:start + size]
-        notices = [n for n, _ in chunk]
-        outcomes = source_sink.write_back(flow.write_back, notices)
-        log_rows = [
-            _log_row(run_id, flow, n.source_id, "writeback", "succeeded" if o.ok else "failed", outcome=o,
-                     target_id=n.target_id, attempt_key=key)
-            for (n, key), o in zip(chunk, outcomes, strict=True)
-        ]
-        ok = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if o.ok and n.ok]
-        bad = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if not o.ok and n.ok]
-        with warehouse.connect() as con:
-            store.log_attempts(con, log_rows)
-            store.set_writeback(con, flow.name, ok, "ok")
-            store.set_writeback(con, flow.name, bad, "failed")
-        result.written_back += sum(o.ok for o in outcomes)
-        result.writeback_failed += sum(not o.ok for o in outcomes)

@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
+from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.push import attempt_key, flow_lock
 from zsync_assets.engine.reversals import REVERSE
 from zsync_assets.engine.sink import Outcome, Outgoing, Reversal, Sink
-from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets.lib.warehouse import Warehouse, table_exists
 
 Log = Callable[[str], None]
 
@@ -46,8 +46,8 @@ class ReverseResult:
 
 def _planned(warehouse: Warehouse, flow: Flow) -> list[dict]:
     with warehouse.connect() as con:
-        store.ensure_tables(con)
-        if not store.table_exists(con, flow.plan_table):
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
             return []
         schema, table = flow.plan_table.split(".")
         rows = con.sql(f'select * from "{schema}"."{table}" where action = \'{REVERSE}\' order by source_id').pl()
@@ -59,11 +59,9 @@ def _planned(warehouse: Warehouse, flow: Flow) -> list[dict]:
 
 def _log(run_id: str, flow: Flow, source_id: str, action: str, status: str, target_id: str | None,
          outcome: Outcome | None = None) -> dict:
-    failure = outcome.failure if outcome is not None and not outcome.ok else None
-    return {"run_id": run_id, "flow": flow.name, "source_id": source_id, "action": action, "status": status,
-            "error_code": failure.code if failure else None, "error_class": failure.kind if failure else None,
-            "message": failure.message if failure else None, "target_id": target_id, "attempt_key": target_id,
-            "payload_hash": None}
+    """A reversal's attempt is keyed by the counterpart it undoes: there is no payload to hash."""
+    return bookkeeping.log_row(run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id,
+                               attempt_key=target_id)
 
 
 def _found_by_lookup(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str,
@@ -76,15 +74,15 @@ def _found_by_lookup(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[di
                          json.loads(r["payload"]), r["external_id"],
                          attempt_key(flow.name, r["source_id"], r["payload_hash"])) for r in unlinked]
     found = sink.lookup(outgoing)
-    now = store.now()
+    now = bookkeeping.now()
     link_rows = [{"flow": flow.name, "source_system": flow.source_system, "source_id": r["source_id"],
                   "target_system": flow.target_system, "target_id": found[r["source_id"]],
                   "origin": flow.source_system, "payload_hash": r["payload_hash"], "payload": r["payload"],
                   "synced_at": now} for r in unlinked if r["source_id"] in found]
     with warehouse.connect() as con:
-        store.log_attempts(con, [_log(run_id, flow, r["source_id"], "lookup", "succeeded", found.get(r["source_id"]))
-                                 for r in unlinked])
-        store.upsert_links(con, link_rows)
+        bookkeeping.log_attempts(con, [_log(run_id, flow, r["source_id"], "lookup", "succeeded",
+                                            found.get(r["source_id"])) for r in unlinked])
+        bookkeeping.upsert_links(con, link_rows)
     result.not_found += len(unlinked) - len(found)
     return found
 
@@ -114,21 +112,21 @@ def reverse_flow(flow: Flow, warehouse: Warehouse, sink: Sink, config: Config, *
 def _reverse_batch(flow: Flow, warehouse: Warehouse, sink: Sink, batch: list[Reversal], run_id: str,
                    result: ReverseResult) -> None:
     with warehouse.connect() as con:
-        store.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "started", r.target_id) for r in batch])
+        bookkeeping.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "started", r.target_id) for r in batch])
     # A sink raising here leaves the `started` rows unanswered: the next plan sends them again.
     outcomes = list(sink.reverse(batch))
     if len(outcomes) != len(batch):
         raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(batch)} reversals")
     done = [(r, o) for r, o in zip(batch, outcomes, strict=True) if o.ok]
     with warehouse.connect() as con:
-        store.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "succeeded" if o.ok else "failed",
-                                      r.target_id, o) for r, o in zip(batch, outcomes, strict=True)])
+        bookkeeping.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "succeeded" if o.ok else "failed",
+                                            r.target_id, o) for r, o in zip(batch, outcomes, strict=True)])
         if done:
             con.executemany(
                 "update zsync.links set reversed_at = ?, reversal = ?, writeback_status = null "
                 "where flow = ? and source_id = ?",
-                [[store.now(), r.reason[:500], flow.name, r.source_id] for r, _ in done])
-        store.clear_requeue(con, flow.name, [r.source_id for r in batch])
+                [[bookkeeping.now(), r.reason[:500], flow.name, r.source_id] for r, _ in done])
+        bookkeeping.clear_requeue(con, flow.name, [r.source_id for r in batch])
     result.reversed += len(done)
     for outcome in outcomes:
         if not outcome.ok:

@@ -28,7 +28,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
-from zsync_assets.flows.customers import accounts_left_out
+from zsync_assets.flows.mapping.accounts import accounts_left_out
 from zsync_assets.flows.mapping.common import account_names, record_name
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.memos import (

@@ -25,12 +25,13 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    account_names, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    link_ref, lookup, netsuite_country, record_name, record_name_expr, ref, resolve, table,
     with_columns_if_missing,
 )
+from zsync_assets.flows.mapping.accounts import left_out_reason
 from zsync_assets.flows.mapping.custom_fields import ZUORA_WRITE_BACK
+from zsync_assets.flows.mapping.netsuite_fields import CUSTOMER_ZUORA_ID_FIELD
 
-ZUORA_ID_FIELD = "custentity_zsync_zuora_id"
 # NetSuite's Customer companyName holds 83 characters (targets/field_rules.py); a longer Zuora
 # account name is cut at a word boundary, marked with an ellipsis, and kept whole in `comments`,
 # rather than blocking the customer (and every invoice and payment of it) on its legal name.
@@ -107,46 +108,13 @@ def _contacts(tables: Mapping[str, pl.DataFrame], prefix: str) -> pl.DataFrame:
     return contacts.select([pl.col(c).cast(pl.Utf8).alias(prefix + c) for c in _CONTACT_COLUMNS])
 
 
-def _left_out_reason() -> pl.Expr:
-    """Why an account is never sent (over zuora.accounts' `status`, `syncto_net_suite__ns`)."""
-    status = pl.col("status")
-    return (
-        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no").then(pl.lit("SynctoNetSuite__NS is No"))
-        .when(~status.is_in(["Active", "Canceled"])).then(pl.format("account is {}", status.fill_null("without a status")))
-    )
-
-
-def accounts_left_out(tables: Mapping[str, pl.DataFrame], config: Config) -> dict[str, str]:
-    """Zuora account id -> why the customers flow never sends it, so that transaction flows skip
-    that account's documents with the reason instead of showing them blocked, waiting forever."""
-    if config.customer_master != "zuora":
-        return {}
-    accounts = with_columns_if_missing(table(tables, "zuora.accounts"), ["id", "status", "syncto_net_suite__ns"])
-    links = table(tables, "zsync.links")
-    synced = set(links.filter(pl.col("flow") == "customers")["source_id"]) if not links.is_empty() else set()
-    reasons = accounts.select(
-        pl.col("id").cast(pl.Utf8),
-        pl.coalesce(_left_out_reason(), pl.when(pl.col("status") == "Canceled")
-                    .then(pl.lit("account is Canceled and was never synced"))).alias("reason"),
-    ).filter(pl.col("reason").is_not_null() & ~pl.col("id").is_in(list(synced)))
-    return dict(reasons.iter_rows())
-
-
-def account_left_out(tables: Mapping[str, pl.DataFrame], config: Config, account_id: pl.Expr) -> pl.Expr:
-    """Skip reason for a transaction of an account the customers flow never sends, else null."""
-    reason = account_id.replace_strict(accounts_left_out(tables, config), default=None, return_dtype=pl.Utf8)
-    names = account_names(tables)
-    return pl.when(reason.is_not_null()).then(
-        pl.format("account {} is not synced to NetSuite: {}", named(account_id, names), reason))
-
-
 def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     accounts = with_columns_if_missing(table(tables, "zuora.accounts"), _ACCOUNT_COLUMNS)
     customers = table(tables, "netsuite.customers")
     currencies = lookup(table(tables, "netsuite.currencies"), ["symbol", "name"])
     subsidiaries = lookup(table(tables, "netsuite.subsidiaries"), ["name", "internal_id"])
     terms = lookup(table(tables, "netsuite.terms"), ["name"])
-    by_zuora_id = lookup(customers, [ZUORA_ID_FIELD]) if ZUORA_ID_FIELD in customers.columns else {}
+    by_zuora_id = lookup(customers, [CUSTOMER_ZUORA_ID_FIELD]) if CUSTOMER_ZUORA_ID_FIELD in customers.columns else {}
     by_entity_id = lookup(customers, ["entity_id"])
     by_external_id = lookup(customers, ["external_id"])
     first_subsidiary = (
@@ -178,7 +146,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         match_zuora_id=pl.col("id").str.to_lowercase().replace_strict(by_zuora_id, default=None, return_dtype=pl.Utf8),
         match_entity=pl.col("account_number").str.to_lowercase().replace_strict(
             by_entity_id, default=None, return_dtype=pl.Utf8),
-        match_external=("zsync:customers:" + pl.col("id")).str.to_lowercase().replace_strict(
+        match_external=CUSTOMERS_TO_NETSUITE.external_ids(pl.col("id")).str.to_lowercase().replace_strict(
             by_external_id, default=None, return_dtype=pl.Utf8),
     )
     status = pl.col("status")
@@ -198,15 +166,15 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         # payload stays the same once the parent is linked (an internalId here would change the
         # child's payload hash on the next run and cause a needless update).
         pl.when(pl.col("parent_id").is_not_null())
-        .then(pl.struct(("zsync:customers:" + pl.col("parent_id")).alias("externalId"))).alias("parent"),
+        .then(pl.struct(CUSTOMERS_TO_NETSUITE.external_ids(pl.col("parent_id")).alias("externalId"))).alias("parent"),
         ref(pl.col("subsidiary_id")).alias("subsidiary"),
         ref(pl.col("currency_id")).alias("currency"),
         ref(pl.col("terms_id")).alias("terms"),
         pl.when(status == "Canceled").then(pl.lit(True)).alias("isInactive"),
         _addressbook().alias("addressbookList"),
-        pl.struct(pl.col("id").alias(ZUORA_ID_FIELD)).alias("customFieldList"),
+        pl.struct(pl.col("id").alias(CUSTOMER_ZUORA_ID_FIELD)).alias("customFieldList"),
         # control columns
-        _left_out_reason().alias("_skip"),
+        left_out_reason().alias("_skip"),
         pl.when(status == "Canceled").then(pl.lit("account is Canceled and was never synced")).alias("_only_if_linked"),
         pl.when(pl.col("currency_id").is_null())
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
@@ -218,7 +186,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         pl.coalesce("integration_id__ns", "match_external", "match_zuora_id", "match_entity").alias("_match_target_id"),
         pl.when(pl.col("integration_id__ns").is_not_null()).then(pl.lit("IntegrationId__NS"))
         .when(pl.col("match_external").is_not_null()).then(pl.lit("externalId"))
-        .when(pl.col("match_zuora_id").is_not_null()).then(pl.lit(ZUORA_ID_FIELD))
+        .when(pl.col("match_zuora_id").is_not_null()).then(pl.lit(CUSTOMER_ZUORA_ID_FIELD))
         .when(pl.col("match_entity").is_not_null()).then(pl.lit("same entityId as the account number"))
         .alias("_match"),
         pl.col("parent_id").alias("_after"),
@@ -274,7 +242,7 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
     customers = with_columns_if_missing(table(tables, "netsuite.customers"), [
         "internal_id", "entity_id", "company_name", "first_name", "last_name", "email", "phone",
         "currency_name", "currency_internal_id", "terms_name", "is_inactive", "addressbook_list",
-        "parent_internal_id", ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
+        "parent_internal_id", CUSTOMER_ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
     ])
     currency_codes = {v: k for k, v in lookup(table(tables, "netsuite.currencies"), ["symbol"]).items()}
     accounts = table(tables, "zuora.accounts")
@@ -285,10 +253,10 @@ def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config:
         send = str(c.get(SEND_TO_ZUORA_FIELD)).lower() in ("true", "t", "1", "yes")
         currency = currency_codes.get(str(c.get("currency_internal_id")))
         currency = currency.upper() if currency else None
-        match_id = c.get(ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
+        match_id = c.get(CUSTOMER_ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
             or by_number.get(str(c.get("entity_id") or "").lower())
         parent = str(c["parent_internal_id"]) if c.get("parent_internal_id") else None
-        how = (ZUORA_ID_FIELD if c.get(ZUORA_ID_FIELD) else
+        how = (CUSTOMER_ZUORA_ID_FIELD if c.get(CUSTOMER_ZUORA_ID_FIELD) else
                "IntegrationId__NS" if by_integration_id.get(str(c["internal_id"]).lower()) else
                "same account number as the entityId" if match_id else None)
         rows.append({
@@ -323,7 +291,7 @@ CUSTOMERS_TO_NETSUITE = Flow(
     mapping=customers_from_zuora_accounts,
     write_back=WriteBack("Account"),
     custom_fields=CustomFields({"Account": (*ZUORA_WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS",
-                                           "CustomerType__NS")}, (ZUORA_ID_FIELD,)),
+                                           "CustomerType__NS")}, (CUSTOMER_ZUORA_ID_FIELD,)),
     enabled=lambda config: config.customer_master == "zuora",
     description="Zuora accounts -> NetSuite customers (customer_master: zuora)",
 )
@@ -336,10 +304,9 @@ CUSTOMERS_TO_ZUORA = Flow(
     source_tables=("netsuite.customers",),
     reference_tables=("netsuite.currencies", "zuora.accounts"),
     mapping=accounts_from_netsuite_customers,
-    write_mode="create_or_update",
-    write_back=WriteBack("customer", field=ZUORA_ID_FIELD),
+    write_back=WriteBack("customer", field=CUSTOMER_ZUORA_ID_FIELD),
     custom_fields=CustomFields({"Account": ("IntegrationId__NS",)},
-                               (ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD, "custentity_zsync_status")),
+                               (CUSTOMER_ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD, "custentity_zsync_status")),
     enabled=lambda config: config.customer_master == "netsuite",
     description="NetSuite customers flagged send-to-Zuora -> Zuora accounts (customer_master: netsuite)",
 )

@@ -26,25 +26,24 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
-from zsync_assets.flows.customers import account_left_out
+from zsync_assets.flows.mapping.accounts import account_left_out
 from zsync_assets.flows.mapping.common import (
     account_names, header_blocked, header_blocked_by, lookup, record_name_expr, ref, resolve, table,
     with_columns_if_missing,
 )
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
-
-ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
-ZUORA_TYPE_FIELD = "custbody_zsync_zuora_type"
-ORIGIN_FIELD = "custbody_zsync_origin"
+from zsync_assets.flows.mapping.netsuite_fields import (
+    ORIGIN_FIELD, ORIGIN_ZUORA, TRANSACTION_ZUORA_ID_FIELD, ZUORA_TYPE_FIELD,
+)
 REVERSAL_SUFFIX = ":reversal"
 
 _INVOICE_COLUMNS = ["id", "account_id", "invoice_number", "invoice_date", "due_date", "status", "currency", "amount"]
 
 
 def _body_fields(zuora_type: pl.Expr) -> pl.Expr:
-    return pl.struct(pl.col("id").alias(ZUORA_ID_FIELD), zuora_type.alias(ZUORA_TYPE_FIELD),
-                     pl.lit("ZUORA").alias(ORIGIN_FIELD)).alias("customFieldList")
+    return pl.struct(pl.col("id").alias(TRANSACTION_ZUORA_ID_FIELD), zuora_type.alias(ZUORA_TYPE_FIELD),
+                     pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
 
 
 def _skip_reason(config: Config, linked: pl.Expr) -> pl.Expr:

@@ -20,8 +20,8 @@ from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import bounded_name, lookup, ref, resolve, table, with_columns_if_missing
 from zsync_assets.flows.mapping.custom_fields import ZUORA_WRITE_BACK
+from zsync_assets.flows.mapping.netsuite_fields import ITEM_ZUORA_ID_FIELD
 
-ZUORA_ID_FIELD = "custitem_zsync_zuora_id"
 ITEM_ID_MAX = 60  # NetSuite "Item Name/Number" field length
 RECORD_TYPES = {"NonInventorySaleItem": "nonInventorySaleItem", "ServiceSaleItem": "serviceSaleItem"}
 
@@ -72,7 +72,7 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
                   for code, name in config.income_account_by_accounting_code.items()}
     default_account = by_account_name.get((config.default_income_account or "").strip().lower())
     items = table(tables, "netsuite.items")
-    by_zuora_id = lookup(items, [ZUORA_ID_FIELD]) if ZUORA_ID_FIELD in items.columns else {}
+    by_zuora_id = lookup(items, [ITEM_ZUORA_ID_FIELD]) if ITEM_ZUORA_ID_FIELD in items.columns else {}
     by_item_id = lookup(items, ["item_id"])
 
     frame = (
@@ -103,7 +103,7 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
         pl.col("item_id").alias("itemId"),
         pl.col("name").alias("displayName"),
         ref(pl.col("income_account_id")).alias("incomeAccount"),
-        pl.struct(pl.col("id").alias(ZUORA_ID_FIELD)).alias("customFieldList"),
+        pl.struct(pl.col("id").alias(ITEM_ZUORA_ID_FIELD)).alias("customFieldList"),
         pl.col("record_type").alias("_record_type"),
         pl.when(pl.col("product_id").is_null()).then(pl.lit("charge has no staged plan/product"))
         .otherwise(pl.coalesce(_not_effective("product_", "product", today), _not_effective("plan_", "plan", today)))
@@ -112,7 +112,7 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
         .then(pl.format("no NetSuite income account for accounting code '{}'", pl.col("accounting_code").fill_null("")))
         .alias("_blocked"),
         pl.coalesce("match_zuora", "match_item").alias("_match_target_id"),
-        pl.when(pl.col("match_zuora").is_not_null()).then(pl.lit(ZUORA_ID_FIELD))
+        pl.when(pl.col("match_zuora").is_not_null()).then(pl.lit(ITEM_ZUORA_ID_FIELD))
         .when(pl.col("match_item").is_not_null()).then(pl.lit("same itemId")).alias("_match"),
         pl.format("'{}' ({})", pl.col("full_name"), pl.col("id")).alias("_label"),
     )
@@ -128,8 +128,8 @@ ITEMS = Flow(
     reference_tables=("netsuite.accounts", "netsuite.items"),
     mapping=items_from_zuora_charges,
     external_id_prefix="items",
-    depends_on=("customers",),  # DESIGN.md §1 order: customers -> items -> transactions
+    depends_on=("customers",),  # masters first (README, "What it syncs"): customers -> items -> transactions
     write_back=WriteBack("ProductRatePlanCharge"),
-    custom_fields=CustomFields({"ProductRatePlanCharge": (*ZUORA_WRITE_BACK, "ItemType__NS")}, (ZUORA_ID_FIELD,)),
+    custom_fields=CustomFields({"ProductRatePlanCharge": (*ZUORA_WRITE_BACK, "ItemType__NS")}, (ITEM_ZUORA_ID_FIELD,)),
     description="Zuora product rate plan charges effective today -> NetSuite sale items",
 )

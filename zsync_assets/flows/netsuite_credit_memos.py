@@ -10,8 +10,9 @@ when `invoice_settlement: false` (the NetSuite -> Zuora half of the two-way `adj
   `items`) to the credit memo lines' NetSuite item. Lines on several invoice items: blocked
   (one adjustment adjusts one invoice item; split the credit memo in NetSuite).
 - Created with `POST /v1/action/create` (type InvoiceItemAdjustment, Type Credit, SourceType
-  InvoiceDetail; DESIGN.md §5: no dedicated v1 route); `IntegrationId__NS` = the credit memo's
-  internal id, so an unanswered create is found again (ZOQL) instead of re-sent. Zuora cannot
+  InvoiceDetail; no dedicated v1 route: zsync_assets/vendor/zuora-openapi/README.md);
+  `IntegrationId__NS` = the credit memo's internal id, so an unanswered create is found again
+  (ZOQL) instead of re-sent. Zuora cannot
   change a processed adjustment's amount, invoice or item: a credit memo edited that way after
   it was sent is blocked with the reason; a changed memo text updates the adjustment's Comment.
 - Write-back: the credit memo gets `custbody_zsync_zuora_id` = the adjustment id.
@@ -25,9 +26,10 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
+from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 from zsync_assets.flows.mapping.custom_fields import FROM_NETSUITE
 from zsync_assets.flows.mapping.memos import (
-    ORIGIN_FIELD, ZUORA_ID_FIELD, applications, born_in_netsuite, day_text, frame, item_lines, linked, money,
+    ORIGIN_FIELD, applications, born_in_netsuite, day_text, frame, item_lines, linked, money,
     netsuite_targets, records,
 )
 
@@ -153,8 +155,7 @@ NETSUITE_CREDIT_MEMOS = Flow(
     mapping=adjustments_from_netsuite_credit_memos,
     depends_on=("invoices", "adjustments"),
     waits_for=("netsuite/deletions",),
-    write_mode="create_or_update",
-    write_back=WriteBack("creditMemo", field=ZUORA_ID_FIELD),
+    write_back=WriteBack("creditMemo", field=TRANSACTION_ZUORA_ID_FIELD),
     custom_fields=CustomFields({"InvoiceItemAdjustment": ("IntegrationId__NS",)}, FROM_NETSUITE),
     enabled=lambda config: not config.invoice_settlement,
     description="NetSuite credit memos people entered, applied to one synced invoice -> Zuora invoice item "

@@ -30,9 +30,10 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import record_name_expr, ref, table, with_columns_if_missing
+from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, FROM_NETSUITE, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.settlement import (
-    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, ZUORA_ID_FIELD, AppliedTo, ZuoraSettlement, before_cutover,
+    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover,
     body_fields, born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, live_refunds,
     netsuite_applications, netsuite_date, netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
 )
@@ -174,8 +175,7 @@ PAYMENTS_TO_ZUORA = Flow(
     mapping=zuora_payments_from_netsuite,
     depends_on=("customers", "invoices", TO_NETSUITE),  # see TO_NETSUITE's links first: no echo
     waits_for=("netsuite/deletions",),
-    write_mode="create_or_update",
-    write_back=WriteBack("customerPayment", field=ZUORA_ID_FIELD),
+    write_back=WriteBack("customerPayment", field=TRANSACTION_ZUORA_ID_FIELD),
     custom_fields=CustomFields({"Payment": ("IntegrationId__NS", "Origin__NS", "Transaction__NS")}, FROM_NETSUITE),
     enabled=lambda config: config.payments_ns_to_zuora,
     description="NetSuite customer payments on invoices from Zuora -> Zuora payments (payments_ns_to_zuora)",

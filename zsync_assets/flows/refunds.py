@@ -23,9 +23,10 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import record_name_expr, ref
+from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, FROM_NETSUITE, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.settlement import (
-    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, ZUORA_ID_FIELD, AppliedTo, ZuoraSettlement, before_cutover,
+    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover,
     body_fields, born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, netsuite_applications,
     netsuite_date, netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
 )
@@ -140,8 +141,7 @@ REFUNDS_TO_ZUORA = Flow(
     mapping=zuora_refunds_from_netsuite,
     depends_on=(PAYMENTS, NETSUITE_PAYMENTS, TO_NETSUITE),
     waits_for=("netsuite/deletions",),
-    write_mode="create_or_update",
-    write_back=WriteBack("customerRefund", field=ZUORA_ID_FIELD),
+    write_back=WriteBack("customerRefund", field=TRANSACTION_ZUORA_ID_FIELD),
     custom_fields=CustomFields({"Refund": ("IntegrationId__NS", "Origin__NS")}, FROM_NETSUITE),
     enabled=lambda config: config.payments_ns_to_zuora,
     description="NetSuite customer refunds of payments in Zuora -> Zuora refunds (payments_ns_to_zuora)",

@@ -38,12 +38,12 @@ from typing import Any
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
+from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX, CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.charge_overrides import charge_override
 from zsync_assets.flows.mapping.common import lookup, table, with_columns_if_missing
+from zsync_assets.flows.mapping.netsuite_fields import ORIGIN_FIELD, ORIGIN_ZUORA
 
 SUBSCRIPTION_FIELD = "custbody_zsync_subscription"
-ORIGIN_FIELD = "custbody_zsync_origin"
 AMENDMENT_REASON = "sales order changed after its subscription was created; amendments are not synced"
 # Fields that may follow a later change of the sales order: custom fields, which
 # `PUT /v1/subscriptions/{number}/customFields` changes without a new subscription version.
@@ -111,7 +111,7 @@ def _without_updatable(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _skip_reason(order: dict, config: Config) -> str | None:
     external_id = str(order.get("external_id") or "")
-    if external_id.startswith("zsync:") or str(order.get(ORIGIN_FIELD) or "").upper() == "ZUORA":
+    if external_id.startswith(EXTERNAL_ID_PREFIX) or str(order.get(ORIGIN_FIELD) or "").upper() == ORIGIN_ZUORA:
         return "created by zsync from Zuora; not sent back"
     status = order.get("order_status") or order.get("status")
     if status not in APPROVED_STATUSES:
@@ -208,10 +208,9 @@ SUBSCRIPTIONS = Flow(
     source_tables=("netsuite.sales_orders", "netsuite.sales_order_lines"),
     reference_tables=("zuora.product_rate_plan_charges", "zuora.subscriptions"),
     mapping=subscriptions_from_sales_orders,
-    depends_on=("customers", "items"),  # DESIGN.md §1: sales orders -> subscriptions after both
-    write_mode="create_or_update",
+    depends_on=("customers", "items"),  # masters first (README, "What it syncs"): orders need both
     write_back=WriteBack("salesOrder", field=SUBSCRIPTION_FIELD),
     custom_fields=CustomFields({"Subscription": ("IntegrationId__NS", "SalesOrder__NS")},
-                               (SUBSCRIPTION_FIELD, "custbody_zsync_origin", "custbody_zsync_status")),
+                               (SUBSCRIPTION_FIELD, ORIGIN_FIELD, "custbody_zsync_status")),
     description="NetSuite approved sales orders -> Zuora subscriptions (number written back to the order)",
 )

@@ -1,7 +1,7 @@
 """Deletion detection: staged rows of records deleted at the source get `_deleted_at`.
 
 Rows are marked, never removed: the audit shows what was deleted and what it was linked to,
-and zsync never propagates a delete of a master record (DESIGN §3). Two ways to learn of a
+and zsync never propagates a delete of a master record (README, "Deletions"). Two ways to learn of a
 deletion, one per vendor:
 
 - NetSuite reports deletions (`getDeleted`, by record type and deletion time), so it is read
@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
-from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, read_cursor, table_exists, write_cursor
+from zsync_assets.lib.cursors import read_cursor, write_cursor
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
 
 NETSUITE_CURSOR = "netsuite.deleted"
 

@@ -30,9 +30,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import (
-    Warehouse, qualified, quote_ident, read_cursor, row_count, table_exists, upsert, write_cursor,
-)
+from zsync_assets.lib.cursors import read_cursor, write_cursor
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, row_count, table_exists, upsert
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
 _FLUSH_ROWS = 5000

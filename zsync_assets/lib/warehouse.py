@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -295,31 +294,3 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     if not _table_exists(con, table):
         return 0
     return int(scalar(con, f"select count(*) from {qualified(table)}"))
-
-
-# --- high-water marks -------------------------------------------------------------------------
-
-_CURSORS_DDL = """
-create schema if not exists zsync;
-create table if not exists zsync.cursors (
-    name varchar primary key,      -- e.g. 'zuora.accounts'
-    high_water timestamptz not null, -- the largest source-updated timestamp staged so far (UTC)
-    updated_at timestamptz not null
-);
-"""
-
-
-def read_cursor(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
-    con.execute(_CURSORS_DDL)
-    value = scalar(con, "select high_water from zsync.cursors where name = ?", [name])
-    return value.astimezone(UTC) if value else None
-
-
-def write_cursor(con: duckdb.DuckDBPyConnection, name: str, high_water: datetime) -> None:
-    if high_water.tzinfo is None:
-        raise ValueError("cursors are UTC timestamps; got a naive datetime")
-    con.execute(_CURSORS_DDL)
-    con.execute(
-        "insert or replace into zsync.cursors values (?, ?, ?)",
-        [name, high_water.astimezone(UTC), datetime.now(UTC)],
-    )

@@ -27,7 +27,7 @@ from zsync_assets.targets.naming import plural_snake_case
 STATUS_FIELDS = {"customer": "custentity_zsync_status"}
 TRANSACTION_STATUS_FIELD = "custbody_zsync_status"
 STATUS_MAX_CHARS = 4000
-# Transactions carry the time of their last sync (DESIGN.md §3). Stamped here, at write time:
+# Transactions carry the time of their last sync (README, "Custom fields"). Stamped here, at write time:
 # in the planned payload it would change the payload hash on every run.
 SYNC_DATE_FIELD = "custbody_zsync_sync_date"
 TRANSACTION_TYPES = frozenset({"invoice", "creditMemo", "customerPayment", "customerRefund", "salesOrder"})
@@ -69,7 +69,7 @@ class NetSuiteSink:
         return min(config.batch_size("netsuite_upsert_list"), MAX_UPSERT_LIST)
 
     def parallel_batches(self, config: Config) -> int:
-        # NetSuite counts concurrent requests per account (DESIGN.md §5: 5 Standard .. 20
+        # NetSuite counts concurrent requests per account (README, Configuration: 5 Standard .. 20
         # Enterprise, +10 per SuiteCloud Plus); one batch is one list call. The client's slots
         # hold that limit across threads and processes; its own setting (NETSUITE_CONCURRENCY)
         # wins over zsync.yaml, as it does for the client.
@@ -131,7 +131,7 @@ class NetSuiteSink:
         for i, rec in enumerate(records):
             if rec.record_type in REVERSIBLE_TYPES:
                 by_type.setdefault(rec.record_type, []).append(i)
-            else:  # zsync never deletes a master record (DESIGN.md §2)
+            else:  # zsync never deletes a master record (README, "Deletions")
                 outcomes[i] = Outcome.failed(rec.source_id, Failure(
                     "data", "ZSYNC_NOT_REVERSIBLE",
                     f"zsync deletes only transactions it created, not a {rec.record_type}"))

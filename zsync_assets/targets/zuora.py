@@ -59,7 +59,8 @@ UPDATE_BODIES.update({kind: lambda payload: {k: v for k, v in payload.items() if
 # itself and leaves IntegrationId__NS pointing at the record's own counterpart.
 DERIVED_SEPARATOR = ":"
 STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
-# Objects without a dedicated v1 route (DESIGN.md §5): created through `POST /v1/action/create`
+# Objects without a dedicated v1 route in Zuora's current spec (zsync_assets/vendor/zuora-openapi/
+# README.md: `/v1/object/invoice-item-adjustment` is only in the older API): created through `POST /v1/action/create`
 # and written back through `/v1/action/update` (one SaveResult per object, `Success` each: the
 # call answers 200 even when the object was refused), found again through ZOQL (no Object Query).
 ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})

@@ -15,8 +15,7 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.flows.mapping.common import lookup, ref, resolve, table, with_columns_if_missing
-
-LINE_ID_FIELD = "custcol_zsync_zuora_item_id"
+from zsync_assets.flows.mapping.netsuite_fields import LINE_ID_FIELD
 # NetSuite rejects a line whose amount differs from quantity x rate by a cent or more (rounded
 # to 2 places); a rate with 8 decimals keeps usage lines (0.002 per call) exact.
 RATE_DECIMALS = 8
@@ -33,7 +32,7 @@ def business_date(expr: pl.Expr) -> pl.Expr:
 
 def netsuite_date(expr: pl.Expr) -> pl.Expr:
     """A business date as NetSuite's dateTime at midnight without an offset: Zuora's invoice date
-    2024-03-01 stays 2024-03-01 in NetSuite whatever the account's time zone (DESIGN.md §3)."""
+    2024-03-01 stays 2024-03-01 in NetSuite whatever the account's time zone (README, "Time zones")."""
     return pl.when(expr.is_not_null()).then(expr.cast(pl.Utf8) + "T00:00:00")
 
 

@@ -13,15 +13,11 @@ from typing import Any
 import polars as pl
 
 from zsync_assets.config import Config
+from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX
 from zsync_assets.flows.mapping.common import lookup, table, with_columns_if_missing
-
-# NetSuite custom fields (DESIGN.md §3).
-ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
-ZUORA_TYPE_FIELD = "custbody_zsync_zuora_type"
-ORIGIN_FIELD = "custbody_zsync_origin"
-LINE_ID_FIELD = "custcol_zsync_zuora_item_id"
-# Every NetSuite record zsync creates carries an externalId `zsync:<flow>:<source id>`.
-ZSYNC_EXTERNAL_ID_PREFIX = "zsync:"
+from zsync_assets.flows.mapping.netsuite_fields import (
+    LINE_ID_FIELD, ORIGIN_FIELD, ORIGIN_ZUORA, TRANSACTION_ZUORA_ID_FIELD, ZUORA_TYPE_FIELD,
+)
 
 
 def records(tables: Mapping[str, pl.DataFrame], name: str, columns: list[str]) -> list[dict[str, Any]]:
@@ -79,7 +75,7 @@ def day_text(value: Any) -> str | None:
 
 def netsuite_day(value: Any) -> str | None:
     """A Zuora business date as NetSuite's dateTime at midnight without an offset, so the date
-    stays the same whatever the NetSuite account's time zone (DESIGN.md §3)."""
+    stays the same whatever the NetSuite account's time zone (README, "Time zones")."""
     day = day_text(value)
     return f"{day}T00:00:00" if day else None
 
@@ -94,7 +90,7 @@ def ref(internal_id: str | None) -> dict | None:
 
 def body_fields(zuora_id: str, zuora_type: str) -> dict[str, str]:
     """Header custom fields of a transaction zsync writes from a Zuora document."""
-    return {ZUORA_ID_FIELD: zuora_id, ZUORA_TYPE_FIELD: zuora_type, ORIGIN_FIELD: "ZUORA"}
+    return {TRANSACTION_ZUORA_ID_FIELD: zuora_id, ZUORA_TYPE_FIELD: zuora_type, ORIGIN_FIELD: ORIGIN_ZUORA}
 
 
 def line(item_id: str | None, amount: float, description: str | None, zuora_item_id: str) -> dict:
@@ -128,7 +124,7 @@ def born_in_netsuite(record: Mapping[str, Any], written_by_zsync: set[str]) -> b
     prevention: zsync's externalId prefix, the origin field, or a link of any flow)."""
     external = str(record.get("external_id") or "")
     origin = str(record.get(ORIGIN_FIELD) or "").upper()
-    return not (external.startswith(ZSYNC_EXTERNAL_ID_PREFIX) or origin == "ZUORA"
+    return not (external.startswith(EXTERNAL_ID_PREFIX) or origin == ORIGIN_ZUORA
                 or str(record.get("internal_id")) in written_by_zsync)
 
 

@@ -1,6 +1,6 @@
 """What the payment and refund flows share: counterpart ids across flows, echo markers, dates.
 
-Echo prevention (DESIGN.md §2): a record zsync created on one side must never come back as a
+Echo prevention: a record zsync created on one side must never come back as a
 new source record of the opposite flow. Three markers say "zsync made this", any one is enough:
 `zsync.links` (the record is the target of a link), the vendor origin field (Zuora
 `Origin__NS`, NetSuite `custbody_zsync_origin`) and, in NetSuite, the `zsync:` externalId.
@@ -15,17 +15,16 @@ from dataclasses import dataclass
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.flows.customers import account_left_out
+from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX
+from zsync_assets.flows.mapping.accounts import account_left_out
 from zsync_assets.flows.mapping.common import (
     account_names, header_blocked, header_blocked_by, lookup, resolve, table, with_columns_if_missing,
 )
+from zsync_assets.flows.mapping.netsuite_fields import (
+    ORIGIN_FIELD, ORIGIN_ZUORA, TRANSACTION_ZUORA_ID_FIELD, ZUORA_TYPE_FIELD,
+)
 
-ZUORA_ID_FIELD = "custbody_zsync_zuora_id"
-ZUORA_TYPE_FIELD = "custbody_zsync_zuora_type"
-ORIGIN_FIELD = "custbody_zsync_origin"
-ORIGIN_ZUORA = "ZUORA"  # custbody_zsync_origin of documents born in Zuora
 ORIGIN_NS_NETSUITE = "NetSuite"  # Zuora Origin__NS of documents born in NetSuite
-EXTERNAL_ID_PREFIX = "zsync:"  # every record zsync creates in NetSuite (Flow.external_id)
 CAME_FROM_NETSUITE = "came from NetSuite: not sent back"
 CAME_FROM_ZUORA = "created by zsync from Zuora: not sent back"
 DELETED = "_deleted_at"  # set on staged rows of records deleted at the source (lib/deletions.py)
@@ -104,8 +103,8 @@ def before_cutover(day: pl.Expr, cutover, what: str) -> pl.Expr:  # noqa: ANN001
 
 
 def body_fields(zuora_id: pl.Expr, zuora_type: str) -> pl.Expr:
-    """NetSuite body custom fields of a document born in Zuora (DESIGN.md §3)."""
-    return pl.struct(zuora_id.alias(ZUORA_ID_FIELD), pl.lit(zuora_type).alias(ZUORA_TYPE_FIELD),
+    """NetSuite body custom fields of a document born in Zuora (flows/mapping/netsuite_fields.py)."""
+    return pl.struct(zuora_id.alias(TRANSACTION_ZUORA_ID_FIELD), pl.lit(zuora_type).alias(ZUORA_TYPE_FIELD),
                      pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
 
 

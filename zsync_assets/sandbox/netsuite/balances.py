@@ -7,6 +7,7 @@ in their own table so every balance is recomputed from them, never drifted by ha
 
 from __future__ import annotations
 
+from zsync_assets.sandbox.netsuite.errors import RecordError
 from zsync_assets.sandbox.netsuite.records import KINDS, TRANSACTION_TYPES, RecordKind
 from zsync_assets.sandbox.netsuite.store import Store
 
@@ -16,12 +17,6 @@ APPLIES_TO = {
     "creditMemo": ("invoice",),
     "customerRefund": ("customerPayment", "creditMemo"),
 }
-
-
-def _error(code: str, message: str) -> Exception:
-    from zsync_assets.sandbox.netsuite.writes import RecordError  # late: writes imports this module
-
-    return RecordError(code, message)
 
 
 def available(store: Store, doc: dict, *, excluding_source: int | None = None) -> float:
@@ -39,7 +34,7 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
     if targets is None:
         if kind.record_type == "invoice":
             if store.applied_to(internal_id) > data.get("total", 0.0) + 0.005:
-                raise _error("USER_ERROR", "The invoice total is less than the payments already applied to it.")
+                raise RecordError("USER_ERROR", "The invoice total is less than the payments already applied to it.")
         refresh(store, [internal_id], stamp)
         return
     customer = (data.get("customer") or data.get("entity") or {}).get("internalId")
@@ -50,14 +45,14 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
             continue
         doc = store.get(line.get("doc", 0), targets)
         if doc is None:
-            raise _error("INVALID_KEY_OR_REF", f"Invalid apply line {number} doc reference key {line.get('doc')}.")
+            raise RecordError("INVALID_KEY_OR_REF", f"Invalid apply line {number} doc reference key {line.get('doc')}.")
         doc_customer = (doc["data"].get("entity") or doc["data"].get("customer") or {}).get("internalId")
         if doc_customer != customer:
-            raise _error("USER_ERROR", f"Apply line {number}: document {line['doc']} belongs to another customer.")
+            raise RecordError("USER_ERROR", f"Apply line {number}: document {line['doc']} belongs to another customer.")
         open_amount = available(store, doc, excluding_source=internal_id)
         amount = line.get("amount", open_amount)
         if amount <= 0 or amount > open_amount + 0.005:
-            raise _error("USER_ERROR", f"Apply line {number}: amount {amount} is more than the {open_amount} "
+            raise RecordError("USER_ERROR", f"Apply line {number}: amount {amount} is more than the {open_amount} "
                                        f"remaining on document {line['doc']}.")
         line.update(apply=True, amount=round(amount, 2), due=open_amount, total=doc["data"].get("total"),
                     refNum=doc["data"].get("tranId"), type=doc["record_type"])
@@ -65,13 +60,14 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
     applied = round(sum(a for _, a in applications), 2)
     if kind.record_type == "customerRefund":
         if not applications:
-            raise _error("USER_ERROR", "A refund must be applied to a payment or credit memo.")
+            raise RecordError("USER_ERROR", "A refund must be applied to a payment or credit memo.")
         data["total"] = applied
     else:
         capacity = data.get("payment", 0.0) if kind.record_type == "customerPayment" else data.get("total", 0.0)
         capacity -= store.applied_to(internal_id)  # refunds already taken from it
         if applied > capacity + 0.005:
-            raise _error("USER_ERROR", f"The total applied ({applied}) is more than the amount available ({capacity}).")
+            raise RecordError("USER_ERROR",
+                              f"The total applied ({applied}) is more than the amount available ({capacity}).")
     store.set_applications(internal_id, applications)
     store.save(kind.record_type, internal_id, data, data.get(kind.name_field))
     refresh(store, sorted(set(before) | {d for d, _ in applications} | {internal_id}), stamp)

@@ -14,6 +14,7 @@ from typing import Any
 
 from zsync_assets.sandbox.netsuite import balances, periods
 from zsync_assets.sandbox.netsuite.clock import AccountClock
+from zsync_assets.sandbox.netsuite.errors import RecordError
 from zsync_assets.sandbox.netsuite.merge import merge
 from zsync_assets.sandbox.netsuite.records import (
     CUSTOM_FIELDS, ITEM_ID_MAX, KIND_BY_XSD, KINDS, RecordKind, record_name,
@@ -25,13 +26,6 @@ SERVER_FIELDS = {"createdDate", "dateCreated", "lastModifiedDate", "total", "sub
                  "amountRemaining", "amountPaid", "applied", "unapplied", "status"}
 TRAN_PREFIX = {"invoice": "INV", "salesOrder": "SO", "customerPayment": "PYMT", "customerRefund": "RFND",
                "creditMemo": "CM"}
-
-
-class RecordError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def base_ref(kind: RecordKind, internal_id: int, data: dict) -> dict:

@@ -1,28 +1,28 @@
-"""`POST /v1/action/create` and `/v1/action/update`: Zuora's generic object calls.
+"""`POST /v1/action/create`, `/v1/action/update`, `/v1/action/query` and `/v1/action/queryMore`:
+the "Actions" section of Zuora's API reference, Zuora's generic object calls.
 
 Connectors still need them: invoice item adjustments are created here (no dedicated v1
 endpoint in the current spec), invoices are canceled with `Status: Canceled`, and the
 NetSuite link fields (`IntegrationId__NS`, ...) are written back on any object. Each object
-in the list succeeds or fails on its own (SaveResult per object); at most 50 per call.
+in the list succeeds or fails on its own (SaveResult per object); at most 50 per call. An
+invoice item adjustment is canceled with `Status: Canceled`: a Canceled adjustment no longer
+moves its invoice's balance (ledger.py). The queries are ZOQL (zoql.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.routing import Route
-
-from zsync_assets.sandbox.zuora import ledger
-from zsync_assets.sandbox.zuora.billing import (
-    _get, bulk_post, create_invoice, create_memo, create_payment, post_memo, refresh_account, refresh_invoice,
-    refund_payment)
+from zsync_assets.sandbox.zuora import ledger, zoql
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, ApiError
-from zsync_assets.sandbox.zuora.gateway import Call, Gateway
-from zsync_assets.sandbox.zuora.memo_updates import ADJUSTMENT_EDITABLE, update_memo
+from zsync_assets.sandbox.zuora.fields import a_date, a_number, custom_fields, require, today
+from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
-from zsync_assets.sandbox.zuora.writes import a_date, a_number, custom_fields, require, today
+from zsync_assets.sandbox.zuora.records import get_record, refresh_account, refresh_invoice
 
 MAX_OBJECTS = 50
+# Invoice item adjustment fields `/v1/action/update` may change (the rest is fixed once processed).
+ADJUSTMENT_EDITABLE = ("comment", "reasonCode")
 
 
 def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
@@ -31,7 +31,7 @@ def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
         raise ApiError(400, INVALID_VALUE, "Type must be Credit or Charge")
     if fields["SourceType"] != "InvoiceDetail":
         raise ApiError(400, UNSUPPORTED, "this sandbox adjusts invoice items (SourceType InvoiceDetail) only")
-    item = _get(store, "invoice-items", fields["SourceId"])
+    item = get_record(store, "invoice-items", fields["SourceId"])
     invoice = store.get("invoices", item["invoiceId"])
     if fields.get("InvoiceId", invoice["id"]) != invoice["id"] or \
             fields.get("InvoiceNumber", invoice["invoiceNumber"]) != invoice["invoiceNumber"]:
@@ -56,7 +56,7 @@ def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
 
 def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
     require(fields, "Id")
-    record = _get(store, obj.path, fields["Id"])
+    record = get_record(store, obj.path, fields["Id"])
     changes: dict[str, Any] = {}
     for name, value in fields.items():
         if name in ("Id", "fieldsToNull"):
@@ -116,20 +116,6 @@ def _cancel_adjustment(store, adjustment: dict[str, Any], value: Any) -> dict[st
     return {"status": "Canceled"}
 
 
-def update_invoice(call: Call) -> tuple[int, Any]:
-    """`PUT /v1/invoices/{invoiceKey}`: on a Posted invoice only comments and custom fields
-    (`IntegrationId__NS`, ...) change here; the amounts belong to Zuora's bill run."""
-    body, store = call.json(), call.store
-    invoice = _get(store, "invoices", call.path_params["invoice_key"], "invoiceNumber")
-    unknown = sorted(k for k in body if k != "comments" and "__" not in k)
-    if unknown:
-        raise ApiError(400, UNSUPPORTED, f"this sandbox updates only comments and custom fields of an invoice, "
-                                         f"not {', '.join(unknown)}")
-    changes = {k: v for k, v in body.items() if k == "comments"}
-    invoice = store.update("invoices", invoice["id"], {**changes, **custom_fields("invoices", body)})
-    return 200, {**{k: v for k, v in invoice.items() if v is not None and "__" not in k}, "success": True}
-
-
 def _action(kind: str):
     def handler(call: Call) -> tuple[int, Any]:
         body = call.json()
@@ -152,27 +138,13 @@ def _action(kind: str):
     return handler
 
 
-def billing_routes(gateway: Gateway) -> list[Route]:
-    from zsync_assets.sandbox.zuora.cancellations import cancellation_routes
-    from zsync_assets.sandbox.zuora.memo_applications import apply_credit_memo
-    from zsync_assets.sandbox.zuora.settlement_updates import update_payment, update_refund
+create = _action("create")
+update = _action("update")
 
-    return [
-        gateway.route("POST", "/v1/invoices", create_invoice, write=True),
-        gateway.route("POST", "/v1/invoices/bulk-post", bulk_post, write=True),
-        gateway.route("PUT", "/v1/invoices/{invoice_key}", update_invoice, write=True),
-        gateway.route("POST", "/v1/payments", create_payment, write=True),
-        gateway.route("POST", "/v1/payments/{payment_key}/refunds", refund_payment, write=True),
-        gateway.route("PUT", "/v1/payments/{payment_key}", update_payment, write=True),
-        gateway.route("PUT", "/v1/refunds/{refund_key}", update_refund, write=True),
-        gateway.route("POST", "/v1/credit-memos", create_memo("credit"), write=True),
-        gateway.route("POST", "/v1/debit-memos", create_memo("debit"), write=True),
-        gateway.route("PUT", "/v1/credit-memos/{memo_key}/post", post_memo("credit"), write=True),
-        gateway.route("PUT", "/v1/debit-memos/{memo_key}/post", post_memo("debit"), write=True),
-        gateway.route("PUT", "/v1/credit-memos/{memo_key}/apply", apply_credit_memo, write=True),
-        gateway.route("PUT", "/v1/credit-memos/{memo_key}", update_memo("credit"), write=True),
-        gateway.route("PUT", "/v1/debit-memos/{memo_key}", update_memo("debit"), write=True),
-        *cancellation_routes(gateway),
-        gateway.route("POST", "/v1/action/create", _action("create"), write=True),
-        gateway.route("POST", "/v1/action/update", _action("update"), write=True),
-    ]
+
+def query(call: Call) -> tuple[int, Any]:
+    return 200, zoql.query(call.store, call.json())
+
+
+def query_more(call: Call) -> tuple[int, Any]:
+    return 200, zoql.query_more(call.store, call.json())

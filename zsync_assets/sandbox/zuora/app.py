@@ -24,14 +24,16 @@ from starlette.routing import Route
 
 from zsync_assets.sandbox import defaults
 from zsync_assets.sandbox.faults import FaultInjector
-from zsync_assets.sandbox.zuora import object_query, zoql
+from zsync_assets.sandbox.zuora import (
+    accounts, actions, invoices, memo_applications, memos, object_query, orders, payments, products, refunds,
+    subscriptions,
+)
 from zsync_assets.sandbox.zuora.auth import token_response
 from zsync_assets.sandbox.zuora.describe import describe
 from zsync_assets.sandbox.zuora.entities import ENTITY_HEADER, Tenant
-from zsync_assets.sandbox.zuora.gateway import Call, Gateway, Limits
+from zsync_assets.sandbox.zuora.gateway import Call, Gateway, Handler, Limits
 from zsync_assets.sandbox.zuora.model import OBJECT_QUERY, ObjectType
 from zsync_assets.sandbox.zuora.request_checks import RequestChecks
-from zsync_assets.sandbox.zuora.writes import write_routes
 
 
 def _object_query_routes(gateway: Gateway) -> list[Route]:
@@ -48,10 +50,58 @@ def _object_query_routes(gateway: Gateway) -> list[Route]:
     return routes
 
 
-def _zoql_routes(gateway: Gateway) -> list[Route]:
+def _v1_routes(gateway: Gateway) -> list[Route]:
+    """The v1 operations the sandbox serves, by section of Zuora's API reference (the operations'
+    `tags` in zsync_assets/vendor/zuora-openapi/zuora_openapi.yaml), one module per section."""
+
+    def write(method: str, template: str, handler: Handler) -> Route:
+        return gateway.route(method, template, handler, write=True)
+
     return [
-        gateway.route("POST", "/v1/action/query", lambda call: (200, zoql.query(call.store, call.json()))),
-        gateway.route("POST", "/v1/action/queryMore", lambda call: (200, zoql.query_more(call.store, call.json()))),
+        # Accounts
+        write("POST", "/v1/accounts", accounts.create_account),
+        write("PUT", "/v1/accounts/{account_key}", accounts.update_account),
+        write("DELETE", "/v1/accounts/{account_key}", accounts.delete_account),
+        # Products, Product Rate Plans, Product Rate Plan Charges
+        write("POST", "/v1/object/product", products.create_product),
+        write("POST", "/v1/object/product-rate-plan", products.create_rate_plan),
+        write("POST", "/v1/object/product-rate-plan-charge", products.create_charge),
+        write("PUT", "/v1/object/product-rate-plan-charge/{id}", products.update_charge),
+        # Subscriptions
+        write("POST", "/v1/subscriptions", subscriptions.create_subscription),
+        gateway.route("GET", "/v1/subscriptions/{subscription_key}", subscriptions.get_subscription),
+        # Orders
+        write("PUT", "/v1/subscriptions/{subscription_number}/customFields", orders.update_custom_fields),
+        # Invoices
+        write("POST", "/v1/invoices", invoices.create_invoice),
+        write("POST", "/v1/invoices/bulk-post", invoices.bulk_post),
+        write("PUT", "/v1/invoices/{invoice_key}", invoices.update_invoice),
+        # Payments
+        write("POST", "/v1/payments", payments.create_payment),
+        write("POST", "/v1/payments/{payment_key}/refunds", payments.refund_payment),
+        write("PUT", "/v1/payments/{payment_key}", payments.update_payment),
+        write("PUT", "/v1/payments/{payment_key}/cancel", payments.cancel_payment),
+        write("DELETE", "/v1/payments/{payment_key}", payments.delete_payment),
+        # Refunds
+        write("PUT", "/v1/refunds/{refund_key}", refunds.update_refund),
+        write("PUT", "/v1/refunds/{refund_key}/cancel", refunds.cancel_refund),
+        write("DELETE", "/v1/refunds/{refund_key}", refunds.delete_refund),
+        # Credit Memos, Debit Memos
+        *(route for kind in ("credit", "debit") for route in (
+            write("POST", f"/v1/{kind}-memos", memos.create_memo(kind)),
+            write("PUT", f"/v1/{kind}-memos/{{memo_key}}/post", memos.post_memo(kind)),
+            write("PUT", f"/v1/{kind}-memos/{{memo_key}}", memos.update_memo(kind)),
+            write("PUT", f"/v1/{kind}-memos/{{memo_key}}/unpost", memos.unpost_memo(kind)),
+            write("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", memos.cancel_memo(kind)),
+            write("DELETE", f"/v1/{kind}-memos/{{memo_key}}", memos.delete_memo(kind)))),
+        write("PUT", "/v1/credit-memos/{memo_key}/apply", memo_applications.apply_credit_memo),
+        # Actions
+        write("POST", "/v1/action/create", actions.create),
+        write("POST", "/v1/action/update", actions.update),
+        gateway.route("POST", "/v1/action/query", actions.query),
+        gateway.route("POST", "/v1/action/queryMore", actions.query_more),
+        # Describe
+        gateway.route("GET", "/v1/describe/{object}", describe),
     ]
 
 
@@ -81,9 +131,7 @@ def create_app(data_dir: Path, *, seed: int = defaults.DEFAULT_SEED, size: int =
     routes = [
         gateway.route("POST", "/oauth/token", oauth_token, auth=False),
         *_object_query_routes(gateway),
-        *_zoql_routes(gateway),
-        *write_routes(gateway),
-        gateway.route("GET", "/v1/describe/{object}", describe),
+        *_v1_routes(gateway),
         *injector.admin_routes(),
         *(checks.admin_routes() if checks is not None else []),
     ]

@@ -20,10 +20,11 @@ import uuid
 from typing import Any
 
 from zsync_assets.sandbox.zuora import ledger
-from zsync_assets.sandbox.zuora.billing import MEMOS, _get, _memo_body, refresh_account, refresh_invoice
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, MISSING_REQUIRED, RULE, UNSUPPORTED, ApiError
+from zsync_assets.sandbox.zuora.fields import a_date, today
 from zsync_assets.sandbox.zuora.gateway import Call
-from zsync_assets.sandbox.zuora.writes import a_date, today
+from zsync_assets.sandbox.zuora.memos import MEMOS, memo_body
+from zsync_assets.sandbox.zuora.records import get_record, refresh_account, refresh_invoice
 
 MAX_DOCUMENTS = 1000
 # Request list -> (stored object, id field, number field, what people call it).
@@ -40,7 +41,7 @@ def _targets(store, memo: dict[str, Any], body: dict[str, Any]) -> list[tuple[st
                 raise ApiError(400, MISSING_REQUIRED, f"{key}[{n}]: {id_field} and amount are required")
             if entry.get("items"):
                 raise ApiError(400, UNSUPPORTED, "this sandbox applies credit memos to whole documents, not items")
-            doc = _get(store, obj, str(entry[id_field]), number_field)
+            doc = get_record(store, obj, str(entry[id_field]), number_field)
             number = doc.get(number_field)
             if doc["accountId"] != memo["accountId"] or doc.get("status") != "Posted":
                 raise ApiError(400, RULE, f"{label} {number} is not a Posted {label} of the credit memo's account")
@@ -70,7 +71,7 @@ def _spend_items(store, memo_id: str, amount: float, currency: str) -> None:  # 
 def apply_credit_memo(call: Call) -> tuple[int, Any]:
     body, store = call.json(), call.store
     obj = MEMOS["credit"][0]
-    memo = _get(store, obj, call.path_params["memo_key"], "memoNumber")
+    memo = get_record(store, obj, call.path_params["memo_key"], "memoNumber")
     if memo["status"] != "Posted":
         raise ApiError(400, RULE, f"credit memo {memo['memoNumber']} is {memo['status']}; only a Posted one applies")
     day = a_date(body.get("effectiveDate") or today(), "effectiveDate")
@@ -100,4 +101,4 @@ def apply_credit_memo(call: Call) -> tuple[int, Any]:
             "appliedAmount": ledger.money((memo.get("appliedAmount") or 0.0) + total, memo["currency"]),
             "balance": ledger.money(memo["balance"] - total, memo["currency"])})
         account = refresh_account(store, memo["accountId"])
-    return 200, _memo_body("credit", memo, account)
+    return 200, memo_body("credit", memo, account)

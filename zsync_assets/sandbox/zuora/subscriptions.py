@@ -1,13 +1,13 @@
-"""Subscriptions beyond the create: the rate plans a subscription holds, `GET` by key, and the
-custom-field update that does not make a new version.
+"""Subscriptions, the "Subscriptions" section of Zuora's API reference: the create, the rate
+plans a subscription holds, and `GET` by key.
 
-Shapes follow Zuora's spec: `POST /v1/subscriptions` `subscribeToRatePlans[]` (`POSTSrpCreateType`:
-`productRatePlanId`, `chargeOverrides[]` with `productRatePlanChargeId`, `quantity`, `price`),
-`GET /v1/subscriptions/{subscription-key}` (`GETSubscriptionByKeyWithSuccess`: `ratePlans[]` with
-`ratePlanCharges[]`), `PUT /v1/subscriptions/{subscriptionNumber}/customFields`
-(`PUTSubscriptionPatchRequestType`: `customFields`). A subscription key is its number or the id of
-one of its versions, as in Zuora. Rate plans are kept in a private store object: Object Query
-has no rate plan object in this sandbox.
+Shapes follow Zuora's spec: `POST /v1/subscriptions` (POST_Subscription) `subscribeToRatePlans[]`
+(`POSTSrpCreateType`: `productRatePlanId`, `chargeOverrides[]` with `productRatePlanChargeId`,
+`quantity`, `price`), `GET /v1/subscriptions/{subscription-key}` (GET_SubscriptionsByKey,
+`GETSubscriptionByKeyWithSuccess`: `ratePlans[]` with `ratePlanCharges[]`). A subscription key is
+its number or the id of one of its versions, as in Zuora. Rate plans are kept in a private store
+object: Object Query has no rate plan object in this sandbox. The custom-field update is filed
+under "Orders" in the reference (orders.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, NOT_FOUND, ApiError
+from zsync_assets.sandbox.zuora.fields import a_date, custom_fields, require
 from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.model import OBJECTS
+from zsync_assets.sandbox.zuora.records import find_account
 from zsync_assets.sandbox.zuora.store import Store, new_id, now_iso
 
 RATE_PLANS = "subscription-rate-plans"  # not an Object Query object: only GET by key shows them
@@ -79,6 +81,30 @@ def store_rate_plans(store: Store, subscription: dict[str, Any], plans: list[dic
     store.insert_many(RATE_PLANS, rows)
 
 
+def create_subscription(call: Call) -> tuple[int, Any]:
+    body, store = call.json(), call.store
+    require(body, "accountKey", "contractEffectiveDate", "termType", "subscribeToRatePlans")
+    if body["termType"] not in ("TERMED", "EVERGREEN"):
+        raise ApiError(400, INVALID_VALUE, "termType must be TERMED or EVERGREEN")
+    if body["termType"] == "TERMED":
+        require(body, "initialTerm", "renewalTerm")
+    account = find_account(store, body["accountKey"])
+    validate_rate_plans(store, body["subscribeToRatePlans"])
+    start = a_date(body["contractEffectiveDate"], "contractEffectiveDate")
+    number = body.get("subscriptionNumber") or f"A-S{store.next_number('subscription'):08d}"
+    subscription = store.insert("subscriptions", {
+        "accountId": account["id"], "invoiceOwnerId": account["id"], "name": number, "status": "Active",
+        "version": 1, "isLatestVersion": True, "termType": body["termType"], "initialTerm": body.get("initialTerm"),
+        "initialTermPeriodType": body.get("initialTermPeriodType", "Month"), "currentTerm": body.get("initialTerm"),
+        "currentTermPeriodType": body.get("initialTermPeriodType", "Month"), "renewalTerm": body.get("renewalTerm"),
+        "renewalTermPeriodType": body.get("renewalTermPeriodType", "Month"), "autoRenew": body.get("autoRenew", False),
+        "contractEffectiveDate": start, "serviceActivationDate": body.get("serviceActivationDate", start),
+        "subscriptionStartDate": start, "termStartDate": body.get("termStartDate", start),
+        "currency": account["currency"], "notes": body.get("notes"), **custom_fields("subscriptions", body)})
+    store_rate_plans(store, subscription, body["subscribeToRatePlans"])
+    return 200, {"success": True, "subscriptionId": subscription["id"], "subscriptionNumber": number}
+
+
 def find_subscription(store: Store, key: str) -> dict[str, Any]:
     """The latest version, by subscription number or by the id of any version."""
     by_id = store.get("subscriptions", key)
@@ -114,16 +140,3 @@ def get_subscription(call: Call) -> tuple[int, Any]:
         "notes": subscription.get("notes"), "ratePlans": plans, **custom,
     }
     return 200, {k: v for k, v in body.items() if v is not None}
-
-
-def update_custom_fields(call: Call) -> tuple[int, Any]:
-    """Custom fields change on the current version in place: no new version, no amendment."""
-    from zsync_assets.sandbox.zuora.writes import custom_fields
-
-    store, body = call.store, call.json()
-    subscription = find_subscription(store, call.path_params["subscription_number"])
-    fields = body.get("customFields") or {}
-    if not isinstance(fields, dict):
-        raise ApiError(400, INVALID_VALUE, "customFields must be an object")
-    store.update("subscriptions", subscription["id"], custom_fields("subscriptions", fields))
-    return 200, {"success": True}

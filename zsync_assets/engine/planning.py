@@ -8,12 +8,11 @@ import duckdb
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
-from zsync_assets.engine import plan_state, reversals
+from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
-from zsync_assets.lib.warehouse import Warehouse, append, qualified, replace_table
+from zsync_assets.lib.warehouse import Warehouse, append, qualified, replace_table, table_exists
 
 
 class UndeclaredTable(KeyError):
@@ -93,20 +92,20 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
     `check`: the target system's payload check (values it could not hold are blocked).
     `skip_unchanged`: keep the stored plan when none of its inputs changed since it was made."""
     with warehouse.connect() as con:
-        store.migrate(con)
+        bookkeeping.migrate(con)
         inputs = plan_state.fingerprint(con, flow, config) if write else None
         if skip_unchanged and inputs is not None and plan_state.unchanged(con, flow, inputs):
             kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
-        missing = [t for t in flow.tables if not store.table_exists(con, t)]
+        missing = [t for t in flow.tables if not table_exists(con, t)]
         tables = DeclaredTables(flow.name, {t: con.sql(f"select * from {qualified(t)}").pl()
                                             for t in flow.tables if t not in missing})
-        tables["zsync.links"] = store.read_links(con)
+        tables["zsync.links"] = bookkeeping.read_links(con)
         # The flow's own links are a subset of what was just read: no second scan of the table.
         links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
-        attempts = store.read_last_attempts(con, flow.name)
+        attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
-        requeued = store.read_requeued(con, flow.name)["source_id"].to_list()
+        requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
     states = pl.DataFrame(schema=STATE_SCHEMA)
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
