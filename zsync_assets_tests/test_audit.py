@@ -13,12 +13,12 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from zsync_assets.audit import views as audit
+from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
 from zsync_assets.cli import main
 from zsync_assets.defs.checks import flow_checks, reconciliation_check
 from zsync_assets.engine import links as store
 from zsync_assets.engine.catalog import push_key, table_key
-from zsync_assets.audit import views as audit
-from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, replace_table, upsert
 

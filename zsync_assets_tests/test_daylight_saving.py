@@ -20,8 +20,8 @@ from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import parse_config
 from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
-from zsync_assets.engine.catalog import table_key
 from zsync_assets.defs.sensors import new_zuora_invoices
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.flows.subscriptions import subscriptions_from_sales_orders
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse

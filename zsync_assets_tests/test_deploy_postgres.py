@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
+from zsync_assets.cli.sandboxes import start_sandboxes
 from zsync_assets.config import REPO_ROOT
 from zsync_assets.sandbox import defaults
-from zsync_assets.cli.sandboxes import start_sandboxes
 from zsync_assets.sandbox.runner import free_port
 from zsync_assets_tests.fixtures.postgres import Postgres
 

@@ -12,9 +12,9 @@ from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.engine.instance import InstanceMismatch
 from zsync_assets.engine.plan import build_plan
 from zsync_assets.engine.push import push_flow
-from zsync_assets.lib.failure import Failure
 from zsync_assets.engine.sink import Outcome
 from zsync_assets.flows.mapping.common import link_ref
+from zsync_assets.lib.failure import Failure
 from zsync_assets.lib.warehouse import Warehouse, replace_table
 
 FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",

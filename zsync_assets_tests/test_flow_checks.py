@@ -14,11 +14,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from zsync_assets.audit import views as audit
 from zsync_assets.defs.checks import flow_checks, reconciliation_check
 from zsync_assets.engine import links as store
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.flows import all_flows
-from zsync_assets.audit import views as audit
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse, upsert
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment

@@ -148,7 +148,7 @@ def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, ve
     call("addList", record=[api.customer("v-2", "Second Co")])
     call("delete", baseRef=api.ref(externalId="v-1", type="customer"))
     call("deleteList", baseRef=[api.ref(externalId="v-2", type="customer"), api.ref("999999", type="customer")])
-    for op, envelope in received:
+    for _op, envelope in received:
         vendor_xsd.assert_envelope_valid(envelope)
 
 

@@ -4,17 +4,16 @@ against the NetSuite sandbox through real sockets."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import polars as pl
-import pytest
 from lxml import etree
 
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.defs.netsuite.assets import STAGED, netsuite_staging_assets
-from zsync_assets.engine.catalog import table_key
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets_tests.test_netsuite_client import VENDOR

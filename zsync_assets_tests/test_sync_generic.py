@@ -24,7 +24,12 @@ import pytest
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
-from zsync_assets_tests.fixtures.memos import add_netsuite_credit_memo, add_zuora_memo, add_zuora_memos, comment_adjustment
+from zsync_assets_tests.fixtures.memos import (
+    add_netsuite_credit_memo,
+    add_zuora_memo,
+    add_zuora_memos,
+    comment_adjustment,
+)
 from zsync_assets_tests.fixtures.sales_orders import add_sales_orders
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
 

@@ -13,7 +13,11 @@ import pytest
 
 from zsync_assets.engine import links as store
 from zsync_assets_tests.fixtures.reversals import (
-    balances, cancel_zuora, linked_target, reverse_rows, zuora_call,
+    balances,
+    cancel_zuora,
+    linked_target,
+    reverse_rows,
+    zuora_call,
 )
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
 

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from zsync_assets.config import Config
-from zsync_assets.engine import links as store
 from zsync_assets.defs.flows import payload_check
+from zsync_assets.engine import links as store
 from zsync_assets.engine.runner import plan_flow
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib.warehouse import Warehouse

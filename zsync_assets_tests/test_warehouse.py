@@ -72,9 +72,11 @@ def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_pat
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(WarehouseLocked, match="locked by another process"):
-            with Warehouse(warehouse_path, lock_timeout_s=1).connect():
-                pass
+        with (
+            pytest.raises(WarehouseLocked, match="locked by another process"),
+            Warehouse(warehouse_path, lock_timeout_s=1).connect(),
+        ):
+            pass
     finally:
         holder.kill()
     with Warehouse(warehouse_path, lock_timeout_s=5).connect() as con:

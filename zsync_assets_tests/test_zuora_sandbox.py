@@ -9,7 +9,6 @@ from collections import defaultdict
 import httpx
 import pytest
 
-
 # Zuora lists invoice items only with a filter[] (the OpenAPI document marks it required).
 EVERYTHING = "updatedDate.GE:2000-01-01T00:00:00Z"
 

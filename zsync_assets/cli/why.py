@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
+from zsync_assets.audit.why import Answer, Explanation
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
 from zsync_assets.cli.output import csv_text, format_option, json_text, table_text, wrapped
-from zsync_assets.audit.why import Answer, Explanation
 
 STEP_COLUMNS = ["step", "state", "at", "detail"]
 
@@ -63,8 +63,8 @@ def why_command(ctx: click.Context, key: str, fmt: str) -> None:
     2: nothing matches KEY.
     """
     from zsync_assets.audit.views import configured_sides
-    from zsync_assets.lib.warehouse import Warehouse
     from zsync_assets.audit.why import explain
+    from zsync_assets.lib.warehouse import Warehouse
 
     warehouse = Warehouse()
     if not warehouse.path.exists():

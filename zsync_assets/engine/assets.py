@@ -15,7 +15,13 @@ import dagster as dg
 
 from zsync_assets.config import current_config
 from zsync_assets.engine.catalog import (
-    OWNERS, plan_key, push_key, source_version, system_key, table_key, table_name,
+    OWNERS,
+    plan_key,
+    push_key,
+    source_version,
+    system_key,
+    table_key,
+    table_name,
 )
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances

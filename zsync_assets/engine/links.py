@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import table_exists, upsert  # table_exists is re-exported
+from zsync_assets.lib.warehouse import table_exists as table_exists  # re-exported: callers use store.table_exists
+from zsync_assets.lib.warehouse import upsert
 
 DDL = """
 create schema if not exists zsync;

@@ -26,8 +26,8 @@ warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import math
 import time
 import uuid

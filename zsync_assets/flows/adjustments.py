@@ -31,8 +31,18 @@ from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.customers import accounts_left_out
 from zsync_assets.flows.mapping.common import account_names, record_name
 from zsync_assets.flows.mapping.memos import (
-    body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
-    netsuite_targets, records, ref,
+    body_fields,
+    born_in_netsuite,
+    currency_ids,
+    customer_by_account,
+    frame,
+    line,
+    linked,
+    money,
+    netsuite_day,
+    netsuite_targets,
+    records,
+    ref,
 )
 
 ZUORA_TYPE = "INVOICE_ITEM_ADJUSTMENT"

@@ -25,7 +25,16 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import (
-    account_names, col, link_ref, lookup, named, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    account_names,
+    link_ref,
+    lookup,
+    named,
+    netsuite_country,
+    record_name,
+    record_name_expr,
+    ref,
+    resolve,
+    table,
     with_columns_if_missing,
 )
 

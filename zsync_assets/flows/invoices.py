@@ -28,7 +28,14 @@ from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.customers import account_left_out
 from zsync_assets.flows.mapping.common import (
-    account_names, header_blocked, header_blocked_by, lookup, record_name_expr, ref, resolve, table,
+    account_names,
+    header_blocked,
+    header_blocked_by,
+    lookup,
+    record_name_expr,
+    ref,
+    resolve,
+    table,
     with_columns_if_missing,
 )
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date

@@ -26,7 +26,15 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.memos import (
-    ORIGIN_FIELD, applications, born_in_netsuite, day_text, frame, item_lines, linked, money, netsuite_targets,
+    ORIGIN_FIELD,
+    applications,
+    born_in_netsuite,
+    day_text,
+    frame,
+    item_lines,
+    linked,
+    money,
+    netsuite_targets,
     records,
 )
 
@@ -66,7 +74,8 @@ def _changed_after_sync(memo_name: str, row: dict, adjustment: dict | None) -> s
     now = (row["InvoiceId"], row["SourceId"], row["Amount"])
     if was == now:
         return None
-    return (f"credit memo {memo_name} changed after it became Zuora adjustment {adjustment['adjustment_number'] or adjustment['id']} "
+    number = adjustment["adjustment_number"] or adjustment["id"]
+    return (f"credit memo {memo_name} changed after it became Zuora adjustment {number} "
             f"({was[2]} on invoice item {was[1]}; now {now[2]} on {now[1]}): Zuora cannot change a processed "
             "adjustment; cancel it in Zuora and enter a new credit memo")
 

@@ -31,9 +31,24 @@ from zsync_assets.config import Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import record_name_expr, ref, table, with_columns_if_missing
 from zsync_assets.flows.mapping.settlement import (
-    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover,
-    body_fields, born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, live_refunds,
-    netsuite_applications, netsuite_date, netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
+    CAME_FROM_ZUORA,
+    ORIGIN_FIELD,
+    ORIGIN_NS_NETSUITE,
+    AppliedTo,
+    ZuoraSettlement,
+    before_cutover,
+    body_fields,
+    born_in_zuora,
+    created_by,
+    fixed_fields_changed,
+    iso_currency_codes,
+    live_refunds,
+    netsuite_applications,
+    netsuite_date,
+    netsuite_documents,
+    netsuite_reversal,
+    netsuite_to_zuora,
+    zuora_settlements,
 )
 
 TO_NETSUITE, TO_ZUORA = "payments", "netsuite_payments"

@@ -23,6 +23,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,14 @@ import duckdb
 import polars as pl
 
 from zsync_assets.lib.warehouse import (
-    Warehouse, qualified, quote_ident, read_cursor, row_count, table_exists, upsert, write_cursor,
+    Warehouse,
+    qualified,
+    quote_ident,
+    read_cursor,
+    row_count,
+    table_exists,
+    upsert,
+    write_cursor,
 )
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
@@ -209,10 +217,9 @@ def ensure_staged_table(con: duckdb.DuckDBPyConnection, table: str, columns: Map
         if name not in existing:
             con.execute(f"alter table {qualified(table)} add column {quote_ident(name)} {duck}")
         elif existing[name] != duck and existing[name] == "VARCHAR":
-            try:
+            # Values that don't convert stay text: nothing is lost, the mapping casts.
+            with suppress(duckdb.Error):
                 con.execute(f"alter table {qualified(table)} alter {quote_ident(name)} type {duck}")
-            except duckdb.Error:
-                pass  # values that don't convert stay text: nothing is lost, the mapping casts
 
 
 # One line per staged page, for a terminal watching a long step (`zsync demo` prints this logger;

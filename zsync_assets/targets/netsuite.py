@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from zsync_assets.clients.netsuite.interface import (
-    MAX_DELETE_LIST, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteAuthError, NetSuiteClient, NetSuiteError, WriteResult,
+    MAX_DELETE_LIST,
+    MAX_GET_LIST,
+    MAX_UPSERT_LIST,
+    NetSuiteAuthError,
+    NetSuiteClient,
+    NetSuiteError,
+    WriteResult,
 )
 from zsync_assets.config import Config
 from zsync_assets.engine.sink import LinkNotice, Outcome, Outgoing, Reversal

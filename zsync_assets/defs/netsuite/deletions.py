@@ -7,10 +7,10 @@ retry the step.
 
 import dagster as dg
 
+from zsync_assets.audit import views as audit
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.engine.assets import refuse_other_instance, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
-from zsync_assets.audit import views as audit
 from zsync_assets.lib.deletions import NETSUITE_DELETED_TYPES, detect_netsuite_deletions
 from zsync_assets.lib.resources import WarehouseResource
 

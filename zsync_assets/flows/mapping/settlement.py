@@ -17,7 +17,13 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.flows.customers import account_left_out
 from zsync_assets.flows.mapping.common import (
-    account_names, header_blocked, header_blocked_by, lookup, resolve, table, with_columns_if_missing,
+    account_names,
+    header_blocked,
+    header_blocked_by,
+    lookup,
+    resolve,
+    table,
+    with_columns_if_missing,
 )
 
 ZUORA_ID_FIELD = "custbody_zsync_zuora_id"

@@ -26,7 +26,11 @@ from typing import Any
 
 from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.records import (
-    ITEM_TYPES, KINDS, SEARCH_TYPE_VALUES, TRANSACTION_TYPES, record_name,
+    ITEM_TYPES,
+    KINDS,
+    SEARCH_TYPE_VALUES,
+    TRANSACTION_TYPES,
+    record_name,
 )
 from zsync_assets.sandbox.netsuite.schema import TYPE_KEY, local_name
 from zsync_assets.sandbox.netsuite.store import Store

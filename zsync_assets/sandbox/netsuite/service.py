@@ -22,7 +22,7 @@ from zsync_assets.sandbox.netsuite.customization import get_customization_id
 from zsync_assets.sandbox.netsuite.deleted import DEFAULT_PAGE_SIZE as DELETED_PAGE_SIZE
 from zsync_assets.sandbox.netsuite.deleted import get_deleted
 from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, validation_errors
-from zsync_assets.sandbox.netsuite.search import SearchError, Searcher, as_record
+from zsync_assets.sandbox.netsuite.search import Searcher, SearchError, as_record
 from zsync_assets.sandbox.netsuite.store import Store
 from zsync_assets.sandbox.netsuite.writes import RecordError, RecordWriter, feature_disabled, kind_named
 

@@ -14,8 +14,16 @@ from starlette.routing import Route
 
 from zsync_assets.sandbox.zuora import ledger
 from zsync_assets.sandbox.zuora.billing import (
-    _get, bulk_post, create_invoice, create_memo, create_payment, post_memo, refresh_account, refresh_invoice,
-    refund_payment)
+    _get,
+    bulk_post,
+    create_invoice,
+    create_memo,
+    create_payment,
+    post_memo,
+    refresh_account,
+    refresh_invoice,
+    refund_payment,
+)
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
 from zsync_assets.sandbox.zuora.memo_updates import ADJUSTMENT_EDITABLE, update_memo

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.routing import Route
-
 from zsync_assets.sandbox.zuora import ledger
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, NOT_FOUND, RULE, ApiError
-from zsync_assets.sandbox.zuora.gateway import Call, Gateway
+from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
 from zsync_assets.sandbox.zuora.store import SANDBOX_USER_ID, Store, now_iso
 from zsync_assets.sandbox.zuora.writes import a_date, a_number, custom_fields, find_account, require, today

@@ -37,7 +37,14 @@ from typing import Any
 from starlette.routing import Route
 
 from zsync_assets.sandbox.zuora.billing import (
-    MEMOS, _get, _memo_body, _payment_body, find_account, refresh_account, refresh_invoice, refresh_payment,
+    MEMOS,
+    _get,
+    _memo_body,
+    _payment_body,
+    find_account,
+    refresh_account,
+    refresh_invoice,
+    refresh_payment,
 )
 from zsync_assets.sandbox.zuora.errors import RULE, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway
