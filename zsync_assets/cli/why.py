@@ -23,7 +23,9 @@ def _title(e: Explanation, depth: int) -> str:
 
 
 def _chain(e: Explanation) -> list[tuple[int, Explanation]]:
-    chain, depth, current = [], 0, e
+    chain: list[tuple[int, Explanation]] = []
+    depth = 0
+    current: Explanation | None = e
     while current is not None:
         chain.append((depth, current))
         depth, current = depth + 1, current.blocked_by

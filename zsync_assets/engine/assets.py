@@ -91,7 +91,7 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         return dg.MaterializeResult(metadata={
             **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
             "dagster/row_count": dg.MetadataValue.int(result.plan.height),
-            "matched_existing": dg.MetadataValue.int(result.plan["match"].is_not_null().sum()),
+            "matched_existing": dg.MetadataValue.int(int(result.plan["match"].is_not_null().sum())),
             "not_staged": dg.MetadataValue.text(", ".join(result.missing_tables) or "none"),
             **blocked_and_skipped_metadata(flow, result.plan),
             "table": dg.MetadataValue.text(flow.plan_table),

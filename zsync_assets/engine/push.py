@@ -453,9 +453,9 @@ def _in_parallel(send: Callable[[_Batch], _Batch], batches: list[_Batch], worker
     queue, error = iter(batches), None
     with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="zsync-push") as pool:
         in_flight: dict[Future, _Batch] = {}
-        for batch in (next(queue, None) for _ in range(workers)):
-            if batch is not None:
-                in_flight[pool.submit(send, batch)] = batch
+        for first in (next(queue, None) for _ in range(workers)):
+            if first is not None:
+                in_flight[pool.submit(send, first)] = first
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
@@ -509,6 +509,7 @@ def _write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Con
         for r in rejected
     ]
     size = max(1, source_sink.batch_size(config, "update"))
+    assert flow.write_back is not None  # push calls this only for flows that write back
     for start in range(0, len(todo), size):
         chunk = todo[start:start + size]
         notices = [n for n, _ in chunk]

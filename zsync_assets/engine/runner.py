@@ -99,6 +99,6 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
     if write:
         with warehouse.connect() as con:
             replace_table(con, flow.plan_table, plan)
-            if not missing:
+            if not missing and inputs is not None:  # inputs is set whenever the plan is written
                 plan_state.remember(con, flow, inputs)
     return PlanResult(plan, missing)

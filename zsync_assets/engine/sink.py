@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from zsync_assets.config import Config
-from zsync_assets.lib.failure import Failure
+from zsync_assets.lib.failure import Failure, FailureKind
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class Outcome:
     @property
     def message(self) -> str | None:
         return self.failure.message if self.failure else None
+
+    @property
+    def kind(self) -> FailureKind | None:
+        return self.failure.kind if self.failure else None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from datetime import date
 
 import polars as pl
 
-from zsync_assets.config import Config
+from zsync_assets.config import CHARGE_TYPES, Config
 from zsync_assets.engine.flow import Flow, WriteBack
 from zsync_assets.flows.mapping.common import bounded_name, lookup, ref, resolve, table, with_columns_if_missing
 
@@ -31,7 +31,8 @@ def _record_type(item_type_ns: str | None, charge_type: str | None, config: Conf
         return RECORD_TYPES["ServiceSaleItem"]
     if "inventory" in text:
         return RECORD_TYPES["NonInventorySaleItem"]
-    configured = config.item_type_by_charge_type.get(charge_type or "", "ServiceSaleItem")
+    configured = (config.item_type_by_charge_type.get(charge_type, "ServiceSaleItem") if charge_type in CHARGE_TYPES
+                  else "ServiceSaleItem")
     return RECORD_TYPES[configured]
 
 

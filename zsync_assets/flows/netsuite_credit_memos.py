@@ -20,6 +20,7 @@ when `invoice_settlement: false` (the NetSuite -> Zuora half of the two-way `adj
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
@@ -121,6 +122,7 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
                             else (None, None))
         amount = applied[0][1] if len(applied) == 1 else 0.0
         unapplied = money(money(memo["total"]) - amount)
+        blocked: str | None
         if not applied:
             blocked = f"credit memo {name} is applied to no invoice; zsync needs exactly one synced invoice"
         elif len(applied) > 1:
@@ -133,7 +135,7 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
             blocked = f"credit memo {name} has {unapplied} unapplied; apply it in full to the invoice"
         else:
             blocked = why_not
-        row = {
+        row: dict[str, Any] = {
             "source_id": str(memo["internal_id"]),
             "InvoiceId": invoice_id,
             "SourceId": item_id,

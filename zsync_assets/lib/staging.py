@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -181,7 +181,7 @@ def _as_declared(frame: pl.DataFrame, name: str, type_name: str, table: str) -> 
         ) from None
 
 
-def records_frame(records: list[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
+def records_frame(records: Sequence[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
                   table: str = "") -> pl.DataFrame:
     """Vendor records (camelCase keys) as a frame with snake_case columns: declared `columns` cast
     to their type (and present even when no record has them), others typed by their values."""
@@ -230,7 +230,7 @@ PROGRESS = logging.getLogger("zsync.progress")
 def stage(
     warehouse: Warehouse,
     obj: StagedObject,
-    fetch: Callable[[datetime | None], Iterable[list[Mapping[str, Any]]]],
+    fetch: Callable[[datetime | None], Iterable[Sequence[Mapping[str, Any]]]],
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> StageResult:

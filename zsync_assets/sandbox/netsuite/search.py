@@ -191,7 +191,7 @@ def matches(row: dict, criteria: dict[str, Any], clock: AccountClock) -> bool:
 def match(criterion: dict, value: Any, clock: AccountClock) -> bool:
     """Does one stored value meet one Search*Field criterion?"""
     kind = local_name(criterion.get(TYPE_KEY, ""))
-    op = criterion.get("operator")
+    op: str = criterion.get("operator") or ""
     wanted = criterion.get("searchValue")
     if kind == "SearchEnumMultiSelectField":
         hit = value in (wanted or [])

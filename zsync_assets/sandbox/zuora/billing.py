@@ -27,7 +27,7 @@ BY_ZOQL_NAME = {o.path: o.zoql for o in BY_ZOQL.values()}
 
 
 def refresh_invoice(store: Store, invoice_id: str) -> dict[str, Any]:
-    invoice = store.get("invoices", invoice_id)
+    invoice = store.existing("invoices", invoice_id)
     items = store.find("invoice-items", invoiceId=invoice_id)
     taxes = [t for item in items for t in store.find("taxation-items", invoiceItemId=item["id"])]
     changes = ledger.invoice_amounts(invoice, items, taxes, store.find("payment-applications", invoiceId=invoice_id),
@@ -36,7 +36,7 @@ def refresh_invoice(store: Store, invoice_id: str) -> dict[str, Any]:
 
 
 def refresh_payment(store: Store, payment_id: str) -> dict[str, Any]:
-    payment = store.get("payments", payment_id)
+    payment = store.existing("payments", payment_id)
     # A canceled refund gives its money back to the payment's unapplied amount (cancellations.py).
     refunds = [a for a in store.find("refund-applications", paymentId=payment_id)
                if (store.get("refunds", a["refundId"]) or {}).get("status") != "Canceled"]
@@ -45,7 +45,7 @@ def refresh_payment(store: Store, payment_id: str) -> dict[str, Any]:
 
 
 def refresh_account(store: Store, account_id: str) -> dict[str, Any]:
-    account = store.get("accounts", account_id)
+    account = store.existing("accounts", account_id)
     changes = ledger.account_amounts(account, *(store.find(o, accountId=account_id) for o in (
         "invoices", "debit-memos", "credit-memos", "payments")))
     return store.update("accounts", account_id, changes)
@@ -116,7 +116,7 @@ def bulk_post(call: Call) -> tuple[int, Any]:
         try:
             with call.store.transaction():  # one bad invoice does not undo the others
                 _post_invoice(call.store, entry.get("id", ""))
-                invoice = refresh_invoice(call.store, call.store.get("invoices", entry["id"])["id"])
+                invoice = refresh_invoice(call.store, call.store.existing("invoices", entry["id"])["id"])
                 refresh_account(call.store, invoice["accountId"])
             results.append({"id": entry["id"], "success": True})
         except ApiError as err:
@@ -270,6 +270,6 @@ def post_memo(kind: str):
     def handler(call: Call) -> tuple[int, Any]:
         memo = _post_memo(call.store, obj, call.path_params["memo_key"])
         refresh_account(call.store, memo["accountId"])
-        return 200, _memo_body(kind, memo, call.store.get("accounts", memo["accountId"]))
+        return 200, _memo_body(kind, memo, call.store.existing("accounts", memo["accountId"]))
 
     return handler

@@ -31,6 +31,6 @@ def update_memo(kind: str):
                                              f"fields, not {', '.join(unknown)}")
         changes = {_EDITABLE[kind][k]: v for k, v in body.items() if k in _EDITABLE[kind]}
         memo = store.update(obj, memo["id"], {**changes, **custom_fields(obj, body)})
-        return 200, _memo_body(kind, memo, store.get("accounts", memo["accountId"]))
+        return 200, _memo_body(kind, memo, store.existing("accounts", memo["accountId"]))
 
     return handler
