@@ -60,7 +60,7 @@ class Account:
     def write(self, record_type: str, moment: datetime, record: dict) -> str:
         set_clock(self.sandbox, moment)
         [result] = self.client.upsert_list(record_type, [record])
-        assert result.ok, result
+        assert result.ok and result.internal_id, result
         return result.internal_id
 
     def customer(self, external_id: str, moment: datetime, name: str | None = None) -> str:

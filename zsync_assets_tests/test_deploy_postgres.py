@@ -42,7 +42,7 @@ class Deployment:
     postgres: Postgres
     env: dict[str, str]
     run_id: str
-    status: str
+    status: str | None  # None: no status within the deadline
     daemon_log: Path
 
 

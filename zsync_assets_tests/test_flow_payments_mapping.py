@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -100,7 +101,7 @@ def test_zuora_payment_skips_and_blocks_with_reasons():
     }
 
 
-def _netsuite_payments(payments: list[dict], lines: list[dict], links: list[tuple] = ()) -> dict[str, pl.DataFrame]:
+def _netsuite_payments(payments: list[dict], lines: list[dict], links: Sequence[tuple] = ()) -> dict[str, pl.DataFrame]:
     base = {"customer_internal_id": "501", "currency_internal_id": "1", "tran_date": "2026-03-02",
             "memo": "wire", "external_id": None, "custbody_zsync_origin": None}
     return {

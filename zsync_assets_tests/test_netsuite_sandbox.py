@@ -30,7 +30,8 @@ CUST = "urn:customers_2023_2.transactions.webservices.netsuite.com"
 @functools.cache
 def vendor_document() -> Document:
     """The vendor WSDL parsed once per process (about a second); each Api gets its own client on it."""
-    return Document(str(VENDOR_WSDL), Transport(session=_NoNetworkSession()))
+    # zeep annotates `transport` as a class, but calls methods on it: it takes an instance.
+    return Document(str(VENDOR_WSDL), Transport(session=_NoNetworkSession()))  # type: ignore[arg-type]
 
 
 class Api:

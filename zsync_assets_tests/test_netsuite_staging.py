@@ -92,7 +92,7 @@ def _vendor_enum(name: str) -> set[str]:
     for xsd in (VENDOR / "xsd").glob("*Types.xsd"):
         for simple in etree.parse(str(xsd)).getroot().iter("{http://www.w3.org/2001/XMLSchema}simpleType"):
             if simple.get("name") == name:
-                values |= {e.get("value") for e in simple.iter("{http://www.w3.org/2001/XMLSchema}enumeration")}
+                values |= {e.attrib["value"] for e in simple.iter("{http://www.w3.org/2001/XMLSchema}enumeration")}
     return values
 
 

@@ -70,6 +70,7 @@ def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_pat
         [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(warehouse_path)!r}); print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,
     )
+    assert holder.stdout is not None  # a pipe (PIPE above)
     try:
         assert holder.stdout.readline().strip() == "held"
         with (
