@@ -1,9 +1,10 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv on first use.
+# `make lint` checks style and types (README "Developing"); CI runs it before the tests.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test sandbox ui clean bench system-packages
+.PHONY: demo test lint sandbox ui clean bench system-packages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,12 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed system-packages
 	$(BIN)/pytest -q -n auto --durations=20
+
+# ruff (lint, then formatting) and mypy, each configured in pyproject.toml.
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Debian packages two end-to-end tests drive, installed when absent (a test that cannot find them
 # fails, it does not skip): PostgreSQL's server for test_deploy_postgres.py, Chromium for the

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "zsync.yaml"
@@ -41,6 +42,13 @@ REAL_TENANT_VARIABLES = ("ZUORA_BASE_URL", "ZUORA_CLIENT_ID", "ZUORA_CLIENT_SECR
                          "NETSUITE_CONSUMER_KEY", "NETSUITE_TOKEN_ID")
 
 ItemType = Literal["NonInventorySaleItem", "ServiceSaleItem"]
+ChargeType = Literal["Recurring", "OneTime", "Usage"]
+CHARGE_TYPES: tuple[ChargeType, ...] = get_args(ChargeType)
+DEFAULT_ITEM_TYPES: dict[ChargeType, ItemType] = {
+    "Recurring": "ServiceSaleItem",
+    "OneTime": "NonInventorySaleItem",
+    "Usage": "ServiceSaleItem",
+}
 
 # Vendor ceilings per call (README, Configuration: `batch_sizes`): NetSuite addList <= 200 records, updateList /
 # upsertList <= 100, getList <= 1000; Zuora has no list write, 50 keeps one batch of
@@ -86,12 +94,8 @@ class Config(BaseModel):
     customer_master: Literal["zuora", "netsuite"] = "zuora"
     invoice_settlement: bool = False
     cutover_date: date | None = None
-    item_type_by_charge_type: dict[Literal["Recurring", "OneTime", "Usage"], ItemType] = Field(
-        default_factory=lambda: {
-            "Recurring": "ServiceSaleItem",
-            "OneTime": "NonInventorySaleItem",
-            "Usage": "ServiceSaleItem",
-        }
+    item_type_by_charge_type: dict[ChargeType, ItemType] = Field(
+        default_factory=lambda: dict(DEFAULT_ITEM_TYPES)
     )
     default_subsidiary: str | None = None
     subsidiary_by_currency: dict[str, str] = Field(default_factory=dict)
@@ -157,7 +161,7 @@ class Config(BaseModel):
         return self.batch_sizes.get(operation, BATCH_LIMITS[operation])
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     key = ".".join(str(p) for p in error["loc"]) or "(top level)"
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "literal_error":

@@ -34,9 +34,9 @@ import sys
 import time
 from pathlib import Path
 
+from zsync_assets.cli.sandboxes import SandboxProcess, start_sandboxes
 from zsync_assets.config import REPO_ROOT
 from zsync_assets.sandbox import defaults
-from zsync_assets.cli.sandboxes import SandboxProcess, start_sandboxes
 
 DAGSTER_HOME = REPO_ROOT / "data" / "dagster_home"
 # Seconds for each stage of a stop: dg dev's own shutdown, then SIGTERM to what is left of its

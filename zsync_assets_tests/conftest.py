@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox", "zsync_assets_tests.fixtures.netsuite_sandbox",
-                  "zsync_assets_tests.fixtures.vendor_xsd", "zsync_assets_tests.fixtures.sync_env",
+                  "zsync_assets_tests.fixtures.vendor_xsd", "zsync_assets_tests.fixtures.zuora_spec",
+                  "zsync_assets_tests.fixtures.sync_env",
                   "zsync_assets_tests.fixtures.browser", "zsync_assets_tests.fixtures.postgres"]
 
 CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}

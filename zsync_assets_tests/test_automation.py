@@ -113,7 +113,7 @@ def _add_sales_order(netsuite: NetSuiteResource, customer: str, item: str, **fie
         (added,) = client.add_list("salesOrder", [{
             "entity": {"internalId": customer}, **fields,
             "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "rate": "10.00"}]}}])
-        assert added.ok, added
+        assert added.ok and added.internal_id, added
         return added.internal_id
     finally:
         client.close()

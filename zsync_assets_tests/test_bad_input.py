@@ -153,6 +153,7 @@ def _hold_file_lock(path: Path):
     code = f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(120)"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                             env={**os.environ})
+    assert proc.stdout is not None  # a pipe (PIPE above)
     assert proc.stdout.readline().strip() == "held"
     time.sleep(0.1)
     return proc

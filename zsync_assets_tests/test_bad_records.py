@@ -73,7 +73,7 @@ def test_a_list_call_netsuite_refuses_as_a_whole_is_split_until_the_bad_record_s
     failed = {o.source_id: o for o in outcomes if not o.ok}
     assert set(failed) == {"src-11"}
     failure = failed["src-11"].failure
-    assert failure.kind == "data" and failure.whole_request and "_narnia" in failure.message
+    assert failure is not None and failure.kind == "data" and failure.whole_request and "_narnia" in failure.message
     assert all(o.target_id for o in outcomes if o.ok)
     stored = {c.get("externalId") for c in sync_env.netsuite_records("customer")}
     assert {r.external_id for r in records} - stored == {"zsync:isolation:11"}

@@ -3,13 +3,17 @@
 from datetime import date
 
 import pytest
-
 import yaml
 
 from zsync_assets.config import (
-    DEFAULT_CONFIG_PATH, SANDBOX_CONFIG_PATH, Config, ConfigError, config_sources, load_config, parse_config,
+    DEFAULT_CONFIG_PATH,
+    SANDBOX_CONFIG_PATH,
+    Config,
+    ConfigError,
+    config_sources,
+    load_config,
+    parse_config,
 )
-
 
 REAL_TENANT = {"ZUORA_CLIENT_ID": "x" * 36}
 

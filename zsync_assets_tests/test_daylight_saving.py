@@ -20,8 +20,8 @@ from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import parse_config
 from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
-from zsync_assets.engine.catalog import table_key
 from zsync_assets.defs.sensors import new_zuora_invoices
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.flows.subscriptions import subscriptions_from_sales_orders
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
@@ -60,7 +60,7 @@ class Account:
     def write(self, record_type: str, moment: datetime, record: dict) -> str:
         set_clock(self.sandbox, moment)
         [result] = self.client.upsert_list(record_type, [record])
-        assert result.ok, result
+        assert result.ok and result.internal_id, result
         return result.internal_id
 
     def customer(self, external_id: str, moment: datetime, name: str | None = None) -> str:

@@ -131,7 +131,7 @@ def test_an_account_deleted_in_zuora_is_marked_by_id_reconciliation_and_the_nets
     assert marked == [gone]
     status = env.query(f"select status, source_deleted_at from audit.sync_status where source_id = '{gone}'")
     assert status["source_deleted_at"][0] is not None
-    unlinked = env.query("select side, issue, linked_to from audit.unlinked where record_id = '{}'".format(gone))
+    unlinked = env.query(f"select side, issue, linked_to from audit.unlinked where record_id = '{gone}'")
     assert unlinked.rows() == [("source", "deleted at the source", customer_id)]
 
     env.run(["customers"])

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
+from zsync_assets.cli.sandboxes import start_sandboxes
 from zsync_assets.config import REPO_ROOT
 from zsync_assets.sandbox import defaults
-from zsync_assets.cli.sandboxes import start_sandboxes
 from zsync_assets.sandbox.runner import free_port
 from zsync_assets_tests.fixtures.postgres import Postgres
 
@@ -42,7 +42,7 @@ class Deployment:
     postgres: Postgres
     env: dict[str, str]
     run_id: str
-    status: str
+    status: str | None  # None: no status within the deadline
     daemon_log: Path
 
 

@@ -18,7 +18,7 @@ from zsync_assets.lib.failure import Failure
 from zsync_assets.lib.warehouse import Warehouse, replace_table
 
 FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
-            source_tables=(), mapping=lambda t, c: t, write_back=WriteBack("Widget"))
+            source_tables=(), mapping=lambda tables, config: pl.DataFrame(), write_back=WriteBack("Widget"))
 
 
 class MemoryTarget:
@@ -29,6 +29,7 @@ class MemoryTarget:
     loaded machine instead of left to thread scheduling; `peak` records the most seen."""
 
     system = "netsuite"
+    one_call_per_record = False
 
     def __init__(self, account="ACCT1", parallel=3, await_overlap=1, overlap_timeout_s=1.0):
         self.account, self.records, self.writes, self.reject, self.crash_after_commit = account, {}, 0, {}, False
@@ -80,6 +81,9 @@ class MemoryTarget:
     def write_back(self, write_back, notices):
         self.notices.extend(notices)
         return [Outcome(n.source_id, True) for n in notices]
+
+    def reverse(self, records):
+        raise NotImplementedError("the in-memory sink reverses nothing")
 
 
 class MemorySource(MemoryTarget):

@@ -7,9 +7,8 @@ now exists (empty, typed) after its first staging, so these runs create everythi
 
 from __future__ import annotations
 
-
-from zsync_assets.engine.planning import plan_flow
 from zsync_assets.config import current_config
+from zsync_assets.engine.planning import plan_flow
 
 
 def _created_and_linked(env, flow: str) -> tuple[set[str], set[str]]:

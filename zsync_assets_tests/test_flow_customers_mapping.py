@@ -5,10 +5,12 @@ import json
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.flows.customers import (
-    CUSTOMERS_TO_NETSUITE, accounts_from_netsuite_customers, customers_from_zuora_accounts,
-)
 from zsync_assets.engine.plan import build_plan
+from zsync_assets.flows.customers import (
+    CUSTOMERS_TO_NETSUITE,
+    accounts_from_netsuite_customers,
+    customers_from_zuora_accounts,
+)
 
 ACCOUNTS = pl.DataFrame({
     "id": ["A1", "A2", "A3", "A4", "A5", "A6"],
@@ -39,9 +41,9 @@ NS = {
 }
 
 
-def mapped(accounts=ACCOUNTS, config=Config(), **extra):
+def mapped(accounts=ACCOUNTS, config: Config | None = None, **extra):
     tables = {"zuora.accounts": accounts, "zuora.contacts": CONTACTS, **NS, **extra}
-    return {r["source_id"]: r for r in customers_from_zuora_accounts(tables, config).to_dicts()}
+    return {r["source_id"]: r for r in customers_from_zuora_accounts(tables, config or Config()).to_dicts()}
 
 
 def test_an_active_account_maps_to_a_customer_with_resolved_references_and_addresses():

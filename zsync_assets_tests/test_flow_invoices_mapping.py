@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -40,7 +41,7 @@ BASE_LINKS = [("customers", "acc-1", "101"), ("items", PLATFORM, "201"), ("items
               ("items", DISCOUNT, "203")]
 
 
-def _tables(invoices: list[dict], items: list[dict], taxes: list[dict] = (), links=BASE_LINKS) -> dict:
+def _tables(invoices: list[dict], items: list[dict], taxes: Sequence[dict] = (), links=BASE_LINKS) -> dict:
     return {
         "zuora.invoices": pl.DataFrame(invoices),
         "zuora.invoice_items": pl.DataFrame(items),

@@ -40,8 +40,8 @@ def tables(**overrides):
     return {**base, **overrides}
 
 
-def mapped(config=Config(), **overrides):
-    frame = items_from_zuora_charges(tables(**overrides), config, today=TODAY)
+def mapped(config: Config | None = None, **overrides):
+    frame = items_from_zuora_charges(tables(**overrides), config or Config(), today=TODAY)
     return {r["source_id"]: r for r in frame.to_dicts()}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -11,10 +12,16 @@ from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.plan import build_plan
 from zsync_assets.flows.payments import (
-    PAYMENTS_TO_NETSUITE, PAYMENTS_TO_ZUORA, customer_payments_from_zuora, zuora_payments_from_netsuite,
+    PAYMENTS_TO_NETSUITE,
+    PAYMENTS_TO_ZUORA,
+    customer_payments_from_zuora,
+    zuora_payments_from_netsuite,
 )
 from zsync_assets.flows.refunds import (
-    REFUNDS_TO_NETSUITE, REFUNDS_TO_ZUORA, customer_refunds_from_zuora, zuora_refunds_from_netsuite,
+    REFUNDS_TO_NETSUITE,
+    REFUNDS_TO_ZUORA,
+    customer_refunds_from_zuora,
+    zuora_refunds_from_netsuite,
 )
 
 CONFIG = parse_config({})
@@ -94,7 +101,7 @@ def test_zuora_payment_skips_and_blocks_with_reasons():
     }
 
 
-def _netsuite_payments(payments: list[dict], lines: list[dict], links: list[tuple] = ()) -> dict[str, pl.DataFrame]:
+def _netsuite_payments(payments: list[dict], lines: list[dict], links: Sequence[tuple] = ()) -> dict[str, pl.DataFrame]:
     base = {"customer_internal_id": "501", "currency_internal_id": "1", "tran_date": "2026-03-02",
             "memo": "wire", "external_id": None, "custbody_zsync_origin": None}
     return {
@@ -149,7 +156,8 @@ def test_netsuite_payment_changed_after_it_reached_zuora_is_blocked_but_a_new_tr
     assert zuora_payments_from_netsuite(renamed, CONFIG)["_blocked"].to_list() == [None]
     bigger = _netsuite_payments([{"internal_id": "70", "payment": 120.0, "tran_id": "PYMT70"}], lines, [link])
     assert zuora_payments_from_netsuite(bigger, CONFIG)["_blocked"].to_list() == [
-        "amount changed in NetSuite after the document reached Zuora, where it cannot change: reverse it in Zuora by hand"]
+        "amount changed in NetSuite after the document reached Zuora, where it cannot change: "
+        "reverse it in Zuora by hand"]
 
 
 def test_zuora_refund_is_applied_against_the_linked_payment_whichever_side_it_was_born():

@@ -11,7 +11,11 @@ from zsync_assets.config import parse_config
 from zsync_assets.engine.plan import build_plan, payloads
 from zsync_assets.flows.mapping.charge_overrides import charge_override
 from zsync_assets.flows.subscriptions import (
-    AMENDMENT_REASON, SUBSCRIPTIONS, rate_plans_from_lines, subscriptions_from_sales_orders, unbillable_lines,
+    AMENDMENT_REASON,
+    SUBSCRIPTIONS,
+    rate_plans_from_lines,
+    subscriptions_from_sales_orders,
+    unbillable_lines,
 )
 
 CHARGES = {

@@ -5,9 +5,9 @@ governance retries from several processes, search paging and expired search ids.
 from __future__ import annotations
 
 import base64
-import time
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime
 
 import pytest

@@ -4,17 +4,16 @@ against the NetSuite sandbox through real sockets."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import polars as pl
-import pytest
 from lxml import etree
 
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.defs.netsuite.assets import STAGED, netsuite_staging_assets
-from zsync_assets.engine.catalog import table_key
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets_tests.test_netsuite_client import VENDOR
@@ -93,7 +92,7 @@ def _vendor_enum(name: str) -> set[str]:
     for xsd in (VENDOR / "xsd").glob("*Types.xsd"):
         for simple in etree.parse(str(xsd)).getroot().iter("{http://www.w3.org/2001/XMLSchema}simpleType"):
             if simple.get("name") == name:
-                values |= {e.get("value") for e in simple.iter("{http://www.w3.org/2001/XMLSchema}enumeration")}
+                values |= {e.attrib["value"] for e in simple.iter("{http://www.w3.org/2001/XMLSchema}enumeration")}
     return values
 
 

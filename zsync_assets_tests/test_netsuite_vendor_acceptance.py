@@ -47,7 +47,9 @@ class Case:
         try:
             return getattr(self.api.service, op)(**kwargs, _soapheaders=soap_headers).body
         finally:
-            self.answers.append(self.api.history.last_received["envelope"])
+            received = self.api.history.last_received
+            assert received is not None, f"{op}: no answer received"
+            self.answers.append(received["envelope"])
 
     def refused(self, op: str, **kwargs) -> zeep.exceptions.Fault:
         with pytest.raises(zeep.exceptions.Fault) as info:

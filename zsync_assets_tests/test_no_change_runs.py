@@ -11,7 +11,6 @@ import polars as pl
 from zsync_assets.engine.catalog import plan_key, push_key
 from zsync_assets.sandbox.netsuite.service import WRITE_OPS
 from zsync_assets_tests.fixtures.sync_env import assets_for
-
 from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 
 FLOWS = ["customers", "items", "invoices"]

@@ -77,8 +77,8 @@ def test_status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_block
 def test_status_counts_records_that_wait_on_one_blocked_record_by_its_reason(synced):
     """The account's invoices each name it as their blocker; the screen counts them on one line,
     by the account's own reason, and every blocked or failed record is in exactly one line."""
-    from zsync_assets.audit.views import configured_sides
     from zsync_assets.audit.status import read_status
+    from zsync_assets.audit.views import configured_sides
 
     env, account, _ = synced
     waiting = env.plan("invoices").filter(

@@ -16,9 +16,9 @@ import yaml
 from click.testing import CliRunner
 
 from zsync_assets.cli import main
+from zsync_assets.cli.preflight import NETSUITE_KINDS, needed_fields
 from zsync_assets.clients.netsuite.customization import get_customization_ids
 from zsync_assets.flows import all_flows
-from zsync_assets.cli.preflight import NETSUITE_KINDS, needed_fields
 from zsync_assets.lib.staging import snake_case
 from zsync_assets.sandbox.netsuite import records
 from zsync_assets.sandbox.zuora.model import BY_ZOQL, custom_fields_of

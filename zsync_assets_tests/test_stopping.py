@@ -25,6 +25,7 @@ def test_zsync_sandbox_stops_on_sigterm(tmp_path):
     ports = free_port(), free_port()
     proc = _zsync("sandbox", "--zuora-port", str(ports[0]), "--netsuite-port", str(ports[1]),
                   "--data-dir", str(tmp_path / "sandbox"), "--size", "2", env={}, cwd=tmp_path)
+    assert proc.stdout is not None  # a pipe (_zsync)
     for line in proc.stdout:
         if "sandboxes ready" in line:
             break
@@ -41,6 +42,7 @@ def test_zsync_demo_stops_on_sigterm_mid_push_and_the_next_run_finishes_the_job(
     run_env = {**credentials_env(z, n), "ZSYNC_DB": str(env.warehouse_path),
                "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     demo = _zsync("demo", env=run_env, cwd=tmp_path)
+    assert demo.stdout is not None  # a pipe (_zsync)
     deadline = time.monotonic() + 300
     while n.stats().get("upsertList", 0) == 0:  # wait until the first NetSuite write is in flight
         assert demo.poll() is None, demo.stdout.read()[-3000:]

@@ -67,7 +67,7 @@ def test_unposted_canceled_and_deleted_memos_leave_netsuite_and_balances_agree(m
     zuora_call(env, "PUT", f"/v1/debit-memos/{memos['debit', 'unposted']}/post")
     env.run(FLOWS)
     again = linked_target(env, "debit_memos", memos["debit", "unposted"])
-    assert again != netsuite["debit", "unposted"] and _netsuite(env, "invoice", again)["total"] == pytest.approx(15.0)
+    assert again != netsuite["debit", "unposted"] and (_netsuite(env, "invoice", again) or {}).get("total") == pytest.approx(15.0)
     assert env.links("debit_memos").filter(pl.col("source_id") == memos["debit", "unposted"])["reversed_at"].item() \
         is None
     zuora, in_netsuite = balances(env, account)

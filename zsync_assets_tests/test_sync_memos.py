@@ -10,7 +10,11 @@ import polars as pl
 import pytest
 
 from zsync_assets_tests.fixtures.memos import (
-    add_zuora_memo, add_zuora_memos, apply_zuora_credit_memo, netsuite_credit_memo, open_synced_invoice,
+    add_zuora_memo,
+    add_zuora_memos,
+    apply_zuora_credit_memo,
+    netsuite_credit_memo,
+    open_synced_invoice,
     zuora_adjustment,
 )
 from zsync_assets_tests.fixtures.sync_env import crash_after_write

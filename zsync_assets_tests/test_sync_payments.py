@@ -11,7 +11,10 @@ import pytest
 
 from zsync_assets.targets.zuora import STATUS_OK
 from zsync_assets_tests.fixtures.settlements import (
-    add_netsuite_payment, add_netsuite_refund, netsuite_counts, zuora_counts,
+    add_netsuite_payment,
+    add_netsuite_refund,
+    netsuite_counts,
+    zuora_counts,
 )
 
 ZUORA_TO_NETSUITE = ["customers", "items", "invoices", "payments", "refunds"]

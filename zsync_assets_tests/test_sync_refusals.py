@@ -15,9 +15,11 @@ from zsync_assets_tests.fixtures.settlements import netsuite_counts
 REFUSED = re.compile(r"^Not synced: Zuora refused it on (\d{4}-\d\d-\d\d \d\d:\d\d) UTC: \d+: (.+)$")
 
 
-def _status(env, record_type: str, internal_id: str, field: str) -> str | None:
+def _status(env, record_type: str, internal_id: str, field: str) -> str:
     with env.netsuite_client() as client:
-        return client.get(record_type, internal_id=internal_id).get("customFieldList", {}).get(field)
+        status = client.get(record_type, internal_id=internal_id).get("customFieldList", {}).get(field)
+    assert status is not None, f"{record_type} {internal_id} has no {field}"
+    return status
 
 
 def _refusal(status: str | None) -> str:

@@ -12,7 +12,7 @@ import polars as pl
 from zsync_assets.flows.subscriptions import AMENDMENT_REASON, SUBSCRIPTION_FIELD
 from zsync_assets_tests.fixtures.sales_orders import add_sales_order, add_sales_orders, linked_items, sales_order_ids
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
-from zsync_assets_tests.test_zuora_sandbox_conformance import Conformance, zuora_spec  # noqa: F401 (fixture)
+from zsync_assets_tests.test_zuora_sandbox_conformance import Conformance
 
 # Each test runs customers + items once, then only the subscriptions assets (staging what they read,
 # plan, push): the masters' own re-runs are covered by test_sync_customers_items.py.

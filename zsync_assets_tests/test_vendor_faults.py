@@ -9,13 +9,15 @@ for a source change that never came.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from zsync_assets.defs.connections import ZUORA_CONNECTION
 from zsync_assets.engine.catalog import push_key
 
 # Every kind fails every list write for one run (each call is retried by the client first).
-TRANSIENT_FAULTS = {
+TRANSIENT_FAULTS: dict[str, dict[str, Any]] = {
     "governance fault (WS_REQUEST_BLOCKED)": {"rate_limit_rate": 1.0},
     "WS_CONCUR_SESSION_DISALLWD": {"error_rate": 1.0, "error_status": 500, "error_code": "WS_CONCUR_SESSION_DISALLWD"},
     "UNEXPECTED_ERROR fault": {"error_rate": 1.0, "error_status": 500},
@@ -87,7 +89,7 @@ def test_a_netsuite_500_on_a_search_is_retried_and_staging_succeeds(make_sync_en
     assert env.netsuite.stats().get("search", 0) > 0
 
 
-def _step_events(result, event_type: str) -> dict[str, str]:
+def _step_events(result, event_type: str) -> dict[str, Any]:
     return {e.step_key: e for e in result.all_events if e.event_type_value == event_type}
 
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
 from zsync_assets.lib.cursors import read_cursor
+from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
 from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, upsert
 
 
@@ -71,11 +71,14 @@ def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_pat
         [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(warehouse_path)!r}); print('held', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,
     )
+    assert holder.stdout is not None  # a pipe (PIPE above)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(WarehouseLocked, match="locked by another process"):
-            with Warehouse(warehouse_path, lock_timeout_s=1).connect():
-                pass
+        with (
+            pytest.raises(WarehouseLocked, match="locked by another process"),
+            Warehouse(warehouse_path, lock_timeout_s=1).connect(),
+        ):
+            pass
     finally:
         holder.kill()
     with Warehouse(warehouse_path, lock_timeout_s=5).connect() as con:

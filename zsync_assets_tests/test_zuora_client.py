@@ -13,7 +13,6 @@ from zsync_assets.sandbox import defaults
 from zsync_assets_tests.fixtures.zuora_client import connect
 
 
-
 def new_account(name: str) -> dict:
     return {
         "name": name,
@@ -120,7 +119,7 @@ def test_a_duplicate_sent_while_the_first_is_in_flight_waits_out_the_409(zuora_s
     zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "latency_ms": 300}])
     # Enough attempts that full-jitter backoff outlasts the first request's 300 ms.
     with connect(zuora_sandbox, max_attempts=15) as client, ThreadPoolExecutor(2) as pool:
-        client.tenant_id  # one token for both threads
+        _ = client.tenant_id  # one token for both threads
         first, second = pool.map(
             lambda _: client.post("/v1/accounts", new_account(name), idempotency_key=key), range(2)
         )
@@ -143,7 +142,7 @@ def test_a_dropped_post_without_a_key_is_not_resent(zuora_sandbox):
 
 def test_retries_stop_after_max_attempts_with_the_last_error(zuora_sandbox):
     with connect(zuora_sandbox, max_attempts=3) as client:
-        client.tenant_id  # token first, so only the query is faulted
+        _ = client.tenant_id  # token first, so only the query is faulted
         zuora_sandbox.set_faults([{"route": "GET /object-query/*", "error_rate": 1.0, "error_status": 503}])
         with pytest.raises(ZuoraError) as raised:
             next(client.query_objects("contacts"))

@@ -108,7 +108,7 @@ def test_an_oauth_client_scoped_to_one_entity_cannot_reach_the_other(make_zuora_
         "Authorization": f"Bearer {token['access_token']}", "Zuora-Entity-Ids": first})
     assert refused.status_code == 403 and refused.json()["reasons"][0]["message"]
     with pytest.raises(ZuoraError, match="cannot access entity"):
-        ZuoraClient(sandbox.url, scoped_id, scoped_secret, entity_id=first, max_attempts=1).tenant_id
+        _ = ZuoraClient(sandbox.url, scoped_id, scoped_secret, entity_id=first, max_attempts=1).tenant_id
 
 
 def test_zuora_entity_id_setting(monkeypatch):

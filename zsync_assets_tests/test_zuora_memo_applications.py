@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from zsync_assets_tests.test_zuora_sandbox_conformance import Conformance, zuora_spec  # noqa: F401 (fixture)
+from zsync_assets_tests.test_zuora_sandbox_conformance import Conformance
 
 APPLY = "/v1/credit-memos/{creditMemoKey}/apply"
 

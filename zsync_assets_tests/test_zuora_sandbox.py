@@ -9,7 +9,6 @@ from collections import defaultdict
 import httpx
 import pytest
 
-
 # Zuora lists invoice items only with a filter[] (the OpenAPI document marks it required).
 EVERYTHING = "updatedDate.GE:2000-01-01T00:00:00Z"
 
@@ -99,8 +98,12 @@ def test_seed_adds_up(make_zuora_sandbox):
             "credit-memo-applications")}
         adjustments = client.post("/v1/action/query", json={
             "queryString": "select InvoiceId, Amount, Type, Status from InvoiceItemAdjustment"}).json()["records"]
-    items, taxes, paid, adjusted = defaultdict(float), defaultdict(float), defaultdict(float), defaultdict(float)
-    credited, applied = defaultdict(float), defaultdict(float)
+    items: defaultdict[str, float] = defaultdict(float)
+    taxes: defaultdict[str, float] = defaultdict(float)
+    paid: defaultdict[str, float] = defaultdict(float)
+    adjusted: defaultdict[str, float] = defaultdict(float)
+    credited: defaultdict[str, float] = defaultdict(float)
+    applied: defaultdict[str, float] = defaultdict(float)
     for application in data["credit-memo-applications"]:
         credited[application["invoiceId"]] += application["amount"]
         applied[application["creditMemoId"]] += application["amount"]

@@ -5,8 +5,7 @@ missing file fails the suite, naming it); it is parsed once per process, by the 
 sandbox's request checks use. Relaxed on purpose, and only here:
 - custom fields (`*__NS`, `*__c`) the schema does not declare: the compact spec types
   undeclared extra keys as objects, while tenants' custom fields hold strings;
-- `ExpandedInvoice.status` gains "Canceled": Zuora's invoice object has that status (the v1
-  invoice APIs list it) but the Object Query schema's enum omits it.
+- `ExpandedInvoice.status` gains "Canceled" (the `zuora_spec` fixture, fixtures/zuora_spec.py).
 """
 
 from __future__ import annotations
@@ -17,24 +16,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from zsync_assets.sandbox.zuora.model import OBJECT_QUERY
-from zsync_assets.sandbox.zuora.openapi import load_spec
 
 URI = "urn:zuora-openapi"
 # Object Query lists invoice items only with a filter[] (required in the spec): one that keeps all.
 EVERYTHING = "updatedDate.GE:2000-01-01T00:00:00Z"
-
-
-@pytest.fixture(scope="session")
-def zuora_spec() -> dict:
-    """The parsed vendor document with `ExpandedInvoice.status` relaxed; copied along that path
-    only, since the parsed document is shared with the sandboxes of this process."""
-    shared = load_spec()
-    schemas = dict(shared["components"]["schemas"])
-    invoice = dict(schemas["ExpandedInvoice"])
-    properties = dict(invoice["properties"])
-    properties["status"] = {**properties["status"], "enum": [*properties["status"]["enum"], "Canceled"]}
-    schemas["ExpandedInvoice"] = {**invoice, "properties": properties}
-    return {**shared, "components": {**shared["components"], "schemas": schemas}}
 
 
 def _pointer(*parts: str) -> str:

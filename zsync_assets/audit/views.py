@@ -159,8 +159,8 @@ def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = (
     staged = {(s.flow, side): catalog.staged(table) for s in sides
               for side, table in (("source", s.source_table), ("target", next(iter(s.target_tables), None)))}
     # A link's target can be looked for only when every table it may be in is staged.
-    targets = {s.flow: [catalog.staged(t) for t in s.target_tables] for s in sides}
-    targets = {flow: tables for flow, tables in targets.items() if tables and all(tables)}
+    found = {s.flow: [catalog.staged(t) for t in s.target_tables] for s in sides}
+    targets = {flow: [t for t in tables if t is not None] for flow, tables in found.items() if tables and all(tables)}
     con.execute(f"create schema if not exists {SCHEMA}")
     statements = {
         "flows": flows_sql(sides, staged),

@@ -7,7 +7,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,8 @@ def _peak_rss_mb() -> float:
 
 def _reset_peak_rss() -> None:
     # Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so each phase gets its own peak.
-    try:
+    with suppress(OSError):
         _CLEAR_REFS.write_text("5")
-    except OSError:
-        pass
 
 
 @dataclass

@@ -29,9 +29,11 @@ def markdown(figures: dict[str, Any]) -> str:
     lines = [
         (f"Machine: {m['processor']}, {m['cpus']} CPUs, {m['memory_mb']:,} MB, {m['platform']}; Python "
         f"{m['python']}, polars {m['polars']}, DuckDB {m['duckdb']}, Dagster {m['dagster']}; load average "
-        f"{m['load_average'][0]} at the start, {m.get('load_average_after', ['?'])[0]} at the end ({m['at'][:16]} UTC)."),
-        (f"Tenant: {s['accounts']} accounts x {s['months']} months. Latency model: NetSuite {lat['netsuite_call_ms']} ms "
-        f"per call + {lat['netsuite_per_record_ms']} ms per record, concurrency {lat['netsuite_concurrency']}; Zuora "
+        f"{m['load_average'][0]} at the start, {m.get('load_average_after', ['?'])[0]} at the end "
+        f"({m['at'][:16]} UTC)."),
+        (f"Tenant: {s['accounts']} accounts x {s['months']} months. "
+        f"Latency model: NetSuite {lat['netsuite_call_ms']} ms per call + {lat['netsuite_per_record_ms']} ms "
+        f"per record, concurrency {lat['netsuite_concurrency']}; Zuora "
         f"{lat['zuora_call_ms']} ms per call, concurrency {lat['zuora_concurrency']}."),
         "",
         ("| phase | accounts | wall s | API floor s | ratio_to_api_floor | records pushed | records/s | zsync CPU s "

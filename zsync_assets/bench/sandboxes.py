@@ -69,6 +69,7 @@ def running(data_dir: Path, *, accounts: int, months: int, latency: Latency) -> 
     proc = subprocess.Popen([sys.executable, "-m", "zsync_assets.bench.sandboxes", json.dumps(spec)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None and proc.stdin is not None  # both are pipes (PIPE above)
     try:
         line = proc.stdout.readline()
         if not line:

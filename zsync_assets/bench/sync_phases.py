@@ -135,7 +135,7 @@ class SyncBench:
             "client_secret": defaults.ZUORA_CLIENT_SECRET}, timeout=30).json()["access_token"]
         return httpx.Client(base_url=self.boxes.zuora_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
-    def _netsuite_get(self, record_type: str, internal_id: str) -> dict:
+    def _netsuite_get(self, record_type: str, internal_id: str) -> dict | None:
         from zsync_assets.config import current_config
         from zsync_assets.defs.netsuite.resources import netsuite_resource
 

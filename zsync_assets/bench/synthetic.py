@@ -79,8 +79,7 @@ def netsuite_customers(n: int, currency_ids: list[str], *, first_id: int = 900_0
         currency_internal_id=pl.lit(pl.Series(currency_ids)).gather(i % len(currency_ids)),
         is_inactive=pl.lit(False),
         addressbook_list=address,
-        **{SEND_TO_ZUORA_FIELD: pl.lit(True)},
-    )
+    ).with_columns(pl.lit(True).alias(SEND_TO_ZUORA_FIELD))
 
 
 def netsuite_reference() -> dict[str, pl.DataFrame]:

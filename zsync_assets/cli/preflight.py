@@ -88,11 +88,11 @@ def check_custom_fields(zuora: ZuoraResource, netsuite: NetSuiteResource, flows:
         report.unreachable["zuora"] = f"{type(exc).__name__}: {exc}"
     try:
         kinds = sorted({_kind(s) for s in netsuite_needs})
-        client = netsuite.get_client()  # loads the WSDL: the first contact with the account
+        netsuite_client = netsuite.get_client()  # loads the WSDL: the first contact with the account
         try:
-            defined = {ref.script_id for kind in kinds for ref in get_customization_ids(client, kind)}
+            defined = {ref.script_id for kind in kinds for ref in get_customization_ids(netsuite_client, kind)}
         finally:
-            client.close()
+            netsuite_client.close()
         report.missing += [MissingField("netsuite", _kind(s), s, tuple(flows_))
                            for s, flows_ in sorted(netsuite_needs.items()) if s not in defined]
     except Exception as exc:  # noqa: BLE001

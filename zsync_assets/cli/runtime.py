@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
+from zsync_assets.audit.status import Status
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS
 from zsync_assets.cli.output import format_option
 from zsync_assets.cli.status import load_status, print_status
-from zsync_assets.audit.status import Status
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets.sandbox import SANDBOXES, defaults
 

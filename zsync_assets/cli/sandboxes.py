@@ -66,10 +66,11 @@ def start_sandboxes(zuora_port: int = defaults.ZUORA_PORT, netsuite_port: int = 
     command = [sys.executable, "-m", "zsync_assets.cli", "sandbox", "--zuora-port", str(zuora_port),
                "--netsuite-port", str(netsuite_port), "--data-dir", str(data_dir), "--size", str(size),
                "--validate-requests" if validate_requests else "--no-validate-requests"]
-    started = SandboxProcess(zuora_port, netsuite_port, subprocess.Popen(command), env)
+    proc = subprocess.Popen(command)
+    started = SandboxProcess(zuora_port, netsuite_port, proc, env)
     deadline = time.monotonic() + timeout_s
     while not (port_is_open(zuora_port) and port_is_open(netsuite_port)):
-        if started.proc.poll() is not None:
+        if proc.poll() is not None:
             raise RuntimeError("the sandboxes failed to start (see the output above)")
         if time.monotonic() > deadline:
             started.stop()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
+from zsync_assets.audit.status import STATUSES, Status, cursor_summary, read_status
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
 from zsync_assets.cli.output import csv_text, format_option, json_text, table_text, when, wrapped
-from zsync_assets.audit.status import STATUSES, Status, cursor_summary, read_status
 
 
 def load_status() -> Status:

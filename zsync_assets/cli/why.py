@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
+from zsync_assets.audit.why import Answer, Explanation
 from zsync_assets.cli.errors import EXIT_FOUND_PROBLEMS, OperatorError
 from zsync_assets.cli.output import csv_text, format_option, json_text, table_text, wrapped
-from zsync_assets.audit.why import Answer, Explanation
 
 STEP_COLUMNS = ["step", "state", "at", "detail"]
 
@@ -23,7 +23,9 @@ def _title(e: Explanation, depth: int) -> str:
 
 
 def _chain(e: Explanation) -> list[tuple[int, Explanation]]:
-    chain, depth, current = [], 0, e
+    chain: list[tuple[int, Explanation]] = []
+    depth = 0
+    current: Explanation | None = e
     while current is not None:
         chain.append((depth, current))
         depth, current = depth + 1, current.blocked_by
@@ -63,8 +65,8 @@ def why_command(ctx: click.Context, key: str, fmt: str) -> None:
     2: nothing matches KEY.
     """
     from zsync_assets.audit.views import configured_sides
-    from zsync_assets.lib.warehouse import Warehouse
     from zsync_assets.audit.why import explain
+    from zsync_assets.lib.warehouse import Warehouse
 
     warehouse = Warehouse()
     if not warehouse.path.exists():

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -296,6 +296,7 @@ class ZuoraClient:
                     self._invalidate(token)
                     continue
                 if verdict is Verdict.OK:
+                    assert outcome.response is not None  # classify answers OK only for a response
                     if text:  # a document that is not JSON (describe answers XML)
                         return outcome.response.text
                     return outcome.body() if outcome.response.content else None
@@ -344,6 +345,7 @@ class ZuoraClient:
             error.unreachable = isinstance(outcome.error, (httpx.ConnectError, httpx.ConnectTimeout))
             return error
         response = outcome.response
+        assert response is not None  # no transport error, so a response came
         reasons = [
             {"code": r.get("code"), "message": scrub(str(r.get("message") or ""), secrets)}
             for r in reasons_of(outcome.body())
@@ -390,7 +392,7 @@ class ZuoraClient:
         page_size: int | None = None,
         expand: Iterable[str] = (),
         fields: Iterable[str] = (),
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Generator[list[dict[str, Any]], None, None]:
         """Pages of an Object Query list (`/object-query/<hyphenated-name>`).
 
         `object_name` may be snake_case (`product_rate_plans`) or Zuora's hyphenated form;
@@ -401,7 +403,7 @@ class ZuoraClient:
         if not 1 <= page_size <= OBJECT_QUERY_MAX_PAGE:
             raise ValueError(f"Object Query pageSize must be 1..{OBJECT_QUERY_MAX_PAGE}, got {page_size}")
         path = "/object-query/" + object_name.replace("_", "-")
-        base = [("pageSize", page_size)]
+        base: list[tuple[str, Any]] = [("pageSize", page_size)]
         base += [("filter[]", f) for f in filters]
         base += [("expand[]", e) for e in expand]
         base += [("fields[]", f) for f in fields]  # only these fields per record (e.g. `id` for id lists)
@@ -472,7 +474,7 @@ class ZuoraResource(dg.ConfigurableResource):
             "client_secret": "ZUORA_CLIENT_SECRET",
             "entity_id": "ZUORA_ENTITY_ID",
         }
-        fields = {name: os.environ[var] if resolve else dg.EnvVar(var)
+        fields: dict[str, Any] = {name: os.environ[var] if resolve else dg.EnvVar(var)
                   for name, var in env.items() if os.environ.get(var)}
         return cls(**fields, **settings)
 

@@ -35,14 +35,19 @@ from collections.abc import Callable
 import dagster as dg
 import duckdb
 
+from zsync_assets.audit import views as audit
+from zsync_assets.audit.checks import (
+    Finding,
+    blocked_records,
+    broken_links,
+    failed_records,
+    invoice_differences,
+    top_reasons,
+)
 from zsync_assets.config import current_config
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.flows import configured_flows
-from zsync_assets.audit import views as audit
-from zsync_assets.audit.checks import (
-    Finding, blocked_records, broken_links, failed_records, invoice_differences, top_reasons,
-)
 from zsync_assets.lib.resources import WarehouseResource
 
 DELETION_KEYS = [system_key("netsuite", "deletions"), system_key("zuora", "deletions")]

@@ -15,14 +15,20 @@ import dagster as dg
 
 from zsync_assets.config import current_config
 from zsync_assets.engine.catalog import (
-    OWNERS, plan_key, push_key, source_version, system_key, table_key, table_name,
+    OWNERS,
+    plan_key,
+    push_key,
+    source_version,
+    system_key,
+    table_key,
+    table_name,
 )
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
 from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
+from zsync_assets.engine.planning import plan_flow
 from zsync_assets.engine.push import has_work, push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
-from zsync_assets.engine.planning import plan_flow
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
@@ -87,7 +93,7 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         return dg.MaterializeResult(metadata={
             **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
             "dagster/row_count": dg.MetadataValue.int(result.plan.height),
-            "matched_existing": dg.MetadataValue.int(result.plan["match"].is_not_null().sum()),
+            "matched_existing": dg.MetadataValue.int(int(result.plan["match"].is_not_null().sum())),
             "not_staged": dg.MetadataValue.text(", ".join(result.missing_tables) or "none"),
             **blocked_and_skipped_metadata(flow, result.plan),
             "table": dg.MetadataValue.text(flow.plan_table),

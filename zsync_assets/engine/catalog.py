@@ -58,7 +58,7 @@ def version_of(*parts: object) -> str:
 
 def source_version(*modules: str) -> str:
     """A digest of these modules' source text: it changes when their code changes."""
-    texts = []
+    texts: list[str] = []
     for name in modules:
         module = importlib.import_module(name)
         path = Path(inspect.getfile(module))

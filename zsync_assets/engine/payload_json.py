@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from zsync_assets.config import FieldOverrides
+
+if TYPE_CHECKING:
+    # A dtype is an instance (pl.List(pl.Utf8)) or a class (pl.Utf8); polars accepts both.
+    from polars._typing import PolarsDataType
 
 _SCALARS = (pl.Utf8, pl.Boolean, pl.Float64, pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.Int64,
             pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
@@ -74,7 +78,7 @@ def reference_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None
 
 # --- the column-wise encoder -------------------------------------------------------------------
 
-def _supported(dtype: pl.DataType) -> bool:
+def _supported(dtype: PolarsDataType) -> bool:
     if isinstance(dtype, pl.Struct):
         return all(_supported(f.dtype) for f in dtype.fields)
     if isinstance(dtype, pl.List):
@@ -166,6 +170,7 @@ def _encode_list(values: pl.Series, prefix: str) -> Encoded:
     """`[a,b]` of the elements' JSON, null elements left out (as `_without_nulls` does)."""
     is_null = values.is_null()
     width = values.list.len().max() or 0
+    assert isinstance(width, int)  # the longest list's length (Series.max is typed for any dtype)
     if width <= _LIST_BY_POSITION:
         parts = [_encode(values.list.get(i, null_on_oob=True), in_list=True) for i in range(width)]
         frame = pl.DataFrame([t.alias(f"e{i}") for i, (t, _) in enumerate(parts)] + [is_null.alias("null")])
@@ -176,9 +181,9 @@ def _encode_list(values: pl.Series, prefix: str) -> Encoded:
         return text.to_series(), _any([o for _, o in parts])
     # Long lists (invoice lines): every element encoded once, then joined back per row.
     exploded = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "v": values}).explode("v")
-    text, odd = _encode(exploded["v"], in_list=True)
+    elements, odd = _encode(exploded["v"], in_list=True)
     grouped = exploded.select("row").with_columns(
-        text=text, odd=odd if odd is not None else pl.lit(False)
+        text=elements, odd=odd if odd is not None else pl.lit(False)
     ).group_by("row", maintain_order=True).agg(pl.col("text").drop_nulls().str.join(","), pl.col("odd").any())
     # Joined by row: `explode` may leave out the rows of empty lists.
     joined = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "null": is_null}).join(

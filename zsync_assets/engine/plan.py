@@ -28,9 +28,12 @@ from zsync_assets.config import FieldOverrides
 from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow, PayloadCheck
 from zsync_assets.engine.payload_json import canonical_json, hash_series, payload_hash, payload_json, payloads
 
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
 __all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_hash", "payloads", "plan_counts"]
 
-PLAN_SCHEMA = {
+PLAN_SCHEMA: dict[str, PolarsDataType] = {
     "source_id": pl.Utf8,
     "label": pl.Utf8,
     "action": pl.Utf8,

@@ -30,6 +30,7 @@ import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -77,7 +78,7 @@ def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> str:
-    parts = {t: _table_digest(con, t) for t in (*flow.tables, "zsync.links")}
+    parts: dict[str, Any] = {t: _table_digest(con, t) for t in (*flow.tables, "zsync.links")}
     attempts = con.execute(
         "select count(*), max(\"at\")::varchar from zsync.push_log where flow = ? "
         "and action in ('create', 'update', 'lookup', 'reverse')", [flow.name]).fetchall()[0]

@@ -53,6 +53,10 @@ class Outcome:
     def message(self) -> str | None:
         return self.failure.message if self.failure else None
 
+    @property
+    def kind(self) -> FailureKind | None:
+        return self.failure.kind if self.failure else None
+
 
 @dataclass(frozen=True)
 class Reversal:

@@ -32,8 +32,18 @@ from zsync_assets.flows.mapping.accounts import accounts_left_out
 from zsync_assets.flows.mapping.common import account_names, record_name
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.memos import (
-    body_fields, born_in_netsuite, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day,
-    netsuite_targets, records, ref,
+    body_fields,
+    born_in_netsuite,
+    currency_ids,
+    customer_by_account,
+    frame,
+    line,
+    linked,
+    money,
+    netsuite_day,
+    netsuite_targets,
+    records,
+    ref,
 )
 
 ZUORA_TYPE = "INVOICE_ITEM_ADJUSTMENT"

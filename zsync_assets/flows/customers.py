@@ -24,11 +24,18 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
+from zsync_assets.flows.mapping.accounts import left_out_reason
 from zsync_assets.flows.mapping.common import (
-    link_ref, lookup, netsuite_country, record_name, record_name_expr, ref, resolve, table,
+    link_ref,
+    lookup,
+    netsuite_country,
+    record_name,
+    record_name_expr,
+    ref,
+    resolve,
+    table,
     with_columns_if_missing,
 )
-from zsync_assets.flows.mapping.accounts import left_out_reason
 from zsync_assets.flows.mapping.custom_fields import ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.netsuite_fields import CUSTOMER_ZUORA_ID_FIELD
 

@@ -28,14 +28,25 @@ from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.accounts import account_left_out
 from zsync_assets.flows.mapping.common import (
-    account_names, header_blocked, header_blocked_by, lookup, record_name_expr, ref, resolve, table,
+    account_names,
+    header_blocked,
+    header_blocked_by,
+    lookup,
+    record_name_expr,
+    ref,
+    resolve,
+    table,
     with_columns_if_missing,
 )
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
 from zsync_assets.flows.mapping.netsuite_fields import (
-    ORIGIN_FIELD, ORIGIN_ZUORA, TRANSACTION_ZUORA_ID_FIELD, ZUORA_TYPE_FIELD,
+    ORIGIN_FIELD,
+    ORIGIN_ZUORA,
+    TRANSACTION_ZUORA_ID_FIELD,
+    ZUORA_TYPE_FIELD,
 )
+
 REVERSAL_SUFFIX = ":reversal"
 
 _INVOICE_COLUMNS = ["id", "account_id", "invoice_number", "invoice_date", "due_date", "status", "currency", "amount"]

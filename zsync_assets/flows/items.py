@@ -32,7 +32,8 @@ def _record_type(item_type_ns: str | None, charge_type: str | None, config: Conf
         return RECORD_TYPES["ServiceSaleItem"]
     if "inventory" in text:
         return RECORD_TYPES["NonInventorySaleItem"]
-    configured = config.item_type_by_charge_type.get(charge_type or "", "ServiceSaleItem")
+    configured = (config.item_type_by_charge_type.get(charge_type, "ServiceSaleItem") if charge_type in CHARGE_TYPES
+                  else "ServiceSaleItem")
     return RECORD_TYPES[configured]
 
 

@@ -21,17 +21,26 @@ when `invoice_settlement: false` (the NetSuite -> Zuora half of the two-way `adj
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
-from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 from zsync_assets.flows.mapping.custom_fields import FROM_NETSUITE
 from zsync_assets.flows.mapping.memos import (
-    ORIGIN_FIELD, applications, born_in_netsuite, day_text, frame, item_lines, linked, money,
-    netsuite_targets, records,
+    ORIGIN_FIELD,
+    applications,
+    born_in_netsuite,
+    day_text,
+    frame,
+    item_lines,
+    linked,
+    money,
+    netsuite_targets,
+    records,
 )
+from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 
 NETSUITE_CREDIT_MEMOS_FLOW = "netsuite_credit_memos"
 _MEMO_COLUMNS = ["internal_id", "external_id", "tran_id", "tran_date", "status", "total", "apply_list", "item_list",
@@ -69,7 +78,8 @@ def _changed_after_sync(memo_name: str, row: dict, adjustment: dict | None) -> s
     now = (row["InvoiceId"], row["SourceId"], row["Amount"])
     if was == now:
         return None
-    return (f"credit memo {memo_name} changed after it became Zuora adjustment {adjustment['adjustment_number'] or adjustment['id']} "
+    number = adjustment["adjustment_number"] or adjustment["id"]
+    return (f"credit memo {memo_name} changed after it became Zuora adjustment {number} "
             f"({was[2]} on invoice item {was[1]}; now {now[2]} on {now[1]}): Zuora cannot change a processed "
             "adjustment; cancel it in Zuora and enter a new credit memo")
 
@@ -115,6 +125,7 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
                             else (None, None))
         amount = applied[0][1] if len(applied) == 1 else 0.0
         unapplied = money(money(memo["total"]) - amount)
+        blocked: str | None
         if not applied:
             blocked = f"credit memo {name} is applied to no invoice; zsync needs exactly one synced invoice"
         elif len(applied) > 1:
@@ -127,7 +138,7 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
             blocked = f"credit memo {name} has {unapplied} unapplied; apply it in full to the invoice"
         else:
             blocked = why_not
-        row = {
+        row: dict[str, Any] = {
             "source_id": str(memo["internal_id"]),
             "InvoiceId": invoice_id,
             "SourceId": item_id,

@@ -30,12 +30,27 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import record_name_expr, ref, table, with_columns_if_missing
-from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, FROM_NETSUITE, ZUORA_WRITE_BACK
+from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 from zsync_assets.flows.mapping.settlement import (
-    CAME_FROM_ZUORA, ORIGIN_FIELD, ORIGIN_NS_NETSUITE, AppliedTo, ZuoraSettlement, before_cutover,
-    body_fields, born_in_zuora, created_by, fixed_fields_changed, iso_currency_codes, live_refunds,
-    netsuite_applications, netsuite_date, netsuite_documents, netsuite_reversal, netsuite_to_zuora, zuora_settlements,
+    CAME_FROM_ZUORA,
+    ORIGIN_FIELD,
+    ORIGIN_NS_NETSUITE,
+    AppliedTo,
+    ZuoraSettlement,
+    before_cutover,
+    body_fields,
+    born_in_zuora,
+    created_by,
+    fixed_fields_changed,
+    iso_currency_codes,
+    live_refunds,
+    netsuite_applications,
+    netsuite_date,
+    netsuite_documents,
+    netsuite_reversal,
+    netsuite_to_zuora,
+    zuora_settlements,
 )
 
 TO_NETSUITE, TO_ZUORA = "payments", "netsuite_payments"

@@ -14,14 +14,15 @@ deletion, one per vendor:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import duckdb
 
-from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
 from zsync_assets.lib.cursors import read_cursor, write_cursor
+from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
 
 NETSUITE_CURSOR = "netsuite.deleted"
@@ -61,7 +62,7 @@ class DeletionResult:
 
 def detect_netsuite_deletions(
     warehouse: Warehouse,
-    get_deleted: Callable[[list[str], datetime | None], Iterable[list[Mapping]]],
+    get_deleted: Callable[[list[str], datetime | None], Iterable[Sequence[Mapping[str, Any]]]],
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> DeletionResult:
@@ -131,7 +132,7 @@ def detect_zuora_deletions(
 DELETED_COLUMN = "_deleted_at"
 
 
-def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: dict[str, object]) -> int:
+def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: Mapping[str, datetime]) -> int:
     """Set `_deleted_at` on staged rows of records deleted at the source (id -> when).
 
     The row stays: people see what was deleted and what it was linked to, and nothing in zsync

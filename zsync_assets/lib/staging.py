@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -172,7 +173,7 @@ def _as_declared(frame: pl.DataFrame, name: str, type_name: str, table: str) -> 
         ) from None
 
 
-def records_frame(records: list[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
+def records_frame(records: Sequence[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
                   table: str = "") -> pl.DataFrame:
     """Vendor records (camelCase keys) as a frame with snake_case columns: declared `columns` cast
     to their type (and present even when no record has them), others typed by their values."""
@@ -208,10 +209,9 @@ def ensure_staged_table(con: duckdb.DuckDBPyConnection, table: str, columns: Map
         if name not in existing:
             con.execute(f"alter table {qualified(table)} add column {quote_ident(name)} {duck}")
         elif existing[name] != duck and existing[name] == "VARCHAR":
-            try:
+            # Values that don't convert stay text: nothing is lost, the mapping casts.
+            with suppress(duckdb.Error):
                 con.execute(f"alter table {qualified(table)} alter {quote_ident(name)} type {duck}")
-            except duckdb.Error:
-                pass  # values that don't convert stay text: nothing is lost, the mapping casts
 
 
 # One line per staged page, for a terminal watching a long step (`zsync demo` prints this logger;
@@ -222,7 +222,7 @@ PROGRESS = logging.getLogger("zsync.progress")
 def stage(
     warehouse: Warehouse,
     obj: StagedObject,
-    fetch: Callable[[datetime | None], Iterable[list[Mapping[str, Any]]]],
+    fetch: Callable[[datetime | None], Iterable[Sequence[Mapping[str, Any]]]],
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> StageResult:

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
@@ -197,8 +197,8 @@ async def drop_connection(send) -> None:  # noqa: ANN001 - raw ASGI send
     raise DroppedConnection("sandbox fault: connection dropped")
 
 
-class DroppingResponse:
-    """A starlette-compatible response object that drops the connection when sent."""
+class DroppingResponse(Response):
+    """A response that drops the connection when sent (a Response, so routes may return it)."""
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         await drop_connection(send)

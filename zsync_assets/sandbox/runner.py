@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from zsync_assets.sandbox import SANDBOXES, defaults
 from zsync_assets.sandbox.faults import DroppedConnection
@@ -55,7 +56,7 @@ def load_app_factory(name: str):
 class ServerThread:
     """One ASGI app served by uvicorn in a daemon thread; `stop()` shuts it down cleanly."""
 
-    app: object
+    app: ASGIApp
     port: int
     host: str = defaults.HOST
 

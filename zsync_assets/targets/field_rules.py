@@ -22,10 +22,15 @@ Vendor facts:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from zsync_assets.engine.flow import PayloadCheck
+
+if TYPE_CHECKING:
+    # A dtype is an instance (pl.List(pl.Utf8)) or a class (pl.Utf8); polars accepts both.
+    from polars._typing import PolarsDataType
 
 NETSUITE_MAX_LENGTH = {"companyName": 83, "entityId": 83, "addressee": 83, "attention": 83, "addr1": 150,
                        "addr2": 150, "addr3": 150, "city": 50, "itemId": 60}
@@ -35,10 +40,10 @@ MAX_LENGTH = {"netsuite": NETSUITE_MAX_LENGTH, "zuora": ZUORA_MAX_LENGTH}
 NUMBERS: dict[str, frozenset[str]] = {"netsuite": NETSUITE_NUMBERS, "zuora": frozenset()}
 VENDOR = {"netsuite": "NetSuite", "zuora": "Zuora"}
 
-Leaf = tuple[str, pl.Expr, pl.DataType]  # (dotted path, expression over the frame, leaf dtype)
+Leaf = tuple[str, pl.Expr, "PolarsDataType"]  # (dotted path, expression over the frame, leaf dtype)
 
 
-def _leaves(expr: pl.Expr, dtype: pl.DataType, path: str, in_list: bool) -> list[Leaf]:
+def _leaves(expr: pl.Expr, dtype: PolarsDataType, path: str, in_list: bool) -> list[Leaf]:
     """Every scalar leaf of a payload column, as (path, expression, dtype). Values inside lists
     come back as lists (one entry per element), so a check can look at each of them."""
     if isinstance(dtype, pl.Struct):
@@ -53,7 +58,7 @@ def _leaves(expr: pl.Expr, dtype: pl.DataType, path: str, in_list: bool) -> list
     return [(path, expr, dtype)]
 
 
-def _problem(path: str, expr: pl.Expr, dtype: pl.DataType, in_list: bool, vendor: str,
+def _problem(path: str, expr: pl.Expr, dtype: PolarsDataType, in_list: bool, vendor: str,
              max_length: Mapping[str, int], numbers: frozenset[str]) -> pl.Expr | None:
     name = path.rsplit(".", 1)[-1].removesuffix("[]")
     values = expr if not in_list else expr.list.eval(pl.element().drop_nulls())

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from zsync_assets.clients.netsuite.interface import (
-    MAX_DELETE_LIST, MAX_GET_LIST, MAX_UPSERT_LIST, NetSuiteAuthError, NetSuiteClient, NetSuiteError, WriteResult,
+    MAX_DELETE_LIST,
+    MAX_GET_LIST,
+    MAX_UPSERT_LIST,
+    NetSuiteAuthError,
+    NetSuiteClient,
+    NetSuiteError,
+    WriteResult,
 )
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import WriteBack
@@ -56,6 +62,7 @@ def _outcome(source_id: str, result: WriteResult) -> Outcome:
 
 class NetSuiteSink:
     system = "netsuite"
+    one_call_per_record = False  # addList / updateList: one call writes a whole batch
 
     def __init__(self, client: NetSuiteClient):
         self.client = client
@@ -144,8 +151,11 @@ class NetSuiteSink:
                 results = [WriteResult(False, failure=error.failure) for _ in indexes]
             for i, result in zip(indexes, results, strict=True):
                 gone = result.ok or result.code == "RCRD_DSNT_EXIST"
-                outcomes[i] = (Outcome(records[i].source_id, True, records[i].target_id) if gone
-                               else Outcome.failed(records[i].source_id, result.failure))
+                if gone:
+                    outcomes[i] = Outcome(records[i].source_id, True, records[i].target_id)
+                else:
+                    assert result.failure is not None  # a WriteResult that is not ok carries its verdict
+                    outcomes[i] = Outcome.failed(records[i].source_id, result.failure)
         return [outcomes[i] for i in range(len(records))]
 
     def write_back(self, write_back: WriteBack, notices: Sequence[LinkNotice]) -> list[Outcome]:

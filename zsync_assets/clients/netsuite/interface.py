@@ -13,7 +13,7 @@ name: `customer`, `nonInventorySaleItem`, `invoice`...). RecordRefs are `{"inter
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -98,7 +98,7 @@ class NetSuiteClient(Protocol):
     def get_all(self, record_type: str) -> list[Record]: ...
 
     def search(self, search_type: str, criteria: Mapping[str, Any], *,
-               page_size: int | None = None) -> Iterator[list[Record]]:
+               page_size: int | None = None) -> Generator[list[Record], None, None]:
         """Yield pages of records; `search_type` names a basic search (`customer`, `item`,
         `transaction`, `subsidiary`...); `criteria` holds its fields, e.g.
         `{"lastModifiedDate": {"operator": "onOrAfter", "searchValue": dt}}`."""

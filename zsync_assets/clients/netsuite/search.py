@@ -10,7 +10,7 @@ unseen), otherwise with the original criteria; records already yielded are skipp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from zsync_assets.clients.netsuite.interface import NetSuiteError, Record
@@ -33,8 +33,8 @@ class SearchPager:
                                               "returnSearchColumns": False}}
         self.restarts = 0
 
-    def pages(self) -> Iterator[list[Record]]:
-        seen: set[str] = set()
+    def pages(self) -> Generator[list[Record], None, None]:
+        seen: set[str | None] = set()
         ordered = True  # have records come in non-decreasing lastModifiedDate so far?
         last_modified = None
         criteria = self.criteria

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +57,7 @@ from zsync_assets.clients.netsuite.interface import (
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
 from zsync_assets.clients.netsuite.search import SearchPager
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl, record_dict
-from zsync_assets.lib.failure import Failure, VendorUnreachable, unreachable_hint
+from zsync_assets.lib.failure import Failure, FailureKind, VendorUnreachable, unreachable_hint
 from zsync_assets.sandbox import defaults
 
 _GOVERNANCE_FAULTS = {"exceededconcurrentrequestlimitfault", "exceededrequestlimitfault"}
@@ -217,7 +217,7 @@ class SoapNetSuiteClient:
             if response.status_code in (401, 403):
                 raise _AttemptFailed(NetSuiteAuthError(f"HTTP_{response.status_code}", text or "access denied"),
                                      outcome_known=True)
-            kind = "transient" if response.status_code >= 500 else "data"
+            kind: FailureKind = "transient" if response.status_code >= 500 else "data"
             raise _AttemptFailed(NetSuiteError(f"HTTP_{response.status_code}",
                                                f"answered without a SOAP body: {text}", kind=kind),
                                  outcome_known=False)
@@ -268,7 +268,7 @@ class SoapNetSuiteClient:
         return [record_dict(r) for r in (result.recordList.record if result.recordList else None) or []]
 
     def search(self, search_type: str, criteria: Mapping[str, Any], *,
-               page_size: int | None = None) -> Iterator[list[Record]]:
+               page_size: int | None = None) -> Generator[list[Record], None, None]:
         size = _clamp(page_size or self.page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
         return SearchPager(self, search_type, criteria, size).pages()
 
@@ -337,7 +337,9 @@ class SoapNetSuiteClient:
                 written = self._write_chunk(operation, chunk_sent, replay_safe(chunk_sent), record=built)
                 for i, result in zip(sent, written, strict=True):
                     results[i] = result
-            return results
+            done = [r for r in results if r is not None]
+            assert len(done) == len(chunk)  # each record was refused by zeep or sent
+            return done
 
         return [res for page in self._concurrently(write, chunks) for res in page]
 

@@ -159,7 +159,7 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
             refuse_other_instance(store, SYSTEM, str(client.account_id))
             if line_table:  # the line table exists from the first staging on, like its header
                 with store.connect() as con:
-                    ensure_staged_table(con, line_table, COLUMNS[spec.line_table])
+                    ensure_staged_table(con, line_table, COLUMNS[spec.line_table or ""])
             result = stage(store, obj, fetch_pages(client, spec, store, counts))
             calls, retries = dict(client.calls), dict(client.retries)
         finally:

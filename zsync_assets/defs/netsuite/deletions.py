@@ -7,10 +7,10 @@ retry the step.
 
 import dagster as dg
 
+from zsync_assets.audit import views as audit
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.engine.assets import refuse_other_instance, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
-from zsync_assets.audit import views as audit
 from zsync_assets.lib.deletions import NETSUITE_DELETED_TYPES, detect_netsuite_deletions
 from zsync_assets.lib.resources import WarehouseResource
 
@@ -21,7 +21,7 @@ from zsync_assets.lib.resources import WarehouseResource
     kinds={"netsuite", "duckdb"},
     owners=OWNERS,
     code_version=source_version(__name__, "zsync_assets.lib.deletions"),
-    deps=sorted({table_key(t) for t in NETSUITE_DELETED_TYPES.values()}, key=lambda k: k.to_user_string()),
+    deps=[table_key(t) for t in sorted(set(NETSUITE_DELETED_TYPES.values()))],
     description="Records deleted in NetSuite (getDeleted since the last run): their staged rows get "
                 "`_deleted_at`; rows are kept and nothing is deleted elsewhere. Shown in `audit.unlinked`.",
 )

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from zsync_assets.audit import views as audit
 from zsync_assets.clients.zuora import ZuoraClient, ZuoraResource
 from zsync_assets.engine.assets import refuse_other_instance, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
-from zsync_assets.audit import views as audit
 from zsync_assets.lib.deletions import ZUORA_RECONCILED, detect_zuora_deletions
 from zsync_assets.lib.resources import WarehouseResource
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from zsync_assets.engine.flow import LINK_REF
 from zsync_assets.flows.mapping.countries import to_netsuite_country
 
+if TYPE_CHECKING:
+    # A dtype is an instance (pl.List(pl.Utf8)) or a class (pl.Utf8); polars accepts both.
+    from polars._typing import PolarsDataType
+
 
 def table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
     return tables.get(name, pl.DataFrame())
 
 
-def col(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.Utf8) -> pl.Expr:
+def col(frame: pl.DataFrame, name: str, dtype: PolarsDataType = pl.Utf8) -> pl.Expr:
     """The column if staged, else nulls: vendors omit custom fields nobody ever set."""
     return pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
 
@@ -42,7 +47,7 @@ def lookup(reference: pl.DataFrame, key_cols: list[str], value_col: str = "inter
     return out
 
 
-def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
+def resolve(expr: pl.Expr, mapping: Mapping[str, str | None]) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 

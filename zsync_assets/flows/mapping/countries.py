@@ -36,7 +36,7 @@ _ALIASES = {"UK": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "USA": "US", "UN
 def netsuite_countries() -> frozenset[str]:
     root = etree.parse(str(require(NETSUITE_XSD_DIR / "platform.commonTypes.xsd"))).getroot()
     return frozenset(
-        e.get("value") for st in root.iter(f"{_XS}simpleType") if st.get("name") == "Country"
+        e.attrib["value"] for st in root.iter(f"{_XS}simpleType") if st.get("name") == "Country"
         for e in st.iter(f"{_XS}enumeration")
     )
 

@@ -16,6 +16,7 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.flows.mapping.common import lookup, ref, resolve, table, with_columns_if_missing
 from zsync_assets.flows.mapping.netsuite_fields import LINE_ID_FIELD
+
 # NetSuite rejects a line whose amount differs from quantity x rate by a cent or more (rounded
 # to 2 places); a rate with 8 decimals keeps usage lines (0.002 per call) exact.
 RATE_DECIMALS = 8

@@ -16,7 +16,11 @@ from zsync_assets.config import Config
 from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX
 from zsync_assets.flows.mapping.common import lookup, table, with_columns_if_missing
 from zsync_assets.flows.mapping.netsuite_fields import (
-    LINE_ID_FIELD, ORIGIN_FIELD, ORIGIN_ZUORA, TRANSACTION_ZUORA_ID_FIELD, ZUORA_TYPE_FIELD,
+    LINE_ID_FIELD,
+    ORIGIN_FIELD,
+    ORIGIN_ZUORA,
+    TRANSACTION_ZUORA_ID_FIELD,
+    ZUORA_TYPE_FIELD,
 )
 
 

@@ -18,10 +18,19 @@ from zsync_assets.config import Config
 from zsync_assets.engine.flow import EXTERNAL_ID_PREFIX
 from zsync_assets.flows.mapping.accounts import account_left_out
 from zsync_assets.flows.mapping.common import (
-    account_names, header_blocked, header_blocked_by, lookup, resolve, table, with_columns_if_missing,
+    account_names,
+    header_blocked,
+    header_blocked_by,
+    lookup,
+    resolve,
+    table,
+    with_columns_if_missing,
 )
 from zsync_assets.flows.mapping.netsuite_fields import (
-    ORIGIN_FIELD, ORIGIN_ZUORA, TRANSACTION_ZUORA_ID_FIELD, ZUORA_TYPE_FIELD,
+    ORIGIN_FIELD,
+    ORIGIN_ZUORA,
+    TRANSACTION_ZUORA_ID_FIELD,
+    ZUORA_TYPE_FIELD,
 )
 
 ORIGIN_NS_NETSUITE = "NetSuite"  # Zuora Origin__NS of documents born in NetSuite

@@ -25,7 +25,16 @@ from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import account_names, record_name, table, with_columns_if_missing
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
 from zsync_assets.flows.mapping.memos import (
-    body_fields, currency_ids, customer_by_account, frame, line, linked, money, netsuite_day, records, ref,
+    body_fields,
+    currency_ids,
+    customer_by_account,
+    frame,
+    line,
+    linked,
+    money,
+    netsuite_day,
+    records,
+    ref,
     tax_item_id,
 )
 from zsync_assets.flows.mapping.settlement import live_refunds
@@ -52,7 +61,8 @@ def _lines(items: list[dict], synced_items: dict[str, str], tax_item: str | None
         if tax:
             lines.append(line(tax_item, tax, f"Tax on {item['charge_name'] or 'memo item'}", item["id"] + TAX_LINE_SUFFIX))
         if blocked is None and netsuite_item is None:
-            blocked = f"charge {charge} ('{item['charge_name'] or ''}') of memo item {item['id']} is not synced yet (flow items)"
+            blocked = (f"charge {charge} ('{item['charge_name'] or ''}') of memo item {item['id']} "
+                       "is not synced yet (flow items)")
         if blocked is None and tax and tax_item is None:
             blocked = (f"memo item {item['id']} carries tax {tax} but no NetSuite tax item is set for memos "
                        "(set default_tax_item)")

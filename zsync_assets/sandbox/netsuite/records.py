@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from zsync_assets.sandbox.netsuite.schema import ACCOUNTING, CUSTOMERS, RELATIONSHIPS, SALES, clark
 
@@ -53,7 +54,14 @@ class RecordKind:
 
 
 _ENTITY_REFS = {"subsidiary": ("subsidiary",), "currency": ("currency",), "terms": ("term",)}
-_NO_TIMESTAMPS = {"created_field": None, "modified_field": None}
+
+
+class _Timestamps(TypedDict):
+    created_field: str | None
+    modified_field: str | None
+
+
+_NO_TIMESTAMPS: _Timestamps = {"created_field": None, "modified_field": None}
 # A sales tax item may also be an item line of its own (legacy tax: tax charged as a line).
 _LINE_REFS = {"item": ITEM_TYPES + ("salesTaxItem",), "taxCode": ("salesTaxItem",)}
 

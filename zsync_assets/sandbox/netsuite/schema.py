@@ -67,7 +67,9 @@ def vendor_files() -> list[Path]:
 def zeep_schema():
     """zeep's view of the vendor WSDL (parsed once per process; under a second)."""
     vendor_files()
-    return Document(str(WSDL_FILE), Transport()).types
+    # zeep annotates `transport` as a class, but calls methods on it: it takes an instance (as
+    # zeep.Client passes one).
+    return Document(str(WSDL_FILE), Transport()).types  # type: ignore[arg-type]
 
 
 def wrapper_schema(xsd_files: list[Path]) -> etree.XMLSchema:
@@ -114,7 +116,7 @@ def enumeration(type_name: str, xsd: str = "platform.coreTypes.xsd") -> frozense
     root = etree.parse(str(require(XSD_DIR / xsd))).getroot()
     for simple in root.iter(f"{{{XS}}}simpleType"):
         if simple.get("name") == type_name:
-            return frozenset(e.get("value") for e in simple.iter(f"{{{XS}}}enumeration"))
+            return frozenset(e.attrib["value"] for e in simple.iter(f"{{{XS}}}enumeration"))
     raise LookupError(f"no simpleType {type_name} in {xsd}")
 
 

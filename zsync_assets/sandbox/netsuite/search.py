@@ -26,7 +26,11 @@ from typing import Any
 
 from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.records import (
-    ITEM_TYPES, KINDS, SEARCH_TYPE_VALUES, TRANSACTION_TYPES, record_name,
+    ITEM_TYPES,
+    KINDS,
+    SEARCH_TYPE_VALUES,
+    TRANSACTION_TYPES,
+    record_name,
 )
 from zsync_assets.sandbox.netsuite.schema import TYPE_KEY, local_name
 from zsync_assets.sandbox.netsuite.store import Store
@@ -187,7 +191,7 @@ def matches(row: dict, criteria: dict[str, Any], clock: AccountClock) -> bool:
 def match(criterion: dict, value: Any, clock: AccountClock) -> bool:
     """Does one stored value meet one Search*Field criterion?"""
     kind = local_name(criterion.get(TYPE_KEY, ""))
-    op = criterion.get("operator")
+    op: str = criterion.get("operator") or ""
     wanted = criterion.get("searchValue")
     if kind == "SearchEnumMultiSelectField":
         hit = value in (wanted or [])

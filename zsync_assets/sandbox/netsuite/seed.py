@@ -115,14 +115,14 @@ def seed_account(store: Store, clock: AccountClock, *, seed: int, size: int) -> 
         invoices.append((add("invoice", entity=ref(customer), currency=ref(cur), itemList=lines(),
                              memo="Invoice entered by an accountant"), customer))
     for n, (invoice, customer) in enumerate(invoices):
-        open_amount = store.get(invoice, "invoice")["data"]["amountRemaining"]
+        open_amount = store.existing(invoice, "invoice")["data"]["amountRemaining"]
         if n % 3 == 0:  # partial payment
             amount = round(open_amount / 2, 2)
             add("customerPayment", customer=ref(customer), payment=amount,
                 applyList={"apply": [{"doc": invoice, "apply": True, "amount": amount}]})
             if n == 0:
                 unapplied = add("customerPayment", customer=ref(customer), payment=50.0)  # then refunded
-                if store.get(unapplied, "customerPayment")["data"].get("unapplied"):
+                if store.existing(unapplied, "customerPayment")["data"].get("unapplied"):
                     add("customerRefund", customer=ref(customer),
                         applyList={"apply": [{"doc": unapplied, "apply": True, "amount": 50.0}]})
         elif n % 3 == 1:  # credit memo applied to the invoice

@@ -23,7 +23,7 @@ from zsync_assets.sandbox.netsuite.deleted import DEFAULT_PAGE_SIZE as DELETED_P
 from zsync_assets.sandbox.netsuite.deleted import get_deleted
 from zsync_assets.sandbox.netsuite.errors import RecordError
 from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, validation_errors
-from zsync_assets.sandbox.netsuite.search import SearchError, Searcher, as_record
+from zsync_assets.sandbox.netsuite.search import Searcher, SearchError, as_record
 from zsync_assets.sandbox.netsuite.store import Store
 from zsync_assets.sandbox.netsuite.writes import RecordWriter, feature_disabled, kind_named
 
@@ -103,9 +103,9 @@ class NetSuiteService:
 
     # ---- dispatch ---------------------------------------------------------------------------
     def _dispatch(self, op: str, request: dict, prefs: dict) -> Outcome:
-        items = request.get("record") if op in LIST_WRITES else (
-            request.get("baseRef") if op in ("getList", "deleteList") else None)
-        if op in LIST_LIMITS and len(items or []) > LIST_LIMITS[op]:
+        items = (request.get("record") if op in LIST_WRITES else (
+            request.get("baseRef") if op in ("getList", "deleteList") else None)) or []
+        if op in LIST_LIMITS and len(items) > LIST_LIMITS[op]:
             raise soap.record_count_fault(op, LIST_LIMITS[op], len(items))
         if self.latency_per_record_ms:
             time.sleep(self.latency_per_record_ms * len(items or [1]) / 1000)
@@ -170,7 +170,7 @@ class NetSuiteService:
         return {"status": ok(), "record": as_record(row)}
 
     def _get_all(self, record: dict) -> dict:
-        record_type = record.get("recordType")
+        record_type = record.get("recordType", "")  # required by the XSD, which checked the request
         if record_type != "currency":  # of the GetAllRecordType values, the sandbox keeps currencies
             error = feature_disabled(record_type)
             return {"status": failed(error.code, error.message)}

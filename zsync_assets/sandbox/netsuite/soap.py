@@ -76,7 +76,7 @@ def parse_envelope(raw: bytes) -> Envelope:
         headers = {etree.QName(h).localname: h for h in header if isinstance(h.tag, str)}
     operation = body[0]
     if etree.QName(operation).namespace != MSG:
-        raise user_fault(f"Unknown operation element {operation.tag}.")
+        raise user_fault(f"Unknown operation element {etree.QName(operation).text}.")
     return Envelope(etree.QName(operation).localname, operation, headers)
 
 

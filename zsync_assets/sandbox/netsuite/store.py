@@ -108,10 +108,19 @@ class Store:
 
     @staticmethod
     def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
-        if row is None:
-            return None
+        return None if row is None else Store._record(row)
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> dict[str, Any]:
         return {"internal_id": row["internal_id"], "record_type": row["record_type"],
                 "data": json.loads(row["data"])}
+
+    def existing(self, internal_id: int | str, record_types: str | tuple[str, ...]) -> dict:
+        """A record the caller knows is stored (it just wrote it)."""
+        record = self.get(internal_id, record_types)
+        if record is None:
+            raise KeyError(f"{record_types} {internal_id} is not in the sandbox store")
+        return record
 
     def get(self, internal_id: int | str, record_types: str | tuple[str, ...]) -> dict | None:
         """The record with this id, if it is one of `record_types` (which share an id space)."""
@@ -146,7 +155,7 @@ class Store:
             rows = self._con.execute(
                 f"SELECT * FROM records WHERE record_type IN ({marks}) ORDER BY internal_id", record_types
             ).fetchall()
-        return [self._row(r) for r in rows]
+        return [self._record(r) for r in rows]
 
     def next_id(self, record_type: str) -> int:
         """Reserve the next internal id of this record type's id space (inside a transaction)."""

@@ -17,7 +17,12 @@ from zsync_assets.sandbox.netsuite.clock import AccountClock
 from zsync_assets.sandbox.netsuite.errors import RecordError
 from zsync_assets.sandbox.netsuite.merge import merge
 from zsync_assets.sandbox.netsuite.records import (
-    CUSTOM_FIELDS, ITEM_ID_MAX, KIND_BY_XSD, KINDS, RecordKind, record_name,
+    CUSTOM_FIELDS,
+    ITEM_ID_MAX,
+    KIND_BY_XSD,
+    KINDS,
+    RecordKind,
+    record_name,
 )
 from zsync_assets.sandbox.netsuite.schema import CORE, RECORD_REF, TYPE_KEY
 from zsync_assets.sandbox.netsuite.store import Store

@@ -25,7 +25,16 @@ from starlette.routing import Route
 from zsync_assets.sandbox import defaults
 from zsync_assets.sandbox.faults import FaultInjector
 from zsync_assets.sandbox.zuora import (
-    accounts, actions, invoices, memo_applications, memos, object_query, orders, payments, products, refunds,
+    accounts,
+    actions,
+    invoices,
+    memo_applications,
+    memos,
+    object_query,
+    orders,
+    payments,
+    products,
+    refunds,
     subscriptions,
 )
 from zsync_assets.sandbox.zuora.auth import token_response

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 
@@ -79,12 +80,12 @@ class Tenant:
         return len(self.entities) > 1
 
     def clients(self, client_id: str, client_secret: str,
-                scoped: Mapping[str, Mapping[str, object]] | None) -> dict[str, OAuthClient]:
+                scoped: Mapping[str, Mapping[str, Any]] | None) -> dict[str, OAuthClient]:
         """The tenant's OAuth clients: the default one reaches every entity; `scoped` adds
         `{client_id: {"secret": ..., "entities": [entity id, ...]}}`."""
         clients = {client_id: OAuthClient(client_secret, tuple(self.entities))}
         for cid, spec in (scoped or {}).items():
-            reach = tuple(str(e) for e in spec.get("entities", ()))  # type: ignore[union-attr]
+            reach = tuple(str(e) for e in spec.get("entities", ()))
             unknown = sorted(set(reach) - set(self.entities))
             if unknown or not reach:
                 raise ValueError(f"OAuth client {cid}: entities {unknown or '[]'} are not entities of this tenant")

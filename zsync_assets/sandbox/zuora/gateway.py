@@ -25,7 +25,14 @@ from starlette.routing import Route
 from zsync_assets.sandbox.faults import DroppingResponse, FaultInjector, html_error_page
 from zsync_assets.sandbox.zuora.entities import Tenant
 from zsync_assets.sandbox.zuora.errors import (
-    INTERNAL, INVALID_VALUE, LIMIT, ApiError, error_body, error_response, new_request_id)
+    INTERNAL,
+    INVALID_VALUE,
+    LIMIT,
+    ApiError,
+    error_body,
+    error_response,
+    new_request_id,
+)
 from zsync_assets.sandbox.zuora.idempotency import Conflict, IdempotencyLedger, Replay
 from zsync_assets.sandbox.zuora.model import ABSENT_FIELDS
 from zsync_assets.sandbox.zuora.request_checks import RequestChecks

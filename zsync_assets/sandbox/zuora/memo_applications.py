@@ -84,7 +84,7 @@ def apply_credit_memo(call: Call) -> tuple[int, Any]:
     with store.transaction():
         for key, doc, amount in wanted:
             obj_name, id_field, number_field, label = TARGETS[key]
-            doc = store.get(obj_name, doc["id"])  # the same document twice in one call: its balance now
+            doc = store.existing(obj_name, doc["id"])  # the same document twice in one call: its balance now
             if amount > doc["balance"] + 0.001:
                 raise ApiError(400, RULE, f"the amounts applied to {label} {doc[number_field]} exceed its balance")
             store.insert("credit-memo-applications", {

@@ -94,7 +94,7 @@ class RequestSchemas:
         if key not in self._operations:
             path = self._paths.get(_TEMPLATE_PARAM.sub("{}", template))
             op = self.spec["paths"].get(path, {}).get(method.lower()) if path else None
-            if op is None:
+            if path is None or op is None:
                 raise KeyError(f"{method} {template} is not an operation of the Zuora OpenAPI document")
             params = [*self.spec["paths"][path].get("parameters", []), *op.get("parameters", [])]
             parameters = tuple((p, OpenApi30Validator(p.get("schema") or {}, format_checker=FormatChecker()))
@@ -220,7 +220,7 @@ def _message(error: ValidationError) -> str:
         return f"does not match its schema ({error.validator} {json.dumps(error.validator_value)[:40]})"
     if error.validator == "maxLength":
         return f"is longer than {error.validator_value} characters"
-    if error.validator == "enum":
+    if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"{json.dumps(error.instance)[:80]} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "type":
         return f"{json.dumps(error.instance)[:80]} is not of type {error.validator_value}"

@@ -31,7 +31,13 @@ from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, ApiError
 from zsync_assets.sandbox.zuora.fields import a_date, a_number, custom_fields, require, today
 from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.records import (
-    CANCELED, find_account, get_record, refresh_account, refresh_invoice, refresh_payment, require_cancelable,
+    CANCELED,
+    find_account,
+    get_record,
+    refresh_account,
+    refresh_invoice,
+    refresh_payment,
+    require_cancelable,
     update_processed,
 )
 from zsync_assets.sandbox.zuora.refunds import refund_body, standing_refunds

@@ -18,7 +18,12 @@ from typing import Any
 from zsync_assets.sandbox.zuora.errors import RULE, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.records import (
-    CANCELED, get_record, refresh_account, refresh_payment, require_cancelable, update_processed,
+    CANCELED,
+    get_record,
+    refresh_account,
+    refresh_payment,
+    require_cancelable,
+    update_processed,
 )
 from zsync_assets.sandbox.zuora.store import now_iso
 

@@ -41,7 +41,11 @@ ACCOUNTING_CODES = {
     "OneTime": "4020 Professional Services Revenue",
 }
 
-CATALOG = [
+# (charge name, charge type, charge model, price, unit of measure, NetSuite item type)
+Charge = tuple[str, str, str, float, str | None, str]
+# (product name, SKU, category, expired, [(rate plan name, [charge, ...]), ...])
+Product = tuple[str, str, str, bool, list[tuple[str, list[Charge]]]]
+CATALOG: list[Product] = [
     ("Zsync Platform", "SKU-PLAT", "Base Products", False, [
         ("Platform Monthly", [("Platform Fee", "Recurring", "Flat Fee Pricing", 500.0, None, "Service"),
                               ("Onboarding", "OneTime", "Flat Fee Pricing", 1500.0, None, "Service")])]),
@@ -213,7 +217,8 @@ class Seeder:
             creditMemoAmount=0.0, refundAmount=0.0, creditBalanceAdjustmentAmount=0.0, reversed=False,
             postedBy=SANDBOX_USER_ID if status != "Draft" else None,
             postedDate=self.stamp(day, 720) if status != "Draft" else None)
-        items, taxes = [], []
+        items: list[dict[str, Any]] = []
+        taxes: list[dict[str, Any]] = []
         jurisdiction, country, rate, code = TAX[currency]
         rate = rate if self.taxes else 0.0
         lines = self.invoice_lines(i, back, charges, currency)
@@ -340,7 +345,10 @@ class Seeder:
         """One account with `months` months of billing and receivables; True once the Canceled invoice exists."""
         account = self.account(i, parent)
         subscription = self.subscription(account, charges)
-        invoices, debit_memos, credit_memos, payments = [], [], [], []
+        invoices: list[dict[str, Any]] = []
+        debit_memos: list[dict[str, Any]] = []
+        credit_memos: list[dict[str, Any]] = []
+        payments: list[dict[str, Any]] = []
         for back in range(self.months - 1, -1, -1):
             if back == 0 and account["status"] == "Canceled":
                 break

@@ -161,6 +161,13 @@ class Store:
             ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def existing(self, obj: str, record_id: str) -> dict[str, Any]:
+        """A record the caller knows is stored: one it just wrote, or one a stored record names."""
+        record = self.get(obj, record_id)
+        if record is None:
+            raise KeyError(f"{obj} {record_id} is not in the sandbox store")
+        return record
+
     def find(self, obj: str, **equals: Any) -> list[dict[str, Any]]:
         """Records whose fields equal the given values, in id order."""
         where = "".join(f" and json_extract(data, '$.\"{f}\"') = ?" for f in equals)

@@ -42,7 +42,7 @@ def _charge_overrides(store: Store, plan: dict[str, Any], overrides: list[dict[s
             if override.get(field) is not None and charge["chargeModel"] != model:
                 raise ApiError(400, INVALID_VALUE, f"{field} cannot be set on a {charge['chargeModel']} charge "
                                                    f"('{charge['name']}')")
-        by_charge[charge_id] = override
+        by_charge[charge["id"]] = override
     return by_charge
 
 
@@ -59,7 +59,7 @@ def store_rate_plans(store: Store, subscription: dict[str, Any], plans: list[dic
     """Every charge of each subscribed plan becomes a rate plan charge; overrides set quantity/price."""
     rows = []
     for entry in plans:
-        plan = store.get("product-rate-plans", entry["productRatePlanId"])
+        plan = store.existing("product-rate-plans", entry["productRatePlanId"])
         product = store.get("products", plan["productId"]) or {}
         overrides = _charge_overrides(store, plan, entry.get("chargeOverrides") or [])
         charges = []
