@@ -76,6 +76,9 @@ def test_a_flow_in_one_file_is_synced_checked_and_audited_with_no_other_edit(mak
                         f"and issue = 'linked target not found'")
     assert missing.to_dicts() == [{"record_id": gone["target_id"], "linked_to": gone["source_id"]}]
     after = checks["links_resolve"](warehouse=env.resources()["warehouse"])
+    assert isinstance(after, dg.AssetCheckResult), after
     assert not after.passed
-    assert [(r["target_id"], r["source_id"]) for r in after.metadata["first_records"].value] == [
+    first_records = after.metadata["first_records"].value
+    assert isinstance(first_records, list), first_records
+    assert [(r["target_id"], r["source_id"]) for r in first_records] == [
         (gone["target_id"], gone["source_id"])]

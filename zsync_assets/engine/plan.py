@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import polars as pl
 
@@ -29,6 +29,7 @@ from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow, PayloadCheck
 from zsync_assets.engine.payload_json import canonical_json, hash_series, payload_hash, payload_json, payloads
 
 if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
     from polars._typing import PolarsDataType
 
 __all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_hash", "payloads", "plan_counts"]
@@ -120,7 +121,7 @@ def _rules(flow: Flow) -> list[Rule]:
 
 def _first_rule(rules: list[Rule]) -> pl.Expr:
     """The index of the first rule whose condition holds (the last one always does)."""
-    first = pl.when(rules[0].when).then(pl.lit(0))
+    first: Then | ChainedThen = pl.when(rules[0].when).then(pl.lit(0))
     for i, rule in enumerate(rules[1:-1], start=1):
         first = first.when(rule.when).then(pl.lit(i))
     return first.otherwise(pl.lit(len(rules) - 1))
@@ -128,7 +129,7 @@ def _first_rule(rules: list[Rule]) -> pl.Expr:
 
 def _by_rule(rules: list[Rule], part: Callable[[Rule], pl.Expr]) -> pl.Expr:
     """One part (action or reason) of the rule `_rule` names: each condition is evaluated once."""
-    chosen = pl.when(pl.col("_rule") == 0).then(part(rules[0]))
+    chosen: Then | ChainedThen = pl.when(pl.col("_rule") == 0).then(part(rules[0]))
     for i, rule in enumerate(rules[1:], start=1):
         chosen = chosen.when(pl.col("_rule") == i).then(part(rule))
     return chosen

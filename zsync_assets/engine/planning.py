@@ -125,6 +125,6 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
     if write:
         with warehouse.connect() as con:
             _write_plan(con, flow.plan_table, plan)
-            if not missing:
+            if not missing and inputs is not None:  # inputs is set whenever the plan is written
                 plan_state.remember(con, flow, plan_state.with_blockers(inputs, states))
     return PlanResult(plan, missing)

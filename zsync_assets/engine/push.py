@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 import polars as pl
 from filelock import FileLock, Timeout
@@ -131,7 +132,7 @@ def has_work(warehouse: Warehouse, flow: Flow) -> bool:
         return not bookkeeping.read_unreported_rejections(con, flow.name).is_empty()
 
 
-def _write_action(row: dict) -> str:
+def _write_action(row: dict) -> Literal["create", "update"]:
     """How a plan row goes out: an update when its target record is known (linked when planned,
     linked by another run meanwhile, or found by a lookup), else a create."""
     return "update" if row["target_id"] else "create"

@@ -55,9 +55,9 @@ def in_parallel(send: Callable[[B], B], batches: list[B], workers: int,
     queue, error = iter(batches), None
     with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="zsync-push") as pool:
         in_flight: dict[Future, B] = {}
-        for batch in (next(queue, None) for _ in range(workers)):
-            if batch is not None:
-                in_flight[pool.submit(send, batch)] = batch
+        for first in (next(queue, None) for _ in range(workers)):
+            if first is not None:
+                in_flight[pool.submit(send, first)] = first
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:

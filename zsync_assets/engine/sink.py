@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 from zsync_assets.config import Config
 from zsync_assets.engine.flow import WriteBack
-from zsync_assets.lib.failure import Failure
+from zsync_assets.lib.failure import Failure, FailureKind
 
 
 @dataclass(frozen=True)

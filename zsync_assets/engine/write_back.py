@@ -31,6 +31,7 @@ def write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Conf
     ]
     size = max(1, source_sink.batch_size(config, "update"))
     written = failed = 0
+    assert flow.write_back is not None  # push calls this only for flows that write back
     for start in range(0, len(todo), size):
         chunk = todo[start:start + size]
         notices = [n for n, _ in chunk]

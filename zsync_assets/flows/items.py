@@ -16,7 +16,7 @@ from datetime import date
 
 import polars as pl
 
-from zsync_assets.config import Config
+from zsync_assets.config import CHARGE_TYPES, Config
 from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
 from zsync_assets.flows.mapping.common import bounded_name, lookup, ref, resolve, table, with_columns_if_missing
 from zsync_assets.flows.mapping.custom_fields import ZUORA_WRITE_BACK

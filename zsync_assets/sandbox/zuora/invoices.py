@@ -82,7 +82,7 @@ def bulk_post(call: Call) -> tuple[int, Any]:
         try:
             with call.store.transaction():  # one bad invoice does not undo the others
                 _post_invoice(call.store, entry.get("id", ""))
-                invoice = refresh_invoice(call.store, call.store.get("invoices", entry["id"])["id"])
+                invoice = refresh_invoice(call.store, call.store.existing("invoices", entry["id"])["id"])
                 refresh_account(call.store, invoice["accountId"])
             results.append({"id": entry["id"], "success": True})
         except ApiError as err:

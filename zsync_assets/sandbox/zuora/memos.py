@@ -106,7 +106,7 @@ def post_memo(kind: str):
     def handler(call: Call) -> tuple[int, Any]:
         memo = _post_memo(call.store, obj, call.path_params["memo_key"])
         refresh_account(call.store, memo["accountId"])
-        return 200, memo_body(kind, memo, call.store.get("accounts", memo["accountId"]))
+        return 200, memo_body(kind, memo, call.store.existing("accounts", memo["accountId"]))
 
     return handler
 
@@ -123,7 +123,7 @@ def update_memo(kind: str):
                                              f"fields, not {', '.join(unknown)}")
         changes = {_EDITABLE[kind][k]: v for k, v in body.items() if k in _EDITABLE[kind]}
         memo = store.update(obj, memo["id"], {**changes, **custom_fields(obj, body)})
-        return 200, memo_body(kind, memo, store.get("accounts", memo["accountId"]))
+        return 200, memo_body(kind, memo, store.existing("accounts", memo["accountId"]))
 
     return handler
 

@@ -41,7 +41,7 @@ def get_record(store: Store, obj: str, key: str, number_field: str | None = None
 
 
 def refresh_invoice(store: Store, invoice_id: str) -> dict[str, Any]:
-    invoice = store.get("invoices", invoice_id)
+    invoice = store.existing("invoices", invoice_id)
     items = store.find("invoice-items", invoiceId=invoice_id)
     taxes = [t for item in items for t in store.find("taxation-items", invoiceItemId=item["id"])]
     changes = ledger.invoice_amounts(invoice, items, taxes, store.find("payment-applications", invoiceId=invoice_id),
@@ -50,7 +50,7 @@ def refresh_invoice(store: Store, invoice_id: str) -> dict[str, Any]:
 
 
 def refresh_payment(store: Store, payment_id: str) -> dict[str, Any]:
-    payment = store.get("payments", payment_id)
+    payment = store.existing("payments", payment_id)
     # A canceled refund gives its money back to the payment's unapplied amount (refunds.py).
     refunds = [a for a in store.find("refund-applications", paymentId=payment_id)
                if (store.get("refunds", a["refundId"]) or {}).get("status") != "Canceled"]
@@ -59,7 +59,7 @@ def refresh_payment(store: Store, payment_id: str) -> dict[str, Any]:
 
 
 def refresh_account(store: Store, account_id: str) -> dict[str, Any]:
-    account = store.get("accounts", account_id)
+    account = store.existing("accounts", account_id)
     changes = ledger.account_amounts(account, *(store.find(o, accountId=account_id) for o in (
         "invoices", "debit-memos", "credit-memos", "payments")))
     return store.update("accounts", account_id, changes)
