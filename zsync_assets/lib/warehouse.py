@@ -331,8 +331,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def read_cursor_state(con: duckdb.DuckDBPyConnection, name: str) -> Cursor | None:
     con.execute(_CURSORS_DDL)
-    row = con.execute("select high_water, seen_at, covered from zsync.cursors where name = ?", [name]).fetchone()
-    return Cursor(*(_utc(v) for v in row)) if row else None
+    rows = con.execute("select high_water, seen_at, covered from zsync.cursors where name = ?", [name]).fetchall()
+    return Cursor(*(_utc(v) for v in rows[0])) if rows else None
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
