@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import dagster as dg
 
 from zsync_assets.clients.netsuite import NetSuiteAuthError, NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraAuthError, ZuoraResource
+from zsync_assets.config import current_config
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib.failure import VendorUnreachable
@@ -87,3 +89,9 @@ def netsuite_connection(netsuite: NetSuiteResource, warehouse: WarehouseResource
 
 
 defs = dg.Definitions(assets=[zuora_connection, netsuite_connection])
+
+
+def staging_overlap() -> timedelta:
+    """`overlap_minutes` from zsync.yaml: how long a vendor may take to make a stamped change
+    visible to queries (lib/staging.py, `clock_floor`)."""
+    return timedelta(minutes=current_config().overlap_minutes)

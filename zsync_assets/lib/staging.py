@@ -4,10 +4,15 @@ A staged object is declared in a few lines (`StagedObject`); the vendor-specific
 the `fetch` callable that yields pages of records changed since a timestamp. Edge semantics:
 
 - the high-water mark is the largest source-updated timestamp seen (UTC, never a date);
-- the next run asks for records updated at or after `high_water - overlap`, because both
-  vendors' page cursors can miss rows that change while a query is being paged and because
-  timestamps at the boundary may share a second; rows are upserted by id, so the overlap is
-  harmless;
+- a run asks for records updated at or after the start of its window, `since`, because both
+  vendors' page cursors can miss rows that change while a query is being paged, a change can
+  become visible to queries a little after the time it is stamped with, and timestamps at the
+  boundary may share a second; rows are upserted by id, so a re-read is harmless;
+- the window starts `overlap` before the source's clock at the start of the previous query, not
+  before the newest record. The newest record is often zsync's own write or write-back (the push
+  runs after staging), so a window hung on it re-read the last push on every run, however long
+  ago it was. Every change stamped before the previous query started, less `overlap`, was
+  visible to that query, so it was staged then or got a newer stamp since (see `window_start`);
 - the mark only moves after every page was fetched and written, so a failed run re-fetches.
 
 Every staged table has declared columns (`StagedObject.columns`, DuckDB types): its first
@@ -31,7 +36,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.cursors import read_cursor, write_cursor
+from zsync_assets.lib.cursors import Cursor, read_cursor_state, write_cursor
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, row_count, table_exists, upsert
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
@@ -219,6 +224,39 @@ def ensure_staged_table(con: duckdb.DuckDBPyConnection, table: str, columns: Map
 PROGRESS = logging.getLogger("zsync.progress")
 
 
+def window_start(cursor: Cursor | None, overlap: timedelta) -> datetime | None:
+    """The source time a run reads changes from: `cursor.covered` (every change stamped before it
+    is staged already), or `high_water - overlap` if that is later (a warehouse from before
+    `covered` was kept has only this). None: a full extract.
+
+    Vendor timestamps and query filters have whole seconds (Zuora's Object Query and ZOQL filters,
+    NetSuite's `dateTime`), so the window starts at the whole second: a change stamped in the
+    boundary second is read again, never skipped.
+    """
+    if cursor is None:
+        return None
+    start = cursor.high_water - overlap
+    if cursor.covered is not None:
+        start = max(start, cursor.covered)
+    return start.replace(microsecond=0)
+
+
+def clock_floor(cursor: Cursor | None, asked_at: datetime) -> datetime | None:
+    """The least the source's clock can read at `asked_at` (this machine's clock); None before
+    the first mark.
+
+    The source's clock had reached `high_water` by `seen_at` (that record was on a page then) and
+    has run on since. Only the source's own timestamps and durations on this machine's clock are
+    added up, so the two clocks may disagree by any amount. A change stamped before a query
+    starts, less `overlap` (the time a vendor may take to make a stamped change visible to
+    queries), is on that query's pages, or it changed again while the query was paged and was
+    stamped later: so `clock_floor - overlap` is the next `covered`.
+    """
+    if cursor is None or cursor.seen_at is None:
+        return None
+    return cursor.high_water + max(asked_at - cursor.seen_at, timedelta(0))
+
+
 def stage(
     warehouse: Warehouse,
     obj: StagedObject,
@@ -226,7 +264,7 @@ def stage(
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> StageResult:
-    """Fetch records changed since the high-water mark and upsert them into `obj.table`.
+    """Fetch records changed since the start of the window and upsert them into `obj.table`.
 
     `fetch(since)` yields pages (lists of vendor records); `since` is None on the first run.
     The DuckDB file is opened only between pages, never while a page is being fetched.
@@ -234,8 +272,11 @@ def stage(
     result = StageResult()
     with warehouse.connect() as con:
         ensure_staged_table(con, obj.table, obj.columns)  # exists from the first staging on, empty or not
-        mark = read_cursor(con, obj.table)
-    result.since = mark - overlap if mark else None
+        cursor = read_cursor_state(con, obj.table)
+    mark = cursor.high_water if cursor else None
+    asked_at = datetime.now(UTC)  # before the first request: the query starts after this
+    result.since = window_start(cursor, overlap)
+    floor = clock_floor(cursor, asked_at)
     high_water = mark
     buffered: list[Mapping[str, Any]] = []
 
@@ -261,8 +302,12 @@ def stage(
             flush()
     flush()
     with warehouse.connect() as con:
-        if high_water and high_water != mark:
-            write_cursor(con, obj.table, high_water)
+        if high_water:
+            # A new mark was on a page by now; an old one keeps the moment it was first seen.
+            seen_at = cursor.seen_at if cursor and high_water == mark and cursor.seen_at else datetime.now(UTC)
+            covered = max((c for c in (cursor.covered if cursor else None,
+                                       floor - overlap if floor else None) if c), default=None)
+            write_cursor(con, obj.table, high_water, seen_at=seen_at, covered=covered)
         result.table_rows = row_count(con, obj.table)
     result.high_water = high_water
     return result

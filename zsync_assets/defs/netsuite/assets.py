@@ -25,7 +25,7 @@ import dagster as dg
 import polars as pl
 
 from zsync_assets.clients.netsuite import NetSuiteClient, NetSuiteResource
-from zsync_assets.defs.connections import NETSUITE_CONNECTION
+from zsync_assets.defs.connections import NETSUITE_CONNECTION, staging_overlap
 from zsync_assets.defs.netsuite.columns import COLUMNS
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.engine.assets import refuse_other_instance
@@ -160,7 +160,7 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
             if line_table:  # the line table exists from the first staging on, like its header
                 with store.connect() as con:
                     ensure_staged_table(con, line_table, COLUMNS[spec.line_table or ""])
-            result = stage(store, obj, fetch_pages(client, spec, store, counts))
+            result = stage(store, obj, fetch_pages(client, spec, store, counts), overlap=staging_overlap())
             calls, retries = dict(client.calls), dict(client.retries)
         finally:
             client.close()

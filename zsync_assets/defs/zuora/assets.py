@@ -23,7 +23,7 @@ from zsync_assets.clients.zuora import (
     object_query_timestamp,
     zoql_timestamp,
 )
-from zsync_assets.defs.connections import ZUORA_CONNECTION
+from zsync_assets.defs.connections import ZUORA_CONNECTION, staging_overlap
 from zsync_assets.defs.zuora.columns import COLUMNS
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
@@ -137,7 +137,7 @@ def zuora_staging_asset(
         with zuora.get_client() as client:
             # Another tenant's (or entity's) records must never mix into this warehouse (zsync.instance).
             refuse_other_instance(warehouse.get(), SYSTEM, client.instance_id)
-            result = stage(warehouse.get(), obj, fetcher(client, obj))
+            result = stage(warehouse.get(), obj, fetcher(client, obj), overlap=staging_overlap())
             calls = dict(client.calls)
             retries = dict(client.retries)
         return dg.MaterializeResult(
