@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 
+from zsync_assets.cli.users import set_rev_rec_date
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.flows import all_flows
@@ -57,12 +58,6 @@ def _rename_charge(env, charge_id: str) -> None:
                 "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [{"Currency": "USD", "Price": 1}]}}
         response = api.put(f"/v1/object/product-rate-plan-charge/{charge_id}", json=body)
         assert response.status_code == 200 and response.json()["Success"], response.text
-
-
-def _set_rev_rec_date(env, invoice_id: str) -> None:
-    # Zuora sets an invoice item's rev rec trigger date later (e.g. on customer acceptance).
-    (item, *_) = env.zuora_records("invoice-items", invoiceId=invoice_id)
-    env.zuora_action_update("InvoiceItem", Id=item["id"], RevRecStartDate="2024-02-15")
 
 
 def _rename_customer(env, customer_id: str) -> None:
@@ -103,7 +98,7 @@ SOURCE_EDITS: dict[str, SourceEdit] = {
     "zuora.accounts": SourceEdit(lambda payload: "companyName" in payload, _rename_account),
     "zuora.product_rate_plan_charges": SourceEdit(lambda payload: True, _rename_charge),
     "netsuite.customers": SourceEdit(lambda payload: True, _rename_customer),
-    "zuora.invoices": SourceEdit(lambda payload: "itemList" in payload, _set_rev_rec_date),
+    "zuora.invoices": SourceEdit(lambda payload: "itemList" in payload, set_rev_rec_date),
     "netsuite.sales_orders": SourceEdit(lambda payload: True, _renumber_sales_order),
     "zuora.invoice_item_adjustments": SourceEdit(lambda payload: True, comment_adjustment),
     "netsuite.credit_memos": SourceEdit(lambda payload: True, _memo("creditMemo")),
