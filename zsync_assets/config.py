@@ -8,9 +8,11 @@ mappings and lists take YAML/JSON text (`ZSYNC_BATCH_SIZES='{netsuite_upsert_lis
 Layers, each replacing whole top-level keys of the one before: the built-in defaults, then
 (only while the embedded sandboxes are in use, i.e. no ZUORA_* / NETSUITE_* credential is set)
 the sandbox pair's settings `sandbox/zsync.sandbox.yaml` (e.g. its tax-code mapping), then the
-config file, then `ZSYNC_<KEY>` variables. Every process reads the same layers, so `zsync
-demo`, `zsync plan`, the Dagster UI and the tests agree; `zsync config` shows where each value
-comes from.
+config file, then (sandboxes only) the demo's settings that `zsync demo` keeps with the sandbox
+data (`data/sandbox/zsync.demo.yaml`: the NetSuite-born payments it turns on, and whether the
+tenant runs Invoice Settlement), then `ZSYNC_<KEY>` variables. Every process reads the same
+layers, so `zsync demo`, `zsync plan`, the Dagster UI and the tests agree; `zsync config` shows
+where each value comes from.
 
 Bad values fail at load with a message naming the key, e.g.
 `customer_master: must be 'zuora' or 'netsuite', got 'sap'`. Credentials are NOT here: they
@@ -37,6 +39,10 @@ DEFAULT_CONFIG_PATH = REPO_ROOT / "zsync.yaml"
 # the seed): used under the config file while no real-tenant credential is set.
 SANDBOX_CONFIG_PATH = Path(__file__).resolve().parent / "sandbox" / "zsync.sandbox.yaml"
 ENV_PREFIX = "ZSYNC_"
+# Where the sandboxes keep their state (`zsync sandbox --data-dir`, relative to the working
+# directory like ZSYNC_DB); the demo's settings file lives there, so it goes with that tenant.
+SANDBOX_DATA_VARIABLE = "ZSYNC_SANDBOX_DATA"
+DEMO_SETTINGS_FILE = "zsync.demo.yaml"
 # Any of these set means a real tenant (the client resources then use them, not the sandboxes).
 REAL_TENANT_VARIABLES = ("ZUORA_BASE_URL", "ZUORA_CLIENT_ID", "ZUORA_CLIENT_SECRET", "NETSUITE_ACCOUNT_ID",
                          "NETSUITE_CONSUMER_KEY", "NETSUITE_TOKEN_ID")
@@ -225,9 +231,37 @@ def talks_to_sandboxes(environ: Mapping[str, str] | None = None) -> bool:
     return all(env.get(name) == value for name, value in public.items()) and not any(env.get(n) for n in netsuite)
 
 
+def demo_settings_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The demo's settings file beside the sandbox data (see the module doc)."""
+    from zsync_assets.sandbox import defaults
+
+    env = os.environ if environ is None else environ
+    return Path(env.get(SANDBOX_DATA_VARIABLE) or defaults.DEFAULT_DATA_DIR) / DEMO_SETTINGS_FILE
+
+
+def write_demo_settings(settlement: bool | None, environ: Mapping[str, str] | None = None) -> Path:
+    """Record what `zsync demo` turns on for the sandbox tenant, for every later command.
+
+    `settlement`: the Invoice Settlement variant (True), the plain one (False), or whatever the
+    file says already (None: `make ui`, which keeps the last demo's choice)."""
+    from zsync_assets.sandbox import defaults
+
+    path = demo_settings_path(environ)
+    if settlement is None:
+        settlement = bool(path.exists() and _read_yaml(path).get("invoice_settlement"))
+    settings = {**defaults.DEMO_SETTINGS, **(defaults.DEMO_SETTLEMENT_SETTINGS if settlement else {})}
+    text = ("# Written by `zsync demo`: what it turns on for this sandbox tenant. zsync reads it above\n"
+            "# zsync.yaml while it talks to the sandboxes; `zsync demo [--settlement]` rewrites it.\n"
+            + yaml.safe_dump(settings, sort_keys=False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 @dataclass(frozen=True)
 class ConfigLayer:
-    source: str  # "sandbox settings (<path>)", "<config file path>", "ZSYNC_<KEY>"
+    source: str  # "sandbox settings (<path>)", "<config file path>", "demo settings (<path>)", "ZSYNC_<KEY>"
     values: dict[str, Any]
 
 
@@ -253,6 +287,11 @@ def config_layers(path: Path | str | None = None, environ: Mapping[str, str] | N
     elif path or env.get("ZSYNC_CONFIG"):
         raise ConfigError(f"zsync config file {file} does not exist (set by ZSYNC_CONFIG); "
                           "point ZSYNC_CONFIG at an existing file, or unset it to use zsync.yaml")
+    # Above the config file: the committed zsync.yaml spells out every default (e.g.
+    # `invoice_settlement: false`), and the demo's choice for its tenant must still hold.
+    demo = demo_settings_path(env)
+    if talks_to_sandboxes(env) and demo.exists():
+        layers.append(ConfigLayer(f"demo settings ({demo})", _read_yaml(demo)))
     layers += [ConfigLayer(ENV_PREFIX + key.upper(), {key: value}) for key, value in _env_overrides(env).items()]
     return layers
 
@@ -275,19 +314,23 @@ def config_sources(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def _cached(path: str, stamp: tuple[int, int], env_items: tuple[tuple[str, str], ...], sandboxes: bool) -> Config:
+def _cached(path: str, stamp: tuple[int, ...], env_items: tuple[tuple[str, str], ...], sandboxes: bool) -> Config:
     env = dict(env_items)
     if not sandboxes:
         env["ZUORA_CLIENT_ID"] = "set"  # only its presence matters to load_config
     return load_config(path, env)
 
 
+def _stamp(file: Path) -> tuple[int, int]:
+    stat = file.stat() if file.exists() else None
+    return (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
+
+
 def current_config() -> Config:
-    """The config for this process (re-read when the file, its content, a ZSYNC_ variable or the
-    use of the sandboxes changes)."""
+    """The config for this process (re-read when the file, the demo's settings, a ZSYNC_
+    variable or the use of the sandboxes changes)."""
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     file = config_path()
-    stat = file.stat() if file.exists() else None
-    stamp = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
-    return _cached(str(file) if stat or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())),
+    stamp = (*_stamp(file), *_stamp(demo_settings_path()))
+    return _cached(str(file) if file.exists() or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())),
                    talks_to_sandboxes())

@@ -3,8 +3,9 @@
     python -m zsync_assets.ui [--port 3000] [--zuora-port 8810] [--netsuite-port 8811]
 
 Unless real credentials are set (`ZUORA_CLIENT_ID` or `NETSUITE_ACCOUNT_ID`, as for `zsync
-demo`), the sandboxes start first (or are reused when they already answer), with the demo's
-settings (`sandbox/defaults.py DEMO_CONFIG`), so what the UI materializes reaches a live host.
+demo`), the sandboxes start first (or are reused when they already answer), with the settings
+the last `zsync demo` kept beside their data (config.py `write_demo_settings`; the plain demo's
+when there was none), so what the UI materializes reaches a live host and runs the same flows.
 `DAGSTER_HOME` is `data/dagster_home` unless set: the instance `zsync demo` writes its runs to,
 with the `dagster.yaml` shipped there.
 
@@ -35,7 +36,7 @@ import time
 from pathlib import Path
 
 from zsync_assets.cli.sandboxes import SandboxProcess, start_sandboxes
-from zsync_assets.config import REPO_ROOT
+from zsync_assets.config import REPO_ROOT, SANDBOX_DATA_VARIABLE, write_demo_settings
 from zsync_assets.sandbox import defaults
 
 DAGSTER_HOME = REPO_ROOT / "data" / "dagster_home"
@@ -56,7 +57,8 @@ def uses_real_tenants(environ: dict[str, str]) -> bool:
     return bool(environ.get("ZUORA_CLIENT_ID") or environ.get("NETSUITE_ACCOUNT_ID"))
 
 
-def ui_environment(environ: dict[str, str], sandboxes: SandboxProcess | None) -> dict[str, str]:
+def ui_environment(environ: dict[str, str], sandboxes: SandboxProcess | None,
+                   sandbox_data_dir: str | Path = defaults.DEFAULT_DATA_DIR) -> dict[str, str]:
     env = dict(environ)
     env.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
     # dg compares the active virtual environment with the project's `.venv`; running its binary
@@ -64,8 +66,11 @@ def ui_environment(environ: dict[str, str], sandboxes: SandboxProcess | None) ->
     env["VIRTUAL_ENV"] = sys.prefix
     env["PATH"] = f"{Path(sys.prefix) / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     if sandboxes is not None:
-        for name, value in {**defaults.DEMO_CONFIG, **sandboxes.env}.items():
+        for name, value in sandboxes.env.items():
             env.setdefault(name, value)
+        # dg dev's code servers run in the repo root: the demo's settings by an absolute path.
+        env[SANDBOX_DATA_VARIABLE] = str(Path(sandbox_data_dir).resolve())
+        write_demo_settings(None, env)
     return env
 
 
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--zuora-port", type=int, default=defaults.ZUORA_PORT)
     parser.add_argument("--netsuite-port", type=int, default=defaults.NETSUITE_PORT)
-    parser.add_argument("--sandbox-data-dir", default=defaults.DEFAULT_DATA_DIR)
+    parser.add_argument("--sandbox-data-dir", default=os.environ.get(SANDBOX_DATA_VARIABLE) or defaults.DEFAULT_DATA_DIR)
     parser.add_argument("--sandbox-size", type=int, default=defaults.DEFAULT_SIZE,
                         help="accounts to seed an empty sandbox data dir with")
     args = parser.parse_args(argv)
@@ -115,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                         size=args.sandbox_size)
             print(f"sandboxes on :{args.zuora_port} (Zuora) and :{args.netsuite_port} (NetSuite)"
                   + ("" if sandboxes.proc else ", already running"), flush=True)
-        env = ui_environment(dict(os.environ), sandboxes)
+        env = ui_environment(dict(os.environ), sandboxes, args.sandbox_data_dir)
         Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
         ui = subprocess.Popen([str(Path(sys.prefix) / "bin" / "dg"), "dev", "--port", str(args.port),
                                "--host", args.host], cwd=REPO_ROOT, env=env, start_new_session=True)

@@ -25,7 +25,7 @@ CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}
 # `--dist loadgroup` is meant for this, but under pytest 9 its worker-side rename of node ids
 # (`item._nodeid = ...`, xdist/remote.py) no longer takes effect (pytest 9 keeps ids in
 # `Node._id`), so the controller never sees the groups; this scheduler groups these modules itself.
-SHARED_FIXTURE_MODULES = ("test_ui.py", "test_deploy_postgres.py")
+SHARED_FIXTURE_MODULES = ("test_ui.py", "test_deploy_postgres.py", "test_demo.py")
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -55,6 +55,13 @@ def _no_real_tenant(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("ZUORA_", "NETSUITE_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _own_sandbox_data(tmp_path, monkeypatch):
+    # `zsync demo` keeps its settings beside the sandbox data (config.py `demo_settings_path`):
+    # neither a developer's data/sandbox nor one test's demo may turn flows on in another test.
+    monkeypatch.setenv("ZSYNC_SANDBOX_DATA", str(tmp_path / "sandbox"))
 
 
 @pytest.fixture(autouse=True, scope="session")

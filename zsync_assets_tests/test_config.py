@@ -13,6 +13,7 @@ from zsync_assets.config import (
     config_sources,
     load_config,
     parse_config,
+    write_demo_settings,
 )
 
 REAL_TENANT = {"ZUORA_CLIENT_ID": "x" * 36}
@@ -41,6 +42,28 @@ def test_with_the_sandboxes_their_settings_sit_under_the_file_and_the_environmen
     env = {"ZSYNC_CONFIG": str(file), "ZSYNC_TAX_ITEM_BY_TAX_CODE": "{SALES: CA State Tax}"}
     assert load_config(environ=env).tax_item_by_tax_code == {"SALES": "CA State Tax"}
     assert config_sources(environ=env)["tax_item_by_tax_code"] == "ZSYNC_TAX_ITEM_BY_TAX_CODE"
+
+
+def test_the_demo_settings_kept_with_the_sandbox_data_hold_for_every_command_until_the_next_demo(tmp_path):
+    """`zsync demo [--settlement]` writes what it turns on beside the sandbox data: every later
+    process that talks to those sandboxes reads it, above the committed zsync.yaml (which spells
+    out `invoice_settlement: false`) and under ZSYNC_<KEY>; a real tenant never sees it."""
+    env = {"ZSYNC_SANDBOX_DATA": str(tmp_path / "sandbox")}
+    assert load_config(environ=env).payments_ns_to_zuora is False
+    path = write_demo_settings(True, env)
+    assert path.parent == tmp_path / "sandbox"
+    config = load_config(environ=env)
+    assert (config.invoice_settlement, config.payments_ns_to_zuora, config.default_tax_item) == (True, True,
+                                                                                                "CA State Tax")
+    assert config_sources(environ=env)["invoice_settlement"] == f"demo settings ({path})"
+    assert write_demo_settings(None, env) == path and load_config(environ=env).invoice_settlement  # `make ui` keeps it
+    assert load_config(environ={**env, "ZSYNC_INVOICE_SETTLEMENT": "false"}).invoice_settlement is False
+    assert load_config(environ={**env, **REAL_TENANT}) == load_config(environ=REAL_TENANT)
+
+    write_demo_settings(False, env)  # the plain demo on the same data turns the variant off
+    config = load_config(environ=env)
+    assert (config.invoice_settlement, config.payments_ns_to_zuora, config.default_tax_item) == (False, True, None)
+    assert config_sources(environ=env)["invoice_settlement"] == str(DEFAULT_CONFIG_PATH)
 
 
 def test_the_sandbox_settings_map_every_seeded_tax_code_but_the_one_left_out_on_purpose():

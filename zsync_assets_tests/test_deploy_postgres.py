@@ -28,8 +28,7 @@ from pathlib import Path
 import pytest
 
 from zsync_assets.cli.sandboxes import start_sandboxes
-from zsync_assets.config import REPO_ROOT
-from zsync_assets.sandbox import defaults
+from zsync_assets.config import REPO_ROOT, write_demo_settings
 from zsync_assets.sandbox.runner import free_port
 from zsync_assets_tests.fixtures.postgres import Postgres
 
@@ -61,9 +60,10 @@ def deployment(postgres: Postgres, tmp_path_factory) -> Iterator[Deployment]:
     shutil.copy(REPO_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     sandboxes = start_sandboxes(free_port(), free_port(), data_dir=work / "sandbox", size=8)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZUORA_", "NETSUITE_", "PYTEST_"))}
-    # The tax mapping an operator would put in zsync.yaml for this pair of tenants (as `zsync demo` does).
+    # The demo's settings for this pair of tenants, kept beside their data as `zsync demo` keeps them.
     env.update(DAGSTER_HOME=str(home), ZSYNC_DB=str(work / "warehouse" / "zsync.duckdb"), **postgres.environ(),
-               **sandboxes.env, **defaults.DEMO_CONFIG)
+               **sandboxes.env, ZSYNC_SANDBOX_DATA=str(work / "sandbox"))
+    write_demo_settings(False, env)
     daemon_log = work / "daemon.log"
     daemon = None
     try:
@@ -108,7 +108,7 @@ def test_sync_all_queued_and_run_by_the_daemon_is_recorded_in_postgresql(deploym
     from zsync_assets.definitions import defs
 
     # Every asset of sync_all materialized in the daemon's run. Its environment turns on the demo's
-    # NetSuite-born payment flows (sandbox/defaults.py DEMO_CONFIG), so its job holds more assets
+    # NetSuite-born payment flows (sandbox/defaults.py DEMO_SETTINGS), so its job holds more assets
     # than this process's definitions: a superset, not an equal count.
     job_assets = {key.to_string() for key in defs().resolve_job_def("sync_all").asset_layer.selected_asset_keys}
     in_run = {row[0] for row in pg.query("select distinct asset_key from event_logs where run_id = %s "

@@ -17,7 +17,6 @@ import httpx
 
 from zsync_assets.defs.netsuite.assets import STAGED as NETSUITE_STAGED
 from zsync_assets.engine.catalog import push_key
-
 from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 
 FLOWS = ["customers", "items", "invoices"]

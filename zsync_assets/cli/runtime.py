@@ -25,9 +25,9 @@ from zsync_assets.sandbox import SANDBOXES, defaults
 @click.command()
 @click.option("--zuora-port", default=defaults.ZUORA_PORT, show_default=True)
 @click.option("--netsuite-port", default=defaults.NETSUITE_PORT, show_default=True)
-@click.option("--data-dir", default=defaults.DEFAULT_DATA_DIR, show_default=True,
+@click.option("--data-dir", default=defaults.DEFAULT_DATA_DIR, show_default=True, envvar="ZSYNC_SANDBOX_DATA",
               type=click.Path(file_okay=False, path_type=Path),
-              help="All sandbox state lives here and survives restarts.")
+              help="All sandbox state lives here and survives restarts (also the demo's settings file).")
 @click.option("--seed", default=defaults.DEFAULT_SEED, show_default=True,
               help="Seed for the generated tenant (used only when the data dir is empty).")
 @click.option("--size", default=defaults.DEFAULT_SIZE, show_default=True,
@@ -84,7 +84,7 @@ def _print_push_summary(run_id: str) -> None:
         "where run_id = ? and status <> 'started' group by all order by all", [run_id])
     click.echo(f"\nwrites in this run ({summary['records'].sum() if summary.height else 0} records):")
     for flow, action, status, n in summary.iter_rows():
-        click.echo(f"  {flow:<16} {action:<10} {status:<10} {n:>6}")
+        click.echo(f"  {flow:<22} {action:<10} {status:<10} {n:>6}")
 
 
 def _check_vendors() -> None:
@@ -153,25 +153,56 @@ def _progress_lines() -> Iterator[None]:
               help="The Invoice Settlement variant: credit and debit memos flow instead of invoice item adjustments.")
 @format_option
 def demo(job_name: str, settlement: bool, fmt: str) -> None:
-    """Start the sandboxes (unless real credentials are set), run the main job once, show the status.
+    """Start the sandboxes (unless real credentials are set), sync, act as users, sync again, show the status.
 
-    Exit code 0 when the run completed, also with blocked records: the demo tenant holds some on
-    purpose, and the status screen shows them and why; 1 when the run failed; 2 usage,
+    Against the sandboxes the demo runs in two passes. The first syncs everything. Then it acts
+    as users would, through the vendors' APIs: a NetSuite payment, refund and credit memo on
+    invoices the first pass created there, two NetSuite sales orders on customers and items that
+    came from Zuora, a canceled Zuora payment and a rev-rec date on a synced invoice (each once:
+    a re-run finds them). The second pass syncs those. Its settings (`--settlement`, the
+    NetSuite-born payments) are kept beside the sandbox data, so every later command sees them.
+
+    Exit code 0 when the runs completed, also with blocked records: the demo tenant holds some on
+    purpose, and the status screen shows them and why; 1 when a run failed; 2 usage,
     configuration, credential or connection error.
     """
-    from zsync_assets.config import current_config
+    from zsync_assets.config import current_config, talks_to_sandboxes, write_demo_settings
 
-    sandboxes = not _uses_real_tenants()
-    if settlement:
-        # The seeded Zuora tenant has memos either way; the setting decides which flows exist.
-        os.environ["ZSYNC_INVOICE_SETTLEMENT"] = "true"
+    sandboxes = talks_to_sandboxes()
     if sandboxes:
-        # Before the first read of the config: the job's steps read the same (cached) values.
-        for name, value in {**defaults.DEMO_CONFIG, **(defaults.DEMO_SETTLEMENT_CONFIG if settlement else {})}.items():
-            os.environ.setdefault(name, value)
-    current_config()  # a bad zsync.yaml is one line now, not a failed step later
-    with _stop_on_sigterm():
-        _run(job_name, fmt, start_sandboxes=sandboxes)
+        # Before the first read of the config: every later command reads the same file.
+        written = write_demo_settings(settlement)
+        if fmt == "table":
+            click.echo(f"demo settings (every command reads them while it talks to these sandboxes): {written}")
+    elif settlement:
+        raise click.UsageError("--settlement sets up the sandbox tenant; with real credentials set "
+                               "`invoice_settlement` in zsync.yaml instead")
+    config = current_config()  # a bad zsync.yaml is one line now, not a failed step later
+    with _stop_on_sigterm(), _sandboxes(start=not _uses_real_tenants()):
+        if not sandboxes:  # a real tenant: sync once, never act as its users
+            _run(job_name, fmt)
+            return
+        _run(job_name, fmt, title="pass 1: sync", show_status=False)
+        _act_as_users(netsuite_payments=config.payments_ns_to_zuora,
+                      netsuite_credit_memos=not config.invoice_settlement, fmt=fmt)
+        _run(job_name, fmt, title="pass 2: sync what the users did")
+
+
+def _act_as_users(*, netsuite_payments: bool, netsuite_credit_memos: bool, fmt: str) -> None:
+    from zsync_assets.cli.users import Tenants, UserActionFailed, act_as_users
+    from zsync_assets.clients.zuora import ZuoraResource
+    from zsync_assets.config import current_config
+    from zsync_assets.defs.netsuite.resources import netsuite_resource
+
+    tenants = Tenants(Warehouse(), ZuoraResource.from_env(resolve=True), netsuite_resource(current_config(), resolve=True))
+    try:
+        done = act_as_users(tenants, netsuite_payments=netsuite_payments, netsuite_credit_memos=netsuite_credit_memos)
+    except UserActionFailed as exc:
+        raise click.ClickException(f"acting as a user in the sandboxes failed: {exc}") from None
+    if fmt == "table":
+        click.echo("\nusers at work, through the vendors' APIs:")
+        for line in done:
+            click.echo(f"  {line}")
 
 
 @click.command("sync")
@@ -188,43 +219,55 @@ def sync_command(ctx: click.Context, job_name: str, fmt: str) -> None:
     from zsync_assets.config import current_config
 
     current_config()
-    with _stop_on_sigterm():
-        status = _run(job_name, fmt, start_sandboxes=False)
-    ctx.exit(EXIT_FOUND_PROBLEMS if status.problems else 0)
+    with _stop_on_sigterm(), _sandboxes(start=False):
+        status = _run(job_name, fmt)
+    # `_run` returns a status whenever it shows one, which it always does here (or it raised).
+    ctx.exit(EXIT_FOUND_PROBLEMS if status is None or status.problems else 0)
 
 
-def _run(job_name: str, fmt: str, *, start_sandboxes: bool) -> Status:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    # The sandbox pair's settings (its tax-code mapping) come from the config layers every
-    # command reads (config.py), not from this process's environment.
-    proc = _start_sandboxes_for_demo() if start_sandboxes else None
+@contextmanager
+def _sandboxes(*, start: bool) -> Iterator[None]:
+    """The sandboxes for the whole demo (both passes), stopped on the way out if started here."""
+    proc = _start_sandboxes_for_demo() if start else None
     try:
-        _check_vendors()
-        from zsync_assets.definitions import defs
-
-        job = defs().resolve_job_def(job_name)
-        with _dagster_instance(home) as instance, _progress_lines():
-            # INFO, not the default DEBUG: one line per step result instead of every engine event.
-            result = job.execute_in_process(
-                instance=instance, raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            )
-        if fmt == "table":
-            _print_push_summary(result.run_id)
-        status = load_status()
-        if fmt == "table":
-            click.echo(f"\nzsync status ({Warehouse().path}):\n")
-        print_status(status, fmt)
-        if not result.success:
-            raise click.ClickException(f"job {job_name} failed; see the log above or the Dagster UI")
-        if fmt == "table":
-            click.echo(f"\njob {job_name} completed (run {result.run_id}); `zsync status` shows this again, "
-                       "`make ui` shows the run in Dagster")
-        return status
+        yield
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; every write so far is recorded, a re-run continues") from None
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+def _run(job_name: str, fmt: str, *, title: str = "", show_status: bool = True) -> Status | None:
+    """Run the job once; print its writes and (with `show_status`) the status screen."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster_home").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    # The sandbox pair's settings (its tax-code mapping) come from the config layers every
+    # command reads (config.py), not from this process's environment.
+    if fmt == "table" and title:
+        click.echo(f"\n{title}")
+    _check_vendors()
+    from zsync_assets.definitions import defs
+
+    job = defs().resolve_job_def(job_name)
+    with _dagster_instance(home) as instance, _progress_lines():
+        # INFO, not the default DEBUG: one line per step result instead of every engine event.
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    if fmt == "table":
+        _print_push_summary(result.run_id)
+    if not (show_status or not result.success):
+        return None
+    status = load_status()
+    if fmt == "table":
+        click.echo(f"\nzsync status ({Warehouse().path}):\n")
+    print_status(status, fmt)
+    if not result.success:
+        raise click.ClickException(f"job {job_name} failed; see the log above or the Dagster UI")
+    if fmt == "table":
+        click.echo(f"\njob {job_name} completed (run {result.run_id}); `zsync status` shows this again, "
+                   "`make ui` shows the run in Dagster")
+    return status

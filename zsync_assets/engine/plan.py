@@ -29,8 +29,8 @@ from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow, PayloadCheck
 from zsync_assets.engine.payload_json import canonical_json, hash_series, payload_hash, payload_json, payloads
 
 if TYPE_CHECKING:
-    from polars.expr.whenthen import ChainedThen, Then
     from polars._typing import PolarsDataType
+    from polars.expr.whenthen import ChainedThen, Then
 
 __all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_hash", "payloads", "plan_counts"]
 

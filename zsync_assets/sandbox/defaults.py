@@ -35,14 +35,18 @@ def netsuite_url(port: int = NETSUITE_PORT) -> str:
 
 assert len(ZUORA_CLIENT_ID) == 36 and len(ZUORA_CLIENT_SECRET) <= 42
 
-# What `zsync demo` turns on for its own run, as ZSYNC_* environment overrides (only when they
-# are not set already); the tax-code mapping every command shares is in zsync.sandbox.yaml.
-DEMO_CONFIG = {
-    # The seeded NetSuite account has payments and a refund entered there: the demo sends them
-    # to Zuora too, so the netsuite_payments / netsuite_refunds flows show their work.
-    "ZSYNC_PAYMENTS_NS_TO_ZUORA": "true",
+# What `zsync demo` turns on for the sandbox tenant. It writes these to its settings file beside
+# the sandbox data (config.py `write_demo_settings`), which every later command reads while it
+# talks to the sandboxes: `zsync status`, `zsync plan` and `make ui` see the same flows. The
+# tax-code mapping every command shares is in zsync.sandbox.yaml.
+DEMO_SETTINGS = {
+    # The seeded NetSuite account has payments and a refund entered there, and the demo's second
+    # pass enters more: the demo sends them to Zuora, so netsuite_payments / netsuite_refunds work.
+    "payments_ns_to_zuora": True,
 }
-# `zsync demo --settlement`: the seeded memos carry tax, which the memo flows post to one NetSuite
-# tax item (flows/mapping/memos.py `tax_item_id`); without it every memo is blocked, naming the
-# setting. (It also posts the Japanese invoices' tax there, which the plain demo leaves blocked.)
-DEMO_SETTLEMENT_CONFIG = {"ZSYNC_DEFAULT_TAX_ITEM": "CA State Tax"}
+# `zsync demo --settlement`: the tenant runs Invoice Settlement (credit and debit memos flow
+# instead of invoice item adjustments). The seeded memos carry tax, which the memo flows post to
+# one NetSuite tax item (flows/mapping/memos.py `tax_item_id`); without it every memo is blocked,
+# naming the setting. (It also posts the Japanese invoices' tax there, which the plain demo
+# leaves blocked.)
+DEMO_SETTLEMENT_SETTINGS = {"invoice_settlement": True, "default_tax_item": "CA State Tax"}
