@@ -44,8 +44,14 @@ ENV_PREFIX = "ZSYNC_"
 SANDBOX_DATA_VARIABLE = "ZSYNC_SANDBOX_DATA"
 DEMO_SETTINGS_FILE = "zsync.demo.yaml"
 # Any of these set means a real tenant (the client resources then use them, not the sandboxes).
-REAL_TENANT_VARIABLES = ("ZUORA_BASE_URL", "ZUORA_CLIENT_ID", "ZUORA_CLIENT_SECRET", "NETSUITE_ACCOUNT_ID",
-                         "NETSUITE_CONSUMER_KEY", "NETSUITE_TOKEN_ID")
+REAL_TENANT_VARIABLES = (
+    "ZUORA_BASE_URL",
+    "ZUORA_CLIENT_ID",
+    "ZUORA_CLIENT_SECRET",
+    "NETSUITE_ACCOUNT_ID",
+    "NETSUITE_CONSUMER_KEY",
+    "NETSUITE_TOKEN_ID",
+)
 
 ItemType = Literal["NonInventorySaleItem", "ServiceSaleItem"]
 ChargeType = Literal["Recurring", "OneTime", "Usage"]
@@ -100,9 +106,7 @@ class Config(BaseModel):
     customer_master: Literal["zuora", "netsuite"] = "zuora"
     invoice_settlement: bool = False
     cutover_date: date | None = None
-    item_type_by_charge_type: dict[ChargeType, ItemType] = Field(
-        default_factory=lambda: dict(DEFAULT_ITEM_TYPES)
-    )
+    item_type_by_charge_type: dict[ChargeType, ItemType] = Field(default_factory=lambda: dict(DEFAULT_ITEM_TYPES))
     default_subsidiary: str | None = None
     subsidiary_by_currency: dict[str, str] = Field(default_factory=dict)
     default_terms: str | None = None
@@ -250,9 +254,11 @@ def write_demo_settings(settlement: bool | None, environ: Mapping[str, str] | No
     if settlement is None:
         settlement = bool(path.exists() and _read_yaml(path).get("invoice_settlement"))
     settings = {**defaults.DEMO_SETTINGS, **(defaults.DEMO_SETTLEMENT_SETTINGS if settlement else {})}
-    text = ("# Written by `zsync demo`: what it turns on for this sandbox tenant. zsync reads it above\n"
-            "# zsync.yaml while it talks to the sandboxes; `zsync demo [--settlement]` rewrites it.\n"
-            + yaml.safe_dump(settings, sort_keys=False))
+    text = (
+        "# Written by `zsync demo`: what it turns on for this sandbox tenant. zsync reads it above\n"
+        "# zsync.yaml while it talks to the sandboxes; `zsync demo [--settlement]` rewrites it.\n"
+        + yaml.safe_dump(settings, sort_keys=False)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -285,8 +291,10 @@ def config_layers(path: Path | str | None = None, environ: Mapping[str, str] | N
     if file.exists():
         layers.append(ConfigLayer(str(file), _read_yaml(file)))
     elif path or env.get("ZSYNC_CONFIG"):
-        raise ConfigError(f"zsync config file {file} does not exist (set by ZSYNC_CONFIG); "
-                          "point ZSYNC_CONFIG at an existing file, or unset it to use zsync.yaml")
+        raise ConfigError(
+            f"zsync config file {file} does not exist (set by ZSYNC_CONFIG); "
+            "point ZSYNC_CONFIG at an existing file, or unset it to use zsync.yaml"
+        )
     # Above the config file: the committed zsync.yaml spells out every default (e.g.
     # `invoice_settlement: false`), and the demo's choice for its tenant must still hold.
     demo = demo_settings_path(env)
@@ -332,5 +340,9 @@ def current_config() -> Config:
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     file = config_path()
     stamp = (*_stamp(file), *_stamp(demo_settings_path()))
-    return _cached(str(file) if file.exists() or "ZSYNC_CONFIG" in env else "", stamp, tuple(sorted(env.items())),
-                   talks_to_sandboxes())
+    return _cached(
+        str(file) if file.exists() or "ZSYNC_CONFIG" in env else "",
+        stamp,
+        tuple(sorted(env.items())),
+        talks_to_sandboxes(),
+    )

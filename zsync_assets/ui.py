@@ -57,8 +57,9 @@ def uses_real_tenants(environ: dict[str, str]) -> bool:
     return bool(environ.get("ZUORA_CLIENT_ID") or environ.get("NETSUITE_ACCOUNT_ID"))
 
 
-def ui_environment(environ: dict[str, str], sandboxes: SandboxProcess | None,
-                   sandbox_data_dir: str | Path = defaults.DEFAULT_DATA_DIR) -> dict[str, str]:
+def ui_environment(
+    environ: dict[str, str], sandboxes: SandboxProcess | None, sandbox_data_dir: str | Path = defaults.DEFAULT_DATA_DIR
+) -> dict[str, str]:
     env = dict(environ)
     env.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
     # dg compares the active virtual environment with the project's `.venv`; running its binary
@@ -106,9 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--zuora-port", type=int, default=defaults.ZUORA_PORT)
     parser.add_argument("--netsuite-port", type=int, default=defaults.NETSUITE_PORT)
-    parser.add_argument("--sandbox-data-dir", default=os.environ.get(SANDBOX_DATA_VARIABLE) or defaults.DEFAULT_DATA_DIR)
-    parser.add_argument("--sandbox-size", type=int, default=defaults.DEFAULT_SIZE,
-                        help="accounts to seed an empty sandbox data dir with")
+    parser.add_argument(
+        "--sandbox-data-dir", default=os.environ.get(SANDBOX_DATA_VARIABLE) or defaults.DEFAULT_DATA_DIR
+    )
+    parser.add_argument(
+        "--sandbox-size",
+        type=int,
+        default=defaults.DEFAULT_SIZE,
+        help="accounts to seed an empty sandbox data dir with",
+    )
     args = parser.parse_args(argv)
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -116,18 +123,28 @@ def main(argv: list[str] | None = None) -> int:
     ui: subprocess.Popen | None = None
     try:
         if not uses_real_tenants(dict(os.environ)):
-            sandboxes = start_sandboxes(args.zuora_port, args.netsuite_port, data_dir=args.sandbox_data_dir,
-                                        size=args.sandbox_size)
-            print(f"sandboxes on :{args.zuora_port} (Zuora) and :{args.netsuite_port} (NetSuite)"
-                  + ("" if sandboxes.proc else ", already running"), flush=True)
+            sandboxes = start_sandboxes(
+                args.zuora_port, args.netsuite_port, data_dir=args.sandbox_data_dir, size=args.sandbox_size
+            )
+            print(
+                f"sandboxes on :{args.zuora_port} (Zuora) and :{args.netsuite_port} (NetSuite)"
+                + ("" if sandboxes.proc else ", already running"),
+                flush=True,
+            )
         env = ui_environment(dict(os.environ), sandboxes, args.sandbox_data_dir)
         Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-        ui = subprocess.Popen([str(Path(sys.prefix) / "bin" / "dg"), "dev", "--port", str(args.port),
-                               "--host", args.host], cwd=REPO_ROOT, env=env, start_new_session=True)
+        ui = subprocess.Popen(
+            [str(Path(sys.prefix) / "bin" / "dg"), "dev", "--port", str(args.port), "--host", args.host],
+            cwd=REPO_ROOT,
+            env=env,
+            start_new_session=True,
+        )
         return ui.wait()
     except Stop as stop:
-        print(f"zsync ui: {stop}, stopping the UI" + (" and the sandboxes" if sandboxes and sandboxes.proc else ""),
-              flush=True)
+        print(
+            f"zsync ui: {stop}, stopping the UI" + (" and the sandboxes" if sandboxes and sandboxes.proc else ""),
+            flush=True,
+        )
         return 0
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short

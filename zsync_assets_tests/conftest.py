@@ -13,10 +13,15 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["zsync_assets_tests.fixtures.zuora_sandbox", "zsync_assets_tests.fixtures.netsuite_sandbox",
-                  "zsync_assets_tests.fixtures.vendor_xsd", "zsync_assets_tests.fixtures.zuora_spec",
-                  "zsync_assets_tests.fixtures.sync_env",
-                  "zsync_assets_tests.fixtures.browser", "zsync_assets_tests.fixtures.postgres"]
+pytest_plugins = [
+    "zsync_assets_tests.fixtures.zuora_sandbox",
+    "zsync_assets_tests.fixtures.netsuite_sandbox",
+    "zsync_assets_tests.fixtures.vendor_xsd",
+    "zsync_assets_tests.fixtures.zuora_spec",
+    "zsync_assets_tests.fixtures.sync_env",
+    "zsync_assets_tests.fixtures.browser",
+    "zsync_assets_tests.fixtures.postgres",
+]
 
 CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}
 
@@ -86,8 +91,10 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and not hasattr(report, "wasxfail") and item.get_closest_marker("opt_in") is None:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = (f"skipped without the opt_in marker ({reason}): a test that cannot find what it "
-                           f"needs fails; mark it opt_in only if plain `make test` is not meant to run it")
+        report.longrepr = (
+            f"skipped without the opt_in marker ({reason}): a test that cannot find what it "
+            f"needs fails; mark it opt_in only if plain `make test` is not meant to run it"
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -54,16 +54,22 @@ def test_a_flow_in_one_file_is_synced_checked_and_audited_with_no_other_edit(mak
     # staged after the links were made.
     target_staging = [a for a in netsuite_staging_assets if table_key("netsuite.customers") in a.keys]
     checks = {spec.name: c for c in flow_checks(TOY) for spec in c.check_specs}
-    result = dg.materialize([*env.assets([toy]), *target_staging, checks["links_resolve"]],
-                            resources=env.resources())
+    result = dg.materialize([*env.assets([toy]), *target_staging, checks["links_resolve"]], resources=env.resources())
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "links_resolve"]
     assert evaluation.passed and evaluation.metadata["checked"].value == linked.height, evaluation.description
 
     # The audit views know the toy's sides, its records' status, and a link whose target is gone.
     audit.refresh(env.warehouse)
     sides = env.query(f"select * from audit.flows where flow = '{TOY}'").to_dicts()
-    assert sides == [{"flow": TOY, "source_system": "zuora", "target_system": "netsuite",
-                      "source_table": "zuora.contacts", "target_table": "netsuite.customers"}]
+    assert sides == [
+        {
+            "flow": TOY,
+            "source_system": "zuora",
+            "target_system": "netsuite",
+            "source_table": "zuora.contacts",
+            "target_table": "netsuite.customers",
+        }
+    ]
     statuses = env.query(f"select source_id, status from audit.sync_status where flow = '{TOY}'")
     assert set(statuses["source_id"]) == set(linked["source_id"])
     assert set(statuses["status"]) == {"synced"}, statuses.to_dicts()
@@ -72,13 +78,13 @@ def test_a_flow_in_one_file_is_synced_checked_and_audited_with_no_other_edit(mak
     with env.warehouse.connect() as con:  # someone deleted the customer in NetSuite (as staged)
         con.execute("delete from netsuite.customers where internal_id = ?", [gone["target_id"]])
     audit.refresh(env.warehouse)
-    missing = env.query(f"select record_id, linked_to from audit.unlinked where flow = '{TOY}' "
-                        f"and issue = 'linked target not found'")
+    missing = env.query(
+        f"select record_id, linked_to from audit.unlinked where flow = '{TOY}' and issue = 'linked target not found'"
+    )
     assert missing.to_dicts() == [{"record_id": gone["target_id"], "linked_to": gone["source_id"]}]
     after = checks["links_resolve"](warehouse=env.resources()["warehouse"])
     assert isinstance(after, dg.AssetCheckResult), after
     assert not after.passed
     first_records = after.metadata["first_records"].value
     assert isinstance(first_records, list), first_records
-    assert [(r["target_id"], r["source_id"]) for r in first_records] == [
-        (gone["target_id"], gone["source_id"])]
+    assert [(r["target_id"], r["source_id"]) for r in first_records] == [(gone["target_id"], gone["source_id"])]

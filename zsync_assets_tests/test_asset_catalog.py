@@ -18,8 +18,14 @@ DECLARED = {"zuora": ZUORA_COLUMNS, "netsuite": NETSUITE_COLUMNS}
 # The default config, and the other side of each choice: NetSuite as customer master, invoice
 # settlement and NetSuite payments on (the flows, and the line tables they read, that the default
 # leaves out of the graph). Between them, every flow and every staged table is in a graph.
-CONFIGS = {"default": {}, "other_flows": {"ZSYNC_CUSTOMER_MASTER": "netsuite", "ZSYNC_INVOICE_SETTLEMENT": "true",
-                                          "ZSYNC_PAYMENTS_NS_TO_ZUORA": "true"}}
+CONFIGS = {
+    "default": {},
+    "other_flows": {
+        "ZSYNC_CUSTOMER_MASTER": "netsuite",
+        "ZSYNC_INVOICE_SETTLEMENT": "true",
+        "ZSYNC_PAYMENTS_NS_TO_ZUORA": "true",
+    },
+}
 
 
 def load_definitions(monkeypatch, environ: dict[str, str]) -> dg.Definitions:
@@ -67,9 +73,13 @@ def test_every_asset_has_a_group_kinds_an_owner_a_description_and_a_code_version
 
 
 def test_every_staged_table_declares_its_name_and_columns(asset_specs):
-    staged = [spec for spec in asset_specs.values() if spec.group_name in DECLARED
-              and spec.key.path[-1] not in ("zuora_connection", "netsuite_connection", "zuora_deletions",
-                                            "netsuite_deletions")]
+    staged = [
+        spec
+        for spec in asset_specs.values()
+        if spec.group_name in DECLARED
+        and spec.key.path[-1]
+        not in ("zuora_connection", "netsuite_connection", "zuora_deletions", "netsuite_deletions")
+    ]
     assert len(staged) > 20
     for spec in staged:
         catalog, system, table = spec.metadata["dagster/table_name"].split(".")

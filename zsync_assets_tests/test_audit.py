@@ -33,29 +33,77 @@ def _at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def _log(con, source_id: str, minutes: int, status: str, *, action: str = "create", code: str | None = None,
-         error_class: str | None = None, target_id: str | None = None, flow: str = "customers") -> None:
-    bookkeeping.log_attempts(con, [{
-        "run_id": f"run-{minutes}", "flow": flow, "source_id": source_id, "action": action, "status": status,
-        "error_code": code, "error_class": error_class, "message": f"{code} message" if code else None,
-        "target_id": target_id, "attempt_key": f"key-{source_id}", "payload_hash": f"h-{source_id}",
-        "at": _at(minutes),
-    }])
+def _log(
+    con,
+    source_id: str,
+    minutes: int,
+    status: str,
+    *,
+    action: str = "create",
+    code: str | None = None,
+    error_class: str | None = None,
+    target_id: str | None = None,
+    flow: str = "customers",
+) -> None:
+    bookkeeping.log_attempts(
+        con,
+        [
+            {
+                "run_id": f"run-{minutes}",
+                "flow": flow,
+                "source_id": source_id,
+                "action": action,
+                "status": status,
+                "error_code": code,
+                "error_class": error_class,
+                "message": f"{code} message" if code else None,
+                "target_id": target_id,
+                "attempt_key": f"key-{source_id}",
+                "payload_hash": f"h-{source_id}",
+                "at": _at(minutes),
+            }
+        ],
+    )
 
 
-def _link(con, source_id: str, target_id: str, minutes: int, *, flow: str = "customers",
-          payload_hash: str | None = None) -> None:
-    bookkeeping.upsert_links(con, [{
-        "flow": flow, "source_system": "zuora", "source_id": source_id, "target_system": "netsuite",
-        "target_id": target_id, "origin": "zuora", "payload_hash": payload_hash or f"h-{source_id}",
-        "synced_at": _at(minutes),
-    }])
+def _link(
+    con, source_id: str, target_id: str, minutes: int, *, flow: str = "customers", payload_hash: str | None = None
+) -> None:
+    bookkeeping.upsert_links(
+        con,
+        [
+            {
+                "flow": flow,
+                "source_system": "zuora",
+                "source_id": source_id,
+                "target_system": "netsuite",
+                "target_id": target_id,
+                "origin": "zuora",
+                "payload_hash": payload_hash or f"h-{source_id}",
+                "synced_at": _at(minutes),
+            }
+        ],
+    )
 
 
 def _plan(con, flow: str, rows: list[tuple[str, str, str | None]]) -> None:
-    replace_table(con, f"zsync.plan_{flow}", pl.DataFrame(
-        [{"source_id": s, "action": a, "reason": r, "target_id": None, "payload_hash": f"h-{s}",
-          "last_error_code": None} for s, a, r in rows]))
+    replace_table(
+        con,
+        f"zsync.plan_{flow}",
+        pl.DataFrame(
+            [
+                {
+                    "source_id": s,
+                    "action": a,
+                    "reason": r,
+                    "target_id": None,
+                    "payload_hash": f"h-{s}",
+                    "last_error_code": None,
+                }
+                for s, a, r in rows
+            ]
+        ),
+    )
 
 
 def _status(warehouse: Warehouse) -> dict[str, dict]:
@@ -75,15 +123,19 @@ def test_every_view_exists_on_an_empty_warehouse_and_is_empty(warehouse_path):
 def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_path):
     warehouse = Warehouse(warehouse_path)
     with warehouse.connect() as con:
-        _plan(con, "customers", [
-            ("synced", "create", None),
-            ("rejected", "blocked", "rejected by netsuite: INVALID_KEY_OR_REF: ..."),
-            ("retried-ok", "update", "retry after transient 503"),
-            ("orphan", "blocked", "parent p1 is not synced"),
-            ("inactive", "skip", "SynctoNetSuite__NS is No"),
-            ("new", "create", None),
-            ("unanswered", "create", None),
-        ])
+        _plan(
+            con,
+            "customers",
+            [
+                ("synced", "create", None),
+                ("rejected", "blocked", "rejected by netsuite: INVALID_KEY_OR_REF: ..."),
+                ("retried-ok", "update", "retry after transient 503"),
+                ("orphan", "blocked", "parent p1 is not synced"),
+                ("inactive", "skip", "SynctoNetSuite__NS is No"),
+                ("new", "create", None),
+                ("unanswered", "create", None),
+            ],
+        )
         _log(con, "synced", 0, "started")
         _log(con, "synced", 1, "succeeded", target_id="41")
         _link(con, "synced", "41", 1)
@@ -99,8 +151,13 @@ def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_
 
     status = _status(warehouse)
     assert {k: v["status"] for k, v in status.items()} == {
-        "synced": "synced", "rejected": "failed", "retried-ok": "synced", "orphan": "blocked",
-        "inactive": "skipped", "new": "pending", "unanswered": "pending",
+        "synced": "synced",
+        "rejected": "failed",
+        "retried-ok": "synced",
+        "orphan": "blocked",
+        "inactive": "skipped",
+        "new": "pending",
+        "unanswered": "pending",
     }
     assert status["synced"]["target_id"] == "41" and status["synced"]["source_system"] == "zuora"
     assert "looks the record up" in status["unanswered"]["reason"]
@@ -108,10 +165,13 @@ def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_
 
     failures = warehouse.query("select * from audit.failures")
     assert failures.select("source_id", "error_code", "error_class", "failed_attempts").rows() == [
-        ("rejected", "INVALID_KEY_OR_REF", "data", 2)]
+        ("rejected", "INVALID_KEY_OR_REF", "data", 2)
+    ]
     blocked = warehouse.query("select source_id, reason from audit.blocked order by source_id")
-    assert blocked.rows() == [("orphan", "parent p1 is not synced"),
-                              ("rejected", "rejected by netsuite: INVALID_KEY_OR_REF: ...")]
+    assert blocked.rows() == [
+        ("orphan", "parent p1 is not synced"),
+        ("rejected", "rejected by netsuite: INVALID_KEY_OR_REF: ..."),
+    ]
     summary = dict(warehouse.query("select status, records from audit.sync_summary").rows())
     assert summary == {"synced": 2, "failed": 1, "blocked": 1, "skipped": 1, "pending": 2}
 
@@ -121,24 +181,57 @@ def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_
 
 
 def _invoices(con) -> None:
-    upsert(con, "zuora.invoices", pl.DataFrame({
-        "id": ["zi1", "zi2", "zi3", "zi4", "zi5", "zi6"],
-        "account_id": ["acc1", "acc1", "acc2", "acc2", "acc2", "acc3"],
-        "invoice_number": ["INV1", "INV2", "INV3", "INV4", "INV5", "INV6"],
-        "invoice_date": [date(2026, 1, 1), date(2026, 1, 15), date(2026, 2, 1), date(2026, 2, 1), date(2026, 2, 3),
-                         date(2026, 3, 1)],
-        "currency": ["USD", "USD", "EUR", "EUR", "EUR", "GBP"],
-        "amount": [100.0, 50.0, 200.0, -30.0, 70.0, 10.0],
-        "status": ["Posted"] * 6,
-    }))
-    upsert(con, "netsuite.invoices", pl.DataFrame({
-        "internal_id": ["n1", "n2", "n3"], "entity_internal_id": ["c1", "c1", "c2"],
-        "tran_id": ["INV-N1", "INV-N2", "INV-N3"], "total": [100.0, 50.0, 190.0], "_staged_at": STAGED_AT,
-    }), key="internal_id")
+    upsert(
+        con,
+        "zuora.invoices",
+        pl.DataFrame(
+            {
+                "id": ["zi1", "zi2", "zi3", "zi4", "zi5", "zi6"],
+                "account_id": ["acc1", "acc1", "acc2", "acc2", "acc2", "acc3"],
+                "invoice_number": ["INV1", "INV2", "INV3", "INV4", "INV5", "INV6"],
+                "invoice_date": [
+                    date(2026, 1, 1),
+                    date(2026, 1, 15),
+                    date(2026, 2, 1),
+                    date(2026, 2, 1),
+                    date(2026, 2, 3),
+                    date(2026, 3, 1),
+                ],
+                "currency": ["USD", "USD", "EUR", "EUR", "EUR", "GBP"],
+                "amount": [100.0, 50.0, 200.0, -30.0, 70.0, 10.0],
+                "status": ["Posted"] * 6,
+            }
+        ),
+    )
+    upsert(
+        con,
+        "netsuite.invoices",
+        pl.DataFrame(
+            {
+                "internal_id": ["n1", "n2", "n3"],
+                "entity_internal_id": ["c1", "c1", "c2"],
+                "tran_id": ["INV-N1", "INV-N2", "INV-N3"],
+                "total": [100.0, 50.0, 190.0],
+                "_staged_at": STAGED_AT,
+            }
+        ),
+        key="internal_id",
+    )
     # INV4 is negative: NetSuite holds it as a credit memo (a positive total).
-    upsert(con, "netsuite.credit_memos", pl.DataFrame({
-        "internal_id": ["m4"], "entity_internal_id": ["c2"], "tran_id": ["CM-4"], "total": [30.0],
-        "_staged_at": STAGED_AT}), key="internal_id")
+    upsert(
+        con,
+        "netsuite.credit_memos",
+        pl.DataFrame(
+            {
+                "internal_id": ["m4"],
+                "entity_internal_id": ["c2"],
+                "tran_id": ["CM-4"],
+                "total": [30.0],
+                "_staged_at": STAGED_AT,
+            }
+        ),
+        key="internal_id",
+    )
     for zuora_id, netsuite_id in (("zi1", "n1"), ("zi2", "n2"), ("zi3", "n3"), ("zi4", "m4"), ("zi5", "n-gone")):
         _link(con, zuora_id, netsuite_id, 0, flow="invoices")
     # Linked after NetSuite was last staged: not comparable yet, and not counted as a difference.
@@ -152,20 +245,35 @@ def test_reconciliation_by_invoice_customer_and_period_through_invoice_links(war
         audit.refresh_views(con, [CUSTOMERS, INVOICES])
         finding = invoice_differences(con)
 
-    invoices = warehouse.query("select zuora_invoice_id, netsuite_amount, difference, status from audit.reconciliation "
-                               "where level = 'invoice' order by zuora_invoice_id")
-    assert invoices.rows() == [("zi1", 100.0, 0.0, "match"), ("zi2", 50.0, 0.0, "match"),
-                               ("zi3", 190.0, 10.0, "mismatch"), ("zi4", -30.0, 0.0, "match"),
-                               ("zi5", None, 70.0, "missing in netsuite"), ("zi6", None, 10.0, "not staged yet")]
-    customers = warehouse.query("select zuora_account_id, currency, invoices, zuora_amount, netsuite_amount, status "
-                                "from audit.reconciliation where level = 'customer' order by 1")
-    assert customers.rows() == [("acc1", "USD", 2, 150.0, 150.0, "match"),
-                                ("acc2", "EUR", 3, 240.0, 160.0, "mismatch"),
-                                ("acc3", "GBP", 1, 10.0, 0.0, "not staged yet")]
-    periods = warehouse.query("select period, currency, zuora_amount, difference from audit.reconciliation "
-                              "where level = 'period' order by 1")
-    assert periods.rows() == [(date(2026, 1, 1), "USD", 150.0, 0.0), (date(2026, 2, 1), "EUR", 240.0, 80.0),
-                              (date(2026, 3, 1), "GBP", 10.0, 10.0)]
+    invoices = warehouse.query(
+        "select zuora_invoice_id, netsuite_amount, difference, status from audit.reconciliation "
+        "where level = 'invoice' order by zuora_invoice_id"
+    )
+    assert invoices.rows() == [
+        ("zi1", 100.0, 0.0, "match"),
+        ("zi2", 50.0, 0.0, "match"),
+        ("zi3", 190.0, 10.0, "mismatch"),
+        ("zi4", -30.0, 0.0, "match"),
+        ("zi5", None, 70.0, "missing in netsuite"),
+        ("zi6", None, 10.0, "not staged yet"),
+    ]
+    customers = warehouse.query(
+        "select zuora_account_id, currency, invoices, zuora_amount, netsuite_amount, status "
+        "from audit.reconciliation where level = 'customer' order by 1"
+    )
+    assert customers.rows() == [
+        ("acc1", "USD", 2, 150.0, 150.0, "match"),
+        ("acc2", "EUR", 3, 240.0, 160.0, "mismatch"),
+        ("acc3", "GBP", 1, 10.0, 0.0, "not staged yet"),
+    ]
+    periods = warehouse.query(
+        "select period, currency, zuora_amount, difference from audit.reconciliation where level = 'period' order by 1"
+    )
+    assert periods.rows() == [
+        (date(2026, 1, 1), "USD", 150.0, 0.0),
+        (date(2026, 2, 1), "EUR", 240.0, 80.0),
+        (date(2026, 3, 1), "GBP", 10.0, 10.0),
+    ]
     assert finding.count == 2 and {r["zuora_invoice_id"] for r in finding.sample} == {"zi3", "zi5"}
 
     # The Dagster check reads the same answer (direct invocation with the resource).
@@ -178,20 +286,42 @@ def test_expired_items_lists_synced_charges_whose_plan_or_product_ended(warehous
     warehouse = Warehouse(warehouse_path)
     past, future = date.today() - timedelta(days=3), date(2099, 12, 31)
     with warehouse.connect() as con:
-        upsert(con, "zuora.products", pl.DataFrame({
-            "id": ["prod-live", "prod-gone"], "name": ["Live", "Gone"], "effective_end_date": [future, past]}))
-        upsert(con, "zuora.product_rate_plans", pl.DataFrame({
-            "id": ["plan-live", "plan-ended", "plan-of-gone"], "name": ["Monthly", "Legacy", "Old"],
-            "product_id": ["prod-live", "prod-live", "prod-gone"], "effective_end_date": [future, past, future]}))
-        upsert(con, "zuora.product_rate_plan_charges", pl.DataFrame({
-            "id": ["c-live", "c-plan-ended", "c-product-gone", "c-never-synced"],
-            "name": ["Seat", "Legacy seat", "Old seat", "Other"],
-            "product_rate_plan_id": ["plan-live", "plan-ended", "plan-of-gone", "plan-ended"]}))
+        upsert(
+            con,
+            "zuora.products",
+            pl.DataFrame(
+                {"id": ["prod-live", "prod-gone"], "name": ["Live", "Gone"], "effective_end_date": [future, past]}
+            ),
+        )
+        upsert(
+            con,
+            "zuora.product_rate_plans",
+            pl.DataFrame(
+                {
+                    "id": ["plan-live", "plan-ended", "plan-of-gone"],
+                    "name": ["Monthly", "Legacy", "Old"],
+                    "product_id": ["prod-live", "prod-live", "prod-gone"],
+                    "effective_end_date": [future, past, future],
+                }
+            ),
+        )
+        upsert(
+            con,
+            "zuora.product_rate_plan_charges",
+            pl.DataFrame(
+                {
+                    "id": ["c-live", "c-plan-ended", "c-product-gone", "c-never-synced"],
+                    "name": ["Seat", "Legacy seat", "Old seat", "Other"],
+                    "product_rate_plan_id": ["plan-live", "plan-ended", "plan-of-gone", "plan-ended"],
+                }
+            ),
+        )
         for charge, item in (("c-live", "i1"), ("c-plan-ended", "i2"), ("c-product-gone", "i3")):
             _link(con, charge, item, 0, flow="items")
         audit.refresh_views(con, [ITEMS])
-    expired = warehouse.query("select charge_id, expired, expired_on, netsuite_item_id from audit.expired_items "
-                              "order by charge_id")
+    expired = warehouse.query(
+        "select charge_id, expired, expired_on, netsuite_item_id from audit.expired_items order by charge_id"
+    )
     assert expired.rows() == [("c-plan-ended", "plan", past, "i2"), ("c-product-gone", "product", past, "i3")]
 
 
@@ -228,7 +358,11 @@ def test_a_real_sync_shows_in_the_audit_and_the_checks_fail_when_they_should(syn
     with warehouse.connect() as con:
         con.execute("delete from netsuite.customers where internal_id = ?", [target_id])
         assert broken_links(con, "customers").sample[0] == {
-            "target_id": target_id, "source_id": source_id, "issue": "linked target not found", "deleted_at": None}
+            "target_id": target_id,
+            "source_id": source_id,
+            "issue": "linked target not found",
+            "deleted_at": None,
+        }
     assert not links_resolve(warehouse=resource).passed
 
 
@@ -262,14 +396,19 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
     flows = [f.name for f in env.flows]
     assets = env.assets(env.flows)  # staging of what the flows read, plan and push of each
     checks = [c for name in flows for c in flow_checks(name)]
-    result = dg.materialize([*assets, netsuite_deletions, zuora_deletions, audit_views_asset(flows), *checks],
-                            resources=env.resources())
+    result = dg.materialize(
+        [*assets, netsuite_deletions, zuora_deletions, audit_views_asset(flows), *checks], resources=env.resources()
+    )
     assert result.success
-    evaluations = {(e.asset_key.path[-1].removeprefix("push_"), e.check_name): e.passed
-                   for e in result.get_asset_check_evaluations()}
+    evaluations = {
+        (e.asset_key.path[-1].removeprefix("push_"), e.check_name): e.passed
+        for e in result.get_asset_check_evaluations()
+    }
     names = ("no_failed_records", "no_blocked_records", "links_resolve")
     assert {(f, n) for f in flows for n in names} <= set(evaluations)
-    assert all(evaluations[("customers", n)] and evaluations[("items", n)] for n in ("no_failed_records", "links_resolve"))
+    assert all(
+        evaluations[("customers", n)] and evaluations[("items", n)] for n in ("no_failed_records", "links_resolve")
+    )
     views = result.asset_materializations_for_node("audit__audit_views")[0].metadata
     assert "audit.sync_status" in views["views"].value
     synced = {r["flow"] for r in views["status_by_flow"].value if r["status"] == "synced"}
@@ -288,16 +427,19 @@ def test_reconciliation_of_a_real_invoice_sync_matches_then_flags_a_changed_tota
     netsuite_documents = [a for a in netsuite_staging_assets if a.keys & documents]
     assert dg.materialize(netsuite_documents, resources=env.resources()).success
     audit.refresh(env.warehouse)
-    statuses = dict(env.query("select status, count(*) from audit.reconciliation where level = 'invoice' "
-                              "group by status").rows())
+    statuses = dict(
+        env.query("select status, count(*) from audit.reconciliation where level = 'invoice' group by status").rows()
+    )
     assert statuses.get("match", 0) >= 5 and set(statuses) == {"match"}, statuses
     check = reconciliation_check(push_key("invoices"))
     resource = WarehouseResource(path=str(env.warehouse_path))
     assert check(warehouse=resource).passed
 
     # Someone edits a synced invoice in NetSuite (as staged): the check names it.
-    netsuite_id = env.query("select k.target_id from zsync.links k join netsuite.invoices n "
-                            "on n.internal_id = k.target_id where k.flow = 'invoices' order by 1 limit 1")["target_id"][0]
+    netsuite_id = env.query(
+        "select k.target_id from zsync.links k join netsuite.invoices n "
+        "on n.internal_id = k.target_id where k.flow = 'invoices' order by 1 limit 1"
+    )["target_id"][0]
     with env.warehouse.connect() as con:
         con.execute("update netsuite.invoices set total = total + 1 where internal_id = ?", [netsuite_id])
     result = check(warehouse=resource)

@@ -57,18 +57,24 @@ def test_every_job_schedule_and_sensor_says_what_it_does(monkeypatch):
     assert invoices.minimum_interval_seconds <= 20
     # Flow runs carry the tag deploy/dagster.yaml limits to one run per flow at a time.
     assert {job.name: job.tags.get("zsync/flow") for job in jobs[1:]} == {
-        "sync_invoices": "invoices", "sync_subscriptions": "subscriptions"}
+        "sync_invoices": "invoices",
+        "sync_subscriptions": "subscriptions",
+    }
 
 
 def test_sales_order_sensor_requests_a_subscription_run_for_new_and_approved_orders(netsuite_sandbox, tmp_path):
     from zsync_assets.defs.sensors import new_netsuite_sales_orders
 
-    netsuite = NetSuiteResource(wsdl_url=netsuite_sandbox.wsdl_url, endpoint_url=netsuite_sandbox.endpoint_url,
-                                lock_dir=str(tmp_path / "locks"))
+    netsuite = NetSuiteResource(
+        wsdl_url=netsuite_sandbox.wsdl_url, endpoint_url=netsuite_sandbox.endpoint_url, lock_dir=str(tmp_path / "locks")
+    )
     client = netsuite.get_client()
     try:
-        orders = [r for page in client.search("transaction", {"type": {"operator": "anyOf",
-                                                                       "searchValue": ["_salesOrder"]}}) for r in page]
+        orders = [
+            r
+            for page in client.search("transaction", {"type": {"operator": "anyOf", "searchValue": ["_salesOrder"]}})
+            for r in page
+        ]
         customer = orders[0]["entity"]["internalId"]
         item = orders[0]["itemList"]["item"][0]["item"]["internalId"]
     finally:
@@ -110,9 +116,16 @@ def test_sales_order_sensor_requests_a_subscription_run_for_new_and_approved_ord
 def _add_sales_order(netsuite: NetSuiteResource, customer: str, item: str, **fields) -> str:
     client = netsuite.get_client()
     try:
-        (added,) = client.add_list("salesOrder", [{
-            "entity": {"internalId": customer}, **fields,
-            "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "rate": "10.00"}]}}])
+        (added,) = client.add_list(
+            "salesOrder",
+            [
+                {
+                    "entity": {"internalId": customer},
+                    **fields,
+                    "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "rate": "10.00"}]},
+                }
+            ],
+        )
         assert added.ok and added.internal_id, added
         return added.internal_id
     finally:
@@ -122,8 +135,9 @@ def _add_sales_order(netsuite: NetSuiteResource, customer: str, item: str, **fie
 def test_invoice_sensor_asks_zuora_one_page_per_tick(zuora_sandbox):
     from zsync_assets.defs.sensors import new_zuora_invoices
 
-    zuora = ZuoraResource(base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id,
-                          client_secret=zuora_sandbox.client_secret)
+    zuora = ZuoraResource(
+        base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
+    )
 
     def queries() -> int:
         return sum(n for route, n in zuora_sandbox.stats().items() if route.startswith("GET /object-query/"))

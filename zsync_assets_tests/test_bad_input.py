@@ -32,33 +32,56 @@ class Case:
 def _cases(z, n) -> dict[str, Case]:
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     return {
-        "config value": Case(["plan"], ["customer_master: must be 'zuora' or 'netsuite', got 'sap'"],
-                             config="customer_master: sap\n"),
+        "config value": Case(
+            ["plan"], ["customer_master: must be 'zuora' or 'netsuite', got 'sap'"], config="customer_master: sap\n"
+        ),
         "config unknown key": Case(["plan"], ["custmer_master: unknown key"], config="custmer_master: zuora\n"),
-        "config invalid YAML": Case(["plan"], ["zsync.yaml", "not valid YAML", "line 3"],
-                                    config="customer_master: zuora\ncutover_date: [2024\n"),
-        "config file missing": Case(["plan"], ["nope.yaml does not exist", "ZSYNC_CONFIG"],
-                                    env={"ZSYNC_CONFIG": "/nonexistent/nope.yaml"}),
-        "env override invalid YAML": Case(["plan"], ["ZSYNC_BATCH_SIZES: not valid YAML"],
-                                          env={"ZSYNC_BATCH_SIZES": "{netsuite_add_list: [1"}),
-        "env override over the vendor limit": Case(["plan"], ["netsuite_add_list must be between 1 and the vendor limit 200"],
-                                                   env={"ZSYNC_BATCH_SIZES": "{netsuite_add_list: 500}"}),
-        "Zuora credentials refused": Case(["demo"], ["Zuora refused the credentials", "ZUORA_CLIENT_SECRET"],
-                                          env=credentials_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret")),
-        "NetSuite signature refused": Case(["demo"], ["NetSuite refused the token-based authentication",
-                                                      "NETSUITE_TOKEN_SECRET"],
-                                           env=credentials_env(z, n, NETSUITE_TOKEN_SECRET="wrong-token-secret")),
-        "Zuora host unreachable": Case(["demo"], [f"cannot reach Zuora at {dead}", "ZUORA_BASE_URL"],
-                                       env=credentials_env(z, n, ZUORA_BASE_URL=dead)),
-        "NetSuite host unreachable": Case(["demo"], ["cannot reach NetSuite at http://127.0.0.1:9"],
-                                          env=credentials_env(z, n, NETSUITE_WSDL_URL=f"{dead}/wsdl",
-                                                           NETSUITE_ENDPOINT_URL=f"{dead}/services")),
-        "warehouse locked": Case(["sql", "select 1"], ["stayed locked by another process"],
-                                 env={"ZSYNC_LOCK_TIMEOUT_S": "1"}, warehouse="locked"),
+        "config invalid YAML": Case(
+            ["plan"], ["zsync.yaml", "not valid YAML", "line 3"], config="customer_master: zuora\ncutover_date: [2024\n"
+        ),
+        "config file missing": Case(
+            ["plan"], ["nope.yaml does not exist", "ZSYNC_CONFIG"], env={"ZSYNC_CONFIG": "/nonexistent/nope.yaml"}
+        ),
+        "env override invalid YAML": Case(
+            ["plan"], ["ZSYNC_BATCH_SIZES: not valid YAML"], env={"ZSYNC_BATCH_SIZES": "{netsuite_add_list: [1"}
+        ),
+        "env override over the vendor limit": Case(
+            ["plan"],
+            ["netsuite_add_list must be between 1 and the vendor limit 200"],
+            env={"ZSYNC_BATCH_SIZES": "{netsuite_add_list: 500}"},
+        ),
+        "Zuora credentials refused": Case(
+            ["demo"],
+            ["Zuora refused the credentials", "ZUORA_CLIENT_SECRET"],
+            env=credentials_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret"),
+        ),
+        "NetSuite signature refused": Case(
+            ["demo"],
+            ["NetSuite refused the token-based authentication", "NETSUITE_TOKEN_SECRET"],
+            env=credentials_env(z, n, NETSUITE_TOKEN_SECRET="wrong-token-secret"),
+        ),
+        "Zuora host unreachable": Case(
+            ["demo"],
+            [f"cannot reach Zuora at {dead}", "ZUORA_BASE_URL"],
+            env=credentials_env(z, n, ZUORA_BASE_URL=dead),
+        ),
+        "NetSuite host unreachable": Case(
+            ["demo"],
+            ["cannot reach NetSuite at http://127.0.0.1:9"],
+            env=credentials_env(z, n, NETSUITE_WSDL_URL=f"{dead}/wsdl", NETSUITE_ENDPOINT_URL=f"{dead}/services"),
+        ),
+        "warehouse locked": Case(
+            ["sql", "select 1"],
+            ["stayed locked by another process"],
+            env={"ZSYNC_LOCK_TIMEOUT_S": "1"},
+            warehouse="locked",
+        ),
         "warehouse corrupt": Case(["sql", "select 1"], ["DuckDB:"], warehouse="corrupt"),
         "no warehouse yet": Case(["sql", "select 1"], ["no warehouse at", "make demo"], warehouse="none"),
-        "requeue unknown id": Case(["requeue", "customers", "no-such-account"],
-                                   ["flow customers knows no record no-such-account", "nothing was re-queued"]),
+        "requeue unknown id": Case(
+            ["requeue", "customers", "no-such-account"],
+            ["flow customers knows no record no-such-account", "nothing was re-queued"],
+        ),
         "requeue unknown flow": Case(["requeue", "invoicez", "x"], ["no configured flow 'invoicez'"]),
         "plan unknown flow": Case(["plan", "invoicez"], ["no configured flow 'invoicez'"]),
         "sql delete": Case(["sql", "delete from zsync.links"], ["read-only", "DELETE"]),
@@ -68,8 +91,11 @@ def _cases(z, n) -> dict[str, Case]:
         "rebind without --yes": Case(["rebind"], ["zsync rebind --yes"]),
         "unknown command option": Case(["plan", "--limitt", "3"], ["No such option '--limitt'"]),
         "sync unknown option": Case(["sync", "--jobb", "sync_all"], ["No such option '--jobb'"]),
-        "sync credentials refused": Case(["sync"], ["Zuora refused the credentials", "ZUORA_CLIENT_SECRET"],
-                                         env=credentials_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret")),
+        "sync credentials refused": Case(
+            ["sync"],
+            ["Zuora refused the credentials", "ZUORA_CLIENT_SECRET"],
+            env=credentials_env(z, n, ZUORA_CLIENT_SECRET="wrong-secret"),
+        ),
     }
 
 
@@ -82,18 +108,38 @@ def bad_input_world(make_zuora_sandbox, make_netsuite_sandbox, tmp_path):
     z, n = make_zuora_sandbox(size=3), make_netsuite_sandbox(size=0)
     seeded = tmp_path / "seeded.duckdb"
     with duckdb.connect(str(seeded)) as con:  # a warehouse with a link in it, as after a sync
-        con.execute("create schema zsync; create table zsync.links (flow varchar, source_id varchar, "
-                    "target_id varchar); insert into zsync.links values ('customers', 'A1', '7')")
+        con.execute(
+            "create schema zsync; create table zsync.links (flow varchar, source_id varchar, "
+            "target_id varchar); insert into zsync.links values ('customers', 'A1', '7')"
+        )
     return z, n, seeded
 
 
 CASES = [
-    "config value", "config unknown key", "config invalid YAML", "config file missing", "env override invalid YAML",
-    "env override over the vendor limit", "Zuora credentials refused", "NetSuite signature refused",
-    "Zuora host unreachable", "NetSuite host unreachable", "warehouse locked", "warehouse corrupt",
-    "no warehouse yet", "requeue unknown id", "requeue unknown flow", "plan unknown flow", "sql delete",
-    "sql drop table", "sql syntax error", "sql unknown table", "rebind without --yes", "unknown command option",
-    "sync unknown option", "sync credentials refused",
+    "config value",
+    "config unknown key",
+    "config invalid YAML",
+    "config file missing",
+    "env override invalid YAML",
+    "env override over the vendor limit",
+    "Zuora credentials refused",
+    "NetSuite signature refused",
+    "Zuora host unreachable",
+    "NetSuite host unreachable",
+    "warehouse locked",
+    "warehouse corrupt",
+    "no warehouse yet",
+    "requeue unknown id",
+    "requeue unknown flow",
+    "plan unknown flow",
+    "sql delete",
+    "sql drop table",
+    "sql syntax error",
+    "sql unknown table",
+    "rebind without --yes",
+    "unknown command option",
+    "sync unknown option",
+    "sync credentials refused",
 ]
 
 
@@ -151,8 +197,7 @@ def _hold_file_lock(path: Path):
     import time
 
     code = f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(120)"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ})
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env={**os.environ})
     assert proc.stdout is not None  # a pipe (PIPE above)
     assert proc.stdout.readline().strip() == "held"
     time.sleep(0.1)

@@ -18,7 +18,9 @@ from zsync_assets.targets.netsuite import NetSuiteSink
 
 def test_an_account_whose_address_netsuite_cannot_hold_is_blocked_and_the_others_land(make_sync_env):
     env = make_sync_env(zuora_size=8, netsuite_size=0)
-    street = "Building 7, Floor 3, " + "Industriepark Höchst, Brüningstraße 50, Tor Süd, Anlieferung über Zufahrt C " * 2
+    street = (
+        "Building 7, Floor 3, " + "Industriepark Höchst, Brüningstraße 50, Tor Süd, Anlieferung über Zufahrt C " * 2
+    )
     assert 150 < len(street) <= 255  # Zuora's address1 holds it, NetSuite's addr1 does not
     contact = {"firstName": "Ada", "lastName": "Lovelace", "country": "Germany", "address1": street}
     bad = env.create_account(name="Frankfurt Chemie AG", billToContact=contact, soldToContact=contact)
@@ -54,9 +56,15 @@ def test_a_name_longer_than_netsuite_holds_is_cut_and_kept_whole_in_comments(mak
 
 
 def _customer(i: int, subsidiary: str, country: str = "_germany") -> Outgoing:
-    payload = {"companyName": f"Isolation Kunde {i}", "subsidiary": {"internalId": subsidiary},
-               "addressbookList": {"addressbook": [{"defaultBilling": True, "label": "HQ",
-                                                    "addressbookAddress": {"country": country, "city": "Köln"}}]}}
+    payload = {
+        "companyName": f"Isolation Kunde {i}",
+        "subsidiary": {"internalId": subsidiary},
+        "addressbookList": {
+            "addressbook": [
+                {"defaultBilling": True, "label": "HQ", "addressbookAddress": {"country": country, "city": "Köln"}}
+            ]
+        },
+    }
     return Outgoing(f"src-{i}", "create", "customer", payload, f"zsync:isolation:{i}", f"key-{i}")
 
 

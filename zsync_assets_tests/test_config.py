@@ -53,8 +53,11 @@ def test_the_demo_settings_kept_with_the_sandbox_data_hold_for_every_command_unt
     path = write_demo_settings(True, env)
     assert path.parent == tmp_path / "sandbox"
     config = load_config(environ=env)
-    assert (config.invoice_settlement, config.payments_ns_to_zuora, config.default_tax_item) == (True, True,
-                                                                                                "CA State Tax")
+    assert (config.invoice_settlement, config.payments_ns_to_zuora, config.default_tax_item) == (
+        True,
+        True,
+        "CA State Tax",
+    )
     assert config_sources(environ=env)["invoice_settlement"] == f"demo settings ({path})"
     assert write_demo_settings(None, env) == path and load_config(environ=env).invoice_settlement  # `make ui` keeps it
     assert load_config(environ={**env, "ZSYNC_INVOICE_SETTLEMENT": "false"}).invoice_settlement is False
@@ -79,11 +82,20 @@ def test_the_sandbox_settings_map_every_seeded_tax_code_but_the_one_left_out_on_
     ("raw", "message"),
     [
         ({"customer_master": "sap"}, "customer_master: must be 'zuora' or 'netsuite', got 'sap'"),
-        ({"batch_sizes": {"netsuite_upsert_list": 500}}, "batch_sizes: netsuite_upsert_list must be between 1 and the vendor limit 100"),
-        ({"batch_sizes": {"netsuite_delete_everything": 5}}, "batch_sizes: unknown operation 'netsuite_delete_everything'"),
+        (
+            {"batch_sizes": {"netsuite_upsert_list": 500}},
+            "batch_sizes: netsuite_upsert_list must be between 1 and the vendor limit 100",
+        ),
+        (
+            {"batch_sizes": {"netsuite_delete_everything": 5}},
+            "batch_sizes: unknown operation 'netsuite_delete_everything'",
+        ),
         ({"cutover_date": "yesterday"}, "cutover_date:"),
         ({"custmer_master": "zuora"}, "custmer_master: unknown key"),
-        ({"item_type_by_charge_type": {"Recurring": "Foo"}}, "item_type_by_charge_type.Recurring: must be 'NonInventorySaleItem' or 'ServiceSaleItem', got 'Foo'"),
+        (
+            {"item_type_by_charge_type": {"Recurring": "Foo"}},
+            "item_type_by_charge_type.Recurring: must be 'NonInventorySaleItem' or 'ServiceSaleItem', got 'Foo'",
+        ),
         ({"subsidiary_by_currency": {"EURO": "x"}}, "subsidiary_by_currency: keys must be ISO 4217 currency codes"),
         ({"netsuite_concurrency": 0}, "netsuite_concurrency:"),
         ({"field_overrides": {"customers": {"constant": {}}}}, "field_overrides.customers.constant: unknown key"),
@@ -98,8 +110,13 @@ def test_invalid_values_fail_with_the_key_named(raw, message):
 def test_environment_wins_over_the_file(tmp_path):
     file = tmp_path / "zsync.yaml"
     file.write_text("customer_master: zuora\ncutover_date: 2023-01-01\n")
-    config = load_config(environ={"ZSYNC_CONFIG": str(file), "ZSYNC_CUSTOMER_MASTER": "netsuite",
-                                  "ZSYNC_BATCH_SIZES": "{netsuite_upsert_list: 20}"})
+    config = load_config(
+        environ={
+            "ZSYNC_CONFIG": str(file),
+            "ZSYNC_CUSTOMER_MASTER": "netsuite",
+            "ZSYNC_BATCH_SIZES": "{netsuite_upsert_list: 20}",
+        }
+    )
     assert config.customer_master == "netsuite"
     assert config.cutover_date == date(2023, 1, 1)
     assert config.batch_size("netsuite_upsert_list") == 20

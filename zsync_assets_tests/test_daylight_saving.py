@@ -51,11 +51,15 @@ class Account:
 
     def __init__(self, sandbox, tmp_path):
         self.sandbox = sandbox
-        self.resource = NetSuiteResource(wsdl_url=sandbox.wsdl_url, endpoint_url=sandbox.endpoint_url,
-                                         lock_dir=str(tmp_path / "locks"))
+        self.resource = NetSuiteResource(
+            wsdl_url=sandbox.wsdl_url, endpoint_url=sandbox.endpoint_url, lock_dir=str(tmp_path / "locks")
+        )
         self.client = self.resource.get_client()
-        [self.subsidiary] = [r["internalId"] for page in self.client.search(
-            "subsidiary", {"name": {"operator": "is", "searchValue": "US Inc"}}) for r in page]
+        [self.subsidiary] = [
+            r["internalId"]
+            for page in self.client.search("subsidiary", {"name": {"operator": "is", "searchValue": "US Inc"}})
+            for r in page
+        ]
 
     def write(self, record_type: str, moment: datetime, record: dict) -> str:
         set_clock(self.sandbox, moment)
@@ -64,28 +68,51 @@ class Account:
         return result.internal_id
 
     def customer(self, external_id: str, moment: datetime, name: str | None = None) -> str:
-        return self.write("customer", moment, {"externalId": external_id, "companyName": name or external_id,
-                                               "subsidiary": {"internalId": self.subsidiary}})
+        return self.write(
+            "customer",
+            moment,
+            {
+                "externalId": external_id,
+                "companyName": name or external_id,
+                "subsidiary": {"internalId": self.subsidiary},
+            },
+        )
 
     def item(self, moment: datetime) -> str:
-        [income] = [r["internalId"] for page in self.client.search(
-            "account", {"number": {"operator": "is", "searchValue": "4000"}}) for r in page]
-        return self.write("serviceSaleItem", moment, {"externalId": "dst-item", "itemId": "DST Service",
-                                                      "incomeAccount": {"internalId": income}})
+        [income] = [
+            r["internalId"]
+            for page in self.client.search("account", {"number": {"operator": "is", "searchValue": "4000"}})
+            for r in page
+        ]
+        return self.write(
+            "serviceSaleItem",
+            moment,
+            {"externalId": "dst-item", "itemId": "DST Service", "incomeAccount": {"internalId": income}},
+        )
 
-    def transaction(self, record_type: str, external_id: str, moment: datetime, customer: str, item: str,
-                    **fields) -> str:
-        return self.write(record_type, moment, {
-            "externalId": external_id, "entity": {"internalId": customer}, **fields,
-            "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "rate": "10.00"}]}})
+    def transaction(
+        self, record_type: str, external_id: str, moment: datetime, customer: str, item: str, **fields
+    ) -> str:
+        return self.write(
+            record_type,
+            moment,
+            {
+                "externalId": external_id,
+                "entity": {"internalId": customer},
+                **fields,
+                "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "rate": "10.00"}]},
+            },
+        )
 
     def stage(self, *names: str) -> dict[str, dict]:
         assets = [a for a in netsuite_staging_assets if {table_key(f"netsuite.{n}") for n in names} & a.keys]
         result = dg.materialize(assets, resources={"netsuite": self.resource, "warehouse": WarehouseResource()})
         assert result.success
         events = {e.asset_key: e for e in result.get_asset_materialization_events()}
-        return {name: {k: v.value for k, v in events[table_key(f"netsuite.{name}")].materialization.metadata.items()}
-                for name in names}
+        return {
+            name: {k: v.value for k, v in events[table_key(f"netsuite.{name}")].materialization.metadata.items()}
+            for name in names
+        }
 
 
 def test_the_sandbox_writes_the_account_zone_and_compares_instants(make_netsuite_sandbox):
@@ -105,8 +132,9 @@ def test_the_sandbox_writes_the_account_zone_and_compares_instants(make_netsuite
     assert near(before, at(-10)) and near(after, at(10))
 
     def modified(operator: str, value: datetime) -> set[str]:
-        search = api.t(COMMON, "CustomerSearchBasic")(lastModifiedDate=api.t(CORE, "SearchDateField")(
-            operator=operator, searchValue=value))
+        search = api.t(COMMON, "CustomerSearchBasic")(
+            lastModifiedDate=api.t(CORE, "SearchDateField")(operator=operator, searchValue=value)
+        )
         result = api.call("search", searchRecord=search).searchResult
         return {r.externalId for r in (result.recordList.record if result.recordList else None) or []}
 
@@ -127,15 +155,24 @@ def test_business_dates_are_the_account_day_at_midnight(make_netsuite_sandbox):
     sandbox = make_netsuite_sandbox(size=0)
     api = Api(sandbox)
     customer = api.call("add", record=api.customer("days", "Days Co")).writeResponse.baseRef.internalId
-    [income] = api.call("search", searchRecord=api.t(COMMON, "AccountSearchBasic")(
-        number=api.t(CORE, "SearchStringField")(operator="is", searchValue="4000"))).searchResult.recordList.record
-    item = api.call("add", record=api.t(ACCT, "ServiceSaleItem")(
-        itemId="Days Service", incomeAccount=api.ref(income.internalId))).writeResponse.baseRef.internalId
+    [income] = api.call(
+        "search",
+        searchRecord=api.t(COMMON, "AccountSearchBasic")(
+            number=api.t(CORE, "SearchStringField")(operator="is", searchValue="4000")
+        ),
+    ).searchResult.recordList.record
+    item = api.call(
+        "add", record=api.t(ACCT, "ServiceSaleItem")(itemId="Days Service", incomeAccount=api.ref(income.internalId))
+    ).writeResponse.baseRef.internalId
 
     def invoice(external_id: str, **fields):
         line = api.t(SALES, "InvoiceItem")(item=api.ref(item), quantity=1, rate="10.00")
-        api.call("add", record=api.t(SALES, "Invoice")(externalId=external_id, entity=api.ref(customer),
-                                                       itemList={"item": [line]}, **fields))
+        api.call(
+            "add",
+            record=api.t(SALES, "Invoice")(
+                externalId=external_id, entity=api.ref(customer), itemList={"item": [line]}, **fields
+            ),
+        )
         return api.call("get", baseRef=api.ref(externalId=external_id, type="invoice")).readResponse.record.tranDate
 
     set_clock(sandbox, at(18 * 60))  # 03:00 UTC on 2 November is 19:00 PST on 1 November
@@ -165,7 +202,8 @@ def test_staging_marks_and_overlap_hold_across_the_change(make_netsuite_sandbox,
     assert near(datetime.fromisoformat(third["high_water"]), at(20))
 
     staged = Warehouse(warehouse_path).query(
-        "select external_id, company_name, last_modified_date from netsuite.customers order by external_id")
+        "select external_id, company_name, last_modified_date from netsuite.customers order by external_id"
+    )
     assert staged["company_name"].to_list() == ["A renamed", "B", "C"]
     moments = dict(zip(staged["external_id"], staged["last_modified_date"], strict=True))
     assert all(near(moments[k], at(m)) for k, m in (("A", 20), ("B", -10), ("C", 2)))
@@ -190,8 +228,10 @@ def test_cutover_date_is_compared_with_the_account_day(make_netsuite_sandbox, wa
     invoices = warehouse.query("select internal_id, tran_date from netsuite.invoices")
     assert invoices.rows() == [(invoice, date(2026, 11, 1))]  # not 2 November, the UTC day
 
-    tables = {"netsuite.sales_orders": orders,
-              "netsuite.sales_order_lines": warehouse.query("select * from netsuite.sales_order_lines")}
+    tables = {
+        "netsuite.sales_orders": orders,
+        "netsuite.sales_order_lines": warehouse.query("select * from netsuite.sales_order_lines"),
+    }
     rows = subscriptions_from_sales_orders(tables, parse_config({"cutover_date": "2026-11-01"}))
     skips = dict(zip(rows["source_id"], rows["_skip"], strict=True))
     assert skips[late_october] == "dated 2026-10-31, before cutover_date 2026-11-01"
@@ -221,4 +261,3 @@ def test_invoice_sensor_cursor_is_an_instant_across_the_change(make_zuora_sandbo
         assert len(later.run_requests) == 1 and datetime.fromisoformat(later.cursor) == at(10), cursor
         assert later.cursor.endswith("+00:00")  # stored as UTC from then on
     assert isinstance(tick(later.cursor), dg.SkipReason)
-

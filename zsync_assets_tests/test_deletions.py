@@ -24,8 +24,10 @@ from zsync_assets_tests.fixtures.vendor_xsd import VENDOR_WSDL
 
 def _add_customers(client, names: list[str]) -> list[str]:
     subsidiary = next(r["internalId"] for page in client.search("subsidiary", {}) for r in page)
-    records = [{"companyName": n, "entityId": n, "externalId": f"test:{n}", "subsidiary": {"internalId": subsidiary}}
-               for n in names]
+    records = [
+        {"companyName": n, "entityId": n, "externalId": f"test:{n}", "subsidiary": {"internalId": subsidiary}}
+        for n in names
+    ]
     results = client.add_list("customer", records)
     assert all(r.ok for r in results), results
     return [r.internal_id for r in results]
@@ -52,7 +54,10 @@ def test_get_deleted_pages_filters_by_type_and_date(make_sync_env):
         found = [r for p in pages for r in p]
         assert {r["internalId"] for r in found} == set(ids)
         assert {r["type"] for r in found} == {"customer"} and {r["externalId"] for r in found} == {
-            "test:Gone 1", "test:Gone 2", "test:Gone 3"}
+            "test:Gone 1",
+            "test:Gone 2",
+            "test:Gone 3",
+        }
         assert all(isinstance(r["deletedDate"], datetime) and r["deletedDate"] >= before for r in found)
         assert [r for p in client.get_deleted("customer", datetime.now(UTC) + timedelta(minutes=1)) for r in p] == []
         assert [r for p in client.get_deleted(["invoice", "serviceSaleItem"]) for r in p] == []
@@ -64,15 +69,24 @@ def test_get_deleted_request_and_response_follow_the_vendor_schema(netsuite_sand
     core = "{urn:core_2023_2.platform.webservices.netsuite.com}"
     flt = client.get_type(f"{core}GetDeletedFilter")(
         deletedDate={"operator": "onOrAfter", "searchValue": datetime(2020, 1, 1, tzinfo=UTC)},
-        type={"operator": "anyOf", "searchValue": ["customer", "invoice"]})
-    envelope = client.create_message(client.service, "getDeleted", getDeletedFilter=flt, pageIndex=1,
-                                     _soapheaders={"tokenPassport": netsuite_sandbox.passport()})
+        type={"operator": "anyOf", "searchValue": ["customer", "invoice"]},
+    )
+    envelope = client.create_message(
+        client.service,
+        "getDeleted",
+        getDeletedFilter=flt,
+        pageIndex=1,
+        _soapheaders={"tokenPassport": netsuite_sandbox.passport()},
+    )
     vendor_xsd.assert_envelope_valid(envelope)
-    response = httpx.post(netsuite_sandbox.endpoint_url, content=etree.tostring(envelope),
-                          headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "getDeleted"})
+    response = httpx.post(
+        netsuite_sandbox.endpoint_url,
+        content=etree.tostring(envelope),
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "getDeleted"},
+    )
     assert response.status_code == 200, response.text
     vendor_xsd.assert_envelope_valid(response.content)
-    assert b"getDeletedResult" in response.content and b"isSuccess=\"true\"" in response.content
+    assert b"getDeletedResult" in response.content and b'isSuccess="true"' in response.content
 
 
 def test_a_customer_deleted_in_netsuite_is_marked_shown_and_never_deleted_in_zuora(sync_env):
@@ -148,11 +162,14 @@ def test_zuora_id_reconciliation_refuses_an_empty_listing_and_clears_a_wrong_mar
     with warehouse.connect() as con:
         upsert(con, "zuora.accounts", pl.DataFrame({"id": ["a1", "a2", "a3"], "name": ["A", "B", "C"]}))
     result = detect_zuora_deletions(warehouse, lambda name: [], objects=["accounts", "invoices"])
-    assert result.skipped == {"zuora.accounts": "Zuora listed no ids at all; nothing marked",
-                              "zuora.invoices": "not staged yet"}
+    assert result.skipped == {
+        "zuora.accounts": "Zuora listed no ids at all; nothing marked",
+        "zuora.invoices": "not staged yet",
+    }
     detect_zuora_deletions(warehouse, lambda name: ["a1"], objects=["accounts"])
-    assert warehouse.query("select id from zuora.accounts where _deleted_at is not null order by id")["id"].to_list() \
-        == ["a2", "a3"]
+    assert warehouse.query("select id from zuora.accounts where _deleted_at is not null order by id")[
+        "id"
+    ].to_list() == ["a2", "a3"]
     result = detect_zuora_deletions(warehouse, lambda name: ["a1", "a2"], objects=["accounts"])
     assert result.restored == {"zuora.accounts": 1} and result.marked == {"zuora.accounts": 0}
     assert warehouse.query("select id from zuora.accounts where _deleted_at is not null")["id"].to_list() == ["a3"]

@@ -46,8 +46,9 @@ class Deployment:
 
 
 def _dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(BIN / "dagster"), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [str(BIN / "dagster"), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-2000:])
     return result
 
@@ -61,8 +62,13 @@ def deployment(postgres: Postgres, tmp_path_factory) -> Iterator[Deployment]:
     sandboxes = start_sandboxes(free_port(), free_port(), data_dir=work / "sandbox", size=8)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZUORA_", "NETSUITE_", "PYTEST_"))}
     # The demo's settings for this pair of tenants, kept beside their data as `zsync demo` keeps them.
-    env.update(DAGSTER_HOME=str(home), ZSYNC_DB=str(work / "warehouse" / "zsync.duckdb"), **postgres.environ(),
-               **sandboxes.env, ZSYNC_SANDBOX_DATA=str(work / "sandbox"))
+    env.update(
+        DAGSTER_HOME=str(home),
+        ZSYNC_DB=str(work / "warehouse" / "zsync.duckdb"),
+        **postgres.environ(),
+        **sandboxes.env,
+        ZSYNC_SANDBOX_DATA=str(work / "sandbox"),
+    )
     write_demo_settings(False, env)
     daemon_log = work / "daemon.log"
     daemon = None
@@ -71,10 +77,25 @@ def deployment(postgres: Postgres, tmp_path_factory) -> Iterator[Deployment]:
         for pool, limit in POOLS.items():
             _dagster(env, "instance", "concurrency", "set", pool, str(limit))
         with daemon_log.open("w") as log:
-            daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO_ROOT,
-                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        _dagster(env, "job", "launch", "-w", "workspace.yaml", "-j", "sync_all", "--config-json",
-                 json.dumps({"execution": {"config": {"in_process": {}}}}))
+            daemon = subprocess.Popen(
+                [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _dagster(
+            env,
+            "job",
+            "launch",
+            "-w",
+            "workspace.yaml",
+            "-j",
+            "sync_all",
+            "--config-json",
+            json.dumps({"execution": {"config": {"in_process": {}}}}),
+        )
         [(run_id,)] = postgres.query("select run_id from runs where pipeline_name = 'sync_all'")
         status, deadline = None, time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -100,8 +121,13 @@ def test_sync_all_queued_and_run_by_the_daemon_is_recorded_in_postgresql(deploym
     assert deployment.status == "SUCCESS", deployment.daemon_log.read_text()[-3000:]
     [(job, status)] = pg.query("select pipeline_name, status from runs where run_id = %s", deployment.run_id)
     assert (job, status) == ("sync_all", "SUCCESS")
-    events = dict(pg.query("select dagster_event_type, count(*) from event_logs where run_id = %s "
-                           "and dagster_event_type is not null group by 1", deployment.run_id))
+    events = dict(
+        pg.query(
+            "select dagster_event_type, count(*) from event_logs where run_id = %s "
+            "and dagster_event_type is not null group by 1",
+            deployment.run_id,
+        )
+    )
     # Queued by `dagster job launch`, started by the daemon (run-level events keep their legacy names).
     assert events["PIPELINE_ENQUEUED"] == events["PIPELINE_STARTING"] == events["PIPELINE_SUCCESS"] == 1
     assert "STEP_FAILURE" not in events
@@ -111,8 +137,14 @@ def test_sync_all_queued_and_run_by_the_daemon_is_recorded_in_postgresql(deploym
     # NetSuite-born payment flows (sandbox/defaults.py DEMO_SETTINGS), so its job holds more assets
     # than this process's definitions: a superset, not an equal count.
     job_assets = {key.to_string() for key in defs().resolve_job_def("sync_all").asset_layer.selected_asset_keys}
-    in_run = {row[0] for row in pg.query("select distinct asset_key from event_logs where run_id = %s "
-                                         "and dagster_event_type = 'ASSET_MATERIALIZATION'", deployment.run_id)}
+    in_run = {
+        row[0]
+        for row in pg.query(
+            "select distinct asset_key from event_logs where run_id = %s "
+            "and dagster_event_type = 'ASSET_MATERIALIZATION'",
+            deployment.run_id,
+        )
+    }
     assert job_assets <= in_run, sorted(job_assets - in_run)
     assert events["ASSET_CHECK_EVALUATION"] >= 3  # every push's checks, invoice_amounts_match among them
     materialized = {row[0] for row in pg.query("select asset_key from asset_keys")}
@@ -120,10 +152,13 @@ def test_sync_all_queued_and_run_by_the_daemon_is_recorded_in_postgresql(deploym
 
 
 def test_the_pool_limits_live_in_postgresql_and_the_pushes_reached_the_sandboxes(deployment):
-    pools = dict(deployment.postgres.query("select concurrency_key, \"limit\" from concurrency_limits"))
+    pools = dict(deployment.postgres.query('select concurrency_key, "limit" from concurrency_limits'))
     assert {pool: pools.get(pool) for pool in POOLS} == POOLS
     from zsync_assets.lib.warehouse import Warehouse
 
-    pushed = dict(Warehouse(deployment.env["ZSYNC_DB"]).query(
-        "select flow, count(*) as n from zsync.push_log where status = 'succeeded' group by flow").iter_rows())
+    pushed = dict(
+        Warehouse(deployment.env["ZSYNC_DB"])
+        .query("select flow, count(*) as n from zsync.push_log where status = 'succeeded' group by flow")
+        .iter_rows()
+    )
     assert pushed.get("customers", 0) > 0 and pushed.get("invoices", 0) > 0, pushed

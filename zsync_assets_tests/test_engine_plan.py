@@ -9,8 +9,12 @@ from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.plan import build_plan, canonical_json, payload_hash, plan_counts
 
 FLOW = Flow(
-    name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
-    source_tables=("zuora.widgets",), mapping=lambda tables, config: tables["zuora.widgets"],
+    name="widgets",
+    source_system="zuora",
+    target_system="netsuite",
+    target_record_type="widget",
+    source_tables=("zuora.widgets",),
+    mapping=lambda tables, config: tables["zuora.widgets"],
 )
 
 
@@ -20,8 +24,7 @@ def mapped(**columns):
 
 def link(source_id, payload, target_id="T1"):
     body = canonical_json(payload)
-    return {"source_id": source_id, "target_id": target_id, "payload_hash": payload_hash(body),
-            "payload": body}
+    return {"source_id": source_id, "target_id": target_id, "payload_hash": payload_hash(body), "payload": body}
 
 
 def row(plan, source_id):
@@ -47,12 +50,17 @@ def test_unchanged_linked_records_are_skipped_and_changed_ones_updated_with_thei
 
 def test_skip_blocked_and_only_if_linked_controls():
     links = pl.DataFrame([link("c", {"name": "old"}, "T3")])
-    plan = build_plan(FLOW, mapped(
-        source_id=["a", "b", "c", "d"], name=["x", "y", "z", "w"],
-        _skip=["product expired", None, None, None],
-        _blocked=[None, "no subsidiary named 'Mars'", None, None],
-        _only_if_linked=[None, None, "account is Canceled", "account is Canceled"],
-    ), links)
+    plan = build_plan(
+        FLOW,
+        mapped(
+            source_id=["a", "b", "c", "d"],
+            name=["x", "y", "z", "w"],
+            _skip=["product expired", None, None, None],
+            _blocked=[None, "no subsidiary named 'Mars'", None, None],
+            _only_if_linked=[None, None, "account is Canceled", "account is Canceled"],
+        ),
+        links,
+    )
     assert (row(plan, "a")["action"], row(plan, "a")["reason"]) == ("skip", "product expired")
     assert (row(plan, "b")["action"], row(plan, "b")["reason"]) == ("blocked", "no subsidiary named 'Mars'")
     assert row(plan, "c")["action"] == "update"
@@ -67,8 +75,7 @@ def test_a_skipped_record_that_was_synced_says_it_is_left_as_is():
 
 
 def test_a_matched_pre_existing_record_is_updated_not_duplicated():
-    plan = build_plan(FLOW, mapped(source_id=["a"], name=["x"], _match_target_id=["77"],
-                                   _match=["same entityId"]))
+    plan = build_plan(FLOW, mapped(source_id=["a"], name=["x"], _match_target_id=["77"], _match=["same entityId"]))
     r = row(plan, "a")
     assert (r["action"], r["target_id"], r["match"]) == ("update", "77", "same entityId")
     assert r["changed_fields"] == ["name"]
@@ -76,13 +83,23 @@ def test_a_matched_pre_existing_record_is_updated_not_duplicated():
 
 def attempt(source_id, status, code, payload, kind=None):
     """A push_log row; `kind` is the verdict the vendor client recorded (transient/data/unknown)."""
-    return {"source_id": source_id, "status": status, "error_code": code, "error_class": kind,
-            "message": "bad ref", "payload_hash": payload_hash(canonical_json(payload))}
+    return {
+        "source_id": source_id,
+        "status": status,
+        "error_code": code,
+        "error_class": kind,
+        "message": "bad ref",
+        "payload_hash": payload_hash(canonical_json(payload)),
+    }
 
 
 def test_a_data_error_waits_until_the_payload_changes_or_an_operator_requeues():
-    attempts = pl.DataFrame([attempt("a", "failed", "INVALID_KEY_OR_REF", {"name": "x"}, "data"),
-                             attempt("b", "failed", "INVALID_KEY_OR_REF", {"name": "old"}, "data")])
+    attempts = pl.DataFrame(
+        [
+            attempt("a", "failed", "INVALID_KEY_OR_REF", {"name": "x"}, "data"),
+            attempt("b", "failed", "INVALID_KEY_OR_REF", {"name": "old"}, "data"),
+        ]
+    )
     plan = build_plan(FLOW, mapped(source_id=["a", "b"], name=["x", "y"]), last_attempts=attempts)
     a = row(plan, "a")
     assert a["action"] == "blocked" and a["last_error_code"] == "INVALID_KEY_OR_REF"
@@ -93,9 +110,13 @@ def test_a_data_error_waits_until_the_payload_changes_or_an_operator_requeues():
 
 
 def test_a_transient_error_is_retried_and_an_unanswered_attempt_is_looked_up_first():
-    attempts = pl.DataFrame([attempt("a", "failed", "WS_REQUEST_BLOCKED", {"name": "x"}, "transient"),
-                             attempt("b", "started", None, {"name": "y"}),
-                             attempt("c", "failed", "ZSYNC_UNKNOWN_OUTCOME", {"name": "z"}, "unknown")])
+    attempts = pl.DataFrame(
+        [
+            attempt("a", "failed", "WS_REQUEST_BLOCKED", {"name": "x"}, "transient"),
+            attempt("b", "started", None, {"name": "y"}),
+            attempt("c", "failed", "ZSYNC_UNKNOWN_OUTCOME", {"name": "z"}, "unknown"),
+        ]
+    )
     plan = build_plan(FLOW, mapped(source_id=["a", "b", "c"], name=["x", "y", "z"]), last_attempts=attempts)
     assert row(plan, "a")["action"] == "create" and "WS_REQUEST_BLOCKED" in row(plan, "a")["reason"]
     assert row(plan, "b")["action"] == "create" and row(plan, "b")["needs_lookup"] is True
@@ -105,19 +126,26 @@ def test_a_transient_error_is_retried_and_an_unanswered_attempt_is_looked_up_fir
 
 def test_the_recorded_verdict_decides_never_the_code_text():
     """Two failures with the same code: the client's verdict, not the code, says whether to wait."""
-    attempts = pl.DataFrame([attempt("t", "failed", "UNEXPECTED_ERROR", {"name": "x"}, "transient"),
-                             attempt("d", "failed", "UNEXPECTED_ERROR", {"name": "y"}, "data")])
+    attempts = pl.DataFrame(
+        [
+            attempt("t", "failed", "UNEXPECTED_ERROR", {"name": "x"}, "transient"),
+            attempt("d", "failed", "UNEXPECTED_ERROR", {"name": "y"}, "data"),
+        ]
+    )
     plan = build_plan(FLOW, mapped(source_id=["t", "d"], name=["x", "y"]), last_attempts=attempts)
     assert row(plan, "t")["action"] == "create" and row(plan, "d")["action"] == "blocked"
 
 
 def test_parents_go_in_an_earlier_wave_and_orphans_are_blocked_naming_the_parent():
-    plan = build_plan(FLOW, mapped(
-        source_id=["child", "parent", "grandchild", "orphan", "bad", "kid_of_bad"],
-        name=["c", "p", "g", "o", "b", "k"],
-        _after=["parent", None, "child", "gone", None, "bad"],
-        _blocked=[None, None, None, None, "no currency 'XXX'", None],
-    ))
+    plan = build_plan(
+        FLOW,
+        mapped(
+            source_id=["child", "parent", "grandchild", "orphan", "bad", "kid_of_bad"],
+            name=["c", "p", "g", "o", "b", "k"],
+            _after=["parent", None, "child", "gone", None, "bad"],
+            _blocked=[None, None, None, None, "no currency 'XXX'", None],
+        ),
+    )
     assert [row(plan, s)["wave"] for s in ("parent", "child", "grandchild")] == [0, 1, 2]
     assert row(plan, "orphan")["action"] == "blocked" and row(plan, "orphan")["reason"] == "parent gone is not synced"
     kid = row(plan, "kid_of_bad")
@@ -144,18 +172,20 @@ def test_nested_payloads_drop_null_members_and_an_empty_mapping_plans_nothing():
 
 
 def _hash_sample() -> pl.DataFrame:
-    return pl.DataFrame({
-        "source_id": ["a", "b"],
-        "name": ['Café "Zürich" \\ 東京 €\n\t\x01 😀', None],
-        "isPerson": [True, None],
-        "count": [3, -7],
-        "amount": [1234.5, 100.0],
-        "rate": [0.1, None],
-        "subsidiary": [{"internalId": "1", "name": None}, {"internalId": None, "name": None}],
-        "lines": [[{"item": "x", "qty": 1.0, "memo": None}, None, {"item": None, "qty": None, "memo": None}], []],
-        "tags": [["b", None, "a"], None],
-        "_skip": [None, None],
-    })
+    return pl.DataFrame(
+        {
+            "source_id": ["a", "b"],
+            "name": ['Café "Zürich" \\ 東京 €\n\t\x01 😀', None],
+            "isPerson": [True, None],
+            "count": [3, -7],
+            "amount": [1234.5, 100.0],
+            "rate": [0.1, None],
+            "subsidiary": [{"internalId": "1", "name": None}, {"internalId": None, "name": None}],
+            "lines": [[{"item": "x", "qty": 1.0, "memo": None}, None, {"item": None, "qty": None, "memo": None}], []],
+            "tags": [["b", None, "a"], None],
+            "_skip": [None, None],
+        }
+    )
 
 
 def test_payload_json_and_hash_are_pinned_so_an_upgrade_does_not_resend_everything():
@@ -164,12 +194,14 @@ def test_payload_json_and_hash_are_pinned_so_an_upgrade_does_not_resend_everythi
     overrides = FieldOverrides(constants={"zConst": {"k": None, "n": 2.5}}, renames={"count": "qty"})
     plan = build_plan(FLOW, _hash_sample(), overrides=overrides)
     assert plan.select("source_id", "payload", "payload_hash").rows() == [
-        ("a", '{"amount":1234.5,"isPerson":true,"lines":[{"item":"x","qty":1.0},{}],'
-              '"name":"Café \\"Zürich\\" \\\\ 東京 €\\n\\t\\u0001 😀","qty":3,"rate":0.1,'
-              '"subsidiary":{"internalId":"1"},"tags":["b","a"],"zConst":{"k":null,"n":2.5}}',
-         "aefc73c4cbd33508c9daefa26656272e"),
-        ("b", '{"amount":100.0,"lines":[],"qty":-7,"zConst":{"k":null,"n":2.5}}',
-         "fdf117146b94ab050550534d16e74b58"),
+        (
+            "a",
+            '{"amount":1234.5,"isPerson":true,"lines":[{"item":"x","qty":1.0},{}],'
+            '"name":"Café \\"Zürich\\" \\\\ 東京 €\\n\\t\\u0001 😀","qty":3,"rate":0.1,'
+            '"subsidiary":{"internalId":"1"},"tags":["b","a"],"zConst":{"k":null,"n":2.5}}',
+            "aefc73c4cbd33508c9daefa26656272e",
+        ),
+        ("b", '{"amount":100.0,"lines":[],"qty":-7,"zConst":{"k":null,"n":2.5}}', "fdf117146b94ab050550534d16e74b58"),
     ]
 
 
@@ -177,12 +209,19 @@ def test_the_column_wise_json_equals_the_per_row_reference_on_awkward_values():
     from zsync_assets.engine.payload_json import payload_json, reference_json
 
     frame = _hash_sample().with_columns(
-        tiny=pl.Series([1e-5, None]), huge=pl.Series([float("inf"), 1e300]),
-        f32=pl.Series([0.1, 2.0], dtype=pl.Float32), nothing=pl.Series([None, None]),
-        grid=pl.Series([[[1, None], None], [[]]]), phone=pl.Series([None, "555"]),
+        tiny=pl.Series([1e-5, None]),
+        huge=pl.Series([float("inf"), 1e300]),
+        f32=pl.Series([0.1, 2.0], dtype=pl.Float32),
+        nothing=pl.Series([None, None]),
+        grid=pl.Series([[[1, None], None], [[]]]),
+        phone=pl.Series([None, "555"]),
     )
-    for overrides in (None, FieldOverrides(renames={"phone": "name", "count": "c", "c": "d"},
-                                           constants={"isPerson": None, "e": [1, {"x": None}]})):
+    for overrides in (
+        None,
+        FieldOverrides(
+            renames={"phone": "name", "count": "c", "c": "d"}, constants={"isPerson": None, "e": [1, {"x": None}]}
+        ),
+    ):
         assert payload_json(frame, overrides).to_list() == reference_json(frame, overrides)
 
 

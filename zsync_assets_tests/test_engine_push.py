@@ -17,8 +17,15 @@ from zsync_assets.flows.mapping.common import link_ref
 from zsync_assets.lib.failure import Failure
 from zsync_assets.lib.warehouse import Warehouse, replace_table
 
-FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
-            source_tables=(), mapping=lambda tables, config: pl.DataFrame(), write_back=WriteBack("Widget"))
+FLOW = Flow(
+    name="widgets",
+    source_system="zuora",
+    target_system="netsuite",
+    target_record_type="widget",
+    source_tables=(),
+    mapping=lambda tables, config: pl.DataFrame(),
+    write_back=WriteBack("Widget"),
+)
 
 
 class MemoryTarget:
@@ -93,15 +100,21 @@ class MemorySource(MemoryTarget):
 def plan_and_store(warehouse, frame):
     with warehouse.connect() as con:
         bookkeeping.ensure_tables(con)
-        plan = build_plan(FLOW, frame, bookkeeping.read_links(con, FLOW.name), bookkeeping.read_last_attempts(con, FLOW.name),
-                          bookkeeping.read_requeued(con, FLOW.name)["source_id"].to_list())
+        plan = build_plan(
+            FLOW,
+            frame,
+            bookkeeping.read_links(con, FLOW.name),
+            bookkeeping.read_last_attempts(con, FLOW.name),
+            bookkeeping.read_requeued(con, FLOW.name)["source_id"].to_list(),
+        )
         replace_table(con, FLOW.plan_table, plan)
     return plan
 
 
 def source(names, parent=None):
-    return pl.DataFrame({"source_id": [f"s{i}" for i in range(len(names))], "name": names,
-                         "_after": parent or [None] * len(names)})
+    return pl.DataFrame(
+        {"source_id": [f"s{i}" for i in range(len(names))], "name": names, "_after": parent or [None] * len(names)}
+    )
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ class _Watching(MemoryTarget):
         if self.started_at_first_call is None:
             with self.warehouse.connect() as con:
                 self.started_at_first_call = con.execute(
-                    "select count(*) from zsync.push_log where status = 'started'").fetchall()[0][0]
+                    "select count(*) from zsync.push_log where status = 'started'"
+                ).fetchall()[0][0]
         return super().write(records)
 
 
@@ -77,10 +78,13 @@ def test_a_batch_never_sent_is_retried_without_a_lookup(warehouse, monkeypatch):
     plan_and_store(warehouse, source(names))  # 3 batches of 2, one at a time
     with pytest.raises(ConnectionError):
         push_flow(FLOW, warehouse, CrashOnce(parallel=1), Config())
-    log = warehouse.query("select source_id, status, error_code, error_class from zsync.push_log "
-                          "where status <> 'started' order by source_id")
-    assert log.to_dicts() == [{"source_id": n, "status": "failed", "error_code": "NOT_SENT",
-                               "error_class": "transient"} for n in names[2:]]
+    log = warehouse.query(
+        "select source_id, status, error_code, error_class from zsync.push_log "
+        "where status <> 'started' order by source_id"
+    )
+    assert log.to_dicts() == [
+        {"source_id": n, "status": "failed", "error_code": "NOT_SENT", "error_class": "transient"} for n in names[2:]
+    ]
     plan = plan_and_store(warehouse, source(names))
     lookup = dict(plan.select("source_id", "needs_lookup").iter_rows())
     assert lookup == {**dict.fromkeys(names[:2], True), **dict.fromkeys(names[2:], False)}

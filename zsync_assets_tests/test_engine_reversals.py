@@ -25,14 +25,21 @@ from zsync_assets.lib.warehouse import Warehouse, replace_table
 def _widgets(tables, config) -> pl.DataFrame:
     widgets = tables["zuora.widgets"]
     return widgets.select(
-        pl.col("id").alias("source_id"), "name",
+        pl.col("id").alias("source_id"),
+        "name",
         pl.when(pl.col("status") == "Canceled").then(pl.lit("widget was canceled")).alias("_reverse"),
         pl.col("waits").alias("_reverse_blocked"),
     )
 
 
-FLOW = Flow(name="widgets", source_system="zuora", target_system="netsuite", target_record_type="widget",
-            source_tables=("zuora.widgets",), mapping=_widgets)
+FLOW = Flow(
+    name="widgets",
+    source_system="zuora",
+    target_system="netsuite",
+    target_record_type="widget",
+    source_tables=("zuora.widgets",),
+    mapping=_widgets,
+)
 
 
 class Target:
@@ -61,7 +68,9 @@ class Target:
         self.writes += 1
         out = []
         for rec in records:
-            target = rec.target_id or self.records.get(rec.external_id, {}).get("id") or f"T{self.writes}-{rec.source_id}"
+            target = (
+                rec.target_id or self.records.get(rec.external_id, {}).get("id") or f"T{self.writes}-{rec.source_id}"
+            )
             self.records[rec.external_id] = {"id": target, **rec.payload}
             out.append(Outcome(rec.source_id, True, target))
         return out
@@ -93,9 +102,15 @@ def warehouse(warehouse_path):
 
 def stage(warehouse, rows: list[tuple[str, str, str | None]]) -> None:
     """(id, status, why its reversal waits) per widget."""
-    frame = pl.DataFrame({"id": [r[0] for r in rows], "name": [f"widget {r[0]}" for r in rows],
-                          "status": [r[1] for r in rows], "waits": [r[2] for r in rows]},
-                         schema={"id": pl.Utf8, "name": pl.Utf8, "status": pl.Utf8, "waits": pl.Utf8})
+    frame = pl.DataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "name": [f"widget {r[0]}" for r in rows],
+            "status": [r[1] for r in rows],
+            "waits": [r[2] for r in rows],
+        },
+        schema={"id": pl.Utf8, "name": pl.Utf8, "status": pl.Utf8, "waits": pl.Utf8},
+    )
     with warehouse.connect() as con:
         replace_table(con, "zuora.widgets", frame)
 
@@ -118,24 +133,34 @@ def links(warehouse) -> dict[str, dict]:
 
 
 def reverse_log(warehouse, source_id: str) -> list[tuple[str, str]]:
-    return [(a, s) for a, s in warehouse.query(
-        "select action, status from zsync.push_log where flow = 'widgets' and source_id = ? and action in "
-        "('reverse', 'lookup') order by \"at\", case status when 'started' then 0 else 1 end", [source_id]).iter_rows()]
+    return [
+        (a, s)
+        for a, s in warehouse.query(
+            "select action, status from zsync.push_log where flow = 'widgets' and source_id = ? and action in "
+            "('reverse', 'lookup') order by \"at\", case status when 'started' then 0 else 1 end",
+            [source_id],
+        ).iter_rows()
+    ]
 
 
 def test_a_canceled_record_is_reversed_once_logged_and_linked_and_a_rerun_sends_nothing(warehouse):
     target = Target()
     stage(warehouse, [("a", "Active", None), ("b", "Active", None), ("c", "Canceled", None)])
     sync(warehouse, target)
-    assert row(plan_flow(FLOW, warehouse, Config()).plan, "c")["reason"] == "widget was canceled; it never " \
-                                                                            "synced: nothing to reverse"
+    assert (
+        row(plan_flow(FLOW, warehouse, Config()).plan, "c")["reason"] == "widget was canceled; it never "
+        "synced: nothing to reverse"
+    )
     kept = links(warehouse)["a"]["target_id"]
     gone = links(warehouse)["b"]["target_id"]
 
     stage(warehouse, [("a", "Active", None), ("b", "Canceled", None), ("c", "Canceled", None)])
     plan, reversed_, pushed = sync(warehouse, target)
-    assert (row(plan, "b")["action"], row(plan, "b")["reason"], row(plan, "b")["target_id"]) == \
-        ("reverse", "widget was canceled", gone)
+    assert (row(plan, "b")["action"], row(plan, "b")["reason"], row(plan, "b")["target_id"]) == (
+        "reverse",
+        "widget was canceled",
+        gone,
+    )
     assert (reversed_, pushed) == (1, 0)
     assert target.ids() == {kept}
     assert reverse_log(warehouse, "b") == [("reverse", "started"), ("reverse", "succeeded")]
@@ -147,7 +172,8 @@ def test_a_canceled_record_is_reversed_once_logged_and_linked_and_a_rerun_sends_
     plan, reversed_, pushed = sync(warehouse, target)
     assert (reversed_, pushed, target.writes, target.reversals) == (0, 0, writes, reversals)
     assert row(plan, "b")["action"] == "skip" and row(plan, "b")["reason"].startswith(
-        "widget was canceled: reversed in netsuite on ")
+        "widget was canceled: reversed in netsuite on "
+    )
 
 
 def test_a_refused_reversal_waits_for_a_person_until_requeued(warehouse):
@@ -209,6 +235,7 @@ def _lose_answer(write):
     def wrapped(records):
         write(records)
         raise ConnectionError("the create committed; the answer was lost")
+
     return wrapped
 
 

@@ -16,8 +16,10 @@ import polars as pl
 from zsync_assets_tests.fixtures.sync_env import SyncEnv
 
 MAX_RUNS = 8
-TRANSACTION_TYPES = {"operator": "anyOf", "searchValue": ["_invoice", "_creditMemo", "_customerPayment",
-                                                          "_customerRefund"]}
+TRANSACTION_TYPES = {
+    "operator": "anyOf",
+    "searchValue": ["_invoice", "_creditMemo", "_customerPayment", "_customerRefund"],
+}
 FAULTS = {  # shares of all calls, per kind: 30% in all
     "rate_limit_rate": 0.08,  # Zuora 429 / NetSuite concurrency governance fault
     "error_rate": 0.07,  # Zuora 503 / NetSuite UNEXPECTED_ERROR fault (HTTP 500)
@@ -55,8 +57,10 @@ def _read_end_state(env: SyncEnv) -> dict:
         with env.netsuite_client() as client:
             keys = [r.get("externalId") for page in client.search(search, criteria) for r in page]
         netsuite[search] = sorted(k for k in keys if k and k.startswith("zsync:"))
-    zuora = {obj: sorted(r["id"] for r in env.zuora_records(obj) if r.get("IntegrationStatus__NS") == "Sync Complete")
-             for obj in ("accounts", "invoices", "payments", "refunds")}
+    zuora = {
+        obj: sorted(r["id"] for r in env.zuora_records(obj) if r.get("IntegrationStatus__NS") == "Sync Complete")
+        for obj in ("accounts", "invoices", "payments", "refunds")
+    }
     linked = env.warehouse.table_exists("zsync.links")  # not before a first plan ran
     links = env.query("select flow, source_id from zsync.links order by all").rows() if linked else []
     return {"netsuite": netsuite, "zuora": zuora, "links": links}
@@ -67,9 +71,9 @@ def _timeouts_fired(env: SyncEnv) -> bool:
     return all(sandbox.stats().get("timeouts", 0) for sandbox in (env.zuora, env.netsuite))
 
 
-def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(make_sync_env, make_zuora_sandbox,
-                                                                           make_netsuite_sandbox, tmp_path,
-                                                                           monkeypatch):
+def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(
+    make_sync_env, make_zuora_sandbox, make_netsuite_sandbox, tmp_path, monkeypatch
+):
     # A tenant without tax, so every transaction flow has work without a tax-code mapping.
     env = make_sync_env(zuora_size=6, netsuite_size=0, zuora_settings={"taxes": False})
     env.client_timeout_s = 1.0
@@ -78,8 +82,14 @@ def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(make_sy
     env.client_attempts = 3
     clean_dir = tmp_path / "clean"
     clean_dir.mkdir()
-    clean = SyncEnv(make_zuora_sandbox(size=6, taxes=False), make_netsuite_sandbox(size=0), clean_dir / "zsync.duckdb",
-                    clean_dir, monkeypatch, dict(env.config))
+    clean = SyncEnv(
+        make_zuora_sandbox(size=6, taxes=False),
+        make_netsuite_sandbox(size=0),
+        clean_dir / "zsync.duckdb",
+        clean_dir,
+        monkeypatch,
+        dict(env.config),
+    )
     assert clean.run().success
     expected = _end_state(clean)
     assert expected["links"] and all(expected["netsuite"].values())
@@ -117,5 +127,7 @@ def test_repeated_runs_under_30_percent_faults_reach_the_clean_end_state(make_sy
     stats_z, stats_n = env.zuora.stats(), env.netsuite.stats()
     assert _timeouts_fired(env), "every kind must have fired"
     failed_attempts = env.query("select count(*) as n from zsync.push_log where status = 'failed'")["n"][0]
-    print(f"fault convergence: {failed_attempts} failed write attempts on the way, "
-          f"{stats_z.get('timeouts', 0) + stats_n.get('timeouts', 0)} timeouts injected")
+    print(
+        f"fault convergence: {failed_attempts} failed write attempts on the way, "
+        f"{stats_z.get('timeouts', 0) + stats_n.get('timeouts', 0)} timeouts injected"
+    )

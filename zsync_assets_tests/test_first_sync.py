@@ -12,8 +12,9 @@ from zsync_assets.engine.planning import plan_flow
 
 
 def _created_and_linked(env, flow: str) -> tuple[set[str], set[str]]:
-    planned = set(env.query(f"select source_id from zsync.plan_{flow} where action in ('create', 'update')")
-                  ["source_id"])
+    planned = set(
+        env.query(f"select source_id from zsync.plan_{flow} where action in ('create', 'update')")["source_id"]
+    )
     linked = set(env.links(flow)["source_id"])
     return planned, linked
 
@@ -49,8 +50,11 @@ def test_a_first_sync_into_an_account_with_only_reference_lists_creates_everythi
 def test_a_first_sync_from_netsuite_into_a_tenant_without_accounts_creates_them(make_sync_env):
     env = make_sync_env(zuora_size=0, netsuite_size=8, customer_master="netsuite")
     assert env.zuora_records("accounts") == []
-    flagged = [c for c in env.netsuite_records("customer")
-               if (c.get("customFieldList") or {}).get("custentity_zsync_send_to_zuora") is True]
+    flagged = [
+        c
+        for c in env.netsuite_records("customer")
+        if (c.get("customFieldList") or {}).get("custentity_zsync_send_to_zuora") is True
+    ]
     assert flagged, "the seeded NetSuite account must have customers flagged send-to-Zuora"
 
     assert env.run(["customers"]).success

@@ -47,8 +47,9 @@ def _assets(env) -> list:
     assets = env.assets(env.flows)
     keys = {key for a in assets for key in a.keys}
     targets = {table_key(t) for side in audit.flow_sides(env.flows) for t in side.target_tables}
-    return assets + [a for a in (*netsuite_staging_assets, *zuora_staging_assets)
-                     if set(a.keys) & targets and not set(a.keys) & keys]
+    return assets + [
+        a for a in (*netsuite_staging_assets, *zuora_staging_assets) if set(a.keys) & targets and not set(a.keys) & keys
+    ]
 
 
 def _evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
@@ -58,8 +59,9 @@ def _evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
 def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_nothing(make_sync_env):
     env = make_sync_env()
     rejected = env.create_account(name="Rejected Subsidiary", accountNumber="BAD-CHECK", Subsidiary__NS="999")
-    unmapped = env.create_account(name="Unmapped Subsidiary", accountNumber="UNMAPPED-CHECK",
-                                  Subsidiary__NS="No Such Subsidiary")
+    unmapped = env.create_account(
+        name="Unmapped Subsidiary", accountNumber="UNMAPPED-CHECK", Subsidiary__NS="No Such Subsidiary"
+    )
     first = dg.materialize([*_assets(env), *_checks(env)], resources=env.resources())
     assert first.success
     checks = _evaluations(first)
@@ -72,8 +74,10 @@ def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_noth
     blocked = checks[("customers", "no_blocked_records")]
     assert not blocked.passed and blocked.severity == dg.AssetCheckSeverity.WARN
     assert unmapped in {r["source_id"] for r in blocked.metadata["first_records"].value}
-    assert any("no NetSuite subsidiary named 'No Such Subsidiary'" in r["reason"]
-               for r in blocked.metadata["top_reasons"].value)
+    assert any(
+        "no NetSuite subsidiary named 'No Such Subsidiary'" in r["reason"]
+        for r in blocked.metadata["top_reasons"].value
+    )
 
     # Every link is younger than the target's staging in this run: nothing to compare, said so.
     for key in (("customers", "links_resolve"), ("invoices", "links_resolve"), ("invoices", "invoice_amounts_match")):
@@ -88,8 +92,9 @@ def test_failed_and_blocked_records_fail_their_checks_and_nothing_passes_on_noth
     table = plan["blocked_and_skipped"].value
     assert {r.data["source_id"] for r in table.records} >= {unmapped}
     assert [c.name for c in table.schema.columns] == ["source_id", "label", "action", "reason"]
-    assert "UNMAPPED-CHECK (Unmapped Subsidiary" in {r.data["source_id"]: r.data["label"]
-                                                     for r in table.records}[unmapped]
+    assert (
+        "UNMAPPED-CHECK (Unmapped Subsidiary" in {r.data["source_id"]: r.data["label"] for r in table.records}[unmapped]
+    )
     assert "from zsync.plan_customers" in plan["blocked_and_skipped_sql"].value
     assert plan["zsync/config"].value["tax_item_by_tax_code"]["source"].startswith("sandbox settings")
 
@@ -120,17 +125,31 @@ def test_a_broken_link_of_a_netsuite_born_payment_fails_links_resolve(make_sync_
     assert result.metadata["first_records"].value[0]["target_id"] == zuora_payment
 
 
-@pytest.mark.parametrize(("flow", "target_table"), [("netsuite_refunds", "zuora.refunds"),
-                                                   ("netsuite_credit_memos", "zuora.invoice_item_adjustments")])
+@pytest.mark.parametrize(
+    ("flow", "target_table"),
+    [("netsuite_refunds", "zuora.refunds"), ("netsuite_credit_memos", "zuora.invoice_item_adjustments")],
+)
 def test_links_resolve_of_the_other_netsuite_born_flows_checks_their_zuora_tables(flow, target_table, warehouse_path):
     staged_at = datetime.now(UTC)
     warehouse = Warehouse(warehouse_path)
     with warehouse.connect() as con:
         upsert(con, target_table, pl.DataFrame({"id": ["z-kept"], "_staged_at": [staged_at]}))
         for source_id, target_id in (("ns-1", "z-kept"), ("ns-2", "z-gone")):
-            bookkeeping.upsert_links(con, [{"flow": flow, "source_system": "netsuite", "source_id": source_id,
-                                      "target_system": "zuora", "target_id": target_id, "origin": "netsuite",
-                                      "payload_hash": "h", "synced_at": staged_at - timedelta(hours=1)}])
+            bookkeeping.upsert_links(
+                con,
+                [
+                    {
+                        "flow": flow,
+                        "source_system": "netsuite",
+                        "source_id": source_id,
+                        "target_system": "zuora",
+                        "target_id": target_id,
+                        "origin": "netsuite",
+                        "payload_hash": "h",
+                        "synced_at": staged_at - timedelta(hours=1),
+                    }
+                ],
+            )
         audit.refresh_views(con, audit.flow_sides(f for f in all_flows() if f.name == flow))
     links_resolve = _check(flow, "links_resolve")
     result = links_resolve(warehouse=WarehouseResource(path=str(warehouse_path)))

@@ -12,32 +12,46 @@ from zsync_assets.flows.customers import (
     customers_from_zuora_accounts,
 )
 
-ACCOUNTS = pl.DataFrame({
-    "id": ["A1", "A2", "A3", "A4", "A5", "A6"],
-    "account_number": ["AN-1", "AN-2", "AN-3", "AN-4", "AN-5", "AN-6"],
-    "name": ["Acme", "Acme EU", "Gone Ltd", "Quiet", "Mars Co", "Jane Doe"],
-    "currency": ["USD", "EUR", "USD", "USD", "XXX", "USD"],
-    "status": ["Active", "Active", "Canceled", "Active", "Active", "Draft"],
-    "parent_id": [None, "A1", None, None, None, None],
-    "bill_to_id": ["C1", None, None, None, None, None],
-    "sold_to_id": ["C2", None, None, None, None, None],
-    "payment_term": ["Net 30", "Due on receipt", None, None, None, None],
-    "integration_id__ns": [None, None, None, None, None, None],
-    "syncto_net_suite__ns": [None, "Yes", None, "No", None, None],
-    "subsidiary__ns": [None, None, None, None, None, None],
-})
-CONTACTS = pl.DataFrame({
-    "id": ["C1", "C2"], "first_name": ["Ann", "Bob"], "last_name": ["Lee", "Ray"],
-    "work_email": ["ann@acme.test", "bob@acme.test"], "work_phone": ["555", None],
-    "address1": ["1 Main St", "2 Side St"], "address2": [None, None], "city": ["Austin", "Paris"],
-    "state": ["TX", None], "postal_code": ["78701", "75001"], "country": ["United States", "France"],
-})
+ACCOUNTS = pl.DataFrame(
+    {
+        "id": ["A1", "A2", "A3", "A4", "A5", "A6"],
+        "account_number": ["AN-1", "AN-2", "AN-3", "AN-4", "AN-5", "AN-6"],
+        "name": ["Acme", "Acme EU", "Gone Ltd", "Quiet", "Mars Co", "Jane Doe"],
+        "currency": ["USD", "EUR", "USD", "USD", "XXX", "USD"],
+        "status": ["Active", "Active", "Canceled", "Active", "Active", "Draft"],
+        "parent_id": [None, "A1", None, None, None, None],
+        "bill_to_id": ["C1", None, None, None, None, None],
+        "sold_to_id": ["C2", None, None, None, None, None],
+        "payment_term": ["Net 30", "Due on receipt", None, None, None, None],
+        "integration_id__ns": [None, None, None, None, None, None],
+        "syncto_net_suite__ns": [None, "Yes", None, "No", None, None],
+        "subsidiary__ns": [None, None, None, None, None, None],
+    }
+)
+CONTACTS = pl.DataFrame(
+    {
+        "id": ["C1", "C2"],
+        "first_name": ["Ann", "Bob"],
+        "last_name": ["Lee", "Ray"],
+        "work_email": ["ann@acme.test", "bob@acme.test"],
+        "work_phone": ["555", None],
+        "address1": ["1 Main St", "2 Side St"],
+        "address2": [None, None],
+        "city": ["Austin", "Paris"],
+        "state": ["TX", None],
+        "postal_code": ["78701", "75001"],
+        "country": ["United States", "France"],
+    }
+)
 NS = {
-    "netsuite.currencies": pl.DataFrame({"internal_id": ["1", "2"], "name": ["US Dollar", "Euro"], "symbol": ["USD", "EUR"]}),
+    "netsuite.currencies": pl.DataFrame(
+        {"internal_id": ["1", "2"], "name": ["US Dollar", "Euro"], "symbol": ["USD", "EUR"]}
+    ),
     "netsuite.subsidiaries": pl.DataFrame({"internal_id": ["1", "3"], "name": ["HQ", "Europe BV"]}),
     "netsuite.terms": pl.DataFrame({"internal_id": ["7"], "name": ["Net 30"]}),
-    "netsuite.customers": pl.DataFrame({"internal_id": ["900"], "entity_id": ["AN-1"], "external_id": [None],
-                                        "custentity_zsync_zuora_id": [None]}),
+    "netsuite.customers": pl.DataFrame(
+        {"internal_id": ["900"], "entity_id": ["AN-1"], "external_id": [None], "custentity_zsync_zuora_id": [None]}
+    ),
 }
 
 
@@ -71,8 +85,11 @@ def test_child_follows_its_parent_by_external_id_and_subsidiary_follows_currency
 def test_the_parent_reference_does_not_change_once_the_parent_is_linked():
     # Otherwise every child created with its parent in one run is updated again on the next.
     links = pl.DataFrame({"flow": ["customers"], "source_id": ["A1"], "target_id": ["900"]})
-    assert mapped(**{"zsync.links": links})["A2"]["parent"] == mapped()["A2"]["parent"] \
+    assert (
+        mapped(**{"zsync.links": links})["A2"]["parent"]
+        == mapped()["A2"]["parent"]
         == {"externalId": "zsync:customers:A1"}
+    )
 
 
 def test_sync_rules_for_canceled_do_not_sync_draft_and_unresolvable_currency():
@@ -108,15 +125,35 @@ def test_integration_id_wins_as_the_match_and_the_plan_says_so():
 
 
 def test_netsuite_customers_flagged_send_to_zuora_map_to_accounts():
-    customers = pl.DataFrame({
-        "internal_id": ["10", "11"], "entity_id": ["CUST-10", "CUST-11"], "company_name": ["Nimbus", "Other"],
-        "email": ["a@nimbus.test", None], "currency_internal_id": ["2", "1"],
-        "addressbook_list": [json.dumps({"addressbook": [{"defaultBilling": True, "addressbookAddress": {
-            "addr1": "3 Quay", "city": "Dublin", "country": "_ireland"}}]}), None],
-        "custentity_zsync_send_to_zuora": [True, False], "custentity_zsync_zuora_id": [None, None],
-    })
-    tables = {"netsuite.customers": customers, "netsuite.currencies": NS["netsuite.currencies"],
-              "zuora.accounts": pl.DataFrame({"id": ["Z9"], "account_number": ["CUST-10"], "integration_id__ns": [None]})}
+    customers = pl.DataFrame(
+        {
+            "internal_id": ["10", "11"],
+            "entity_id": ["CUST-10", "CUST-11"],
+            "company_name": ["Nimbus", "Other"],
+            "email": ["a@nimbus.test", None],
+            "currency_internal_id": ["2", "1"],
+            "addressbook_list": [
+                json.dumps(
+                    {
+                        "addressbook": [
+                            {
+                                "defaultBilling": True,
+                                "addressbookAddress": {"addr1": "3 Quay", "city": "Dublin", "country": "_ireland"},
+                            }
+                        ]
+                    }
+                ),
+                None,
+            ],
+            "custentity_zsync_send_to_zuora": [True, False],
+            "custentity_zsync_zuora_id": [None, None],
+        }
+    )
+    tables = {
+        "netsuite.customers": customers,
+        "netsuite.currencies": NS["netsuite.currencies"],
+        "zuora.accounts": pl.DataFrame({"id": ["Z9"], "account_number": ["CUST-10"], "integration_id__ns": [None]}),
+    }
     rows = {r["source_id"]: r for r in accounts_from_netsuite_customers(tables, Config()).to_dicts()}
     r10 = rows["10"]
     assert (r10["name"], r10["currency"], r10["IntegrationId__NS"]) == ("Nimbus", "EUR", "10")

@@ -31,24 +31,51 @@ CURRENCIES = pl.DataFrame({"internal_id": ["1", "2"], "symbol": ["USD", "EUR"], 
 def _links(*rows: tuple) -> pl.DataFrame:
     """(flow, source_system, source_id, target_id[, payload]) rows of zsync.links."""
     return pl.DataFrame(
-        [{"flow": r[0], "source_system": r[1], "source_id": r[2], "target_id": r[3],
-          "payload": r[4] if len(r) > 4 else None} for r in rows],
-        schema={"flow": pl.Utf8, "source_system": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8,
-                "payload": pl.Utf8})
+        [
+            {
+                "flow": r[0],
+                "source_system": r[1],
+                "source_id": r[2],
+                "target_id": r[3],
+                "payload": r[4] if len(r) > 4 else None,
+            }
+            for r in rows
+        ],
+        schema={
+            "flow": pl.Utf8,
+            "source_system": pl.Utf8,
+            "source_id": pl.Utf8,
+            "target_id": pl.Utf8,
+            "payload": pl.Utf8,
+        },
+    )
 
 
-BASE_LINKS = [("customers", "zuora", "A1", "501"), ("invoices", "zuora", "I1", "9001"),
-              ("invoices", "zuora", "I2", "9002")]
+BASE_LINKS = [
+    ("customers", "zuora", "A1", "501"),
+    ("invoices", "zuora", "I1", "9001"),
+    ("invoices", "zuora", "I2", "9002"),
+]
 
 
 def _zuora_payments(**overrides) -> dict[str, pl.DataFrame]:
-    payment = {"id": "P1", "account_id": "A1", "payment_number": "P-00000001", "amount": 150.0,
-               "currency": "USD", "effective_date": date(2026, 3, 1), "status": "Processed",
-               "comment": None, "origin__ns": "Zuora", **overrides}
+    payment = {
+        "id": "P1",
+        "account_id": "A1",
+        "payment_number": "P-00000001",
+        "amount": 150.0,
+        "currency": "USD",
+        "effective_date": date(2026, 3, 1),
+        "status": "Processed",
+        "comment": None,
+        "origin__ns": "Zuora",
+        **overrides,
+    }
     return {
         "zuora.payments": pl.DataFrame([payment]),
-        "zuora.payment_applications": pl.DataFrame({
-            "payment_id": ["P1", "P1"], "invoice_id": ["I2", "I1"], "apply_amount": [40.0, 60.0]}),
+        "zuora.payment_applications": pl.DataFrame(
+            {"payment_id": ["P1", "P1"], "invoice_id": ["I2", "I1"], "apply_amount": [40.0, 60.0]}
+        ),
         "netsuite.currencies": CURRENCIES,
         "zsync.links": _links(*BASE_LINKS),
     }
@@ -63,34 +90,55 @@ def test_zuora_payment_becomes_a_customer_payment_applied_to_the_linked_invoices
     row = _plan(PAYMENTS_TO_NETSUITE, customer_payments_from_zuora(_zuora_payments(), CONFIG))["P1"]
     assert row["action"] == "create", row["reason"]
     assert row["payload"] == {
-        "customer": {"internalId": "501"}, "currency": {"internalId": "1"}, "payment": 150.0,
-        "tranDate": "2026-03-01T00:00:00", "tranId": "P-00000001", "memo": "P-00000001",
+        "customer": {"internalId": "501"},
+        "currency": {"internalId": "1"},
+        "payment": 150.0,
+        "tranDate": "2026-03-01T00:00:00",
+        "tranId": "P-00000001",
+        "memo": "P-00000001",
         # the 50 Zuora left unapplied stays unapplied: no line for it
-        "applyList": {"apply": [{"doc": 9001, "apply": True, "amount": 60.0},
-                                {"doc": 9002, "apply": True, "amount": 40.0}]},
-        "customFieldList": {"custbody_zsync_zuora_id": "P1", "custbody_zsync_zuora_type": "PAYMENT",
-                            "custbody_zsync_origin": "ZUORA"},
+        "applyList": {
+            "apply": [{"doc": 9001, "apply": True, "amount": 60.0}, {"doc": 9002, "apply": True, "amount": 40.0}]
+        },
+        "customFieldList": {
+            "custbody_zsync_zuora_id": "P1",
+            "custbody_zsync_zuora_type": "PAYMENT",
+            "custbody_zsync_origin": "ZUORA",
+        },
     }
 
 
 def test_zuora_payment_skips_and_blocks_with_reasons():
     tables = _zuora_payments()
-    tables["zuora.payments"] = pl.concat([
-        tables["zuora.payments"],
-        pl.DataFrame([{**tables["zuora.payments"].row(0, named=True), "id": id_, **fields}
-                      for id_, fields in [
-                          ("P2", {"status": "Error"}),
-                          ("P3", {"origin__ns": "NetSuite"}),
-                          ("P4", {"effective_date": date(2023, 12, 31)}),
-                          ("P5", {"account_id": "A9"}),
-                          ("P6", {}),
-                          ("P7", {})]]),
-    ])
-    tables["zuora.payment_applications"] = pl.concat([tables["zuora.payment_applications"], pl.DataFrame(
-        {"payment_id": ["P6"], "invoice_id": ["I404"], "apply_amount": [10.0]})])
+    tables["zuora.payments"] = pl.concat(
+        [
+            tables["zuora.payments"],
+            pl.DataFrame(
+                [
+                    {**tables["zuora.payments"].row(0, named=True), "id": id_, **fields}
+                    for id_, fields in [
+                        ("P2", {"status": "Error"}),
+                        ("P3", {"origin__ns": "NetSuite"}),
+                        ("P4", {"effective_date": date(2023, 12, 31)}),
+                        ("P5", {"account_id": "A9"}),
+                        ("P6", {}),
+                        ("P7", {}),
+                    ]
+                ]
+            ),
+        ]
+    )
+    tables["zuora.payment_applications"] = pl.concat(
+        [
+            tables["zuora.payment_applications"],
+            pl.DataFrame({"payment_id": ["P6"], "invoice_id": ["I404"], "apply_amount": [10.0]}),
+        ]
+    )
     # P7 was created by zsync from a NetSuite payment (its link), even without Origin__NS
     tables["zsync.links"] = _links(*BASE_LINKS, ("netsuite_payments", "netsuite", "77", "P7"))
-    plan = _plan(PAYMENTS_TO_NETSUITE, customer_payments_from_zuora(tables, parse_config({"cutover_date": "2024-01-01"})))
+    plan = _plan(
+        PAYMENTS_TO_NETSUITE, customer_payments_from_zuora(tables, parse_config({"cutover_date": "2024-01-01"}))
+    )
     assert {k: (v["action"], v["reason"]) for k, v in plan.items() if k != "P1"} == {
         "P2": ("skip", "payment is Error"),
         "P3": ("skip", "came from NetSuite: not sent back"),
@@ -102,13 +150,26 @@ def test_zuora_payment_skips_and_blocks_with_reasons():
 
 
 def _netsuite_payments(payments: list[dict], lines: list[dict], links: Sequence[tuple] = ()) -> dict[str, pl.DataFrame]:
-    base = {"customer_internal_id": "501", "currency_internal_id": "1", "tran_date": "2026-03-02",
-            "memo": "wire", "external_id": None, "custbody_zsync_origin": None}
+    base = {
+        "customer_internal_id": "501",
+        "currency_internal_id": "1",
+        "tran_date": "2026-03-02",
+        "memo": "wire",
+        "external_id": None,
+        "custbody_zsync_origin": None,
+    }
     return {
         "netsuite.customer_payments": pl.DataFrame([{**base, **p} for p in payments]),
-        "netsuite.customer_payment_lines": pl.DataFrame(lines, schema={
-            "transaction_internal_id": pl.Utf8, "apply": pl.Boolean, "doc": pl.Int64, "ref_num": pl.Utf8,
-            "amount": pl.Float64}),
+        "netsuite.customer_payment_lines": pl.DataFrame(
+            lines,
+            schema={
+                "transaction_internal_id": pl.Utf8,
+                "apply": pl.Boolean,
+                "doc": pl.Int64,
+                "ref_num": pl.Utf8,
+                "amount": pl.Float64,
+            },
+        ),
         "netsuite.currencies": CURRENCIES,
         "zsync.links": _links(*BASE_LINKS, *links),
     }
@@ -116,26 +177,38 @@ def _netsuite_payments(payments: list[dict], lines: list[dict], links: Sequence[
 
 def test_netsuite_payment_on_invoices_from_zuora_becomes_a_zuora_payment_and_echoes_are_skipped():
     tables = _netsuite_payments(
-        [{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70"},
-         {"internal_id": "71", "payment": 80.0, "external_id": "zsync:payments:P1"},
-         {"internal_id": "72", "payment": 80.0, "custbody_zsync_origin": "ZUORA"},
-         {"internal_id": "73", "payment": 80.0},  # on a NetSuite-only invoice
-         {"internal_id": "74", "payment": 80.0},  # on one from Zuora and one NetSuite-only invoice
-         {"internal_id": "75", "payment": 80.0}],  # created by the payments flow (link only)
-        [{"transaction_internal_id": "70", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 60.0},
-         {"transaction_internal_id": "71", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 80.0},
-         {"transaction_internal_id": "72", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 80.0},
-         {"transaction_internal_id": "73", "apply": True, "doc": 12, "ref_num": "INV12", "amount": 80.0},
-         {"transaction_internal_id": "74", "apply": True, "doc": 9002, "ref_num": "INV2", "amount": 40.0},
-         {"transaction_internal_id": "74", "apply": True, "doc": 13, "ref_num": "INV13", "amount": 40.0},
-         {"transaction_internal_id": "75", "apply": True, "doc": 9002, "ref_num": "INV2", "amount": 40.0}],
-        [("payments", "zuora", "P5", "75")])
+        [
+            {"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70"},
+            {"internal_id": "71", "payment": 80.0, "external_id": "zsync:payments:P1"},
+            {"internal_id": "72", "payment": 80.0, "custbody_zsync_origin": "ZUORA"},
+            {"internal_id": "73", "payment": 80.0},  # on a NetSuite-only invoice
+            {"internal_id": "74", "payment": 80.0},  # on one from Zuora and one NetSuite-only invoice
+            {"internal_id": "75", "payment": 80.0},
+        ],  # created by the payments flow (link only)
+        [
+            {"transaction_internal_id": "70", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 60.0},
+            {"transaction_internal_id": "71", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 80.0},
+            {"transaction_internal_id": "72", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 80.0},
+            {"transaction_internal_id": "73", "apply": True, "doc": 12, "ref_num": "INV12", "amount": 80.0},
+            {"transaction_internal_id": "74", "apply": True, "doc": 9002, "ref_num": "INV2", "amount": 40.0},
+            {"transaction_internal_id": "74", "apply": True, "doc": 13, "ref_num": "INV13", "amount": 40.0},
+            {"transaction_internal_id": "75", "apply": True, "doc": 9002, "ref_num": "INV2", "amount": 40.0},
+        ],
+        [("payments", "zuora", "P5", "75")],
+    )
     plan = _plan(PAYMENTS_TO_ZUORA, zuora_payments_from_netsuite(tables, CONFIG))
     assert plan["70"]["action"] == "create"
     assert plan["70"]["payload"] == {
-        "accountId": "A1", "amount": 100.0, "currency": "USD", "effectiveDate": "2026-03-02", "type": "External",
-        "invoices": [{"invoiceId": "I1", "amount": 60.0}], "comment": "wire", "Transaction__NS": "PYMT70",
-        "Origin__NS": "NetSuite", "IntegrationId__NS": "70",
+        "accountId": "A1",
+        "amount": 100.0,
+        "currency": "USD",
+        "effectiveDate": "2026-03-02",
+        "type": "External",
+        "invoices": [{"invoiceId": "I1", "amount": 60.0}],
+        "comment": "wire",
+        "Transaction__NS": "PYMT70",
+        "Origin__NS": "NetSuite",
+        "IntegrationId__NS": "70",
     }
     assert {k: (v["action"], v["reason"]) for k, v in plan.items() if k != "70"} == {
         "71": ("skip", "created by zsync from Zuora: not sent back"),
@@ -148,8 +221,9 @@ def test_netsuite_payment_on_invoices_from_zuora_becomes_a_zuora_payment_and_ech
 
 def test_netsuite_payment_changed_after_it_reached_zuora_is_blocked_but_a_new_tran_id_updates():
     lines = [{"transaction_internal_id": "70", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 60.0}]
-    first = zuora_payments_from_netsuite(_netsuite_payments([{"internal_id": "70", "payment": 100.0,
-                                                              "tran_id": "PYMT70"}], lines), CONFIG)
+    first = zuora_payments_from_netsuite(
+        _netsuite_payments([{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70"}], lines), CONFIG
+    )
     sent = build_plan(PAYMENTS_TO_ZUORA, first)["payload"][0]
     link = ("netsuite_payments", "netsuite", "70", "ZP70", sent)
     renamed = _netsuite_payments([{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70-b"}], lines, [link])
@@ -157,23 +231,39 @@ def test_netsuite_payment_changed_after_it_reached_zuora_is_blocked_but_a_new_tr
     bigger = _netsuite_payments([{"internal_id": "70", "payment": 120.0, "tran_id": "PYMT70"}], lines, [link])
     assert zuora_payments_from_netsuite(bigger, CONFIG)["_blocked"].to_list() == [
         "amount changed in NetSuite after the document reached Zuora, where it cannot change: "
-        "reverse it in Zuora by hand"]
+        "reverse it in Zuora by hand"
+    ]
 
 
 def test_zuora_refund_is_applied_against_the_linked_payment_whichever_side_it_was_born():
-    refund = {"account_id": "A1", "currency": "USD", "refund_date": "2026-03-09", "status": "Processed",
-              "comment": None, "origin__ns": None}
+    refund = {
+        "account_id": "A1",
+        "currency": "USD",
+        "refund_date": "2026-03-09",
+        "status": "Processed",
+        "comment": None,
+        "origin__ns": None,
+    }
     tables = {
-        "zuora.refunds": pl.DataFrame([{**refund, "id": "R1", "refund_number": "R-1"},
-                                       {**refund, "id": "R2", "refund_number": "R-2"},
-                                       {**refund, "id": "R3", "refund_number": "R-3"},
-                                       {**refund, "id": "R4", "refund_number": "R-4", "origin__ns": "NetSuite"}]),
-        "zuora.refund_applications": pl.DataFrame({"refund_id": ["R1", "R2", "R3", "R4"],
-                                                   "payment_id": ["P1", "ZP70", "P404", "P1"],
-                                                   "apply_amount": [50.0, 20.0, 5.0, 1.0]}),
+        "zuora.refunds": pl.DataFrame(
+            [
+                {**refund, "id": "R1", "refund_number": "R-1"},
+                {**refund, "id": "R2", "refund_number": "R-2"},
+                {**refund, "id": "R3", "refund_number": "R-3"},
+                {**refund, "id": "R4", "refund_number": "R-4", "origin__ns": "NetSuite"},
+            ]
+        ),
+        "zuora.refund_applications": pl.DataFrame(
+            {
+                "refund_id": ["R1", "R2", "R3", "R4"],
+                "payment_id": ["P1", "ZP70", "P404", "P1"],
+                "apply_amount": [50.0, 20.0, 5.0, 1.0],
+            }
+        ),
         "netsuite.currencies": CURRENCIES,
-        "zsync.links": _links(*BASE_LINKS, ("payments", "zuora", "P1", "801"),
-                              ("netsuite_payments", "netsuite", "70", "ZP70")),
+        "zsync.links": _links(
+            *BASE_LINKS, ("payments", "zuora", "P1", "801"), ("netsuite_payments", "netsuite", "70", "ZP70")
+        ),
     }
     plan = _plan(REFUNDS_TO_NETSUITE, customer_refunds_from_zuora(tables, CONFIG))
     assert plan["R1"]["payload"]["applyList"] == {"apply": [{"doc": 801, "apply": True, "amount": 50.0}]}
@@ -184,29 +274,52 @@ def test_zuora_refund_is_applied_against_the_linked_payment_whichever_side_it_wa
 
 
 def test_netsuite_refund_of_one_synced_payment_becomes_a_zuora_refund():
-    base = {"customer_internal_id": "501", "currency_internal_id": "1", "tran_date": "2026-03-10", "memo": None,
-            "tran_id": None, "external_id": None, "custbody_zsync_origin": None}
+    base = {
+        "customer_internal_id": "501",
+        "currency_internal_id": "1",
+        "tran_date": "2026-03-10",
+        "memo": None,
+        "tran_id": None,
+        "external_id": None,
+        "custbody_zsync_origin": None,
+    }
     tables = {
-        "netsuite.customer_refunds": pl.DataFrame([
-            {**base, "internal_id": "90", "total": 20.0},
-            {**base, "internal_id": "91", "total": 20.0, "external_id": "zsync:refunds:R1"},
-            {**base, "internal_id": "92", "total": 30.0},
-            {**base, "internal_id": "93", "total": 5.0}]),
-        "netsuite.customer_refund_lines": pl.DataFrame({
-            "transaction_internal_id": ["90", "91", "92", "92", "93"], "apply": [True] * 5,
-            "doc": [70, 801, 70, 801, 12], "ref_num": ["PYMT70", "P", "PYMT70", "P", "PYMT12"],
-            "amount": [20.0, 20.0, 10.0, 20.0, 5.0]}),
+        "netsuite.customer_refunds": pl.DataFrame(
+            [
+                {**base, "internal_id": "90", "total": 20.0},
+                {**base, "internal_id": "91", "total": 20.0, "external_id": "zsync:refunds:R1"},
+                {**base, "internal_id": "92", "total": 30.0},
+                {**base, "internal_id": "93", "total": 5.0},
+            ]
+        ),
+        "netsuite.customer_refund_lines": pl.DataFrame(
+            {
+                "transaction_internal_id": ["90", "91", "92", "92", "93"],
+                "apply": [True] * 5,
+                "doc": [70, 801, 70, 801, 12],
+                "ref_num": ["PYMT70", "P", "PYMT70", "P", "PYMT12"],
+                "amount": [20.0, 20.0, 10.0, 20.0, 5.0],
+            }
+        ),
         "netsuite.currencies": CURRENCIES,
-        "zsync.links": _links(*BASE_LINKS, ("payments", "zuora", "P1", "801"),
-                              ("netsuite_payments", "netsuite", "70", "ZP70")),
+        "zsync.links": _links(
+            *BASE_LINKS, ("payments", "zuora", "P1", "801"), ("netsuite_payments", "netsuite", "70", "ZP70")
+        ),
     }
     plan = _plan(REFUNDS_TO_ZUORA, zuora_refunds_from_netsuite(tables, CONFIG))
     assert plan["90"]["payload"] == {
-        "paymentId": "ZP70", "totalAmount": 20.0, "refundDate": "2026-03-10", "type": "External",
-        "Origin__NS": "NetSuite", "IntegrationId__NS": "90"}
+        "paymentId": "ZP70",
+        "totalAmount": 20.0,
+        "refundDate": "2026-03-10",
+        "type": "External",
+        "Origin__NS": "NetSuite",
+        "IntegrationId__NS": "90",
+    }
     assert plan["91"]["reason"] == "created by zsync from Zuora: not sent back"
     assert (plan["92"]["action"], plan["92"]["reason"]) == (
-        "blocked", "applied to 2 documents (70, 801); a Zuora refund refunds exactly one payment")
+        "blocked",
+        "applied to 2 documents (70, 801); a Zuora refund refunds exactly one payment",
+    )
     assert plan["93"]["action"] == "blocked" and "refunds NetSuite document 12" in plan["93"]["reason"]
 
 

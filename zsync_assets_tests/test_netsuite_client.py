@@ -44,53 +44,98 @@ def _assert_valid(schema, envelope: etree._Element) -> None:
 
 def _customer(n: int) -> dict:
     return {
-        "externalId": f"zuora-acct-{n}", "companyName": f"Acmé Ünïcode {n}",
-        "isInactive": False, "email": f"billing{n}@example.com",
-        "subsidiary": {"internalId": "1"}, "currency": {"internalId": "2"},
+        "externalId": f"zuora-acct-{n}",
+        "companyName": f"Acmé Ünïcode {n}",
+        "isInactive": False,
+        "email": f"billing{n}@example.com",
+        "subsidiary": {"internalId": "1"},
+        "currency": {"internalId": "2"},
         "terms": {"internalId": "3"},
-        "addressbookList": {"addressbook": [{"defaultBilling": True, "addressbookAddress": {
-            "country": "_unitedStates", "addr1": "1 Main St", "city": "Springfield"}}]},
+        "addressbookList": {
+            "addressbook": [
+                {
+                    "defaultBilling": True,
+                    "addressbookAddress": {"country": "_unitedStates", "addr1": "1 Main St", "city": "Springfield"},
+                }
+            ]
+        },
         "customFieldList": {"custentity_zsync_zuora_id": f"8a8{n}", "custentity_zsync_send_to_zuora": True},
     }
 
 
 def _invoice(n: int) -> dict:
     return {
-        "externalId": f"zuora-inv-{n}", "entity": {"internalId": "10"}, "tranDate": datetime(2026, 1, 5, tzinfo=UTC),
-        "currency": {"internalId": "1"}, "memo": "INV0001",
-        "itemList": {"item": [{
-            "item": {"internalId": "7"}, "quantity": 2.0, "rate": "12.50", "amount": 25.0,
-            "revRecStartDate": datetime(2026, 1, 1, tzinfo=UTC), "revRecEndDate": datetime(2026, 1, 31, tzinfo=UTC),
-            "customFieldList": {"custcol_zsync_zuora_item_id": "ii-1"},
-        }]},
-        "customFieldList": {"custbody_zsync_zuora_id": "inv-1", "custbody_zsync_origin": "ZUORA",
-                            "custbody_zsync_sync_date": datetime(2026, 1, 5, tzinfo=UTC)},
+        "externalId": f"zuora-inv-{n}",
+        "entity": {"internalId": "10"},
+        "tranDate": datetime(2026, 1, 5, tzinfo=UTC),
+        "currency": {"internalId": "1"},
+        "memo": "INV0001",
+        "itemList": {
+            "item": [
+                {
+                    "item": {"internalId": "7"},
+                    "quantity": 2.0,
+                    "rate": "12.50",
+                    "amount": 25.0,
+                    "revRecStartDate": datetime(2026, 1, 1, tzinfo=UTC),
+                    "revRecEndDate": datetime(2026, 1, 31, tzinfo=UTC),
+                    "customFieldList": {"custcol_zsync_zuora_item_id": "ii-1"},
+                }
+            ]
+        },
+        "customFieldList": {
+            "custbody_zsync_zuora_id": "inv-1",
+            "custbody_zsync_origin": "ZUORA",
+            "custbody_zsync_sync_date": datetime(2026, 1, 5, tzinfo=UTC),
+        },
     }
 
 
 WRITE_RECORDS = {
     "customer": _customer,
     "invoice": _invoice,
-    "nonInventorySaleItem": lambda n: {"externalId": f"prpc-{n}", "itemId": f"Plan {n}", "displayName": "Plan",
-                                       "subsidiaryList": {"recordRef": [{"internalId": "1"}]},
-                                       "customFieldList": {"custitem_zsync_zuora_id": f"prpc-{n}"}},
+    "nonInventorySaleItem": lambda n: {
+        "externalId": f"prpc-{n}",
+        "itemId": f"Plan {n}",
+        "displayName": "Plan",
+        "subsidiaryList": {"recordRef": [{"internalId": "1"}]},
+        "customFieldList": {"custitem_zsync_zuora_id": f"prpc-{n}"},
+    },
     "serviceSaleItem": lambda n: {"externalId": f"svc-{n}", "itemId": f"Service {n}"},
-    "customerPayment": lambda n: {"externalId": f"pay-{n}", "customer": {"internalId": "10"}, "payment": 10.0,
-                                  "applyList": {"apply": [{"doc": 5, "apply": True, "amount": 10.0}]}},
-    "customerRefund": lambda n: {"externalId": f"ref-{n}", "customer": {"internalId": "10"},
-                                 "applyList": {"apply": [{"doc": 6, "apply": True, "amount": 5.0}]}},
-    "creditMemo": lambda n: {"externalId": f"cm-{n}", "entity": {"internalId": "10"},
-                             "itemList": {"item": [{"item": {"internalId": "7"}, "amount": -5.0}]}},
-    "salesOrder": lambda n: {"externalId": f"so-{n}", "entity": {"internalId": "10"},
-                             "customFieldList": {"custbody_zsync_subscription": "A-S0001"}},
+    "customerPayment": lambda n: {
+        "externalId": f"pay-{n}",
+        "customer": {"internalId": "10"},
+        "payment": 10.0,
+        "applyList": {"apply": [{"doc": 5, "apply": True, "amount": 10.0}]},
+    },
+    "customerRefund": lambda n: {
+        "externalId": f"ref-{n}",
+        "customer": {"internalId": "10"},
+        "applyList": {"apply": [{"doc": 6, "apply": True, "amount": 5.0}]},
+    },
+    "creditMemo": lambda n: {
+        "externalId": f"cm-{n}",
+        "entity": {"internalId": "10"},
+        "itemList": {"item": [{"item": {"internalId": "7"}, "amount": -5.0}]},
+    },
+    "salesOrder": lambda n: {
+        "externalId": f"so-{n}",
+        "entity": {"internalId": "10"},
+        "customFieldList": {"custbody_zsync_subscription": "A-S0001"},
+    },
 }
 
 SEARCHES = {
     "customer": {"lastModifiedDate": {"operator": "onOrAfter", "searchValue": datetime(2026, 1, 1, tzinfo=UTC)}},
     "item": {"type": {"operator": "anyOf", "searchValue": ["_nonInventoryItem", "_service"]}},
-    "transaction": {"type": {"operator": "anyOf", "searchValue": ["_invoice"]},
-                    "lastModifiedDate": {"operator": "onOrAfter", "searchValue": datetime(2026, 1, 1, tzinfo=UTC)}},
-    "subsidiary": {}, "term": {}, "account": {}, "salesTaxItem": {},
+    "transaction": {
+        "type": {"operator": "anyOf", "searchValue": ["_invoice"]},
+        "lastModifiedDate": {"operator": "onOrAfter", "searchValue": datetime(2026, 1, 1, tzinfo=UTC)},
+    },
+    "subsidiary": {},
+    "term": {},
+    "account": {},
+    "salesTaxItem": {},
 }
 
 
@@ -117,7 +162,9 @@ def test_search_requests_validate_against_vendor_xsd(vendor_wsdl, vendor_schema,
     prefs = {"searchPreferences": {"pageSize": 50, "bodyFieldsOnly": False, "returnSearchColumns": False}}
     record = schema.search_basic_class(search_type)(**SEARCHES[search_type])
     _assert_valid(vendor_schema, _message(vendor_wsdl, "search", prefs, searchRecord=record))
-    _assert_valid(vendor_schema, _message(vendor_wsdl, "searchMoreWithId", prefs, searchId="WEBSERVICES_1", pageIndex=2))
+    _assert_valid(
+        vendor_schema, _message(vendor_wsdl, "searchMoreWithId", prefs, searchId="WEBSERVICES_1", pageIndex=2)
+    )
 
 
 def test_read_and_delete_requests_validate_against_vendor_xsd(vendor_wsdl, vendor_schema):
@@ -153,12 +200,18 @@ def test_passport_signature_is_the_documented_hmac():
 
 
 def test_endpoint_and_wsdl_come_from_the_account(monkeypatch):
-    assert account_endpoint("123456_SB1") == "https://123456-sb1.suitetalk.api.netsuite.com/services/NetSuitePort_2023_2"
+    assert (
+        account_endpoint("123456_SB1") == "https://123456-sb1.suitetalk.api.netsuite.com/services/NetSuitePort_2023_2"
+    )
     sandbox = NetSuiteResource.from_env()
     assert sandbox.resolved_endpoint_url().startswith("http://127.0.0.1:8811/services/NetSuitePort_2023_2")
-    for name, value in {"NETSUITE_ACCOUNT_ID": "123456_SB1", "NETSUITE_CONSUMER_KEY": "k",
-                        "NETSUITE_CONSUMER_SECRET": "s", "NETSUITE_TOKEN_ID": "t",
-                        "NETSUITE_TOKEN_SECRET": "ts"}.items():
+    for name, value in {
+        "NETSUITE_ACCOUNT_ID": "123456_SB1",
+        "NETSUITE_CONSUMER_KEY": "k",
+        "NETSUITE_CONSUMER_SECRET": "s",
+        "NETSUITE_TOKEN_ID": "t",
+        "NETSUITE_TOKEN_SECRET": "ts",
+    }.items():
         monkeypatch.setenv(name, value)
     real = NetSuiteResource.from_env().process_config_and_initialize()  # resolves dg.EnvVar
     assert real.resolved_wsdl_url() == "https://webservices.netsuite.com/wsdl/v2023_2_0/netsuite.wsdl"
@@ -192,8 +245,9 @@ def sandbox(netsuite_sandbox):
 
 def _client(sandbox, tmp_path, **settings):
     settings.setdefault("wsdl_url", sandbox.wsdl_url)
-    resource = NetSuiteResource(endpoint_url=sandbox.endpoint_url, lock_dir=str(tmp_path / "locks"),
-                                backoff_s=0.02, **settings)
+    resource = NetSuiteResource(
+        endpoint_url=sandbox.endpoint_url, lock_dir=str(tmp_path / "locks"), backoff_s=0.02, **settings
+    )
     return resource.get_client()
 
 
@@ -205,9 +259,15 @@ def _subsidiary(client) -> str:
 
 
 def _customers(prefix: str, n: int, subsidiary: str) -> list[dict]:
-    return [{"externalId": f"{prefix}-{i}", "companyName": f"{prefix} Kunde {i} ü",
-             "subsidiary": {"internalId": subsidiary},
-             "customFieldList": {"custentity_zsync_zuora_id": f"{prefix}-z{i}"}} for i in range(n)]
+    return [
+        {
+            "externalId": f"{prefix}-{i}",
+            "companyName": f"{prefix} Kunde {i} ü",
+            "subsidiary": {"internalId": subsidiary},
+            "customFieldList": {"custentity_zsync_zuora_id": f"{prefix}-z{i}"},
+        }
+        for i in range(n)
+    ]
 
 
 def test_add_list_of_250_is_sent_as_200_plus_50(sandbox, tmp_path):
@@ -245,8 +305,12 @@ def test_a_list_with_bad_records_commits_the_rest_and_reports_each_code(sandbox,
     assert [r.ok for r in results] == [True, False, True, False, False, True]
     assert results[1].code == "INVALID_KEY_OR_REF" and results[4].code == "DUP_ENTITY"
     assert results[3].code and results[3].message
-    assert {r["externalId"] for r in client.get_list("customer", external_ids=[r["externalId"] for r in records])} \
-        == {"mixed-0", "mixed-2", "mixed-4", "mixed-5"}
+    assert {r["externalId"] for r in client.get_list("customer", external_ids=[r["externalId"] for r in records])} == {
+        "mixed-0",
+        "mixed-2",
+        "mixed-4",
+        "mixed-5",
+    }
 
 
 def test_governance_faults_from_three_processes_still_write_every_record_once(sandbox, tmp_path):
@@ -258,11 +322,28 @@ def test_governance_faults_from_three_processes_still_write_every_record_once(sa
     subsidiary = _subsidiary(client)
     sandbox.set_faults([{"route": "addList", "governance_rate": 0.5}], seed=3)
     batches = [_customers(f"proc{p}", 240, subsidiary) for p in range(3)]
-    procs = [subprocess.Popen(
-        [sys.executable, "-c", WORKER, json.dumps({
-            "wsdl": sandbox.wsdl_url, "endpoint": sandbox.endpoint_url, "locks": str(tmp_path / "locks"),
-            "concurrency": 2, "records": batch})],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for batch in batches]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                json.dumps(
+                    {
+                        "wsdl": sandbox.wsdl_url,
+                        "endpoint": sandbox.endpoint_url,
+                        "locks": str(tmp_path / "locks"),
+                        "concurrency": 2,
+                        "records": batch,
+                    }
+                ),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for batch in batches
+    ]
     outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -304,7 +385,9 @@ def test_vendor_wsdl_client_works_against_the_sandbox(sandbox, tmp_path):
     assert [r.ok for r in client.upsert_list("customer", records)] == [True] * 3
     assert client.get("customer", external_id="vendorwsdl-0")["companyName"] == "renamed"
     assert client.get("customer", internal_id="99999999") is None
-    assert any(page for page in client.search("transaction", {"type": {"operator": "anyOf", "searchValue": ["_invoice"]}}))
+    assert any(
+        page for page in client.search("transaction", {"type": {"operator": "anyOf", "searchValue": ["_invoice"]}})
+    )
     assert client.get_all("currency")
 
 
@@ -358,10 +441,15 @@ def test_the_wsdl_is_downloaded_once_per_machine(make_sandbox, tmp_path):
     cache = tmp_path / "cache"
 
     def step_process() -> dict:
-        args = {"wsdl": sandbox.wsdl_url, "endpoint": sandbox.endpoint_url, "locks": str(tmp_path / "locks"),
-                "cache": str(cache)}
-        done = subprocess.run([sys.executable, "-c", LOAD_AND_SEARCH, json.dumps(args)], capture_output=True,
-                              text=True, timeout=300)
+        args = {
+            "wsdl": sandbox.wsdl_url,
+            "endpoint": sandbox.endpoint_url,
+            "locks": str(tmp_path / "locks"),
+            "cache": str(cache),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", LOAD_AND_SEARCH, json.dumps(args)], capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 

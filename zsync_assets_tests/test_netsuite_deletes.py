@@ -21,8 +21,12 @@ def netsuite_sandbox(make_netsuite_sandbox):
 
 @pytest.fixture
 def client(netsuite_sandbox, tmp_path):
-    resource = NetSuiteResource(wsdl_url=netsuite_sandbox.wsdl_url, endpoint_url=netsuite_sandbox.endpoint_url,
-                                lock_dir=str(tmp_path / "locks"), backoff_s=0.02)
+    resource = NetSuiteResource(
+        wsdl_url=netsuite_sandbox.wsdl_url,
+        endpoint_url=netsuite_sandbox.endpoint_url,
+        lock_dir=str(tmp_path / "locks"),
+        backoff_s=0.02,
+    )
     client = resource.get_client()
     yield client
     client.close()
@@ -48,8 +52,9 @@ def test_closed_period_and_dependent_records_refuse_a_delete_and_the_rest_commit
     old, new = free[0], free[1]
     netsuite_sandbox.close_periods(str(old["tranDate"])[:10])
     # the other payment is dated after the close: its period is open
-    (moved,) = client.update_list("customerPayment", [{"internalId": new["internalId"],
-                                                       "tranDate": datetime(2099, 1, 5)}])
+    (moved,) = client.update_list(
+        "customerPayment", [{"internalId": new["internalId"], "tranDate": datetime(2099, 1, 5)}]
+    )
     assert moved.ok, moved
 
     results = client.delete_list("customerPayment", [old["internalId"], sorted(refunded)[0], new["internalId"]])

@@ -60,19 +60,22 @@ class Api:
     @functools.cached_property
     def subsidiary_id(self) -> str:
         search = self.t(COMMON, "SubsidiarySearchBasic")(
-            name=self.t(CORE, "SearchStringField")(operator="is", searchValue="US Inc"))
+            name=self.t(CORE, "SearchStringField")(operator="is", searchValue="US Inc")
+        )
         [subsidiary] = self.call("search", searchRecord=search).searchResult.recordList.record
         return subsidiary.internalId
 
     def customer(self, external_id: str, name: str, **kw):
-        return self.t(REL, "Customer")(externalId=external_id, companyName=name,
-                                       subsidiary=self.ref(self.subsidiary_id), **kw)
+        return self.t(REL, "Customer")(
+            externalId=external_id, companyName=name, subsidiary=self.ref(self.subsidiary_id), **kw
+        )
 
 
 def seeded_item(api: Api) -> str:
     """The seeded service item "Implementation Services", found by name."""
     search = api.t(COMMON, "ItemSearchBasic")(
-        itemId=api.t(CORE, "SearchStringField")(operator="is", searchValue="Implementation Services"))
+        itemId=api.t(CORE, "SearchStringField")(operator="is", searchValue="Implementation Services")
+    )
     [item] = api.call("search", searchRecord=search).searchResult.recordList.record
     return item.internalId
 
@@ -98,16 +101,18 @@ def test_wsdl_is_served_with_the_sandbox_endpoint(netsuite_sandbox):
 def test_customer_add_get_upsert_list_and_search(netsuite_sandbox, wsdl, vendor_xsd):
     api = Api(netsuite_sandbox, served=wsdl == "served")
     bool_field = api.t(CORE, "BooleanCustomFieldRef")(scriptId="custentity_zsync_send_to_zuora", value=True)
-    added = api.call("add", record=api.customer("zacc-1", "Ünïcode GmbH",
-                                                customFieldList={"customField": [bool_field]})).writeResponse
+    added = api.call(
+        "add", record=api.customer("zacc-1", "Ünïcode GmbH", customFieldList={"customField": [bool_field]})
+    ).writeResponse
     assert added.status.isSuccess, added.status
     internal_id = added.baseRef.internalId
     got = api.call("get", baseRef=api.ref(internal_id, type="customer")).readResponse
     assert got.record.companyName == "Ünïcode GmbH" and got.record.externalId == "zacc-1"
     assert got.record.lastModifiedDate is not None and got.record.entityId
 
-    upserted = api.call("upsertList", record=[api.customer("zacc-1", "Renamed GmbH"),
-                                              api.customer("zacc-2", "Second Ltd")]).writeResponseList
+    upserted = api.call(
+        "upsertList", record=[api.customer("zacc-1", "Renamed GmbH"), api.customer("zacc-2", "Second Ltd")]
+    ).writeResponseList
     assert [r.status.isSuccess for r in upserted.writeResponse] == [True, True]
     assert upserted.writeResponse[0].baseRef.internalId == internal_id  # updated, not duplicated
     again = api.call("get", baseRef=api.ref(externalId="zacc-1", type="customer")).readResponse.record
@@ -116,8 +121,10 @@ def test_customer_add_get_upsert_list_and_search(netsuite_sandbox, wsdl, vendor_
     assert again.customFieldList.customField[0].value is True
 
     search = api.t(COMMON, "CustomerSearchBasic")(
-        externalId=api.t(CORE, "SearchMultiSelectField")(operator="anyOf", searchValue=[
-            api.ref(externalId="zacc-1"), api.ref(externalId="zacc-2")]))
+        externalId=api.t(CORE, "SearchMultiSelectField")(
+            operator="anyOf", searchValue=[api.ref(externalId="zacc-1"), api.ref(externalId="zacc-2")]
+        )
+    )
     found = api.call("search", searchRecord=search).searchResult
     assert found.status.isSuccess and found.totalRecords == 2
     assert {r.externalId for r in found.recordList.record} == {"zacc-1", "zacc-2"}
@@ -137,12 +144,23 @@ def test_every_response_shape_validates_against_vendor_xsds(netsuite_sandbox, ve
     call("getAll", record=api.t(CORE, "GetAllRecord")(recordType="currency"))
     prefs = {"searchPreferences": {"pageSize": 5, "bodyFieldsOnly": False}}
     for record_type in ("_invoice", "_customerPayment", "_creditMemo", "_customerRefund", "_salesOrder"):
-        result = call("search", headers=prefs, searchRecord=api.t(COMMON, "TransactionSearchBasic")(
-            type=api.t(CORE, "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[record_type]))).searchResult
+        result = call(
+            "search",
+            headers=prefs,
+            searchRecord=api.t(COMMON, "TransactionSearchBasic")(
+                type=api.t(CORE, "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[record_type])
+            ),
+        ).searchResult
         assert result.totalRecords > 0, record_type
     call("searchMoreWithId", searchId=result.searchId, pageIndex=1)
-    for basic in ("CustomerSearchBasic", "ItemSearchBasic", "AccountSearchBasic", "SubsidiarySearchBasic",
-                  "TermSearchBasic", "SalesTaxItemSearchBasic"):
+    for basic in (
+        "CustomerSearchBasic",
+        "ItemSearchBasic",
+        "AccountSearchBasic",
+        "SubsidiarySearchBasic",
+        "TermSearchBasic",
+        "SalesTaxItemSearchBasic",
+    ):
         assert call("search", headers=prefs, searchRecord=api.t(COMMON, basic)()).searchResult.totalRecords > 0
     call("getList", baseRef=[api.ref(currency_id(api, "USD"), type="currency"), api.ref("999999", type="customer")])
     call("addList", record=[api.customer("v-1", "Valid Co"), api.customer("v-1", "Duplicate Co")])
@@ -158,11 +176,24 @@ def test_transactions_lines_totals_and_applications(netsuite_sandbox):
     item = seeded_item(api)
     customer = api.call("add", record=api.customer("zacc-tx", "Ledger Co")).writeResponse.baseRef.internalId
     line = api.t(SALES, "InvoiceItem")
-    lines = {"item": [line(item=api.ref(item), quantity=2, rate="100.00", amount=200.0,
-                           revRecStartDate="2026-01-01T00:00:00", revRecEndDate="2026-12-31T00:00:00",
-                           customFieldList={"customField": [api.t(CORE, "StringCustomFieldRef")(
-                               scriptId="custcol_zsync_zuora_item_id", value="zitem-1")]}),
-                      line(item=api.ref(item), quantity=1, rate="-50.00")]}
+    lines = {
+        "item": [
+            line(
+                item=api.ref(item),
+                quantity=2,
+                rate="100.00",
+                amount=200.0,
+                revRecStartDate="2026-01-01T00:00:00",
+                revRecEndDate="2026-12-31T00:00:00",
+                customFieldList={
+                    "customField": [
+                        api.t(CORE, "StringCustomFieldRef")(scriptId="custcol_zsync_zuora_item_id", value="zitem-1")
+                    ]
+                },
+            ),
+            line(item=api.ref(item), quantity=1, rate="-50.00"),
+        ]
+    }
     invoice = api.t(SALES, "Invoice")(externalId="zinv-1", entity=api.ref(customer), itemList=lines)
     inv_id = api.call("add", record=invoice).writeResponse.baseRef.internalId
     got = api.call("get", baseRef=api.ref(inv_id, type="invoice")).readResponse.record
@@ -175,11 +206,23 @@ def test_transactions_lines_totals_and_applications(netsuite_sandbox):
 
     apply = api.t(CUST, "CustomerPaymentApply")
     payment = api.t(CUST, "CustomerPayment")
-    over = api.call("add", record=payment(customer=api.ref(customer), payment=500.0, applyList={
-        "apply": [apply(doc=int(inv_id), apply=True, amount=400.0)]})).writeResponse
+    over = api.call(
+        "add",
+        record=payment(
+            customer=api.ref(customer),
+            payment=500.0,
+            applyList={"apply": [apply(doc=int(inv_id), apply=True, amount=400.0)]},
+        ),
+    ).writeResponse
     assert over.status.statusDetail[0].code == "USER_ERROR"
-    ok = api.call("add", record=payment(customer=api.ref(customer), payment=100.0, applyList={
-        "apply": [apply(doc=int(inv_id), apply=True, amount=100.0)]})).writeResponse
+    ok = api.call(
+        "add",
+        record=payment(
+            customer=api.ref(customer),
+            payment=100.0,
+            applyList={"apply": [apply(doc=int(inv_id), apply=True, amount=100.0)]},
+        ),
+    ).writeResponse
     assert ok.status.isSuccess
     assert api.call("get", baseRef=api.ref(inv_id, type="invoice")).readResponse.record.amountRemaining == 50.0
 
@@ -192,10 +235,14 @@ def test_bad_passports_and_application_info_are_rejected(netsuite_sandbox):
     bad_signature = {**netsuite_sandbox.passport(), "signature": {"_value_1": "AAAA", "algorithm": "HMAC-SHA256"}}
     stale = netsuite_sandbox.passport(timestamp=int(time.time()) - 3600)
     other_account = {**netsuite_sandbox.passport(), "account": "OTHER"}
-    for headers in ({"tokenPassport": good},  # the nonce was used above: single use, retries included
-                    {"tokenPassport": bad_signature}, {"tokenPassport": stale}, {"tokenPassport": other_account},
-                    {"tokenPassport": netsuite_sandbox.passport(), "applicationInfo": {"applicationId": "X"}},
-                    {}):
+    for headers in (
+        {"tokenPassport": good},  # the nonce was used above: single use, retries included
+        {"tokenPassport": bad_signature},
+        {"tokenPassport": stale},
+        {"tokenPassport": other_account},
+        {"tokenPassport": netsuite_sandbox.passport(), "applicationInfo": {"applicationId": "X"}},
+        {},
+    ):
         with pytest.raises(zeep.exceptions.Fault) as info:
             api.service.get(**get, _soapheaders=headers)
         assert info.value.detail.find(".//{*}invalidCredentialsFault") is not None, headers
@@ -227,9 +274,15 @@ def test_over_limit_list_is_a_fault(netsuite_sandbox):
     with pytest.raises(zeep.exceptions.Fault) as info:
         api.call("upsertList", record=[api.customer(f"o-{i}", f"Over {i}") for i in range(101)])
     assert info.value.detail.find(".//{*}exceededRecordCountFault") is not None
-    assert api.call("search", searchRecord=api.t(COMMON, "CustomerSearchBasic")(
-        externalIdString=api.t(CORE, "SearchStringField")(operator="startsWith", searchValue="o-"))
-    ).searchResult.totalRecords == 0
+    assert (
+        api.call(
+            "search",
+            searchRecord=api.t(COMMON, "CustomerSearchBasic")(
+                externalIdString=api.t(CORE, "SearchStringField")(operator="startsWith", searchValue="o-")
+            ),
+        ).searchResult.totalRecords
+        == 0
+    )
 
 
 def test_search_more_with_id_pages_and_expires(make_netsuite_sandbox):
@@ -256,10 +309,18 @@ def test_concurrency_limit_blocks_with_ws_request_blocked(make_netsuite_sandbox)
     usd = currency_id(api, "USD")
 
     def one_call(_):
-        message = api.client.create_message(api.service, "get", baseRef=api.ref(usd, type="currency"),
-                                            _soapheaders={"tokenPassport": sandbox.passport()})
-        response = httpx.post(sandbox.endpoint_url, content=etree.tostring(message),
-                              headers={"Content-Type": "text/xml", "SOAPAction": "get"}, timeout=10)
+        message = api.client.create_message(
+            api.service,
+            "get",
+            baseRef=api.ref(usd, type="currency"),
+            _soapheaders={"tokenPassport": sandbox.passport()},
+        )
+        response = httpx.post(
+            sandbox.endpoint_url,
+            content=etree.tostring(message),
+            headers={"Content-Type": "text/xml", "SOAPAction": "get"},
+            timeout=10,
+        )
         return response.status_code, response.content
 
     with ThreadPoolExecutor(6) as pool:
@@ -272,14 +333,21 @@ def test_concurrency_limit_blocks_with_ws_request_blocked(make_netsuite_sandbox)
 
 def test_invalid_body_is_a_fault_naming_the_problem(netsuite_sandbox):
     api = Api(netsuite_sandbox)
-    message = api.client.create_message(api.service, "add", record=api.customer("inv-1", "Order Co"),
-                                        _soapheaders={"tokenPassport": netsuite_sandbox.passport()})
+    message = api.client.create_message(
+        api.service,
+        "add",
+        record=api.customer("inv-1", "Order Co"),
+        _soapheaders={"tokenPassport": netsuite_sandbox.passport()},
+    )
     record = message.find(".//{*}record")
     company, subsidiary = record.find(f"{{{REL}}}companyName"), record.find(f"{{{REL}}}subsidiary")
     record.remove(company)
     subsidiary.addnext(company)  # xs:sequence is ordered: NetSuite rejects swapped elements
-    response = httpx.post(netsuite_sandbox.endpoint_url, content=etree.tostring(message),
-                          headers={"Content-Type": "text/xml", "SOAPAction": "add"})
+    response = httpx.post(
+        netsuite_sandbox.endpoint_url,
+        content=etree.tostring(message),
+        headers={"Content-Type": "text/xml", "SOAPAction": "add"},
+    )
     assert response.status_code == 500 and b"companyName" in response.content and b"faultstring" in response.content
 
 
@@ -293,25 +361,43 @@ def test_commit_then_drop_and_durability_across_restart(netsuite_sandbox):
     api = Api(netsuite_sandbox)
     replay = api.call("upsertList", record=[api.customer("d-1", "Dropped Reply Co")]).writeResponseList
     assert replay.writeResponse[0].status.isSuccess  # the replay updates, no duplicate
-    found = api.call("search", searchRecord=api.t(COMMON, "CustomerSearchBasic")(
-        companyName=api.t(CORE, "SearchStringField")(operator="is", searchValue="Dropped Reply Co"))).searchResult
+    found = api.call(
+        "search",
+        searchRecord=api.t(COMMON, "CustomerSearchBasic")(
+            companyName=api.t(CORE, "SearchStringField")(operator="is", searchValue="Dropped Reply Co")
+        ),
+    ).searchResult
     assert found.totalRecords == 1
 
 
 def test_incremental_search_updates_items_and_injected_governance(netsuite_sandbox):
     api = Api(netsuite_sandbox)
-    search = api.call("search", searchRecord=api.t(COMMON, "AccountSearchBasic")(
-        number=api.t(CORE, "SearchStringField")(operator="is", searchValue="4000"))).searchResult
+    search = api.call(
+        "search",
+        searchRecord=api.t(COMMON, "AccountSearchBasic")(
+            number=api.t(CORE, "SearchStringField")(operator="is", searchValue="4000")
+        ),
+    ).searchResult
     [income] = [r.internalId for r in search.recordList.record]
     item = api.t(ACCT, "ServiceSaleItem")
     long_name = "x" * 61  # NetSuite's itemId limit is 60 characters
-    added = api.call("addList", record=[item(externalId="i-1", itemId="Platform Fee", incomeAccount=api.ref(income)),
-                                        item(externalId="i-2", itemId=long_name, incomeAccount=api.ref(income))])
+    added = api.call(
+        "addList",
+        record=[
+            item(externalId="i-1", itemId="Platform Fee", incomeAccount=api.ref(income)),
+            item(externalId="i-2", itemId=long_name, incomeAccount=api.ref(income)),
+        ],
+    )
     assert [r.status.isSuccess for r in added.writeResponseList.writeResponse] == [True, False]
     cursor = api.call("get", baseRef=api.ref(externalId="i-1", type="serviceSaleItem")).readResponse.record
     time.sleep(0.01)
-    updated = api.call("updateList", record=[item(externalId="i-1", displayName="Platform Fee (monthly)"),
-                                             item(externalId="missing", displayName="Nope")])
+    updated = api.call(
+        "updateList",
+        record=[
+            item(externalId="i-1", displayName="Platform Fee (monthly)"),
+            item(externalId="missing", displayName="Nope"),
+        ],
+    )
     codes = [r.status.isSuccess or r.status.statusDetail[0].code for r in updated.writeResponseList.writeResponse]
     assert codes == [True, "RCRD_DSNT_EXIST"]
     since = api.t(CORE, "SearchDateField")(operator="after", searchValue=cursor.lastModifiedDate)

@@ -17,7 +17,11 @@ from zsync_assets_tests.fixtures.vendor_xsd import VENDOR_WSDL
 from zsync_assets_tests.test_netsuite_sandbox import ACCT, COMMON, CORE, REL, SALES, Api, seeded_item
 
 SEARCHES = {  # record -> (namespace of its Search / SearchAdvanced types, seeded records)
-    "Customer": (REL, 3), "Subsidiary": (ACCT, 4), "Item": (ACCT, 3), "Term": (ACCT, 4), "Account": (ACCT, 7),
+    "Customer": (REL, 3),
+    "Subsidiary": (ACCT, 4),
+    "Item": (ACCT, 3),
+    "Term": (ACCT, 4),
+    "Account": (ACCT, 7),
 }
 
 
@@ -40,8 +44,13 @@ def test_served_wsdl_is_the_vendors_with_only_the_address_changed(netsuite_sandb
 def test_fields_and_countries_of_the_full_vendor_schema_are_accepted(netsuite_sandbox, vendor_xsd):
     api = Api(netsuite_sandbox)
     address = api.t(COMMON, "Address")(addr1="1 Queen Street", city="Auckland", country="_newZealand")
-    customer = api.customer("fid-1", "Kiwi Ltd", comments="entered by the mapping", url="https://kiwi.example",
-                            addressbookList={"addressbook": [{"addressbookAddress": address, "label": "HQ"}]})
+    customer = api.customer(
+        "fid-1",
+        "Kiwi Ltd",
+        comments="entered by the mapping",
+        url="https://kiwi.example",
+        addressbookList={"addressbook": [{"addressbookAddress": address, "label": "HQ"}]},
+    )
     assert api.call("add", record=customer).writeResponse.status.isSuccess
     got = api.call("get", baseRef=api.ref(externalId="fid-1", type="customer")).readResponse.record
     assert (got.comments, got.url) == ("entered by the mapping", "https://kiwi.example")
@@ -67,8 +76,9 @@ def test_record_types_the_sandbox_lacks_are_answered_feature_disabled(netsuite_s
     assert [status_code(s) for s in (read.status, searched.status, every.status)] == ["FEATURE_DISABLED"] * 3
 
     def deleted(record_type: str):
-        flt = api.t(CORE, "GetDeletedFilter")(type=api.t(CORE, "SearchEnumMultiSelectField")(
-            operator="anyOf", searchValue=[record_type]))
+        flt = api.t(CORE, "GetDeletedFilter")(
+            type=api.t(CORE, "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[record_type])
+        )
         return status_code(api.call("getDeleted", getDeletedFilter=flt, pageIndex=1).getDeletedResult.status)
 
     # `type` is xsd:string in the filter: a name outside RecordType is NetSuite's INVALID_RCRD_TYPE.
@@ -98,21 +108,34 @@ def test_search_criteria_in_any_form_and_what_the_sandbox_refuses(netsuite_sandb
     for i in range(3):
         assert api.call("add", record=api.customer(f"form-{i}", f"Formcheck {i}")).writeResponse.status.isSuccess
     named = api.t(COMMON, "CustomerSearchBasic")(
-        companyName=api.t(CORE, "SearchStringField")(operator="startsWith", searchValue="Formcheck"))
+        companyName=api.t(CORE, "SearchStringField")(operator="startsWith", searchValue="Formcheck")
+    )
     search = api.t(REL, "CustomerSearch")
     for form in (named, search(basic=named), api.t(REL, "CustomerSearchAdvanced")(criteria=search(basic=named))):
         result = api.call("search", searchRecord=form).searchResult
         assert sorted(r.externalId for r in result.recordList.record) == ["form-0", "form-1", "form-2"]
 
-    join = search(basic=named, contactJoin=api.t(COMMON, "ContactSearchBasic")(
-        email=api.t(CORE, "SearchStringField")(operator="is", searchValue="a@example.com")))
-    columns = api.t(REL, "CustomerSearchAdvanced")(columns=api.t(REL, "CustomerSearchRow")(
-        basic=api.t(COMMON, "CustomerSearchRowBasic")(entityId=[api.t(CORE, "SearchColumnStringField")()])))
+    join = search(
+        basic=named,
+        contactJoin=api.t(COMMON, "ContactSearchBasic")(
+            email=api.t(CORE, "SearchStringField")(operator="is", searchValue="a@example.com")
+        ),
+    )
+    columns = api.t(REL, "CustomerSearchAdvanced")(
+        columns=api.t(REL, "CustomerSearchRow")(
+            basic=api.t(COMMON, "CustomerSearchRowBasic")(entityId=[api.t(CORE, "SearchColumnStringField")()])
+        )
+    )
     saved = api.t(REL, "CustomerSearchAdvanced")(savedSearchId="42")
-    refused = {name: api.call("search", searchRecord=form).searchResult.status
-               for name, form in (("join", join), ("columns", columns), ("saved", saved))}
+    refused = {
+        name: api.call("search", searchRecord=form).searchResult.status
+        for name, form in (("join", join), ("columns", columns), ("saved", saved))
+    }
     assert {k: status_code(v) for k, v in refused.items()} == {
-        "join": "INVALID_SRCH_CRITERIA", "columns": "INVALID_SRCH", "saved": "INVALID_SAVED_SRCH"}
+        "join": "INVALID_SRCH_CRITERIA",
+        "columns": "INVALID_SRCH",
+        "saved": "INVALID_SAVED_SRCH",
+    }
     assert "contactJoin" in refused["join"].statusDetail[0].message
 
 
@@ -182,7 +205,9 @@ def test_a_nonce_is_6_to_64_characters(netsuite_sandbox, length, accepted):
     passport = netsuite_sandbox.passport(nonce="n" * length)
     get_all = {"record": api.t(CORE, "GetAllRecord")(recordType="currency")}
     if accepted:
-        assert api.service.getAll(**get_all, _soapheaders={"tokenPassport": passport}).body.getAllResult.status.isSuccess
+        assert api.service.getAll(
+            **get_all, _soapheaders={"tokenPassport": passport}
+        ).body.getAllResult.status.isSuccess
     else:
         with pytest.raises(zeep.exceptions.Fault) as info:
             api.service.getAll(**get_all, _soapheaders={"tokenPassport": passport})
@@ -198,18 +223,32 @@ def test_an_updated_record_reads_back_like_an_added_one(netsuite_sandbox):
         return api.t(CORE, kind)(scriptId=script_id, value=value)
 
     def invoice(line: int | None = None, **extra):
-        line = api.t(SALES, "InvoiceItem")(item=api.ref(item), quantity=2, rate="10.00", line=line, customFieldList={
-            "customField": [custom("StringCustomFieldRef", "custcol_zsync_zuora_item_id", "line-1")]})
-        return api.t(SALES, "Invoice")(externalId="shape-inv", entity=api.ref(customer), customFieldList={
-            "customField": [custom("StringCustomFieldRef", "custbody_zsync_zuora_id", "inv-1"),
-                            custom("DateCustomFieldRef", "custbody_zsync_sync_date", "2026-03-01T10:00:00Z")]},
-            itemList={"item": [line], **extra})
+        line = api.t(SALES, "InvoiceItem")(
+            item=api.ref(item),
+            quantity=2,
+            rate="10.00",
+            line=line,
+            customFieldList={"customField": [custom("StringCustomFieldRef", "custcol_zsync_zuora_item_id", "line-1")]},
+        )
+        return api.t(SALES, "Invoice")(
+            externalId="shape-inv",
+            entity=api.ref(customer),
+            customFieldList={
+                "customField": [
+                    custom("StringCustomFieldRef", "custbody_zsync_zuora_id", "inv-1"),
+                    custom("DateCustomFieldRef", "custbody_zsync_sync_date", "2026-03-01T10:00:00Z"),
+                ]
+            },
+            itemList={"item": [line], **extra},
+        )
 
     def read() -> tuple[str, dict]:
         api.call("get", baseRef=api.ref(externalId="shape-inv", type="invoice"))
         record = api.history.last_received["envelope"].find(".//{*}record")
         text = re.sub(r"<[^>]*lastModifiedDate>[^<]*<", "<", zeep_xml(record))
-        [row] = [r for r in netsuite_sandbox.app.state.store.all(("invoice",)) if r["data"].get("externalId") == "shape-inv"]
+        [row] = [
+            r for r in netsuite_sandbox.app.state.store.all(("invoice",)) if r["data"].get("externalId") == "shape-inv"
+        ]
         return text, {k: v for k, v in row["data"].items() if k != "lastModifiedDate"}
 
     assert api.call("upsertList", record=[invoice()]).writeResponseList.writeResponse[0].status.isSuccess

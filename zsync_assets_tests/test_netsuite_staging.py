@@ -23,26 +23,43 @@ BERLIN = timezone(timedelta(hours=1))
 
 INVOICE = {
     "recordType": "invoice",
-    "internalId": "501", "externalId": "zuora-inv-8a81",
-    "tranId": "INV-501", "tranDate": datetime(2026, 3, 1, tzinfo=BERLIN),
+    "internalId": "501",
+    "externalId": "zuora-inv-8a81",
+    "tranId": "INV-501",
+    "tranDate": datetime(2026, 3, 1, tzinfo=BERLIN),
     "lastModifiedDate": datetime(2026, 3, 2, 9, 30, tzinfo=PACIFIC),
     "entity": {"internalId": "77", "name": "Acmé GmbH"},
     "currency": {"internalId": "2", "name": "EUR"},
     "subsidiary": {"internalId": "1"},
-    "total": 118.5, "amountRemaining": 18.5, "isInactive": False,
+    "total": 118.5,
+    "amountRemaining": 18.5,
+    "isInactive": False,
     "customFieldList": {
-        "custbody_zsync_zuora_id": "8a81", "custbody_zsync_origin": "ZUORA",
+        "custbody_zsync_zuora_id": "8a81",
+        "custbody_zsync_origin": "ZUORA",
         "custbody_zsync_zuora_type": {"internalId": "1", "name": "INVOICE"},
     },
-    "itemList": {"item": [
-        {"line": 1, "item": {"internalId": "9", "name": "Pro plan"}, "quantity": 1.0, "rate": "100.00",
-         "amount": 100.0, "revRecStartDate": datetime(2026, 3, 1, tzinfo=BERLIN),
-         "revRecEndDate": datetime(2026, 3, 31, tzinfo=BERLIN),
-         "customFieldList": {"custcol_zsync_zuora_item_id": "ii-1"}},
-        {"line": 2, "item": {"internalId": "12", "name": "Proration credit"}, "amount": -1.5,
-         "customFieldList": {"custcol_zsync_zuora_item_id": "ii-2"}},
-        {"item": {"internalId": "30", "name": "Tax"}, "amount": 20.0},
-    ]},
+    "itemList": {
+        "item": [
+            {
+                "line": 1,
+                "item": {"internalId": "9", "name": "Pro plan"},
+                "quantity": 1.0,
+                "rate": "100.00",
+                "amount": 100.0,
+                "revRecStartDate": datetime(2026, 3, 1, tzinfo=BERLIN),
+                "revRecEndDate": datetime(2026, 3, 31, tzinfo=BERLIN),
+                "customFieldList": {"custcol_zsync_zuora_item_id": "ii-1"},
+            },
+            {
+                "line": 2,
+                "item": {"internalId": "12", "name": "Proration credit"},
+                "amount": -1.5,
+                "customFieldList": {"custcol_zsync_zuora_item_id": "ii-2"},
+            },
+            {"item": {"internalId": "30", "name": "Tax"}, "amount": 20.0},
+        ]
+    },
 }
 
 
@@ -79,9 +96,15 @@ def test_lines_are_keyed_by_transaction_and_line_number():
 
 
 def test_apply_lines_of_a_payment():
-    payment = {"internalId": "900", "applyList": {"apply": [
-        {"doc": 501, "apply": True, "amount": 100.0, "type": "Invoice", "line": 0},
-        {"doc": 502, "apply": False, "amount": 0.0}]}}
+    payment = {
+        "internalId": "900",
+        "applyList": {
+            "apply": [
+                {"doc": 501, "apply": True, "amount": 100.0, "type": "Invoice", "line": 0},
+                {"doc": 502, "apply": False, "amount": 0.0},
+            ]
+        },
+    }
     lines = line_rows(payment, "applyList")
     assert [(r["doc"], r["apply"], r["amount"]) for r in lines] == [(501, True, 100.0), (502, False, 0.0)]
     assert [r["line"] for r in lines] == [1, 2]  # line 0 is not a line number: the position is used
@@ -106,16 +129,19 @@ def test_staged_search_types_are_vendor_enum_values():
 
 # -- the staging assets against the NetSuite sandbox, through real sockets ------------------
 
+
 def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == table_key(f"netsuite.{name}")]
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
-def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(netsuite_sandbox, warehouse_path,
-                                                                               tmp_path):
+def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(
+    netsuite_sandbox, warehouse_path, tmp_path
+):
     sandbox = netsuite_sandbox
-    netsuite = NetSuiteResource(wsdl_url=sandbox.wsdl_url, endpoint_url=sandbox.endpoint_url,
-                                lock_dir=str(tmp_path / "locks"))
+    netsuite = NetSuiteResource(
+        wsdl_url=sandbox.wsdl_url, endpoint_url=sandbox.endpoint_url, lock_dir=str(tmp_path / "locks")
+    )
     resources = {"netsuite": netsuite, "warehouse": WarehouseResource()}
     first = dg.materialize(netsuite_staging_assets, resources=resources)
     assert first.success
@@ -123,8 +149,15 @@ def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(
     for spec in STAGED:
         assert _metadata(first, spec.name)["table_rows"] > 0, spec.name
     invoices = warehouse.query("select * from netsuite.invoices")
-    assert {"internal_id", "entity_internal_id", "currency_internal_id", "tran_date", "total",
-            "last_modified_date", "item_list"} <= set(invoices.columns)
+    assert {
+        "internal_id",
+        "entity_internal_id",
+        "currency_internal_id",
+        "tran_date",
+        "total",
+        "last_modified_date",
+        "item_list",
+    } <= set(invoices.columns)
     assert invoices.schema["tran_date"] == pl.Date
     lines = warehouse.query("select * from netsuite.invoice_lines")
     assert {"transaction_internal_id", "line", "item_internal_id", "amount"} <= set(lines.columns)
@@ -140,6 +173,6 @@ def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(
             since = meta["since"]
             assert since != "full extract"
             in_overlap = warehouse.query(
-                f"select count(*) as n from netsuite.{spec.name} where last_modified_date >= ?::timestamptz",
-                [since])["n"][0]
+                f"select count(*) as n from netsuite.{spec.name} where last_modified_date >= ?::timestamptz", [since]
+            )["n"][0]
             assert meta["rows_fetched"] == in_overlap, spec.name  # nothing older is read again

@@ -19,16 +19,21 @@ from zsync_assets.sandbox import defaults
 from zsync_assets_tests.fixtures.netsuite_sandbox import NetSuiteSandbox
 from zsync_assets_tests.test_netsuite_sandbox import COMMON, CORE, REL, Api, currency_id
 
-CREDENTIALS = {"account": defaults.NETSUITE_ACCOUNT_ID, "consumer_key": defaults.NETSUITE_CONSUMER_KEY,
-               "consumer_secret": defaults.NETSUITE_CONSUMER_SECRET, "token_id": defaults.NETSUITE_TOKEN_ID,
-               "token_secret": defaults.NETSUITE_TOKEN_SECRET}
+CREDENTIALS = {
+    "account": defaults.NETSUITE_ACCOUNT_ID,
+    "consumer_key": defaults.NETSUITE_CONSUMER_KEY,
+    "consumer_secret": defaults.NETSUITE_CONSUMER_SECRET,
+    "token_id": defaults.NETSUITE_TOKEN_ID,
+    "token_secret": defaults.NETSUITE_TOKEN_SECRET,
+}
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     # Module-scoped fixtures start before the per-test environment cleanup: pass every setting.
-    box = NetSuiteSandbox(tmp_path_factory.mktemp("netsuite"), size=6,
-                          settings={**CREDENTIALS, "time_zone": "America/Los_Angeles"}).start()
+    box = NetSuiteSandbox(
+        tmp_path_factory.mktemp("netsuite"), size=6, settings={**CREDENTIALS, "time_zone": "America/Los_Angeles"}
+    ).start()
     yield box
     box.stop()
 
@@ -58,8 +63,14 @@ class Case:
 
     def customers(self, n: int, prefix: str = "c") -> list:
         subsidiary = self.api.subsidiary_id
-        return [self.api.t(REL, "Customer")(externalId=f"{self.tag}-{prefix}{i}", companyName=f"{self.tag} {prefix}{i}",
-                                             subsidiary=self.api.ref(subsidiary)) for i in range(n)]
+        return [
+            self.api.t(REL, "Customer")(
+                externalId=f"{self.tag}-{prefix}{i}",
+                companyName=f"{self.tag} {prefix}{i}",
+                subsidiary=self.api.ref(subsidiary),
+            )
+            for i in range(n)
+        ]
 
     def added(self, n: int) -> list[str]:
         result = self.call("addList", record=self.customers(n, "seed")).writeResponseList.writeResponse
@@ -73,8 +84,10 @@ class Case:
         return self.api.t(COMMON, name)(**criteria)
 
     def tag_search(self):
-        return self.basic("CustomerSearchBasic", companyName=self.api.t(CORE, "SearchStringField")(
-            operator="startsWith", searchValue=self.tag))
+        return self.basic(
+            "CustomerSearchBasic",
+            companyName=self.api.t(CORE, "SearchStringField")(operator="startsWith", searchValue=self.tag),
+        )
 
 
 def codes(responses) -> list[str]:
@@ -130,8 +143,9 @@ def _get_all(c: Case) -> None:
 def _get_deleted(c: Case) -> None:
     [internal_id] = c.added(1)
     assert c.call("delete", baseRef=c.customer_ref(internal_id)).writeResponse.status.isSuccess
-    flt = c.api.t(CORE, "GetDeletedFilter")(type=c.api.t(CORE, "SearchEnumMultiSelectField")(
-        operator="anyOf", searchValue=["customer"]))
+    flt = c.api.t(CORE, "GetDeletedFilter")(
+        type=c.api.t(CORE, "SearchEnumMultiSelectField")(operator="anyOf", searchValue=["customer"])
+    )
     result = c.call("getDeleted", getDeletedFilter=flt, pageIndex=1).getDeletedResult
     assert internal_id in {d.record.internalId for d in result.deletedRecordList.deletedRecord}
 
@@ -145,8 +159,11 @@ def _update_list(c: Case) -> None:
     ids = c.added(2)
     renamed = [c.api.t(REL, "Customer")(internalId=i, companyName=f"{c.tag} renamed") for i in ids]
     missing = c.api.t(REL, "Customer")(internalId="999999", companyName="nobody")
-    assert codes(c.call("updateList", record=[*renamed, missing]).writeResponseList.writeResponse) == \
-        ["OK", "OK", "RCRD_DSNT_EXIST"]
+    assert codes(c.call("updateList", record=[*renamed, missing]).writeResponseList.writeResponse) == [
+        "OK",
+        "OK",
+        "RCRD_DSNT_EXIST",
+    ]
 
 
 def _upsert_list(c: Case) -> None:
@@ -169,8 +186,11 @@ def _reused_nonce(c: Case) -> None:
 
 
 def _stale_timestamp(c: Case) -> None:
-    fault = c.refused("get", passport=c.sandbox.passport(timestamp=int(time.time()) - 3600),
-                      baseRef=c.api.ref(currency_id(c.api, "USD"), type="currency"))
+    fault = c.refused(
+        "get",
+        passport=c.sandbox.passport(timestamp=int(time.time()) - 3600),
+        baseRef=c.api.ref(currency_id(c.api, "USD"), type="currency"),
+    )
     assert fault_code(fault, "invalidCredentialsFault") and "timestamp" in fault.message
 
 
@@ -192,11 +212,20 @@ def _over_limit_lists(c: Case) -> None:
 
 
 CASES: dict[str, Callable[[Case], None]] = {
-    "get": _get, "getList": _get_list, "search empty basic": _search_empty_basic,
-    "search criteria": _search_criteria, "searchMoreWithId": _search_more_with_id, "getAll": _get_all,
-    "getDeleted": _get_deleted, "addList": _add_list, "updateList": _update_list, "upsertList": _upsert_list,
-    "deleteList": _delete_list, "refused: reused nonce": _reused_nonce,
-    "refused: stale timestamp": _stale_timestamp, "refused: bad signature": _bad_signature,
+    "get": _get,
+    "getList": _get_list,
+    "search empty basic": _search_empty_basic,
+    "search criteria": _search_criteria,
+    "searchMoreWithId": _search_more_with_id,
+    "getAll": _get_all,
+    "getDeleted": _get_deleted,
+    "addList": _add_list,
+    "updateList": _update_list,
+    "upsertList": _upsert_list,
+    "deleteList": _delete_list,
+    "refused: reused nonce": _reused_nonce,
+    "refused: stale timestamp": _stale_timestamp,
+    "refused: bad signature": _bad_signature,
     "refused: over-limit lists": _over_limit_lists,
 }
 

@@ -17,7 +17,9 @@ FLOWS = ["customers", "items", "invoices"]
 
 
 def _metadata(result, key: dg.AssetKey) -> dict:
-    return {k: v.value for k, v in result.asset_materializations_for_node(key.to_python_identifier())[0].metadata.items()}
+    return {
+        k: v.value for k, v in result.asset_materializations_for_node(key.to_python_identifier())[0].metadata.items()
+    }
 
 
 def _settle(env, flows: list[str] = FLOWS) -> None:
@@ -77,10 +79,14 @@ def test_a_plan_waiting_on_another_flows_record_follows_that_records_state(make_
     env = make_sync_env(tax_item_by_tax_code={**TAX_ITEMS, "CT-JP": tax_item})
     _settle(env, flows)
     blocked_reason = "no NetSuite tax item for Zuora tax code 'CT-JP'"
-    invoices = env.plan("invoices").filter((pl.col("action") == "blocked")
-                                           & pl.col("reason").str.contains(blocked_reason, literal=True))
-    waiting = env.plan("payments").filter((pl.col("action") == "blocked") & (pl.col("blocked_by_flow") == "invoices")
-                                          & pl.col("blocked_by_id").is_in(invoices["source_id"].to_list()))
+    invoices = env.plan("invoices").filter(
+        (pl.col("action") == "blocked") & pl.col("reason").str.contains(blocked_reason, literal=True)
+    )
+    waiting = env.plan("payments").filter(
+        (pl.col("action") == "blocked")
+        & (pl.col("blocked_by_flow") == "invoices")
+        & pl.col("blocked_by_id").is_in(invoices["source_id"].to_list())
+    )
     assert waiting.height > 0, env.plan("payments").select("source_id", "action", "reason").to_dicts()
     assert waiting["reason"].str.contains(f"it is blocked: {blocked_reason}", literal=True).all(), waiting["reason"]
 

@@ -34,8 +34,14 @@ def _account_with_posted_invoices(env) -> tuple[dict, list[dict]]:
     invoices = env.zuora_records("invoices")
     for account in sorted(accounts, key=lambda a: a["accountNumber"]):
         mine = [i for i in invoices if i["accountId"] == account["id"] and i["status"] == "Posted"]
-        if (mine and account["status"] == "Active" and account.get("SynctoNetSuite__NS") != "No"
-                and not account.get("parentId") and account["id"] not in parents and account["currency"] != "JPY"):
+        if (
+            mine
+            and account["status"] == "Active"
+            and account.get("SynctoNetSuite__NS") != "No"
+            and not account.get("parentId")
+            and account["id"] not in parents
+            and account["currency"] != "JPY"
+        ):
             return account, mine
     raise AssertionError("the seeded tenant has no plain account with posted invoices")
 
@@ -82,7 +88,8 @@ def test_status_counts_records_that_wait_on_one_blocked_record_by_its_reason(syn
 
     env, account, _ = synced
     waiting = env.plan("invoices").filter(
-        (pl.col("action") == "blocked") & pl.col("reason").str.starts_with(f"account {account['accountNumber']} "))
+        (pl.col("action") == "blocked") & pl.col("reason").str.starts_with(f"account {account['accountNumber']} ")
+    )
     assert waiting.height >= 1 and waiting["reason"].n_unique() == 1
     status = read_status(env.warehouse, configured_sides(), reasons=1000)
     cause = f"waits on a record that is blocked: no NetSuite subsidiary named '{UNKNOWN_SUBSIDIARY}'"
@@ -104,9 +111,11 @@ def test_plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did(sync
     assert {r["source_id"] for r in plan["records"] if r["action"] == "blocked"} == set(by_sync["source_id"])
     tax_blocks = {r["detail"] for r in plan["records"] if "tax code" in r["detail"]}
     assert all("'CT-JP'" in reason for reason in tax_blocks), tax_blocks
-    synced_with_vat = env.query("select count(*) as n from zsync.links k join zuora.invoice_items i "
-                                "on i.invoice_id = k.source_id join zuora.taxation_items t on t.invoice_item_id = i.id "
-                                "where k.flow = 'invoices' and t.tax_code <> 'SALES'")
+    synced_with_vat = env.query(
+        "select count(*) as n from zsync.links k join zuora.invoice_items i "
+        "on i.invoice_id = k.source_id join zuora.taxation_items t on t.invoice_item_id = i.id "
+        "where k.flow = 'invoices' and t.tax_code <> 'SALES'"
+    )
     assert synced_with_vat["n"][0] > 0  # the mapping was in force for the sync too
     rows = list(csv.DictReader(io.StringIO(_cli("plan", "invoices", "--format", "csv").output)))
     assert rows and set(rows[0]) == {"flow", "action", "source_id", "label", "detail"}
@@ -143,7 +152,8 @@ def test_why_by_netsuite_id_and_tranid_of_a_synced_invoice_exits_0(synced):
     # A positive invoice: in NetSuite an invoice whose tranId is the Zuora invoice number.
     zuora_id, netsuite_id, number = env.query(
         "select k.source_id, k.target_id, z.invoice_number from zsync.links k join zuora.invoices z "
-        "on z.id = k.source_id where k.flow = 'invoices' and z.amount > 0 order by z.invoice_number limit 1").row(0)
+        "on z.id = k.source_id where k.flow = 'invoices' and z.amount > 0 order by z.invoice_number limit 1"
+    ).row(0)
     for key in (netsuite_id, zuora_id):
         result = _cli("why", key, "--format", "json")
         assert result.exit_code == 0, result.output
@@ -172,8 +182,11 @@ def test_sync_exits_0_when_everything_synced_and_1_once_a_record_is_blocked(make
     product and the accounts left out on purpose on other accounts); then its account gets a
     subsidiary NetSuite lacks, and the next sync says in its exit code that records are blocked."""
     env = make_sync_env(zuora_size=1, netsuite_size=0, default_tax_item="CA State Tax")
-    run_env = {**credentials_env(env.zuora, env.netsuite), "ZSYNC_DB": str(env.warehouse_path),
-               "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    run_env = {
+        **credentials_env(env.zuora, env.netsuite),
+        "ZSYNC_DB": str(env.warehouse_path),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
 
     first = CliRunner().invoke(main, ["sync"], env={**run_env, "COLUMNS": "100"}, catch_exceptions=False)
     assert first.exit_code == 0, first.output[-3000:]

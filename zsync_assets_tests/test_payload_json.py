@@ -10,19 +10,26 @@ from zsync_assets.engine.payload_json import payload_json, reference_json
 
 
 def test_long_lists_are_encoded_like_the_reference():
-    lines = [[{"item": str(i), "amount": float(i) / 4, "memo": None if i % 2 else 'a "quote"'} for i in range(n)]
-             for n in (0, 1, 7, 30)] + [None]
-    frame = pl.DataFrame({"source_id": list("abcde"), "lines": lines,
-                          "tags": [["x"] * 9, [], None, ["y", None, "z"] * 3, ["\x02"] * 5]})
+    lines = [
+        [{"item": str(i), "amount": float(i) / 4, "memo": None if i % 2 else 'a "quote"'} for i in range(n)]
+        for n in (0, 1, 7, 30)
+    ] + [None]
+    frame = pl.DataFrame(
+        {"source_id": list("abcde"), "lines": lines, "tags": [["x"] * 9, [], None, ["y", None, "z"] * 3, ["\x02"] * 5]}
+    )
     assert payload_json(frame).to_list() == reference_json(frame)
 
 
 def test_a_null_struct_is_omitted_even_when_its_fields_hold_values():
     base = pl.DataFrame({"source_id": ["a", "b"], "flag": [True, False], "n": [1, 2]})
-    frame = base.select("source_id", ref=pl.when(pl.col("flag")).then(pl.struct(pl.col("n").alias("internalId"))),
-                        wrapped=pl.when(pl.col("flag")).then(
-                            pl.concat_arr([pl.struct(pl.col("n").alias("x"))]).arr.to_list()))
-    assert payload_json(frame).to_list() == reference_json(frame) == ['{"ref":{"internalId":1},"wrapped":[{"x":1}]}', "{}"]
+    frame = base.select(
+        "source_id",
+        ref=pl.when(pl.col("flag")).then(pl.struct(pl.col("n").alias("internalId"))),
+        wrapped=pl.when(pl.col("flag")).then(pl.concat_arr([pl.struct(pl.col("n").alias("x"))]).arr.to_list()),
+    )
+    assert (
+        payload_json(frame).to_list() == reference_json(frame) == ['{"ref":{"internalId":1},"wrapped":[{"x":1}]}', "{}"]
+    )
 
 
 def test_only_rows_with_special_characters_are_escaped():

@@ -49,8 +49,7 @@ def test_all_present_in_both_sandboxes(make_zuora_sandbox, netsuite_sandbox, mon
     assert "all present" in output and "MISSING" not in output
 
 
-def test_missing_fields_are_named_with_how_to_create_them(make_zuora_sandbox, netsuite_sandbox, monkeypatch,
-                                                          tmp_path):
+def test_missing_fields_are_named_with_how_to_create_them(make_zuora_sandbox, netsuite_sandbox, monkeypatch, tmp_path):
     payment_fields = [f for f in custom_fields_of(BY_ZOQL["payment"]) if f != "Origin__NS"]
     zuora = make_zuora_sandbox(size=1, custom_fields={"Payment": payment_fields})
     monkeypatch.delitem(records.CUSTOM_FIELDS, "custbody_zsync_origin")
@@ -59,8 +58,10 @@ def test_missing_fields_are_named_with_how_to_create_them(make_zuora_sandbox, ne
 
     assert code == 1, output
     missing = re.findall(r"MISSING (\w+) (\w+)\.(\w+)", output)
-    assert sorted(missing) == [("netsuite", "transactionBodyCustomField", "custbody_zsync_origin"),
-                               ("zuora", "Payment", "Origin__NS")]
+    assert sorted(missing) == [
+        ("netsuite", "transactionBodyCustomField", "custbody_zsync_origin"),
+        ("zuora", "Payment", "Origin__NS"),
+    ]
     assert "Transaction Body Fields > New: ID '_zsync_origin'" in output
     assert "Zuora Global Support" in output
     # Only the flows that use the field are named: refunds need Origin__NS on Refund, not on Payment.
@@ -77,11 +78,11 @@ def test_a_system_that_cannot_be_reached(make_zuora_sandbox, netsuite_sandbox, m
     assert "MISSING" not in output  # NetSuite was still asked, and has every field
 
 
-def test_a_config_without_a_flow_does_not_need_its_fields(netsuite_sandbox, make_zuora_sandbox, monkeypatch,
-                                                          tmp_path):
+def test_a_config_without_a_flow_does_not_need_its_fields(netsuite_sandbox, make_zuora_sandbox, monkeypatch, tmp_path):
     # netsuite_payments is off by default: Payment.Transaction__NS is only its field.
-    zuora = make_zuora_sandbox(size=1, custom_fields={
-        "Payment": [f for f in custom_fields_of(BY_ZOQL["payment"]) if f != "Transaction__NS"]})
+    zuora = make_zuora_sandbox(
+        size=1, custom_fields={"Payment": [f for f in custom_fields_of(BY_ZOQL["payment"]) if f != "Transaction__NS"]}
+    )
     assert run_check(monkeypatch, tmp_path, zuora, netsuite_sandbox)[0] == 0
     assert run_check(monkeypatch, tmp_path, zuora, netsuite_sandbox, **ALL_FLOWS)[0] == 1
 
@@ -90,17 +91,25 @@ def test_get_customization_id_answers_in_the_vendor_schema(netsuite_sandbox):
     """The sandbox's getCustomizationId read through the vendor's own WSDL (zeep parses the
     answer with the vendor XSDs), and through zsync's client."""
     _, service = netsuite_sandbox.zeep_service(NETSUITE_WSDL)
-    result = service.getCustomizationId(customizationType={"getCustomizationType": "entityCustomField"},
-                                        includeInactives=False,
-                                        _soapheaders={"tokenPassport": netsuite_sandbox.passport()})
+    result = service.getCustomizationId(
+        customizationType={"getCustomizationType": "entityCustomField"},
+        includeInactives=False,
+        _soapheaders={"tokenPassport": netsuite_sandbox.passport()},
+    )
     refs = result.body.getCustomizationIdResult.customizationRefList.customizationRef
-    assert {r.scriptId for r in refs} == {"custentity_zsync_zuora_id", "custentity_zsync_send_to_zuora",
-                                         "custentity_zsync_status"}
+    assert {r.scriptId for r in refs} == {
+        "custentity_zsync_zuora_id",
+        "custentity_zsync_send_to_zuora",
+        "custentity_zsync_status",
+    }
     assert all(r.type == "entityCustomField" and r.internalId for r in refs)
     from zsync_assets.clients.netsuite import NetSuiteResource
 
-    client = NetSuiteResource(wsdl_url=netsuite_sandbox.wsdl_url, endpoint_url=netsuite_sandbox.endpoint_url,
-                              lock_dir=str(netsuite_sandbox.data_dir / "locks")).get_client()
+    client = NetSuiteResource(
+        wsdl_url=netsuite_sandbox.wsdl_url,
+        endpoint_url=netsuite_sandbox.endpoint_url,
+        lock_dir=str(netsuite_sandbox.data_dir / "locks"),
+    ).get_client()
     try:
         column = get_customization_ids(client, "transactionColumnCustomField")
         assert [r.script_id for r in column] == ["custcol_zsync_zuora_item_id"]
@@ -116,8 +125,9 @@ def test_every_flow_declares_the_custom_fields_it_uses():
         assert flow.custom_fields.zuora and flow.custom_fields.netsuite, (flow.name, flow.source_system)
     zuora, netsuite = needed_fields(all_flows())
     declared = {name for _, name in zuora}
-    sources = "\n".join(p.read_text() for folder in ("flows", "targets") for p in (REPO / "zsync_assets" / folder)
-                        .rglob("*.py"))
+    sources = "\n".join(
+        p.read_text() for folder in ("flows", "targets") for p in (REPO / "zsync_assets" / folder).rglob("*.py")
+    )
     used = set(re.findall(r"\b([A-Z][A-Za-z]*__NS)\b", sources))
     # customers.py names these to say SuiteTalk's Customer has nowhere to put them: not used.
     used -= {"Class__NS", "Department__NS", "Location__NS"}
@@ -130,4 +140,3 @@ def test_every_flow_declares_the_custom_fields_it_uses():
     # Every declared Zuora field is one the sandbox models (so the check can find it there).
     for obj, name in zuora:
         assert name in custom_fields_of(BY_ZOQL[obj.lower()]), (obj, name)
-

@@ -24,8 +24,10 @@ FLOWS = ["customers", "items", "invoices"]
 
 def _staged(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
     """Staging metadata of the run, by table (`zuora.invoices` -> {"rows_fetched": ...})."""
-    events = [{k: v.value for k, v in event.materialization.metadata.items()}
-              for event in result.get_asset_materialization_events()]
+    events = [
+        {k: v.value for k, v in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+    ]
     return {str(m["table"]): m for m in events if "rows_fetched" in m}
 
 
@@ -33,8 +35,15 @@ def _settle(env) -> None:
     """Sync until a run sends nothing (zsync's write-backs are staged by the run after)."""
     for _ in range(4):
         result = env.run(FLOWS)
-        pushes = [{k: v.value for k, v in result.asset_materializations_for_node(
-            push_key(f).to_python_identifier())[0].metadata.items()} for f in FLOWS]
+        pushes = [
+            {
+                k: v.value
+                for k, v in result.asset_materializations_for_node(push_key(f).to_python_identifier())[
+                    0
+                ].metadata.items()
+            }
+            for f in FLOWS
+        ]
         if all(p.get("nothing_to_do") for p in pushes):
             return
     raise AssertionError("four runs and still something to send")
@@ -72,22 +81,30 @@ def test_an_edit_right_after_zsyncs_own_write_is_staged_and_synced(make_sync_env
     env.run(FLOWS)  # creates the NetSuite customers and writes their ids back to the accounts
 
     # Someone renames an account zsync has just written back to: often within the same second.
-    linked = env.query("select l.source_id, l.target_id, a.name from zsync.links l join zuora.accounts a "
-                       "on a.id = l.source_id where l.flow = 'customers' order by l.source_id")
-    account, customer = next((source, target) for source, target, name in linked.iter_rows()
-                             if env.netsuite_customer(target).get("companyName") == name)
+    linked = env.query(
+        "select l.source_id, l.target_id, a.name from zsync.links l join zuora.accounts a "
+        "on a.id = l.source_id where l.flow = 'customers' order by l.source_id"
+    )
+    account, customer = next(
+        (source, target)
+        for source, target, name in linked.iter_rows()
+        if env.netsuite_customer(target).get("companyName") == name
+    )
     env.update_account(account, name="Renamed right after the write-back")
     env.run(FLOWS)
 
-    assert env.query(f"select name from zuora.accounts where id = '{account}'").item() == \
-        "Renamed right after the write-back"
+    assert (
+        env.query(f"select name from zuora.accounts where id = '{account}'").item()
+        == "Renamed right after the write-back"
+    )
     assert env.netsuite_customer(customer)["companyName"] == "Renamed right after the write-back"
 
     # A change NetSuite stamps inside the window, at the second of zsync's own last write, but
     # that only became visible after the last query (the clock is set back to stamp it so).
     mark = env.query("select high_water from zsync.cursors where name = 'netsuite.customers'").item()
-    others = env.query(f"select internal_id from netsuite.customers where internal_id <> '{customer}' "
-                       "order by internal_id")["internal_id"].to_list()
+    others = env.query(
+        f"select internal_id from netsuite.customers where internal_id <> '{customer}' order by internal_id"
+    )["internal_id"].to_list()
     edited = others[len(others) // 2]
     _set_netsuite_clock(env, mark)
     try:

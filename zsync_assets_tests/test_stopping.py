@@ -17,14 +17,31 @@ STOP_WITHIN_S = 10
 
 
 def _zsync(*args: str, env: dict[str, str], cwd) -> subprocess.Popen:  # noqa: ANN001
-    return subprocess.Popen([sys.executable, "-m", "zsync_assets.cli", *args], env={**os.environ, **env},
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "zsync_assets.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_zsync_sandbox_stops_on_sigterm(tmp_path):
     ports = free_port(), free_port()
-    proc = _zsync("sandbox", "--zuora-port", str(ports[0]), "--netsuite-port", str(ports[1]),
-                  "--data-dir", str(tmp_path / "sandbox"), "--size", "2", env={}, cwd=tmp_path)
+    proc = _zsync(
+        "sandbox",
+        "--zuora-port",
+        str(ports[0]),
+        "--netsuite-port",
+        str(ports[1]),
+        "--data-dir",
+        str(tmp_path / "sandbox"),
+        "--size",
+        "2",
+        env={},
+        cwd=tmp_path,
+    )
     assert proc.stdout is not None  # a pipe (_zsync)
     for line in proc.stdout:
         if "sandboxes ready" in line:
@@ -39,8 +56,11 @@ def test_zsync_demo_stops_on_sigterm_mid_push_and_the_next_run_finishes_the_job(
     env = make_sync_env(zuora_size=6, netsuite_size=0)
     z, n = env.zuora, env.netsuite
     env.netsuite.set_faults([{"route": "up*List", "latency_ms": 30_000}])  # a push that takes long
-    run_env = {**credentials_env(z, n), "ZSYNC_DB": str(env.warehouse_path),
-               "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    run_env = {
+        **credentials_env(z, n),
+        "ZSYNC_DB": str(env.warehouse_path),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
     demo = _zsync("demo", env=run_env, cwd=tmp_path)
     assert demo.stdout is not None  # a pipe (_zsync)
     deadline = time.monotonic() + 300

@@ -58,7 +58,9 @@ def test_first_run_creates_a_rerun_sends_nothing_and_three_changed_accounts_are_
         assert counts["create"] == counts["update"] == 0, (flow, counts)
 
     changed = sorted(
-        r["source_id"] for r in env.links("customers").iter_rows(named=True) if "companyName" in json.loads(r["payload"])
+        r["source_id"]
+        for r in env.links("customers").iter_rows(named=True)
+        if "companyName" in json.loads(r["payload"])
     )[:3]
     for account_id in changed:
         env.update_account(account_id, name=f"Renamed {account_id[:6]}")
@@ -102,8 +104,7 @@ def test_sync_rules_canceled_sync_to_netsuite_no_and_subsidiary_override(sync_en
     env = sync_env
     keep = env.create_account(name="Stays Active", accountNumber="RULE-KEEP")
     opted_out = env.create_account(name="Opted Out", accountNumber="RULE-NO", SynctoNetSuite__NS="No")
-    europe = env.create_account(name="Euro Customer", accountNumber="RULE-EU", currency="EUR",
-                                Subsidiary__NS="EU GmbH")
+    europe = env.create_account(name="Euro Customer", accountNumber="RULE-EU", currency="EUR", Subsidiary__NS="EU GmbH")
     person = env.create_account(name="Grace Hopper", accountNumber="RULE-PERSON", CustomerType__NS="Individual")
     env.run(["customers"])
 
@@ -129,10 +130,17 @@ def test_first_sync_links_pre_existing_customers_instead_of_duplicating(sync_env
     by_integration_id = env.create_account(name="Known By Id", accountNumber="PRE-2")
     [subsidiary] = [r["internalId"] for r in env.netsuite_records("subsidiary", name="US Inc")]
     with env.netsuite_client() as client:
-        first, second = client.add_list("customer", [
-            {"entityId": "PRE-1", "companyName": "Entered in NetSuite", "subsidiary": {"internalId": subsidiary}},
-            {"entityId": "NS-OWN-NUMBER", "companyName": "Also in NetSuite", "subsidiary": {"internalId": subsidiary}},
-        ])
+        first, second = client.add_list(
+            "customer",
+            [
+                {"entityId": "PRE-1", "companyName": "Entered in NetSuite", "subsidiary": {"internalId": subsidiary}},
+                {
+                    "entityId": "NS-OWN-NUMBER",
+                    "companyName": "Also in NetSuite",
+                    "subsidiary": {"internalId": subsidiary},
+                },
+            ],
+        )
     assert first.ok and second.ok
     env.update_account(by_integration_id, IntegrationId__NS=second.internal_id)
     customers_before = len(env.netsuite_records("customer"))
@@ -148,7 +156,9 @@ def test_first_sync_links_pre_existing_customers_instead_of_duplicating(sync_env
     assert [c["internalId"] for c in _customers_named(env, "PRE-2")] == [second.internal_id]
     updated = env.netsuite_customer(first.internal_id)
     assert updated["companyName"] == "Known By Number" and updated["externalId"] == f"zsync:customers:{by_number}"
-    assert env.netsuite_customer(second.internal_id)["customFieldList"]["custentity_zsync_zuora_id"] == by_integration_id
+    assert (
+        env.netsuite_customer(second.internal_id)["customFieldList"]["custentity_zsync_zuora_id"] == by_integration_id
+    )
 
 
 def test_a_rejected_record_is_logged_reported_not_resent_and_lands_once_fixed(sync_env):
@@ -182,8 +192,11 @@ def test_netsuite_master_turns_flagged_customers_into_zuora_accounts_linked_both
     env.run(["customers"])
 
     plan = env.plan("customers")
-    flagged = {str(c["internalId"]) for c in env.netsuite_records("customer")
-               if c.get("customFieldList", {}).get("custentity_zsync_send_to_zuora")}
+    flagged = {
+        str(c["internalId"])
+        for c in env.netsuite_records("customer")
+        if c.get("customFieldList", {}).get("custentity_zsync_send_to_zuora")
+    }
     assert set(plan.filter(pl.col("action") == "create")["source_id"]) == flagged and len(flagged) >= 2
     assert set(plan.filter(pl.col("action") == "skip")["reason"]) == {"custentity_zsync_send_to_zuora is not checked"}
     links = _links(env, "customers")
@@ -209,10 +222,17 @@ def test_a_hierarchy_entered_in_netsuite_becomes_a_zuora_hierarchy_in_one_run(ma
     subsidiary = env.netsuite_records("subsidiary")[0]["internalId"]
 
     def add(entity_id: str, parent: str | None = None) -> str:
-        record = {"entityId": entity_id, "companyName": f"{entity_id} Co", "subsidiary": {"internalId": subsidiary},
-                  "currency": {"internalId": "1"}, "customFieldList": {"custentity_zsync_send_to_zuora": True}}
+        record = {
+            "entityId": entity_id,
+            "companyName": f"{entity_id} Co",
+            "subsidiary": {"internalId": subsidiary},
+            "currency": {"internalId": "1"},
+            "customFieldList": {"custentity_zsync_send_to_zuora": True},
+        }
         with env.netsuite_client() as client:
-            (added,) = client.add_list("customer", [{**record, **({"parent": {"internalId": parent}} if parent else {})}])
+            (added,) = client.add_list(
+                "customer", [{**record, **({"parent": {"internalId": parent}} if parent else {})}]
+            )
         assert added.ok, added
         return added.internal_id
 
@@ -308,11 +328,18 @@ def test_netsuite_to_zuora_survives_commit_then_drop_and_a_crash_after_the_call(
 
     [subsidiary] = env.netsuite_records("subsidiary", name="US Inc")
     with env.netsuite_client() as client:
-        (added,) = client.add_list("customer", [{
-            "entityId": "NS-CRASH-1", "companyName": "Crash Victim NS",
-            "subsidiary": {"internalId": subsidiary["internalId"]},
-            "currency": {"internalId": subsidiary["currency"]["internalId"]},
-            "customFieldList": {"custentity_zsync_send_to_zuora": True}}])
+        (added,) = client.add_list(
+            "customer",
+            [
+                {
+                    "entityId": "NS-CRASH-1",
+                    "companyName": "Crash Victim NS",
+                    "subsidiary": {"internalId": subsidiary["internalId"]},
+                    "currency": {"internalId": subsidiary["currency"]["internalId"]},
+                    "customFieldList": {"custentity_zsync_send_to_zuora": True},
+                }
+            ],
+        )
     assert added.ok
     result = env.run(["customers"], sinks=crash_after_write("zuora"), raise_on_error=False)
     assert not result.success
@@ -355,8 +382,11 @@ def test_a_second_netsuite_account_is_refused_before_anything_is_written(sync_en
     bound = env.query("select instance_id from zsync.instance where system = 'netsuite'")["instance_id"].to_list()
     assert bound == ["TSTDRV0000002"]
     assert netsuite_write_calls(other.stats()) > 0
-    created = {r["data"]["externalId"]: str(r["internal_id"]) for r in other.app.state.store.all(("customer",))
-               if (r["data"].get("externalId") or "").startswith("zsync:customers:")}
+    created = {
+        r["data"]["externalId"]: str(r["internal_id"])
+        for r in other.app.state.store.all(("customer",))
+        if (r["data"].get("externalId") or "").startswith("zsync:customers:")
+    }
     links = env.links("customers")
     assert dict(zip("zsync:customers:" + links["source_id"], links["target_id"], strict=True)) == created
 
@@ -370,7 +400,9 @@ def test_write_back_that_fails_is_retried_on_the_next_run_and_then_left_alone(sy
     links = env.links("customers")
     assert not links.is_empty() and set(links["writeback_status"]) == {"failed"}
     told = env.query("select source_id, status, error_code from zsync.push_log where action = 'writeback'")
-    assert set(told["status"]) == {"failed"} and set(told["error_code"]) == {"HTTP_503"} and bad in set(told["source_id"])
+    assert (
+        set(told["status"]) == {"failed"} and set(told["error_code"]) == {"HTTP_503"} and bad in set(told["source_id"])
+    )
     assert env.zuora_account(bad).get("IntegrationStatus__NS") is None
 
     env.zuora.clear_faults()

@@ -50,14 +50,17 @@ def test_invoices_land_with_zuora_totals_rerun_is_silent_and_rev_rec_dates_updat
     plan = env.plan("invoices")
     created = set(plan.filter(pl.col("action") == "create")["source_id"])
     assert len(created) >= 20
-    failures = env.query("select source_id, error_code, message from zsync.push_log "
-                         "where flow = 'invoices' and status = 'failed'")
+    failures = env.query(
+        "select source_id, error_code, message from zsync.push_log where flow = 'invoices' and status = 'failed'"
+    )
     assert failures.is_empty(), failures.to_dicts()
     linked = _links(env, "invoices")
     assert set(linked) == created
     with env.netsuite_client() as client:
-        by_zuora = {r["customFieldList"]["custbody_zsync_zuora_id"]: r
-                    for r in client.get_list("invoice", external_ids=[f"zsync:invoices:{i}" for i in created])}
+        by_zuora = {
+            r["customFieldList"]["custbody_zsync_zuora_id"]: r
+            for r in client.get_list("invoice", external_ids=[f"zsync:invoices:{i}" for i in created])
+        }
     for invoice_id in created:
         record, invoice = by_zuora[invoice_id], invoices[invoice_id]
         assert record["internalId"] == linked[invoice_id]
@@ -93,8 +96,10 @@ def test_invoices_land_with_zuora_totals_rerun_is_silent_and_rev_rec_dates_updat
     invoice = invoices[sorted(created)[0]]
     (item, *_) = env.zuora_records("invoice-items", invoiceId=invoice["id"])
     line_count = len(by_zuora[invoice["id"]]["itemList"]["item"])
-    for change, expected in (({"fieldsToNull": ["RevRecStartDate"]}, None), ({"RevRecStartDate": "2024-02-15"},
-                                                                              "2024-02-15")):
+    for change, expected in (
+        ({"fieldsToNull": ["RevRecStartDate"]}, None),
+        ({"RevRecStartDate": "2024-02-15"}, "2024-02-15"),
+    ):
         env.zuora_action_update("InvoiceItem", Id=item["id"], **change)
         before = env.write_calls()
         env.run(FLOWS)
@@ -105,8 +110,11 @@ def test_invoices_land_with_zuora_totals_rerun_is_silent_and_rev_rec_dates_updat
         record = _netsuite(env, "invoice", linked[invoice["id"]])
         assert len(record["itemList"]["item"]) == line_count
         assert round(record["total"], 2) == round(invoice["amount"], 2)
-        line = next(line for line in record["itemList"]["item"]
-                    if line["customFieldList"]["custcol_zsync_zuora_item_id"] == item["id"])
+        line = next(
+            line
+            for line in record["itemList"]["item"]
+            if line["customFieldList"]["custcol_zsync_zuora_item_id"] == item["id"]
+        )
         if expected is None:
             assert "revRecStartDate" not in line and "revRecEndDate" not in line
         else:
@@ -119,7 +127,9 @@ def test_canceled_invoice_is_reversed_and_unsynced_account_invoices_wait_for_the
     held = next(a for a in accounts.values() if a["SynctoNetSuite__NS"] == "No" and a["status"] == "Active")
     env.run(FLOWS)
 
-    held_invoices = [i for i in _zuora_invoices(env).values() if i["accountId"] == held["id"] and i["status"] == "Posted"]
+    held_invoices = [
+        i for i in _zuora_invoices(env).values() if i["accountId"] == held["id"] and i["status"] == "Posted"
+    ]
     assert held_invoices
     # Left out on purpose with its account (not a problem to fix, so not `blocked`), naming the
     # account by number and name and saying why it is left out.
@@ -127,14 +137,21 @@ def test_canceled_invoice_is_reversed_and_unsynced_account_invoices_wait_for_the
     for invoice in held_invoices:
         row = _plan_row(env, invoice["id"])
         assert (row["action"], row["reason"]) == (
-            "skip", f"account {name} is not synced to NetSuite: SynctoNetSuite__NS is No")
+            "skip",
+            f"account {name} is not synced to NetSuite: SynctoNetSuite__NS is No",
+        )
 
     never_synced = next(i for i in _zuora_invoices(env).values() if i["status"] == "Canceled")
-    assert _plan_row(env, never_synced["id"])["reason"] == "invoice is Canceled and was never synced: nothing to reverse"
+    assert (
+        _plan_row(env, never_synced["id"])["reason"] == "invoice is Canceled and was never synced: nothing to reverse"
+    )
 
     linked = _links(env, "invoices")
-    victim = next(i for i in _zuora_invoices(env).values() if i["id"] in linked and not i["paymentAmount"]
-                  and not i["adjustmentAmount"])
+    victim = next(
+        i
+        for i in _zuora_invoices(env).values()
+        if i["id"] in linked and not i["paymentAmount"] and not i["adjustmentAmount"]
+    )
     env.zuora_action_update("Invoice", Id=victim["id"], Status="Canceled")
     env.update_account(held["id"], SynctoNetSuite__NS="Yes")
     env.run(FLOWS)
@@ -161,8 +178,9 @@ def test_sensor_requests_the_invoice_run_only_when_an_invoice_changed(zuora_sand
     from zsync_assets.clients.zuora import ZuoraResource
     from zsync_assets.defs.sensors import new_zuora_invoices
 
-    zuora = ZuoraResource(base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id,
-                          client_secret=zuora_sandbox.client_secret)
+    zuora = ZuoraResource(
+        base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
+    )
     with zuora.get_client() as client:
         invoices = [r for page in client.query_objects("invoices") for r in page]
     newest = max(datetime.fromisoformat(r["updatedDate"].replace("Z", "+00:00")) for r in invoices)
@@ -176,8 +194,10 @@ def test_sensor_requests_the_invoice_run_only_when_an_invoice_changed(zuora_sand
 
     victim = next(r for r in invoices if r["status"] == "Posted")
     with zuora_sandbox.client() as api:
-        response = api.post("/v1/action/update", json={"type": "Invoice", "objects": [
-            {"Id": victim["id"], "IntegrationStatus__NS": "Error"}]})
+        response = api.post(
+            "/v1/action/update",
+            json={"type": "Invoice", "objects": [{"Id": victim["id"], "IntegrationStatus__NS": "Error"}]},
+        )
         assert response.json()[0]["Success"], response.text
     changed = new_zuora_invoices(dg.build_sensor_context(cursor=newest.isoformat(), resources={"zuora": zuora}))
     assert len(changed.run_requests) == 1 and datetime.fromisoformat(changed.cursor) > newest
@@ -191,5 +211,10 @@ def test_sync_invoices_job_runs_the_invoice_path_only():
 
     job = defs().resolve_job_def("sync_invoices")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
-        "zuora/zuora_connection", "zuora/zuora_invoices", "zuora/zuora_invoice_items", "zuora/zuora_taxation_items",
-        "plan/plan_invoices", "push/push_invoices"}
+        "zuora/zuora_connection",
+        "zuora/zuora_invoices",
+        "zuora/zuora_invoice_items",
+        "zuora/zuora_taxation_items",
+        "plan/plan_invoices",
+        "push/push_invoices",
+    }

@@ -49,8 +49,9 @@ def _zuora_adjustments(env, **equals: str) -> list[dict]:
 
 
 def _no_failures(env, flow: str) -> None:
-    failures = env.query(f"select source_id, error_code, message from zsync.push_log "
-                         f"where flow = '{flow}' and status = 'failed'")
+    failures = env.query(
+        f"select source_id, error_code, message from zsync.push_log where flow = '{flow}' and status = 'failed'"
+    )
     assert failures.is_empty(), failures.to_dicts()
 
 
@@ -62,8 +63,14 @@ def env(make_sync_env):
 def test_zuora_adjustments_land_as_credit_memos_applied_to_the_invoice_and_balances_agree(env):
     env.run(FLOWS[:3])  # the invoices first: adjustments are arranged on synced ones
     synced = _links(env, "invoices")
-    unpaid = sorted((i for i in _zuora_invoices(env).values() if i["id"] in synced and i["status"] == "Posted"
-                     and i["paymentAmount"] == 0 and i["amount"] > 100), key=lambda i: i["invoiceNumber"])
+    unpaid = sorted(
+        (
+            i
+            for i in _zuora_invoices(env).values()
+            if i["id"] in synced and i["status"] == "Posted" and i["paymentAmount"] == 0 and i["amount"] > 100
+        ),
+        key=lambda i: i["invoiceNumber"],
+    )
     credited, charged = unpaid[0], unpaid[1]
     credit_id = zuora_adjustment(env, credited, "Credit", 40.0)
     charge_id = zuora_adjustment(env, charged, "Charge", 15.0)
@@ -88,8 +95,9 @@ def test_zuora_adjustments_land_as_credit_memos_applied_to_the_invoice_and_balan
         invoice = zuora[adj["InvoiceId"]]
         ns_invoice = _netsuite(env, "invoice", invoices[adj["InvoiceId"]])
         assert ns_invoice["amountRemaining"] == pytest.approx(invoice["balance"] + invoice["paymentAmount"])
-    assert _netsuite(env, "invoice", invoices[credited["id"]])["amountRemaining"] == \
-        pytest.approx(zuora[credited["id"]]["balance"])
+    assert _netsuite(env, "invoice", invoices[credited["id"]])["amountRemaining"] == pytest.approx(
+        zuora[credited["id"]]["balance"]
+    )
     # A Charge adjustment raises what the customer owes: a NetSuite invoice of its own.
     charge_invoice = _netsuite(env, "invoice", adjustments[charge_id])
     assert charge_invoice["customFieldList"]["custbody_zsync_zuora_type"] == "INVOICE_ITEM_ADJUSTMENT"
@@ -114,8 +122,13 @@ def test_netsuite_credit_memo_on_one_invoice_becomes_one_zuora_adjustment_and_ne
         if zuora.get(zuora_id, {}).get("status") == "Posted":
             by_account.setdefault(zuora[zuora_id]["accountId"], []).append(zuora[zuora_id])
     # One invoice Zuora can still credit 25 on, and another of the same customer.
-    first, second = next((i["id"], next(o["id"] for o in same if o is not i))
-                         for same in by_account.values() if len(same) >= 2 for i in same if i["balance"] >= 50)
+    first, second = next(
+        (i["id"], next(o["id"] for o in same if o is not i))
+        for same in by_account.values()
+        if len(same) >= 2
+        for i in same
+        if i["balance"] >= 50
+    )
     first_ns = _netsuite(env, "invoice", invoices[first])
     customer, item = first_ns["entity"]["internalId"], first_ns["itemList"]["item"][0]["item"]["internalId"]
     single = netsuite_credit_memo(env, [(invoices[first], 25.0)], item, customer)
@@ -137,8 +150,7 @@ def test_netsuite_credit_memo_on_one_invoice_becomes_one_zuora_adjustment_and_ne
     assert "IntegrationId__NS" in _plan_row(env, "adjustments", adjustment["Id"])["reason"]
     assert (adjustment["InvoiceId"], adjustment["Type"], adjustment["Amount"]) == (first, "Credit", 25.0)
     assert _links(env, "netsuite_credit_memos") == {single: adjustment["Id"]}
-    assert _netsuite(env, "creditMemo", single)["customFieldList"]["custbody_zsync_zuora_id"] == \
-        adjustment["Id"]
+    assert _netsuite(env, "creditMemo", single)["customFieldList"]["custbody_zsync_zuora_id"] == adjustment["Id"]
     # Both sides took the 25 off that invoice (the blocked memo's 10 stays NetSuite-only, and
     # payments are not synced in this run, so NetSuite still owes what Zuora's payments paid).
     remaining = _netsuite(env, "invoice", invoices[first])["amountRemaining"]
@@ -162,16 +174,19 @@ def test_with_invoice_settlement_posted_credit_and_debit_memos_land_and_drafts_a
     add_zuora_memos(env, "debit")
     env.run(SETTLEMENT_FLOWS)
 
-    for flow, record_type, zuora_type in (("credit_memos", "creditMemo", "CREDIT_MEMO"),
-                                          ("debit_memos", "invoice", "DEBIT_MEMO")):
+    for flow, record_type, zuora_type in (
+        ("credit_memos", "creditMemo", "CREDIT_MEMO"),
+        ("debit_memos", "invoice", "DEBIT_MEMO"),
+    ):
         _no_failures(env, flow)
         memos = {r["id"]: r for r in env.zuora_records(flow)}
         plan = env.plan(flow)
         posted = {i for i, m in memos.items() if m["status"] == "Posted"}
         created = set(plan.filter(pl.col("action") == "create")["source_id"])
         # Seeded posted memos of accounts the customers flow does not sync wait, naming the account.
-        assert created and created == posted - set(plan.filter(pl.col("action") == "blocked")["source_id"]), \
+        assert created and created == posted - set(plan.filter(pl.col("action") == "blocked")["source_id"]), (
             plan.select("source_id", "action", "reason").to_dicts()
+        )
         assert all("not synced yet (flow customers)" in r for r in plan.filter(pl.col("action") == "blocked")["reason"])
         for memo_id in set(memos) - posted:
             row = _plan_row(env, flow, memo_id)
@@ -211,7 +226,8 @@ def test_credit_memos_applied_in_zuora_are_applied_in_netsuite_also_when_applied
     credit, invoices, debits = _links(env, "credit_memos"), _links(env, "invoices"), _links(env, "debit_memos")
     ns_memo = _netsuite(env, "creditMemo", credit[applied])
     assert sorted((str(a["doc"]), a["amount"]) for a in ns_memo["applyList"]["apply"]) == sorted(
-        [(invoices[invoice["id"]], 10.0), (debits[debit], 5.0)])
+        [(invoices[invoice["id"]], 10.0), (debits[debit], 5.0)]
+    )
     assert ns_memo["amountRemaining"] == pytest.approx(memo["unappliedAmount"])
     assert _netsuite(env, "creditMemo", credit[later]).get("applyList") is None
 

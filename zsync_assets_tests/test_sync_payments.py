@@ -27,8 +27,9 @@ def _links(env, flow: str) -> dict[str, str]:
 
 def _failures(env, *flows: str) -> list[dict]:
     names = ", ".join(f"'{f}'" for f in flows)
-    return env.query(f"select flow, source_id, error_code, message from zsync.push_log "
-                     f"where flow in ({names}) and status = 'failed'").to_dicts()
+    return env.query(
+        f"select flow, source_id, error_code, message from zsync.push_log where flow in ({names}) and status = 'failed'"
+    ).to_dicts()
 
 
 def _netsuite_by_external_id(env, record_type: str, flow: str, ids) -> dict[str, dict]:
@@ -38,8 +39,11 @@ def _netsuite_by_external_id(env, record_type: str, flow: str, ids) -> dict[str,
 
 
 def _applied(record: dict) -> dict[int, float]:
-    return {int(line["doc"]): round(line["amount"], 2) for line in (record.get("applyList") or {}).get("apply", [])
-            if line.get("apply")}
+    return {
+        int(line["doc"]): round(line["amount"], 2)
+        for line in (record.get("applyList") or {}).get("apply", [])
+        if line.get("apply")
+    }
 
 
 @pytest.fixture
@@ -66,15 +70,20 @@ def test_zuora_payments_and_refunds_land_applied_like_zuora_and_a_rerun_sends_no
     for payment_id, record in in_netsuite.items():
         assert record["payment"] == pytest.approx(zuora_payments[payment_id]["amount"])
         assert record["unapplied"] == pytest.approx(  # what Zuora left unapplied (then refunded) stays so
-            zuora_payments[payment_id]["unappliedAmount"] + zuora_payments[payment_id]["refundAmount"] -
-            sum(r["applyAmount"] for r in env.zuora_records("refund-applications", paymentId=payment_id)), abs=0.005)
+            zuora_payments[payment_id]["unappliedAmount"]
+            + zuora_payments[payment_id]["refundAmount"]
+            - sum(r["applyAmount"] for r in env.zuora_records("refund-applications", paymentId=payment_id)),
+            abs=0.005,
+        )
         assert record["customFieldList"]["custbody_zsync_origin"] == "ZUORA"
         assert zuora_payments[payment_id]["IntegrationId__NS"] == record["internalId"]
         assert zuora_payments[payment_id]["IntegrationStatus__NS"] == STATUS_OK
 
     # Fully and partially paid invoices owe the same in both systems.
-    paid = env.query("select id, balance, amount from zuora.invoices where status = 'Posted' and payment_amount > 0 "
-                     "and coalesce(adjustment_amount, 0) = 0")
+    paid = env.query(
+        "select id, balance, amount from zuora.invoices where status = 'Posted' and payment_amount > 0 "
+        "and coalesce(adjustment_amount, 0) = 0"
+    )
     assert paid.filter(pl.col("balance") > 0).height >= 1 and paid.filter(pl.col("balance") == 0).height >= 1
     with env.netsuite_client() as client:
         for invoice_id, balance, _ in paid.filter(pl.col("id").is_in(list(invoices))).iter_rows():

@@ -42,10 +42,18 @@ def test_a_customer_zuora_refuses_shows_zuoras_message_in_netsuite_until_it_sync
     with env.netsuite_client() as client:
         # NetSuite has a currency the Zuora tenant never enabled.
         (krona,) = client.add_list("currency", [{"name": "Swedish Krona", "symbol": "SEK", "exchangeRate": 0.095}])
-        (customer,) = client.add_list("customer", [{
-            "entityId": "NS-SEK-1", "companyName": "Nordic Kunde AB", "subsidiary": {"internalId": subsidiary},
-            "currency": {"internalId": krona.internal_id},
-            "customFieldList": {"custentity_zsync_send_to_zuora": True}}])
+        (customer,) = client.add_list(
+            "customer",
+            [
+                {
+                    "entityId": "NS-SEK-1",
+                    "companyName": "Nordic Kunde AB",
+                    "subsidiary": {"internalId": subsidiary},
+                    "currency": {"internalId": krona.internal_id},
+                    "customFieldList": {"custentity_zsync_send_to_zuora": True},
+                }
+            ],
+        )
     assert krona.ok and customer.ok
     env.run(["customers"])
 
@@ -55,8 +63,7 @@ def test_a_customer_zuora_refuses_shows_zuoras_message_in_netsuite_until_it_sync
     assert not env.zuora_records("accounts", IntegrationId__NS=customer.internal_id)
     # The customers that did land say so.
     synced = env.links("customers")["source_id"].to_list()
-    assert synced and all(_status(env, "customer", c, "custentity_zsync_status").startswith("Synced ")
-                          for c in synced)
+    assert synced and all(_status(env, "customer", c, "custentity_zsync_status").startswith("Synced ") for c in synced)
 
     # Told once: the next run sends nothing to either system (the status write staged the customer again).
     before = env.write_calls()
@@ -67,7 +74,9 @@ def test_a_customer_zuora_refuses_shows_zuoras_message_in_netsuite_until_it_sync
     # Fixed in NetSuite: it lands, and the status says so.
     with env.netsuite_client() as client:
         usd = next(c["internalId"] for c in client.get_all("currency") if c.get("symbol") == "USD")
-        (fixed,) = client.update_list("customer", [{"internalId": customer.internal_id, "currency": {"internalId": usd}}])
+        (fixed,) = client.update_list(
+            "customer", [{"internalId": customer.internal_id, "currency": {"internalId": usd}}]
+        )
     assert fixed.ok
     env.run(["customers"])
     (account,) = env.zuora_records("accounts", IntegrationId__NS=customer.internal_id)
@@ -82,17 +91,27 @@ def test_a_netsuite_payment_zuora_refuses_shows_zuoras_message_on_the_payment(ma
     # An invoice Zuora's own payment settled, which NetSuite still shows open (Zuora payments are
     # not synced in this run): a cheque entered against it in NetSuite pays money Zuora no longer owes.
     linked = dict(env.links("invoices").select("source_id", "target_id").iter_rows())
-    paid = env.query("select id from zuora.invoices where status = 'Posted' and balance = 0 and payment_amount > 0 "
-                     "order by id")["id"].to_list()
+    paid = env.query(
+        "select id from zuora.invoices where status = 'Posted' and balance = 0 and payment_amount > 0 order by id"
+    )["id"].to_list()
     zuora_id = next(i for i in paid if i in linked)
     with env.netsuite_client() as client:
         invoice = client.get("invoice", internal_id=linked[zuora_id])
         assert invoice["amountRemaining"] > 0
-        (payment,) = client.add_list("customerPayment", [{
-            "customer": invoice["entity"], "currency": invoice["currency"], "payment": invoice["amountRemaining"],
-            "memo": "Cheque entered in NetSuite",
-            "applyList": {"apply": [{"doc": int(linked[zuora_id]), "apply": True,
-                                     "amount": invoice["amountRemaining"]}]}}])
+        (payment,) = client.add_list(
+            "customerPayment",
+            [
+                {
+                    "customer": invoice["entity"],
+                    "currency": invoice["currency"],
+                    "payment": invoice["amountRemaining"],
+                    "memo": "Cheque entered in NetSuite",
+                    "applyList": {
+                        "apply": [{"doc": int(linked[zuora_id]), "apply": True, "amount": invoice["amountRemaining"]}]
+                    },
+                }
+            ],
+        )
     assert payment.ok
     zuora_payments = len(env.zuora_records("payments"))
     env.run(["netsuite_payments"])

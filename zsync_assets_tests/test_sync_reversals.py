@@ -38,7 +38,8 @@ def _payment_on_one_invoice(env, *, refunded: bool = False) -> dict:
         """select p.id, p.account_id, p.amount, any_value(a.invoice_id) as invoice_id, count(*) as applied
            from zuora.payments p join zuora.payment_applications a on a.payment_id = p.id
            join zuora.accounts c on c.id = p.account_id
-           where p.status = 'Processed' and c.status = 'Active' group by all having count(*) = 1 order by p.id""")
+           where p.status = 'Processed' and c.status = 'Active' group by all having count(*) = 1 order by p.id"""
+    )
     refunds = set(env.query("select payment_id from zuora.refund_applications")["payment_id"])
     synced = set(env.links("payments")["source_id"])
     for payment in payments.iter_rows(named=True):
@@ -76,10 +77,14 @@ def test_a_canceled_payment_is_deleted_in_netsuite_and_its_invoice_owes_again(en
     zuora, netsuite = balances(env, payment["account_id"])
     assert zuora == pytest.approx(netsuite)
     assert [(r["source_id"], r["status"]) for r in reverse_rows(env, "payments")] == [
-        (payment["id"], "started"), (payment["id"], "succeeded")]
+        (payment["id"], "started"),
+        (payment["id"], "succeeded"),
+    ]
     link = env.links("payments").filter(pl.col("source_id") == payment["id"]).to_dicts()[0]
     assert link["reversed_at"] is not None and link["reversal"] == "payment was canceled in Zuora"
-    status = env.query(f"select status from audit.sync_status where flow = 'payments' and source_id = '{payment['id']}'")
+    status = env.query(
+        f"select status from audit.sync_status where flow = 'payments' and source_id = '{payment['id']}'"
+    )
     assert status["status"].item() == "reversed"
 
     # Deleting the canceled payment in Zuora afterwards changes nothing more, and a re-run sends nothing.
@@ -104,11 +109,22 @@ def test_a_payment_deleted_and_recreated_ends_as_one_netsuite_payment_of_the_new
     deleted = env.query(f"select _deleted_at from zuora.payments where id = '{payment['id']}'")["_deleted_at"].item()
     assert deleted is not None  # found by zuora/deletions: zsync never saw the Canceled state
     with env.netsuite_client() as client:
-        payments = [r for page in client.search("transaction", {"type": {"operator": "anyOf",
-                                                                         "searchValue": ["_customerPayment"]}})
-                    for r in page if str(r["customer"]["internalId"]) == str(_customer(env, payment["account_id"]))]
-    on_invoice = [p for p in payments if any(str(line["doc"]) == netsuite_invoice and line.get("apply")
-                                             for line in (p.get("applyList") or {}).get("apply", []))]
+        payments = [
+            r
+            for page in client.search(
+                "transaction", {"type": {"operator": "anyOf", "searchValue": ["_customerPayment"]}}
+            )
+            for r in page
+            if str(r["customer"]["internalId"]) == str(_customer(env, payment["account_id"]))
+        ]
+    on_invoice = [
+        p
+        for p in payments
+        if any(
+            str(line["doc"]) == netsuite_invoice and line.get("apply")
+            for line in (p.get("applyList") or {}).get("apply", [])
+        )
+    ]
     assert [(p["internalId"], p["payment"]) for p in on_invoice] == [(linked_target(env, "payments", new), amount)]
     (line,) = [ln for ln in on_invoice[0]["applyList"]["apply"] if ln.get("apply")]
     assert line["amount"] == pytest.approx(amount)
@@ -119,11 +135,18 @@ def test_a_payment_deleted_and_recreated_ends_as_one_netsuite_payment_of_the_new
 
 def _refund_of_an_unapplied_payment(env) -> str:
     """A user takes a payment on account without applying it, then refunds it (External)."""
-    account = next(a for a in env.zuora_records("accounts") if a["status"] == "Active"
-                   and a.get("SynctoNetSuite__NS") != "No" and not a.get("parentId") and a["currency"] == "USD")
+    account = next(
+        a
+        for a in env.zuora_records("accounts")
+        if a["status"] == "Active"
+        and a.get("SynctoNetSuite__NS") != "No"
+        and not a.get("parentId")
+        and a["currency"] == "USD"
+    )
     with env.zuora_api() as api:
-        payment = api.post("/v1/payments", json={"accountId": account["id"], "amount": 30, "currency": "USD",
-                                                  "type": "External"}).json()
+        payment = api.post(
+            "/v1/payments", json={"accountId": account["id"], "amount": 30, "currency": "USD", "type": "External"}
+        ).json()
         refund = api.post(f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 30, "type": "External"})
     assert refund.status_code == 200 and refund.json()["success"], refund.text
     return refund.json()["id"]
@@ -135,9 +158,16 @@ def _customer(env, account_id: str) -> str:
 
 def _pay(env, account: dict, invoice_id: str, amount: float) -> str:
     with env.zuora_api() as api:
-        response = api.post("/v1/payments", json={"accountId": account["id"], "amount": amount, "type": "External",
-                                                  "currency": account["currency"], "invoices": [
-                                                      {"invoiceId": invoice_id, "amount": amount}]})
+        response = api.post(
+            "/v1/payments",
+            json={
+                "accountId": account["id"],
+                "amount": amount,
+                "type": "External",
+                "currency": account["currency"],
+                "invoices": [{"invoiceId": invoice_id, "amount": amount}],
+            },
+        )
     assert response.status_code == 200 and response.json()["success"], response.text
     return response.json()["id"]
 
@@ -182,8 +212,10 @@ def test_refunds_canceled_or_deleted_go_first_and_their_payment_follows(make_syn
 
 
 def test_a_canceled_adjustment_takes_its_netsuite_credit_memo_with_it(env):
-    adjustments = env.query("select id, invoice_id, account_id, amount from zuora.invoice_item_adjustments "
-                            "where status = 'Processed' and type = 'Credit' order by id").to_dicts()
+    adjustments = env.query(
+        "select id, invoice_id, account_id, amount from zuora.invoice_item_adjustments "
+        "where status = 'Processed' and type = 'Credit' order by id"
+    ).to_dicts()
     synced = set(env.links("adjustments")["source_id"])
     adjustment = next(a for a in adjustments if a["id"] in synced)
     memo = linked_target(env, "adjustments", adjustment["id"])
@@ -211,7 +243,11 @@ def test_a_payment_netsuite_will_not_delete_waits_in_manual_actions_until_requeu
     assert _netsuite(env, "customerPayment", netsuite_payment) is not None
     (action,) = env.query("select * from audit.manual_actions").to_dicts()
     assert (action["flow"], action["source_id"], action["target_id"], action["error_code"]) == (
-        "payments", payment["id"], netsuite_payment, "CLOSED_TRAN_PRD")
+        "payments",
+        payment["id"],
+        netsuite_payment,
+        "CLOSED_TRAN_PRD",
+    )
     assert "closed accounting period" in action["error_message"]
     assert f"zsync requeue payments {payment['id']}" in action["next_step"]
     assert _writes_of_a_rerun(env)["netsuite"] == 0  # refused once, not re-sent unchanged

@@ -17,8 +17,17 @@ from zsync_assets_tests.fixtures.memos import add_netsuite_credit_memo
 from zsync_assets_tests.fixtures.reversals import balances, delete_netsuite, linked_target
 from zsync_assets_tests.fixtures.settlements import add_netsuite_payment, add_netsuite_refund
 
-FLOWS = ["customers", "items", "invoices", "adjustments", "netsuite_credit_memos", "payments", "netsuite_payments",
-         "refunds", "netsuite_refunds"]
+FLOWS = [
+    "customers",
+    "items",
+    "invoices",
+    "adjustments",
+    "netsuite_credit_memos",
+    "payments",
+    "netsuite_payments",
+    "refunds",
+    "netsuite_refunds",
+]
 SETTINGS = {"payments_ns_to_zuora": True, "default_tax_item": "CA State Tax"}
 
 
@@ -50,16 +59,20 @@ def test_deleted_netsuite_payments_refunds_and_credit_memos_are_canceled_in_zuor
     refund = add_netsuite_refund(env, refunded["payment_id"], 10.0)
     memo = add_netsuite_credit_memo(env)
     env.run(FLOWS)
-    zuora = {"plain": linked_target(env, "netsuite_payments", plain["payment_id"]),
-             "refunded": linked_target(env, "netsuite_payments", refunded["payment_id"]),
-             "refund": linked_target(env, "netsuite_refunds", refund),
-             "memo": linked_target(env, "netsuite_credit_memos", memo)}
-    adjustment = env.query(f"select invoice_id, amount from zuora.invoice_item_adjustments "
-                           f"where id = '{zuora['memo']}'").to_dicts()
+    zuora = {
+        "plain": linked_target(env, "netsuite_payments", plain["payment_id"]),
+        "refunded": linked_target(env, "netsuite_payments", refunded["payment_id"]),
+        "refund": linked_target(env, "netsuite_refunds", refund),
+        "memo": linked_target(env, "netsuite_credit_memos", memo),
+    }
+    adjustment = env.query(
+        f"select invoice_id, amount from zuora.invoice_item_adjustments where id = '{zuora['memo']}'"
+    ).to_dicts()
     if not adjustment:  # staged by the next run; the invoice it adjusts is the memo's
         env.run(FLOWS)
-        adjustment = env.query(f"select invoice_id, amount from zuora.invoice_item_adjustments "
-                               f"where id = '{zuora['memo']}'").to_dicts()
+        adjustment = env.query(
+            f"select invoice_id, amount from zuora.invoice_item_adjustments where id = '{zuora['memo']}'"
+        ).to_dicts()
     accounts = {_account_of_invoice(env, p["zuora_id"]) for p in (plain, refunded)}
     accounts.add(_account_of_invoice(env, adjustment[0]["invoice_id"]))
     _agree(env, *accounts)
@@ -78,8 +91,11 @@ def test_deleted_netsuite_payments_refunds_and_credit_memos_are_canceled_in_zuor
     with env.netsuite_client() as client:
         assert client.get("invoice", internal_id=plain["internal_id"])["amountRemaining"] == pytest.approx(reopened)
     with env.resources()["zuora"].get_client() as client:
-        (row,) = [r for page in client.zoql(f"select Status from InvoiceItemAdjustment where Id = '{zuora['memo']}'")
-                  for r in page]
+        (row,) = [
+            r
+            for page in client.zoql(f"select Status from InvoiceItemAdjustment where Id = '{zuora['memo']}'")
+            for r in page
+        ]
     assert row["Status"] == "Canceled"
     # Zuora refuses to cancel a payment with a refund: the payment waited for its refund's cancel.
     assert _zuora(env, "payments", zuora["refunded"])["status"] == "Processed"
@@ -107,7 +123,11 @@ def test_a_payment_zuora_will_not_cancel_is_blocked_with_zuoras_reason(env):
     assert _zuora(env, "payments", zuora_payment)["status"] == "Processed"
     (action,) = env.query("select * from audit.manual_actions").to_dicts()
     assert (action["flow"], action["source_id"], action["target_system"], action["target_id"]) == (
-        "netsuite_payments", payment["payment_id"], "zuora", zuora_payment)
+        "netsuite_payments",
+        payment["payment_id"],
+        "zuora",
+        zuora_payment,
+    )
     assert "payment cancellation is not allowed" in action["error_message"]
     before = env.write_calls()
     env.run(FLOWS)  # refused once, not re-sent unchanged: the plan of this run blocks it

@@ -31,9 +31,11 @@ def _links(env) -> dict[str, str]:
 
 def _account_of(env, customer_id: str) -> str:
     links = env.links("customers")
-    return next(s if system == "zuora" else t
-                for system, s, t in links.select("source_system", "source_id", "target_id").iter_rows()
-                if customer_id in (s, t))
+    return next(
+        s if system == "zuora" else t
+        for system, s, t in links.select("source_system", "source_id", "target_id").iter_rows()
+        if customer_id in (s, t)
+    )
 
 
 def _reason(env, source_id: str) -> str:
@@ -82,9 +84,24 @@ def test_orders_become_subscriptions_numbers_go_back_a_rerun_sends_nothing_and_a
     # More seats on the order after its subscription exists: an amendment, which zsync does not make.
     changed = orders[0]
     with env.netsuite_client() as client:
-        (result,) = client.update_list("salesOrder", [{"internalId": changed.internal_id, "itemList": {"item": [
-            {"item": {"internalId": line["item_id"]}, "quantity": line["quantity"] + 3, "rate": f"{line['rate']:.2f}"}
-            for line in changed.lines]}}])
+        (result,) = client.update_list(
+            "salesOrder",
+            [
+                {
+                    "internalId": changed.internal_id,
+                    "itemList": {
+                        "item": [
+                            {
+                                "item": {"internalId": line["item_id"]},
+                                "quantity": line["quantity"] + 3,
+                                "rate": f"{line['rate']:.2f}",
+                            }
+                            for line in changed.lines
+                        ]
+                    },
+                }
+            ],
+        )
     assert result.ok, result
     before = env.write_calls()
     env.run(["subscriptions"])
@@ -131,8 +148,10 @@ def test_netsuite_master_orders_of_flagged_customers_become_subscriptions(make_s
 
     number = _links(env)[order.internal_id]
     subscription = _subscription(env, number)
-    assert subscription["accountId"] == env.links("customers").filter(
-        pl.col("source_id") == customer_id)["target_id"].item()
+    assert (
+        subscription["accountId"]
+        == env.links("customers").filter(pl.col("source_id") == customer_id)["target_id"].item()
+    )
     (plan,) = subscription["ratePlans"]
     assert plan["productRatePlanId"] == items["Per Seat"]["plan_id"]
     # The seeded orders' customers are synced here, their NetSuite-born items are not.
@@ -148,64 +167,117 @@ def test_subscription_routes_answer_in_the_vendor_shapes(zuora_spec, zuora_sandb
         seat = next(c for c in charges if c["name"] == "Per Seat")
         other = next(c for c in charges if c["productRatePlanId"] != seat["productRatePlanId"])
         account = client.get("/object-query/accounts", params={"pageSize": 1}).json()["data"][0]
-        body = {"accountKey": account["id"], "contractEffectiveDate": "2026-03-01", "termType": "EVERGREEN",
-                "renewalTerm": 0,  # POSTSubscriptionType requires it, evergreen or not
-                "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"], "chargeOverrides": [
-                    {"productRatePlanChargeId": seat["id"], "quantity": 4, "price": 9.5}]}]}
+        body = {
+            "accountKey": account["id"],
+            "contractEffectiveDate": "2026-03-01",
+            "termType": "EVERGREEN",
+            "renewalTerm": 0,  # POSTSubscriptionType requires it, evergreen or not
+            "subscribeToRatePlans": [
+                {
+                    "productRatePlanId": seat["productRatePlanId"],
+                    "chargeOverrides": [{"productRatePlanChargeId": seat["id"], "quantity": 4, "price": 9.5}],
+                }
+            ],
+        }
         created = client.post("/v1/subscriptions", json=body).json()
         conformance.check("POST", "/v1/subscriptions", created)
-        wrong = {**body, "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"],
-                                                   "chargeOverrides": [{"productRatePlanChargeId": other["id"]}]}]}
+        wrong = {
+            **body,
+            "subscribeToRatePlans": [
+                {
+                    "productRatePlanId": seat["productRatePlanId"],
+                    "chargeOverrides": [{"productRatePlanChargeId": other["id"]}],
+                }
+            ],
+        }
         assert client.post("/v1/subscriptions", json=wrong).status_code == 400
 
-        updated = client.put(f"/v1/subscriptions/{created['subscriptionNumber']}/customFields",
-                             json={"customFields": {"SalesOrder__NS": "SO-1"}})
+        updated = client.put(
+            f"/v1/subscriptions/{created['subscriptionNumber']}/customFields",
+            json={"customFields": {"SalesOrder__NS": "SO-1"}},
+        )
         assert updated.status_code == 200, updated.text
         conformance.check("PUT", "/v1/subscriptions/{subscriptionNumber}/customFields", updated.json())
         for key in (created["subscriptionNumber"], created["subscriptionId"]):
             got = client.get(f"/v1/subscriptions/{key}").json()
             conformance.check("GET", "/v1/subscriptions/{subscription-key}", got)
             assert got["SalesOrder__NS"] == "SO-1"
-            (charge,) = [c for p in got["ratePlans"] for c in p["ratePlanCharges"]
-                         if c["productRatePlanChargeId"] == seat["id"]]
+            (charge,) = [
+                c for p in got["ratePlans"] for c in p["ratePlanCharges"] if c["productRatePlanChargeId"] == seat["id"]
+            ]
             assert (charge["quantity"], charge["price"]) == (4, 9.5)
         assert client.get("/v1/subscriptions/A-S99999999").status_code == 404
 
         # A discount's value travels as discountPercentage / discountAmount, only on a discount charge.
         loyalty = next(c for c in charges if c["chargeModel"] == "Discount-Percentage")
-        discounted = {**body, "subscribeToRatePlans": [{"productRatePlanId": loyalty["productRatePlanId"],
-                                                        "chargeOverrides": [{"productRatePlanChargeId": loyalty["id"],
-                                                                             "discountPercentage": 15}]}]}
+        discounted = {
+            **body,
+            "subscribeToRatePlans": [
+                {
+                    "productRatePlanId": loyalty["productRatePlanId"],
+                    "chargeOverrides": [{"productRatePlanChargeId": loyalty["id"], "discountPercentage": 15}],
+                }
+            ],
+        }
         created = client.post("/v1/subscriptions", json=discounted).json()
         got = client.get(f"/v1/subscriptions/{created['subscriptionNumber']}").json()
         conformance.check("GET", "/v1/subscriptions/{subscription-key}", got)
         assert [c["discountPercentage"] for p in got["ratePlans"] for c in p["ratePlanCharges"]] == [15]
-        misplaced = {**body, "subscribeToRatePlans": [{"productRatePlanId": seat["productRatePlanId"],
-                                                       "chargeOverrides": [{"productRatePlanChargeId": seat["id"],
-                                                                            "discountAmount": 5}]}]}
+        misplaced = {
+            **body,
+            "subscribeToRatePlans": [
+                {
+                    "productRatePlanId": seat["productRatePlanId"],
+                    "chargeOverrides": [{"productRatePlanChargeId": seat["id"], "discountAmount": 5}],
+                }
+            ],
+        }
         assert client.post("/v1/subscriptions", json=misplaced).status_code == 400
 
 
 def _tiered_charge(env) -> str:
     """A user adds a tiered product to the Zuora catalog (CRUD calls, like the product team would)."""
     with env.zuora_api() as api:
+
         def create(path: str, body: dict) -> str:
             response = api.post(path, json=body)
             assert response.status_code == 200 and response.json()["Success"], response.text
             return response.json()["Id"]
-        product = create("/v1/object/product", {"Name": "Storage", "EffectiveStartDate": "2020-01-01",
-                                                "EffectiveEndDate": "2099-12-31"})
-        plan = create("/v1/object/product-rate-plan", {"Name": "Storage Monthly", "ProductId": product,
-                                                       "EffectiveStartDate": "2020-01-01",
-                                                       "EffectiveEndDate": "2099-12-31"})
-        return create("/v1/object/product-rate-plan-charge", {
-            "Name": "Storage TB", "ProductRatePlanId": plan, "ChargeModel": "Tiered Pricing",
-            "ChargeType": "Recurring", "BillingPeriod": "Month", "TriggerEvent": "ContractEffective",
-            "BillCycleType": "DefaultFromCustomer", "AccountingCode": "4000 Subscription Revenue",
-            "DefaultQuantity": 1, "UseDiscountSpecificAccountingCode": False,
-            "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [
-                {"Currency": "USD", "Price": 60, "StartingUnit": 0, "EndingUnit": 2},
-                {"Currency": "USD", "Price": 40, "StartingUnit": 2}]}})
+
+        product = create(
+            "/v1/object/product",
+            {"Name": "Storage", "EffectiveStartDate": "2020-01-01", "EffectiveEndDate": "2099-12-31"},
+        )
+        plan = create(
+            "/v1/object/product-rate-plan",
+            {
+                "Name": "Storage Monthly",
+                "ProductId": product,
+                "EffectiveStartDate": "2020-01-01",
+                "EffectiveEndDate": "2099-12-31",
+            },
+        )
+        return create(
+            "/v1/object/product-rate-plan-charge",
+            {
+                "Name": "Storage TB",
+                "ProductRatePlanId": plan,
+                "ChargeModel": "Tiered Pricing",
+                "ChargeType": "Recurring",
+                "BillingPeriod": "Month",
+                "TriggerEvent": "ContractEffective",
+                "BillCycleType": "DefaultFromCustomer",
+                "AccountingCode": "4000 Subscription Revenue",
+                "DefaultQuantity": 1,
+                "UseDiscountSpecificAccountingCode": False,
+                "ProductRatePlanChargeTierData": {
+                    "ProductRatePlanChargeTier": [
+                        {"Currency": "USD", "Price": 60, "StartingUnit": 0, "EndingUnit": 2},
+                        {"Currency": "USD", "Price": 40, "StartingUnit": 2},
+                    ]
+                },
+            },
+        )
 
 
 def test_a_line_of_three_is_billed_for_three_and_a_tiered_line_is_blocked_naming_it(sync_env):
@@ -216,10 +288,12 @@ def test_a_line_of_three_is_billed_for_three_and_a_tiered_line_is_blocked_naming
     assert items["Platform Fee"]["model"] == "Flat Fee Pricing" and items["Per Seat"]["model"] == "Per Unit Pricing"
     storage = next(i for i in items.values() if i["charge_id"] == tiered)
     customer = env.links("customers").filter(pl.col("source_system") == "zuora")["target_id"].sort()[0]
-    order = add_sales_order(env, customer, [(items["Platform Fee"]["item_id"], 3.0, 50.0),
-                                            (items["Per Seat"]["item_id"], 3.0, 20.0)])
-    blocked = add_sales_order(env, customer, [(items["Per Seat"]["item_id"], 3.0, 20.0),
-                                              (storage["item_id"], 3.0, 50.0)])
+    order = add_sales_order(
+        env, customer, [(items["Platform Fee"]["item_id"], 3.0, 50.0), (items["Per Seat"]["item_id"], 3.0, 20.0)]
+    )
+    blocked = add_sales_order(
+        env, customer, [(items["Per Seat"]["item_id"], 3.0, 20.0), (storage["item_id"], 3.0, 50.0)]
+    )
     env.run(["subscriptions"])
 
     subscription = _subscription(env, _links(env)[order.internal_id])
@@ -233,8 +307,9 @@ def test_a_line_of_three_is_billed_for_three_and_a_tiered_line_is_blocked_naming
     assert fee["price"] + seats["quantity"] * seats["price"] == total == 210.0  # what Zuora bills a period
 
     assert blocked.internal_id not in _links(env)
-    assert _reason(env, blocked.internal_id).startswith("line 2 (") and "prices by tier (Tiered Pricing)" in \
-        _reason(env, blocked.internal_id)
+    assert _reason(env, blocked.internal_id).startswith("line 2 (") and "prices by tier (Tiered Pricing)" in _reason(
+        env, blocked.internal_id
+    )
     assert not env.zuora_records("subscriptions", IntegrationId__NS=blocked.internal_id)
 
     before = env.write_calls()

@@ -64,10 +64,13 @@ def listing(running_ui) -> Listing:
     [entry] = data["workspaceOrError"]["locationEntries"]
     output = running_ui.output()
     # From the launcher's first line on: make may have installed the venv before it.
-    output = output[output.find("zuora sandbox:"):]
+    output = output[output.find("zuora sandbox:") :]
     tree = descendants(running_ui.make_pid)
-    commands = " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
-                        for pid in tree if Path(f"/proc/{pid}/cmdline").exists())
+    commands = " ".join(
+        Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
+        for pid in tree
+        if Path(f"/proc/{pid}/cmdline").exists()
+    )
     return Listing({"name": entry["name"], **entry["locationOrLoadError"]}, output, commands)
 
 
@@ -77,8 +80,11 @@ def launched(running_ui) -> Launched:
     process per step, most of a run's time on 2 cores (deploy/README.md)."""
     run_id = running_ui.launch("sync_all", {"execution": {"config": {"in_process": {}}}})
     status = running_ui.wait_for_run(run_id)
-    run = running_ui.graphql("""query($id: ID!) { runOrError(runId: $id) { ... on Run {
-        assetMaterializations { assetKey { path } } } } }""", id=run_id)["runOrError"]
+    run = running_ui.graphql(
+        """query($id: ID!) { runOrError(runId: $id) { ... on Run {
+        assetMaterializations { assetKey { path } } } } }""",
+        id=run_id,
+    )["runOrError"]
     return Launched(run_id, status, {"/".join(m["assetKey"]["path"]) for m in run["assetMaterializations"]})
 
 
@@ -125,7 +131,8 @@ def blocked_record_in_the_table(running_ui, launched, browser_page, tmp_path_fac
     entry as a table in the entry's row, so the record's row there must hold its reason."""
     rows = Warehouse(running_ui.env["ZSYNC_DB"]).query(
         "select source_id, label, action, reason from zsync.plan_invoices where action in ('blocked', 'skip') "
-        f"order by action, reason, source_id limit {SHOWN}")
+        f"order by action, reason, source_id limit {SHOWN}"
+    )
     candidates = [r for r in rows.to_dicts() if r["action"] == "blocked" and "Zuora tax code" in (r["reason"] or "")]
     assert candidates, rows.to_dicts()
     record = candidates[0]
@@ -154,8 +161,14 @@ def test_make_ui_comes_up_on_its_own_listing_the_automation_without_warnings(lis
     assert "sandboxes ready" in listing.output, listing.output
     for text in ("WARNING", "warning", "dagster.yaml", "deprecated", "superseded", "Telemetry"):
         assert text not in listing.output, listing.output
-    for part in ("zsync_assets.ui", "zsync_assets.cli sandbox", "dg dev", "code-server", "dagster_webserver",
-                 "dagster._daemon"):
+    for part in (
+        "zsync_assets.ui",
+        "zsync_assets.cli sandbox",
+        "dg dev",
+        "code-server",
+        "dagster_webserver",
+        "dagster._daemon",
+    ):
         assert part in listing.commands, (part, listing.commands)
 
 
@@ -164,7 +177,8 @@ def test_sync_all_launched_from_the_ui_reaches_the_sandboxes_make_ui_started(run
     assert {"zuora/zuora_connection", "netsuite/netsuite_connection", "push/push_invoices"} <= launched.materialized
     # The pushes reached NetSuite: invoices are linked in the warehouse the UI's runs write to.
     linked = Warehouse(running_ui.env["ZSYNC_DB"]).query(
-        "select count(*) as n from zsync.links where flow = 'invoices'")["n"][0]
+        "select count(*) as n from zsync.links where flow = 'invoices'"
+    )["n"][0]
     assert linked > 0
 
 
@@ -172,14 +186,14 @@ def test_the_browser_shows_the_graph_a_push_with_its_checks_and_the_plan_metadat
     assert seen_in_the_browser == {}
 
 
-def test_the_plan_assets_blocked_records_table_shows_a_blocked_invoice_with_its_reason(
-        blocked_record_in_the_table):
+def test_the_plan_assets_blocked_records_table_shows_a_blocked_invoice_with_its_reason(blocked_record_in_the_table):
     found = blocked_record_in_the_table
     assert found.reason_shown, found.record
 
 
-def test_a_sigterm_to_make_ui_ends_everything_it_started(running_ui, listing, launched, seen_in_the_browser,
-                                                         blocked_record_in_the_table):
+def test_a_sigterm_to_make_ui_ends_everything_it_started(
+    running_ui, listing, launched, seen_in_the_browser, blocked_record_in_the_table
+):
     # Asks for every fixture that needs the UI up, so they all ran before this stops it.
     tree = descendants(running_ui.make_pid)
     groups = groups_of(tree)

@@ -42,7 +42,9 @@ def test_old_links_plan_to_nothing_after_the_upgrade(old_warehouse):
         rows = plan.filter(pl.col("source_id").is_in(list(linked)))
         assert rows.height == len(linked), flow.name
         assert rows.filter(pl.col("action").is_in(["create", "update"])).is_empty(), (
-            flow.name, rows.filter(pl.col("action") != "skip").select("source_id", "action", "reason").to_dicts())
+            flow.name,
+            rows.filter(pl.col("action") != "skip").select("source_id", "action", "reason").to_dicts(),
+        )
         assert plan.filter(pl.col("action").is_in(["create", "update"])).is_empty(), flow.name
 
 

@@ -28,8 +28,10 @@ TRANSIENT_FAULTS: dict[str, dict[str, Any]] = {
 
 
 def _last_attempt(env, flow: str, source_id: str) -> dict:
-    rows = env.query(f"select * from zsync.push_log where flow = '{flow}' and source_id = '{source_id}' "
-                     "and action in ('create', 'update') and status <> 'started' order by \"at\" desc limit 1")
+    rows = env.query(
+        f"select * from zsync.push_log where flow = '{flow}' and source_id = '{source_id}' "
+        "and action in ('create', 'update') and status <> 'started' order by \"at\" desc limit 1"
+    )
     return rows.row(0, named=True)
 
 
@@ -60,8 +62,11 @@ def test_every_transient_netsuite_failure_is_sent_again_on_the_next_run_and_land
 
 def test_a_record_netsuite_refuses_for_its_data_waits_until_its_source_changes(make_sync_env):
     env = make_sync_env(zuora_size=6, netsuite_size=0)
-    account = sorted(a["id"] for a in env.zuora_records("accounts", status="Active")
-                     if (a.get("SynctoNetSuite__NS") or "").lower() != "no")[0]
+    account = sorted(
+        a["id"]
+        for a in env.zuora_records("accounts", status="Active")
+        if (a.get("SynctoNetSuite__NS") or "").lower() != "no"
+    )[0]
     # A subsidiary internal id NetSuite does not have: refused per record (INVALID_KEY_OR_REF).
     env.update_account(account, Subsidiary__NS="999999")
     env.run(["customers"], raise_on_error=False)

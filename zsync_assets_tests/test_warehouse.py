@@ -27,10 +27,16 @@ def test_snake_case_keeps_vendor_custom_field_suffix():
 
 
 def test_records_frame_types_dates_and_keeps_nested_as_json():
-    frame = records_frame([
-        {"id": "1", "invoiceDate": "2026-01-31", "updatedDate": "2026-02-01T10:00:00-08:00",
-         "billTo": {"city": "Zürich"}},
-    ])
+    frame = records_frame(
+        [
+            {
+                "id": "1",
+                "invoiceDate": "2026-01-31",
+                "updatedDate": "2026-02-01T10:00:00-08:00",
+                "billTo": {"city": "Zürich"},
+            },
+        ]
+    )
     assert frame["invoice_date"].dtype == pl.Date
     assert frame["updated_date"].to_list()[0] == datetime(2026, 2, 1, 18, 0, tzinfo=UTC)
     assert '"Zürich"' in frame["bill_to"][0]
@@ -68,8 +74,13 @@ def test_stage_moves_the_high_water_mark_only_after_all_pages(warehouse_path):
 def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_path):
     Warehouse(warehouse_path).query("select 1")
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(warehouse_path)!r}); print('held', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(warehouse_path)!r}); print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout is not None  # a pipe (PIPE above)
     try:

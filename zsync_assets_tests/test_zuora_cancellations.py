@@ -80,14 +80,16 @@ def test_a_refunded_payment_is_canceled_only_after_its_refund(api):
 
 def test_electronic_payments_and_canceled_accounts_refuse_cancellation(api):
     account = next(a for a in _records(api, "accounts", status="Active") if a["currency"] == "USD")
-    electronic = api.post("/v1/payments", json={"accountId": account["id"], "amount": 10, "currency": "USD",
-                                                "type": "Electronic"}).json()
+    electronic = api.post(
+        "/v1/payments", json={"accountId": account["id"], "amount": 10, "currency": "USD", "type": "Electronic"}
+    ).json()
     refused = api.put(f"/v1/payments/{electronic['id']}/cancel")
     assert refused.status_code == 400 and "only External payments" in refused.json()["reasons"][0]["message"]
 
     payment, _ = _paid_invoice_payment(api)
-    (closed,) = api.post("/v1/action/update", json={"type": "Account", "objects": [
-        {"Id": payment["accountId"], "Status": "Canceled"}]}).json()
+    (closed,) = api.post(
+        "/v1/action/update", json={"type": "Account", "objects": [{"Id": payment["accountId"], "Status": "Canceled"}]}
+    ).json()
     assert closed["Success"], closed
     refused = api.put(f"/v1/payments/{payment['id']}/cancel")
     assert refused.status_code == 400 and "is Canceled" in refused.json()["reasons"][0]["message"]
@@ -96,8 +98,14 @@ def test_electronic_payments_and_canceled_accounts_refuse_cancellation(api):
 def test_a_posted_memo_is_unposted_then_canceled(api):
     account = next(a for a in _records(api, "accounts", status="Active") if a["currency"] == "USD")
     charge = _records(api, "product-rate-plan-charges")[0]
-    memo = api.post("/v1/debit-memos", json={"accountId": account["id"], "autoPost": True, "charges": [
-        {"productRatePlanChargeId": charge["id"], "amount": 40}]}).json()
+    memo = api.post(
+        "/v1/debit-memos",
+        json={
+            "accountId": account["id"],
+            "autoPost": True,
+            "charges": [{"productRatePlanChargeId": charge["id"], "amount": 40}],
+        },
+    ).json()
     balance = _one(api, "accounts", account["id"])["totalDebitMemoBalance"]
 
     refused = api.put(f"/v1/debit-memos/{memo['id']}/cancel")
@@ -116,15 +124,32 @@ def test_an_applied_credit_memo_cannot_be_unposted(api):
 def test_a_canceled_adjustment_gives_its_invoice_its_balance_back(api):
     invoice = next(i for i in _records(api, "invoices", status="Posted") if i["balance"] > 20)
     item = _records(api, "invoice-items", invoiceId=invoice["id"])[0]
-    created = api.post("/v1/action/create", json={"type": "InvoiceItemAdjustment", "objects": [{
-        "InvoiceId": invoice["id"], "SourceId": item["id"], "SourceType": "InvoiceDetail", "Type": "Credit",
-        "Amount": 15, "AdjustmentDate": invoice["invoiceDate"]}]}).json()[0]
+    created = api.post(
+        "/v1/action/create",
+        json={
+            "type": "InvoiceItemAdjustment",
+            "objects": [
+                {
+                    "InvoiceId": invoice["id"],
+                    "SourceId": item["id"],
+                    "SourceType": "InvoiceDetail",
+                    "Type": "Credit",
+                    "Amount": 15,
+                    "AdjustmentDate": invoice["invoiceDate"],
+                }
+            ],
+        },
+    ).json()[0]
     assert _one(api, "invoices", invoice["id"])["balance"] == pytest.approx(invoice["balance"] - 15)
 
-    (result,) = api.post("/v1/action/update", json={"type": "InvoiceItemAdjustment", "objects": [
-        {"Id": created["Id"], "Status": "Canceled"}]}).json()
+    (result,) = api.post(
+        "/v1/action/update",
+        json={"type": "InvoiceItemAdjustment", "objects": [{"Id": created["Id"], "Status": "Canceled"}]},
+    ).json()
     assert result["Success"], result
     assert _one(api, "invoices", invoice["id"])["balance"] == pytest.approx(invoice["balance"])
-    (again,) = api.post("/v1/action/update", json={"type": "InvoiceItemAdjustment", "objects": [
-        {"Id": created["Id"], "Status": "Canceled"}]}).json()
+    (again,) = api.post(
+        "/v1/action/update",
+        json={"type": "InvoiceItemAdjustment", "objects": [{"Id": created["Id"], "Status": "Canceled"}]},
+    ).json()
     assert not again["Success"] and "only a Processed one" in again["Errors"][0]["Message"]

@@ -15,8 +15,19 @@ from zsync_assets.sandbox import defaults
 from zsync_assets.sandbox.zuora.entities import entity_ids
 from zsync_assets_tests.fixtures.zuora_client import connect
 
-OBJECTS = ("accounts", "contacts", "products", "product-rate-plans", "product-rate-plan-charges", "subscriptions",
-           "invoices", "payments", "refunds", "credit-memos", "debit-memos")
+OBJECTS = (
+    "accounts",
+    "contacts",
+    "products",
+    "product-rate-plans",
+    "product-rate-plan-charges",
+    "subscriptions",
+    "invoices",
+    "payments",
+    "refunds",
+    "credit-memos",
+    "debit-memos",
+)
 EVERYTHING = "updatedDate.GE:2000-01-01T00:00:00Z"
 
 
@@ -62,7 +73,8 @@ def test_a_sync_reads_and_writes_only_the_entity_it_is_set_to(make_sync_env):
     assert {a["id"] for a in written_back} == zuora_ids  # the write-back landed in this entity
     assert snapshot(env.zuora, first) == other_before
     assert env.query("select instance_id from zsync.instance where system = 'zuora'")["instance_id"].to_list() == [
-        f"9000001/{second}"]
+        f"9000001/{second}"
+    ]
 
     # Pointed at the other entity, the same warehouse refuses before reading or writing anything.
     env.zuora._admin("POST", "stats/reset")
@@ -84,28 +96,37 @@ def test_a_token_for_two_entities_must_name_one(make_zuora_sandbox):
     assert "Zuora-Entity-Ids" in unnamed.json()["reasons"][0]["message"]
     with pytest.raises(ZuoraError, match="Zuora-Entity-Ids"):
         next(connect(sandbox, max_attempts=1).query_objects("accounts"))
-    accounts = {e: {r["id"] for p in connect(sandbox, entity_id=e).query_objects("accounts") for r in p}
-                for e in (first, second)}
+    accounts = {
+        e: {r["id"] for p in connect(sandbox, entity_id=e).query_objects("accounts") for r in p}
+        for e in (first, second)
+    }
     assert accounts[first] and accounts[second] and not accounts[first] & accounts[second]
-    unknown = httpx.get(f"{sandbox.url}/object-query/accounts", headers={
-        "Authorization": f"Bearer {token}", "Zuora-Entity-Ids": "11e643f4-a3ee-8bad-b061-0025904c756d"})
+    unknown = httpx.get(
+        f"{sandbox.url}/object-query/accounts",
+        headers={"Authorization": f"Bearer {token}", "Zuora-Entity-Ids": "11e643f4-a3ee-8bad-b061-0025904c756d"},
+    )
     assert unknown.status_code == 403
 
 
 def test_an_oauth_client_scoped_to_one_entity_cannot_reach_the_other(make_zuora_sandbox):
     scoped_id, scoped_secret = "zsync-scoped-client-0000000000000002", "scoped-secret"
     first, second = entity_ids(defaults.ZUORA_TENANT_ID, 2)
-    sandbox = make_zuora_sandbox(size=2, entities=2, oauth_clients={
-        scoped_id: {"secret": scoped_secret, "entities": [second]}})
+    sandbox = make_zuora_sandbox(
+        size=2, entities=2, oauth_clients={scoped_id: {"secret": scoped_secret, "entities": [second]}}
+    )
     scoped = ZuoraClient(sandbox.url, scoped_id, scoped_secret, backoff_base_s=0.02, max_attempts=1)
     # A token valid for one entity needs no header, and lists only that entity in its scope.
     mine = {r["id"] for p in scoped.query_objects("accounts") for r in p}
     assert mine == {r["id"] for p in connect(sandbox, entity_id=second).query_objects("accounts") for r in p}
-    token = httpx.post(f"{sandbox.url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": scoped_id, "client_secret": scoped_secret}).json()
+    token = httpx.post(
+        f"{sandbox.url}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": scoped_id, "client_secret": scoped_secret},
+    ).json()
     assert f"entity.{second}" in token["scope"].split() and f"entity.{first}" not in token["scope"]
-    refused = httpx.get(f"{sandbox.url}/object-query/accounts", headers={
-        "Authorization": f"Bearer {token['access_token']}", "Zuora-Entity-Ids": first})
+    refused = httpx.get(
+        f"{sandbox.url}/object-query/accounts",
+        headers={"Authorization": f"Bearer {token['access_token']}", "Zuora-Entity-Ids": first},
+    )
     assert refused.status_code == 403 and refused.json()["reasons"][0]["message"]
     with pytest.raises(ZuoraError, match="cannot access entity"):
         _ = ZuoraClient(sandbox.url, scoped_id, scoped_secret, entity_id=first, max_attempts=1).tenant_id

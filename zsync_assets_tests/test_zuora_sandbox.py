@@ -30,9 +30,14 @@ def _all(client: httpx.Client, obj: str, **params) -> list[dict]:
 
 def test_token_expires_and_every_api_route_then_answers_401(make_zuora_sandbox):
     sandbox = make_zuora_sandbox(size=2, token_ttl_s=1)
-    token = httpx.post(f"{sandbox.url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": sandbox.client_id,
-        "client_secret": sandbox.client_secret}).json()
+    token = httpx.post(
+        f"{sandbox.url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+        },
+    ).json()
     assert token["expires_in"] == 1 and "tenant.9000001" in token["scope"].split() and token["jti"]
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert httpx.get(f"{sandbox.url}/object-query/accounts", headers=headers).status_code == 200
@@ -41,8 +46,10 @@ def test_token_expires_and_every_api_route_then_answers_401(make_zuora_sandbox):
         response = httpx.request(method, sandbox.url + path, headers=headers, json={})
         assert response.status_code == 401, (path, response.text)
         assert response.headers["Zuora-Request-Id"]
-    bad = httpx.post(f"{sandbox.url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": sandbox.client_id, "client_secret": "wrong"})
+    bad = httpx.post(
+        f"{sandbox.url}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": sandbox.client_id, "client_secret": "wrong"},
+    )
     assert bad.status_code == 401 and "wrong" not in bad.text
 
 
@@ -74,13 +81,18 @@ def test_filters_compare_typed_values(zuora_sandbox):
 
 def test_zoql_query_and_query_more(zuora_sandbox):
     with zuora_sandbox.client() as client:
-        first = client.post("/v1/action/query", json={
-            "queryString": "select Id, InvoiceId, Amount, UpdatedDate from InvoiceItemAdjustment "
-                           "where UpdatedDate >= '2000-01-01T00:00:00Z' and Status = 'Processed'"}).json()
+        first = client.post(
+            "/v1/action/query",
+            json={
+                "queryString": "select Id, InvoiceId, Amount, UpdatedDate from InvoiceItemAdjustment "
+                "where UpdatedDate >= '2000-01-01T00:00:00Z' and Status = 'Processed'"
+            },
+        ).json()
         assert first["done"] and first["size"] == len(first["records"]) >= 1
         assert set(first["records"][0]) == {"Id", "InvoiceId", "Amount", "UpdatedDate"}
-        paged = client.post("/v1/action/query", json={"queryString": "select Id from InvoiceItem",
-                                                      "conf": {"batchSize": 20}}).json()
+        paged = client.post(
+            "/v1/action/query", json={"queryString": "select Id from InvoiceItem", "conf": {"batchSize": 20}}
+        ).json()
         ids = [r["Id"] for r in paged["records"]]
         while not paged["done"]:
             paged = client.post("/v1/action/queryMore", json={"queryLocator": paged["queryLocator"]}).json()
@@ -92,12 +104,28 @@ def test_zoql_query_and_query_more(zuora_sandbox):
 def test_seed_adds_up(make_zuora_sandbox):
     sandbox = make_zuora_sandbox(size=24)
     with sandbox.client() as client:
-        data = {obj: _all(client, obj) for obj in (
-            "accounts", "contacts", "products", "invoices", "invoice-items", "taxation-items", "payments",
-            "payment-applications", "refunds", "refund-applications", "credit-memos", "debit-memos",
-            "credit-memo-applications")}
-        adjustments = client.post("/v1/action/query", json={
-            "queryString": "select InvoiceId, Amount, Type, Status from InvoiceItemAdjustment"}).json()["records"]
+        data = {
+            obj: _all(client, obj)
+            for obj in (
+                "accounts",
+                "contacts",
+                "products",
+                "invoices",
+                "invoice-items",
+                "taxation-items",
+                "payments",
+                "payment-applications",
+                "refunds",
+                "refund-applications",
+                "credit-memos",
+                "debit-memos",
+                "credit-memo-applications",
+            )
+        }
+        adjustments = client.post(
+            "/v1/action/query",
+            json={"queryString": "select InvoiceId, Amount, Type, Status from InvoiceItemAdjustment"},
+        ).json()["records"]
     items: defaultdict[str, float] = defaultdict(float)
     taxes: defaultdict[str, float] = defaultdict(float)
     paid: defaultdict[str, float] = defaultdict(float)
@@ -115,12 +143,15 @@ def test_seed_adds_up(make_zuora_sandbox):
     for application in data["payment-applications"]:
         paid[application["invoiceId"]] += application["applyAmount"]
     for adjustment in adjustments:
-        adjusted[adjustment["InvoiceId"]] += adjustment["Amount"] if adjustment["Type"] == "Credit" else -adjustment["Amount"]
+        adjusted[adjustment["InvoiceId"]] += (
+            adjustment["Amount"] if adjustment["Type"] == "Credit" else -adjustment["Amount"]
+        )
     posted = [i for i in data["invoices"] if i["status"] == "Posted"]
     for invoice in posted:
         assert invoice["amount"] == pytest.approx(items[invoice["id"]] + taxes[invoice["id"]], abs=0.005)
         assert invoice["balance"] == pytest.approx(
-            invoice["amount"] - paid[invoice["id"]] - adjusted[invoice["id"]] - credited[invoice["id"]], abs=0.005)
+            invoice["amount"] - paid[invoice["id"]] - adjusted[invoice["id"]] - credited[invoice["id"]], abs=0.005
+        )
         assert invoice["creditMemoAmount"] == pytest.approx(credited[invoice["id"]], abs=0.005)
     # The cases that break naive connectors are all present.
     statuses = {i["status"] for i in data["invoices"]}
@@ -142,7 +173,8 @@ def test_seed_adds_up(make_zuora_sandbox):
         assert memo["appliedAmount"] + memo["balance"] == pytest.approx(memo["totalAmount"], abs=0.005)
     for payment in data["payments"]:
         assert payment["unappliedAmount"] == pytest.approx(
-            payment["amount"] - payment["appliedAmount"] - payment["refundAmount"], abs=0.005)
+            payment["amount"] - payment["appliedAmount"] - payment["refundAmount"], abs=0.005
+        )
 
 
 def test_empty_tenant_and_restart_keeps_state(make_zuora_sandbox):
@@ -156,9 +188,13 @@ def test_empty_tenant_and_restart_keeps_state(make_zuora_sandbox):
     assert response.status_code == 200 and response.json()["data"] == []
 
 
-NEW_ACCOUNT = {"name": "Zsync Test Customer", "currency": "EUR", "IntegrationId__NS": "ns-123",
-               "SynctoNetSuite__NS": "Yes", "billToContact": {"firstName": "Ada", "lastName": "Lovelace",
-                                                             "country": "Germany"}}
+NEW_ACCOUNT = {
+    "name": "Zsync Test Customer",
+    "currency": "EUR",
+    "IntegrationId__NS": "ns-123",
+    "SynctoNetSuite__NS": "Yes",
+    "billToContact": {"firstName": "Ada", "lastName": "Lovelace", "country": "Germany"},
+}
 
 
 def test_record_updated_mid_paging_does_not_make_another_record_skipped(zuora_sandbox):
@@ -185,45 +221,107 @@ def test_writes_keep_derived_amounts_true(zuora_sandbox):
         account = client.get(f"/object-query/accounts/{created['accountId']}", params={"expand[]": "billto"}).json()
         assert account["IntegrationId__NS"] == "ns-123" and account["billTo"]["lastName"] == "Lovelace"
         charge = client.get("/object-query/product-rate-plan-charges").json()["data"][0]
-        invoice = client.post("/v1/invoices", json={
-            "accountId": created["accountId"], "invoiceDate": "2026-01-01", "status": "Posted",
-            "invoiceItems": [{"amount": 100, "serviceStartDate": "2026-01-01", "productRatePlanChargeId": charge["id"],
-                              # the spec types tax amounts and rates as numeric strings
-                              "taxItems": [{"name": "VAT", "taxAmount": "19", "jurisdiction": "DE", "taxRate": "0.19",
-                                            "taxDate": "2026-01-01", "taxMode": "TaxExclusive",
-                                            "taxRateType": "Percentage"}]},
-                             {"amount": -10, "serviceStartDate": "2026-01-01", "chargeName": "Discount"}]}).json()
+        invoice = client.post(
+            "/v1/invoices",
+            json={
+                "accountId": created["accountId"],
+                "invoiceDate": "2026-01-01",
+                "status": "Posted",
+                "invoiceItems": [
+                    {
+                        "amount": 100,
+                        "serviceStartDate": "2026-01-01",
+                        "productRatePlanChargeId": charge["id"],
+                        # the spec types tax amounts and rates as numeric strings
+                        "taxItems": [
+                            {
+                                "name": "VAT",
+                                "taxAmount": "19",
+                                "jurisdiction": "DE",
+                                "taxRate": "0.19",
+                                "taxDate": "2026-01-01",
+                                "taxMode": "TaxExclusive",
+                                "taxRateType": "Percentage",
+                            }
+                        ],
+                    },
+                    {"amount": -10, "serviceStartDate": "2026-01-01", "chargeName": "Discount"},
+                ],
+            },
+        ).json()
         assert invoice["amount"] == 109 and invoice["balance"] == 109 and invoice["status"] == "Posted"
         item = client.get("/object-query/invoice-items", params={"filter[]": f"invoiceId.EQ:{invoice['id']}"}).json()
-        adjust = client.post("/v1/action/create", json={"type": "InvoiceItemAdjustment", "objects": [{
-            "SourceId": item["data"][0]["id"], "SourceType": "InvoiceDetail", "Type": "Credit", "Amount": 9,
-            "InvoiceId": invoice["id"]}]}).json()
+        adjust = client.post(
+            "/v1/action/create",
+            json={
+                "type": "InvoiceItemAdjustment",
+                "objects": [
+                    {
+                        "SourceId": item["data"][0]["id"],
+                        "SourceType": "InvoiceDetail",
+                        "Type": "Credit",
+                        "Amount": 9,
+                        "InvoiceId": invoice["id"],
+                    }
+                ],
+            },
+        ).json()
         assert adjust[0]["Success"], adjust
-        payment = client.post("/v1/payments", json={
-            "accountId": created["accountId"], "amount": 150, "currency": "EUR", "type": "External",
-            "invoices": [{"invoiceId": invoice["id"], "amount": 60}]}).json()
+        payment = client.post(
+            "/v1/payments",
+            json={
+                "accountId": created["accountId"],
+                "amount": 150,
+                "currency": "EUR",
+                "type": "External",
+                "invoices": [{"invoiceId": invoice["id"], "amount": 60}],
+            },
+        ).json()
         assert payment["unappliedAmount"] == 90
-        assert client.post(f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 91, "type": "External"}
-                           ).status_code == 400
+        assert (
+            client.post(
+                f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 91, "type": "External"}
+            ).status_code
+            == 400
+        )
         refund = client.post(f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 40, "type": "External"})
         assert refund.status_code == 200, refund.text
         after = client.get(f"/object-query/invoices/{invoice['id']}").json()
         assert after["balance"] == 109 - 9 - 60
         assert client.get(f"/object-query/payments/{payment['id']}").json()["unappliedAmount"] == 50
         assert client.get(f"/object-query/accounts/{created['accountId']}").json()["balance"] == 40
-        cancel = client.post("/v1/action/update", json={"type": "Invoice", "objects": [
-            {"Id": invoice["id"], "Status": "Canceled"}]}).json()
+        cancel = client.post(
+            "/v1/action/update", json={"type": "Invoice", "objects": [{"Id": invoice["id"], "Status": "Canceled"}]}
+        ).json()
         assert cancel[0]["Success"] is False  # paid invoices cannot be canceled
-        draft = client.post("/v1/invoices", json={"accountId": created["accountId"], "invoiceDate": "2026-02-01",
-                                                  "invoiceItems": [{"amount": 5, "serviceStartDate": "2026-02-01"}]})
+        draft = client.post(
+            "/v1/invoices",
+            json={
+                "accountId": created["accountId"],
+                "invoiceDate": "2026-02-01",
+                "invoiceItems": [{"amount": 5, "serviceStartDate": "2026-02-01"}],
+            },
+        )
         posted = client.post("/v1/invoices/bulk-post", json={"invoices": [{"id": draft.json()["id"]}]}).json()
         assert posted["invoices"][0]["success"]
-        writeback = client.post("/v1/action/update", json={"type": "Payment", "objects": [
-            {"Id": payment["id"], "IntegrationId__NS": "ns-pay-1", "Origin__NS": "Zuora"}]}).json()
+        writeback = client.post(
+            "/v1/action/update",
+            json={
+                "type": "Payment",
+                "objects": [{"Id": payment["id"], "IntegrationId__NS": "ns-pay-1", "Origin__NS": "Zuora"}],
+            },
+        ).json()
         assert writeback[0]["Success"]
-        memo = client.post("/v1/credit-memos", json={"accountId": created["accountId"], "charges": [
-            {"productRatePlanChargeId": charge["id"], "amount": 12}]}).json()
-        assert memo["status"] == "Draft" and client.put(f"/v1/credit-memos/{memo['id']}/post").json()["status"] == "Posted"
+        memo = client.post(
+            "/v1/credit-memos",
+            json={
+                "accountId": created["accountId"],
+                "charges": [{"productRatePlanChargeId": charge["id"], "amount": 12}],
+            },
+        ).json()
+        assert (
+            memo["status"] == "Draft" and client.put(f"/v1/credit-memos/{memo['id']}/post").json()["status"] == "Posted"
+        )
         missing = client.post("/v1/accounts", json={"name": "x"})
         assert missing.status_code == 400 and missing.json()["success"] is False
 
@@ -250,8 +348,10 @@ def test_idempotency_replay_conflicts_and_restart(zuora_sandbox):
         assert first.status_code == again.status_code == 200 and first.json() == again.json()
         assert client.post("/v1/accounts", json={**NEW_ACCOUNT, "name": "other"}, headers=key).status_code == 422
         failed = client.post("/v1/accounts", json={"name": "no currency"}, headers={"Idempotency-Key": "bad-1"})
-        assert client.post("/v1/accounts", json={"name": "no currency"}, headers={"Idempotency-Key": "bad-1"}
-                           ).json() == failed.json()  # failures replay too
+        assert (
+            client.post("/v1/accounts", json={"name": "no currency"}, headers={"Idempotency-Key": "bad-1"}).json()
+            == failed.json()
+        )  # failures replay too
     assert zuora_sandbox.stats()["writes:POST /v1/accounts"] == 1
     zuora_sandbox.restart()
     with zuora_sandbox.client() as client:
@@ -259,6 +359,7 @@ def test_idempotency_replay_conflicts_and_restart(zuora_sandbox):
         zuora_sandbox.set_faults([{"route": "POST /v1/accounts", "latency_ms": 800}])
         slow_key = {"Idempotency-Key": "slow-1"}
         import threading
+
         slow = threading.Thread(target=lambda: client.post("/v1/accounts", json=NEW_ACCOUNT, headers=slow_key))
         slow.start()
         _wait_until_claimed(zuora_sandbox, "slow-1")
@@ -284,8 +385,12 @@ def test_commit_then_drop_leaves_the_write_durable(zuora_sandbox):
 def test_faults_rate_limit_and_headers(make_zuora_sandbox):
     sandbox = make_zuora_sandbox(size=2, rate_limit_per_minute=5)
     with sandbox.client() as client:
-        sandbox.set_faults([{"route": "GET /object-query/*", "burst_429": 1},
-                            {"route": "GET /object-query/invoices", "error_rate": 1.0, "error_status": 503}])
+        sandbox.set_faults(
+            [
+                {"route": "GET /object-query/*", "burst_429": 1},
+                {"route": "GET /object-query/invoices", "error_rate": 1.0, "error_status": 503},
+            ]
+        )
         limited = client.get("/object-query/accounts")
         assert limited.status_code == 429 and limited.headers["ratelimit-limit"] == "5"
         assert client.get("/object-query/invoices").status_code == 503

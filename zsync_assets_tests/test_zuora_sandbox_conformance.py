@@ -50,18 +50,23 @@ class Conformance:
             return [self.relax(i, schema["items"]) for i in instance]
         if isinstance(instance, dict):
             props = self.declared(schema)
-            return {k: self.relax(v, props[k]) if k in props else v for k, v in instance.items()
-                    if k in props or "__" not in k}
+            return {
+                k: self.relax(v, props[k]) if k in props else v
+                for k, v in instance.items()
+                if k in props or "__" not in k
+            }
         return instance
 
     def check(self, method: str, path: str, body) -> None:  # noqa: ANN001
-        pointer = "#/" + _pointer("paths", path, method.lower(), "responses", "200", "content", "application/json",
-                                  "schema")
+        pointer = "#/" + _pointer(
+            "paths", path, method.lower(), "responses", "200", "content", "application/json", "schema"
+        )
         schema = {"$ref": URI + pointer}
         validator = Draft4Validator(schema, registry=self.registry, format_checker=FormatChecker())
         errors = sorted(validator.iter_errors(self.relax(body, schema)), key=lambda e: list(e.absolute_path))
         assert not errors, f"{method} {path}: " + "; ".join(
-            f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5])
+            f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5]
+        )
 
 
 def test_read_responses_match_the_vendor_schemas(zuora_spec, make_zuora_sandbox):
@@ -69,8 +74,14 @@ def test_read_responses_match_the_vendor_schemas(zuora_spec, make_zuora_sandbox)
     sandbox = make_zuora_sandbox(size=12)
     import httpx
 
-    token = httpx.post(f"{sandbox.url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": sandbox.client_id, "client_secret": sandbox.client_secret})
+    token = httpx.post(
+        f"{sandbox.url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+        },
+    )
     conformance.check("POST", "/oauth/token", token.json())
     with sandbox.client() as client:
         for path in OBJECT_QUERY:
@@ -81,11 +92,14 @@ def test_read_responses_match_the_vendor_schemas(zuora_spec, make_zuora_sandbox)
             conformance.check("GET", f"/object-query/{path}/{{key}}", one)
         expanded = client.get("/object-query/accounts", params={"expand[]": ["billto", "soldto"]}).json()
         conformance.check("GET", "/object-query/accounts", expanded)
-        query = client.post("/v1/action/query", json={"queryString": "select Id, Amount, InvoiceId, UpdatedDate "
-                                                                     "from InvoiceItemAdjustment"}).json()
+        query = client.post(
+            "/v1/action/query",
+            json={"queryString": "select Id, Amount, InvoiceId, UpdatedDate from InvoiceItemAdjustment"},
+        ).json()
         conformance.check("POST", "/v1/action/query", query)
-        first = client.post("/v1/action/query", json={"queryString": "select Id from InvoiceItem",
-                                                      "conf": {"batchSize": 10}}).json()
+        first = client.post(
+            "/v1/action/query", json={"queryString": "select Id from InvoiceItem", "conf": {"batchSize": 10}}
+        ).json()
         more = client.post("/v1/action/queryMore", json={"queryLocator": first["queryLocator"]}).json()
         conformance.check("POST", "/v1/action/queryMore", more)
 
@@ -93,47 +107,123 @@ def test_read_responses_match_the_vendor_schemas(zuora_spec, make_zuora_sandbox)
 def test_write_responses_match_the_vendor_schemas(zuora_spec, zuora_sandbox):
     conformance = Conformance(zuora_spec)
     with zuora_sandbox.client() as client:
+
         def write(method: str, template: str, path: str | None = None, **kwargs) -> dict:
             response = client.request(method, path or template, **kwargs)
             assert response.status_code == 200, (template, response.text)
             conformance.check(method, template, response.json())
             return response.json()
 
-        product = write("POST", "/v1/object/product", json={
-            "Name": "Conformance", "EffectiveStartDate": "2026-01-01", "EffectiveEndDate": "2030-01-01",
-            "IntegrationId__NS": "ns-1"})
+        product = write(
+            "POST",
+            "/v1/object/product",
+            json={
+                "Name": "Conformance",
+                "EffectiveStartDate": "2026-01-01",
+                "EffectiveEndDate": "2030-01-01",
+                "IntegrationId__NS": "ns-1",
+            },
+        )
         plan = write("POST", "/v1/object/product-rate-plan", json={"Name": "Monthly", "ProductId": product["Id"]})
-        charge = write("POST", "/v1/object/product-rate-plan-charge", json={
-            "Name": "Fee", "ProductRatePlanId": plan["Id"], "ChargeModel": "Flat Fee Pricing", "ChargeType": "Recurring",
-            "BillingPeriod": "Month", "TriggerEvent": "ContractEffective", "BillCycleType": "DefaultFromCustomer",
-            "UseDiscountSpecificAccountingCode": False,
-            "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [{"Currency": "USD", "Price": 10}]}})
-        account = write("POST", "/v1/accounts", json={
-            "name": "Conformance Co", "currency": "USD", "SynctoNetSuite__NS": "Yes",
-            "billToContact": {"firstName": "A", "lastName": "B"}, "soldToContact": {"firstName": "C", "lastName": "D"}})
-        write("PUT", "/v1/accounts/{account-key}", f"/v1/accounts/{account['accountNumber']}",
-              json={"notes": "n", "IntegrationId__NS": "ns-2"})
-        write("POST", "/v1/subscriptions", json={
-            "accountKey": account["accountId"], "contractEffectiveDate": "2026-01-01", "termType": "TERMED",
-            "initialTerm": 12, "renewalTerm": 12, "subscribeToRatePlans": [{"productRatePlanId": plan["Id"]}]})
-        invoice = write("POST", "/v1/invoices", json={
-            "accountId": account["accountId"], "invoiceDate": "2026-01-01", "invoiceItems": [
-                {"amount": 10, "serviceStartDate": "2026-01-01", "productRatePlanChargeId": charge["Id"]}]})
+        charge = write(
+            "POST",
+            "/v1/object/product-rate-plan-charge",
+            json={
+                "Name": "Fee",
+                "ProductRatePlanId": plan["Id"],
+                "ChargeModel": "Flat Fee Pricing",
+                "ChargeType": "Recurring",
+                "BillingPeriod": "Month",
+                "TriggerEvent": "ContractEffective",
+                "BillCycleType": "DefaultFromCustomer",
+                "UseDiscountSpecificAccountingCode": False,
+                "ProductRatePlanChargeTierData": {"ProductRatePlanChargeTier": [{"Currency": "USD", "Price": 10}]},
+            },
+        )
+        account = write(
+            "POST",
+            "/v1/accounts",
+            json={
+                "name": "Conformance Co",
+                "currency": "USD",
+                "SynctoNetSuite__NS": "Yes",
+                "billToContact": {"firstName": "A", "lastName": "B"},
+                "soldToContact": {"firstName": "C", "lastName": "D"},
+            },
+        )
+        write(
+            "PUT",
+            "/v1/accounts/{account-key}",
+            f"/v1/accounts/{account['accountNumber']}",
+            json={"notes": "n", "IntegrationId__NS": "ns-2"},
+        )
+        write(
+            "POST",
+            "/v1/subscriptions",
+            json={
+                "accountKey": account["accountId"],
+                "contractEffectiveDate": "2026-01-01",
+                "termType": "TERMED",
+                "initialTerm": 12,
+                "renewalTerm": 12,
+                "subscribeToRatePlans": [{"productRatePlanId": plan["Id"]}],
+            },
+        )
+        invoice = write(
+            "POST",
+            "/v1/invoices",
+            json={
+                "accountId": account["accountId"],
+                "invoiceDate": "2026-01-01",
+                "invoiceItems": [
+                    {"amount": 10, "serviceStartDate": "2026-01-01", "productRatePlanChargeId": charge["Id"]}
+                ],
+            },
+        )
         write("POST", "/v1/invoices/bulk-post", json={"invoices": [{"id": invoice["id"]}]})
-        payment = write("POST", "/v1/payments", json={
-            "accountId": account["accountId"], "amount": 15, "currency": "USD", "type": "External",
-            "invoices": [{"invoiceId": invoice["id"], "amount": 10}]})
-        write("POST", "/v1/payments/{paymentKey}/refunds", f"/v1/payments/{payment['id']}/refunds",
-              json={"totalAmount": 5, "type": "External"})
+        payment = write(
+            "POST",
+            "/v1/payments",
+            json={
+                "accountId": account["accountId"],
+                "amount": 15,
+                "currency": "USD",
+                "type": "External",
+                "invoices": [{"invoiceId": invoice["id"], "amount": 10}],
+            },
+        )
+        write(
+            "POST",
+            "/v1/payments/{paymentKey}/refunds",
+            f"/v1/payments/{payment['id']}/refunds",
+            json={"totalAmount": 5, "type": "External"},
+        )
         for kind in ("credit", "debit"):
-            memo = write("POST", f"/v1/{kind}-memos", json={
-                "accountId": account["accountId"], "charges": [{"productRatePlanChargeId": charge["Id"], "amount": 3}]})
+            memo = write(
+                "POST",
+                f"/v1/{kind}-memos",
+                json={
+                    "accountId": account["accountId"],
+                    "charges": [{"productRatePlanChargeId": charge["Id"], "amount": 3}],
+                },
+            )
             write("PUT", f"/v1/{kind}-memos/{{{kind}MemoKey}}/post", f"/v1/{kind}-memos/{memo['id']}/post")
         items = client.get("/object-query/invoice-items", params={"filter[]": f"invoiceId.EQ:{invoice['id']}"}).json()
-        write("POST", "/v1/action/create", json={"type": "InvoiceItemAdjustment", "objects": [{
-            "SourceId": items["data"][0]["id"], "SourceType": "InvoiceDetail", "Type": "Charge", "Amount": 1}]})
-        write("POST", "/v1/action/update", json={"type": "Account", "objects": [
-            {"Id": account["accountId"], "IntegrationStatus__NS": "Synced"}]})
+        write(
+            "POST",
+            "/v1/action/create",
+            json={
+                "type": "InvoiceItemAdjustment",
+                "objects": [
+                    {"SourceId": items["data"][0]["id"], "SourceType": "InvoiceDetail", "Type": "Charge", "Amount": 1}
+                ],
+            },
+        )
+        write(
+            "POST",
+            "/v1/action/update",
+            json={"type": "Account", "objects": [{"Id": account["accountId"], "IntegrationStatus__NS": "Synced"}]},
+        )
 
 
 def test_the_conformance_check_rejects_a_wrong_shape(zuora_spec):

@@ -15,7 +15,6 @@ from zsync_assets_tests.fixtures.zuora_client import connect
 ACCOUNTS = StagedObject("zuora", "accounts", "updatedDate")
 
 
-
 def run_stage(sandbox, warehouse: Warehouse, obj: StagedObject = ACCOUNTS, **settings) -> StageResult:
     with connect(sandbox, **settings) as client:
         return stage(warehouse, obj, object_query_fetch(client, obj))

@@ -37,11 +37,13 @@ class Finding:
         return self.nothing_to_compare is not None
 
 
-def _finding(con: duckdb.DuckDBPyConnection, where_sql: str, columns: str, order: str,
-             params: list) -> Finding:
+def _finding(con: duckdb.DuckDBPyConnection, where_sql: str, columns: str, order: str, params: list) -> Finding:
     count = con.execute(f"select count(*) from {where_sql}", params).fetchall()[0][0]
-    rows = con.sql(f"select {columns} from {where_sql} order by {order} limit {SAMPLE}",
-                   params=params).pl().to_dicts() if count else []
+    rows = (
+        con.sql(f"select {columns} from {where_sql} order by {order} limit {SAMPLE}", params=params).pl().to_dicts()
+        if count
+        else []
+    )
     return Finding(int(count), [{k: _plain(v) for k, v in r.items()} for r in rows])
 
 
@@ -56,8 +58,10 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
 def _records(con: duckdb.DuckDBPyConnection, flow: str, finding: Finding) -> Finding:
     finding.checked = _scalar(con, "select count(*) from audit.sync_status where flow = ?", [flow])
     if not finding.checked:
-        finding.nothing_to_compare = (f"flow {flow} has no records yet (nothing planned, linked or attempted): "
-                                      f"run its plan/{flow} and push/{flow}")
+        finding.nothing_to_compare = (
+            f"flow {flow} has no records yet (nothing planned, linked or attempted): "
+            f"run its plan/{flow} and push/{flow}"
+        )
     return finding
 
 
@@ -65,8 +69,12 @@ def failed_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
     """Records of `flow` whose latest attempt failed and has not succeeded since: a data error
     waits for a fix at the source (or `zsync requeue`), a transient one is retried next run."""
     finding = _finding(
-        con, "audit.failures where flow = ?",
-        "source_id, error_code, error_class, error_message, failed_attempts", "last_attempt_at desc, source_id", [flow])
+        con,
+        "audit.failures where flow = ?",
+        "source_id, error_code, error_class, error_message, failed_attempts",
+        "last_attempt_at desc, source_id",
+        [flow],
+    )
     finding.query = f"select * from audit.failures where flow = '{flow}'"
     return _records(con, flow, finding)
 
@@ -82,8 +90,11 @@ def blocked_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
 
 def top_reasons(con: duckdb.DuckDBPyConnection, flow: str, status: str = "blocked", limit: int = SAMPLE) -> list[dict]:
     """The most frequent root causes (engine/blockers.py) of `flow`'s records in `status`, with their counts."""
-    counts = con.sql("select reason, count(*) as records from audit.sync_status where flow = $flow "
-                     "and status = $status group by reason", params={"flow": flow, "status": status}).pl()
+    counts = con.sql(
+        "select reason, count(*) as records from audit.sync_status where flow = $flow "
+        "and status = $status group by reason",
+        params={"flow": flow, "status": status},
+    ).pl()
     return by_root_cause(counts, [], limit).to_dicts()
 
 
@@ -96,8 +107,9 @@ def broken_links(con: duckdb.DuckDBPyConnection, flow: str | FlowSides) -> Findi
     side = flow if isinstance(flow, FlowSides) else declared_side(con, flow)
     name = side.flow if side else str(flow)
     where = f"audit.unlinked where flow = ? and side = 'target' and {BROKEN_LINK}"
-    finding = _finding(con, where, "record_id as target_id, linked_to as source_id, issue, deleted_at",
-                       "record_id", [name])
+    finding = _finding(
+        con, where, "record_id as target_id, linked_to as source_id, issue, deleted_at", "record_id", [name]
+    )
     finding.query = f"select * from audit.unlinked where flow = '{name}' and side = 'target' and {BROKEN_LINK}"
     links = _scalar(con, "select count(*) from zsync.links where flow = ?", [name])
     wanted = list(side.target_tables) if side else []
@@ -107,27 +119,41 @@ def broken_links(con: duckdb.DuckDBPyConnection, flow: str | FlowSides) -> Findi
         finding.nothing_to_compare = f"the records {name} writes are not all staged ({missing})"
         return finding
     last = "least(" + ", ".join(f"(select max(_staged_at) from {qualified(t)})" for t in staged) + ")"
-    finding.checked = _scalar(con, f"select count(*) from zsync.links where flow = ? and synced_at < "
-                                   f"coalesce({last}, {EPOCH})", [name])
+    finding.checked = _scalar(
+        con, f"select count(*) from zsync.links where flow = ? and synced_at < coalesce({last}, {EPOCH})", [name]
+    )
     if not links:
         finding.nothing_to_compare = f"flow {name} has no links yet"
     elif not finding.checked:
-        finding.nothing_to_compare = (f"all {links} link(s) of {name} were made after the last staging of "
-                                      f"{', '.join(staged)}; the next run stages them and checks them")
+        finding.nothing_to_compare = (
+            f"all {links} link(s) of {name} were made after the last staging of "
+            f"{', '.join(staged)}; the next run stages them and checks them"
+        )
     return finding
 
 
 def invoice_differences(con: duckdb.DuckDBPyConnection) -> Finding:
     """Linked invoices whose Zuora and NetSuite amounts differ, or whose NetSuite side is missing."""
     where = "audit.reconciliation where level = 'invoice' and status in ('mismatch', 'missing in netsuite')"
-    finding = _finding(con, where, "zuora_invoice_id, invoice_number, netsuite_id, currency, zuora_amount, "
-                                   "netsuite_amount, difference, status", "abs(difference) desc, zuora_invoice_id", [])
+    finding = _finding(
+        con,
+        where,
+        "zuora_invoice_id, invoice_number, netsuite_id, currency, zuora_amount, netsuite_amount, difference, status",
+        "abs(difference) desc, zuora_invoice_id",
+        [],
+    )
     finding.query = f"select * from {where}"
-    counts = dict(con.execute("select status = 'not staged yet', count(*) from audit.reconciliation "
-                              "where level = 'invoice' group by 1").fetchall())
+    counts = dict(
+        con.execute(
+            "select status = 'not staged yet', count(*) from audit.reconciliation where level = 'invoice' group by 1"
+        ).fetchall()
+    )
     finding.checked, waiting = int(counts.get(False, 0)), int(counts.get(True, 0))
     if not finding.checked:
         finding.nothing_to_compare = (
             f"all {waiting} linked invoice(s) were created after NetSuite's last staging; the next run stages "
-            "them and compares them" if waiting else "no invoice is linked yet (or zuora.invoices is not staged)")
+            "them and compares them"
+            if waiting
+            else "no invoice is linked yet (or zuora.invoices is not staged)"
+        )
     return finding

@@ -36,8 +36,10 @@ def flows_sql(sides: Sequence[FlowSides], staged: Mapping[tuple[str, str], Stage
             f"{lit(s.target_system)} as target_system, {lit(source.table if source else None)} as source_table, "
             f"{lit(target.table if target else None)} as target_table"
         )
-    empty = ("select null::varchar as flow, null::varchar as source_system, null::varchar as target_system, "
-             "null::varchar as source_table, null::varchar as target_table where false")
+    empty = (
+        "select null::varchar as flow, null::varchar as source_system, null::varchar as target_system, "
+        "null::varchar as source_table, null::varchar as target_table where false"
+    )
     return _union(rows, empty)
 
 
@@ -47,9 +49,11 @@ def plans_sql(plan_tables: Mapping[str, str]) -> str:
         f"from {qualified(table)}"
         for flow, table in plan_tables.items()
     ]
-    empty = ("select null::varchar as flow, null::varchar as source_id, null::varchar as action, "
-             "null::varchar as reason, null::varchar as target_id, null::varchar as payload_hash, "
-             "null::varchar as last_error_code where false")
+    empty = (
+        "select null::varchar as flow, null::varchar as source_id, null::varchar as action, "
+        "null::varchar as reason, null::varchar as target_id, null::varchar as payload_hash, "
+        "null::varchar as last_error_code where false"
+    )
     return _union(parts, empty)
 
 
@@ -59,10 +63,13 @@ def deleted_records_sql(tables: Sequence[StagedTable]) -> str:
         f"cast({quote_ident(t.key)} as varchar) as record_id, "
         f"{f'cast({quote_ident(t.label)} as varchar)' if t.label else 'null::varchar'} as label, "
         f"_deleted_at as deleted_at from {qualified(t.table)} where _deleted_at is not null"
-        for t in tables if t.deletable
+        for t in tables
+        if t.deletable
     ]
-    empty = ("select null::varchar as system, null::varchar as staged_table, null::varchar as record_id, "
-             "null::varchar as label, null::timestamptz as deleted_at where false")
+    empty = (
+        "select null::varchar as system, null::varchar as staged_table, null::varchar as record_id, "
+        "null::varchar as label, null::timestamptz as deleted_at where false"
+    )
     return _union(parts, empty)
 
 
@@ -149,20 +156,23 @@ def sync_status_sql() -> str:
 
 
 def sync_summary_sql() -> str:
-    return ("select flow, status, count(*) as records from audit.sync_status "
-            "group by flow, status order by flow, status")
+    return "select flow, status, count(*) as records from audit.sync_status group by flow, status order by flow, status"
 
 
 def failures_sql() -> str:
-    return ("select flow, source_system, source_id, target_system, target_id, error_code, error_class, "
-            "error_message, failed_attempts, last_attempt_at, reason from audit.sync_status "
-            "where status = 'failed'")
+    return (
+        "select flow, source_system, source_id, target_system, target_id, error_code, error_class, "
+        "error_message, failed_attempts, last_attempt_at, reason from audit.sync_status "
+        "where status = 'failed'"
+    )
 
 
 def blocked_sql() -> str:
-    return ("select s.flow, s.source_system, s.source_id, s.reason, p.last_error_code, s.target_id "
-            "from audit.sync_status s join audit.plans p on p.flow = s.flow and p.source_id = s.source_id "
-            "where p.action = 'blocked'")
+    return (
+        "select s.flow, s.source_system, s.source_id, s.reason, p.last_error_code, s.target_id "
+        "from audit.sync_status s join audit.plans p on p.flow = s.flow and p.source_id = s.source_id "
+        "where p.action = 'blocked'"
+    )
 
 
 _UNLINKED_EMPTY = (
@@ -211,8 +221,10 @@ def _missing_targets(flow: str, system: str, tables: Sequence[StagedTable]) -> s
     # types (a negative invoice is a credit memo) finds its target in any of their tables.
     staged = [f"(select max(_staged_at) from {qualified(t.table)})" if t.staged_at else EPOCH for t in tables]
     last_staged = f"least({', '.join(staged)})" if len(staged) > 1 else staged[0]
-    found = " or ".join(f"exists (select 1 from {qualified(t.table)} t where cast(t.{quote_ident(t.key)} as varchar) "
-                        f"= k.target_id)" for t in tables)
+    found = " or ".join(
+        f"exists (select 1 from {qualified(t.table)} t where cast(t.{quote_ident(t.key)} as varchar) = k.target_id)"
+        for t in tables
+    )
     return f"""
 select {lit(flow)} as flow, 'target' as side, {lit(system)} as system, {lit(tables[0].table)} as staged_table,
        k.target_id as record_id, null::varchar as label, 'linked target not found' as issue,
@@ -223,8 +235,11 @@ where k.flow = {lit(flow)} and k.synced_at < {last_staged} and k.reversed_at is 
   and not ({found})"""
 
 
-def unlinked_sql(sides: Sequence[FlowSides], staged: Mapping[tuple[str, str], StagedTable | None],
-                 targets: Mapping[str, Sequence[StagedTable]]) -> str:
+def unlinked_sql(
+    sides: Sequence[FlowSides],
+    staged: Mapping[tuple[str, str], StagedTable | None],
+    targets: Mapping[str, Sequence[StagedTable]],
+) -> str:
     parts = []
     for s in sides:
         source, target = staged.get((s.flow, "source")), staged.get((s.flow, "target"))
@@ -257,12 +272,20 @@ def reconciliation_sql(catalog: Catalog) -> str:
     a credit memo (README, "What it syncs": invoices), so its NetSuite amount is the memo's total, negated."""
     if not catalog.has("zuora.invoices", *_ZUORA_INVOICE_COLUMNS):
         return _RECONCILIATION_EMPTY
-    tables = [(t, sign) for t, sign in (("netsuite.invoices", ""), ("netsuite.credit_memos", "-"))
-              if catalog.has(t, *_NETSUITE_DOC_COLUMNS)]
-    docs = [f"select internal_id, entity_internal_id, tran_id, {sign}total as total from {qualified(t)}"
-            for t, sign in tables]
-    ns_docs = _union(docs, "select null::varchar as internal_id, null::varchar as entity_internal_id, "
-                           "null::varchar as tran_id, null::double as total where false")
+    tables = [
+        (t, sign)
+        for t, sign in (("netsuite.invoices", ""), ("netsuite.credit_memos", "-"))
+        if catalog.has(t, *_NETSUITE_DOC_COLUMNS)
+    ]
+    docs = [
+        f"select internal_id, entity_internal_id, tran_id, {sign}total as total from {qualified(t)}"
+        for t, sign in tables
+    ]
+    ns_docs = _union(
+        docs,
+        "select null::varchar as internal_id, null::varchar as entity_internal_id, "
+        "null::varchar as tran_id, null::double as total where false",
+    )
     # A document zsync created after NetSuite's last staging cannot be compared yet.
     staged = [f"(select max(_staged_at) from {qualified(t)})" for t, _ in tables if catalog.has(t, "_staged_at")]
     staged_until = f"greatest({', '.join(staged)})" if staged else EPOCH
@@ -318,9 +341,11 @@ select null::varchar as charge_id, null::varchar as charge_name, null::varchar a
 def expired_items_sql(catalog: Catalog) -> str:
     """A synced charge that later expires stays as it is in NetSuite; shown here (README,
     `audit.expired_items`)."""
-    if not (catalog.has("zuora.product_rate_plan_charges", "id", "name", "product_rate_plan_id")
-            and catalog.has("zuora.product_rate_plans", "id", "name", "product_id", "effective_end_date")
-            and catalog.has("zuora.products", "id", "name", "effective_end_date")):
+    if not (
+        catalog.has("zuora.product_rate_plan_charges", "id", "name", "product_rate_plan_id")
+        and catalog.has("zuora.product_rate_plans", "id", "name", "product_id", "effective_end_date")
+        and catalog.has("zuora.products", "id", "name", "effective_end_date")
+    ):
         return _EXPIRED_EMPTY
     return """
 with charges as (

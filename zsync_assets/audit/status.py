@@ -38,9 +38,15 @@ class Status:
         return sum(f["blocked"] + f["failed"] for f in self.flows)
 
     def as_dict(self) -> dict:
-        return {"flows": self.flows, "top_reasons": self.reasons, "more_reasons": self.more_reasons,
-                "last_push": self.last_push, "cursors": self.cursors, "instance": self.instance,
-                "problems": self.problems}
+        return {
+            "flows": self.flows,
+            "top_reasons": self.reasons,
+            "more_reasons": self.more_reasons,
+            "last_push": self.last_push,
+            "cursors": self.cursors,
+            "instance": self.instance,
+            "problems": self.problems,
+        }
 
 
 _REASONS = """
@@ -62,24 +68,35 @@ def read_status(warehouse: Warehouse, flows: Sequence[audit.FlowSides], reasons:
     with warehouse.connect() as con:
         audit.refresh_views(con, flows)
         counts = {(r["flow"], r["status"]): r["records"] for r in _dicts(con, "select * from audit.sync_summary")}
-        directions = {r["flow"]: f"{r['source_system']} -> {r['target_system']}"
-                      for r in _dicts(con, "select * from audit.flows")}
+        directions = {
+            r["flow"]: f"{r['source_system']} -> {r['target_system']}" for r in _dicts(con, "select * from audit.flows")
+        }
         names = list(dict.fromkeys([f.flow for f in flows] + [flow for flow, _ in counts]))
-        status = Status(flows=[
-            {"flow": name, "direction": directions.get(name, ""),
-             **{s: int(counts.get((name, "synced" if s == "linked" else s), 0)) for s in STATUSES}}
-            for name in names])
+        status = Status(
+            flows=[
+                {
+                    "flow": name,
+                    "direction": directions.get(name, ""),
+                    **{s: int(counts.get((name, "synced" if s == "linked" else s), 0)) for s in STATUSES},
+                }
+                for name in names
+            ]
+        )
         grouped = by_root_cause(con.sql(_REASONS).pl(), ["flow", "status"]).to_dicts()
         status.reasons, status.more_reasons = grouped[:reasons], max(0, len(grouped) - reasons)
-        pushes = _dicts(con, """
+        pushes = _dicts(
+            con,
+            """
             select run_id, min("at") as started_at, max("at") as finished_at,
                    count(*) filter (where status = 'succeeded' and action in ('create', 'update')) as written,
                    count(*) filter (where status = 'failed') as failed
-            from zsync.push_log group by run_id order by finished_at desc limit 1""")
+            from zsync.push_log group by run_id order by finished_at desc limit 1""",
+        )
         status.last_push = pushes[0] if pushes else None
         if table_exists(con, "zsync.cursors"):
-            status.cursors = _dicts(con, "select name as table, high_water, updated_at as staged_at "
-                                         "from zsync.cursors order by name")
+            status.cursors = _dicts(
+                con, "select name as table, high_water, updated_at as staged_at from zsync.cursors order by name"
+            )
         if table_exists(con, "zsync.instance"):
             status.instance = _dicts(con, "select system, instance_id, bound_at from zsync.instance order by system")
     return status
@@ -94,11 +111,14 @@ def cursor_summary(cursors: list[dict]) -> list[dict]:
     for system, marks in systems.items():
         dated = [m for m in marks if m["high_water"] is not None]
         oldest = min(dated, key=lambda m: m["high_water"]) if dated else None
-        rows.append({
-            "system": system, "tables": len(marks),
-            "oldest_mark": oldest["high_water"] if oldest else None,
-            "oldest_table": oldest["table"] if oldest else None,
-            "newest_mark": max(m["high_water"] for m in dated) if dated else None,
-            "last_staged": max((m["staged_at"] for m in marks if m["staged_at"]), default=None),
-        })
+        rows.append(
+            {
+                "system": system,
+                "tables": len(marks),
+                "oldest_mark": oldest["high_water"] if oldest else None,
+                "oldest_table": oldest["table"] if oldest else None,
+                "newest_mark": max(m["high_water"] for m in dated) if dated else None,
+                "last_staged": max((m["staged_at"] for m in marks if m["staged_at"]), default=None),
+            }
+        )
     return rows

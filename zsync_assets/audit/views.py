@@ -55,11 +55,33 @@ class FlowSides:
 
 
 # A human label for a staged record: the first of these columns the table has.
-LABEL_COLUMNS = ("name", "company_name", "entity_id", "item_id", "invoice_number", "tran_id",
-                 "account_number", "payment_number", "refund_number", "memo_number", "number")
+LABEL_COLUMNS = (
+    "name",
+    "company_name",
+    "entity_id",
+    "item_id",
+    "invoice_number",
+    "tran_id",
+    "account_number",
+    "payment_number",
+    "refund_number",
+    "memo_number",
+    "number",
+)
 
-VIEWS = ("flows", "plans", "deleted_records", "sync_status", "sync_summary", "failures", "blocked",
-         "unlinked", "reconciliation", "expired_items", "manual_actions")
+VIEWS = (
+    "flows",
+    "plans",
+    "deleted_records",
+    "sync_status",
+    "sync_summary",
+    "failures",
+    "blocked",
+    "unlinked",
+    "reconciliation",
+    "expired_items",
+    "manual_actions",
+)
 
 
 @dataclass(frozen=True)
@@ -113,8 +135,15 @@ def flow_sides(flows: Iterable[Flow]) -> list[FlowSides]:
     sides = []
     for f in flows:
         targets = (staged_table(f.target_system, t) for t in f.target_record_types)
-        sides.append(FlowSides(f.name, f.source_system, f.target_system, f.source_tables[0],
-                               tuple(dict.fromkeys(t for t in targets if t))))
+        sides.append(
+            FlowSides(
+                f.name,
+                f.source_system,
+                f.target_system,
+                f.source_tables[0],
+                tuple(dict.fromkeys(t for t in targets if t)),
+            )
+        )
     return sides
 
 
@@ -157,8 +186,11 @@ def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = (
     ensure_tables(con)  # zsync.links / push_log / requeue: created empty if no push ran yet
     catalog = Catalog(con)
     sides = known_sides(con, flows)
-    staged = {(s.flow, side): catalog.staged(table) for s in sides
-              for side, table in (("source", s.source_table), ("target", next(iter(s.target_tables), None)))}
+    staged = {
+        (s.flow, side): catalog.staged(table)
+        for s in sides
+        for side, table in (("source", s.source_table), ("target", next(iter(s.target_tables), None)))
+    }
     # A link's target can be looked for only when every table it may be in is staged.
     found = {s.flow: [catalog.staged(t) for t in s.target_tables] for s in sides}
     targets = {flow: [t for t in tables if t is not None] for flow, tables in found.items() if tables and all(tables)}
@@ -182,7 +214,9 @@ def refresh_views(con: duckdb.DuckDBPyConnection, flows: Sequence[FlowSides] = (
     digest = hashlib.sha256("\n".join(f"{n}: {statements[n]}" for n in VIEWS).encode()).hexdigest()
     current = con.execute(
         "select count(*) from duckdb_views() where database_name = current_database() and schema_name = ? "
-        "and comment = ? and view_name in (select unnest(?::varchar[]))", [SCHEMA, digest, list(VIEWS)]).fetchall()
+        "and comment = ? and view_name in (select unnest(?::varchar[]))",
+        [SCHEMA, digest, list(VIEWS)],
+    ).fetchall()
     if current == [(len(VIEWS),)]:
         return [f"{SCHEMA}.{name}" for name in VIEWS]
     con.execute("begin transaction")

@@ -40,16 +40,20 @@ def zuora_write_s(records: int, latency: Latency) -> float:
 
 
 def reads_s(api_calls: dict[str, dict[str, int]], latency: Latency) -> float:
-    zuora = [n for route, n in api_calls.get("zuora", {}).items()
-             if (route.startswith(("GET ", "POST /v1/action/query"))) and route not in _ZUORA_NON_READS]
+    zuora = [
+        n
+        for route, n in api_calls.get("zuora", {}).items()
+        if (route.startswith(("GET ", "POST /v1/action/query"))) and route not in _ZUORA_NON_READS
+    ]
     netsuite = sum(n for op, n in api_calls.get("netsuite", {}).items() if op not in NETSUITE_WRITE_OPS)
     zuora_s = max(zuora, default=0) * latency.zuora_call_ms / 1000
     netsuite_s = math.ceil(netsuite / latency.netsuite_concurrency) * latency.netsuite_call_ms / 1000
     return max(zuora_s, netsuite_s)
 
 
-def api_floor_s(writes: Iterable[tuple[str, str, int]], api_calls: dict[str, dict[str, int]],
-                latency: Latency) -> float:
+def api_floor_s(
+    writes: Iterable[tuple[str, str, int]], api_calls: dict[str, dict[str, int]], latency: Latency
+) -> float:
     """`writes`: (flow, system written, records) per stage, in the order the stages ran."""
     total = reads_s(api_calls, latency)
     for _flow, system, records in writes:

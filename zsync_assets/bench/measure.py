@@ -46,8 +46,13 @@ class Phase:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def figures(self) -> dict[str, Any]:
-        return {"wall_s": round(self.wall_s, 3), "cpu_s": round(self.cpu_s, 3),
-                "peak_rss_mb": round(self.peak_rss_mb, 1), "api_calls": self.api_calls, **self.extra}
+        return {
+            "wall_s": round(self.wall_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "api_calls": self.api_calls,
+            **self.extra,
+        }
 
 
 @contextmanager
@@ -69,9 +74,16 @@ def measured(stats: Callable[[], dict[str, Counter]] | None = None) -> Iterator[
         phase.peak_rss_mb = max(_peak_rss_mb(), child_peak / 1024 if child_peak > children_rss else 0.0)
         if stats:
             after = stats()
-            phase.api_calls = {system: {op: n for op, n in sorted((after[system] - before.get(system, Counter())).items())
-                                        if n and not op.startswith(_COUNTERS)}
-                               for system in after}
+            phase.api_calls = {
+                system: {
+                    op: n
+                    for op, n in sorted((after[system] - before.get(system, Counter())).items())
+                    if n and not op.startswith(_COUNTERS)
+                }
+                for system in after
+            }
             phase.extra["records_written"] = {
-                system: after[system].get("records_written", 0) - before.get(system, Counter()).get("records_written", 0)
-                for system in after}
+                system: after[system].get("records_written", 0)
+                - before.get(system, Counter()).get("records_written", 0)
+                for system in after
+            }

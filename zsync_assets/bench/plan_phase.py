@@ -31,20 +31,31 @@ _ID_COLUMNS = ("id", "invoice_id", "invoice_item_id", "invoice_number")
 def arrange_customers(warehouse: Warehouse, rows: int, config: Config) -> None:
     from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE as flow
 
-    tables = {"zuora.accounts": synthetic.zuora_accounts(rows), "zuora.contacts": synthetic.zuora_contacts(rows),
-              **synthetic.netsuite_reference()}
+    tables = {
+        "zuora.accounts": synthetic.zuora_accounts(rows),
+        "zuora.contacts": synthetic.zuora_contacts(rows),
+        **synthetic.netsuite_reference(),
+    }
     synthetic.write_tables(warehouse, tables)
     mapped = flow.mapping({**tables, "zsync.links": pl.DataFrame()}, config)
     i = pl.int_range(pl.len())
     synced = mapped.select("source_id").with_columns(payload=payload_json(mapped)).filter(i % 20 != 19)
     edited = pl.int_range(pl.len()) % 19 == 18
-    synced = synced.with_columns(payload=pl.when(edited).then(
-        pl.col("payload").map_elements(synthetic.changed, return_dtype=pl.Utf8)).otherwise(pl.col("payload")))
+    synced = synced.with_columns(
+        payload=pl.when(edited)
+        .then(pl.col("payload").map_elements(synthetic.changed, return_dtype=pl.Utf8))
+        .otherwise(pl.col("payload"))
+    )
     links = synced.with_columns(
-        flow=pl.lit(flow.name), source_system=pl.lit("zuora"), target_system=pl.lit("netsuite"),
-        target_id=(pl.int_range(pl.len()) + 1_000).cast(pl.Utf8), origin=pl.lit("zuora"),
+        flow=pl.lit(flow.name),
+        source_system=pl.lit("zuora"),
+        target_system=pl.lit("netsuite"),
+        target_id=(pl.int_range(pl.len()) + 1_000).cast(pl.Utf8),
+        origin=pl.lit("zuora"),
         payload_hash=pl.col("payload").map_elements(payload_hash, return_dtype=pl.Utf8),
-        synced_at=pl.lit(bookkeeping.now()), writeback_status=pl.lit("ok"))
+        synced_at=pl.lit(bookkeeping.now()),
+        writeback_status=pl.lit("ok"),
+    )
     with warehouse.connect() as con:
         bookkeeping.ensure_tables(con)
         con.register("_bench_links", links)
@@ -60,18 +71,25 @@ def arrange_invoices(warehouse: Warehouse, source: Path, rows: int) -> None:
         copies = max(1, math.ceil(rows / max(1, items)))
         for schema, table in (("zuora", "invoices"), ("zuora", "invoice_items"), ("zuora", "taxation_items")):
             columns = [r[0] for r in con.execute(f"select column_name from (describe src.{schema}.{table})").fetchall()]
-            renamed = ", ".join(f"case when c = 0 then {col} else {col} || '~' || c end as {col}"
-                                for col in columns if col in _ID_COLUMNS)
+            renamed = ", ".join(
+                f"case when c = 0 then {col} else {col} || '~' || c end as {col}"
+                for col in columns
+                if col in _ID_COLUMNS
+            )
             con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create table {schema}.{table} as select * replace ({renamed}) "
-                        f"from src.{schema}.{table}, (select range as c from range({copies}))")
+            con.execute(
+                f"create table {schema}.{table} as select * replace ({renamed}) "
+                f"from src.{schema}.{table}, (select range as c from range({copies}))"
+            )
         # The reference tables the invoices flow declares, as staged (the accounts for the names and
         # left-out reasons of the invoices' accounts).
         for table in ("netsuite.currencies", "netsuite.tax_items", "zuora.accounts"):
-            con.execute(f"create schema if not exists {table.split('.')[0]}; "
-                        f"create table {table} as select * from src.{table}")
-        con.execute("insert into zsync.links select * from src.zsync.links "
-                    "where flow in ('customers', 'items', 'invoices')")
+            con.execute(
+                f"create schema if not exists {table.split('.')[0]}; create table {table} as select * from src.{table}"
+            )
+        con.execute(
+            "insert into zsync.links select * from src.zsync.links where flow in ('customers', 'items', 'invoices')"
+        )
         con.execute("detach src")
 
 
@@ -85,6 +103,11 @@ def plan_phase(flow_name: str, warehouse: Warehouse, config: Config) -> dict[str
         result = plan_flow(flow, warehouse, config, check=payload_check(flow.target_system))
     figures = phase.figures()
     figures.pop("api_calls")
-    figures.update(flow=flow_name, staged_rows=staged, plan_rows=result.plan.height, actions=result.counts,
-                   rows_per_s=round(max(staged.values()) / phase.wall_s) if phase.wall_s else 0)
+    figures.update(
+        flow=flow_name,
+        staged_rows=staged,
+        plan_rows=result.plan.height,
+        actions=result.counts,
+        rows_per_s=round(max(staged.values()) / phase.wall_s) if phase.wall_s else 0,
+    )
     return figures

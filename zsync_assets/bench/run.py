@@ -21,17 +21,41 @@ from zsync_assets.bench.plan_phase import (
 from zsync_assets.bench.sync_phases import SyncBench
 from zsync_assets.lib.warehouse import Warehouse
 
-FLOW_ORDER = ["customers", "items", "subscriptions", "invoices", "payments", "adjustments", "netsuite_credit_memos",
-              "credit_memos", "debit_memos", "refunds"]
+FLOW_ORDER = [
+    "customers",
+    "items",
+    "subscriptions",
+    "invoices",
+    "payments",
+    "adjustments",
+    "netsuite_credit_memos",
+    "credit_memos",
+    "debit_memos",
+    "refunds",
+]
 
 
 def machine() -> dict[str, Any]:
-    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), None)
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "memory_mb": memory, "python": platform.python_version(),
-            "polars": version("polars"), "duckdb": version("duckdb"), "dagster": version("dagster"),
-            "load_average": [round(x, 2) for x in os.getloadavg()], "at": datetime.now(UTC).isoformat()}
+    memory = next(
+        (
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        None,
+    )
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_mb": memory,
+        "python": platform.python_version(),
+        "polars": version("polars"),
+        "duckdb": version("duckdb"),
+        "dagster": version("dagster"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "at": datetime.now(UTC).isoformat(),
+    }
 
 
 def _tenant(work: Path, name: str, accounts: int, months: int, latency: sandboxes.Latency):
@@ -41,11 +65,22 @@ def _tenant(work: Path, name: str, accounts: int, months: int, latency: sandboxe
     return data, sandboxes.running(data / "sandbox", accounts=accounts, months=months, latency=latency)
 
 
-def run_bench(work: Path, *, accounts: int, months: int, no_change_sizes: tuple[int, ...], plan_rows: int,
-              latency: sandboxes.Latency, log: Callable[[str], None]) -> dict[str, Any]:
-    figures: dict[str, Any] = {"machine": machine(), "settings": {
-        "accounts": accounts, "months": months, "plan_rows": plan_rows, "latency": vars(latency)},
-        "phases": [], "plans": []}
+def run_bench(
+    work: Path,
+    *,
+    accounts: int,
+    months: int,
+    no_change_sizes: tuple[int, ...],
+    plan_rows: int,
+    latency: sandboxes.Latency,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "machine": machine(),
+        "settings": {"accounts": accounts, "months": months, "plan_rows": plan_rows, "latency": vars(latency)},
+        "phases": [],
+        "plans": [],
+    }
     data, boxes_cm = _tenant(work, "main", accounts, months, latency)
     with boxes_cm as boxes:
         os.environ.update(boxes.env())
@@ -56,8 +91,9 @@ def run_bench(work: Path, *, accounts: int, months: int, no_change_sizes: tuple[
         figures["phases"].append({**bench.phase("no_change"), "accounts": accounts})
         changed = bench.change_accounts(0.01)
         log(f"re-sync after {changed} accounts changed ...")
-        figures["phases"].append({**bench.phase("one_percent_changed"), "accounts": accounts,
-                                  "records_changed": changed})
+        figures["phases"].append(
+            {**bench.phase("one_percent_changed"), "accounts": accounts, "records_changed": changed}
+        )
         log("a new posted invoice -> NetSuite ...")
         figures["phases"].append({**bench.invoice_latency(), "accounts": accounts})
     main_warehouse = data / "zsync.duckdb"

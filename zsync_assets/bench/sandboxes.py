@@ -37,14 +37,18 @@ class Sandboxes:
 
     def stats(self) -> dict[str, Counter]:
         """Requests per route (Zuora `METHOD /path`, NetSuite SOAP operation) so far."""
-        return {name: Counter({k: v for k, v in httpx.get(f"{url}/__sandbox/stats", timeout=30).json().items()
-                               if isinstance(v, int)})
-                for name, url in (("zuora", self.zuora_url), ("netsuite", self.netsuite_url))}
+        return {
+            name: Counter(
+                {k: v for k, v in httpx.get(f"{url}/__sandbox/stats", timeout=30).json().items() if isinstance(v, int)}
+            )
+            for name, url in (("zuora", self.zuora_url), ("netsuite", self.netsuite_url))
+        }
 
     def set_latency(self, latency: Latency) -> None:
         for url, ms in ((self.zuora_url, latency.zuora_call_ms), (self.netsuite_url, latency.netsuite_call_ms)):
-            httpx.post(f"{url}/__sandbox/faults", json={"rules": [{"route": "*", "latency_ms": ms}]},
-                       timeout=30).raise_for_status()
+            httpx.post(
+                f"{url}/__sandbox/faults", json={"rules": [{"route": "*", "latency_ms": ms}]}, timeout=30
+            ).raise_for_status()
 
     def env(self) -> dict[str, str]:
         """What points zsync's resources at these sandboxes (instead of the default ports)."""
@@ -54,21 +58,33 @@ class Sandboxes:
         )
         from zsync_assets.sandbox import defaults
 
-        return {"ZUORA_BASE_URL": self.zuora_url, "ZUORA_CLIENT_ID": defaults.ZUORA_CLIENT_ID,
-                "ZUORA_CLIENT_SECRET": defaults.ZUORA_CLIENT_SECRET,
-                "NETSUITE_WSDL_URL": sandbox_wsdl_url(self.netsuite_url),
-                "NETSUITE_ENDPOINT_URL": sandbox_endpoint_url(self.netsuite_url)}
+        return {
+            "ZUORA_BASE_URL": self.zuora_url,
+            "ZUORA_CLIENT_ID": defaults.ZUORA_CLIENT_ID,
+            "ZUORA_CLIENT_SECRET": defaults.ZUORA_CLIENT_SECRET,
+            "NETSUITE_WSDL_URL": sandbox_wsdl_url(self.netsuite_url),
+            "NETSUITE_ENDPOINT_URL": sandbox_endpoint_url(self.netsuite_url),
+        }
 
 
 @contextmanager
 def running(data_dir: Path, *, accounts: int, months: int, latency: Latency) -> Iterator[Sandboxes]:
     """Start both sandboxes (seeded on first start) in a child process; stopped on exit."""
-    spec = {"data_dir": str(data_dir), "accounts": accounts, "months": months,
-            "per_record_ms": latency.netsuite_per_record_ms,
-            "netsuite_concurrency": latency.netsuite_concurrency, "zuora_concurrency": latency.zuora_concurrency}
-    proc = subprocess.Popen([sys.executable, "-m", "zsync_assets.bench.sandboxes", json.dumps(spec)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    spec = {
+        "data_dir": str(data_dir),
+        "accounts": accounts,
+        "months": months,
+        "per_record_ms": latency.netsuite_per_record_ms,
+        "netsuite_concurrency": latency.netsuite_concurrency,
+        "zuora_concurrency": latency.zuora_concurrency,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zsync_assets.bench.sandboxes", json.dumps(spec)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None and proc.stdin is not None  # both are pipes (PIPE above)
     try:
         line = proc.stdout.readline()
@@ -90,11 +106,21 @@ def _serve(spec: dict) -> None:
     from zsync_assets.sandbox.runner import start_sandbox
 
     data_dir = Path(spec["data_dir"])
-    zuora = start_sandbox("zuora", data_dir / "zuora", size=spec["accounts"], months=spec["months"],
-                          concurrency_limit=spec["zuora_concurrency"], rate_limit_per_minute=1_000_000)
-    netsuite = start_sandbox("netsuite", data_dir / "netsuite", size=spec["accounts"],
-                             latency_per_record_ms=spec["per_record_ms"],
-                             concurrency_limit=spec["netsuite_concurrency"])
+    zuora = start_sandbox(
+        "zuora",
+        data_dir / "zuora",
+        size=spec["accounts"],
+        months=spec["months"],
+        concurrency_limit=spec["zuora_concurrency"],
+        rate_limit_per_minute=1_000_000,
+    )
+    netsuite = start_sandbox(
+        "netsuite",
+        data_dir / "netsuite",
+        size=spec["accounts"],
+        latency_per_record_ms=spec["per_record_ms"],
+        concurrency_limit=spec["netsuite_concurrency"],
+    )
     print(json.dumps({"zuora": zuora.url, "netsuite": netsuite.url}), flush=True)
     try:
         sys.stdin.read()  # until the benchmark closes our stdin (or dies)

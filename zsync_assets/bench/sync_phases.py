@@ -32,8 +32,9 @@ class SyncBench:
         from zsync_assets.definitions import defs
 
         job = defs().resolve_job_def(name)
-        result = job.execute_in_process(raise_on_error=False,
-                                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        result = job.execute_in_process(
+            raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        )
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
             raise RuntimeError(f"job {name} failed at {failed}")
@@ -50,7 +51,9 @@ class SyncBench:
     def _figures(self, name: str, phase: Phase, run_id: str) -> dict[str, Any]:
         rows = self.warehouse.query(
             "select flow, action, count(*) as n from zsync.push_log where run_id = ? and status <> 'started' "
-            "and action in ('create', 'update', 'writeback') group by all", [run_id])
+            "and action in ('create', 'update', 'writeback') group by all",
+            [run_id],
+        )
         systems = {f.name: (f.target_system, f.source_system) for f in _flows()}
         writes: dict[str, dict[str, int]] = {}
         stages = []
@@ -65,9 +68,12 @@ class SyncBench:
         records = sum(w["pushed"] for w in writes.values())
         figures = phase.figures()
         figures.update(
-            phase=name, writes=writes, records_pushed=records,
-            write_calls={s: sum(n for op, n in calls.items() if _is_write(s, op))
-                         for s, calls in phase.api_calls.items()},
+            phase=name,
+            writes=writes,
+            records_pushed=records,
+            write_calls={
+                s: sum(n for op, n in calls.items() if _is_write(s, op)) for s, calls in phase.api_calls.items()
+            },
             records_per_s=round(records / phase.wall_s, 1) if phase.wall_s else 0.0,
             api_floor_s=round(floor, 3),
             ratio_to_api_floor=round(phase.wall_s / floor, 3) if floor else None,
@@ -79,13 +85,15 @@ class SyncBench:
     def change_accounts(self, share: float) -> int:
         """Rename `share` of the active Zuora accounts zsync synced (an edit NetSuite must get)."""
         ids = self.warehouse.query(
-            "select source_id from zsync.links where flow = 'customers' and source_system = 'zuora' "
-            "order by source_id")["source_id"].to_list()
+            "select source_id from zsync.links where flow = 'customers' and source_system = 'zuora' order by source_id"
+        )["source_id"].to_list()
         chosen = ids[:: max(1, round(1 / share))][: max(1, math.ceil(len(ids) * share))]
         with self._zuora() as api:
             for account_id in chosen:
-                response = api.put(f"/v1/accounts/{account_id}",
-                                   json={"name": f"Renamed by zsync bench {datetime.now(UTC):%H%M%S} {account_id[-6:]}"})
+                response = api.put(
+                    f"/v1/accounts/{account_id}",
+                    json={"name": f"Renamed by zsync bench {datetime.now(UTC):%H%M%S} {account_id[-6:]}"},
+                )
                 response.raise_for_status()
         return len(chosen)
 
@@ -95,14 +103,26 @@ class SyncBench:
         account, charge = self._synced_account_and_charge()
         with self._zuora() as api:
             posted_at = time.perf_counter()
-            invoice = api.post("/v1/invoices", json={
-                "accountId": account, "invoiceDate": datetime.now(UTC).date().isoformat(), "status": "Posted",
-                "invoiceItems": [{"amount": 100, "serviceStartDate": datetime.now(UTC).date().isoformat(),
-                                  "productRatePlanChargeId": charge}]}).json()
+            invoice = api.post(
+                "/v1/invoices",
+                json={
+                    "accountId": account,
+                    "invoiceDate": datetime.now(UTC).date().isoformat(),
+                    "status": "Posted",
+                    "invoiceItems": [
+                        {
+                            "amount": 100,
+                            "serviceStartDate": datetime.now(UTC).date().isoformat(),
+                            "productRatePlanChargeId": charge,
+                        }
+                    ],
+                },
+            ).json()
         with measured(self.boxes.stats) as phase:
             run_id = self.run_job("sync_invoices")
-        target = self.warehouse.query("select target_id from zsync.links where flow = 'invoices' and source_id = ?",
-                                      [invoice["id"]])
+        target = self.warehouse.query(
+            "select target_id from zsync.links where flow = 'invoices' and source_id = ?", [invoice["id"]]
+        )
         if target.is_empty():
             raise RuntimeError(f"invoice {invoice['id']} did not reach NetSuite: {self._plan_reason(invoice['id'])}")
         self._netsuite_get("invoice", target["target_id"][0])
@@ -121,18 +141,26 @@ class SyncBench:
     def _synced_account_and_charge(self) -> tuple[str, str]:
         account = self.warehouse.query(
             "select l.source_id from zsync.links l join zuora.accounts a on a.id = l.source_id "
-            "where l.flow = 'customers' and a.currency = 'USD' and a.status = 'Active' order by 1 limit 1").item()
+            "where l.flow = 'customers' and a.currency = 'USD' and a.status = 'Active' order by 1 limit 1"
+        ).item()
         charge = self.warehouse.query(
             "select l.source_id from zsync.links l join zuora.product_rate_plan_charges c on c.id = l.source_id "
-            "where l.flow = 'items' and c.charge_type = 'Recurring' order by 1 limit 1").item()
+            "where l.flow = 'items' and c.charge_type = 'Recurring' order by 1 limit 1"
+        ).item()
         return account, charge
 
     def _zuora(self) -> httpx.Client:
         from zsync_assets.sandbox import defaults
 
-        token = httpx.post(f"{self.boxes.zuora_url}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": defaults.ZUORA_CLIENT_ID,
-            "client_secret": defaults.ZUORA_CLIENT_SECRET}, timeout=30).json()["access_token"]
+        token = httpx.post(
+            f"{self.boxes.zuora_url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": defaults.ZUORA_CLIENT_ID,
+                "client_secret": defaults.ZUORA_CLIENT_SECRET,
+            },
+            timeout=30,
+        ).json()["access_token"]
         return httpx.Client(base_url=self.boxes.zuora_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
     def _netsuite_get(self, record_type: str, internal_id: str) -> dict | None:
@@ -159,4 +187,7 @@ def _is_write(system: str, op: str) -> bool:
     if system == "netsuite":
         return op in NETSUITE_WRITE_OPS
     return op.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE") and op not in (
-        "POST /oauth/token", "POST /v1/action/query", "POST /v1/action/queryMore")
+        "POST /oauth/token",
+        "POST /v1/action/query",
+        "POST /v1/action/queryMore",
+    )

@@ -69,7 +69,8 @@ def netsuite_customers(n: int, currency_ids: list[str], *, first_id: int = 900_0
     address = pl.concat_str(
         pl.lit('{"addressbook":[{"defaultBilling":true,"defaultShipping":true,"addressbookAddress":{"addr1":"'),
         (i % 900 + 100).cast(pl.Utf8),
-        pl.lit(' Main St","city":"Austin","state":"TX","zip":"78701","country":"_unitedStates"}}]}'))
+        pl.lit(' Main St","city":"Austin","state":"TX","zip":"78701","country":"_unitedStates"}}]}'),
+    )
     return pl.select(
         internal_id=(i + first_id).cast(pl.Utf8),
         entity_id=pl.lit("NS-BENCH-") + i.cast(pl.Utf8).str.zfill(7),
@@ -86,11 +87,13 @@ def netsuite_reference() -> dict[str, pl.DataFrame]:
     """Subsidiaries, currencies and terms as NetSuite staging stores them (internal ids as text)."""
     return {
         "netsuite.subsidiaries": pl.DataFrame({"internal_id": ["1", "2"], "name": ["Parent Company", "Europe BV"]}),
-        "netsuite.currencies": pl.DataFrame({"internal_id": ["1", "2", "3"], "symbol": CURRENCIES,
-                                             "name": ["US Dollar", "Euro", "British pound"]}),
+        "netsuite.currencies": pl.DataFrame(
+            {"internal_id": ["1", "2", "3"], "symbol": CURRENCIES, "name": ["US Dollar", "Euro", "British pound"]}
+        ),
         "netsuite.terms": pl.DataFrame({"internal_id": ["1", "2"], "name": ["Net 30", "Due on receipt"]}),
-        "netsuite.customers": pl.DataFrame(schema={"internal_id": pl.Utf8, "entity_id": pl.Utf8,
-                                                   "external_id": pl.Utf8}),
+        "netsuite.customers": pl.DataFrame(
+            schema={"internal_id": pl.Utf8, "entity_id": pl.Utf8, "external_id": pl.Utf8}
+        ),
     }
 
 

@@ -26,6 +26,20 @@ def main(debug: bool) -> None:
     """zsync: Zuora <-> NetSuite sync as a Dagster asset graph over DuckDB."""
 
 
-for _command in (sandbox, demo, sync_command, status_command, why_command, config_command, check, plan_command,
-                 sql, audit, requeue_command, rebind_command, bench, bench_report):
+for _command in (
+    sandbox,
+    demo,
+    sync_command,
+    status_command,
+    why_command,
+    config_command,
+    check,
+    plan_command,
+    sql,
+    audit,
+    requeue_command,
+    rebind_command,
+    bench,
+    bench_report,
+):
     main.add_command(_command)

@@ -15,8 +15,15 @@ import yaml
 @click.command("bench")
 @click.option("--accounts", default=300, show_default=True, help="Zuora accounts seeded (NetSuite scales with it).")
 @click.option("--months", default=6, show_default=True, help="Monthly bill runs per account.")
-@click.option("--no-change-at", "no_change_sizes", multiple=True, type=int, default=(40,), show_default=True,
-              help="More tenant sizes (accounts) to measure a no-change re-sync at; repeat for several.")
+@click.option(
+    "--no-change-at",
+    "no_change_sizes",
+    multiple=True,
+    type=int,
+    default=(40,),
+    show_default=True,
+    help="More tenant sizes (accounts) to measure a no-change re-sync at; repeat for several.",
+)
 @click.option("--plan-rows", default=1_000_000, show_default=True, help="Staged rows for the plan phase (0: skip).")
 @click.option("--netsuite-call-ms", default=300, show_default=True)
 @click.option("--netsuite-record-ms", default=20, show_default=True)
@@ -25,9 +32,19 @@ import yaml
 @click.option("--zuora-concurrency", default=40, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write every figure here.")
 @click.option("--keep", is_flag=True, help="Keep the scratch directory (sandboxes, warehouses) and print its path.")
-def bench(accounts: int, months: int, no_change_sizes: tuple[int, ...], plan_rows: int, netsuite_call_ms: int,
-          netsuite_record_ms: int, netsuite_concurrency: int, zuora_call_ms: int, zuora_concurrency: int,
-          json_path: Path | None, keep: bool) -> None:
+def bench(
+    accounts: int,
+    months: int,
+    no_change_sizes: tuple[int, ...],
+    plan_rows: int,
+    netsuite_call_ms: int,
+    netsuite_record_ms: int,
+    netsuite_concurrency: int,
+    zuora_call_ms: int,
+    zuora_concurrency: int,
+    json_path: Path | None,
+    keep: bool,
+) -> None:
     """Seed both sandboxes, then measure: full sync, no-change re-sync, re-sync after 1% changed,
     a new invoice's way to NetSuite, and a plan of --plan-rows staged rows per flow."""
     from zsync_assets.bench.report import markdown
@@ -41,13 +58,26 @@ def bench(accounts: int, months: int, no_change_sizes: tuple[int, ...], plan_row
         config = work / "zsync.yaml"
         from zsync_assets.config import SANDBOX_CONFIG_PATH
 
-        config.write_text(yaml.safe_dump({
-            "tax_item_by_tax_code": yaml.safe_load(SANDBOX_CONFIG_PATH.read_text())["tax_item_by_tax_code"],
-            "netsuite_concurrency": netsuite_concurrency, "zuora_concurrency": zuora_concurrency}))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "tax_item_by_tax_code": yaml.safe_load(SANDBOX_CONFIG_PATH.read_text())["tax_item_by_tax_code"],
+                    "netsuite_concurrency": netsuite_concurrency,
+                    "zuora_concurrency": zuora_concurrency,
+                }
+            )
+        )
         os.environ.update(ZSYNC_CONFIG=str(config), DAGSTER_HOME=str(work / "dagster_home"))
         (work / "dagster_home").mkdir()
-        figures = run_bench(work, accounts=accounts, months=months, no_change_sizes=no_change_sizes,
-                            plan_rows=plan_rows, latency=latency, log=lambda m: click.echo(m, err=True))
+        figures = run_bench(
+            work,
+            accounts=accounts,
+            months=months,
+            no_change_sizes=no_change_sizes,
+            plan_rows=plan_rows,
+            latency=latency,
+            log=lambda m: click.echo(m, err=True),
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -47,14 +47,26 @@ def _first_line(text: str) -> str:
 def explain(exc: BaseException) -> str | None:
     """The one-line explanation of an expected failure, or None for a bug."""
     if isinstance(exc, ZuoraAuthError):
-        return (f"Zuora refused the credentials ({exc.route} answered HTTP {exc.status}); check "
-                "ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET (the OAuth client) and ZUORA_BASE_URL")
+        return (
+            f"Zuora refused the credentials ({exc.route} answered HTTP {exc.status}); check "
+            "ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET (the OAuth client) and ZUORA_BASE_URL"
+        )
     if isinstance(exc, NetSuiteAuthError):
-        return (f"NetSuite refused the token-based authentication ({exc.code}: {_first_line(exc.message)}); "
-                "check NETSUITE_ACCOUNT_ID, NETSUITE_CONSUMER_KEY / NETSUITE_CONSUMER_SECRET and "
-                "NETSUITE_TOKEN_ID / NETSUITE_TOKEN_SECRET")
-    if isinstance(exc, ConfigError | VendorUnreachable | InstanceMismatch | WarehouseLocked | PushLocked
-                  | MissingVendorFile | StagingTypeError):
+        return (
+            f"NetSuite refused the token-based authentication ({exc.code}: {_first_line(exc.message)}); "
+            "check NETSUITE_ACCOUNT_ID, NETSUITE_CONSUMER_KEY / NETSUITE_CONSUMER_SECRET and "
+            "NETSUITE_TOKEN_ID / NETSUITE_TOKEN_SECRET"
+        )
+    if isinstance(
+        exc,
+        ConfigError
+        | VendorUnreachable
+        | InstanceMismatch
+        | WarehouseLocked
+        | PushLocked
+        | MissingVendorFile
+        | StagingTypeError,
+    ):
         return _first_line(str(exc))
     if isinstance(exc, duckdb.Error):
         return f"DuckDB: {_first_line(str(exc))}"

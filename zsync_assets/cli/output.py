@@ -24,8 +24,14 @@ Rows = Sequence[dict[str, Any]] | pl.DataFrame
 
 
 def format_option(command: Callable) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                        help="table for people (fits the terminal, wraps long values); json or csv for scripts.")(command)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table for people (fits the terminal, wraps long values); json or csv for scripts.",
+    )(command)
 
 
 def plain(value: Any) -> Any:
@@ -66,8 +72,10 @@ def wrapped(text: str) -> str:
     """A line of prose folded to the terminal's width (words kept whole)."""
     import textwrap
 
-    return "\n".join(textwrap.fill(line, width(), break_long_words=False, break_on_hyphens=False) or line
-                     for line in text.splitlines())
+    return "\n".join(
+        textwrap.fill(line, width(), break_long_words=False, break_on_hyphens=False) or line
+        for line in text.splitlines()
+    )
 
 
 def _text(value: Any) -> str:
@@ -88,10 +96,14 @@ def column_widths(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> lis
     from rich.cells import cell_len
 
     room = max(len(columns) * 4, width() - 3 * len(columns) - 1)
-    widest = [max([cell_len(c), *(cell_len(line) for row in cells for line in row[i].splitlines())])
-              for i, c in enumerate(columns)]
-    words = [min(w, max([cell_len(c), *(cell_len(word) for row in cells for word in row[i].split())]))
-             for i, (c, w) in enumerate(zip(columns, widest, strict=True))]
+    widest = [
+        max([cell_len(c), *(cell_len(line) for row in cells for line in row[i].splitlines())])
+        for i, c in enumerate(columns)
+    ]
+    words = [
+        min(w, max([cell_len(c), *(cell_len(word) for row in cells for word in row[i].split())]))
+        for i, (c, w) in enumerate(zip(columns, widest, strict=True))
+    ]
     widths = list(widest)
     for floor in (words, [4] * len(columns)):
         while sum(widths) > room:
@@ -117,7 +129,9 @@ def table_text(rows: Rows, columns: Sequence[str] | None = None, title: str | No
     for row in cells:
         table.add_row(*row)
     buffer = io.StringIO()
-    Console(file=buffer, width=width(), color_system=None, force_terminal=False, soft_wrap=False).print(table, crop=False)
+    Console(file=buffer, width=width(), color_system=None, force_terminal=False, soft_wrap=False).print(
+        table, crop=False
+    )
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()).strip("\n")
 
 

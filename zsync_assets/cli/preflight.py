@@ -26,8 +26,11 @@ if TYPE_CHECKING:  # the clients import Dagster: not at `zsync` start-up
 NETSUITE_KINDS = {
     "custentity": ("entityCustomField", "Entity Fields", "Customer"),
     "custitem": ("itemCustomField", "Item Fields", "Non-inventory and Service items (for sale)"),
-    "custbody": ("transactionBodyCustomField", "Transaction Body Fields",
-                 "Invoice, Sales Order, Customer Payment, Customer Refund, Credit Memo"),
+    "custbody": (
+        "transactionBodyCustomField",
+        "Transaction Body Fields",
+        "Invoice, Sales Order, Customer Payment, Customer Refund, Credit Memo",
+    ),
     "custcol": ("transactionColumnCustomField", "Transaction Column Fields", "Sale items"),
 }
 NETSUITE_TYPES = {"custentity_zsync_send_to_zuora": "Check Box", "custbody_zsync_sync_date": "Date/Time"}
@@ -42,13 +45,17 @@ class MissingField:
 
     def how_to_create(self) -> str:
         if self.system == "zuora":
-            return (f"a field of Zuora's NetSuite integration ({self.owner}): Zuora adds the __NS fields when it "
-                    "enables the NetSuite Connector on the tenant; ask Zuora Global Support (Extension Studio > "
-                    "Object Manager creates only __c fields)")
+            return (
+                f"a field of Zuora's NetSuite integration ({self.owner}): Zuora adds the __NS fields when it "
+                "enables the NetSuite Connector on the tenant; ask Zuora Global Support (Extension Studio > "
+                "Object Manager creates only __c fields)"
+            )
         prefix, _, rest = self.name.partition("_")
         _, menu, applies_to = NETSUITE_KINDS[prefix]
-        return (f"Customization > Lists, Records, & Fields > {menu} > New: ID '_{rest}' (NetSuite prefixes "
-                f"'{prefix}'), type {NETSUITE_TYPES.get(self.name, 'Free-Form Text')}, applied to {applies_to}")
+        return (
+            f"Customization > Lists, Records, & Fields > {menu} > New: ID '_{rest}' (NetSuite prefixes "
+            f"'{prefix}'), type {NETSUITE_TYPES.get(self.name, 'Free-Form Text')}, applied to {applies_to}"
+        )
 
 
 @dataclass
@@ -82,8 +89,11 @@ def check_custom_fields(zuora: ZuoraResource, netsuite: NetSuiteResource, flows:
     try:
         with zuora.get_client() as client:
             present = {obj: set(client.describe(obj)) for obj in sorted({obj for obj, _ in zuora_needs})}
-        report.missing += [MissingField("zuora", obj, name, tuple(flows_))
-                           for (obj, name), flows_ in sorted(zuora_needs.items()) if name not in present[obj]]
+        report.missing += [
+            MissingField("zuora", obj, name, tuple(flows_))
+            for (obj, name), flows_ in sorted(zuora_needs.items())
+            if name not in present[obj]
+        ]
     except Exception as exc:  # noqa: BLE001 - any failure to ask means "cannot tell": reported as such
         report.unreachable["zuora"] = f"{type(exc).__name__}: {exc}"
     try:
@@ -93,8 +103,11 @@ def check_custom_fields(zuora: ZuoraResource, netsuite: NetSuiteResource, flows:
             defined = {ref.script_id for kind in kinds for ref in get_customization_ids(netsuite_client, kind)}
         finally:
             netsuite_client.close()
-        report.missing += [MissingField("netsuite", _kind(s), s, tuple(flows_))
-                           for s, flows_ in sorted(netsuite_needs.items()) if s not in defined]
+        report.missing += [
+            MissingField("netsuite", _kind(s), s, tuple(flows_))
+            for s, flows_ in sorted(netsuite_needs.items())
+            if s not in defined
+        ]
     except Exception as exc:  # noqa: BLE001
         report.unreachable["netsuite"] = f"{type(exc).__name__}: {exc}"
     return report

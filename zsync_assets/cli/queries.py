@@ -28,8 +28,9 @@ def sql(query: str, fmt: str) -> None:
         except duckdb.Error as exc:
             text = " ".join(str(exc).split())
             if "read-only" in text.lower():
-                raise OperatorError("zsync sql opens the warehouse read-only; this statement writes. "
-                                    f"({text})") from None
+                raise OperatorError(
+                    f"zsync sql opens the warehouse read-only; this statement writes. ({text})"
+                ) from None
             raise OperatorError(f"SQL: {text}") from None
     if result is None:
         click.echo("ok (no result)")
@@ -50,5 +51,3 @@ def audit(view: str | None, fmt: str) -> None:
     warehouse = Warehouse()
     refresh(warehouse)
     emit(warehouse.query(f"select * from audit.{(view or 'sync_summary').removeprefix('audit.')}"), fmt)
-
-

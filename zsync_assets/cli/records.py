@@ -43,8 +43,15 @@ def _plan_rows(flow_name: str, plan: pl.DataFrame, limit: int | None) -> list[di
             else:
                 detail = row["reason"] or ""
             match = f" [matched by {row['match']}]" if row["match"] else ""
-            rows.append({"flow": flow_name, "action": action, "source_id": row["source_id"],
-                         "label": row.get("label"), "detail": detail + match})
+            rows.append(
+                {
+                    "flow": flow_name,
+                    "action": action,
+                    "source_id": row["source_id"],
+                    "label": row.get("label"),
+                    "detail": detail + match,
+                }
+            )
     return rows
 
 
@@ -69,12 +76,26 @@ def plan_command(ctx: click.Context, flow: str | None, limit: int, save: bool, f
         results[f] = result
     blocked = sum(r.counts["blocked"] for r in results.values())
     if fmt == "json":
-        click.echo(json_text([{"flow": f.name, "direction": f"{f.source_system} -> {f.target_system}",
-                               "counts": r.counts, "records": _plan_rows(f.name, r.plan, None)}
-                              for f, r in results.items()]))
+        click.echo(
+            json_text(
+                [
+                    {
+                        "flow": f.name,
+                        "direction": f"{f.source_system} -> {f.target_system}",
+                        "counts": r.counts,
+                        "records": _plan_rows(f.name, r.plan, None),
+                    }
+                    for f, r in results.items()
+                ]
+            )
+        )
     elif fmt == "csv":
-        click.echo(csv_text([row for f, r in results.items() for row in _plan_rows(f.name, r.plan, None)],
-                            ["flow", "action", "source_id", "label", "detail"]))
+        click.echo(
+            csv_text(
+                [row for f, r in results.items() for row in _plan_rows(f.name, r.plan, None)],
+                ["flow", "action", "source_id", "label", "detail"],
+            )
+        )
     else:
         for f, r in results.items():
             counts = ", ".join(f"{n} {a}" for a, n in r.counts.items())
@@ -97,7 +118,8 @@ def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
     if unknown:
         raise OperatorError(
             f"flow {flow} knows no record {', '.join(unknown)} (not in {chosen.plan_table}, zsync.links or "
-            f"zsync.push_log); nothing was re-queued. `zsync plan {flow}` lists its records")
+            f"zsync.push_log); nothing was re-queued. `zsync plan {flow}` lists its records"
+        )
     with warehouse.connect() as con:
         bookkeeping.requeue(con, flow, list(source_ids))
     click.echo(f"re-queued {len(source_ids)} record(s) of {flow}; the next plan/push sends them")
@@ -105,8 +127,11 @@ def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
 
 def _known_ids(con, flow) -> set[str]:  # noqa: ANN001 - a DuckDB connection
     """Source ids this flow has planned, linked or tried to write."""
-    sources = [f"select source_id from {table}" + (" where flow = $flow" if table.startswith("zsync.") else "")
-               for table in ("zsync.links", "zsync.push_log") if table_exists(con, table)]
+    sources = [
+        f"select source_id from {table}" + (" where flow = $flow" if table.startswith("zsync.") else "")
+        for table in ("zsync.links", "zsync.push_log")
+        if table_exists(con, table)
+    ]
     if table_exists(con, flow.plan_table):
         sources.append(f"select source_id from {qualified(flow.plan_table)}")
     if not sources:
@@ -121,8 +146,7 @@ def _known_ids(con, flow) -> set[str]:  # noqa: ANN001 - a DuckDB connection
 def rebind_command(yes: bool) -> None:
     """Bind this warehouse to other Zuora / NetSuite instances (forgets links and staged data)."""
     if not yes:
-        raise OperatorError(
-            "rebinding forgets every link and all staged data; run `zsync rebind --yes` to confirm")
+        raise OperatorError("rebinding forgets every link and all staged data; run `zsync rebind --yes` to confirm")
     with Warehouse().connect() as con:
         forget_binding(con)
     click.echo("binding, links and staged data forgotten; the next run stages and binds the configured instances")

@@ -25,23 +25,45 @@ from zsync_assets.sandbox import SANDBOXES, defaults
 @click.command()
 @click.option("--zuora-port", default=defaults.ZUORA_PORT, show_default=True)
 @click.option("--netsuite-port", default=defaults.NETSUITE_PORT, show_default=True)
-@click.option("--data-dir", default=defaults.DEFAULT_DATA_DIR, show_default=True, envvar="ZSYNC_SANDBOX_DATA",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="All sandbox state lives here and survives restarts (also the demo's settings file).")
-@click.option("--seed", default=defaults.DEFAULT_SEED, show_default=True,
-              help="Seed for the generated tenant (used only when the data dir is empty).")
-@click.option("--size", default=defaults.DEFAULT_SIZE, show_default=True,
-              help="Number of customer accounts to seed; 0 = empty tenant.")
-@click.option("--validate-requests/--no-validate-requests", default=True, show_default=True,
-              help="Refuse Zuora requests that break Zuora's OpenAPI document, as Zuora does (about 3 s at start).")
+@click.option(
+    "--data-dir",
+    default=defaults.DEFAULT_DATA_DIR,
+    show_default=True,
+    envvar="ZSYNC_SANDBOX_DATA",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="All sandbox state lives here and survives restarts (also the demo's settings file).",
+)
+@click.option(
+    "--seed",
+    default=defaults.DEFAULT_SEED,
+    show_default=True,
+    help="Seed for the generated tenant (used only when the data dir is empty).",
+)
+@click.option(
+    "--size",
+    default=defaults.DEFAULT_SIZE,
+    show_default=True,
+    help="Number of customer accounts to seed; 0 = empty tenant.",
+)
+@click.option(
+    "--validate-requests/--no-validate-requests",
+    default=True,
+    show_default=True,
+    help="Refuse Zuora requests that break Zuora's OpenAPI document, as Zuora does (about 3 s at start).",
+)
 def sandbox(zuora_port: int, netsuite_port: int, data_dir: Path, seed: int, size: int, validate_requests: bool) -> None:
     """Run the Zuora and NetSuite sandboxes on loopback until interrupted."""
     from zsync_assets.sandbox.runner import serve_forever
 
     # uvicorn runs in threads here, so SIGTERM must become a clean shutdown ourselves.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    serve_forever(data_dir, {"zuora": zuora_port, "netsuite": netsuite_port}, seed=seed, size=size,
-                  settings={"zuora": {"validate_requests": validate_requests}})
+    serve_forever(
+        data_dir,
+        {"zuora": zuora_port, "netsuite": netsuite_port},
+        seed=seed,
+        size=size,
+        settings={"zuora": {"validate_requests": validate_requests}},
+    )
 
 
 def _uses_real_tenants() -> bool:
@@ -81,7 +103,9 @@ def _print_push_summary(run_id: str) -> None:
         return
     summary = warehouse.query(
         "select flow, action, status, count(*) as records from zsync.push_log "
-        "where run_id = ? and status <> 'started' group by all order by all", [run_id])
+        "where run_id = ? and status <> 'started' group by all order by all",
+        [run_id],
+    )
     click.echo(f"\nwrites in this run ({summary['records'].sum() if summary.height else 0} records):")
     for flow, action, status, n in summary.iter_rows():
         click.echo(f"  {flow:<22} {action:<10} {status:<10} {n:>6}")
@@ -103,6 +127,7 @@ def _check_vendors() -> None:
 def _stop_on_sigterm() -> Iterator[None]:
     """SIGTERM stops the demo like Ctrl-C: Dagster ends the run at the next step boundary it can,
     each DuckDB write is one transaction, and the sandboxes are stopped on the way out."""
+
     def interrupt(signum, frame):  # noqa: ANN001, ARG001 - signal handler signature
         raise KeyboardInterrupt
 
@@ -149,8 +174,11 @@ def _progress_lines() -> Iterator[None]:
 
 @click.command()
 @click.option("--job", "job_name", default="sync_all", show_default=True)
-@click.option("--settlement", is_flag=True,
-              help="The Invoice Settlement variant: credit and debit memos flow instead of invoice item adjustments.")
+@click.option(
+    "--settlement",
+    is_flag=True,
+    help="The Invoice Settlement variant: credit and debit memos flow instead of invoice item adjustments.",
+)
 @format_option
 def demo(job_name: str, settlement: bool, fmt: str) -> None:
     """Start the sandboxes (unless real credentials are set), sync, act as users, sync again, show the status.
@@ -175,16 +203,19 @@ def demo(job_name: str, settlement: bool, fmt: str) -> None:
         if fmt == "table":
             click.echo(f"demo settings (every command reads them while it talks to these sandboxes): {written}")
     elif settlement:
-        raise click.UsageError("--settlement sets up the sandbox tenant; with real credentials set "
-                               "`invoice_settlement` in zsync.yaml instead")
+        raise click.UsageError(
+            "--settlement sets up the sandbox tenant; with real credentials set "
+            "`invoice_settlement` in zsync.yaml instead"
+        )
     config = current_config()  # a bad zsync.yaml is one line now, not a failed step later
     with _stop_on_sigterm(), _sandboxes(start=not _uses_real_tenants()):
         if not sandboxes:  # a real tenant: sync once, never act as its users
             _run(job_name, fmt)
             return
         _run(job_name, fmt, title="pass 1: sync", show_status=False)
-        _act_as_users(netsuite_payments=config.payments_ns_to_zuora,
-                      netsuite_credit_memos=not config.invoice_settlement, fmt=fmt)
+        _act_as_users(
+            netsuite_payments=config.payments_ns_to_zuora, netsuite_credit_memos=not config.invoice_settlement, fmt=fmt
+        )
         _run(job_name, fmt, title="pass 2: sync what the users did")
 
 
@@ -194,7 +225,9 @@ def _act_as_users(*, netsuite_payments: bool, netsuite_credit_memos: bool, fmt: 
     from zsync_assets.config import current_config
     from zsync_assets.defs.netsuite.resources import netsuite_resource
 
-    tenants = Tenants(Warehouse(), ZuoraResource.from_env(resolve=True), netsuite_resource(current_config(), resolve=True))
+    tenants = Tenants(
+        Warehouse(), ZuoraResource.from_env(resolve=True), netsuite_resource(current_config(), resolve=True)
+    )
     try:
         done = act_as_users(tenants, netsuite_payments=netsuite_payments, netsuite_credit_memos=netsuite_credit_memos)
     except UserActionFailed as exc:
@@ -254,7 +287,8 @@ def _run(job_name: str, fmt: str, *, title: str = "", show_status: bool = True) 
     with _dagster_instance(home) as instance, _progress_lines():
         # INFO, not the default DEBUG: one line per step result instead of every engine event.
         result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance,
+            raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     if fmt == "table":
@@ -268,6 +302,8 @@ def _run(job_name: str, fmt: str, *, title: str = "", show_status: bool = True) 
     if not result.success:
         raise click.ClickException(f"job {job_name} failed; see the log above or the Dagster UI")
     if fmt == "table":
-        click.echo(f"\njob {job_name} completed (run {result.run_id}); `zsync status` shows this again, "
-                   "`make ui` shows the run in Dagster")
+        click.echo(
+            f"\njob {job_name} completed (run {result.run_id}); `zsync status` shows this again, "
+            "`make ui` shows the run in Dagster"
+        )
     return status

@@ -26,9 +26,13 @@ def client_env(zuora_port: int, netsuite_port: int) -> dict[str, str]:
     from zsync_assets.clients.netsuite.resource import sandbox_endpoint_url, sandbox_wsdl_url
 
     netsuite = defaults.netsuite_url(netsuite_port)
-    return {"ZUORA_BASE_URL": defaults.zuora_url(zuora_port), "ZUORA_CLIENT_ID": defaults.ZUORA_CLIENT_ID,
-            "ZUORA_CLIENT_SECRET": defaults.ZUORA_CLIENT_SECRET,
-            "NETSUITE_WSDL_URL": sandbox_wsdl_url(netsuite), "NETSUITE_ENDPOINT_URL": sandbox_endpoint_url(netsuite)}
+    return {
+        "ZUORA_BASE_URL": defaults.zuora_url(zuora_port),
+        "ZUORA_CLIENT_ID": defaults.ZUORA_CLIENT_ID,
+        "ZUORA_CLIENT_SECRET": defaults.ZUORA_CLIENT_SECRET,
+        "NETSUITE_WSDL_URL": sandbox_wsdl_url(netsuite),
+        "NETSUITE_ENDPOINT_URL": sandbox_endpoint_url(netsuite),
+    }
 
 
 @dataclass
@@ -54,18 +58,36 @@ class SandboxProcess:
             self.proc.wait()
 
 
-def start_sandboxes(zuora_port: int = defaults.ZUORA_PORT, netsuite_port: int = defaults.NETSUITE_PORT, *,
-                    data_dir: Path | str = defaults.DEFAULT_DATA_DIR, size: int = defaults.DEFAULT_SIZE,
-                    validate_requests: bool = False, timeout_s: float = 120.0) -> SandboxProcess:
+def start_sandboxes(
+    zuora_port: int = defaults.ZUORA_PORT,
+    netsuite_port: int = defaults.NETSUITE_PORT,
+    *,
+    data_dir: Path | str = defaults.DEFAULT_DATA_DIR,
+    size: int = defaults.DEFAULT_SIZE,
+    validate_requests: bool = False,
+    timeout_s: float = 120.0,
+) -> SandboxProcess:
     """`validate_requests=False` by default: parsing Zuora's OpenAPI document costs seconds at
     every start, and zsync's own requests are checked by the test suite (README, "The sandboxes").
     `size`: accounts to seed an empty `data_dir` with (a seeded one is reused as it is)."""
     env = client_env(zuora_port, netsuite_port)
     if port_is_open(zuora_port) and port_is_open(netsuite_port):
         return SandboxProcess(zuora_port, netsuite_port, None, env)
-    command = [sys.executable, "-m", "zsync_assets.cli", "sandbox", "--zuora-port", str(zuora_port),
-               "--netsuite-port", str(netsuite_port), "--data-dir", str(data_dir), "--size", str(size),
-               "--validate-requests" if validate_requests else "--no-validate-requests"]
+    command = [
+        sys.executable,
+        "-m",
+        "zsync_assets.cli",
+        "sandbox",
+        "--zuora-port",
+        str(zuora_port),
+        "--netsuite-port",
+        str(netsuite_port),
+        "--data-dir",
+        str(data_dir),
+        "--size",
+        str(size),
+        "--validate-requests" if validate_requests else "--no-validate-requests",
+    ]
     proc = subprocess.Popen(command)
     started = SandboxProcess(zuora_port, netsuite_port, proc, env)
     deadline = time.monotonic() + timeout_s
@@ -74,7 +96,8 @@ def start_sandboxes(zuora_port: int = defaults.ZUORA_PORT, netsuite_port: int = 
             raise RuntimeError("the sandboxes failed to start (see the output above)")
         if time.monotonic() > deadline:
             started.stop()
-            raise RuntimeError(f"the sandboxes did not open ports {zuora_port} and {netsuite_port} "
-                               f"within {timeout_s:.0f} s")
+            raise RuntimeError(
+                f"the sandboxes did not open ports {zuora_port} and {netsuite_port} within {timeout_s:.0f} s"
+            )
         time.sleep(0.2)
     return started

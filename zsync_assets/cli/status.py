@@ -27,15 +27,29 @@ def load_status() -> Status:
 def status_text(status: Status) -> str:
     parts = [table_text(status.flows, ["flow", "direction", *STATUSES], title="Records per flow")]
     if status.reasons:
-        more = (f" ({status.more_reasons} more: zsync sql \"select flow, status, reason, count(*) "
-                "from audit.sync_status where status in ('blocked', 'failed') group by all order by 4 desc\")"
-                if status.more_reasons else "")
-        parts.append(table_text(status.reasons, ["flow", "status", "records", "reason"],
-                                title=f"Top blocked and failed reasons, by root cause{more}"))
+        more = (
+            f' ({status.more_reasons} more: zsync sql "select flow, status, reason, count(*) '
+            "from audit.sync_status where status in ('blocked', 'failed') group by all order by 4 desc\")"
+            if status.more_reasons
+            else ""
+        )
+        parts.append(
+            table_text(
+                status.reasons,
+                ["flow", "status", "records", "reason"],
+                title=f"Top blocked and failed reasons, by root cause{more}",
+            )
+        )
     push = status.last_push
-    parts.append("Last push: " + (
-        f"run {push['run_id']}, {when(push['started_at'])} .. {when(push['finished_at'])}: "
-        f"{push['written']} written, {push['failed']} failed" if push else "none yet"))
+    parts.append(
+        "Last push: "
+        + (
+            f"run {push['run_id']}, {when(push['started_at'])} .. {when(push['finished_at'])}: "
+            f"{push['written']} written, {push['failed']} failed"
+            if push
+            else "none yet"
+        )
+    )
     if status.cursors:
         parts.append(table_text(cursor_summary(status.cursors), title="Staging marks (zsync.cursors)"))
     else:
@@ -45,7 +59,9 @@ def status_text(status: Status) -> str:
     parts.append(
         f"{status.problems} record(s) blocked or failed: `zsync why KEY` explains one (a document number, account "
         "number or id), `zsync audit blocked` / `zsync audit failures` list them all"
-        if status.problems else "Nothing blocked or failed.")
+        if status.problems
+        else "Nothing blocked or failed."
+    )
     return "\n\n".join(part if "\n" in part else wrapped(part) for part in parts)
 
 

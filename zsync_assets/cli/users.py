@@ -57,8 +57,11 @@ class Tenants:
     def zuora_api(self) -> Iterator[httpx.Client]:
         """An httpx client with a bearer token: the REST calls a user's script makes."""
         base = self.zuora.base_url or defaults.zuora_url()
-        form = {"grant_type": "client_credentials", "client_id": self.zuora.client_id or defaults.ZUORA_CLIENT_ID,
-                "client_secret": self.zuora.client_secret or defaults.ZUORA_CLIENT_SECRET}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.zuora.client_id or defaults.ZUORA_CLIENT_ID,
+            "client_secret": self.zuora.client_secret or defaults.ZUORA_CLIENT_SECRET,
+        }
         token = httpx.post(f"{base}/oauth/token", data=form, timeout=30)
         token.raise_for_status()
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -91,6 +94,7 @@ def linked_targets(env, flow: str) -> dict[str, str]:
 
 # --- Zuora ----------------------------------------------------------------------------------
 
+
 def zuora_call(env, method: str, path: str, json: Any = None) -> dict:
     with env.zuora_api() as api:
         response = api.request(method, path, json=json)
@@ -118,11 +122,14 @@ def set_rev_rec_date(env, invoice_id: str, start: str = "2024-02-15") -> None:
 
 # --- NetSuite payments and refunds ----------------------------------------------------------
 
+
 def open_synced_netsuite_invoice(env) -> dict:
     """A NetSuite invoice zsync made from a Posted Zuora invoice that is still partly open in
     both systems (no adjustments: those travel in another flow)."""
-    zuora = env.query("select id, balance from zuora.invoices where status = 'Posted' and balance > 20 "
-                      "and coalesce(adjustment_amount, 0) = 0 order by id")
+    zuora = env.query(
+        "select id, balance from zuora.invoices where status = 'Posted' and balance > 20 "
+        "and coalesce(adjustment_amount, 0) = 0 order by id"
+    )
     linked = linked_targets(env, "invoices")
     with env.netsuite_client() as client:
         for zuora_id, balance in zuora.iter_rows():
@@ -139,12 +146,18 @@ def add_netsuite_payment(env, *, unapplied: float = 0.0, memo: str = "Cheque rec
     invoice = target["invoice"]
     applied = round(invoice["amountRemaining"] / 2, 2)
     with env.netsuite_client() as client:
-        (result,) = client.add_list("customerPayment", [{
-            "customer": {"internalId": invoice["entity"]["internalId"]},
-            "currency": {"internalId": invoice["currency"]["internalId"]},
-            "payment": round(applied + unapplied, 2), "memo": memo,
-            "applyList": {"apply": [{"doc": int(target["internal_id"]), "apply": True, "amount": applied}]},
-        }])
+        (result,) = client.add_list(
+            "customerPayment",
+            [
+                {
+                    "customer": {"internalId": invoice["entity"]["internalId"]},
+                    "currency": {"internalId": invoice["currency"]["internalId"]},
+                    "payment": round(applied + unapplied, 2),
+                    "memo": memo,
+                    "applyList": {"apply": [{"doc": int(target["internal_id"]), "apply": True, "amount": applied}]},
+                }
+            ],
+        )
     _ok(result)
     return {**target, "payment_id": str(result.internal_id), "applied": applied}
 
@@ -152,24 +165,40 @@ def add_netsuite_payment(env, *, unapplied: float = 0.0, memo: str = "Cheque rec
 def add_netsuite_refund(env, payment_id: str, amount: float, memo: str = "Overpayment returned") -> str:
     with env.netsuite_client() as client:
         payment = client.get("customerPayment", internal_id=payment_id)
-        (result,) = client.add_list("customerRefund", [{
-            "customer": payment["customer"], "currency": payment["currency"], "memo": memo,
-            "applyList": {"apply": [{"doc": int(payment_id), "apply": True, "amount": amount}]},
-        }])
+        (result,) = client.add_list(
+            "customerRefund",
+            [
+                {
+                    "customer": payment["customer"],
+                    "currency": payment["currency"],
+                    "memo": memo,
+                    "applyList": {"apply": [{"doc": int(payment_id), "apply": True, "amount": amount}]},
+                }
+            ],
+        )
     return str(_ok(result).internal_id)
 
 
 # --- NetSuite credit memos ------------------------------------------------------------------
 
+
 def netsuite_credit_memo(env, applications: list[tuple[str, float]], item: str, customer: str, memo: str = "goodwill"):
     """An accountant's credit memo in NetSuite on `applications` [(invoice internal id, amount)]."""
     total = round(sum(a for _, a in applications), 2)
     with env.netsuite_client() as client:
-        (result,) = client.add_list("creditMemo", [{
-            "entity": {"internalId": customer}, "memo": memo,
-            "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "amount": total}]},
-            "applyList": {"apply": [{"doc": int(doc), "apply": True, "amount": amount} for doc, amount in applications]},
-        }])
+        (result,) = client.add_list(
+            "creditMemo",
+            [
+                {
+                    "entity": {"internalId": customer},
+                    "memo": memo,
+                    "itemList": {"item": [{"item": {"internalId": item}, "quantity": 1.0, "amount": total}]},
+                    "applyList": {
+                        "apply": [{"doc": int(doc), "apply": True, "amount": amount} for doc, amount in applications]
+                    },
+                }
+            ],
+        )
     return _ok(result).internal_id
 
 
@@ -177,14 +206,25 @@ def add_netsuite_credit_memo(env, amount: float = 25.0, memo: str = "goodwill") 
     """A NetSuite credit memo of `amount` applied to one synced invoice Zuora can still credit."""
     invoices = linked_targets(env, "invoices")
     zuora = {i["id"]: i for i in env.zuora_records("invoices")}
-    invoice_id = next((i for i in sorted(invoices) if zuora.get(i, {}).get("status") == "Posted"
-                       and zuora[i]["balance"] >= 2 * amount), None)
+    invoice_id = next(
+        (
+            i
+            for i in sorted(invoices)
+            if zuora.get(i, {}).get("status") == "Posted" and zuora[i]["balance"] >= 2 * amount
+        ),
+        None,
+    )
     if invoice_id is None:
         raise UserActionFailed(f"no synced Posted invoice with a balance of {2 * amount} or more")
     with env.netsuite_client() as client:
         record = client.get("invoice", internal_id=invoices[invoice_id])
-    return netsuite_credit_memo(env, [(invoices[invoice_id], amount)], record["itemList"]["item"][0]["item"]["internalId"],
-                                record["entity"]["internalId"], memo)
+    return netsuite_credit_memo(
+        env,
+        [(invoices[invoice_id], amount)],
+        record["itemList"]["item"][0]["item"]["internalId"],
+        record["entity"]["internalId"],
+        memo,
+    )
 
 
 # --- NetSuite sales orders ------------------------------------------------------------------
@@ -206,8 +246,11 @@ def linked_items(env) -> dict[str, dict]:
     """Charge name -> {charge_id, item_id, plan_id, model} for the synced Zuora charges."""
     charges = env.query("select id, name, product_rate_plan_id, charge_model from zuora.product_rate_plan_charges")
     items = linked_targets(env, "items")
-    return {name: {"charge_id": cid, "item_id": items[cid], "plan_id": plan, "model": model}
-            for cid, name, plan, model in charges.iter_rows() if cid in items}
+    return {
+        name: {"charge_id": cid, "item_id": items[cid], "plan_id": plan, "model": model}
+        for cid, name, plan, model in charges.iter_rows()
+        if cid in items
+    }
 
 
 def linked_customers(env) -> list[str]:
@@ -216,22 +259,39 @@ def linked_customers(env) -> list[str]:
     return [t if s == "zuora" else i for s, i, t in links.select("source_system", "source_id", "target_id").iter_rows()]
 
 
-def add_sales_order(env, customer_id: str, lines: list[tuple[str, float, float]],
-                    memo: str = "Subscription order entered in NetSuite") -> SalesOrder:
+def add_sales_order(
+    env, customer_id: str, lines: list[tuple[str, float, float]], memo: str = "Subscription order entered in NetSuite"
+) -> SalesOrder:
     """`lines`: (NetSuite item internal id, quantity, rate). NetSuite approves an order entered
     by a user with approval rights: it starts Pending Fulfillment, which the subscriptions flow reads."""
     with env.netsuite_client() as client:
-        (added,) = client.add_list("salesOrder", [{
-            "entity": {"internalId": customer_id},
-            "itemList": {"item": [{"item": {"internalId": item}, "quantity": qty, "rate": f"{rate:.2f}"}
-                                  for item, qty, rate in lines]},
-            "memo": memo}])
+        (added,) = client.add_list(
+            "salesOrder",
+            [
+                {
+                    "entity": {"internalId": customer_id},
+                    "itemList": {
+                        "item": [
+                            {"item": {"internalId": item}, "quantity": qty, "rate": f"{rate:.2f}"}
+                            for item, qty, rate in lines
+                        ]
+                    },
+                    "memo": memo,
+                }
+            ],
+        )
         _ok(added)
         record = client.get("salesOrder", internal_id=added.internal_id)
     by_item = {i["item_id"]: i for i in linked_items(env).values()}
-    return SalesOrder(added.internal_id, record["tranId"], customer_id, [
-        {"charge_id": by_item.get(item, {}).get("charge_id"), "item_id": item, "quantity": qty, "rate": rate}
-        for item, qty, rate in lines])
+    return SalesOrder(
+        added.internal_id,
+        record["tranId"],
+        customer_id,
+        [
+            {"charge_id": by_item.get(item, {}).get("charge_id"), "item_id": item, "quantity": qty, "rate": rate}
+            for item, qty, rate in lines
+        ],
+    )
 
 
 def add_sales_orders(env, count: int = 2, memo: str = "Subscription order entered in NetSuite") -> list[SalesOrder]:
@@ -242,11 +302,19 @@ def add_sales_orders(env, count: int = 2, memo: str = "Subscription order entere
     missing = [name for name in CHARGES if name not in items]
     if missing or not customers:
         raise UserActionFailed(f"the items flow did not sync {missing} or no customer is linked: {sorted(items)}")
-    return [add_sales_order(env, customers[n % len(customers)], [
-        (items["Platform Fee"]["item_id"], 1.0, 99.0),
-        (items["Onboarding"]["item_id"], 1.0, 500.0),
-        (items["Per Seat"]["item_id"], 5.0 + n, 12.5),
-    ], memo) for n in range(count)]
+    return [
+        add_sales_order(
+            env,
+            customers[n % len(customers)],
+            [
+                (items["Platform Fee"]["item_id"], 1.0, 99.0),
+                (items["Onboarding"]["item_id"], 1.0, 500.0),
+                (items["Per Seat"]["item_id"], 5.0 + n, 12.5),
+            ],
+            memo,
+        )
+        for n in range(count)
+    ]
 
 
 # --- the demo's second pass -----------------------------------------------------------------
@@ -274,7 +342,9 @@ def _payment_to_cancel(tenants: Tenants) -> tuple[str | None, bool]:
     number among synced, Processed, External payments with no refund on an active account (what
     Zuora lets a user cancel, sandbox/zuora/cancellations.py). Once canceled it is the first
     synced payment that is Canceled."""
-    synced = "select source_id from zsync.push_log where flow = 'payments' and action = 'create' and status = 'succeeded'"
+    synced = (
+        "select source_id from zsync.push_log where flow = 'payments' and action = 'create' and status = 'succeeded'"
+    )
     rows = tenants.warehouse.query(f"""
         select p.id, p.status = 'Canceled' as canceled from zuora.payments p join zuora.accounts a on a.id = p.account_id
         where p.id in ({synced}) and (p.status = 'Canceled' or (p.status = 'Processed' and p.type = 'External'
@@ -308,8 +378,10 @@ def act_as_users(tenants: Tenants, *, netsuite_payments: bool, netsuite_credit_m
         else:
             entered = add_netsuite_payment(tenants, unapplied=DEMO_UNAPPLIED, memo=DEMO_PAYMENT_MEMO)
             payment_id = entered["payment_id"]
-            done.append(f"NetSuite customer payment {payment_id}: {entered['applied']:.2f} applied to invoice "
-                        f"{entered['invoice']['tranId']}, {DEMO_UNAPPLIED:.2f} unapplied")
+            done.append(
+                f"NetSuite customer payment {payment_id}: {entered['applied']:.2f} applied to invoice "
+                f"{entered['invoice']['tranId']}, {DEMO_UNAPPLIED:.2f} unapplied"
+            )
         if _entered(tenants, "netsuite.customer_refunds", DEMO_REFUND_MEMO):
             done.append("NetSuite customer refund: entered by an earlier demo")
         else:
@@ -325,8 +397,10 @@ def act_as_users(tenants: Tenants, *, netsuite_payments: bool, netsuite_credit_m
         done.append("NetSuite sales orders: entered by an earlier demo")
     else:
         orders = add_sales_orders(tenants, 2, memo=DEMO_ORDER_MEMO)
-        done.append(f"NetSuite sales orders {', '.join(o.tran_id for o in orders)}: approved, for customers "
-                    "and items that came from Zuora")
+        done.append(
+            f"NetSuite sales orders {', '.join(o.tran_id for o in orders)}: approved, for customers "
+            "and items that came from Zuora"
+        )
     payment, canceled = _payment_to_cancel(tenants)
     if payment is not None:
         if not canceled:

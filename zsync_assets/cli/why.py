@@ -38,8 +38,12 @@ def answer_text(answer: Answer) -> str:
         for depth, link in _chain(e):
             planned = next((s["detail"] for s in link.steps if s["step"] == "plan"), None)
             # the status step repeats the plan's reason most of the time: said once is enough
-            steps = [{**s, "detail": "(the plan's reason)"} if s["step"] == "status" and s["detail"] == planned
-                     and planned else s for s in link.steps]
+            steps = [
+                {**s, "detail": "(the plan's reason)"}
+                if s["step"] == "status" and s["detail"] == planned and planned
+                else s
+                for s in link.steps
+            ]
             parts.append(wrapped(_title(link, depth)) + "\n" + table_text(steps, STEP_COLUMNS))
     for hit in answer.unlinked:
         keys = ", ".join(f"{k} {v}" for k, v in hit["keys"].items())
@@ -48,9 +52,12 @@ def answer_text(answer: Answer) -> str:
 
 
 def _csv_rows(answer: Answer) -> list[dict]:
-    return [{"subject": i, "depth": depth, "flow": link.flow, "source_id": link.source_id, "label": link.label,
-             **step}
-            for i, e in enumerate(answer.explanations) for depth, link in _chain(e) for step in link.steps]
+    return [
+        {"subject": i, "depth": depth, "flow": link.flow, "source_id": link.source_id, "label": link.label, **step}
+        for i, e in enumerate(answer.explanations)
+        for depth, link in _chain(e)
+        for step in link.steps
+    ]
 
 
 @click.command("why")
@@ -73,11 +80,16 @@ def why_command(ctx: click.Context, key: str, fmt: str) -> None:
         raise OperatorError(f"no warehouse at {warehouse.path} yet; run `zsync demo` (or set ZSYNC_DB)")
     answer = explain(warehouse, key, configured_sides())
     if not answer.explanations and not answer.unlinked:
-        raise OperatorError(f"no record matches {key!r}: not an id, document number, account number or name in "
-                            "the staged tables, links or plans; `zsync audit sync_status` lists every record")
+        raise OperatorError(
+            f"no record matches {key!r}: not an id, document number, account number or name in "
+            "the staged tables, links or plans; `zsync audit sync_status` lists every record"
+        )
     if fmt == "json":
-        click.echo(json_text({"key": answer.key, "records": [e.as_dict() for e in answer.explanations],
-                              "unlinked": answer.unlinked}))
+        click.echo(
+            json_text(
+                {"key": answer.key, "records": [e.as_dict() for e in answer.explanations], "unlinked": answer.unlinked}
+            )
+        )
     elif fmt == "csv":
         click.echo(csv_text(_csv_rows(answer), ["subject", "depth", "flow", "source_id", "label", *STEP_COLUMNS]))
     else:

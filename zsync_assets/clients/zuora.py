@@ -133,8 +133,10 @@ class ZuoraClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if entity_id and not _ENTITY_ID.match(entity_id.strip()):
-            raise ValueError(f"ZUORA_ENTITY_ID must be a Zuora entity id, a 36-character UUID with hyphens "
-                             f"(e.g. 11e643f4-a3ee-8bad-b061-0025904c756d), got {entity_id!r}")
+            raise ValueError(
+                f"ZUORA_ENTITY_ID must be a Zuora entity id, a 36-character UUID with hyphens "
+                f"(e.g. 11e643f4-a3ee-8bad-b061-0025904c756d), got {entity_id!r}"
+            )
         self.entity_id = entity_id.strip() if entity_id else None
         self.base_url = base_url.rstrip("/")
         # A host that refuses connections or never answers the connect gets a few quick tries,
@@ -155,10 +157,15 @@ class ZuoraClient:
         # The engine's push workers share one client: Counter `+=` is a read then a write.
         self._counts_lock = threading.Lock()
         self._http = httpx.Client(
-            base_url=self.base_url, verify=ssl_context(), limits=pool_limits(pool_size),
+            base_url=self.base_url,
+            verify=ssl_context(),
+            limits=pool_limits(pool_size),
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            headers={"Accept": "application/json", "User-Agent": "zsync",
-                     **({ENTITY_HEADER: self.entity_id} if self.entity_id else {})},
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "zsync",
+                **({ENTITY_HEADER: self.entity_id} if self.entity_id else {}),
+            },
         )
         self._backoff = wait_random_exponential(multiplier=backoff_base_s, max=backoff_max_s)
 
@@ -227,7 +234,10 @@ class ZuoraClient:
                 raise ZuoraAuthError(
                     "OAuth token request rejected: check ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET "
                     "(the OAuth client's credentials) and ZUORA_BASE_URL (the tenant's REST endpoint)",
-                    method=exc.method, route=exc.route, status=exc.status, reasons=exc.reasons,
+                    method=exc.method,
+                    route=exc.route,
+                    status=exc.status,
+                    reasons=exc.reasons,
                     request_id=exc.request_id,
                 ) from None
             raise
@@ -273,8 +283,9 @@ class ZuoraClient:
             try:  # what httpx would send; NaN or infinity is not JSON, and Zuora could not read it
                 _json.dumps(json, allow_nan=False)
             except (TypeError, ValueError) as exc:
-                raise ZuoraError(f"the request body is not valid JSON: {exc}", method=method, route=route,
-                                 kind="data") from None
+                raise ZuoraError(
+                    f"the request body is not valid JSON: {exc}", method=method, route=route, kind="data"
+                ) from None
         if replay_safe is None:
             replay_safe = method in _IDEMPOTENT_METHODS or idempotency_key is not None
         headers = {}
@@ -287,8 +298,7 @@ class ZuoraClient:
                 token = self._valid_token() if authenticate else None
                 if token is not None:
                     headers["Authorization"] = f"Bearer {token.access_token}"
-                outcome = self._send(method, path, route, params=params, json=json, data=data,
-                                     headers=headers)
+                outcome = self._send(method, path, route, params=params, json=json, data=data, headers=headers)
                 verdict = classify(outcome, replay_safe=replay_safe, idempotency_key=idempotency_key)
                 if verdict is Verdict.REAUTHENTICATE and authenticate and not reauthenticated:
                     # A 401 is answered before any work is done, so re-sending is safe.
@@ -313,11 +323,21 @@ class ZuoraClient:
             return retrying(attempt)
         except RetriableZuoraError as exc:
             if exc.unreachable:
-                raise VendorUnreachable("Zuora", self.base_url, exc.message,
-                                        unreachable_hint(self.base_url, defaults.zuora_url(), "ZUORA_BASE_URL")) from None
+                raise VendorUnreachable(
+                    "Zuora",
+                    self.base_url,
+                    exc.message,
+                    unreachable_hint(self.base_url, defaults.zuora_url(), "ZUORA_BASE_URL"),
+                ) from None
             raise ZuoraError(
-                f"gave up: {exc.message}", method=exc.method, route=exc.route, status=exc.status,
-                reasons=exc.reasons, request_id=exc.request_id, attempts=self.max_attempts, kind="transient",
+                f"gave up: {exc.message}",
+                method=exc.method,
+                route=exc.route,
+                status=exc.status,
+                reasons=exc.reasons,
+                request_id=exc.request_id,
+                attempts=self.max_attempts,
+                kind="transient",
             ) from None
 
     def _send(self, method: str, path: str, route: str, **kwargs: Any) -> Outcome:
@@ -356,8 +376,13 @@ class ZuoraClient:
         if kind is RetriableZuoraError:
             kwargs["retry_after_s"] = retry_after_s(response)
         return kind(
-            message, method=method, route=route, status=response.status_code, reasons=reasons,
-            request_id=response.headers.get("Zuora-Request-Id"), **kwargs,
+            message,
+            method=method,
+            route=route,
+            status=response.status_code,
+            reasons=reasons,
+            request_id=response.headers.get("Zuora-Request-Id"),
+            **kwargs,
         )
 
     def _stop(self, retry_state: Any) -> bool:
@@ -379,7 +404,10 @@ class ZuoraClient:
             self.retries[getattr(exc, "route", "?")] += 1
         self.log.warning(
             "Zuora retry %d/%d in %.2fs: %s",
-            retry_state.attempt_number, self.max_attempts, retry_state.next_action.sleep, exc,
+            retry_state.attempt_number,
+            self.max_attempts,
+            retry_state.next_action.sleep,
+            exc,
         )
 
     # --- reads ------------------------------------------------------------------------------
@@ -431,15 +459,18 @@ class ZuoraClient:
         if not 1 <= batch_size <= ZOQL_MAX_BATCH:
             raise ValueError(f"ZOQL batchSize must be 1..{ZOQL_MAX_BATCH}, got {batch_size}")
         conf = {"batchSize": batch_size}
-        body = self._call("POST", "/v1/action/query", json={"queryString": query, "conf": conf},
-                          replay_safe=True) or {}
+        body = self._call("POST", "/v1/action/query", json={"queryString": query, "conf": conf}, replay_safe=True) or {}
         while True:
             yield list(body.get("records") or [])
             locator = body.get("queryLocator")
             if body.get("done", True) or not locator:
                 return
-            body = self._call("POST", "/v1/action/queryMore",
-                              json={"queryLocator": locator, "conf": conf}, replay_safe=True) or {}
+            body = (
+                self._call(
+                    "POST", "/v1/action/queryMore", json={"queryLocator": locator, "conf": conf}, replay_safe=True
+                )
+                or {}
+            )
 
 
 class ZuoraResource(dg.ConfigurableResource):
@@ -474,8 +505,9 @@ class ZuoraResource(dg.ConfigurableResource):
             "client_secret": "ZUORA_CLIENT_SECRET",
             "entity_id": "ZUORA_ENTITY_ID",
         }
-        fields: dict[str, Any] = {name: os.environ[var] if resolve else dg.EnvVar(var)
-                  for name, var in env.items() if os.environ.get(var)}
+        fields: dict[str, Any] = {
+            name: os.environ[var] if resolve else dg.EnvVar(var) for name, var in env.items() if os.environ.get(var)
+        }
         return cls(**fields, **settings)
 
     def get_client(self) -> ZuoraClient:

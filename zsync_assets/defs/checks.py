@@ -53,8 +53,9 @@ from zsync_assets.lib.resources import WarehouseResource
 DELETION_KEYS = [system_key("netsuite", "deletions"), system_key("zuora", "deletions")]
 
 
-def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str,
-            extra: dict[str, dg.MetadataValue] | None = None) -> dg.AssetCheckResult:
+def _result(
+    finding: Finding, severity: dg.AssetCheckSeverity, what: str, extra: dict[str, dg.MetadataValue] | None = None
+) -> dg.AssetCheckResult:
     metadata = {
         "count": dg.MetadataValue.int(finding.count),
         "checked": dg.MetadataValue.int(finding.checked),
@@ -65,12 +66,18 @@ def _result(finding: Finding, severity: dg.AssetCheckSeverity, what: str,
     }
     if finding.skipped:
         return dg.AssetCheckResult(
-            passed=True, severity=severity,
+            passed=True,
+            severity=severity,
             description=f"skipped: nothing to compare because {finding.nothing_to_compare}",
-            metadata={**metadata, "nothing_to_compare": dg.MetadataValue.text(finding.nothing_to_compare or "")})
+            metadata={**metadata, "nothing_to_compare": dg.MetadataValue.text(finding.nothing_to_compare or "")},
+        )
     counted = f"{finding.count} {what}" if finding.count else f"no {what}"
-    return dg.AssetCheckResult(passed=finding.passed, severity=severity,
-                               description=f"{counted} ({finding.checked} checked)", metadata=metadata)
+    return dg.AssetCheckResult(
+        passed=finding.passed,
+        severity=severity,
+        description=f"{counted} ({finding.checked} checked)",
+        metadata=metadata,
+    )
 
 
 def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection], Finding]) -> Finding:
@@ -82,14 +89,18 @@ def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection
 def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
     key = push_key(flow_name)
 
-    @dg.asset_check(asset=key, name="no_failed_records",
-                    description=f"No `{flow_name}` record's latest attempt failed (ERROR).")
+    @dg.asset_check(
+        asset=key, name="no_failed_records", description=f"No `{flow_name}` record's latest attempt failed (ERROR)."
+    )
     def _no_failed_records(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         finding = _run(warehouse, lambda con: failed_records(con, flow_name))
         return _result(finding, dg.AssetCheckSeverity.ERROR, "record(s) whose latest attempt failed")
 
-    @dg.asset_check(asset=key, name="no_blocked_records",
-                    description=f"No `{flow_name}` record is blocked by a missing master record or mapping (WARN).")
+    @dg.asset_check(
+        asset=key,
+        name="no_blocked_records",
+        description=f"No `{flow_name}` record is blocked by a missing master record or mapping (WARN).",
+    )
     def _no_blocked_records(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         reasons: list[dict] = []
 
@@ -98,11 +109,15 @@ def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
             return blocked_records(con, flow_name)
 
         finding = _run(warehouse, look)
-        return _result(finding, dg.AssetCheckSeverity.WARN, "blocked record(s)",
-                       {"top_reasons": dg.MetadataValue.json(reasons)})
+        return _result(
+            finding, dg.AssetCheckSeverity.WARN, "blocked record(s)", {"top_reasons": dg.MetadataValue.json(reasons)}
+        )
 
-    @dg.asset_check(asset=key, name="links_resolve",
-                    description=f"Every `{flow_name}` link points at a record staged from the target system.")
+    @dg.asset_check(
+        asset=key,
+        name="links_resolve",
+        description=f"Every `{flow_name}` link points at a record staged from the target system.",
+    )
     def _links_resolve(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         finding = _run(warehouse, lambda con: broken_links(con, flow_name))
         return _result(finding, dg.AssetCheckSeverity.ERROR, "link(s) to a missing or deleted target record")
@@ -115,10 +130,14 @@ def reconciliation_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     # anything downstream (payments, adjustments applied to those invoices) is pushed on top of it.
     # It waits for NetSuite's invoices and credit memos to be staged in the same run, so an amount
     # changed in NetSuite since the last sync is what it compares.
-    @dg.asset_check(asset=asset_key, name="invoice_amounts_match", blocking=True,
-                    additional_deps=[table_key("netsuite.invoices"), table_key("netsuite.credit_memos")],
-                    description="Every linked invoice has the same amount in Zuora and NetSuite; blocks the "
-                                "pushes downstream of invoices when not.")
+    @dg.asset_check(
+        asset=asset_key,
+        name="invoice_amounts_match",
+        blocking=True,
+        additional_deps=[table_key("netsuite.invoices"), table_key("netsuite.credit_memos")],
+        description="Every linked invoice has the same amount in Zuora and NetSuite; blocks the "
+        "pushes downstream of invoices when not.",
+    )
     def _invoice_amounts_match(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         finding = _run(warehouse, invoice_differences)
         return _result(finding, dg.AssetCheckSeverity.ERROR, "invoice(s) whose amounts differ or are missing")
@@ -135,16 +154,18 @@ def audit_views_asset(flow_names: list[str]) -> dg.AssetsDefinition:
         code_version=source_version("zsync_assets.audit.views", "zsync_assets.audit.sql"),
         deps=[push_key(name) for name in flow_names] + DELETION_KEYS,
         description="(Re)creates the `audit.*` views people query (sync status, failures, blocked, "
-                    "unlinked, reconciliation, expired items). Idempotent: views only.",
+        "unlinked, reconciliation, expired items). Idempotent: views only.",
     )
     def _views(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get().connect() as con:
             views = audit.refresh_views(con, audit.configured_sides())
             summary = con.sql("select flow, status, records from audit.sync_summary").pl().to_dicts()
-        return dg.MaterializeResult(metadata={
-            "views": dg.MetadataValue.text(", ".join(views)),
-            "status_by_flow": dg.MetadataValue.json(summary),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "views": dg.MetadataValue.text(", ".join(views)),
+                "status_by_flow": dg.MetadataValue.json(summary),
+            }
+        )
 
     return _views
 

@@ -31,7 +31,7 @@ CONNECTION_KEYS = {"zuora": ZUORA_CONNECTION, "netsuite": NETSUITE_CONNECTION}
 _CREDENTIALS = {
     "zuora": "check ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET (the OAuth client) and ZUORA_BASE_URL",
     "netsuite": "check NETSUITE_ACCOUNT_ID, NETSUITE_CONSUMER_KEY / NETSUITE_CONSUMER_SECRET and "
-                "NETSUITE_TOKEN_ID / NETSUITE_TOKEN_SECRET (token-based authentication)",
+    "NETSUITE_TOKEN_ID / NETSUITE_TOKEN_SECRET (token-based authentication)",
 }
 
 
@@ -43,8 +43,9 @@ def checked(system: str, reach: Callable[[], dict]) -> dict:
     except VendorUnreachable as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     except (ZuoraAuthError, NetSuiteAuthError) as exc:
-        raise dg.Failure(description=f"{vendor} refused the credentials ({exc}); {_CREDENTIALS[system]}",
-                         allow_retries=False) from None
+        raise dg.Failure(
+            description=f"{vendor} refused the credentials ({exc}); {_CREDENTIALS[system]}", allow_retries=False
+        ) from None
 
 
 def reach_zuora(zuora: ZuoraResource) -> dict:
@@ -52,8 +53,7 @@ def reach_zuora(zuora: ZuoraResource) -> dict:
     started = time.monotonic()
     with zuora.get_client() as client:
         # The tenant (and entity, on a Multi-entity tenant) the warehouse binds to.
-        return {"url": client.base_url, "instance": client.instance_id,
-                "seconds": round(time.monotonic() - started, 2)}
+        return {"url": client.base_url, "instance": client.instance_id, "seconds": round(time.monotonic() - started, 2)}
 
 
 def reach_netsuite(netsuite: NetSuiteResource) -> dict:
@@ -64,24 +64,37 @@ def reach_netsuite(netsuite: NetSuiteResource) -> dict:
         client.get("currency", internal_id="0")  # any signed call proves the credentials
     finally:
         client.close()
-    return {"url": netsuite.resolved_endpoint_url(), "instance": str(client.account_id),
-            "seconds": round(time.monotonic() - started, 2)}
+    return {
+        "url": netsuite.resolved_endpoint_url(),
+        "instance": str(client.account_id),
+        "seconds": round(time.monotonic() - started, 2),
+    }
 
 
-@dg.asset(key=ZUORA_CONNECTION, group_name="zuora", kinds={"zuora"}, owners=OWNERS,
-          code_version=source_version(__name__),
-          description="Logs in to Zuora (OAuth) and binds the warehouse to the tenant; every Zuora "
-                      "asset waits on it, so a dead host or a refused credential fails the run at once.")
+@dg.asset(
+    key=ZUORA_CONNECTION,
+    group_name="zuora",
+    kinds={"zuora"},
+    owners=OWNERS,
+    code_version=source_version(__name__),
+    description="Logs in to Zuora (OAuth) and binds the warehouse to the tenant; every Zuora "
+    "asset waits on it, so a dead host or a refused credential fails the run at once.",
+)
 def zuora_connection(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     reached = checked("zuora", lambda: reach_zuora(zuora))
     refuse_other_instance(warehouse.get(), "zuora", reached["instance"])
     return dg.MaterializeResult(metadata=reached)
 
 
-@dg.asset(key=NETSUITE_CONNECTION, group_name="netsuite", kinds={"netsuite"}, owners=OWNERS,
-          code_version=source_version(__name__),
-          description="Loads the SuiteTalk WSDL, signs one request (token-based authentication) and "
-                      "binds the warehouse to the account; every NetSuite asset waits on it.")
+@dg.asset(
+    key=NETSUITE_CONNECTION,
+    group_name="netsuite",
+    kinds={"netsuite"},
+    owners=OWNERS,
+    code_version=source_version(__name__),
+    description="Loads the SuiteTalk WSDL, signs one request (token-based authentication) and "
+    "binds the warehouse to the account; every NetSuite asset waits on it.",
+)
 def netsuite_connection(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     reached = checked("netsuite", lambda: reach_netsuite(netsuite))
     refuse_other_instance(warehouse.get(), "netsuite", reached["instance"])

@@ -12,8 +12,8 @@ sync_all = dg.define_asset_job(
     "sync_all",
     selection=dg.AssetSelection.all(),
     description="The full sync: stage what changed in Zuora and NetSuite, then plan and push every "
-                "configured flow in dependency order (customers and items before transactions), "
-                "mark deleted records and refresh the audit views.",
+    "configured flow in dependency order (customers and items before transactions), "
+    "mark deleted records and refresh the audit views.",
 )
 
 _config = current_config()
@@ -26,8 +26,8 @@ sync_all_schedule = dg.ScheduleDefinition(
     # like the sensors: a fresh install never writes to a tenant on its own.
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description=f"Runs sync_all on `{_config.sync_all_cron}` ({_config.schedule_timezone}); set "
-                "`sync_all_cron` / `schedule_timezone` in zsync.yaml. The sensors bring new invoices "
-                "and sales orders over between runs.",
+    "`sync_all_cron` / `schedule_timezone` in zsync.yaml. The sensors bring new invoices "
+    "and sales orders over between runs.",
 )
 
 defs = dg.Definitions(jobs=[sync_all], schedules=[sync_all_schedule])

@@ -48,8 +48,9 @@ def flow_job(flow: Flow, connection: dg.AssetKey, description: str) -> dg.Unreso
     """Stage the flow's source tables, then plan and push it, in one process."""
     return dg.define_asset_job(
         f"sync_{flow.name}",
-        selection=dg.AssetSelection.assets(connection, *[table_key(t) for t in flow.source_tables],
-                                           plan_key(flow.name), push_key(flow.name)),
+        selection=dg.AssetSelection.assets(
+            connection, *[table_key(t) for t in flow.source_tables], plan_key(flow.name), push_key(flow.name)
+        ),
         executor_def=dg.in_process_executor,
         tags={"zsync/flow": flow.name},
         description=description,
@@ -113,38 +114,55 @@ jobs: list[dg.UnresolvedAssetJobDefinition] = []
 sensors: list[dg.SensorDefinition] = []
 
 if "invoices" in _flows:
-    sync_invoices = flow_job(_flows["invoices"], ZUORA_CONNECTION,
-                             "Stage Zuora invoices, invoice items and taxation items, then plan and push "
-                             "`invoices` to NetSuite. Started by the sensor new_zuora_invoices.")
+    sync_invoices = flow_job(
+        _flows["invoices"],
+        ZUORA_CONNECTION,
+        "Stage Zuora invoices, invoice items and taxation items, then plan and push "
+        "`invoices` to NetSuite. Started by the sensor new_zuora_invoices.",
+    )
 
-    @dg.sensor(job=sync_invoices, minimum_interval_seconds=INVOICE_POLL_SECONDS,
-               default_status=dg.DefaultSensorStatus.STOPPED,
-               description=f"Every {INVOICE_POLL_SECONDS} s, asks Zuora for invoices updated since the "
-                           "last one seen (one Object Query page) and starts sync_invoices when there is one.")
-    def new_zuora_invoices(context: dg.SensorEvaluationContext,
-                           zuora: ZuoraResource) -> dg.SensorResult | dg.SkipReason:
+    @dg.sensor(
+        job=sync_invoices,
+        minimum_interval_seconds=INVOICE_POLL_SECONDS,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Every {INVOICE_POLL_SECONDS} s, asks Zuora for invoices updated since the "
+        "last one seen (one Object Query page) and starts sync_invoices when there is one.",
+    )
+    def new_zuora_invoices(
+        context: dg.SensorEvaluationContext, zuora: ZuoraResource
+    ) -> dg.SensorResult | dg.SkipReason:
         since = _moment(context.cursor) if context.cursor else None
-        return _result(newest_invoice_update(zuora, since), context.cursor, "Zuora invoice updated",
-                       "invoices-updated")
+        return _result(newest_invoice_update(zuora, since), context.cursor, "Zuora invoice updated", "invoices-updated")
 
     jobs.append(sync_invoices)
     sensors.append(new_zuora_invoices)
 
 if "subscriptions" in _flows:
-    sync_subscriptions = flow_job(_flows["subscriptions"], NETSUITE_CONNECTION,
-                                  "Stage NetSuite sales orders and their lines, then plan and push "
-                                  "`subscriptions` to Zuora. Started by the sensor new_netsuite_sales_orders.")
+    sync_subscriptions = flow_job(
+        _flows["subscriptions"],
+        NETSUITE_CONNECTION,
+        "Stage NetSuite sales orders and their lines, then plan and push "
+        "`subscriptions` to Zuora. Started by the sensor new_netsuite_sales_orders.",
+    )
 
-    @dg.sensor(job=sync_subscriptions, minimum_interval_seconds=SALES_ORDER_POLL_SECONDS,
-               default_status=dg.DefaultSensorStatus.STOPPED,
-               description=f"Every {SALES_ORDER_POLL_SECONDS} s, asks NetSuite for sales orders created, "
-                           "approved or edited since the last one seen (one search page) and starts "
-                           "sync_subscriptions when there is one.")
-    def new_netsuite_sales_orders(context: dg.SensorEvaluationContext,
-                                  netsuite: NetSuiteResource) -> dg.SensorResult | dg.SkipReason:
+    @dg.sensor(
+        job=sync_subscriptions,
+        minimum_interval_seconds=SALES_ORDER_POLL_SECONDS,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Every {SALES_ORDER_POLL_SECONDS} s, asks NetSuite for sales orders created, "
+        "approved or edited since the last one seen (one search page) and starts "
+        "sync_subscriptions when there is one.",
+    )
+    def new_netsuite_sales_orders(
+        context: dg.SensorEvaluationContext, netsuite: NetSuiteResource
+    ) -> dg.SensorResult | dg.SkipReason:
         since = _moment(context.cursor) if context.cursor else None
-        return _result(newest_sales_order_change(netsuite, since), context.cursor, "NetSuite sales order modified",
-                       "sales-orders-modified")
+        return _result(
+            newest_sales_order_change(netsuite, since),
+            context.cursor,
+            "NetSuite sales order modified",
+            "sales-orders-modified",
+        )
 
     jobs.append(sync_subscriptions)
     sensors.append(new_netsuite_sales_orders)

@@ -7,7 +7,6 @@ by a deterministic externalId, Zuora creates carry an Idempotency-Key, and unans
 are looked up before anything is re-sent.
 """
 
-
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 
@@ -56,15 +55,24 @@ __all__ = ["flow_assets", "plan_key", "push_key", "refuse_other_instance", "tabl
 def plan_version(flow: Flow) -> str:
     """Changes with the flow's own module (declaration + mapping), the shared mapping helpers
     (`flows/mapping/`) and the engine's planning code."""
-    return source_version(flow.mapping.__module__, "zsync_assets.flows.mapping", "zsync_assets.engine.plan",
-                          "zsync_assets.engine.payload_json")
+    return source_version(
+        flow.mapping.__module__,
+        "zsync_assets.flows.mapping",
+        "zsync_assets.engine.plan",
+        "zsync_assets.engine.payload_json",
+    )
 
 
 def push_version(flow: Flow) -> str:
     """Changes with the engine's push and the target system's sink."""
-    return source_version("zsync_assets.engine.push", "zsync_assets.engine.sending", "zsync_assets.engine.link_refs",
-                          "zsync_assets.engine.write_back", "zsync_assets.engine.bookkeeping",
-                          f"zsync_assets.targets.{flow.target_system}")
+    return source_version(
+        "zsync_assets.engine.push",
+        "zsync_assets.engine.sending",
+        "zsync_assets.engine.link_refs",
+        "zsync_assets.engine.write_back",
+        "zsync_assets.engine.bookkeeping",
+        f"zsync_assets.targets.{flow.target_system}",
+    )
 
 
 def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDefinition:
@@ -74,33 +82,37 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         kinds={"polars", "duckdb"},
         owners=OWNERS,
         code_version=plan_version(flow),
-        deps=[table_key(t) for t in flow.tables] + [push_key(d) for d in flow.depends_on]
+        deps=[table_key(t) for t in flow.tables]
+        + [push_key(d) for d in flow.depends_on]
         + [system_key(*key.split("/")) for key in flow.waits_for],
         metadata={"dagster/table_name": table_name(flow.plan_table)},
         description=f"Plan of `{flow.name}` ({flow.source_system} to {flow.target_system}): what a push "
-                    f"would do with every source record (create, update, skip, blocked or reverse) and "
-                    f"why, written to `{flow.plan_table}`. Writes nothing to either system.",
+        f"would do with every source record (create, update, skip, blocked or reverse) and "
+        f"why, written to `{flow.plan_table}`. Writes nothing to either system.",
     )
     def _plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        result = plan_flow(flow, warehouse.get(), current_config(), check=checks(flow.target_system),
-                           skip_unchanged=True)
+        result = plan_flow(
+            flow, warehouse.get(), current_config(), check=checks(flow.target_system), skip_unchanged=True
+        )
         if result.missing_tables:
             # An empty plan here would let the push "succeed" with nothing sent: fail loudly.
             raise dg.Failure(description=f"{flow.name}: {result.not_staged}", allow_retries=False)
         context.log.info(f"plan {flow.name}: " + ", ".join(f"{n} {a}" for a, n in result.counts.items()))
         for row in top_reasons(result.plan):
             context.log.info(f"plan {flow.name}: {row['records']} {row['action']}: {row['reason']}")
-        return dg.MaterializeResult(metadata={
-            **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
-            "dagster/row_count": dg.MetadataValue.int(result.plan.height),
-            "matched_existing": dg.MetadataValue.int(int(result.plan["match"].is_not_null().sum())),
-            "not_staged": dg.MetadataValue.text(", ".join(result.missing_tables) or "none"),
-            **blocked_and_skipped_metadata(flow, result.plan),
-            "table": dg.MetadataValue.text(flow.plan_table),
-            **config_metadata(),
-            # Nothing it reads changed since the stored plan was made: that plan stands.
-            "unchanged_inputs": dg.MetadataValue.bool(result.unchanged),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
+                "dagster/row_count": dg.MetadataValue.int(result.plan.height),
+                "matched_existing": dg.MetadataValue.int(int(result.plan["match"].is_not_null().sum())),
+                "not_staged": dg.MetadataValue.text(", ".join(result.missing_tables) or "none"),
+                **blocked_and_skipped_metadata(flow, result.plan),
+                "table": dg.MetadataValue.text(flow.plan_table),
+                **config_metadata(),
+                # Nothing it reads changed since the stored plan was made: that plan stands.
+                "unchanged_inputs": dg.MetadataValue.bool(result.unchanged),
+            }
+        )
 
     return _plan
 
@@ -116,39 +128,52 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         pool=POOLS[flow.target_system],
         required_resource_keys={"warehouse", "zuora", "netsuite"},
         description=f"Push of `{flow.name}`: reverses the counterparts of canceled or deleted records, "
-                    f"then sends the planned creates and updates to {flow.target_system}, "
-                    f"logs every attempt in `zsync.push_log` and keeps `zsync.links`"
-                    + (", and write the link back to the source." if flow.write_back else "."),
+        f"then sends the planned creates and updates to {flow.target_system}, "
+        f"logs every attempt in `zsync.push_log` and keeps `zsync.links`"
+        + (", and write the link back to the source." if flow.write_back else "."),
     )
     def _push(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse.get()
         if not has_work(warehouse, flow):
             # No vendor client, token or call: a plan with nothing to send and nothing to write back.
             context.log.info(f"push {flow.name}: nothing to send or write back")
-            return dg.MaterializeResult(metadata={"sent": dg.MetadataValue.int(0),
-                                                  "nothing_to_do": dg.MetadataValue.bool(True)})
+            return dg.MaterializeResult(
+                metadata={"sent": dg.MetadataValue.int(0), "nothing_to_do": dg.MetadataValue.bool(True)}
+            )
         with ExitStack() as stack:
             sink = stack.enter_context(open_sink(flow.target_system, context))
             source_sink = stack.enter_context(open_sink(flow.source_system, context)) if flow.write_back else None
             # Reversals first: a document deleted and recreated at the source loses its old
             # counterpart before the new one is written (engine/reverse_push.py).
-            reversed_ = reverse_flow(flow, warehouse, sink, current_config(), run_id=context.run_id,
-                                     log=context.log.info)
-            result = push_flow(flow, warehouse, sink, current_config(), source_sink=source_sink,
-                               run_id=context.run_id, log=context.log.info)
-        return dg.MaterializeResult(metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in result.metadata().items() if isinstance(v, int)},
-            **{k: dg.MetadataValue.int(v) for k, v in reversed_.metadata().items()},
-            "errors_by_code": dg.MetadataValue.json({**result.errors, **{
-                code: result.errors.get(code, 0) + n for code, n in reversed_.errors.items()}}),
-            "first_failures": dg.MetadataValue.json(result.failures),
-        })
+            reversed_ = reverse_flow(
+                flow, warehouse, sink, current_config(), run_id=context.run_id, log=context.log.info
+            )
+            result = push_flow(
+                flow,
+                warehouse,
+                sink,
+                current_config(),
+                source_sink=source_sink,
+                run_id=context.run_id,
+                log=context.log.info,
+            )
+        return dg.MaterializeResult(
+            metadata={
+                **{k: dg.MetadataValue.int(v) for k, v in result.metadata().items() if isinstance(v, int)},
+                **{k: dg.MetadataValue.int(v) for k, v in reversed_.metadata().items()},
+                "errors_by_code": dg.MetadataValue.json(
+                    {**result.errors, **{code: result.errors.get(code, 0) + n for code, n in reversed_.errors.items()}}
+                ),
+                "first_failures": dg.MetadataValue.json(result.failures),
+            }
+        )
 
     return _push
 
 
-def flow_assets(flows: list[Flow], open_sink: OpenSink,
-                checks: Checks = lambda system: None) -> Iterator[dg.AssetsDefinition]:
+def flow_assets(
+    flows: list[Flow], open_sink: OpenSink, checks: Checks = lambda system: None
+) -> Iterator[dg.AssetsDefinition]:
     for flow in flows:
         yield plan_asset(flow, checks)
         yield push_asset(flow, open_sink)

@@ -22,19 +22,27 @@ import polars as pl
 from zsync_assets.engine import bookkeeping
 from zsync_assets.lib.warehouse import qualified, table_exists
 
-STATE_SCHEMA = {"blocked_by_flow": pl.Utf8, "blocked_by_id": pl.Utf8, "blocker_label": pl.Utf8,
-                "blocker_state": pl.Utf8}
+STATE_SCHEMA = {
+    "blocked_by_flow": pl.Utf8,
+    "blocked_by_id": pl.Utf8,
+    "blocker_label": pl.Utf8,
+    "blocker_state": pl.Utf8,
+}
 
 
 # How `_with_state` joins a blocker's state to a reason (the `_state` texts start so); the last
 # one in a reason is the state at the end of its chain, which `root_cause` reads back.
-STATE_JOINS = {"; it is ": "waits on a record that is ", "; its last push failed: ": "waits on a record whose "
-               "last push failed: "}
+STATE_JOINS = {
+    "; it is ": "waits on a record that is ",
+    "; its last push failed: ": "waits on a record whose last push failed: ",
+}
 
 
 def _state(flow: str, planned: dict | None, attempt: dict | None) -> str:
     if attempt and attempt["status"] == "failed":
-        return f"its last push failed: {attempt['error_code'] or 'error'}: {' '.join((attempt['message'] or '').split())}"
+        return (
+            f"its last push failed: {attempt['error_code'] or 'error'}: {' '.join((attempt['message'] or '').split())}"
+        )
     if planned is None:
         return f"it is not in the {flow} plan (not staged, or not a record that flow sends)"
     action, reason = planned["action"], planned["reason"] or "no reason given"
@@ -54,12 +62,22 @@ def read_blocker_states(con: duckdb.DuckDBPyConnection, plan: pl.DataFrame, flow
         plan_table = f"zsync.plan_{flow}"
         planned = {}
         if table_exists(con, plan_table):
-            found = con.sql(f"select source_id, label, action, reason from {qualified(plan_table)} "
-                            "where source_id in (select unnest($ids::varchar[]))", params={"ids": ids}).pl()
+            found = con.sql(
+                f"select source_id, label, action, reason from {qualified(plan_table)} "
+                "where source_id in (select unnest($ids::varchar[]))",
+                params={"ids": ids},
+            ).pl()
             planned = {r["source_id"]: r for r in found.to_dicts()}
         attempts = {r["source_id"]: r for r in bookkeeping.read_last_attempts(con, flow).to_dicts()}
-        rows += [{"blocked_by_flow": flow, "blocked_by_id": i, "blocker_label": (planned.get(i) or {}).get("label"),
-                  "blocker_state": _state(flow, planned.get(i), attempts.get(i))} for i in ids]
+        rows += [
+            {
+                "blocked_by_flow": flow,
+                "blocked_by_id": i,
+                "blocker_label": (planned.get(i) or {}).get("label"),
+                "blocker_state": _state(flow, planned.get(i), attempts.get(i)),
+            }
+            for i in ids
+        ]
     return pl.DataFrame(rows, schema=STATE_SCHEMA)
 
 
@@ -68,9 +86,12 @@ def with_blocker_states(plan: pl.DataFrame, states: pl.DataFrame) -> pl.DataFram
     if states.is_empty():
         return plan
     joined = plan.join(states, on=["blocked_by_flow", "blocked_by_id"], how="left", maintain_order="left")
-    reasons = [_with_state(reason, blocker, label, state) if action == "blocked" and state else reason
-               for action, reason, blocker, label, state in joined.select(
-                   "action", "reason", "blocked_by_id", "blocker_label", "blocker_state").iter_rows()]
+    reasons = [
+        _with_state(reason, blocker, label, state) if action == "blocked" and state else reason
+        for action, reason, blocker, label, state in joined.select(
+            "action", "reason", "blocked_by_id", "blocker_label", "blocker_state"
+        ).iter_rows()
+    ]
     return joined.with_columns(reason=pl.Series(reasons, dtype=pl.Utf8)).drop("blocker_state", "blocker_label")
 
 
@@ -89,13 +110,16 @@ def root_cause(reason: str | None) -> str | None:
     if not reason:
         return reason
     at, join = max((reason.rfind(j), j) for j in STATE_JOINS)
-    return STATE_JOINS[join] + reason[at + len(join):] if at >= 0 else reason
+    return STATE_JOINS[join] + reason[at + len(join) :] if at >= 0 else reason
 
 
 def by_root_cause(counts: pl.DataFrame, keys: list[str], limit: int | None = None) -> pl.DataFrame:
     """`counts` (keys, reason, records) regrouped by `root_cause` of each reason, the most
     frequent first; the first `limit` groups."""
     causes = counts.with_columns(reason=pl.col("reason").map_elements(root_cause, return_dtype=pl.Utf8))
-    grouped = (causes.group_by([*keys, "reason"]).agg(pl.col("records").sum())
-               .sort(["records", *keys, "reason"], descending=[True, *[False] * (len(keys) + 1)], nulls_last=True))
+    grouped = (
+        causes.group_by([*keys, "reason"])
+        .agg(pl.col("records").sum())
+        .sort(["records", *keys, "reason"], descending=[True, *[False] * (len(keys) + 1)], nulls_last=True)
+    )
     return grouped if limit is None else grouped.head(limit)

@@ -71,8 +71,19 @@ create table if not exists zsync.requeue (
 # `reversed_at` / `reversal` are written null by every upsert: a link (re)written by a create or
 # an update names a live counterpart (DuckDB's `insert or replace` keeps columns it is not given).
 LINK_COLUMNS = (
-    "flow", "source_system", "source_id", "target_system", "target_id", "origin",
-    "payload_hash", "payload", "synced_at", "writeback_status", "writeback_at", "reversed_at", "reversal",
+    "flow",
+    "source_system",
+    "source_id",
+    "target_system",
+    "target_id",
+    "origin",
+    "payload_hash",
+    "payload",
+    "synced_at",
+    "writeback_status",
+    "writeback_at",
+    "reversed_at",
+    "reversal",
 )
 ATTEMPT_ACTIONS = ("create", "update", "lookup")
 
@@ -176,9 +187,7 @@ def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str) -> pl.
 
 def read_requeued(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
     ensure_tables(con)
-    return con.sql(
-        "select source_id, requested_at from zsync.requeue where flow = $flow", params={"flow": flow}
-    ).pl()
+    return con.sql("select source_id, requested_at from zsync.requeue where flow = $flow", params={"flow": flow}).pl()
 
 
 def requeue(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str]) -> int:
@@ -204,9 +213,17 @@ def log_attempts(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     frame = pl.DataFrame(
         [{"at": stamp, **row} for row in rows],
         schema={
-            "run_id": pl.Utf8, "flow": pl.Utf8, "source_id": pl.Utf8, "action": pl.Utf8,
-            "status": pl.Utf8, "error_code": pl.Utf8, "error_class": pl.Utf8, "message": pl.Utf8,
-            "target_id": pl.Utf8, "attempt_key": pl.Utf8, "payload_hash": pl.Utf8,
+            "run_id": pl.Utf8,
+            "flow": pl.Utf8,
+            "source_id": pl.Utf8,
+            "action": pl.Utf8,
+            "status": pl.Utf8,
+            "error_code": pl.Utf8,
+            "error_class": pl.Utf8,
+            "message": pl.Utf8,
+            "target_id": pl.Utf8,
+            "attempt_key": pl.Utf8,
+            "payload_hash": pl.Utf8,
             "at": pl.Datetime("us", "UTC"),
         },
     )
@@ -237,39 +254,75 @@ def upsert_links(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
         con.unregister("_zsync_links")
 
 
-def set_writeback(
-    con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str], status: str
-) -> None:
+def set_writeback(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[str], status: str) -> None:
     if source_ids:
-        con.execute("update zsync.links set writeback_status = ?, writeback_at = ?" + _FOR_RECORDS,
-                    [status, now(), flow, source_ids])
+        con.execute(
+            "update zsync.links set writeback_status = ?, writeback_at = ?" + _FOR_RECORDS,
+            [status, now(), flow, source_ids],
+        )
 
 
-def log_row(run_id: str, flow: Flow, source_id: str, action: str, status: str, *,
-            outcome: Outcome | None = None, target_id: str | None = None,
-            attempt_key: str | None = None, payload_hash: str | None = None) -> dict:
+def log_row(
+    run_id: str,
+    flow: Flow,
+    source_id: str,
+    action: str,
+    status: str,
+    *,
+    outcome: Outcome | None = None,
+    target_id: str | None = None,
+    attempt_key: str | None = None,
+    payload_hash: str | None = None,
+) -> dict:
     """One `zsync.push_log` row; a failure's class is the vendor client's verdict, as given."""
     failure = outcome.failure if outcome is not None and not outcome.ok else None
     return {
-        "run_id": run_id, "flow": flow.name, "source_id": source_id, "action": action, "status": status,
-        "error_code": failure.code if failure else None, "error_class": failure.kind if failure else None,
+        "run_id": run_id,
+        "flow": flow.name,
+        "source_id": source_id,
+        "action": action,
+        "status": status,
+        "error_code": failure.code if failure else None,
+        "error_class": failure.kind if failure else None,
         "message": failure.message if failure else None,
         "target_id": target_id,
-        "attempt_key": attempt_key, "payload_hash": payload_hash,
+        "attempt_key": attempt_key,
+        "payload_hash": payload_hash,
     }
 
 
-def attempt_row(run_id: str, flow: Flow, rec: Outgoing, hash_: str, status: str,
-                outcome: Outcome | None = None, action: str | None = None) -> dict:
-    return log_row(run_id, flow, rec.source_id, action or rec.action, status, outcome=outcome,
-                    target_id=outcome.target_id if outcome is not None else rec.target_id,
-                    attempt_key=rec.attempt_key, payload_hash=hash_)
+def attempt_row(
+    run_id: str,
+    flow: Flow,
+    rec: Outgoing,
+    hash_: str,
+    status: str,
+    outcome: Outcome | None = None,
+    action: str | None = None,
+) -> dict:
+    return log_row(
+        run_id,
+        flow,
+        rec.source_id,
+        action or rec.action,
+        status,
+        outcome=outcome,
+        target_id=outcome.target_id if outcome is not None else rec.target_id,
+        attempt_key=rec.attempt_key,
+        payload_hash=hash_,
+    )
 
 
 def link_row(flow: Flow, rec: Outgoing, hash_: str, body: str, target_id: str) -> dict:
     return {
-        "flow": flow.name, "source_system": flow.source_system, "source_id": rec.source_id,
-        "target_system": flow.target_system, "target_id": target_id, "origin": flow.source_system,
-        "payload_hash": hash_, "payload": body, "synced_at": now(),
+        "flow": flow.name,
+        "source_system": flow.source_system,
+        "source_id": rec.source_id,
+        "target_system": flow.target_system,
+        "target_id": target_id,
+        "origin": flow.source_system,
+        "payload_hash": hash_,
+        "payload": body,
+        "synced_at": now(),
         "writeback_status": "pending" if flow.write_back else None,
     }

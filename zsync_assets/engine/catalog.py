@@ -76,6 +76,7 @@ def table_name(table: str) -> str:
 def staged_table_metadata(table: str, columns: Mapping[str, str]) -> dict[str, object]:
     """Definition metadata of a staged table: its name and declared columns (defs/*/columns.py),
     plus `_staged_at`, which staging adds to every table (lib/staging.py ensure_staged_table)."""
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind.lower())
-                                     for name, kind in {**columns, STAGED_AT: "TIMESTAMPTZ"}.items()])
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(name, kind.lower()) for name, kind in {**columns, STAGED_AT: "TIMESTAMPTZ"}.items()]
+    )
     return {"dagster/table_name": table_name(table), "dagster/column_schema": schema}

@@ -66,8 +66,18 @@ LINK_REF = "$link"
 EXTERNAL_ID_PREFIX = "zsync:"
 
 CONTROL_COLUMNS = (
-    "_skip", "_blocked", "_only_if_linked", "_match_target_id", "_match", "_after", "_record_type",
-    "_label", "_blocked_by_flow", "_blocked_by_id", "_reverse", "_reverse_blocked",
+    "_skip",
+    "_blocked",
+    "_only_if_linked",
+    "_match_target_id",
+    "_match",
+    "_after",
+    "_record_type",
+    "_label",
+    "_blocked_by_flow",
+    "_blocked_by_id",
+    "_reverse",
+    "_reverse_blocked",
 )
 
 

@@ -30,8 +30,20 @@ if TYPE_CHECKING:
     # A dtype is an instance (pl.List(pl.Utf8)) or a class (pl.Utf8); polars accepts both.
     from polars._typing import PolarsDataType
 
-_SCALARS = (pl.Utf8, pl.Boolean, pl.Float64, pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.Int64,
-            pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_SCALARS = (
+    pl.Utf8,
+    pl.Boolean,
+    pl.Float64,
+    pl.Float32,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+)
 
 
 def _without_nulls(value: Any) -> Any:
@@ -78,6 +90,7 @@ def reference_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None
 
 # --- the column-wise encoder -------------------------------------------------------------------
 
+
 def _supported(dtype: PolarsDataType) -> bool:
     if isinstance(dtype, pl.Struct):
         return all(_supported(f.dtype) for f in dtype.fields)
@@ -123,7 +136,8 @@ def _scalar(values: pl.Series, prefix: str) -> Encoded:
     else:  # floats: polars' JSON writer prints them like Python, but for the odd ones
         x = v.cast(pl.Float64)  # Python sees a Float32 as the double it widens to
         text = pl.when(x.is_not_null()).then(
-            pl.concat_str([pl.lit(prefix), pl.struct(x.alias("v")).struct.json_encode().str.slice(5).str.head(-1)]))
+            pl.concat_str([pl.lit(prefix), pl.struct(x.alias("v")).struct.json_encode().str.slice(5).str.head(-1)])
+        )
         odd = (~x.is_finite() | ((x != 0) & (x.abs() < 1e-4))).fill_null(False)
     frame = values.to_frame("v").select(text.alias("text"), *([odd.alias("odd")] if odd is not None else []))
     return frame["text"], (frame["odd"] if odd is not None else None)
@@ -133,8 +147,11 @@ def _any(masks: list[pl.Series | None]) -> pl.Series | None:
     present = [m for m in masks if m is not None]
     if not present:
         return None
-    return pl.DataFrame([m.alias(f"m{i}") for i, m in enumerate(present)]).select(
-        pl.any_horizontal(pl.all()).fill_null(False)).to_series()
+    return (
+        pl.DataFrame([m.alias(f"m{i}") for i, m in enumerate(present)])
+        .select(pl.any_horizontal(pl.all()).fill_null(False))
+        .to_series()
+    )
 
 
 def _members(parts: list[tuple[str, Encoded]]) -> pl.Expr:
@@ -155,8 +172,9 @@ def _encode(values: pl.Series, prefix: str = "", *, in_list: bool = False) -> En
     if isinstance(dtype, pl.Struct):
         fields = values.struct.unnest()
         parts = [(f.name, _encode(fields.to_series(i), _key(f.name))) for i, f in enumerate(dtype.fields)]
-        frame = pl.DataFrame([e[0].alias(f"p{i}") for i, (_, e) in enumerate(parts)]
-                             + [values.is_null().alias("null")]).with_columns(inner=_members(parts))
+        frame = pl.DataFrame(
+            [e[0].alias(f"p{i}") for i, (_, e) in enumerate(parts)] + [values.is_null().alias("null")]
+        ).with_columns(inner=_members(parts))
         # A null struct's fields may hold anything: the struct's own validity decides.
         keep = ~pl.col("null") if in_list else ~pl.col("null") & (pl.col("inner") != "")
         text = frame.select(pl.when(keep).then(pl.concat_str([pl.lit(prefix + "{"), pl.col("inner"), pl.lit("}")])))
@@ -174,22 +192,33 @@ def _encode_list(values: pl.Series, prefix: str) -> Encoded:
     if width <= _LIST_BY_POSITION:
         parts = [_encode(values.list.get(i, null_on_oob=True), in_list=True) for i in range(width)]
         frame = pl.DataFrame([t.alias(f"e{i}") for i, (t, _) in enumerate(parts)] + [is_null.alias("null")])
-        items = pl.concat_str([pl.col(f"e{i}") for i in range(width)], separator=",", ignore_nulls=True) \
-            if parts else pl.lit("")
-        text = frame.select(pl.when(~pl.col("null")).then(
-            pl.concat_str([pl.lit(prefix + "["), items.fill_null(""), pl.lit("]")])))
+        items = (
+            pl.concat_str([pl.col(f"e{i}") for i in range(width)], separator=",", ignore_nulls=True)
+            if parts
+            else pl.lit("")
+        )
+        text = frame.select(
+            pl.when(~pl.col("null")).then(pl.concat_str([pl.lit(prefix + "["), items.fill_null(""), pl.lit("]")]))
+        )
         return text.to_series(), _any([o for _, o in parts])
     # Long lists (invoice lines): every element encoded once, then joined back per row.
     exploded = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "v": values}).explode("v")
     elements, odd = _encode(exploded["v"], in_list=True)
-    grouped = exploded.select("row").with_columns(
-        text=elements, odd=odd if odd is not None else pl.lit(False)
-    ).group_by("row", maintain_order=True).agg(pl.col("text").drop_nulls().str.join(","), pl.col("odd").any())
+    grouped = (
+        exploded.select("row")
+        .with_columns(text=elements, odd=odd if odd is not None else pl.lit(False))
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("text").drop_nulls().str.join(","), pl.col("odd").any())
+    )
     # Joined by row: `explode` may leave out the rows of empty lists.
-    joined = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "null": is_null}).join(
-        grouped, on="row", how="left", maintain_order="left").with_columns(
-        pl.col("text").fill_null(""), pl.col("odd").fill_null(False))
-    result = joined.select(pl.when(~pl.col("null")).then(pl.concat_str([pl.lit(prefix + "["), pl.col("text"), pl.lit("]")])))
+    joined = (
+        pl.DataFrame({"row": pl.int_range(len(values), eager=True), "null": is_null})
+        .join(grouped, on="row", how="left", maintain_order="left")
+        .with_columns(pl.col("text").fill_null(""), pl.col("odd").fill_null(False))
+    )
+    result = joined.select(
+        pl.when(~pl.col("null")).then(pl.concat_str([pl.lit(prefix + "["), pl.col("text"), pl.lit("]")]))
+    )
     return result.to_series(), (joined["odd"] if odd is not None else None)
 
 
@@ -210,14 +239,27 @@ def payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) 
             sources.pop(key, None)
             constants[key] = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     encoded = {c: _encode(mapped[c], _key(key)) for key, cols in sources.items() for c in cols}
-    members = [(key, pl.coalesce([pl.col(f"c{columns.index(c)}") for c in cols]) if len(cols) > 1
-                else pl.col(f"c{columns.index(cols[0])}")) for key, cols in sources.items()]
+    members = [
+        (
+            key,
+            pl.coalesce([pl.col(f"c{columns.index(c)}") for c in cols])
+            if len(cols) > 1
+            else pl.col(f"c{columns.index(cols[0])}"),
+        )
+        for key, cols in sources.items()
+    ]
     members += [(key, pl.lit(_key(key) + text)) for key, text in constants.items()]
     frame = mapped.select("source_id").with_columns(
-        [text.alias(f"c{columns.index(c)}") for c, (text, _) in encoded.items()])
+        [text.alias(f"c{columns.index(c)}") for c, (text, _) in encoded.items()]
+    )
     ordered = [e for _, e in sorted(members, key=lambda m: m[0])]
-    body_expr = pl.concat_str([pl.lit("{"), pl.concat_str(ordered, separator=",", ignore_nulls=True).fill_null(""),
-                               pl.lit("}")]) if ordered else pl.lit("{}")
+    body_expr = (
+        pl.concat_str(
+            [pl.lit("{"), pl.concat_str(ordered, separator=",", ignore_nulls=True).fill_null(""), pl.lit("}")]
+        )
+        if ordered
+        else pl.lit("{}")
+    )
     # with_columns, not select: a payload of constants only is a literal, which select would
     # return as a single row.
     body = frame.with_columns(body_expr.alias("payload"))["payload"]

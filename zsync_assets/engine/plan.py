@@ -84,8 +84,10 @@ class Rule(NamedTuple):
 def _unanswered() -> pl.Expr:
     """The last attempt has a `started` row and no result, or ended `unknown` (the vendor may
     have written it, nobody heard): push looks the record up before sending anything."""
-    return ((pl.col("last_status") == "started")
-            | ((pl.col("last_status") == "failed") & (pl.col("last_class") == "unknown"))).fill_null(False)
+    return (
+        (pl.col("last_status") == "started")
+        | ((pl.col("last_status") == "failed") & (pl.col("last_class") == "unknown"))
+    ).fill_null(False)
 
 
 def _rules(flow: Flow) -> list[Rule]:
@@ -101,20 +103,39 @@ def _rules(flow: Flow) -> list[Rule]:
         Rule(pl.col("_only_if_linked").is_not_null() & ~linked, skip, pl.col("_only_if_linked")),
         Rule(pl.col("_blocked").is_not_null(), blocked, pl.col("_blocked")),
         # a DATA error on the last attempt with this very payload: re-sending it would fail the same way
-        Rule(last_failed & (pl.col("last_class") == "data") & (pl.col("last_hash") == pl.col("payload_hash"))
-             & ~pl.col("requeued"), blocked, pl.format(
-                 "rejected by {}: {}: {}; waits until the source record changes or `zsync requeue {} {}`",
-                 pl.lit(flow.target_system), pl.col("last_error_code"),
-                 pl.col("last_message").fill_null(""), pl.lit(flow.name), pl.col("source_id"))),
-        Rule(linked & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"),
-             skip, pl.lit("unchanged since the last sync")),
+        Rule(
+            last_failed
+            & (pl.col("last_class") == "data")
+            & (pl.col("last_hash") == pl.col("payload_hash"))
+            & ~pl.col("requeued"),
+            blocked,
+            pl.format(
+                "rejected by {}: {}: {}; waits until the source record changes or `zsync requeue {} {}`",
+                pl.lit(flow.target_system),
+                pl.col("last_error_code"),
+                pl.col("last_message").fill_null(""),
+                pl.lit(flow.name),
+                pl.col("source_id"),
+            ),
+        ),
+        Rule(
+            linked & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"),
+            skip,
+            pl.lit("unchanged since the last sync"),
+        ),
         Rule(_unanswered(), send, pl.lit("an earlier attempt got no answer: looked up on the target before sending")),
         Rule(pl.col("requeued"), send, pl.lit("re-queued by an operator")),
-        Rule(last_failed & (pl.col("last_class") == "transient"), send,
-             pl.format("retry after transient {}", pl.col("last_error_code").fill_null("failure"))),
+        Rule(
+            last_failed & (pl.col("last_class") == "transient"),
+            send,
+            pl.format("retry after transient {}", pl.col("last_error_code").fill_null("failure")),
+        ),
         Rule(last_failed, send, pl.lit("source changed since it was rejected")),
-        Rule(~linked & match.is_not_null(), send,
-             pl.format("first sync: matched existing {} record {}", pl.lit(flow.target_system), match)),
+        Rule(
+            ~linked & match.is_not_null(),
+            send,
+            pl.format("first sync: matched existing {} record {}", pl.lit(flow.target_system), match),
+        ),
         Rule(pl.lit(True), send, pl.lit(None, pl.Utf8)),  # everything else: sent, nothing to explain
     ]
 
@@ -159,14 +180,28 @@ def build_plan(
         # vendor (on NetSuite, with the whole list call it travels in).
         mapped = mapped.with_columns(_blocked=pl.coalesce(pl.col("_blocked"), problem))
     body = payload_json(mapped, overrides)
-    links = _empty(links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "payload_hash": pl.Utf8,
-                           "payload": pl.Utf8}).rename(
-        {"target_id": "link_target_id", "payload_hash": "link_hash", "payload": "link_payload"})
-    attempts = _empty(last_attempts, {"source_id": pl.Utf8, "status": pl.Utf8, "error_code": pl.Utf8,
-                                      "error_class": pl.Utf8, "message": pl.Utf8,
-                                      "payload_hash": pl.Utf8}).rename(
-        {"status": "last_status", "error_code": "last_error_code", "error_class": "last_class",
-         "message": "last_message", "payload_hash": "last_hash"})
+    links = _empty(
+        links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "payload_hash": pl.Utf8, "payload": pl.Utf8}
+    ).rename({"target_id": "link_target_id", "payload_hash": "link_hash", "payload": "link_payload"})
+    attempts = _empty(
+        last_attempts,
+        {
+            "source_id": pl.Utf8,
+            "status": pl.Utf8,
+            "error_code": pl.Utf8,
+            "error_class": pl.Utf8,
+            "message": pl.Utf8,
+            "payload_hash": pl.Utf8,
+        },
+    ).rename(
+        {
+            "status": "last_status",
+            "error_code": "last_error_code",
+            "error_class": "last_class",
+            "message": "last_message",
+            "payload_hash": "last_hash",
+        }
+    )
     requeued_ids = pl.Series("source_id", list(requeued), dtype=pl.Utf8)
 
     frame = (
@@ -208,12 +243,19 @@ def _with_changed_fields(frame: pl.DataFrame) -> pl.DataFrame:
     updates = frame.filter(pl.col("action") == "update").select("source_id", "payload", "link_payload")
     # (record, field) pairs grouped into lists: polars builds a list column from Python lists
     # one small series per row, which took longer than the JSON parsing.
-    pairs = pl.DataFrame([(source_id, name) for source_id, new, old in updates.iter_rows()
-                          for name in changed_fields(json.loads(new), old)],
-                         schema={"source_id": pl.Utf8, "changed_fields": pl.Utf8}, orient="row")
+    pairs = pl.DataFrame(
+        [
+            (source_id, name)
+            for source_id, new, old in updates.iter_rows()
+            for name in changed_fields(json.loads(new), old)
+        ],
+        schema={"source_id": pl.Utf8, "changed_fields": pl.Utf8},
+        orient="row",
+    )
     changed = pairs.group_by("source_id", maintain_order=True).agg("changed_fields")
     return frame.join(changed, on="source_id", how="left", maintain_order="left").with_columns(
-        pl.col("changed_fields").fill_null(pl.lit([], pl.List(pl.Utf8))))
+        pl.col("changed_fields").fill_null(pl.lit([], pl.List(pl.Utf8)))
+    )
 
 
 def _block_orphans(frame: pl.DataFrame, links: pl.DataFrame, flow_name: str) -> pl.DataFrame:
@@ -221,19 +263,27 @@ def _block_orphans(frame: pl.DataFrame, links: pl.DataFrame, flow_name: str) -> 
     (by its label when the mapping gave one) and why the parent is not sent."""
     linked_ids = links["source_id"].implode()
     for _ in range(16):  # parent chains are short; each pass settles one more level
-        parents = frame.select(pl.col("source_id").alias("after"), parent_action=pl.col("action"),
-                               parent_reason=pl.col("reason"), parent_known=pl.lit(True),
-                               parent_label=pl.col("label"))
+        parents = frame.select(
+            pl.col("source_id").alias("after"),
+            parent_action=pl.col("action"),
+            parent_reason=pl.col("reason"),
+            parent_known=pl.lit(True),
+            parent_label=pl.col("label"),
+        )
         checked = frame.join(parents, on="after", how="left", maintain_order="left")
         orphan = (
-            pl.col("action").is_in(SENDABLE) & pl.col("after").is_not_null()
-            & ~pl.col("after").is_in(linked_ids) & ~pl.col("parent_action").is_in(SENDABLE).fill_null(False)
+            pl.col("action").is_in(SENDABLE)
+            & pl.col("after").is_not_null()
+            & ~pl.col("after").is_in(linked_ids)
+            & ~pl.col("parent_action").is_in(SENDABLE).fill_null(False)
         )
         if not checked.select(orphan.any()).item():
             break
-        why = pl.format("parent {} is not synced", pl.coalesce("parent_label", "after")) + pl.when(pl.col("parent_known")).then(
-            pl.format(" ({}: {})", pl.col("parent_action").fill_null("None"),
-                      pl.col("parent_reason").fill_null("None"))).otherwise(pl.lit(""))
+        why = pl.format("parent {} is not synced", pl.coalesce("parent_label", "after")) + pl.when(
+            pl.col("parent_known")
+        ).then(
+            pl.format(" ({}: {})", pl.col("parent_action").fill_null("None"), pl.col("parent_reason").fill_null("None"))
+        ).otherwise(pl.lit(""))
         frame = checked.with_columns(
             action=pl.when(orphan).then(pl.lit("blocked")).otherwise("action"),
             reason=pl.when(orphan).then(why).otherwise("reason"),
@@ -248,10 +298,10 @@ def _with_waves(frame: pl.DataFrame) -> pl.DataFrame:
     sent = pl.col("action").is_in(SENDABLE)
     frame = frame.with_columns(wave=pl.lit(0, pl.Int32))
     for _ in range(33):  # one pass per generation; a (never expected) parent cycle stops here
-        parents = frame.filter(sent).select(pl.col("source_id").alias("after"),
-                                            parent_wave=pl.col("wave") + 1)
+        parents = frame.filter(sent).select(pl.col("source_id").alias("after"), parent_wave=pl.col("wave") + 1)
         waved = frame.join(parents, on="after", how="left", maintain_order="left").with_columns(
-            wave=pl.when(sent).then(pl.col("parent_wave").fill_null(0)).otherwise(0).cast(pl.Int32))
+            wave=pl.when(sent).then(pl.col("parent_wave").fill_null(0)).otherwise(0).cast(pl.Int32)
+        )
         if waved["wave"].equals(frame["wave"]):
             break
         frame = waved.drop("parent_wave")

@@ -71,8 +71,7 @@ def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
     if not table_exists(con, table):
         return "missing"
     columns = _columns(con, table)
-    body = f"(select * exclude (_staged_at) from {qualified(table)})" if "_staged_at" in columns \
-        else qualified(table)
+    body = f"(select * exclude (_staged_at) from {qualified(table)})" if "_staged_at" in columns else qualified(table)
     count, digest = con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {body} t").fetchall()[0]
     return f"{count}:{digest}"
 
@@ -80,12 +79,20 @@ def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
 def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> str:
     parts: dict[str, Any] = {t: _table_digest(con, t) for t in (*flow.tables, "zsync.links")}
     attempts = con.execute(
-        "select count(*), max(\"at\")::varchar from zsync.push_log where flow = ? "
-        "and action in ('create', 'update', 'lookup', 'reverse')", [flow.name]).fetchall()[0]
-    requeued = con.execute("select count(*), max(requested_at)::varchar from zsync.requeue where flow = ?",
-                           [flow.name]).fetchall()[0]
-    parts.update(attempts=list(attempts), requeued=list(requeued), config=config.model_dump_json(),
-                 code=code_stamp(), day=datetime.now(UTC).date().isoformat())
+        'select count(*), max("at")::varchar from zsync.push_log where flow = ? '
+        "and action in ('create', 'update', 'lookup', 'reverse')",
+        [flow.name],
+    ).fetchall()[0]
+    requeued = con.execute(
+        "select count(*), max(requested_at)::varchar from zsync.requeue where flow = ?", [flow.name]
+    ).fetchall()[0]
+    parts.update(
+        attempts=list(attempts),
+        requeued=list(requeued),
+        config=config.model_dump_json(),
+        code=code_stamp(),
+        day=datetime.now(UTC).date().isoformat(),
+    )
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -102,8 +109,10 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     kept = stored(con, flow)
     if kept is None or not {"blocked_by_flow", "blocked_by_id"} <= _columns(con, flow.plan_table):
         return False  # no plan, or one written before plans named what they wait for: plan again
-    waits_for = con.sql(f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
-                        "where blocked_by_flow is not null").pl()
+    waits_for = con.sql(
+        f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
+        "where blocked_by_flow is not null"
+    ).pl()
     return kept == with_blockers(inputs, read_blocker_states(con, waits_for, flow.name))
 
 

@@ -30,8 +30,10 @@ class DeclaredTables(dict):
 
     def get(self, name, default=None):  # noqa: ANN001, ANN201 - dict's signature
         if name not in self:
-            raise UndeclaredTable(f"flow {self.flow_name} reads {name} without declaring it (Flow.source_tables "
-                                  "or reference_tables): it would see no rows")
+            raise UndeclaredTable(
+                f"flow {self.flow_name} reads {name} without declaring it (Flow.source_tables "
+                "or reference_tables): it would see no rows"
+            )
         return super().get(name, default)
 
 
@@ -59,8 +61,10 @@ def not_staged_message(tables: list[str]) -> str:
     from zsync_assets.engine.catalog import table_key
 
     assets = ", ".join(table_key(t).to_user_string() for t in tables)
-    return (f"not staged yet: {', '.join(tables)}; the staging asset(s) {assets} never ran on this "
-            f"warehouse. Materialize them (the sync_all job, or `zsync demo`) before planning.")
+    return (
+        f"not staged yet: {', '.join(tables)}; the staging asset(s) {assets} never ran on this "
+        f"warehouse. Materialize them (the sync_all job, or `zsync demo`) before planning."
+    )
 
 
 # Rows per slice of the plan handed to DuckDB: it reads a polars frame through a copy in Arrow,
@@ -86,8 +90,15 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
         con.execute("reset disabled_compression_methods")
 
 
-def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool = True,
-              check: PayloadCheck | None = None, skip_unchanged: bool = False) -> PlanResult:
+def plan_flow(
+    flow: Flow,
+    warehouse: Warehouse,
+    config: Config,
+    *,
+    write: bool = True,
+    check: PayloadCheck | None = None,
+    skip_unchanged: bool = False,
+) -> PlanResult:
     """Map the staged tables and classify every record; `write=False` is a pure dry run.
     `check`: the target system's payload check (values it could not hold are blocked).
     `skip_unchanged`: keep the stored plan when none of its inputs changed since it was made."""
@@ -98,8 +109,9 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
             kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not table_exists(con, t)]
-        tables = DeclaredTables(flow.name, {t: con.sql(f"select * from {qualified(t)}").pl()
-                                            for t in flow.tables if t not in missing})
+        tables = DeclaredTables(
+            flow.name, {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
+        )
         tables["zsync.links"] = bookkeeping.read_links(con)
         # The flow's own links are a subset of what was just read: no second scan of the table.
         links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
@@ -116,8 +128,15 @@ def plan_flow(flow: Flow, warehouse: Warehouse, config: Config, *, write: bool =
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
         # A reversed counterpart is no counterpart: build_plan sees live links only, and the
         # records the mapping wants reversed are classified by engine/reversals.py.
-        plan = build_plan(flow, mapped, reversals.live_links(links), attempts, requeued,
-                          config.field_overrides.get(flow.name), check=check)
+        plan = build_plan(
+            flow,
+            mapped,
+            reversals.live_links(links),
+            attempts,
+            requeued,
+            config.field_overrides.get(flow.name),
+            check=check,
+        )
         plan = reversals.plan_reversals(flow, mapped, plan, links, attempts, last_reversals, requeued)
         with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
             states = read_blocker_states(con, plan, flow.name)

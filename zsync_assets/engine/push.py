@@ -77,10 +77,14 @@ class PushResult:
 
     def metadata(self) -> dict:
         return {
-            "sent": self.sent, "succeeded": self.succeeded, "failed": self.failed,
-            "deferred": self.deferred, "already_synced": self.already_synced,
+            "sent": self.sent,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "already_synced": self.already_synced,
             "resolved_by_lookup": self.resolved_by_lookup,
-            "written_back": self.written_back, "writeback_failed": self.writeback_failed,
+            "written_back": self.written_back,
+            "writeback_failed": self.writeback_failed,
             "errors_by_code": json.dumps(self.errors, sort_keys=True),
         }
 
@@ -109,8 +113,7 @@ def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
             return pl.DataFrame()
         schema, table = flow.plan_table.split(".")
         return con.sql(
-            f'select * from "{schema}"."{table}" where action in (\'create\', \'update\') '
-            "order by wave, source_id"
+            f"select * from \"{schema}\".\"{table}\" where action in ('create', 'update') order by wave, source_id"
         ).pl()
 
 
@@ -122,12 +125,17 @@ def has_work(warehouse: Warehouse, flow: Flow) -> bool:
         if not table_exists(con, flow.plan_table):
             return True  # push_flow says what is missing
         schema, table = flow.plan_table.split(".")
-        if scalar(con, f'select count(*) from "{schema}"."{table}" where action in (\'create\', \'update\', \'reverse\')'):
+        if scalar(
+            con, f"select count(*) from \"{schema}\".\"{table}\" where action in ('create', 'update', 'reverse')"
+        ):
             return True
         if flow.write_back is None:
             return False
-        if scalar(con, "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
-                  [flow.name]):
+        if scalar(
+            con,
+            "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
+            [flow.name],
+        ):
             return True
         return not bookkeeping.read_unreported_rejections(con, flow.name).is_empty()
 
@@ -203,22 +211,26 @@ def push_flow(
                 failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked, action)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
-            result.written_back, result.writeback_failed = write_back(
-                flow, warehouse, source_sink, config, run_id)
+            result.written_back, result.writeback_failed = write_back(flow, warehouse, source_sink, config, run_id)
     return result
 
 
-def _not_synced_meanwhile(warehouse: Warehouse, flow: Flow, rows: list[dict], result: PushResult,
-                          log: Log) -> list[dict]:
+def _not_synced_meanwhile(
+    warehouse: Warehouse, flow: Flow, rows: list[dict], result: PushResult, log: Log
+) -> list[dict]:
     """The plan was made before this push got the flow lock; another run may have pushed the same
     records meanwhile (two runs at once). A row whose payload is now linked is done; a create whose
     record got linked meanwhile becomes an update of that target record."""
     if not rows:
         return rows
     with warehouse.connect() as con:
-        linked = {s: (t, h) for s, t, h in con.execute(
-            "select source_id, target_id, payload_hash from zsync.links where flow = ? and reversed_at is null",
-            [flow.name]).fetchall()}
+        linked = {
+            s: (t, h)
+            for s, t, h in con.execute(
+                "select source_id, target_id, payload_hash from zsync.links where flow = ? and reversed_at is null",
+                [flow.name],
+            ).fetchall()
+        }
     pending = []
     for row in rows:
         link = linked.get(row["source_id"])
@@ -231,8 +243,9 @@ def _not_synced_meanwhile(warehouse: Warehouse, flow: Flow, rows: list[dict], re
     return pending
 
 
-def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict],
-                        run_id: str, result: PushResult, log: Log) -> dict[str, str]:
+def _resolve_unanswered(
+    flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str, result: PushResult, log: Log
+) -> dict[str, str]:
     """Look up records whose last attempt got no answer; found ones are updated, not re-created."""
     unanswered = [_outgoing(flow, r) for r in rows if r["needs_lookup"]]
     if not unanswered:
@@ -240,8 +253,15 @@ def _resolve_unanswered(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list
     found = sink.lookup(unanswered)
     hashes = {r["source_id"]: r["payload_hash"] for r in rows}
     log_rows = [
-        bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "succeeded",
-                     Outcome(rec.source_id, True, found.get(rec.source_id)), action="lookup")
+        bookkeeping.attempt_row(
+            run_id,
+            flow,
+            rec,
+            hashes[rec.source_id],
+            "succeeded",
+            Outcome(rec.source_id, True, found.get(rec.source_id)),
+            action="lookup",
+        )
         for rec in unanswered
     ]
     with warehouse.connect() as con:
@@ -256,7 +276,7 @@ def _chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
     """Batches of at most `batch_size`, and at least `spread` of them when there are enough rows
     (Zuora writes one record per call: 100 records in 2 batches of 50 would use 2 workers of 4)."""
     size = max(1, min(batch_size, math.ceil(len(rows) / max(1, spread))))
-    return [rows[start:start + size] for start in range(0, len(rows), size)]
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
 def _prepare_batch(flow: Flow, chunk: list[dict], linked: Linked) -> tuple[list[Outgoing], set[str]]:
@@ -317,15 +337,30 @@ class _Writer:
         self.last = time.monotonic()
 
 
-def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batch], workers: int,
-               run_id: str, result: PushResult, linked: Linked, action: str) -> set[str]:
+def _send_wave(
+    flow: Flow,
+    warehouse: Warehouse,
+    sink: Sink,
+    batches: list[_Batch],
+    workers: int,
+    run_id: str,
+    result: PushResult,
+    linked: Linked,
+    action: str,
+) -> set[str]:
     """Steps 1-3 for one wave of one action; returns the ids that failed (their children wait)."""
     if not batches:
         return set()
     hashes = {r["source_id"]: r["payload_hash"] for b in batches for r in b.chunk}
     with warehouse.connect() as con:  # 1: every started row of the wave, durable before any call
-        bookkeeping.log_attempts(con, [bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
-                                 for b in batches for rec in b.records])
+        bookkeeping.log_attempts(
+            con,
+            [
+                bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
+                for b in batches
+                for rec in b.records
+            ],
+        )
     writer, failed, done = _Writer(warehouse, flow), set(), []
 
     def finished(batch: _Batch) -> None:  # 3, in the calling thread
@@ -337,21 +372,35 @@ def _send_wave(flow: Flow, warehouse: Warehouse, sink: Sink, batches: list[_Batc
             status = "succeeded" if outcome.ok else "failed"
             log_rows.append(bookkeeping.attempt_row(run_id, flow, rec, hash_, status, outcome))
             if outcome.ok and outcome.target_id:
-                batch.link_rows.append(
-                    bookkeeping.link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
+                batch.link_rows.append(bookkeeping.link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
         writer.add(log_rows, batch.link_rows, [r.source_id for r in batch.records])
         failed |= _tally(flow, batch, result, linked)
         done.append(batch)
-        PROGRESS.info("push %s: %s batch %d of %d sent (%d ok, %d failed so far)", flow.name, action,
-                      len(done), len(batches), result.succeeded, result.failed)
+        PROGRESS.info(
+            "push %s: %s batch %d of %d sent (%d ok, %d failed so far)",
+            flow.name,
+            action,
+            len(done),
+            len(batches),
+            result.succeeded,
+            result.failed,
+        )
 
     unsent: list[_Batch] = []
     try:
         in_parallel(lambda batch: _call(sink, batch), batches, workers, finished, unsent)
     finally:
         for batch in unsent:
-            writer.add([bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "failed",
-                                     Outcome.failed(rec.source_id, _NOT_SENT)) for rec in batch.records], [], [])
+            writer.add(
+                [
+                    bookkeeping.attempt_row(
+                        run_id, flow, rec, hashes[rec.source_id], "failed", Outcome.failed(rec.source_id, _NOT_SENT)
+                    )
+                    for rec in batch.records
+                ],
+                [],
+                [],
+            )
         writer.flush()
     return failed
 
@@ -379,9 +428,6 @@ def _tally(flow: Flow, sent: _Batch, result: PushResult, linked: Linked) -> set[
         code = outcome.code or "UNKNOWN"
         result.errors[code] = result.errors.get(code, 0) + 1
         if len(result.failures) < 20:
-            result.failures.append({"source_id": rec.source_id, "code": code,
-                                    "message": (outcome.message or "")[:200]})
+            result.failures.append({"source_id": rec.source_id, "code": code, "message": (outcome.message or "")[:200]})
     linked.update({(flow.name, link["source_id"]): link["target_id"] for link in sent.link_rows})
     return failed
-
-

@@ -56,8 +56,9 @@ def live_links(links: pl.DataFrame) -> pl.DataFrame:
 def _frame(frame: pl.DataFrame | None, schema: dict) -> pl.DataFrame:
     if frame is None or frame.is_empty():
         return pl.DataFrame(schema=schema)
-    return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
-                         for c, t in schema.items()])
+    return frame.select(
+        [pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c) for c, t in schema.items()]
+    )
 
 
 def _unanswered(status: pl.Expr, kind: pl.Expr) -> pl.Expr:
@@ -65,64 +66,116 @@ def _unanswered(status: pl.Expr, kind: pl.Expr) -> pl.Expr:
     return ((status == "started") | ((status == "failed") & (kind == "unknown"))).fill_null(False)
 
 
-def plan_reversals(flow: Flow, mapped: pl.DataFrame, plan: pl.DataFrame, links: pl.DataFrame | None,
-                   last_attempts: pl.DataFrame | None, last_reversals: pl.DataFrame | None,
-                   requeued: Iterable[str] = ()) -> pl.DataFrame:
+def plan_reversals(
+    flow: Flow,
+    mapped: pl.DataFrame,
+    plan: pl.DataFrame,
+    links: pl.DataFrame | None,
+    last_attempts: pl.DataFrame | None,
+    last_reversals: pl.DataFrame | None,
+    requeued: Iterable[str] = (),
+) -> pl.DataFrame:
     """`plan` with the rows of records the mapping wants reversed classified as above.
     `links`: every link of the flow (reversed ones included); `last_attempts`: the latest
     create/update/lookup attempt per record; `last_reversals`: `read_last_reversals`."""
     if "_reverse" not in mapped.columns:
         return plan
-    wanted = mapped.filter(pl.col("_reverse").is_not_null()).select(
-        pl.col("source_id").cast(pl.Utf8), pl.col("_reverse").cast(pl.Utf8),
-        (pl.col("_reverse_blocked") if "_reverse_blocked" in mapped.columns else pl.lit(None))
-        .cast(pl.Utf8).alias("_reverse_blocked"),
-    ).unique("source_id", keep="last", maintain_order=True)
+    wanted = (
+        mapped.filter(pl.col("_reverse").is_not_null())
+        .select(
+            pl.col("source_id").cast(pl.Utf8),
+            pl.col("_reverse").cast(pl.Utf8),
+            (pl.col("_reverse_blocked") if "_reverse_blocked" in mapped.columns else pl.lit(None))
+            .cast(pl.Utf8)
+            .alias("_reverse_blocked"),
+        )
+        .unique("source_id", keep="last", maintain_order=True)
+    )
     if wanted.is_empty():
         return plan
-    link = _frame(links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "reversed_at": pl.Datetime("us", "UTC"),
-                          "reversal": pl.Utf8}).rename({"target_id": "link_target"})
+    link = _frame(
+        links,
+        {"source_id": pl.Utf8, "target_id": pl.Utf8, "reversed_at": pl.Datetime("us", "UTC"), "reversal": pl.Utf8},
+    ).rename({"target_id": "link_target"})
     attempt = _frame(last_attempts, {"source_id": pl.Utf8, "status": pl.Utf8, "error_class": pl.Utf8}).rename(
-        {"status": "create_status", "error_class": "create_class"})
-    reversal = _frame(last_reversals, {"source_id": pl.Utf8, "status": pl.Utf8, "error_code": pl.Utf8,
-                                       "error_class": pl.Utf8, "message": pl.Utf8})
-    frame = (wanted.join(link, on="source_id", how="left").join(attempt, on="source_id", how="left")
-             .join(reversal, on="source_id", how="left")
-             .with_columns(requeued=pl.col("source_id").is_in(pl.Series(list(requeued), dtype=pl.Utf8).implode())))
+        {"status": "create_status", "error_class": "create_class"}
+    )
+    reversal = _frame(
+        last_reversals,
+        {"source_id": pl.Utf8, "status": pl.Utf8, "error_code": pl.Utf8, "error_class": pl.Utf8, "message": pl.Utf8},
+    )
+    frame = (
+        wanted.join(link, on="source_id", how="left")
+        .join(attempt, on="source_id", how="left")
+        .join(reversal, on="source_id", how="left")
+        .with_columns(requeued=pl.col("source_id").is_in(pl.Series(list(requeued), dtype=pl.Utf8).implode()))
+    )
     linked = pl.col("link_target").is_not_null()
     reversed_ = pl.col("reversed_at").is_not_null()
     unanswered_create = _unanswered(pl.col("create_status"), pl.col("create_class"))
     unanswered = _unanswered(pl.col("status"), pl.col("error_class"))
-    refused = ((pl.col("status") == "failed") & (pl.col("error_class") == "data")
-               & ~pl.col("requeued")).fill_null(False)
+    refused = ((pl.col("status") == "failed") & (pl.col("error_class") == "data") & ~pl.col("requeued")).fill_null(
+        False
+    )
     target = pl.lit(flow.target_system)
     action = (
-        pl.when(reversed_).then(pl.lit("skip"))
-        .when(~linked & unanswered_create).then(pl.lit(REVERSE))
-        .when(~linked).then(pl.lit("skip"))
-        .when(pl.col("_reverse_blocked").is_not_null()).then(pl.lit("blocked"))
-        .when(refused).then(pl.lit("blocked"))
+        pl.when(reversed_)
+        .then(pl.lit("skip"))
+        .when(~linked & unanswered_create)
+        .then(pl.lit(REVERSE))
+        .when(~linked)
+        .then(pl.lit("skip"))
+        .when(pl.col("_reverse_blocked").is_not_null())
+        .then(pl.lit("blocked"))
+        .when(refused)
+        .then(pl.lit("blocked"))
         .otherwise(pl.lit(REVERSE))
     )
     reason = (
-        pl.when(reversed_).then(pl.format("{}: reversed in {} on {} ({})", pl.col("_reverse"), target,
-                                          pl.col("reversed_at").dt.strftime("%Y-%m-%d %H:%M UTC"),
-                                          pl.col("reversal").fill_null("")))
-        .when(~linked & unanswered_create).then(pl.format(
-            "{}; an earlier create got no answer: looked up on {} and reversed if it exists",
-            pl.col("_reverse"), target))
-        .when(~linked).then(pl.format("{}; it never synced: nothing to reverse", pl.col("_reverse")))
-        .when(pl.col("_reverse_blocked").is_not_null()).then(pl.format(
-            "{}; its reversal waits: {}", pl.col("_reverse"), pl.col("_reverse_blocked")))
-        .when(refused).then(pl.format(
-            "{}, but {} refused to reverse {}: {}: {}; reverse it there by hand (audit.manual_actions), "
-            "then `zsync requeue {} {}`", pl.col("_reverse"), target, pl.col("link_target"), pl.col("error_code"),
-            pl.col("message").fill_null(""), pl.lit(flow.name), pl.col("source_id")))
-        .when(unanswered).then(pl.format("{} (an earlier reversal got no answer: sent again, reversing is idempotent)",
-                                         pl.col("_reverse")))
-        .when(pl.col("status") == "failed").then(pl.format("{} (retry after {} {})", pl.col("_reverse"),
-                                                           pl.col("error_class"), pl.col("error_code")))
-        .when(pl.col("requeued")).then(pl.format("{} (re-queued by an operator)", pl.col("_reverse")))
+        pl.when(reversed_)
+        .then(
+            pl.format(
+                "{}: reversed in {} on {} ({})",
+                pl.col("_reverse"),
+                target,
+                pl.col("reversed_at").dt.strftime("%Y-%m-%d %H:%M UTC"),
+                pl.col("reversal").fill_null(""),
+            )
+        )
+        .when(~linked & unanswered_create)
+        .then(
+            pl.format(
+                "{}; an earlier create got no answer: looked up on {} and reversed if it exists",
+                pl.col("_reverse"),
+                target,
+            )
+        )
+        .when(~linked)
+        .then(pl.format("{}; it never synced: nothing to reverse", pl.col("_reverse")))
+        .when(pl.col("_reverse_blocked").is_not_null())
+        .then(pl.format("{}; its reversal waits: {}", pl.col("_reverse"), pl.col("_reverse_blocked")))
+        .when(refused)
+        .then(
+            pl.format(
+                "{}, but {} refused to reverse {}: {}: {}; reverse it there by hand (audit.manual_actions), "
+                "then `zsync requeue {} {}`",
+                pl.col("_reverse"),
+                target,
+                pl.col("link_target"),
+                pl.col("error_code"),
+                pl.col("message").fill_null(""),
+                pl.lit(flow.name),
+                pl.col("source_id"),
+            )
+        )
+        .when(unanswered)
+        .then(
+            pl.format("{} (an earlier reversal got no answer: sent again, reversing is idempotent)", pl.col("_reverse"))
+        )
+        .when(pl.col("status") == "failed")
+        .then(pl.format("{} (retry after {} {})", pl.col("_reverse"), pl.col("error_class"), pl.col("error_code")))
+        .when(pl.col("requeued"))
+        .then(pl.format("{} (re-queued by an operator)", pl.col("_reverse")))
         .otherwise(pl.col("_reverse"))
     )
     decided = frame.select(
@@ -141,7 +194,8 @@ def plan_reversals(flow: Flow, mapped: pl.DataFrame, plan: pl.DataFrame, links: 
     decided = decided.rename({c: f"_r_{c}" for c in replaced})
     return (
         plan.join(decided, on="source_id", how="left", maintain_order="left")
-        .with_columns([pl.when(ours).then(pl.col(f"_r_{c}")).otherwise(pl.col(c)).cast(plan.schema[c]).alias(c)
-                       for c in replaced])
+        .with_columns(
+            [pl.when(ours).then(pl.col(f"_r_{c}")).otherwise(pl.col(c)).cast(plan.schema[c]).alias(c) for c in replaced]
+        )
         .select(plan.columns)
     )

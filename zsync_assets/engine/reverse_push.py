@@ -52,43 +52,84 @@ def _planned(warehouse: Warehouse, flow: Flow) -> list[dict]:
         schema, table = flow.plan_table.split(".")
         rows = con.sql(f'select * from "{schema}"."{table}" where action = \'{REVERSE}\' order by source_id').pl()
         # Another run may have reversed some while this one waited for the flow lock.
-        done = {r[0] for r in con.execute(
-            "select source_id from zsync.links where flow = ? and reversed_at is not null", [flow.name]).fetchall()}
+        done = {
+            r[0]
+            for r in con.execute(
+                "select source_id from zsync.links where flow = ? and reversed_at is not null", [flow.name]
+            ).fetchall()
+        }
     return [r for r in rows.to_dicts() if r["source_id"] not in done]
 
 
-def _log(run_id: str, flow: Flow, source_id: str, action: str, status: str, target_id: str | None,
-         outcome: Outcome | None = None) -> dict:
+def _log(
+    run_id: str,
+    flow: Flow,
+    source_id: str,
+    action: str,
+    status: str,
+    target_id: str | None,
+    outcome: Outcome | None = None,
+) -> dict:
     """A reversal's attempt is keyed by the counterpart it undoes: there is no payload to hash."""
-    return bookkeeping.log_row(run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id,
-                               attempt_key=target_id)
+    return bookkeeping.log_row(
+        run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id, attempt_key=target_id
+    )
 
 
-def _found_by_lookup(flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str,
-                     result: ReverseResult) -> dict[str, str]:
+def _found_by_lookup(
+    flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str, result: ReverseResult
+) -> dict[str, str]:
     """Targets of records whose create got no answer and that are not linked: looked up first."""
     unlinked = [r for r in rows if not r["target_id"]]
     if not unlinked:
         return {}
-    outgoing = [Outgoing(r["source_id"], "create", r["record_type"] or flow.target_record_type,
-                         json.loads(r["payload"]), r["external_id"],
-                         attempt_key(flow.name, r["source_id"], r["payload_hash"])) for r in unlinked]
+    outgoing = [
+        Outgoing(
+            r["source_id"],
+            "create",
+            r["record_type"] or flow.target_record_type,
+            json.loads(r["payload"]),
+            r["external_id"],
+            attempt_key(flow.name, r["source_id"], r["payload_hash"]),
+        )
+        for r in unlinked
+    ]
     found = sink.lookup(outgoing)
     now = bookkeeping.now()
-    link_rows = [{"flow": flow.name, "source_system": flow.source_system, "source_id": r["source_id"],
-                  "target_system": flow.target_system, "target_id": found[r["source_id"]],
-                  "origin": flow.source_system, "payload_hash": r["payload_hash"], "payload": r["payload"],
-                  "synced_at": now} for r in unlinked if r["source_id"] in found]
+    link_rows = [
+        {
+            "flow": flow.name,
+            "source_system": flow.source_system,
+            "source_id": r["source_id"],
+            "target_system": flow.target_system,
+            "target_id": found[r["source_id"]],
+            "origin": flow.source_system,
+            "payload_hash": r["payload_hash"],
+            "payload": r["payload"],
+            "synced_at": now,
+        }
+        for r in unlinked
+        if r["source_id"] in found
+    ]
     with warehouse.connect() as con:
-        bookkeeping.log_attempts(con, [_log(run_id, flow, r["source_id"], "lookup", "succeeded",
-                                            found.get(r["source_id"])) for r in unlinked])
+        bookkeeping.log_attempts(
+            con,
+            [_log(run_id, flow, r["source_id"], "lookup", "succeeded", found.get(r["source_id"])) for r in unlinked],
+        )
         bookkeeping.upsert_links(con, link_rows)
     result.not_found += len(unlinked) - len(found)
     return found
 
 
-def reverse_flow(flow: Flow, warehouse: Warehouse, sink: Sink, config: Config, *, run_id: str | None = None,
-                 log: Log = lambda message: None) -> ReverseResult:
+def reverse_flow(
+    flow: Flow,
+    warehouse: Warehouse,
+    sink: Sink,
+    config: Config,
+    *,
+    run_id: str | None = None,
+    log: Log = lambda message: None,
+) -> ReverseResult:
     run_id = run_id or uuid.uuid4().hex
     result = ReverseResult()
     with flow_lock(warehouse, flow.name):
@@ -98,19 +139,30 @@ def reverse_flow(flow: Flow, warehouse: Warehouse, sink: Sink, config: Config, *
         if not hasattr(sink, "reverse"):
             raise TypeError(f"the {sink.system} sink cannot reverse records (flow {flow.name})")
         found = _found_by_lookup(flow, warehouse, sink, rows, run_id, result)
-        records = [Reversal(r["source_id"], r["record_type"] or flow.target_record_type,
-                            r["target_id"] or found[r["source_id"]], r["external_id"], r["reason"] or "")
-                   for r in rows if r["target_id"] or r["source_id"] in found]
+        records = [
+            Reversal(
+                r["source_id"],
+                r["record_type"] or flow.target_record_type,
+                r["target_id"] or found[r["source_id"]],
+                r["external_id"],
+                r["reason"] or "",
+            )
+            for r in rows
+            if r["target_id"] or r["source_id"] in found
+        ]
         size = max(1, sink.batch_size(config, REVERSE))
         for start in range(0, len(records), size):
-            _reverse_batch(flow, warehouse, sink, records[start:start + size], run_id, result)
-        log(f"reverse {flow.name}: {result.reversed} reversed, {result.failed} failed, "
-            f"{result.not_found} never reached {flow.target_system}")
+            _reverse_batch(flow, warehouse, sink, records[start : start + size], run_id, result)
+        log(
+            f"reverse {flow.name}: {result.reversed} reversed, {result.failed} failed, "
+            f"{result.not_found} never reached {flow.target_system}"
+        )
     return result
 
 
-def _reverse_batch(flow: Flow, warehouse: Warehouse, sink: Sink, batch: list[Reversal], run_id: str,
-                   result: ReverseResult) -> None:
+def _reverse_batch(
+    flow: Flow, warehouse: Warehouse, sink: Sink, batch: list[Reversal], run_id: str, result: ReverseResult
+) -> None:
     with warehouse.connect() as con:
         bookkeeping.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "started", r.target_id) for r in batch])
     # A sink raising here leaves the `started` rows unanswered: the next plan sends them again.
@@ -119,13 +171,19 @@ def _reverse_batch(flow: Flow, warehouse: Warehouse, sink: Sink, batch: list[Rev
         raise RuntimeError(f"sink {sink.system} returned {len(outcomes)} outcomes for {len(batch)} reversals")
     done = [(r, o) for r, o in zip(batch, outcomes, strict=True) if o.ok]
     with warehouse.connect() as con:
-        bookkeeping.log_attempts(con, [_log(run_id, flow, r.source_id, REVERSE, "succeeded" if o.ok else "failed",
-                                            r.target_id, o) for r, o in zip(batch, outcomes, strict=True)])
+        bookkeeping.log_attempts(
+            con,
+            [
+                _log(run_id, flow, r.source_id, REVERSE, "succeeded" if o.ok else "failed", r.target_id, o)
+                for r, o in zip(batch, outcomes, strict=True)
+            ],
+        )
         if done:
             con.executemany(
                 "update zsync.links set reversed_at = ?, reversal = ?, writeback_status = null "
                 "where flow = ? and source_id = ?",
-                [[bookkeeping.now(), r.reason[:500], flow.name, r.source_id] for r, _ in done])
+                [[bookkeeping.now(), r.reason[:500], flow.name, r.source_id] for r, _ in done],
+            )
         bookkeeping.clear_requeue(con, flow.name, [r.source_id for r in batch])
     result.reversed += len(done)
     for outcome in outcomes:

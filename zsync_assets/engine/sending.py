@@ -37,8 +37,9 @@ def write_isolating(sink: Sink, records: Sequence[Outgoing]) -> list[Outcome]:
     return outcomes
 
 
-def in_parallel(send: Callable[[B], B], batches: list[B], workers: int,
-                finished: Callable[[B], None], unsent: list[B]) -> None:
+def in_parallel(
+    send: Callable[[B], B], batches: list[B], workers: int, finished: Callable[[B], None], unsent: list[B]
+) -> None:
     """`send` each batch, up to `workers` at once, and hand each to `finished` as it completes.
     If one raises, batches not started yet are cancelled (listed in `unsent`), those in flight
     finish (their results are written), and the error propagates."""
@@ -47,7 +48,7 @@ def in_parallel(send: Callable[[B], B], batches: list[B], workers: int,
             try:
                 finished(send(batch))
             except BaseException:
-                unsent.extend(batches[i + 1:])
+                unsent.extend(batches[i + 1 :])
                 raise
         return
     # At most `workers` batches are submitted at a time, so each one submitted runs at once; after

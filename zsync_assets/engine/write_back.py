@@ -11,18 +11,21 @@ from zsync_assets.engine.sink import LinkNotice, Sink
 from zsync_assets.lib.warehouse import Warehouse
 
 
-def write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config,
-               run_id: str) -> tuple[int, int]:
+def write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Config, run_id: str) -> tuple[int, int]:
     """Tell source records what happened: every link the source has not learnt yet, and every
     rejection it has not heard of (Zuora: `IntegrationStatus__NS = "Error"`), so that people
     working in the source system see the failure. Failed reports stay pending for the next run.
     Returns how many reports the source took and how many it refused."""
     with warehouse.connect() as con:
-        pending = con.sql(
-            "select source_id, target_id from zsync.links where flow = $flow "
-            "and writeback_status in ('pending', 'failed') order by source_id",
-            params={"flow": flow.name},
-        ).pl().to_dicts()
+        pending = (
+            con.sql(
+                "select source_id, target_id from zsync.links where flow = $flow "
+                "and writeback_status in ('pending', 'failed') order by source_id",
+                params={"flow": flow.name},
+            )
+            .pl()
+            .to_dicts()
+        )
         rejected = bookkeeping.read_unreported_rejections(con, flow.name).to_dicts()
     # (notice, attempt key): a rejection report carries the rejected attempt's key (see bookkeeping.py).
     todo = [(LinkNotice(r["source_id"], r["target_id"], True), None) for r in pending] + [
@@ -33,12 +36,20 @@ def write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Conf
     written = failed = 0
     assert flow.write_back is not None  # push calls this only for flows that write back
     for start in range(0, len(todo), size):
-        chunk = todo[start:start + size]
+        chunk = todo[start : start + size]
         notices = [n for n, _ in chunk]
         outcomes = source_sink.write_back(flow.write_back, notices)
         log_rows = [
-            bookkeeping.log_row(run_id, flow, n.source_id, "writeback", "succeeded" if o.ok else "failed", outcome=o,
-                     target_id=n.target_id, attempt_key=key)
+            bookkeeping.log_row(
+                run_id,
+                flow,
+                n.source_id,
+                "writeback",
+                "succeeded" if o.ok else "failed",
+                outcome=o,
+                target_id=n.target_id,
+                attempt_key=key,
+            )
             for (n, key), o in zip(chunk, outcomes, strict=True)
         ]
         ok = [o.source_id for (n, _), o in zip(chunk, outcomes, strict=True) if o.ok and n.ok]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from zsync_assets.flows.mapping.zuora_memos import zuora_memo_flow
 
 CREDIT_MEMOS = zuora_memo_flow(
-    "credit", "creditMemo",
+    "credit",
+    "creditMemo",
     "Zuora posted credit memos -> NetSuite credit memos (invoice_settlement: true)",
 )

@@ -46,25 +46,49 @@ COMPANY_NAME_MAX = 83
 SEND_TO_ZUORA_FIELD = "custentity_zsync_send_to_zuora"
 
 _ACCOUNT_COLUMNS = [
-    "id", "account_number", "name", "currency", "status", "parent_id", "bill_to_id", "sold_to_id",
-    "payment_term", "integration_id__ns", "syncto_net_suite__ns", "subsidiary__ns", "customer_type__ns",
+    "id",
+    "account_number",
+    "name",
+    "currency",
+    "status",
+    "parent_id",
+    "bill_to_id",
+    "sold_to_id",
+    "payment_term",
+    "integration_id__ns",
+    "syncto_net_suite__ns",
+    "subsidiary__ns",
+    "customer_type__ns",
 ]
-_CONTACT_COLUMNS = ["id", "first_name", "last_name", "work_email", "work_phone", "address1", "address2",
-                    "city", "state", "postal_code", "country"]
+_CONTACT_COLUMNS = [
+    "id",
+    "first_name",
+    "last_name",
+    "work_email",
+    "work_phone",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+]
 
 
 def _address(prefix: str) -> pl.Expr:
     c = lambda name: pl.col(f"{prefix}{name}")  # noqa: E731
-    return pl.when(c("id").is_not_null()).then(pl.struct(
-        netsuite_country(c("country")).alias("country"),
-        pl.concat_str([c("first_name"), c("last_name")], separator=" ", ignore_nulls=True).alias("addressee"),
-        c("work_phone").alias("addrPhone"),
-        c("address1").alias("addr1"),
-        c("address2").alias("addr2"),
-        c("city").alias("city"),
-        c("state").alias("state"),
-        c("postal_code").alias("zip"),
-    ))
+    return pl.when(c("id").is_not_null()).then(
+        pl.struct(
+            netsuite_country(c("country")).alias("country"),
+            pl.concat_str([c("first_name"), c("last_name")], separator=" ", ignore_nulls=True).alias("addressee"),
+            c("work_phone").alias("addrPhone"),
+            c("address1").alias("addr1"),
+            c("address2").alias("addr2"),
+            c("city").alias("city"),
+            c("state").alias("state"),
+            c("postal_code").alias("zip"),
+        )
+    )
 
 
 def _bounded_company_name(name: pl.Expr) -> pl.Expr:
@@ -78,34 +102,45 @@ def _unknown_country(prefix: str) -> pl.Expr:
 
 
 def _unknown_country_reason(prefix: str, role: str) -> pl.Expr:
-    return pl.format("{} contact {}: country '{}' is not a value of NetSuite's Country list "
-                     "(addressbookAddress.country); correct it in Zuora", pl.lit(role),
-                     pl.col(f"{prefix}id"), pl.col(f"{prefix}country"))
+    return pl.format(
+        "{} contact {}: country '{}' is not a value of NetSuite's Country list "
+        "(addressbookAddress.country); correct it in Zuora",
+        pl.lit(role),
+        pl.col(f"{prefix}id"),
+        pl.col(f"{prefix}country"),
+    )
 
 
 def _addressbook() -> pl.Expr:
     same = pl.col("bill_to_id") == pl.col("sold_to_id")
-    billing = pl.when(pl.col("bill_id").is_not_null()).then(pl.struct(
-        pl.lit(True).alias("defaultBilling"),
-        pl.when(same.fill_null(False)).then(pl.lit(True)).alias("defaultShipping"),
-        pl.lit("Bill To").alias("label"),
-        _address("bill_").alias("addressbookAddress"),
-    ))
-    shipping = pl.when(pl.col("sold_id").is_not_null() & ~same.fill_null(False)).then(pl.struct(
-        pl.lit(None, pl.Boolean).alias("defaultBilling"),
-        pl.lit(True).alias("defaultShipping"),
-        pl.lit("Sold To").alias("label"),
-        _address("sold_").alias("addressbookAddress"),
-    ))
+    billing = pl.when(pl.col("bill_id").is_not_null()).then(
+        pl.struct(
+            pl.lit(True).alias("defaultBilling"),
+            pl.when(same.fill_null(False)).then(pl.lit(True)).alias("defaultShipping"),
+            pl.lit("Bill To").alias("label"),
+            _address("bill_").alias("addressbookAddress"),
+        )
+    )
+    shipping = pl.when(pl.col("sold_id").is_not_null() & ~same.fill_null(False)).then(
+        pl.struct(
+            pl.lit(None, pl.Boolean).alias("defaultBilling"),
+            pl.lit(True).alias("defaultShipping"),
+            pl.lit("Sold To").alias("label"),
+            _address("sold_").alias("addressbookAddress"),
+        )
+    )
     has_billing = pl.col("bill_id").is_not_null()
     has_shipping = pl.col("sold_id").is_not_null() & ~same.fill_null(False)
     # The list is [billing, shipping] without the absent ones. Built by case with `concat_arr`:
     # polars' `concat_list` (and `list.drop_nulls`) of structs costs ~10 µs a row, `concat_arr`
     # a few hundred ns (at 1M accounts that is most of the plan's time).
     entries = (
-        pl.when(has_billing & has_shipping).then(pl.concat_arr([billing, shipping]).arr.to_list())
-        .when(has_billing).then(pl.concat_arr([billing]).arr.to_list())
-        .when(has_shipping).then(pl.concat_arr([shipping]).arr.to_list())
+        pl.when(has_billing & has_shipping)
+        .then(pl.concat_arr([billing, shipping]).arr.to_list())
+        .when(has_billing)
+        .then(pl.concat_arr([billing]).arr.to_list())
+        .when(has_shipping)
+        .then(pl.concat_arr([shipping]).arr.to_list())
     )
     return pl.when(entries.is_not_null()).then(pl.struct(entries.alias("addressbook")))
 
@@ -125,8 +160,13 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
     by_entity_id = lookup(customers, ["entity_id"])
     by_external_id = lookup(customers, ["external_id"])
     first_subsidiary = (
-        str(table(tables, "netsuite.subsidiaries").sort(pl.col("internal_id").cast(pl.Int64, strict=False))
-            ["internal_id"][0]) if subsidiaries else None
+        str(
+            table(tables, "netsuite.subsidiaries").sort(pl.col("internal_id").cast(pl.Int64, strict=False))[
+                "internal_id"
+            ][0]
+        )
+        if subsidiaries
+        else None
     )
 
     frame = (
@@ -141,20 +181,25 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
     )
     is_person = pl.col("customer_type__ns").str.to_lowercase() == "individual"
     frame = frame.with_columns(
-        subsidiary_id=pl.when(subsidiary_name.is_null()).then(pl.lit(first_subsidiary, pl.Utf8))
+        subsidiary_id=pl.when(subsidiary_name.is_null())
+        .then(pl.lit(first_subsidiary, pl.Utf8))
         # Subsidiary__NS usually holds the NetSuite internal id (that is what Zuora's own
         # connector writes); a bare number goes through as is and NetSuite validates it.
-        .when(subsidiary_name.str.contains(r"^\d+$")).then(subsidiary_name)
+        .when(subsidiary_name.str.contains(r"^\d+$"))
+        .then(subsidiary_name)
         .otherwise(resolve(subsidiary_name, subsidiaries)),
         subsidiary_name=subsidiary_name,
         currency_id=resolve(pl.col("currency"), currencies),
-        terms_id=pl.coalesce(resolve(pl.col("payment_term"), terms),
-                             resolve(pl.lit(config.default_terms, pl.Utf8), terms)),
+        terms_id=pl.coalesce(
+            resolve(pl.col("payment_term"), terms), resolve(pl.lit(config.default_terms, pl.Utf8), terms)
+        ),
         match_zuora_id=pl.col("id").str.to_lowercase().replace_strict(by_zuora_id, default=None, return_dtype=pl.Utf8),
-        match_entity=pl.col("account_number").str.to_lowercase().replace_strict(
-            by_entity_id, default=None, return_dtype=pl.Utf8),
-        match_external=CUSTOMERS_TO_NETSUITE.external_ids(pl.col("id")).str.to_lowercase().replace_strict(
-            by_external_id, default=None, return_dtype=pl.Utf8),
+        match_entity=pl.col("account_number")
+        .str.to_lowercase()
+        .replace_strict(by_entity_id, default=None, return_dtype=pl.Utf8),
+        match_external=CUSTOMERS_TO_NETSUITE.external_ids(pl.col("id"))
+        .str.to_lowercase()
+        .replace_strict(by_external_id, default=None, return_dtype=pl.Utf8),
     )
     status = pl.col("status")
     return frame.select(
@@ -162,7 +207,8 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         pl.col("account_number").alias("entityId"),
         pl.when(~is_person.fill_null(False)).then(_bounded_company_name(pl.col("name"))).alias("companyName"),
         pl.when(pl.col("name").str.len_chars() > COMPANY_NAME_MAX)
-        .then(pl.format("Name in Zuora: {}", pl.col("name"))).alias("comments"),
+        .then(pl.format("Name in Zuora: {}", pl.col("name")))
+        .alias("comments"),
         pl.when(is_person).then(pl.lit(True)).alias("isPerson"),
         pl.when(is_person).then(pl.coalesce("bill_first_name", "name")).alias("firstName"),
         pl.when(is_person).then(pl.coalesce("bill_last_name", "name")).alias("lastName"),
@@ -173,7 +219,8 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         # payload stays the same once the parent is linked (an internalId here would change the
         # child's payload hash on the next run and cause a needless update).
         pl.when(pl.col("parent_id").is_not_null())
-        .then(pl.struct(CUSTOMERS_TO_NETSUITE.external_ids(pl.col("parent_id")).alias("externalId"))).alias("parent"),
+        .then(pl.struct(CUSTOMERS_TO_NETSUITE.external_ids(pl.col("parent_id")).alias("externalId")))
+        .alias("parent"),
         ref(pl.col("subsidiary_id")).alias("subsidiary"),
         ref(pl.col("currency_id")).alias("currency"),
         ref(pl.col("terms_id")).alias("terms"),
@@ -187,14 +234,20 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
         .when(pl.col("subsidiary_id").is_null())
         .then(pl.format("no NetSuite subsidiary named '{}'", pl.col("subsidiary_name").fill_null("")))
-        .when(_unknown_country("bill_")).then(_unknown_country_reason("bill_", "bill-to"))
-        .when(_unknown_country("sold_")).then(_unknown_country_reason("sold_", "sold-to"))
+        .when(_unknown_country("bill_"))
+        .then(_unknown_country_reason("bill_", "bill-to"))
+        .when(_unknown_country("sold_"))
+        .then(_unknown_country_reason("sold_", "sold-to"))
         .alias("_blocked"),
         pl.coalesce("integration_id__ns", "match_external", "match_zuora_id", "match_entity").alias("_match_target_id"),
-        pl.when(pl.col("integration_id__ns").is_not_null()).then(pl.lit("IntegrationId__NS"))
-        .when(pl.col("match_external").is_not_null()).then(pl.lit("externalId"))
-        .when(pl.col("match_zuora_id").is_not_null()).then(pl.lit(CUSTOMER_ZUORA_ID_FIELD))
-        .when(pl.col("match_entity").is_not_null()).then(pl.lit("same entityId as the account number"))
+        pl.when(pl.col("integration_id__ns").is_not_null())
+        .then(pl.lit("IntegrationId__NS"))
+        .when(pl.col("match_external").is_not_null())
+        .then(pl.lit("externalId"))
+        .when(pl.col("match_zuora_id").is_not_null())
+        .then(pl.lit(CUSTOMER_ZUORA_ID_FIELD))
+        .when(pl.col("match_entity").is_not_null())
+        .then(pl.lit("same entityId as the account number"))
         .alias("_match"),
         pl.col("parent_id").alias("_after"),
         record_name_expr(pl.col("account_number"), pl.col("name"), pl.col("id")).alias("_label"),
@@ -202,6 +255,7 @@ def customers_from_zuora_accounts(tables: Mapping[str, pl.DataFrame], config: Co
 
 
 # --- NetSuite -> Zuora ------------------------------------------------------------------------
+
 
 def _first_address(addressbook: str | None, flag: str) -> dict:
     """The staged `addressbook_list` JSON -> the address flagged default billing / shipping."""
@@ -231,60 +285,96 @@ def _zuora_country(code: str | None) -> str | None:
 def _zuora_contact(row: dict, flag: str) -> dict | None:
     address = _first_address(row.get("addressbook_list"), flag)
     company = row.get("company_name") or row.get("entity_id")
-    return {k: v for k, v in {
-        "firstName": row.get("first_name") or company,
-        "lastName": row.get("last_name") or company,
-        "workEmail": row.get("email"),
-        "workPhone": row.get("phone"),
-        "address1": address.get("addr1"),
-        "address2": address.get("addr2"),
-        "city": address.get("city"),
-        "state": address.get("state"),
-        "zipCode": address.get("zip"),
-        "country": _zuora_country(address.get("country")),
-    }.items() if v is not None}
+    return {
+        k: v
+        for k, v in {
+            "firstName": row.get("first_name") or company,
+            "lastName": row.get("last_name") or company,
+            "workEmail": row.get("email"),
+            "workPhone": row.get("phone"),
+            "address1": address.get("addr1"),
+            "address2": address.get("addr2"),
+            "city": address.get("city"),
+            "state": address.get("state"),
+            "zipCode": address.get("zip"),
+            "country": _zuora_country(address.get("country")),
+        }.items()
+        if v is not None
+    }
 
 
 def accounts_from_netsuite_customers(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
-    customers = with_columns_if_missing(table(tables, "netsuite.customers"), [
-        "internal_id", "entity_id", "company_name", "first_name", "last_name", "email", "phone",
-        "currency_name", "currency_internal_id", "terms_name", "is_inactive", "addressbook_list",
-        "parent_internal_id", CUSTOMER_ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD,
-    ])
+    customers = with_columns_if_missing(
+        table(tables, "netsuite.customers"),
+        [
+            "internal_id",
+            "entity_id",
+            "company_name",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "currency_name",
+            "currency_internal_id",
+            "terms_name",
+            "is_inactive",
+            "addressbook_list",
+            "parent_internal_id",
+            CUSTOMER_ZUORA_ID_FIELD,
+            SEND_TO_ZUORA_FIELD,
+        ],
+    )
     currency_codes = {v: k for k, v in lookup(table(tables, "netsuite.currencies"), ["symbol"]).items()}
     accounts = table(tables, "zuora.accounts")
-    by_integration_id = lookup(accounts, ["integration_id__ns"], "id") if "integration_id__ns" in accounts.columns else {}
+    by_integration_id = (
+        lookup(accounts, ["integration_id__ns"], "id") if "integration_id__ns" in accounts.columns else {}
+    )
     by_number = lookup(accounts, ["account_number"], "id")
     rows = []
     for c in customers.to_dicts():
         send = str(c.get(SEND_TO_ZUORA_FIELD)).lower() in ("true", "t", "1", "yes")
         currency = currency_codes.get(str(c.get("currency_internal_id")))
         currency = currency.upper() if currency else None
-        match_id = c.get(CUSTOMER_ZUORA_ID_FIELD) or by_integration_id.get(str(c["internal_id"]).lower()) \
+        match_id = (
+            c.get(CUSTOMER_ZUORA_ID_FIELD)
+            or by_integration_id.get(str(c["internal_id"]).lower())
             or by_number.get(str(c.get("entity_id") or "").lower())
+        )
         parent = str(c["parent_internal_id"]) if c.get("parent_internal_id") else None
-        how = (CUSTOMER_ZUORA_ID_FIELD if c.get(CUSTOMER_ZUORA_ID_FIELD) else
-               "IntegrationId__NS" if by_integration_id.get(str(c["internal_id"]).lower()) else
-               "same account number as the entityId" if match_id else None)
-        rows.append({
-            "source_id": str(c["internal_id"]),
-            "name": c.get("company_name") or " ".join(filter(None, [c.get("first_name"), c.get("last_name")])) or c.get("entity_id"),
-            "accountNumber": c.get("entity_id"),
-            "currency": currency,
-            "paymentTerm": c.get("terms_name"),
-            "billToContact": _zuora_contact(c, "defaultBilling"),
-            "soldToContact": _zuora_contact(c, "defaultShipping"),
-            "IntegrationId__NS": str(c["internal_id"]),
-            # Zuora needs the parent's account id, which a parent created in this same run does
-            # not have at plan time: a link reference, filled in by push after the parent lands.
-            "parentId": link_ref("customers", parent) if parent else None,
-            "_after": parent,
-            "_skip": None if send else f"{SEND_TO_ZUORA_FIELD} is not checked",
-            "_blocked": None if currency else f"no ISO code for NetSuite currency '{c.get('currency_name') or c.get('currency_internal_id')}'",
-            "_match_target_id": match_id,
-            "_match": how,
-            "_label": record_name(c.get("entity_id"), c.get("company_name"), str(c["internal_id"])),
-        })
+        how = (
+            CUSTOMER_ZUORA_ID_FIELD
+            if c.get(CUSTOMER_ZUORA_ID_FIELD)
+            else "IntegrationId__NS"
+            if by_integration_id.get(str(c["internal_id"]).lower())
+            else "same account number as the entityId"
+            if match_id
+            else None
+        )
+        rows.append(
+            {
+                "source_id": str(c["internal_id"]),
+                "name": c.get("company_name")
+                or " ".join(filter(None, [c.get("first_name"), c.get("last_name")]))
+                or c.get("entity_id"),
+                "accountNumber": c.get("entity_id"),
+                "currency": currency,
+                "paymentTerm": c.get("terms_name"),
+                "billToContact": _zuora_contact(c, "defaultBilling"),
+                "soldToContact": _zuora_contact(c, "defaultShipping"),
+                "IntegrationId__NS": str(c["internal_id"]),
+                # Zuora needs the parent's account id, which a parent created in this same run does
+                # not have at plan time: a link reference, filled in by push after the parent lands.
+                "parentId": link_ref("customers", parent) if parent else None,
+                "_after": parent,
+                "_skip": None if send else f"{SEND_TO_ZUORA_FIELD} is not checked",
+                "_blocked": None
+                if currency
+                else f"no ISO code for NetSuite currency '{c.get('currency_name') or c.get('currency_internal_id')}'",
+                "_match_target_id": match_id,
+                "_match": how,
+                "_label": record_name(c.get("entity_id"), c.get("company_name"), str(c["internal_id"])),
+            }
+        )
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema={"source_id": pl.Utf8})
 
 
@@ -297,8 +387,10 @@ CUSTOMERS_TO_NETSUITE = Flow(
     reference_tables=("netsuite.customers", "netsuite.subsidiaries", "netsuite.currencies", "netsuite.terms"),
     mapping=customers_from_zuora_accounts,
     write_back=WriteBack("Account"),
-    custom_fields=CustomFields({"Account": (*ZUORA_WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS",
-                                           "CustomerType__NS")}, (CUSTOMER_ZUORA_ID_FIELD,)),
+    custom_fields=CustomFields(
+        {"Account": (*ZUORA_WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS", "CustomerType__NS")},
+        (CUSTOMER_ZUORA_ID_FIELD,),
+    ),
     enabled=lambda config: config.customer_master == "zuora",
     description="Zuora accounts -> NetSuite customers (customer_master: zuora)",
 )
@@ -312,8 +404,9 @@ CUSTOMERS_TO_ZUORA = Flow(
     reference_tables=("netsuite.currencies", "zuora.accounts"),
     mapping=accounts_from_netsuite_customers,
     write_back=WriteBack("customer", field=CUSTOMER_ZUORA_ID_FIELD),
-    custom_fields=CustomFields({"Account": ("IntegrationId__NS",)},
-                               (CUSTOMER_ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD, "custentity_zsync_status")),
+    custom_fields=CustomFields(
+        {"Account": ("IntegrationId__NS",)}, (CUSTOMER_ZUORA_ID_FIELD, SEND_TO_ZUORA_FIELD, "custentity_zsync_status")
+    ),
     enabled=lambda config: config.customer_master == "netsuite",
     description="NetSuite customers flagged send-to-Zuora -> Zuora accounts (customer_master: netsuite)",
 )

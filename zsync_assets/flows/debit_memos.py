@@ -13,6 +13,7 @@ from __future__ import annotations
 from zsync_assets.flows.mapping.zuora_memos import zuora_memo_flow
 
 DEBIT_MEMOS = zuora_memo_flow(
-    "debit", "invoice",
+    "debit",
+    "invoice",
     "Zuora posted debit memos -> NetSuite invoices marked DEBIT_MEMO (invoice_settlement: true)",
 )

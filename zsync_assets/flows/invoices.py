@@ -53,21 +53,31 @@ _INVOICE_COLUMNS = ["id", "account_id", "invoice_number", "invoice_date", "due_d
 
 
 def _body_fields(zuora_type: pl.Expr) -> pl.Expr:
-    return pl.struct(pl.col("id").alias(TRANSACTION_ZUORA_ID_FIELD), zuora_type.alias(ZUORA_TYPE_FIELD),
-                     pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
+    return pl.struct(
+        pl.col("id").alias(TRANSACTION_ZUORA_ID_FIELD),
+        zuora_type.alias(ZUORA_TYPE_FIELD),
+        pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD),
+    ).alias("customFieldList")
 
 
 def _skip_reason(config: Config, linked: pl.Expr) -> pl.Expr:
     status, day = pl.col("status"), pl.col("day")
     reason = (
         pl.when(status == "Canceled")
-        .then(pl.when(linked).then(pl.format("invoice is Canceled: reversed by {}{}", pl.col("id"), pl.lit(REVERSAL_SUFFIX)))
-              .otherwise(pl.lit("invoice is Canceled and was never synced: nothing to reverse")))
-        .when(status != "Posted").then(pl.format("invoice is {}", status.fill_null("without a status")))
+        .then(
+            pl.when(linked)
+            .then(pl.format("invoice is Canceled: reversed by {}{}", pl.col("id"), pl.lit(REVERSAL_SUFFIX)))
+            .otherwise(pl.lit("invoice is Canceled and was never synced: nothing to reverse"))
+        )
+        .when(status != "Posted")
+        .then(pl.format("invoice is {}", status.fill_null("without a status")))
     )
     if config.cutover_date:
         reason = reason.when(day < config.cutover_date).then(
-            pl.format("invoice date {} is before the cutover date {}", day.cast(pl.Utf8), pl.lit(str(config.cutover_date))))
+            pl.format(
+                "invoice date {} is before the cutover date {}", day.cast(pl.Utf8), pl.lit(str(config.cutover_date))
+            )
+        )
     return reason.when(pl.col("item").is_null()).then(pl.lit("invoice has no items"))
 
 
@@ -79,7 +89,8 @@ def _customers(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
     links = links.filter(pl.col("flow") == "customers")
     from_zuora = links.filter(pl.col("source_system") == "zuora").select("source_id", "target_id")
     from_netsuite = links.filter(pl.col("source_system") == "netsuite").select(
-        pl.col("target_id").alias("source_id"), pl.col("source_id").alias("target_id"))
+        pl.col("target_id").alias("source_id"), pl.col("source_id").alias("target_id")
+    )
     return dict(pl.concat([from_zuora, from_netsuite]).cast(pl.Utf8).iter_rows())
 
 
@@ -89,9 +100,13 @@ def _blocked_by() -> list[pl.Expr]:
     by_flow, by_id = header_blocked_by()
     header_ok = pl.col("customer_id").is_not_null() & pl.col("currency_id").is_not_null()
     line = pl.col("line_blocked_by")
-    return [pl.when(header_ok).then(pl.when(line.is_not_null()).then(pl.lit("items"))).otherwise(by_flow)
-            .alias("_blocked_by_flow"),
-            pl.when(header_ok).then(line).otherwise(by_id).alias("_blocked_by_id")]
+    return [
+        pl.when(header_ok)
+        .then(pl.when(line.is_not_null()).then(pl.lit("items")))
+        .otherwise(by_flow)
+        .alias("_blocked_by_flow"),
+        pl.when(header_ok).then(line).otherwise(by_id).alias("_blocked_by_id"),
+    ]
 
 
 def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
@@ -104,8 +119,9 @@ def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> p
     customers = _customers(tables)
     synced = linked_ids(tables, "invoices")
     currencies = lookup(table(tables, "netsuite.currencies"), ["symbol", "name"])
-    signs = invoices.select(pl.col("id").alias("invoice_id"),
-                            pl.when(pl.col("amount") < 0).then(-1).otherwise(1).alias("sign"))
+    signs = invoices.select(
+        pl.col("id").alias("invoice_id"), pl.when(pl.col("amount") < 0).then(-1).otherwise(1).alias("sign")
+    )
     frame = invoices.join(invoice_lines(tables, config, signs), left_on="id", right_on="invoice_id", how="left")
     frame = frame.with_columns(
         customer_id=pl.col("account_id").replace_strict(customers, default=None, return_dtype=pl.Utf8),
@@ -125,11 +141,15 @@ def invoices_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> p
         pl.col("invoice_number").alias("tranId"),
         pl.when(~pl.col("credit")).then(netsuite_date(pl.col("due"))).alias("dueDate"),
         pl.col("invoice_number").alias("memo"),
-        pl.when(pl.col("item").is_not_null()).then(pl.struct("item", pl.lit(True).alias("replaceAll"))).alias("itemList"),
+        pl.when(pl.col("item").is_not_null())
+        .then(pl.struct("item", pl.lit(True).alias("replaceAll")))
+        .alias("itemList"),
         _body_fields(pl.when(pl.col("credit")).then(pl.lit("NEGATIVE_INVOICE")).otherwise(pl.lit("INVOICE"))),
         pl.when(pl.col("credit")).then(pl.lit("creditMemo")).otherwise(pl.lit("invoice")).alias("_record_type"),
-        pl.coalesce(_skip_reason(config, pl.col("synced_as").is_not_null()),
-                    account_left_out(tables, config, pl.col("account_id"))).alias("_skip"),
+        pl.coalesce(
+            _skip_reason(config, pl.col("synced_as").is_not_null()),
+            account_left_out(tables, config, pl.col("account_id")),
+        ).alias("_skip"),
         blocked.alias("_blocked"),
         *_blocked_by(),
         record_name_expr(pl.col("invoice_number"), pl.lit(None, pl.Utf8), pl.col("id")).alias("_label"),
@@ -148,14 +168,26 @@ def _reversals(frame: pl.DataFrame) -> pl.DataFrame:
         ref(pl.col("synced_as")).alias("createdFrom"),
         pl.format("Reversal of canceled Zuora invoice {}", pl.col("invoice_number")).alias("memo"),
         pl.struct("item", pl.lit(True).alias("replaceAll")).alias("itemList"),
-        pl.struct(pl.concat_list(pl.struct(
-            pl.col("synced_as").cast(pl.Int64).alias("doc"), pl.lit(True).alias("apply"),
-            pl.col("total").alias("amount"))).alias("apply")).alias("applyList"),
+        pl.struct(
+            pl.concat_list(
+                pl.struct(
+                    pl.col("synced_as").cast(pl.Int64).alias("doc"),
+                    pl.lit(True).alias("apply"),
+                    pl.col("total").alias("amount"),
+                )
+            ).alias("apply")
+        ).alias("applyList"),
         _body_fields(pl.lit("INVOICE")),
         pl.lit("creditMemo").alias("_record_type"),
-        pl.when(pl.col("credit")).then(pl.format(
-            "canceled negative invoice {} was synced as NetSuite credit memo {}: a credit memo cannot be "
-            "applied to a credit memo, reverse it in NetSuite by hand", pl.col("invoice_number"), pl.col("synced_as")))
+        pl.when(pl.col("credit"))
+        .then(
+            pl.format(
+                "canceled negative invoice {} was synced as NetSuite credit memo {}: a credit memo cannot be "
+                "applied to a credit memo, reverse it in NetSuite by hand",
+                pl.col("invoice_number"),
+                pl.col("synced_as"),
+            )
+        )
         .alias("_blocked"),
     )
 

@@ -32,13 +32,20 @@ def _record_type(item_type_ns: str | None, charge_type: str | None, config: Conf
         return RECORD_TYPES["ServiceSaleItem"]
     if "inventory" in text:
         return RECORD_TYPES["NonInventorySaleItem"]
-    configured = (config.item_type_by_charge_type.get(charge_type, "ServiceSaleItem") if charge_type in CHARGE_TYPES
-                  else "ServiceSaleItem")
+    configured = (
+        config.item_type_by_charge_type.get(charge_type, "ServiceSaleItem")
+        if charge_type in CHARGE_TYPES
+        else "ServiceSaleItem"
+    )
     return RECORD_TYPES[configured]
 
 
 def _not_effective(prefix: str, what: str, today: date) -> pl.Expr:
-    start, end, name = pl.col(f"{prefix}effective_start_date"), pl.col(f"{prefix}effective_end_date"), pl.col(f"{prefix}name")
+    start, end, name = (
+        pl.col(f"{prefix}effective_start_date"),
+        pl.col(f"{prefix}effective_end_date"),
+        pl.col(f"{prefix}name"),
+    )
     return (
         pl.when(end.is_not_null() & (end < today))
         .then(pl.format(f"{what} '{{}}' expired on {{}}", name, end.cast(pl.Utf8)))
@@ -49,41 +56,58 @@ def _not_effective(prefix: str, what: str, today: date) -> pl.Expr:
 
 def _dated(frame: pl.DataFrame, prefix: str, columns: list[str]) -> pl.DataFrame:
     frame = with_columns_if_missing(frame, columns)
-    casts = [pl.col(c).cast(pl.Utf8).str.slice(0, 10).str.to_date(strict=False) if "date" in c else pl.col(c).cast(pl.Utf8)
-             for c in columns]
+    casts = [
+        pl.col(c).cast(pl.Utf8).str.slice(0, 10).str.to_date(strict=False) if "date" in c else pl.col(c).cast(pl.Utf8)
+        for c in columns
+    ]
     return frame.select([e.alias(prefix + c) for e, c in zip(casts, columns, strict=True)])
 
 
-def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config, today: date | None = None) -> pl.DataFrame:
+def items_from_zuora_charges(
+    tables: Mapping[str, pl.DataFrame], config: Config, today: date | None = None
+) -> pl.DataFrame:
     today = today or date.today()
-    charges = with_columns_if_missing(table(tables, "zuora.product_rate_plan_charges"), [
-        "id", "name", "charge_type", "accounting_code", "product_rate_plan_id", "item_type__ns"])
-    plans = _dated(table(tables, "zuora.product_rate_plans"), "plan_",
-                   ["id", "name", "product_id", "effective_start_date", "effective_end_date"])
-    products = _dated(table(tables, "zuora.products"), "product_",
-                      ["id", "name", "sku", "effective_start_date", "effective_end_date"])
+    charges = with_columns_if_missing(
+        table(tables, "zuora.product_rate_plan_charges"),
+        ["id", "name", "charge_type", "accounting_code", "product_rate_plan_id", "item_type__ns"],
+    )
+    plans = _dated(
+        table(tables, "zuora.product_rate_plans"),
+        "plan_",
+        ["id", "name", "product_id", "effective_start_date", "effective_end_date"],
+    )
+    products = _dated(
+        table(tables, "zuora.products"), "product_", ["id", "name", "sku", "effective_start_date", "effective_end_date"]
+    )
     accounts = table(tables, "netsuite.accounts")
     if {"acct_number", "acct_name"} <= set(accounts.columns):
         # NetSuite displays an account as "<number> <name>"; finance teams often use that as the
         # Zuora accounting code, so it resolves like the bare number or the bare name.
-        accounts = accounts.with_columns(
-            acct_display=pl.concat_str(["acct_number", "acct_name"], separator=" "))
+        accounts = accounts.with_columns(acct_display=pl.concat_str(["acct_number", "acct_name"], separator=" "))
     by_account_name = lookup(accounts, ["acct_name", "acct_number", "acct_display", "name"])
-    configured = {code.lower(): by_account_name.get(name.strip().lower())
-                  for code, name in config.income_account_by_accounting_code.items()}
+    configured = {
+        code.lower(): by_account_name.get(name.strip().lower())
+        for code, name in config.income_account_by_accounting_code.items()
+    }
     default_account = by_account_name.get((config.default_income_account or "").strip().lower())
     items = table(tables, "netsuite.items")
     by_zuora_id = lookup(items, [ITEM_ZUORA_ID_FIELD]) if ITEM_ZUORA_ID_FIELD in items.columns else {}
     by_item_id = lookup(items, ["item_id"])
 
     frame = (
-        charges.select([pl.col(c).cast(pl.Utf8) for c in
-                        ["id", "name", "charge_type", "accounting_code", "product_rate_plan_id", "item_type__ns"]])
+        charges.select(
+            [
+                pl.col(c).cast(pl.Utf8)
+                for c in ["id", "name", "charge_type", "accounting_code", "product_rate_plan_id", "item_type__ns"]
+            ]
+        )
         .join(plans, left_on="product_rate_plan_id", right_on="plan_id", how="left", coalesce=False)
         .join(products, left_on="plan_product_id", right_on="product_id", how="left", coalesce=False)
     )
-    full_names = [" : ".join(filter(None, (p, pl_, c))) for p, pl_, c in
-                  frame.select("product_name", "plan_name", "name").iter_rows()]
+    full_names = [
+        " : ".join(filter(None, (p, pl_, c)))
+        for p, pl_, c in frame.select("product_name", "plan_name", "name").iter_rows()
+    ]
     item_ids = [bounded_name(n, cid, ITEM_ID_MAX) for n, cid in zip(full_names, frame["id"], strict=True)]
     record_types = [_record_type(t, ct, config) for t, ct in frame.select("item_type__ns", "charge_type").iter_rows()]
     frame = frame.with_columns(
@@ -106,15 +130,19 @@ def items_from_zuora_charges(tables: Mapping[str, pl.DataFrame], config: Config,
         ref(pl.col("income_account_id")).alias("incomeAccount"),
         pl.struct(pl.col("id").alias(ITEM_ZUORA_ID_FIELD)).alias("customFieldList"),
         pl.col("record_type").alias("_record_type"),
-        pl.when(pl.col("product_id").is_null()).then(pl.lit("charge has no staged plan/product"))
+        pl.when(pl.col("product_id").is_null())
+        .then(pl.lit("charge has no staged plan/product"))
         .otherwise(pl.coalesce(_not_effective("product_", "product", today), _not_effective("plan_", "plan", today)))
         .alias("_skip"),
         pl.when(pl.col("income_account_id").is_null())
         .then(pl.format("no NetSuite income account for accounting code '{}'", pl.col("accounting_code").fill_null("")))
         .alias("_blocked"),
         pl.coalesce("match_zuora", "match_item").alias("_match_target_id"),
-        pl.when(pl.col("match_zuora").is_not_null()).then(pl.lit(ITEM_ZUORA_ID_FIELD))
-        .when(pl.col("match_item").is_not_null()).then(pl.lit("same itemId")).alias("_match"),
+        pl.when(pl.col("match_zuora").is_not_null())
+        .then(pl.lit(ITEM_ZUORA_ID_FIELD))
+        .when(pl.col("match_item").is_not_null())
+        .then(pl.lit("same itemId"))
+        .alias("_match"),
         pl.format("'{}' ({})", pl.col("full_name"), pl.col("id")).alias("_label"),
     )
 

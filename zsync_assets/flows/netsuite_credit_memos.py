@@ -43,12 +43,24 @@ from zsync_assets.flows.mapping.memos import (
 from zsync_assets.flows.mapping.netsuite_fields import TRANSACTION_ZUORA_ID_FIELD
 
 NETSUITE_CREDIT_MEMOS_FLOW = "netsuite_credit_memos"
-_MEMO_COLUMNS = ["internal_id", "external_id", "tran_id", "tran_date", "status", "total", "apply_list", "item_list",
-                 "memo", ORIGIN_FIELD, "_deleted_at"]
+_MEMO_COLUMNS = [
+    "internal_id",
+    "external_id",
+    "tran_id",
+    "tran_date",
+    "status",
+    "total",
+    "apply_list",
+    "item_list",
+    "memo",
+    ORIGIN_FIELD,
+    "_deleted_at",
+]
 
 
-def _invoice_item(memo: dict, invoice_id: str, charges: dict[str, str],
-                  items_by_invoice: dict[str, list[dict]]) -> tuple[str | None, str | None]:
+def _invoice_item(
+    memo: dict, invoice_id: str, charges: dict[str, str], items_by_invoice: dict[str, list[dict]]
+) -> tuple[str | None, str | None]:
     """(Zuora invoice item id, why not) for the credit memo's lines on this Zuora invoice."""
     on_invoice = items_by_invoice.get(invoice_id, [])
     chosen: set[str] = set()
@@ -65,8 +77,10 @@ def _invoice_item(memo: dict, invoice_id: str, charges: dict[str, str],
     if not chosen:
         return None, "credit memo has no item lines"
     if len(chosen) > 1:
-        return None, (f"lines credit {len(chosen)} Zuora invoice items; one adjustment adjusts one "
-                      "invoice item: split the credit memo in NetSuite")
+        return None, (
+            f"lines credit {len(chosen)} Zuora invoice items; one adjustment adjusts one "
+            "invoice item: split the credit memo in NetSuite"
+        )
     return chosen.pop(), None
 
 
@@ -79,9 +93,11 @@ def _changed_after_sync(memo_name: str, row: dict, adjustment: dict | None) -> s
     if was == now:
         return None
     number = adjustment["adjustment_number"] or adjustment["id"]
-    return (f"credit memo {memo_name} changed after it became Zuora adjustment {number} "
-            f"({was[2]} on invoice item {was[1]}; now {now[2]} on {now[1]}): Zuora cannot change a processed "
-            "adjustment; cancel it in Zuora and enter a new credit memo")
+    return (
+        f"credit memo {memo_name} changed after it became Zuora adjustment {number} "
+        f"({was[2]} on invoice item {was[1]}; now {now[2]} on {now[1]}): Zuora cannot change a processed "
+        "adjustment; cancel it in Zuora and enter a new credit memo"
+    )
 
 
 def _skip_reason(memo: dict, name: str, written: set[str]) -> str | None:
@@ -108,32 +124,40 @@ def adjustments_from_netsuite_credit_memos(tables: Mapping[str, pl.DataFrame], c
     zuora_invoice_of = linked(tables, "invoices", reverse=True)  # NetSuite invoice -> Zuora invoice
     charges = linked(tables, "items", reverse=True)  # NetSuite item -> Zuora charge
     items_by_invoice: dict[str, list[dict]] = {}
-    for item in records(tables, "zuora.invoice_items", ["id", "invoice_id", "product_rate_plan_charge_id",
-                                                        "charge_amount"]):
+    for item in records(
+        tables, "zuora.invoice_items", ["id", "invoice_id", "product_rate_plan_charge_id", "charge_amount"]
+    ):
         items_by_invoice.setdefault(item["invoice_id"], []).append(item)
     written = netsuite_targets(tables)
     made = linked(tables, NETSUITE_CREDIT_MEMOS_FLOW)  # NetSuite credit memo -> Zuora adjustment
-    adjustments = {a["id"]: a for a in records(tables, "zuora.invoice_item_adjustments",
-                                               ["id", "invoice_id", "source_id", "amount", "adjustment_number"])}
+    adjustments = {
+        a["id"]: a
+        for a in records(
+            tables, "zuora.invoice_item_adjustments", ["id", "invoice_id", "source_id", "amount", "adjustment_number"]
+        )
+    }
     rows = []
     for memo in records(tables, "netsuite.credit_memos", _MEMO_COLUMNS):
         name = memo["tran_id"] or memo["internal_id"]
         applied = applications(memo["apply_list"])
         synced = [(doc, amount, ref) for doc, amount, ref in applied if doc in zuora_invoice_of]
         invoice_id = zuora_invoice_of.get(applied[0][0]) if len(applied) == 1 else None
-        item_id, why_not = (_invoice_item(memo, invoice_id, charges, items_by_invoice) if invoice_id
-                            else (None, None))
+        item_id, why_not = _invoice_item(memo, invoice_id, charges, items_by_invoice) if invoice_id else (None, None)
         amount = applied[0][1] if len(applied) == 1 else 0.0
         unapplied = money(money(memo["total"]) - amount)
         blocked: str | None
         if not applied:
             blocked = f"credit memo {name} is applied to no invoice; zsync needs exactly one synced invoice"
         elif len(applied) > 1:
-            blocked = (f"credit memo {name} is applied to {len(applied)} invoices "
-                       f"({', '.join(str(r or d) for d, _, r in applied)}); a Zuora adjustment adjusts exactly one "
-                       f"invoice ({len(synced)} of them synced)")
+            blocked = (
+                f"credit memo {name} is applied to {len(applied)} invoices "
+                f"({', '.join(str(r or d) for d, _, r in applied)}); a Zuora adjustment adjusts exactly one "
+                f"invoice ({len(synced)} of them synced)"
+            )
         elif invoice_id is None:
-            blocked = f"credit memo {name} is applied to invoice {applied[0][2] or applied[0][0]}, which zsync did not sync"
+            blocked = (
+                f"credit memo {name} is applied to invoice {applied[0][2] or applied[0][0]}, which zsync did not sync"
+            )
         elif unapplied > 0:
             blocked = f"credit memo {name} has {unapplied} unapplied; apply it in full to the invoice"
         else:
@@ -170,5 +194,5 @@ NETSUITE_CREDIT_MEMOS = Flow(
     custom_fields=CustomFields({"InvoiceItemAdjustment": ("IntegrationId__NS",)}, FROM_NETSUITE),
     enabled=lambda config: not config.invoice_settlement,
     description="NetSuite credit memos people entered, applied to one synced invoice -> Zuora invoice item "
-                "adjustments; invoice_settlement: false",
+    "adjustments; invoice_settlement: false",
 )

@@ -60,18 +60,30 @@ REFUNDS_TO_NETSUITE_FLOW, REFUNDS_TO_ZUORA_FLOW = "refunds", "netsuite_refunds"
 ZUORA_FIXED_FIELDS = ("accountId", "amount", "currency", "effectiveDate", "invoices")
 
 ZUORA_PAYMENTS = ZuoraSettlement(
-    kind="payment", documents="zuora.payments", number_column="payment_number", date_column="effective_date",
-    applications="zuora.payment_applications", owner_column="payment_id",
-    applied_to=(AppliedTo("invoice_id", "invoice", ("invoices",)),
-                AppliedTo("debit_memo_id", "debit memo", ("debit_memos",))),
+    kind="payment",
+    documents="zuora.payments",
+    number_column="payment_number",
+    date_column="effective_date",
+    applications="zuora.payment_applications",
+    owner_column="payment_id",
+    applied_to=(
+        AppliedTo("invoice_id", "invoice", ("invoices",)),
+        AppliedTo("debit_memo_id", "debit memo", ("debit_memos",)),
+    ),
     opposite_flow=TO_ZUORA,
 )
 
 
 def customer_payments_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     frame = zuora_settlements(tables, config, ZUORA_PAYMENTS)
-    refunds = live_refunds(tables, [REFUNDS_TO_NETSUITE_FLOW], "payment_id", with_columns_if_missing(
-        table(tables, "zuora.refund_applications"), ["payment_id", "refund_id"]).rename({"refund_id": "refund"}))
+    refunds = live_refunds(
+        tables,
+        [REFUNDS_TO_NETSUITE_FLOW],
+        "payment_id",
+        with_columns_if_missing(table(tables, "zuora.refund_applications"), ["payment_id", "refund_id"]).rename(
+            {"refund_id": "refund"}
+        ),
+    )
     return frame.with_columns(_reverse_blocked=_refunds_first(refunds, REFUNDS_TO_NETSUITE_FLOW)).select(
         pl.col("id").alias("source_id"),
         ref(pl.col("customer_id")).alias("customer"),
@@ -95,47 +107,80 @@ def customer_payments_from_zuora(tables: Mapping[str, pl.DataFrame], config: Con
 def _refunds_first(refunds: dict[str, list[str]], flow: str) -> pl.Expr:
     """A payment's reversal waits for the reversal of its refunds: neither NetSuite (dependent
     records) nor Zuora (a payment with refunds) lets the payment go first. Over `id`."""
-    waiting = {doc: f"its refund(s) {', '.join(sorted(ids))} still stand in the target: they are reversed "
-                    f"first (flow {flow}), then this payment" for doc, ids in refunds.items()}
+    waiting = {
+        doc: f"its refund(s) {', '.join(sorted(ids))} still stand in the target: they are reversed "
+        f"first (flow {flow}), then this payment"
+        for doc, ids in refunds.items()
+    }
     return pl.col("id").replace_strict(waiting, default=None, return_dtype=pl.Utf8)
 
 
-_NS_PAYMENT_COLUMNS = ["internal_id", "external_id", "customer_internal_id", "currency_internal_id", "payment",
-                       "tran_date", "tran_id", "memo", ORIGIN_FIELD]
+_NS_PAYMENT_COLUMNS = [
+    "internal_id",
+    "external_id",
+    "customer_internal_id",
+    "currency_internal_id",
+    "payment",
+    "tran_date",
+    "tran_id",
+    "memo",
+    ORIGIN_FIELD,
+]
+
+
 def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     payments = netsuite_documents(tables, "netsuite.customer_payments", _NS_PAYMENT_COLUMNS)
-    refunds = live_refunds(tables, [REFUNDS_TO_ZUORA_FLOW], "doc", netsuite_applications(
-        tables, "netsuite.customer_refund_lines").rename({"owner": "refund"}))
+    refunds = live_refunds(
+        tables,
+        [REFUNDS_TO_ZUORA_FLOW],
+        "doc",
+        netsuite_applications(tables, "netsuite.customer_refund_lines").rename({"owner": "refund"}),
+    )
     invoices = netsuite_to_zuora(tables, ["invoices"])
     lines = netsuite_applications(tables, "netsuite.customer_payment_lines").with_columns(
-        zuora_invoice=pl.col("doc").replace_strict(invoices, default=None, return_dtype=pl.Utf8))
-    per_payment = lines.sort("owner", "zuora_invoice").group_by("owner", maintain_order=True).agg(
-        pl.struct(pl.col("zuora_invoice").alias("invoiceId"), pl.col("amount").round(2))
-        .filter(pl.col("zuora_invoice").is_not_null()).alias("invoices"),
-        pl.format("{} ({})", pl.col("doc"), pl.col("ref_num").fill_null("?"))
-        .filter(pl.col("zuora_invoice").is_null()).alias("not_from_zuora"),
+        zuora_invoice=pl.col("doc").replace_strict(invoices, default=None, return_dtype=pl.Utf8)
+    )
+    per_payment = (
+        lines.sort("owner", "zuora_invoice")
+        .group_by("owner", maintain_order=True)
+        .agg(
+            pl.struct(pl.col("zuora_invoice").alias("invoiceId"), pl.col("amount").round(2))
+            .filter(pl.col("zuora_invoice").is_not_null())
+            .alias("invoices"),
+            pl.format("{} ({})", pl.col("doc"), pl.col("ref_num").fill_null("?"))
+            .filter(pl.col("zuora_invoice").is_null())
+            .alias("not_from_zuora"),
+        )
     )
     frame = payments.join(per_payment, left_on="internal_id", right_on="owner", how="left").with_columns(
-        account_id=pl.col("customer_internal_id").replace_strict(netsuite_to_zuora(tables, ["customers"]),
-                                                                 default=None, return_dtype=pl.Utf8),
-        currency=pl.col("currency_internal_id").replace_strict(iso_currency_codes(tables), default=None,
-                                                               return_dtype=pl.Utf8),
+        account_id=pl.col("customer_internal_id").replace_strict(
+            netsuite_to_zuora(tables, ["customers"]), default=None, return_dtype=pl.Utf8
+        ),
+        currency=pl.col("currency_internal_id").replace_strict(
+            iso_currency_codes(tables), default=None, return_dtype=pl.Utf8
+        ),
         linked_invoices=pl.col("invoices").list.len().fill_null(0),
         other_docs=pl.col("not_from_zuora").list.len().fill_null(0),
     )
     echo = born_in_zuora(created_by(tables, [TO_NETSUITE]))
     skip = (
-        pl.when(echo).then(pl.lit(CAME_FROM_ZUORA))
+        pl.when(echo)
+        .then(pl.lit(CAME_FROM_ZUORA))
         .when(pl.col("linked_invoices") == 0)
         .then(pl.lit("applied to no invoice that came from Zuora: stays in NetSuite"))
         .otherwise(before_cutover(pl.col("day"), config.cutover_date, "payment"))
     )
     blocked = (
         pl.when(pl.col("other_docs") > 0)
-        .then(pl.format("also applied to NetSuite invoice(s) {} that are not in Zuora",
-                        pl.col("not_from_zuora").list.join(", ")))
+        .then(
+            pl.format(
+                "also applied to NetSuite invoice(s) {} that are not in Zuora", pl.col("not_from_zuora").list.join(", ")
+            )
+        )
         .when(pl.col("account_id").is_null())
-        .then(pl.format("customer {} is not synced yet (flow customers)", pl.col("customer_internal_id").fill_null("?")))
+        .then(
+            pl.format("customer {} is not synced yet (flow customers)", pl.col("customer_internal_id").fill_null("?"))
+        )
         .when(pl.col("currency").is_null())
         .then(pl.format("no ISO code for NetSuite currency {}", pl.col("currency_internal_id").fill_null("?")))
     )
@@ -154,10 +199,17 @@ def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Con
         skip.alias("_skip"),
         blocked.alias("_blocked"),
         netsuite_reversal("customer payment", echo).alias("_reverse"),
-        pl.col("internal_id").replace_strict(
-            {doc: f"its refund(s) {', '.join(sorted(ids))} still stand in Zuora: they are canceled first "
-                  f"(flow {REFUNDS_TO_ZUORA_FLOW}), then this payment" for doc, ids in refunds.items()},
-            default=None, return_dtype=pl.Utf8).alias("_reverse_blocked"),
+        pl.col("internal_id")
+        .replace_strict(
+            {
+                doc: f"its refund(s) {', '.join(sorted(ids))} still stand in Zuora: they are canceled first "
+                f"(flow {REFUNDS_TO_ZUORA_FLOW}), then this payment"
+                for doc, ids in refunds.items()
+            },
+            default=None,
+            return_dtype=pl.Utf8,
+        )
+        .alias("_reverse_blocked"),
     )
     fixed = fixed_fields_changed(tables, TO_ZUORA, mapped, ZUORA_FIXED_FIELDS)
     return mapped.with_columns(_blocked=pl.coalesce(fixed, pl.col("_blocked")))
@@ -169,7 +221,11 @@ PAYMENTS_TO_NETSUITE = Flow(
     target_system="netsuite",
     target_record_type="customerPayment",
     source_tables=("zuora.payments", "zuora.payment_applications"),
-    reference_tables=("netsuite.currencies", "zuora.accounts", "zuora.refund_applications"),  # accounts: skip reasons, names
+    reference_tables=(
+        "netsuite.currencies",
+        "zuora.accounts",
+        "zuora.refund_applications",
+    ),  # accounts: skip reasons, names
     mapping=customer_payments_from_zuora,
     depends_on=("customers", "invoices"),
     waits_for=("zuora/deletions",),

@@ -53,18 +53,29 @@ PAYMENT_FLOWS = (PAYMENTS, NETSUITE_PAYMENTS)
 ZUORA_FIXED_FIELDS = ("paymentId", "totalAmount", "refundDate")
 
 ZUORA_REFUNDS = ZuoraSettlement(
-    kind="refund", documents="zuora.refunds", number_column="refund_number", date_column="refund_date",
-    applications="zuora.refund_applications", owner_column="refund_id",
-    applied_to=(AppliedTo("payment_id", "payment", PAYMENT_FLOWS),
-                AppliedTo("credit_memo_id", "credit memo", ("credit_memos",))),
+    kind="refund",
+    documents="zuora.refunds",
+    number_column="refund_number",
+    date_column="refund_date",
+    applications="zuora.refund_applications",
+    owner_column="refund_id",
+    applied_to=(
+        AppliedTo("payment_id", "payment", PAYMENT_FLOWS),
+        AppliedTo("credit_memo_id", "credit memo", ("credit_memos",)),
+    ),
     opposite_flow=TO_ZUORA,
 )
 
 
 def customer_refunds_from_zuora(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     frame = zuora_settlements(tables, config, ZUORA_REFUNDS).with_columns(
-        _blocked=pl.coalesce("_blocked", pl.when(pl.col("applyList").is_null()).then(
-            pl.lit("no refund application names the refunded payment or credit memo"))))
+        _blocked=pl.coalesce(
+            "_blocked",
+            pl.when(pl.col("applyList").is_null()).then(
+                pl.lit("no refund application names the refunded payment or credit memo")
+            ),
+        )
+    )
     return frame.select(
         pl.col("id").alias("source_id"),
         ref(pl.col("customer_id")).alias("customer"),
@@ -83,34 +94,60 @@ def customer_refunds_from_zuora(tables: Mapping[str, pl.DataFrame], config: Conf
     )
 
 
-_NS_REFUND_COLUMNS = ["internal_id", "external_id", "customer_internal_id", "currency_internal_id", "total",
-                      "tran_date", "tran_id", "memo", ORIGIN_FIELD]
+_NS_REFUND_COLUMNS = [
+    "internal_id",
+    "external_id",
+    "customer_internal_id",
+    "currency_internal_id",
+    "total",
+    "tran_date",
+    "tran_id",
+    "memo",
+    ORIGIN_FIELD,
+]
 
 
 def zuora_refunds_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     refunds = netsuite_documents(tables, "netsuite.customer_refunds", _NS_REFUND_COLUMNS)
     payments = netsuite_to_zuora(tables, PAYMENT_FLOWS)
-    per_refund = netsuite_applications(tables, "netsuite.customer_refund_lines").group_by("owner").agg(
-        pl.col("doc").sort().alias("docs"),
-        pl.col("amount").sum().round(2).alias("applied"),
-    ).with_columns(doc=pl.when(pl.col("docs").list.len() == 1).then(pl.col("docs").list.first()))
+    per_refund = (
+        netsuite_applications(tables, "netsuite.customer_refund_lines")
+        .group_by("owner")
+        .agg(
+            pl.col("doc").sort().alias("docs"),
+            pl.col("amount").sum().round(2).alias("applied"),
+        )
+        .with_columns(doc=pl.when(pl.col("docs").list.len() == 1).then(pl.col("docs").list.first()))
+    )
     frame = refunds.join(per_refund, left_on="internal_id", right_on="owner", how="left").with_columns(
         payment_id=pl.col("doc").replace_strict(payments, default=None, return_dtype=pl.Utf8),
-        currency=pl.col("currency_internal_id").replace_strict(iso_currency_codes(tables), default=None,
-                                                               return_dtype=pl.Utf8),
+        currency=pl.col("currency_internal_id").replace_strict(
+            iso_currency_codes(tables), default=None, return_dtype=pl.Utf8
+        ),
     )
     echo = born_in_zuora(created_by(tables, [TO_NETSUITE]))
     skip = (
-        pl.when(echo).then(pl.lit(CAME_FROM_ZUORA))
+        pl.when(echo)
+        .then(pl.lit(CAME_FROM_ZUORA))
         .otherwise(before_cutover(pl.col("day"), config.cutover_date, "refund"))
     )
     blocked = (
         pl.when(pl.col("docs").list.len().fill_null(0) != 1)
-        .then(pl.format("applied to {} documents ({}); a Zuora refund refunds exactly one payment",
-                        pl.col("docs").list.len().fill_null(0), pl.col("docs").list.join(", ").fill_null("")))
+        .then(
+            pl.format(
+                "applied to {} documents ({}); a Zuora refund refunds exactly one payment",
+                pl.col("docs").list.len().fill_null(0),
+                pl.col("docs").list.join(", ").fill_null(""),
+            )
+        )
         .when(pl.col("payment_id").is_null())
-        .then(pl.format("refunds NetSuite document {}, which is not a payment synced with Zuora (flows {})",
-                        pl.col("doc"), pl.lit(" / ".join(PAYMENT_FLOWS))))
+        .then(
+            pl.format(
+                "refunds NetSuite document {}, which is not a payment synced with Zuora (flows {})",
+                pl.col("doc"),
+                pl.lit(" / ".join(PAYMENT_FLOWS)),
+            )
+        )
         .when(pl.col("currency").is_null())
         .then(pl.format("no ISO code for NetSuite currency {}", pl.col("currency_internal_id").fill_null("?")))
     )

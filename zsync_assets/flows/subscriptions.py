@@ -49,10 +49,26 @@ AMENDMENT_REASON = "sales order changed after its subscription was created; amen
 # `PUT /v1/subscriptions/{number}/customFields` changes without a new subscription version.
 UPDATABLE_FIELDS = ("SalesOrder__NS",)
 # SuiteTalk SalesOrderOrderStatus values of an approved, live order.
-APPROVED_STATUSES = ("_pendingFulfillment", "_partiallyFulfilled", "_pendingBillingPartFulfilled",
-                     "_pendingBilling", "_fullyBilled")
-_ORDER_COLUMNS = ["internal_id", "tran_id", "tran_date", "order_status", "status", "entity_internal_id",
-                  "entity_name", "currency_internal_id", "external_id", SUBSCRIPTION_FIELD, ORIGIN_FIELD]
+APPROVED_STATUSES = (
+    "_pendingFulfillment",
+    "_partiallyFulfilled",
+    "_pendingBillingPartFulfilled",
+    "_pendingBilling",
+    "_fullyBilled",
+)
+_ORDER_COLUMNS = [
+    "internal_id",
+    "tran_id",
+    "tran_date",
+    "order_status",
+    "status",
+    "entity_internal_id",
+    "entity_name",
+    "currency_internal_id",
+    "external_id",
+    SUBSCRIPTION_FIELD,
+    ORIGIN_FIELD,
+]
 _LINE_COLUMNS = ["transaction_internal_id", "item_internal_id", "item_name", "quantity", "rate", "amount", "line"]
 _CHARGE_COLUMNS = ["id", "product_rate_plan_id", "name", "charge_type", "charge_model", "default_quantity"]
 
@@ -77,8 +93,15 @@ def rate_plans_from_lines(lines: list[dict], charges: Mapping[str, dict]) -> lis
     for line in lines:
         charge = charges[line["charge_id"]]
         plan_id = charge["product_rate_plan_id"]
-        entry = next((e for e in entries if e["productRatePlanId"] == plan_id and all(
-            o["productRatePlanChargeId"] != charge["id"] for o in e["chargeOverrides"])), None)
+        entry = next(
+            (
+                e
+                for e in entries
+                if e["productRatePlanId"] == plan_id
+                and all(o["productRatePlanChargeId"] != charge["id"] for o in e["chargeOverrides"])
+            ),
+            None,
+        )
         if entry is None:
             entry = {"productRatePlanId": plan_id, "chargeOverrides": []}
             entries.append(entry)
@@ -100,9 +123,14 @@ def _terms(config: Config) -> dict[str, Any]:
     terms = config.subscription_terms
     if terms.term_type == "EVERGREEN":
         return {"termType": "EVERGREEN"}
-    return {"termType": "TERMED", "initialTerm": terms.initial_term, "initialTermPeriodType": terms.term_period_type,
-            "renewalTerm": terms.renewal_term, "renewalTermPeriodType": terms.term_period_type,
-            "autoRenew": terms.auto_renew}
+    return {
+        "termType": "TERMED",
+        "initialTerm": terms.initial_term,
+        "initialTermPeriodType": terms.term_period_type,
+        "renewalTerm": terms.renewal_term,
+        "renewalTermPeriodType": terms.term_period_type,
+        "autoRenew": terms.auto_renew,
+    }
 
 
 def _without_updatable(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,10 +152,15 @@ def _skip_reason(order: dict, config: Config) -> str | None:
 
 def _blocked_reason(order: dict, account_id: str | None, lines: list[dict], charges: Mapping[str, dict]) -> str | None:
     if account_id is None:
-        return (f"customer '{order.get('entity_name') or ''}' ({order.get('entity_internal_id')}) "
-                "is not synced to Zuora yet")
-    unsynced = [f"'{line.get('item_name') or ''}' ({line.get('item_internal_id')}) on line {line.get('line')}"
-                for line in lines if line["charge_id"] is None]
+        return (
+            f"customer '{order.get('entity_name') or ''}' ({order.get('entity_internal_id')}) "
+            "is not synced to Zuora yet"
+        )
+    unsynced = [
+        f"'{line.get('item_name') or ''}' ({line.get('item_internal_id')}) on line {line.get('line')}"
+        for line in lines
+        if line["charge_id"] is None
+    ]
     if unsynced:
         return f"item {', '.join(unsynced)} not synced from Zuora (no items link)"
     unstaged = [line["charge_id"] for line in lines if line["charge_id"] not in charges]
@@ -141,17 +174,28 @@ def _blocked_reason(order: dict, account_id: str | None, lines: list[dict], char
 def subscriptions_from_sales_orders(tables: Mapping[str, pl.DataFrame], config: Config) -> pl.DataFrame:
     orders = with_columns_if_missing(table(tables, "netsuite.sales_orders"), _ORDER_COLUMNS)
     order_lines = with_columns_if_missing(table(tables, "netsuite.sales_order_lines"), _LINE_COLUMNS)
-    charges = {c["id"]: c for c in with_columns_if_missing(
-        table(tables, "zuora.product_rate_plan_charges"), _CHARGE_COLUMNS).select(_CHARGE_COLUMNS).to_dicts()}
+    charges = {
+        c["id"]: c
+        for c in with_columns_if_missing(table(tables, "zuora.product_rate_plan_charges"), _CHARGE_COLUMNS)
+        .select(_CHARGE_COLUMNS)
+        .to_dicts()
+    }
     links = table(tables, "zsync.links")
     account_of = _counterparts(links, "customers")
     charge_of = _counterparts(links, "items")
-    synced = {} if links.is_empty() else {
-        s: json.loads(p) for s, p in links.filter(pl.col("flow") == "subscriptions").select("source_id", "payload")
-        .iter_rows() if p}
+    synced = (
+        {}
+        if links.is_empty()
+        else {
+            s: json.loads(p)
+            for s, p in links.filter(pl.col("flow") == "subscriptions").select("source_id", "payload").iter_rows()
+            if p
+        }
+    )
     subscriptions = table(tables, "zuora.subscriptions")
-    by_integration_id = lookup(subscriptions, ["integration_id__ns"], "name") \
-        if "integration_id__ns" in subscriptions.columns else {}
+    by_integration_id = (
+        lookup(subscriptions, ["integration_id__ns"], "name") if "integration_id__ns" in subscriptions.columns else {}
+    )
 
     lines_of: dict[str, list[dict]] = {}
     for line in order_lines.sort("transaction_internal_id", "line").to_dicts():
@@ -164,29 +208,38 @@ def subscriptions_from_sales_orders(tables: Mapping[str, pl.DataFrame], config: 
         lines = lines_of.get(so_id, [])
         account_id = account_of.get(str(order.get("entity_internal_id")))
         blocked = _blocked_reason(order, account_id, lines, charges)
-        payload = {} if blocked else {
-            "accountKey": account_id,
-            "contractEffectiveDate": str(order["tran_date"]) if order.get("tran_date") else None,
-            **_terms(config),
-            "subscribeToRatePlans": rate_plans_from_lines(lines, charges),
-            "SalesOrder__NS": order.get("tran_id") or so_id,
-            "IntegrationId__NS": so_id,
-        }
+        payload = (
+            {}
+            if blocked
+            else {
+                "accountKey": account_id,
+                "contractEffectiveDate": str(order["tran_date"]) if order.get("tran_date") else None,
+                **_terms(config),
+                "subscribeToRatePlans": rate_plans_from_lines(lines, charges),
+                "SalesOrder__NS": order.get("tran_id") or so_id,
+                "IntegrationId__NS": so_id,
+            }
+        )
         match = order.get(SUBSCRIPTION_FIELD) or by_integration_id.get(so_id.lower())
         if not blocked and so_id in synced and _without_updatable(synced[so_id]) != _without_updatable(payload):
             blocked = AMENDMENT_REASON
         elif not blocked and so_id not in synced and not match:
             # Only before the create: an existing subscription is never re-created or amended.
             blocked = unbillable_lines(lines, charges)
-        rows.append({
-            "source_id": so_id,
-            "payload": payload,
-            "_skip": _skip_reason(order, config),
-            "_blocked": blocked,
-            "_match_target_id": match,
-            "_match": None if not match else SUBSCRIPTION_FIELD if order.get(SUBSCRIPTION_FIELD)
-            else "IntegrationId__NS",
-        })
+        rows.append(
+            {
+                "source_id": so_id,
+                "payload": payload,
+                "_skip": _skip_reason(order, config),
+                "_blocked": blocked,
+                "_match_target_id": match,
+                "_match": None
+                if not match
+                else SUBSCRIPTION_FIELD
+                if order.get(SUBSCRIPTION_FIELD)
+                else "IntegrationId__NS",
+            }
+        )
     return _frame(rows)
 
 
@@ -195,8 +248,14 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema={"source_id": pl.Utf8})
     fields = list(dict.fromkeys(k for r in rows for k in r["payload"]))
-    flat = [{"source_id": r["source_id"], **{f: r["payload"].get(f) for f in fields},
-             **{k: v for k, v in r.items() if k.startswith("_")}} for r in rows]
+    flat = [
+        {
+            "source_id": r["source_id"],
+            **{f: r["payload"].get(f) for f in fields},
+            **{k: v for k, v in r.items() if k.startswith("_")},
+        }
+        for r in rows
+    ]
     return pl.DataFrame(flat, infer_schema_length=None)
 
 
@@ -210,7 +269,9 @@ SUBSCRIPTIONS = Flow(
     mapping=subscriptions_from_sales_orders,
     depends_on=("customers", "items"),  # masters first (README, "What it syncs"): orders need both
     write_back=WriteBack("salesOrder", field=SUBSCRIPTION_FIELD),
-    custom_fields=CustomFields({"Subscription": ("IntegrationId__NS", "SalesOrder__NS")},
-                               (SUBSCRIPTION_FIELD, ORIGIN_FIELD, "custbody_zsync_status")),
+    custom_fields=CustomFields(
+        {"Subscription": ("IntegrationId__NS", "SalesOrder__NS")},
+        (SUBSCRIPTION_FIELD, ORIGIN_FIELD, "custbody_zsync_status"),
+    ),
     description="NetSuite approved sales orders -> Zuora subscriptions (number written back to the order)",
 )

@@ -55,8 +55,14 @@ def read_cursor(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
     return state.high_water if state else None
 
 
-def write_cursor(con: duckdb.DuckDBPyConnection, name: str, high_water: datetime, *,
-                 seen_at: datetime | None = None, covered: datetime | None = None) -> None:
+def write_cursor(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    high_water: datetime,
+    *,
+    seen_at: datetime | None = None,
+    covered: datetime | None = None,
+) -> None:
     if any(v is not None and v.tzinfo is None for v in (high_water, seen_at, covered)):
         raise ValueError("cursors are UTC timestamps; got a naive datetime")
     con.execute(_CURSORS_DDL)

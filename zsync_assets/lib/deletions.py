@@ -42,8 +42,18 @@ NETSUITE_DELETED_TYPES: dict[str, str] = {
 # Zuora objects whose ids are reconciled: the masters and documents the flows read.
 # Transactions too: a synced one deleted in Zuora has its NetSuite counterpart reversed (the
 # flows read `_deleted_at`; invoice item adjustments are ZOQL-only and cannot be listed here).
-ZUORA_RECONCILED = ("accounts", "products", "product_rate_plans", "product_rate_plan_charges",
-                    "subscriptions", "invoices", "payments", "refunds", "credit_memos", "debit_memos")
+ZUORA_RECONCILED = (
+    "accounts",
+    "products",
+    "product_rate_plans",
+    "product_rate_plan_charges",
+    "subscriptions",
+    "invoices",
+    "payments",
+    "refunds",
+    "credit_memos",
+    "debit_memos",
+)
 
 
 @dataclass
@@ -55,9 +65,14 @@ class DeletionResult:
     since: datetime | None = None
 
     def metadata(self) -> dict:
-        return {"reported": self.reported, "newly_marked": sum(self.marked.values()),
-                "marked_by_table": self.marked, "restored_by_table": self.restored,
-                "skipped": self.skipped, "since": self.since.isoformat() if self.since else "everything"}
+        return {
+            "reported": self.reported,
+            "newly_marked": sum(self.marked.values()),
+            "marked_by_table": self.marked,
+            "restored_by_table": self.restored,
+            "skipped": self.skipped,
+            "since": self.since.isoformat() if self.since else "everything",
+        }
 
 
 def detect_netsuite_deletions(
@@ -144,7 +159,9 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: 
     ids = list(deleted)
     before = con.execute(
         f"select count(*) from {target} where {column} is null and cast({quote_ident(key)} as varchar) "
-        "in (select unnest(?::varchar[]))", [ids]).fetchall()[0][0]
+        "in (select unnest(?::varchar[]))",
+        [ids],
+    ).fetchall()[0][0]
     con.executemany(
         f"update {target} set {column} = ? where cast({quote_ident(key)} as varchar) = ? and {column} is null",
         [[when, record_id] for record_id, when in deleted.items()],

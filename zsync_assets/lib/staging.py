@@ -55,8 +55,12 @@ def snake_case(name: str) -> str:
 
 # Declared column types (DuckDB's names) and the polars types a page is cast to.
 COLUMN_TYPES: dict[str, pl.DataType] = {
-    "TEXT": pl.Utf8(), "BIGINT": pl.Int64(), "DOUBLE": pl.Float64(), "BOOLEAN": pl.Boolean(),
-    "DATE": pl.Date(), "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
+    "TEXT": pl.Utf8(),
+    "BIGINT": pl.Int64(),
+    "DOUBLE": pl.Float64(),
+    "BOOLEAN": pl.Boolean(),
+    "DATE": pl.Date(),
+    "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
 }
 STAGED_AT = "_staged_at"
 
@@ -142,9 +146,7 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
         if values.str.contains(_DATE.pattern).all():
             casts.append(pl.col(name).str.to_date("%Y-%m-%d", strict=False))
         elif values.str.contains(_DATETIME.pattern).all():
-            casts.append(
-                pl.col(name).map_elements(parse_timestamp, return_dtype=pl.Datetime("us", "UTC"))
-            )
+            casts.append(pl.col(name).map_elements(parse_timestamp, return_dtype=pl.Datetime("us", "UTC")))
     return frame.with_columns(casts) if casts else frame
 
 
@@ -178,8 +180,9 @@ def _as_declared(frame: pl.DataFrame, name: str, type_name: str, table: str) -> 
         ) from None
 
 
-def records_frame(records: Sequence[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
-                  table: str = "") -> pl.DataFrame:
+def records_frame(
+    records: Sequence[Mapping[str, Any]], columns: Mapping[str, str] | None = None, table: str = ""
+) -> pl.DataFrame:
     """Vendor records (camelCase keys) as a frame with snake_case columns: declared `columns` cast
     to their type (and present even when no record has them), others typed by their values."""
     rows = [{snake_case(k): _cell(v) for k, v in r.items()} for r in records]
@@ -191,10 +194,9 @@ def records_frame(records: Sequence[Mapping[str, Any]], columns: Mapping[str, st
     if undeclared:
         frame = frame.with_columns(_typed(frame.select(undeclared)).get_columns())
     return frame.with_columns(
-        [_as_declared(frame, name, kind, table).alias(name) for name, kind in declared.items()
-         if name in frame.columns]
-        + [pl.lit(None, COLUMN_TYPES[kind]).alias(name) for name, kind in declared.items()
-           if name not in frame.columns])
+        [_as_declared(frame, name, kind, table).alias(name) for name, kind in declared.items() if name in frame.columns]
+        + [pl.lit(None, COLUMN_TYPES[kind]).alias(name) for name, kind in declared.items() if name not in frame.columns]
+    )
 
 
 def ensure_staged_table(con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str]) -> None:
@@ -283,8 +285,7 @@ def stage(
     def flush() -> None:
         if not buffered:
             return
-        frame = records_frame(buffered, obj.columns, obj.table).with_columns(
-            pl.lit(datetime.now(UTC)).alias(STAGED_AT))
+        frame = records_frame(buffered, obj.columns, obj.table).with_columns(pl.lit(datetime.now(UTC)).alias(STAGED_AT))
         with warehouse.connect() as con:
             result.rows_upserted += upsert(con, obj.table, frame, key=obj.key_column)
         buffered.clear()
@@ -305,8 +306,9 @@ def stage(
         if high_water:
             # A new mark was on a page by now; an old one keeps the moment it was first seen.
             seen_at = cursor.seen_at if cursor and high_water == mark and cursor.seen_at else datetime.now(UTC)
-            covered = max((c for c in (cursor.covered if cursor else None,
-                                       floor - overlap if floor else None) if c), default=None)
+            covered = max(
+                (c for c in (cursor.covered if cursor else None, floor - overlap if floor else None) if c), default=None
+            )
             write_cursor(con, obj.table, high_water, seen_at=seen_at, covered=covered)
         result.table_rows = row_count(con, obj.table)
     result.high_water = high_water

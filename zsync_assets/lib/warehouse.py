@@ -110,13 +110,15 @@ def close_idle(path: str | os.PathLike | None = None) -> None:
 class Warehouse:
     """Short-lived access to the DuckDB staging file at `path`."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None,
-                 keep_open_s: float = 0.0):
+    def __init__(
+        self, path: str | os.PathLike | None = None, *, lock_timeout_s: float | None = None, keep_open_s: float = 0.0
+    ):
         self.path = Path(path or default_db_path())
         self.keep_open_s = keep_open_s  # see IDLE_CLOSE_S
         # ZSYNC_LOCK_TIMEOUT_S: how long to wait for another process's hold on the file.
-        self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else float(
-            os.environ.get("ZSYNC_LOCK_TIMEOUT_S") or 60.0)
+        self.lock_timeout_s = (
+            lock_timeout_s if lock_timeout_s is not None else float(os.environ.get("ZSYNC_LOCK_TIMEOUT_S") or 60.0)
+        )
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -195,12 +197,14 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | None = N
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, _, name = table.partition(".")
-    return bool(scalar(
-        con,
-        "select count(*) from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, name],
-    ))
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+            [schema, name],
+        )
+    )
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -228,9 +232,7 @@ def _create_or_widen(con: duckdb.DuckDBPyConnection, table: str) -> None:
             con.execute(f"alter table {target} add column {quote_ident(name)} {col_type}")
 
 
-def upsert(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, key: str | Sequence[str] = "id"
-) -> int:
+def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, key: str | Sequence[str] = "id") -> int:
     """Insert or replace `frame`'s rows in `table` by `key`; creates the table and adds new columns.
 
     Delete-then-insert inside one transaction instead of a primary key, so staged tables can
@@ -248,9 +250,7 @@ def upsert(
         con.execute("begin transaction")
         _create_or_widen(con, table)
         match = " and ".join(f"t.{quote_ident(k)} = i.{quote_ident(k)}" for k in keys)
-        con.execute(
-            f"delete from {target} t where exists (select 1 from _zsync_incoming i where {match})"
-        )
+        con.execute(f"delete from {target} t where exists (select 1 from _zsync_incoming i where {match})")
         con.execute(f"insert into {target} by name select * from _zsync_incoming")
         con.execute("commit")
     except BaseException:

@@ -206,5 +206,8 @@ class DroppingResponse(Response):
 
 def html_error_page(status: int) -> tuple[str, int]:
     """The page a load balancer answers when the vendor behind it is unavailable."""
-    return (f"<html><head><title>{status}</title></head><body><h1>{status} Service Unavailable</h1>"
-            "<p>The server is temporarily unable to service your request.</p></body></html>", status)
+    return (
+        f"<html><head><title>{status}</title></head><body><h1>{status} Service Unavailable</h1>"
+        "<p>The server is temporarily unable to service your request.</p></body></html>",
+        status,
+    )

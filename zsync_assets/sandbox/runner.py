@@ -62,7 +62,11 @@ class ServerThread:
 
     def start(self, timeout_s: float = 20.0) -> ServerThread:
         config = uvicorn.Config(
-            self.app, host=self.host, port=self.port, log_level="warning", lifespan="off",
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
             timeout_keep_alive=30,
         )
         self.server = uvicorn.Server(config)
@@ -84,8 +88,15 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
-def start_sandbox(name: str, data_dir: Path, *, port: int | None = None, seed: int = defaults.DEFAULT_SEED,
-                  size: int = defaults.DEFAULT_SIZE, **settings) -> ServerThread:
+def start_sandbox(
+    name: str,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    seed: int = defaults.DEFAULT_SEED,
+    size: int = defaults.DEFAULT_SIZE,
+    **settings,
+) -> ServerThread:
     factory = load_app_factory(name)
     if factory is None:
         raise RuntimeError(f"the {name} sandbox is not part of this build")
@@ -93,8 +104,9 @@ def start_sandbox(name: str, data_dir: Path, *, port: int | None = None, seed: i
     return ServerThread(app, port or free_port()).start()
 
 
-def serve_forever(data_dir: Path, ports: dict[str, int], *, seed: int, size: int,
-                  settings: dict[str, dict] | None = None) -> None:
+def serve_forever(
+    data_dir: Path, ports: dict[str, int], *, seed: int, size: int, settings: dict[str, dict] | None = None
+) -> None:
     """Start every available sandbox and block until Ctrl-C (the `zsync sandbox` command);
     `settings` per sandbox name go to its `create_app`."""
     servers = []
@@ -102,8 +114,9 @@ def serve_forever(data_dir: Path, ports: dict[str, int], *, seed: int, size: int
         if load_app_factory(name) is None:
             print(f"{name} sandbox: not part of this build, skipped", flush=True)
             continue
-        server = start_sandbox(name, data_dir / name, port=ports[name], seed=seed, size=size,
-                               **(settings or {}).get(name, {}))
+        server = start_sandbox(
+            name, data_dir / name, port=ports[name], seed=seed, size=size, **(settings or {}).get(name, {})
+        )
         servers.append(server)
         print(f"{name} sandbox: {server.url} (data in {data_dir / name})", flush=True)
     print("sandboxes ready", flush=True)

@@ -32,8 +32,17 @@ if TYPE_CHECKING:
     # A dtype is an instance (pl.List(pl.Utf8)) or a class (pl.Utf8); polars accepts both.
     from polars._typing import PolarsDataType
 
-NETSUITE_MAX_LENGTH = {"companyName": 83, "entityId": 83, "addressee": 83, "attention": 83, "addr1": 150,
-                       "addr2": 150, "addr3": 150, "city": 50, "itemId": 60}
+NETSUITE_MAX_LENGTH = {
+    "companyName": 83,
+    "entityId": 83,
+    "addressee": 83,
+    "attention": 83,
+    "addr1": 150,
+    "addr2": 150,
+    "addr3": 150,
+    "city": 50,
+    "itemId": 60,
+}
 NETSUITE_NUMBERS = frozenset({"amount", "quantity", "payment", "total", "exchangeRate", "creditLimit"})
 ZUORA_MAX_LENGTH = {"name": 255}
 MAX_LENGTH = {"netsuite": NETSUITE_MAX_LENGTH, "zuora": ZUORA_MAX_LENGTH}
@@ -58,23 +67,43 @@ def _leaves(expr: pl.Expr, dtype: PolarsDataType, path: str, in_list: bool) -> l
     return [(path, expr, dtype)]
 
 
-def _problem(path: str, expr: pl.Expr, dtype: PolarsDataType, in_list: bool, vendor: str,
-             max_length: Mapping[str, int], numbers: frozenset[str]) -> pl.Expr | None:
+def _problem(
+    path: str,
+    expr: pl.Expr,
+    dtype: PolarsDataType,
+    in_list: bool,
+    vendor: str,
+    max_length: Mapping[str, int],
+    numbers: frozenset[str],
+) -> pl.Expr | None:
     name = path.rsplit(".", 1)[-1].removesuffix("[]")
     values = expr if not in_list else expr.list.eval(pl.element().drop_nulls())
     if name in max_length and dtype == pl.Utf8:
         limit = max_length[name]
-        too_long = (values.list.eval(pl.element().filter(pl.element().str.len_chars() > limit)).list.first()
-                    if in_list else pl.when(values.str.len_chars() > limit).then(values))
-        return pl.when(too_long.is_not_null()).then(pl.format(
-            "{} is {} characters; {} allows {}: '{}'", pl.lit(path), too_long.str.len_chars(), pl.lit(vendor),
-            pl.lit(limit), too_long.str.slice(0, 40) + pl.lit("...")))
+        too_long = (
+            values.list.eval(pl.element().filter(pl.element().str.len_chars() > limit)).list.first()
+            if in_list
+            else pl.when(values.str.len_chars() > limit).then(values)
+        )
+        return pl.when(too_long.is_not_null()).then(
+            pl.format(
+                "{} is {} characters; {} allows {}: '{}'",
+                pl.lit(path),
+                too_long.str.len_chars(),
+                pl.lit(vendor),
+                pl.lit(limit),
+                too_long.str.slice(0, 40) + pl.lit("..."),
+            )
+        )
     if name in numbers and dtype == pl.Utf8:
-        not_number = (values.list.eval(pl.element().filter(pl.element().cast(pl.Float64, strict=False).is_null()))
-                      .list.first() if in_list
-                      else pl.when(values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()).then(values))
-        return pl.when(not_number.is_not_null()).then(pl.format(
-            "{} must be a number for {}, got '{}'", pl.lit(path), pl.lit(vendor), not_number))
+        not_number = (
+            values.list.eval(pl.element().filter(pl.element().cast(pl.Float64, strict=False).is_null())).list.first()
+            if in_list
+            else pl.when(values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()).then(values)
+        )
+        return pl.when(not_number.is_not_null()).then(
+            pl.format("{} must be a number for {}, got '{}'", pl.lit(path), pl.lit(vendor), not_number)
+        )
     return None
 
 

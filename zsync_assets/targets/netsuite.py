@@ -116,7 +116,7 @@ class NetSuiteSink:
             by_type.setdefault(rec.record_type, []).append(rec)
         for record_type, recs in by_type.items():
             for start in range(0, len(recs), MAX_GET_LIST):
-                chunk = recs[start:start + MAX_GET_LIST]
+                chunk = recs[start : start + MAX_GET_LIST]
                 source_of = {r.external_id: r.source_id for r in chunk}
                 for record in self.client.get_list(record_type, external_ids=list(source_of)):
                     if record.get("externalId") in source_of and record.get("internalId"):
@@ -139,9 +139,14 @@ class NetSuiteSink:
             if rec.record_type in REVERSIBLE_TYPES:
                 by_type.setdefault(rec.record_type, []).append(i)
             else:  # zsync never deletes a master record (README, "Deletions")
-                outcomes[i] = Outcome.failed(rec.source_id, Failure(
-                    "data", "ZSYNC_NOT_REVERSIBLE",
-                    f"zsync deletes only transactions it created, not a {rec.record_type}"))
+                outcomes[i] = Outcome.failed(
+                    rec.source_id,
+                    Failure(
+                        "data",
+                        "ZSYNC_NOT_REVERSIBLE",
+                        f"zsync deletes only transactions it created, not a {rec.record_type}",
+                    ),
+                )
         for record_type, indexes in by_type.items():
             try:
                 results = self.client.delete_list(record_type, [records[i].target_id for i in indexes])
@@ -189,4 +194,4 @@ class NetSuiteSink:
 def refusal_status(message: str | None, stamp: str) -> str:
     """`Not synced: Zuora refused it on <date>: <code>: <message>`, cut to the field's limit."""
     text = f"Not synced: Zuora refused it on {stamp}: {message or 'no message'}"
-    return text if len(text) <= STATUS_MAX_CHARS else text[:STATUS_MAX_CHARS - 1] + "…"
+    return text if len(text) <= STATUS_MAX_CHARS else text[: STATUS_MAX_CHARS - 1] + "…"

@@ -44,16 +44,23 @@ def route(record_type: str, kind: str) -> str:
 
 # Record types linked by another key than their id: (create-response field, Object Query field).
 # A subscription is linked by its number: every amendment makes a version with a new id.
-TARGET_KEYS = {"Subscription": ("subscriptionNumber", "name"),
-               # a payment / refund response also names its account (`accountId`): take its own id
-               "Payment": ("id", "id"), "Refund": ("id", "id")}
+TARGET_KEYS = {
+    "Subscription": ("subscriptionNumber", "name"),
+    # a payment / refund response also names its account (`accountId`): take its own id
+    "Payment": ("id", "id"),
+    "Refund": ("id", "id"),
+}
 # Update routes that take part of the payload: Zuora changes a subscription's custom fields in
 # place (PUTSubscriptionPatchRequestType); any other change is an amendment (a new version).
 UPDATE_BODIES = {"Subscription": lambda payload: {"customFields": {k: v for k, v in payload.items() if "__" in k}}}
 # A processed payment or refund keeps its amounts, date and applications (UpdatePaymentType /
 # PUTRefundType): only its comment and custom fields are updated.
-UPDATE_BODIES.update({kind: lambda payload: {k: v for k, v in payload.items() if k == "comment" or "__" in k}
-                      for kind in ("Payment", "Refund")})
+UPDATE_BODIES.update(
+    {
+        kind: lambda payload: {k: v for k, v in payload.items() if k == "comment" or "__" in k}
+        for kind in ("Payment", "Refund")
+    }
+)
 # A source id `<zuora id>:<what>` is a document derived from that Zuora record (e.g. the credit
 # memo reversing a canceled invoice): its write-back reports status and date on the record
 # itself and leaves IntegrationId__NS pointing at the record's own counterpart.
@@ -128,14 +135,18 @@ class ZuoraSink:
         create, update = route(rec.record_type, "create"), route(rec.record_type, "update")
         try:
             if rec.target_id:
-                body = self.client.put(_route(update, rec.record_type, "update").format(id=rec.target_id),
-                                       UPDATE_BODIES.get(rec.record_type, dict)(rec.payload))
+                body = self.client.put(
+                    _route(update, rec.record_type, "update").format(id=rec.target_id),
+                    UPDATE_BODIES.get(rec.record_type, dict)(rec.payload),
+                )
                 return Outcome(rec.source_id, True, rec.target_id)
             create = _route(create, rec.record_type, "create")
             path_fields = re.findall(r"{(\w+)}", create)
-            body = self.client.post(create.format(**{f: rec.payload[f] for f in path_fields}),
-                                    {k: v for k, v in rec.payload.items() if k not in path_fields},
-                                    idempotency_key=rec.attempt_key)
+            body = self.client.post(
+                create.format(**{f: rec.payload[f] for f in path_fields}),
+                {k: v for k, v in rec.payload.items() if k not in path_fields},
+                idempotency_key=rec.attempt_key,
+            )
         except ZuoraError as error:
             return _failed(rec.source_id, error)
         target = (body or {}).get("accountId") or (body or {}).get("id") or (body or {}).get("Id")
@@ -152,11 +163,15 @@ class ZuoraSink:
                 # A processed adjustment keeps its amount and item; its comment, reason code and
                 # custom fields change (the flows block changes of the rest, saying why).
                 fields = {k: v for k, v in rec.payload.items() if k in ACTION_EDITABLE or "__" in k}
-                body = self.client.post("/v1/action/update", {"type": rec.record_type,
-                                                              "objects": [{"Id": rec.target_id, **fields}]})
+                body = self.client.post(
+                    "/v1/action/update", {"type": rec.record_type, "objects": [{"Id": rec.target_id, **fields}]}
+                )
                 return _save_result(rec.source_id, body, target_id=rec.target_id)
-            body = self.client.post("/v1/action/create", {"type": rec.record_type, "objects": [rec.payload]},
-                                    idempotency_key=rec.attempt_key)
+            body = self.client.post(
+                "/v1/action/create",
+                {"type": rec.record_type, "objects": [rec.payload]},
+                idempotency_key=rec.attempt_key,
+            )
         except ZuoraError as error:
             return _failed(rec.source_id, error)
         return _save_result(rec.source_id, body)
@@ -197,8 +212,10 @@ class ZuoraSink:
     def _cancel(self, rec: Reversal) -> Outcome:
         try:
             if rec.record_type in ACTION_OBJECTS:
-                body = self.client.post("/v1/action/update", {"type": rec.record_type, "objects": [
-                    {"Id": rec.target_id, "Status": CANCELED}]})
+                body = self.client.post(
+                    "/v1/action/update",
+                    {"type": rec.record_type, "objects": [{"Id": rec.target_id, "Status": CANCELED}]},
+                )
                 outcome = _save_result(rec.source_id, body, target_id=rec.target_id)
                 if outcome.ok or outcome.kind != "data":
                     return outcome
@@ -207,9 +224,14 @@ class ZuoraSink:
                 self.client.put(CANCEL_ROUTES[rec.record_type].format(id=rec.target_id), None)
                 return Outcome(rec.source_id, True, rec.target_id)
             else:
-                return Outcome.failed(rec.source_id, Failure(
-                    "data", "ZSYNC_NOT_REVERSIBLE", f"zsync cancels only payments, refunds and adjustments, "
-                                                    f"not a {rec.record_type}"))
+                return Outcome.failed(
+                    rec.source_id,
+                    Failure(
+                        "data",
+                        "ZSYNC_NOT_REVERSIBLE",
+                        f"zsync cancels only payments, refunds and adjustments, not a {rec.record_type}",
+                    ),
+                )
         except ZuoraError as error:
             refusal = _failed(rec.source_id, error)
             if refusal.kind != "data":
@@ -220,8 +242,11 @@ class ZuoraSink:
     def _canceled(self, rec: Reversal) -> bool:
         if rec.record_type in ACTION_OBJECTS:
             quoted = str(rec.target_id).replace("'", "\\'")
-            rows = [row for page in self.client.zoql(f"select Id, Status from {rec.record_type} "
-                                                     f"where Id = '{quoted}'") for row in page]
+            rows = [
+                row
+                for page in self.client.zoql(f"select Id, Status from {rec.record_type} where Id = '{quoted}'")
+                for row in page
+            ]
             return not rows or rows[0].get("Status") == CANCELED
         try:
             collection = route(rec.record_type, "object").replace("_", "-")
@@ -244,8 +269,9 @@ class ZuoraSink:
                 body["IntegrationId__NS"] = n.target_id
             try:
                 if record_type in ACTION_WRITE_BACK:
-                    result = self.client.post("/v1/action/update", {"type": record_type,
-                                                                    "objects": [{"Id": record_id, **body}]})
+                    result = self.client.post(
+                        "/v1/action/update", {"type": record_type, "objects": [{"Id": record_id, **body}]}
+                    )
                     outcomes.append(_save_result(n.source_id, result, target_id=n.source_id))
                     continue
                 self.client.put(_route(update, record_type, "update").format(id=record_id), body)
@@ -263,4 +289,6 @@ def _save_result(source_id: str, body: object, target_id: str | None = None) -> 
     error = (result.get("Errors") or [{}])[0]
     if not error:  # no SaveResult to go by: the object may have been saved
         return Outcome.failed(source_id, Failure("unknown", "NOT_SAVED", f"no SaveResult in {str(body)[:200]}"))
-    return Outcome.failed(source_id, Failure("data", str(error.get("Code") or "NOT_SAVED"), str(error.get("Message") or "")))
+    return Outcome.failed(
+        source_id, Failure("data", str(error.get("Code") or "NOT_SAVED"), str(error.get("Message") or ""))
+    )

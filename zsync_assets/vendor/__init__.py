@@ -26,5 +26,6 @@ def require(path: Path) -> Path:
     """`path`, or an error naming the missing vendor file (never a silent fallback)."""
     if not path.exists():
         raise MissingVendorFile(
-            f"vendor reference file missing: {path} (part of the repo; restore it with `git checkout -- {path}`)")
+            f"vendor reference file missing: {path} (part of the repo; restore it with `git checkout -- {path}`)"
+        )
     return path

@@ -4,6 +4,11 @@ from zsync_assets_tests.fixtures.user_actions import delete_in_netsuite, memo
 from zsync_assets_tests.flow_fixtures.invoices import TAX_ITEM
 
 # A credit memo entered in NetSuite on a synced invoice.
-NETSUITE_CREDIT_MEMOS = FlowFixture("netsuite_credit_memos", "netsuite", SourceEdit(memo("creditMemo")),
-                                    undo=delete_in_netsuite("creditMemo"), config=TAX_ITEM,
-                                    arrange=add_netsuite_credit_memo)
+NETSUITE_CREDIT_MEMOS = FlowFixture(
+    "netsuite_credit_memos",
+    "netsuite",
+    SourceEdit(memo("creditMemo")),
+    undo=delete_in_netsuite("creditMemo"),
+    config=TAX_ITEM,
+    arrange=add_netsuite_credit_memo,
+)

@@ -4,8 +4,14 @@ from zsync_assets_tests.fixtures.user_actions import cancel_in_zuora, comment, d
 from zsync_assets_tests.flow_fixtures.invoices import TAX_ITEM
 
 # Payments settle synced invoices.
-PAYMENTS_TO_NETSUITE = FlowFixture("payments", "zuora", SourceEdit(comment("payments")),
-                                   undo=cancel_in_zuora("payments"), config=TAX_ITEM)
-PAYMENTS_TO_ZUORA = FlowFixture("netsuite_payments", "netsuite", SourceEdit(memo("customerPayment")),
-                                undo=delete_in_netsuite("customerPayment"),
-                                config={"payments_ns_to_zuora": True, **TAX_ITEM}, arrange=add_netsuite_payment)
+PAYMENTS_TO_NETSUITE = FlowFixture(
+    "payments", "zuora", SourceEdit(comment("payments")), undo=cancel_in_zuora("payments"), config=TAX_ITEM
+)
+PAYMENTS_TO_ZUORA = FlowFixture(
+    "netsuite_payments",
+    "netsuite",
+    SourceEdit(memo("customerPayment")),
+    undo=delete_in_netsuite("customerPayment"),
+    config={"payments_ns_to_zuora": True, **TAX_ITEM},
+    arrange=add_netsuite_payment,
+)

@@ -23,8 +23,11 @@ def individuals_from_zuora_contacts(tables: Mapping[str, pl.DataFrame], config: 
     contacts = with_columns_if_missing(table(tables, "zuora.contacts"), _CONTACT_COLUMNS)
     subsidiaries = table(tables, "netsuite.subsidiaries")
     # NetSuite requires a subsidiary on a customer (OneWorld); the toy takes the first one.
-    first = (str(subsidiaries.sort(pl.col("internal_id").cast(pl.Int64, strict=False))["internal_id"][0])
-             if not subsidiaries.is_empty() else None)
+    first = (
+        str(subsidiaries.sort(pl.col("internal_id").cast(pl.Int64, strict=False))["internal_id"][0])
+        if not subsidiaries.is_empty()
+        else None
+    )
     return contacts.select([pl.col(c).cast(pl.Utf8) for c in _CONTACT_COLUMNS]).select(
         pl.col("id").alias("source_id"),
         pl.lit(True).alias("isPerson"),
@@ -34,9 +37,11 @@ def individuals_from_zuora_contacts(tables: Mapping[str, pl.DataFrame], config: 
         pl.col("work_phone").alias("phone"),
         ref(pl.lit(first, pl.Utf8)).alias("subsidiary"),
         pl.when(pl.lit(first, pl.Utf8).is_null()).then(pl.lit("no NetSuite subsidiary is staged")).alias("_blocked"),
-        record_name_expr(pl.lit(None, pl.Utf8),
-                         pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True),
-                         pl.col("id")).alias("_label"),
+        record_name_expr(
+            pl.lit(None, pl.Utf8),
+            pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True),
+            pl.col("id"),
+        ).alias("_label"),
     )
 
 

@@ -23,16 +23,23 @@ class CustomizationRef:
     kind: str  # the customization type asked for, e.g. entityCustomField
 
 
-def get_customization_ids(client: Any, customization_type: str, *,
-                          include_inactives: bool = False) -> list[CustomizationRef]:
+def get_customization_ids(
+    client: Any, customization_type: str, *, include_inactives: bool = False
+) -> list[CustomizationRef]:
     """The definitions of one kind of customization (`client`: a `SoapNetSuiteClient`)."""
-    result = client.call("getCustomizationId", customizationType={"getCustomizationType": customization_type},
-                         includeInactives=include_inactives).getCustomizationIdResult
+    result = client.call(
+        "getCustomizationId",
+        customizationType={"getCustomizationType": customization_type},
+        includeInactives=include_inactives,
+    ).getCustomizationIdResult
     if not result.status.isSuccess:
         details = result.status.statusDetail or []
         if not details:
             raise NetSuiteError("UNKNOWN", f"getCustomizationId {customization_type} failed without detail")
         raise NetSuiteError(str(details[0].code), str(details[0].message))
     refs = result.customizationRefList.customizationRef if result.customizationRefList else None
-    return [CustomizationRef(str(ref.scriptId), ref.internalId, ref.name, customization_type)
-            for ref in refs or [] if ref.scriptId]
+    return [
+        CustomizationRef(str(ref.scriptId), ref.internalId, ref.name, customization_type)
+        for ref in refs or []
+        if ref.scriptId
+    ]

@@ -89,23 +89,25 @@ class NetSuiteClient(Protocol):
 
     def close(self) -> None: ...
 
-    def get(self, record_type: str, *, internal_id: str | None = None,
-            external_id: str | None = None) -> Record | None: ...
+    def get(
+        self, record_type: str, *, internal_id: str | None = None, external_id: str | None = None
+    ) -> Record | None: ...
 
-    def get_list(self, record_type: str, internal_ids: Sequence[str] = (), *,
-                 external_ids: Sequence[str] = ()) -> list[Record]: ...
+    def get_list(
+        self, record_type: str, internal_ids: Sequence[str] = (), *, external_ids: Sequence[str] = ()
+    ) -> list[Record]: ...
 
     def get_all(self, record_type: str) -> list[Record]: ...
 
-    def search(self, search_type: str, criteria: Mapping[str, Any], *,
-               page_size: int | None = None) -> Generator[list[Record], None, None]:
+    def search(
+        self, search_type: str, criteria: Mapping[str, Any], *, page_size: int | None = None
+    ) -> Generator[list[Record], None, None]:
         """Yield pages of records; `search_type` names a basic search (`customer`, `item`,
         `transaction`, `subsidiary`...); `criteria` holds its fields, e.g.
         `{"lastModifiedDate": {"operator": "onOrAfter", "searchValue": dt}}`."""
         ...
 
-    def get_deleted(self, record_types: str | Sequence[str],
-                    since: datetime | None = None) -> Iterator[list[Record]]:
+    def get_deleted(self, record_types: str | Sequence[str], since: datetime | None = None) -> Iterator[list[Record]]:
         """Yield pages of deleted records of these types (`customer`, `invoice`...), deleted at or
         after `since`: `{"internalId", "externalId", "type", "deletedDate"}`."""
         ...

@@ -40,8 +40,7 @@ def sign(creds: TbaCredentials, nonce: str, timestamp: int) -> str:
     return base64.b64encode(digest).decode()
 
 
-def token_passport(creds: TbaCredentials, *, nonce: str | None = None,
-                   timestamp: int | None = None) -> dict[str, Any]:
+def token_passport(creds: TbaCredentials, *, nonce: str | None = None, timestamp: int | None = None) -> dict[str, Any]:
     """The `tokenPassport` header value (platformCore:TokenPassport) for one attempt."""
     nonce = nonce or secrets.token_hex(16)  # 32 chars; NetSuite accepts 6..64
     timestamp = int(time.time()) if timestamp is None else timestamp

@@ -21,8 +21,13 @@ from zsync_assets.sandbox import defaults
 
 PRODUCTION_WSDL = "https://webservices.netsuite.com/wsdl/v{version}_0/netsuite.wsdl"
 ACCOUNT_ENDPOINT = "https://{host}.suitetalk.api.netsuite.com/services/NetSuitePort_{version}"
-_CREDENTIALS = ("NETSUITE_ACCOUNT_ID", "NETSUITE_CONSUMER_KEY", "NETSUITE_CONSUMER_SECRET",
-                "NETSUITE_TOKEN_ID", "NETSUITE_TOKEN_SECRET")
+_CREDENTIALS = (
+    "NETSUITE_ACCOUNT_ID",
+    "NETSUITE_CONSUMER_KEY",
+    "NETSUITE_CONSUMER_SECRET",
+    "NETSUITE_TOKEN_ID",
+    "NETSUITE_TOKEN_SECRET",
+)
 
 
 def account_host(account_id: str) -> str:
@@ -56,8 +61,11 @@ class NetSuiteResource(dg.ConfigurableResource):
     wsdl_version: str = Field(default="2023_2", description="SuiteTalk version; each is supported ~3 years")
     concurrency: int = Field(default=5, description="requests in flight per account, across processes")
     lock_dir: str = Field(default="", description="slot files; '' = <warehouse dir>/locks")
-    wsdl_cache_dir: str = Field(default="", description="downloaded WSDL/XSDs, shared by every process on the "
-                                                        "machine; '' = ZSYNC_CACHE_DIR, else the user's cache dir")
+    wsdl_cache_dir: str = Field(
+        default="",
+        description="downloaded WSDL/XSDs, shared by every process on the "
+        "machine; '' = ZSYNC_CACHE_DIR, else the user's cache dir",
+    )
     add_batch_size: int = MAX_ADD_LIST
     update_batch_size: int = MAX_UPDATE_LIST
     upsert_batch_size: int = MAX_UPSERT_LIST
@@ -72,6 +80,7 @@ class NetSuiteResource(dg.ConfigurableResource):
         """Real-account settings when any NETSUITE_* credential is set (then all are required,
         read through dg.EnvVar so secrets stay out of the run config), else the sandbox.
         `resolve=True` reads the values now, for use outside a Dagster run (the CLI's checks)."""
+
         def env(name: str, cast=str):  # noqa: ANN001, ANN202
             if resolve:
                 return cast(os.environ[name])
@@ -86,8 +95,11 @@ class NetSuiteResource(dg.ConfigurableResource):
                 token_id=env("NETSUITE_TOKEN_ID"),
                 token_secret=env("NETSUITE_TOKEN_SECRET"),
             )
-        for name, var in (("wsdl_url", "NETSUITE_WSDL_URL"), ("endpoint_url", "NETSUITE_ENDPOINT_URL"),
-                          ("wsdl_version", "NETSUITE_WSDL_VERSION")):
+        for name, var in (
+            ("wsdl_url", "NETSUITE_WSDL_URL"),
+            ("endpoint_url", "NETSUITE_ENDPOINT_URL"),
+            ("wsdl_version", "NETSUITE_WSDL_VERSION"),
+        ):
             if os.environ.get(var):
                 settings[name] = env(var)
         if os.environ.get("NETSUITE_CONCURRENCY"):
@@ -113,8 +125,9 @@ class NetSuiteResource(dg.ConfigurableResource):
         return account_endpoint(self.account_id, self.wsdl_version)
 
     def credentials(self) -> TbaCredentials:
-        return TbaCredentials(self.account_id, self.consumer_key, self.consumer_secret,
-                              self.token_id, self.token_secret)
+        return TbaCredentials(
+            self.account_id, self.consumer_key, self.consumer_secret, self.token_id, self.token_secret
+        )
 
     def get_client(self) -> NetSuiteClient:
         # Imported here so that loading Definitions never parses a WSDL.

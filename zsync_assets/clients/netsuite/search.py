@@ -24,13 +24,13 @@ MAX_RESTARTS = 5
 
 
 class SearchPager:
-    def __init__(self, client: SoapNetSuiteClient, search_type: str, criteria: Mapping[str, Any],
-                 page_size: int):
+    def __init__(self, client: SoapNetSuiteClient, search_type: str, criteria: Mapping[str, Any], page_size: int):
         self.client = client
         self.search_type = search_type
         self.criteria = dict(criteria)
-        self.headers = {"searchPreferences": {"pageSize": page_size, "bodyFieldsOnly": False,
-                                              "returnSearchColumns": False}}
+        self.headers = {
+            "searchPreferences": {"pageSize": page_size, "bodyFieldsOnly": False, "returnSearchColumns": False}
+        }
         self.restarts = 0
 
     def pages(self) -> Generator[list[Record], None, None]:
@@ -71,8 +71,9 @@ class SearchPager:
         total_pages = result.totalPages or 0
         search_id = result.searchId
         for index in range(2, total_pages + 1):
-            result = self.client.call("searchMoreWithId", headers=self.headers,
-                                      searchId=search_id, pageIndex=index).searchResult
+            result = self.client.call(
+                "searchMoreWithId", headers=self.headers, searchId=search_id, pageIndex=index
+            ).searchResult
             _check(result)
             yield _records(result)
 

@@ -61,8 +61,13 @@ from zsync_assets.lib.failure import Failure, FailureKind, VendorUnreachable, un
 from zsync_assets.sandbox import defaults
 
 _GOVERNANCE_FAULTS = {"exceededconcurrentrequestlimitfault", "exceededrequestlimitfault"}
-_GOVERNANCE_CODES = {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "SSS_REQUEST_LIMIT_EXCEEDED",
-                     "EXCEEDED_CONCURRENT_REQUEST_LIMIT", "EXCEEDED_REQUEST_LIMIT"}
+_GOVERNANCE_CODES = {
+    "WS_REQUEST_BLOCKED",
+    "WS_CONCUR_SESSION_DISALLWD",
+    "SSS_REQUEST_LIMIT_EXCEEDED",
+    "EXCEEDED_CONCURRENT_REQUEST_LIMIT",
+    "EXCEEDED_REQUEST_LIMIT",
+}
 _AUTH_FAULTS = {"invalidcredentialsfault", "invalidsessionfault", "invalidaccountfault"}
 CODE_CONNECT_ERROR = "CONNECT_ERROR"  # no connection could be opened: nothing was sent
 CODE_INVALID_RECORD = "ZSYNC_INVALID_RECORD"  # the WSDL has no such field/value for the record type
@@ -112,8 +117,9 @@ class SoapNetSuiteClient:
         try:
             self.zeep = load_wsdl(wsdl_url, wsdl_cache_dir)
         except requests.exceptions.RequestException as exc:  # zeep fetches the WSDL with requests
-            raise VendorUnreachable("NetSuite", wsdl_url, f"loading the WSDL: {type(exc).__name__}",
-                                    _hint(wsdl_url)) from None
+            raise VendorUnreachable(
+                "NetSuite", wsdl_url, f"loading the WSDL: {type(exc).__name__}", _hint(wsdl_url)
+            ) from None
         self.schema = Schema(self.zeep, version)
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
@@ -129,9 +135,10 @@ class SoapNetSuiteClient:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         # retries=0: a signed request must never be re-sent below us (the passport is single-use).
-        self.http = httpx.Client(transport=httpx.HTTPTransport(retries=0, verify=ssl_context(),
-                                                               limits=pool_limits(self.concurrency)),
-                                 timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s))
+        self.http = httpx.Client(
+            transport=httpx.HTTPTransport(retries=0, verify=ssl_context(), limits=pool_limits(self.concurrency)),
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+        )
         self.calls: Counter[str] = Counter()  # requests sent per operation, retries included
         self.retries: Counter[str] = Counter()  # of which re-sent after a retriable failure
         self._calls_lock = threading.Lock()
@@ -147,13 +154,13 @@ class SoapNetSuiteClient:
 
     # -- one SOAP call, retried ----------------------------------------------------------
 
-    def call(self, operation: str, *, replay_safe: bool = True,
-             headers: Mapping[str, Any] | None = None, **body: Any) -> Any:
+    def call(
+        self, operation: str, *, replay_safe: bool = True, headers: Mapping[str, Any] | None = None, **body: Any
+    ) -> Any:
         """Send `operation` and return its parsed body; raises NetSuiteError after retries."""
         retrying = Retrying(
             retry=retry_if_exception(
-                lambda e: isinstance(e, _AttemptFailed) and e.error.retriable
-                and (e.outcome_known or replay_safe)
+                lambda e: isinstance(e, _AttemptFailed) and e.error.retriable and (e.outcome_known or replay_safe)
             ),
             wait=wait_random_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
             stop=self._stop,
@@ -166,8 +173,9 @@ class SoapNetSuiteClient:
         except _AttemptFailed as failed:
             error = failed.error
             if error.code == CODE_CONNECT_ERROR:
-                raise VendorUnreachable("NetSuite", self.endpoint_url, error.message,
-                                        _hint(self.endpoint_url)) from None
+                raise VendorUnreachable(
+                    "NetSuite", self.endpoint_url, error.message, _hint(self.endpoint_url)
+                ) from None
             if not failed.outcome_known and not replay_safe:
                 raise NetSuiteError(CODE_UNKNOWN_OUTCOME, error.message, kind="unknown") from None
             raise error from None
@@ -178,8 +186,7 @@ class SoapNetSuiteClient:
         unreachable = isinstance(exc, _AttemptFailed) and exc.error.code == CODE_CONNECT_ERROR
         return retry_state.attempt_number >= (self.connect_attempts if unreachable else self.max_attempts)
 
-    def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any],
-                 attempt_number: int) -> Any:
+    def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any], attempt_number: int) -> Any:
         passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
         envelope = self.zeep.create_message(
             self.zeep.service, operation, _soapheaders={"tokenPassport": passport, **headers}, **body
@@ -193,34 +200,38 @@ class SoapNetSuiteClient:
         with self.slots.hold():
             try:
                 response = self.http.post(
-                    self.endpoint_url, content=payload,
+                    self.endpoint_url,
+                    content=payload,
                     headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": operation},
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 text = f"{type(exc).__name__}: {_clean(str(exc), redact)}"
-                raise _AttemptFailed(NetSuiteError(CODE_CONNECT_ERROR, text, kind="transient"),
-                                     outcome_known=True) from None
+                raise _AttemptFailed(
+                    NetSuiteError(CODE_CONNECT_ERROR, text, kind="transient"), outcome_known=True
+                ) from None
             except httpx.TransportError as exc:
                 text = f"{type(exc).__name__}: {_clean(str(exc), redact)}"
-                raise _AttemptFailed(NetSuiteError("TRANSPORT_ERROR", text, kind="transient"),
-                                     outcome_known=False) from None
+                raise _AttemptFailed(
+                    NetSuiteError("TRANSPORT_ERROR", text, kind="transient"), outcome_known=False
+                ) from None
         return self._parse(operation, response, redact)
 
     def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str]) -> Any:
         binding = self.zeep.service._binding
         if response.status_code == 429:
-            raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", kind="transient"),
-                                 outcome_known=True)
+            raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", kind="transient"), outcome_known=True)
         if response.status_code != 200 and "xml" not in response.headers.get("content-type", ""):
             # No SOAP body at all: a proxy or load balancer in front of NetSuite answered.
             text = _clean(response.text, redact)[:300]
             if response.status_code in (401, 403):
-                raise _AttemptFailed(NetSuiteAuthError(f"HTTP_{response.status_code}", text or "access denied"),
-                                     outcome_known=True)
+                raise _AttemptFailed(
+                    NetSuiteAuthError(f"HTTP_{response.status_code}", text or "access denied"), outcome_known=True
+                )
             kind: FailureKind = "transient" if response.status_code >= 500 else "data"
-            raise _AttemptFailed(NetSuiteError(f"HTTP_{response.status_code}",
-                                               f"answered without a SOAP body: {text}", kind=kind),
-                                 outcome_known=False)
+            raise _AttemptFailed(
+                NetSuiteError(f"HTTP_{response.status_code}", f"answered without a SOAP body: {text}", kind=kind),
+                outcome_known=False,
+            )
         try:
             result = binding.process_reply(self.zeep, binding.get(operation), response)
         except Fault as fault:
@@ -228,17 +239,18 @@ class SoapNetSuiteClient:
         except TransportError as exc:
             text = _clean(exc.message or "", redact)[:500]
             if exc.status_code in (401, 403):
-                raise _AttemptFailed(NetSuiteAuthError(f"HTTP_{exc.status_code}", text or "access denied"),
-                                     outcome_known=True) from None
+                raise _AttemptFailed(
+                    NetSuiteAuthError(f"HTTP_{exc.status_code}", text or "access denied"), outcome_known=True
+                ) from None
             kind = "transient" if exc.status_code >= 500 else "data"
-            raise _AttemptFailed(NetSuiteError(f"HTTP_{exc.status_code}", text, kind=kind),
-                                 outcome_known=False) from None
+            raise _AttemptFailed(
+                NetSuiteError(f"HTTP_{exc.status_code}", text, kind=kind), outcome_known=False
+            ) from None
         return result.body if hasattr(result, "body") else result
 
     # -- reads -----------------------------------------------------------------------------
 
-    def get(self, record_type: str, *, internal_id: str | None = None,
-            external_id: str | None = None) -> Record | None:
+    def get(self, record_type: str, *, internal_id: str | None = None, external_id: str | None = None) -> Record | None:
         ref = self.schema.record_ref(record_type, internal_id, external_id)
         response = self.call("get", baseRef=ref).readResponse
         if not response.status.isSuccess:
@@ -248,11 +260,12 @@ class SoapNetSuiteClient:
             raise NetSuiteError(code, message)
         return record_dict(response.record)
 
-    def get_list(self, record_type: str, internal_ids: Sequence[str] = (), *,
-                 external_ids: Sequence[str] = ()) -> list[Record]:
+    def get_list(
+        self, record_type: str, internal_ids: Sequence[str] = (), *, external_ids: Sequence[str] = ()
+    ) -> list[Record]:
         refs = [self.schema.record_ref(record_type, internal_id=i) for i in internal_ids]
         refs += [self.schema.record_ref(record_type, external_id=e) for e in external_ids]
-        chunks = [refs[i:i + self.get_batch_size] for i in range(0, len(refs), self.get_batch_size)]
+        chunks = [refs[i : i + self.get_batch_size] for i in range(0, len(refs), self.get_batch_size)]
 
         def fetch(chunk) -> list[Record]:
             responses = self.call("getList", baseRef=chunk).readResponseList.readResponse or []
@@ -267,13 +280,13 @@ class SoapNetSuiteClient:
             raise NetSuiteError(*_status_detail(result.status))
         return [record_dict(r) for r in (result.recordList.record if result.recordList else None) or []]
 
-    def search(self, search_type: str, criteria: Mapping[str, Any], *,
-               page_size: int | None = None) -> Generator[list[Record], None, None]:
+    def search(
+        self, search_type: str, criteria: Mapping[str, Any], *, page_size: int | None = None
+    ) -> Generator[list[Record], None, None]:
         size = _clamp(page_size or self.page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
         return SearchPager(self, search_type, criteria, size).pages()
 
-    def get_deleted(self, record_types: str | Sequence[str],
-                    since: datetime | None = None) -> Iterator[list[Record]]:
+    def get_deleted(self, record_types: str | Sequence[str], since: datetime | None = None) -> Iterator[list[Record]]:
         """Pages of records deleted (at or after `since`), as `{internalId, externalId, type,
         deletedDate}`. getDeleted has no search id: each page is asked for by its index."""
         types = [record_types] if isinstance(record_types, str) else list(record_types)
@@ -282,8 +295,9 @@ class SoapNetSuiteClient:
             flt["deletedDate"] = {"operator": "onOrAfter", "searchValue": since}
         index, total_pages = 1, 1
         while index <= total_pages:
-            result = self.call("getDeleted", getDeletedFilter=self.schema.core_type("GetDeletedFilter")(**flt),
-                               pageIndex=index).getDeletedResult
+            result = self.call(
+                "getDeleted", getDeletedFilter=self.schema.core_type("GetDeletedFilter")(**flt), pageIndex=index
+            ).getDeletedResult
             if not result.status.isSuccess:
                 raise NetSuiteError(*_status_detail(result.status))
             total_pages = result.totalPages or 0
@@ -294,8 +308,13 @@ class SoapNetSuiteClient:
     # -- writes ----------------------------------------------------------------------------
 
     def add_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        return self._write_list("addList", record_type, records, self.add_batch_size,
-                                replay_safe=lambda chunk: all(r.get("externalId") for r in chunk))
+        return self._write_list(
+            "addList",
+            record_type,
+            records,
+            self.add_batch_size,
+            replay_safe=lambda chunk: all(r.get("externalId") for r in chunk),
+        )
 
     def update_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         return self._write_list("updateList", record_type, records, self.update_batch_size)
@@ -308,7 +327,7 @@ class SoapNetSuiteClient:
 
     def delete_list(self, record_type: str, internal_ids: Sequence[str]) -> list[WriteResult]:
         refs = [{"internalId": i} for i in internal_ids]
-        chunks = [refs[i:i + MAX_DELETE_LIST] for i in range(0, len(refs), MAX_DELETE_LIST)]
+        chunks = [refs[i : i + MAX_DELETE_LIST] for i in range(0, len(refs), MAX_DELETE_LIST)]
 
         def delete(chunk) -> list[WriteResult]:
             body = [self.schema.record_ref(record_type, r["internalId"]) for r in chunk]
@@ -316,9 +335,16 @@ class SoapNetSuiteClient:
 
         return [res for page in self._concurrently(delete, chunks) for res in page]
 
-    def _write_list(self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]],
-                    batch: int, *, replay_safe=lambda chunk: True) -> list[WriteResult]:
-        chunks = [list(records[i:i + batch]) for i in range(0, len(records), batch)]
+    def _write_list(
+        self,
+        operation: str,
+        record_type: str,
+        records: Sequence[Mapping[str, Any]],
+        batch: int,
+        *,
+        replay_safe=lambda chunk: True,
+    ) -> list[WriteResult]:
+        chunks = [list(records[i : i + batch]) for i in range(0, len(records), batch)]
 
         def write(chunk) -> list[WriteResult]:
             results: list[WriteResult | None] = [None] * len(chunk)
@@ -330,8 +356,12 @@ class SoapNetSuiteClient:
                 except (TypeError, ValueError) as exc:
                     # zeep refuses a field or value the WSDL does not have for this record type:
                     # that one record is wrong, the others still go.
-                    results[i] = WriteResult(False, record.get("internalId"), record.get("externalId"), Failure(
-                        "data", CODE_INVALID_RECORD, f"{record_type}: {' '.join(str(exc).split())[:400]}"))
+                    results[i] = WriteResult(
+                        False,
+                        record.get("internalId"),
+                        record.get("externalId"),
+                        Failure("data", CODE_INVALID_RECORD, f"{record_type}: {' '.join(str(exc).split())[:400]}"),
+                    )
             if sent:
                 chunk_sent = [chunk[i] for i in sent]
                 written = self._write_chunk(operation, chunk_sent, replay_safe(chunk_sent), record=built)
@@ -343,8 +373,9 @@ class SoapNetSuiteClient:
 
         return [res for page in self._concurrently(write, chunks) for res in page]
 
-    def _write_chunk(self, operation: str, chunk: Sequence[Mapping[str, Any]], replay_safe: bool,
-                     **body: Any) -> list[WriteResult]:
+    def _write_chunk(
+        self, operation: str, chunk: Sequence[Mapping[str, Any]], replay_safe: bool, **body: Any
+    ) -> list[WriteResult]:
         try:
             response = self.call(operation, replay_safe=replay_safe, **body).writeResponseList
         except NetSuiteAuthError:
@@ -373,15 +404,18 @@ class SoapNetSuiteClient:
     def _concurrently(self, fn, chunks: list) -> list:
         if len(chunks) <= 1:
             return [fn(c) for c in chunks]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)),
-                                thread_name_prefix="netsuite") as pool:
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)), thread_name_prefix="netsuite") as pool:
             return list(pool.map(fn, chunks))
 
 
 def _deleted_dict(entry: Any) -> Record:
     ref = entry.record
-    return {"internalId": getattr(ref, "internalId", None), "externalId": getattr(ref, "externalId", None),
-            "type": getattr(ref, "type", None), "deletedDate": entry.deletedDate}
+    return {
+        "internalId": getattr(ref, "internalId", None),
+        "externalId": getattr(ref, "externalId", None),
+        "type": getattr(ref, "type", None),
+        "deletedDate": entry.deletedDate,
+    }
 
 
 def _status_detail(status: Any) -> tuple[str, str]:
@@ -423,5 +457,4 @@ def _fault_error(fault: Fault, redact: Sequence[str]) -> _AttemptFailed:
     if kind in _AUTH_FAULTS or code in {"INVALID_LOGIN_ATTEMPT", "INVALID_LOGIN_CREDENTIALS"}:
         return _AttemptFailed(NetSuiteAuthError(code, message), outcome_known=True)
     transient = kind in _GOVERNANCE_FAULTS or code in _TRANSIENT_CODES
-    return _AttemptFailed(NetSuiteError(code, message, kind="transient" if transient else "data"),
-                          outcome_known=True)
+    return _AttemptFailed(NetSuiteError(code, message, kind="transient" if transient else "data"), outcome_known=True)

@@ -90,10 +90,8 @@ class Schema:
             value = "" if value is None else str(value)
         return self.core_type(kind)(scriptId=script_id, value=value)
 
-    def record_ref(self, record_type: str, internal_id: str | None = None,
-                   external_id: str | None = None):
-        return self.core_type("RecordRef")(type=record_type, internalId=internal_id,
-                                           externalId=external_id)
+    def record_ref(self, record_type: str, internal_id: str | None = None, external_id: str | None = None):
+        return self.core_type("RecordRef")(type=record_type, internalId=internal_id, externalId=external_id)
 
 
 def _type_qnames(client: zeep.Client) -> list[str]:
@@ -101,6 +99,7 @@ def _type_qnames(client: zeep.Client) -> list[str]:
 
 
 # -- SOAP -> dicts -------------------------------------------------------------------------
+
 
 def record_dict(obj: Any) -> dict[str, Any]:
     """A zeep record as a plain dict: None dropped, customFieldList as {scriptId: value},
@@ -117,8 +116,9 @@ def _plain(value: Any) -> Any:
         out = {}
         for k, v in value.items():
             if k == "customFieldList" and isinstance(v, dict):
-                out[k] = {f["scriptId"]: _plain(f.get("value")) for f in v.get("customField") or []
-                          if f and f.get("scriptId")}
+                out[k] = {
+                    f["scriptId"]: _plain(f.get("value")) for f in v.get("customField") or [] if f and f.get("scriptId")
+                }
                 continue
             v = _plain(v)
             if v is not None and v != [] and v != {}:

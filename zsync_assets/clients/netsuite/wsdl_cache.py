@@ -62,8 +62,9 @@ def load_wsdl(url: str, cache_dir: Path | None = None) -> zeep.Client:
         if urlparse(url).scheme in ("http", "https"):
             path = cache_file(cache_dir or default_cache_dir())
             path.parent.mkdir(parents=True, exist_ok=True)
-            transport = Transport(cache=SqliteCache(str(path), timeout=None), timeout=_TIMEOUT_S,
-                                  operation_timeout=_TIMEOUT_S)
+            transport = Transport(
+                cache=SqliteCache(str(path), timeout=None), timeout=_TIMEOUT_S, operation_timeout=_TIMEOUT_S
+            )
             digest = document_set_digest(transport, url)
             client = _CLIENTS.get(digest) or zeep.Client(url, transport=transport)
             _CLIENTS[digest] = client

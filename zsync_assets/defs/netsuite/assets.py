@@ -54,15 +54,19 @@ class NetSuiteStaged:
 
 
 def _transactions(name: str, tran_type: str, lines: str, line_table: str) -> NetSuiteStaged:
-    return NetSuiteStaged(name, "transaction", {"type": {"operator": "anyOf", "searchValue": [tran_type]}},
-                          lines=lines, line_table=line_table)
+    return NetSuiteStaged(
+        name,
+        "transaction",
+        {"type": {"operator": "anyOf", "searchValue": [tran_type]}},
+        lines=lines,
+        line_table=line_table,
+    )
 
 
 STAGED = [
     NetSuiteStaged("customers", "customer"),
     # Items zsync creates: NonInventorySaleItem and ServiceSaleItem (`record_type` tells them apart).
-    NetSuiteStaged("items", "item", {"type": {"operator": "anyOf",
-                                              "searchValue": ["_nonInventoryItem", "_service"]}}),
+    NetSuiteStaged("items", "item", {"type": {"operator": "anyOf", "searchValue": ["_nonInventoryItem", "_service"]}}),
     _transactions("invoices", "_invoice", "itemList", "invoice_lines"),
     _transactions("sales_orders", "_salesOrder", "itemList", "sales_order_lines"),
     _transactions("credit_memos", "_creditMemo", "itemList", "credit_memo_lines"),
@@ -86,8 +90,10 @@ def replace_lines(warehouse: Warehouse, table: str, transaction_ids: list[str], 
         con.execute("begin transaction")
         try:
             ensure_staged_table(con, table, columns)
-            con.execute(f"delete from {qualified(table)} where transaction_internal_id in "
-                        f"(select unnest(?::varchar[]))", [transaction_ids])
+            con.execute(
+                f"delete from {qualified(table)} where transaction_internal_id in (select unnest(?::varchar[]))",
+                [transaction_ids],
+            )
             written = append(con, table, frame)
             con.execute("commit")
         except BaseException:
@@ -96,16 +102,16 @@ def replace_lines(warehouse: Warehouse, table: str, transaction_ids: list[str], 
     return written
 
 
-def fetch_pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse,
-                counts: dict[str, int]):
+def fetch_pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int]):
     def fetch(since: datetime | None) -> Iterable[list[dict]]:
         return _pages(client, spec, warehouse, counts, since)
 
     return fetch
 
 
-def _pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int],
-           since: datetime | None) -> Iterator[list[dict]]:
+def _pages(
+    client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int], since: datetime | None
+) -> Iterator[list[dict]]:
     if spec.search is None:
         source: Iterable[list[dict]] = [client.get_all(spec.get_all or spec.name)]
     else:
@@ -122,12 +128,20 @@ def _pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, c
         yield [record_row(record) for record in page]
 
 
-def _spec(table: str, description: str, deps: list[dg.AssetKey], version: str,
-          metadata: dict[str, object]) -> dg.AssetSpec:
+def _spec(
+    table: str, description: str, deps: list[dg.AssetKey], version: str, metadata: dict[str, object]
+) -> dg.AssetSpec:
     name = table.partition(".")[2]
-    return dg.AssetSpec(table_key(table), group_name=SYSTEM, kinds={"netsuite", "duckdb"}, owners=OWNERS,
-                        description=description, deps=deps, code_version=version,
-                        metadata={**staged_table_metadata(table, COLUMNS[name]), **metadata})
+    return dg.AssetSpec(
+        table_key(table),
+        group_name=SYSTEM,
+        kinds={"netsuite", "duckdb"},
+        owners=OWNERS,
+        description=description,
+        deps=deps,
+        code_version=version,
+        metadata={**staged_table_metadata(table, COLUMNS[name]), **metadata},
+    )
 
 
 def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
@@ -138,16 +152,29 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
     incremental = f", by `{UPDATED}`" if spec.incremental else ", re-read whole"
     version = version_of(spec, sorted(obj.columns.items()), sorted(COLUMNS.get(spec.line_table or "", {}).items()))
     line_table = f"{SYSTEM}.{spec.line_table}" if spec.line_table else None
-    specs = [_spec(obj.table, f"NetSuite {spec.name.replace('_', ' ')}, staged into `{obj.table}` ({how}{incremental})"
-                   + (f"; their `{spec.lines}` lines go to `{line_table}`." if line_table else "."),
-                   # No Dagster retry on top: the client retries each call (counted once, in one
-                   # place), and a dead host fails `netsuite/connection` first.
-                   [NETSUITE_CONNECTION], version,
-                   {"key": obj.key_column, "incremental": spec.incremental})]
+    specs = [
+        _spec(
+            obj.table,
+            f"NetSuite {spec.name.replace('_', ' ')}, staged into `{obj.table}` ({how}{incremental})"
+            + (f"; their `{spec.lines}` lines go to `{line_table}`." if line_table else "."),
+            # No Dagster retry on top: the client retries each call (counted once, in one
+            # place), and a dead host fails `netsuite/connection` first.
+            [NETSUITE_CONNECTION],
+            version,
+            {"key": obj.key_column, "incremental": spec.incremental},
+        )
+    ]
     if line_table:
-        specs.append(_spec(line_table, f"The `{spec.lines}` lines of the NetSuite {spec.name.replace('_', ' ')} "
-                           f"in `{obj.table}`, one row per line, replaced per transaction when it is staged.",
-                           [NETSUITE_CONNECTION], version, {"key": "transaction_internal_id, line"}))
+        specs.append(
+            _spec(
+                line_table,
+                f"The `{spec.lines}` lines of the NetSuite {spec.name.replace('_', ' ')} "
+                f"in `{obj.table}`, one row per line, replaced per transaction when it is staged.",
+                [NETSUITE_CONNECTION],
+                version,
+                {"key": "transaction_internal_id, line"},
+            )
+        )
 
     @dg.multi_asset(name=f"{SYSTEM}__{SYSTEM}_{spec.name}", specs=specs)  # the node name of a one-key asset
     def _stage(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> Iterator[dg.MaterializeResult]:
@@ -164,24 +191,38 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
             calls, retries = dict(client.calls), dict(client.retries)
         finally:
             client.close()
-        yield dg.MaterializeResult(asset_key=table_key(obj.table), metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in (("rows_fetched", result.rows_fetched),
-                ("rows_upserted", result.rows_upserted), ("table_rows", result.table_rows),
-                ("dagster/row_count", result.table_rows), ("pages", result.pages),
-                ("api_calls", sum(calls.values())), ("api_retries", sum(retries.values())))},
-            "api_calls_by_operation": dg.MetadataValue.json(calls),
-            "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
-            "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
-            "table": dg.MetadataValue.text(obj.table),
-        })
+        yield dg.MaterializeResult(
+            asset_key=table_key(obj.table),
+            metadata={
+                **{
+                    k: dg.MetadataValue.int(v)
+                    for k, v in (
+                        ("rows_fetched", result.rows_fetched),
+                        ("rows_upserted", result.rows_upserted),
+                        ("table_rows", result.table_rows),
+                        ("dagster/row_count", result.table_rows),
+                        ("pages", result.pages),
+                        ("api_calls", sum(calls.values())),
+                        ("api_retries", sum(retries.values())),
+                    )
+                },
+                "api_calls_by_operation": dg.MetadataValue.json(calls),
+                "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
+                "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
+                "table": dg.MetadataValue.text(obj.table),
+            },
+        )
         if line_table:
             with store.connect() as con:
                 line_rows = row_count(con, line_table)
-            yield dg.MaterializeResult(asset_key=table_key(line_table), metadata={
-                "line_rows_written": dg.MetadataValue.int(counts["line_rows"]),
-                "dagster/row_count": dg.MetadataValue.int(line_rows),
-                "table": dg.MetadataValue.text(line_table),
-            })
+            yield dg.MaterializeResult(
+                asset_key=table_key(line_table),
+                metadata={
+                    "line_rows_written": dg.MetadataValue.int(counts["line_rows"]),
+                    "dagster/row_count": dg.MetadataValue.int(line_rows),
+                    "table": dg.MetadataValue.text(line_table),
+                },
+            )
 
     return _stage
 

@@ -23,7 +23,7 @@ from zsync_assets.lib.resources import WarehouseResource
     code_version=source_version(__name__, "zsync_assets.lib.deletions"),
     deps=[table_key(t) for t in sorted(set(NETSUITE_DELETED_TYPES.values()))],
     description="Records deleted in NetSuite (getDeleted since the last run): their staged rows get "
-                "`_deleted_at`; rows are kept and nothing is deleted elsewhere. Shown in `audit.unlinked`.",
+    "`_deleted_at`; rows are kept and nothing is deleted elsewhere. Shown in `audit.unlinked`.",
 )
 def netsuite_deletions(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.get()
@@ -34,8 +34,9 @@ def netsuite_deletions(netsuite: NetSuiteResource, warehouse: WarehouseResource)
     finally:
         client.close()
     audit.refresh(store)
-    return dg.MaterializeResult(metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
-                                          for k, v in result.metadata().items()})
+    return dg.MaterializeResult(
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in result.metadata().items()}
+    )
 
 
 defs = dg.Definitions(assets=[netsuite_deletions])

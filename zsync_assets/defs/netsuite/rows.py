@@ -19,14 +19,29 @@ from typing import Any
 
 from zsync_assets.lib.staging import snake_case
 
-BUSINESS_DATES = frozenset({"tranDate", "dueDate", "revRecStartDate", "revRecEndDate", "shipDate",
-                            "startDate", "endDate", "saleEffectiveDate", "tranIdDate"})
+BUSINESS_DATES = frozenset(
+    {
+        "tranDate",
+        "dueDate",
+        "revRecStartDate",
+        "revRecEndDate",
+        "shipDate",
+        "startDate",
+        "endDate",
+        "saleEffectiveDate",
+        "tranIdDate",
+    }
+)
 _REF_KEYS = frozenset({"internalId", "externalId", "name", "type", "typeId"})
 
 
 def _is_ref(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and set(value) <= _REF_KEYS and (
-        "internalId" in value or "externalId" in value or "name" in value)
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and set(value) <= _REF_KEYS
+        and ("internalId" in value or "externalId" in value or "name" in value)
+    )
 
 
 def _scalar(field: str, value: Any) -> Any:

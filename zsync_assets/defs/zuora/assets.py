@@ -72,11 +72,29 @@ ZOQL_OBJECTS = [
         "invoice_item_adjustments",
         "InvoiceItemAdjustment",
         (
-            "Id", "AccountId", "InvoiceId", "InvoiceNumber", "InvoiceItemName", "SourceId",
-            "SourceType", "Type", "Amount", "AdjustmentDate", "AdjustmentNumber", "ReasonCode",
-            "Comment", "Status", "ServiceStartDate", "ServiceEndDate", "CreatedById",
-            "CreatedDate", "UpdatedById", "UpdatedDate", "IntegrationId__NS",
-            "IntegrationStatus__NS", "SyncDate__NS",
+            "Id",
+            "AccountId",
+            "InvoiceId",
+            "InvoiceNumber",
+            "InvoiceItemName",
+            "SourceId",
+            "SourceType",
+            "Type",
+            "Amount",
+            "AdjustmentDate",
+            "AdjustmentNumber",
+            "ReasonCode",
+            "Comment",
+            "Status",
+            "ServiceStartDate",
+            "ServiceEndDate",
+            "CreatedById",
+            "CreatedDate",
+            "UpdatedById",
+            "UpdatedDate",
+            "IntegrationId__NS",
+            "IntegrationStatus__NS",
+            "SyncDate__NS",
         ),
     ),
 ]
@@ -126,8 +144,9 @@ def zuora_staging_asset(
         owners=OWNERS,
         # The declaration is the definition: columns, key, cursor field and the API it is read with.
         code_version=version_of(obj, sorted(obj.columns.items()), api, ZOQL_FIELDS.get(obj.name, ())),
-        description=obj.description or f"Zuora {obj.name.replace('_', ' ')}, staged incrementally into "
-                                       f"`{obj.table}` ({api}, by `{obj.updated_field}`).",
+        description=obj.description
+        or f"Zuora {obj.name.replace('_', ' ')}, staged incrementally into "
+        f"`{obj.table}` ({api}, by `{obj.updated_field}`).",
         metadata={**staged_table_metadata(obj.table, obj.columns), "key": obj.key_column, "source_api": api},
         # No Dagster retry on top: the client retries each call (counted once, in one place), and
         # a dead host fails `zuora/connection` first.
@@ -163,8 +182,10 @@ def zuora_staging_asset(
 STAGED = [
     (StagedObject(SYSTEM, name, "updatedDate", columns=COLUMNS[name]), object_query_fetch, "Object Query")
     for name in OBJECT_QUERY_OBJECTS
-] + [(StagedObject(SYSTEM, z.name, "UpdatedDate", key="Id", columns=COLUMNS[z.name]), zoql_fetch(z), "ZOQL")
-     for z in ZOQL_OBJECTS]
+] + [
+    (StagedObject(SYSTEM, z.name, "UpdatedDate", key="Id", columns=COLUMNS[z.name]), zoql_fetch(z), "ZOQL")
+    for z in ZOQL_OBJECTS
+]
 
 zuora_staging_assets = [zuora_staging_asset(obj, fetcher, api) for obj, fetcher, api in STAGED]
 

@@ -30,7 +30,7 @@ def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
     code_version=source_version(__name__, "zsync_assets.lib.deletions"),
     deps=[table_key(f"zuora.{name}") for name in ZUORA_RECONCILED],
     description="Records deleted in Zuora (ids Zuora no longer lists): their staged rows get "
-                "`_deleted_at`; rows are kept and nothing is deleted in NetSuite. Shown in `audit.unlinked`.",
+    "`_deleted_at`; rows are kept and nothing is deleted in NetSuite. Shown in `audit.unlinked`.",
 )
 def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.get()

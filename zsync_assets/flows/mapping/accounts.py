@@ -17,8 +17,10 @@ def left_out_reason() -> pl.Expr:
     """Why an account is never sent (over zuora.accounts' `status`, `syncto_net_suite__ns`)."""
     status = pl.col("status")
     return (
-        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no").then(pl.lit("SynctoNetSuite__NS is No"))
-        .when(~status.is_in(["Active", "Canceled"])).then(pl.format("account is {}", status.fill_null("without a status")))
+        pl.when(pl.col("syncto_net_suite__ns").str.to_lowercase() == "no")
+        .then(pl.lit("SynctoNetSuite__NS is No"))
+        .when(~status.is_in(["Active", "Canceled"]))
+        .then(pl.format("account is {}", status.fill_null("without a status")))
     )
 
 
@@ -32,8 +34,10 @@ def accounts_left_out(tables: Mapping[str, pl.DataFrame], config: Config) -> dic
     synced = set(links.filter(pl.col("flow") == "customers")["source_id"]) if not links.is_empty() else set()
     reasons = accounts.select(
         pl.col("id").cast(pl.Utf8),
-        pl.coalesce(left_out_reason(), pl.when(pl.col("status") == "Canceled")
-                    .then(pl.lit("account is Canceled and was never synced"))).alias("reason"),
+        pl.coalesce(
+            left_out_reason(),
+            pl.when(pl.col("status") == "Canceled").then(pl.lit("account is Canceled and was never synced")),
+        ).alias("reason"),
     ).filter(pl.col("reason").is_not_null() & ~pl.col("id").is_in(list(synced)))
     return dict(reasons.iter_rows())
 
@@ -43,4 +47,5 @@ def account_left_out(tables: Mapping[str, pl.DataFrame], config: Config, account
     reason = account_id.replace_strict(accounts_left_out(tables, config), default=None, return_dtype=pl.Utf8)
     names = account_names(tables)
     return pl.when(reason.is_not_null()).then(
-        pl.format("account {} is not synced to NetSuite: {}", named(account_id, names), reason))
+        pl.format("account {} is not synced to NetSuite: {}", named(account_id, names), reason)
+    )

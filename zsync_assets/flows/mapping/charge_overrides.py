@@ -94,10 +94,9 @@ def charge_override(line: dict, charge: dict) -> tuple[dict[str, Any], str | Non
             return {**override, "discountPercentage": abs(number(raw_rate) or 0.0)}, None
         if amount is None:
             return override, None
-        return cannot("is a percentage discount; the line gives an amount, and the share of what "
-                      "it discounts is not known here")
+        return cannot(
+            "is a percentage discount; the line gives an amount, and the share of what it discounts is not known here"
+        )
     if model in ("Tiered Pricing", "Volume Pricing", "Tiered with Overage Pricing", "Overage Pricing"):
-        return cannot(f"prices by tier ({model}), which one line rate cannot set: "
-                      "create this subscription in Zuora")
-    return cannot(f"has charge model {model or 'unknown'}, which zsync does not map: "
-                  "create this subscription in Zuora")
+        return cannot(f"prices by tier ({model}), which one line rate cannot set: create this subscription in Zuora")
+    return cannot(f"has charge model {model or 'unknown'}, which zsync does not map: create this subscription in Zuora")

@@ -41,7 +41,9 @@ def lookup(reference: pl.DataFrame, key_cols: list[str], value_col: str = "inter
         return out
     for key in key_cols:
         if key in reference.columns:
-            for k, v in reference.select(pl.col(key).cast(pl.Utf8).alias("k"), pl.col(value_col).cast(pl.Utf8).alias("v")).iter_rows():
+            for k, v in reference.select(
+                pl.col(key).cast(pl.Utf8).alias("k"), pl.col(value_col).cast(pl.Utf8).alias("v")
+            ).iter_rows():
                 if k is not None and v is not None:
                     out.setdefault(k.strip().lower(), v)
     return out
@@ -63,16 +65,23 @@ def record_name(key: str | None, name: str | None, record_id: str | None) -> str
 def record_name_expr(key: pl.Expr, name: pl.Expr, record_id: pl.Expr) -> pl.Expr:
     """`record_name` as a polars expression over three text columns."""
     extra = pl.concat_str([name, record_id], separator=", ", ignore_nulls=True)
-    return (pl.when(key.is_not_null()).then(pl.format("{} ({})", key, extra))
-            .when(name.is_not_null()).then(pl.format("{} ({})", name, record_id))
-            .otherwise(record_id))
+    return (
+        pl.when(key.is_not_null())
+        .then(pl.format("{} ({})", key, extra))
+        .when(name.is_not_null())
+        .then(pl.format("{} ({})", name, record_id))
+        .otherwise(record_id)
+    )
 
 
 def account_names(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
     """Zuora account id -> `A00000012 (Acme, <id>)`, from `zuora.accounts` (declare it)."""
     accounts = with_columns_if_missing(table(tables, "zuora.accounts"), ["id", "account_number", "name"])
-    return {str(i): record_name(n, name, str(i))
-            for i, n, name in accounts.select("id", "account_number", "name").iter_rows() if i is not None}
+    return {
+        str(i): record_name(n, name, str(i))
+        for i, n, name in accounts.select("id", "account_number", "name").iter_rows()
+        if i is not None
+    }
 
 
 def named(ids: pl.Expr, names: dict[str, str]) -> pl.Expr:
@@ -86,8 +95,11 @@ def header_blocked(otherwise: pl.Expr, accounts: dict[str, str]) -> pl.Expr:
     `accounts`: `account_names(tables)`, so the reason names the account by number and name."""
     return (
         pl.when(pl.col("customer_id").is_null())
-        .then(pl.format("account {} is not synced yet (flow customers)",
-                        named(pl.col("account_id"), accounts).fill_null("?")))
+        .then(
+            pl.format(
+                "account {} is not synced yet (flow customers)", named(pl.col("account_id"), accounts).fill_null("?")
+            )
+        )
         .when(pl.col("currency_id").is_null())
         .then(pl.format("no NetSuite currency with ISO code '{}'", pl.col("currency").fill_null("")))
         .otherwise(otherwise)
@@ -97,8 +109,10 @@ def header_blocked(otherwise: pl.Expr, accounts: dict[str, str]) -> pl.Expr:
 def header_blocked_by() -> tuple[pl.Expr, pl.Expr]:
     """`_blocked_by_flow`, `_blocked_by_id` of `header_blocked`: the account, when it is the cause."""
     unsynced = pl.col("customer_id").is_null() & pl.col("account_id").is_not_null()
-    return (pl.when(unsynced).then(pl.lit("customers")).alias("_blocked_by_flow"),
-            pl.when(unsynced).then(pl.col("account_id")).alias("_blocked_by_id"))
+    return (
+        pl.when(unsynced).then(pl.lit("customers")).alias("_blocked_by_flow"),
+        pl.when(unsynced).then(pl.col("account_id")).alias("_blocked_by_id"),
+    )
 
 
 def link_ref(flow: str, source_id: str) -> dict:

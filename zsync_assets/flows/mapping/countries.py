@@ -24,19 +24,31 @@ _XS = "{http://www.w3.org/2001/XMLSchema}"
 
 # The few countries whose NetSuite value is not a camel-cased form of any ISO name.
 _ISO_TO_NETSUITE = {
-    "KR": "_koreaTheRepublicOf", "KP": "_koreaTheDemocraticPeoplesRepublicOf", "MD": "_moldovaTheRepublicOf",
-    "TZ": "_tanzaniaTheUnitedRepublicOf", "VA": "_holySee", "WF": "_wallisAndFutunaIslands",
+    "KR": "_koreaTheRepublicOf",
+    "KP": "_koreaTheDemocraticPeoplesRepublicOf",
+    "MD": "_moldovaTheRepublicOf",
+    "TZ": "_tanzaniaTheUnitedRepublicOf",
+    "VA": "_holySee",
+    "WF": "_wallisAndFutunaIslands",
 }
 # Names people write that are neither ISO names nor codes.
-_ALIASES = {"UK": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "USA": "US", "UNITED STATES OF AMERICA": "US",
-            "TURKEY": "TR"}
+_ALIASES = {
+    "UK": "GB",
+    "GREAT BRITAIN": "GB",
+    "ENGLAND": "GB",
+    "USA": "US",
+    "UNITED STATES OF AMERICA": "US",
+    "TURKEY": "TR",
+}
 
 
 @functools.cache
 def netsuite_countries() -> frozenset[str]:
     root = etree.parse(str(require(NETSUITE_XSD_DIR / "platform.commonTypes.xsd"))).getroot()
     return frozenset(
-        e.attrib["value"] for st in root.iter(f"{_XS}simpleType") if st.get("name") == "Country"
+        e.attrib["value"]
+        for st in root.iter(f"{_XS}simpleType")
+        if st.get("name") == "Country"
         for e in st.iter(f"{_XS}enumeration")
     )
 

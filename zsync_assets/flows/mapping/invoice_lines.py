@@ -21,8 +21,17 @@ from zsync_assets.flows.mapping.netsuite_fields import LINE_ID_FIELD
 # to 2 places); a rate with 8 decimals keeps usage lines (0.002 per call) exact.
 RATE_DECIMALS = 8
 
-_ITEM_COLUMNS = ["id", "invoice_id", "product_rate_plan_charge_id", "charge_name", "quantity", "charge_amount",
-                 "service_start_date", "service_end_date", "rev_rec_start_date"]
+_ITEM_COLUMNS = [
+    "id",
+    "invoice_id",
+    "product_rate_plan_charge_id",
+    "charge_name",
+    "quantity",
+    "charge_amount",
+    "service_start_date",
+    "service_end_date",
+    "rev_rec_start_date",
+]
 _TAX_COLUMNS = ["id", "invoice_item_id", "name", "jurisdiction", "tax_amount", "tax_rate", "tax_code"]
 
 
@@ -49,12 +58,21 @@ def linked_ids(tables: Mapping[str, pl.DataFrame], flow: str) -> dict[str, str]:
     links = table(tables, "zsync.links")
     if links.is_empty():
         return {}
-    rows = links.filter(pl.col("flow") == flow).select(pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
+    rows = links.filter(pl.col("flow") == flow).select(
+        pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8)
+    )
     return dict(rows.iter_rows())
 
 
-def _line(amount: pl.Expr, quantity: pl.Expr, item_id: pl.Expr, description: pl.Expr,
-          rev_start: pl.Expr, rev_end: pl.Expr, zuora_id: pl.Expr) -> list[pl.Expr]:
+def _line(
+    amount: pl.Expr,
+    quantity: pl.Expr,
+    item_id: pl.Expr,
+    description: pl.Expr,
+    rev_start: pl.Expr,
+    rev_end: pl.Expr,
+    zuora_id: pl.Expr,
+) -> list[pl.Expr]:
     rate = (amount / quantity).round(RATE_DECIMALS)
     exact = ((rate * quantity).round(2) - amount).abs() < 0.005
     usable = quantity.is_not_null() & (quantity != 0)
@@ -77,33 +95,51 @@ def invoice_lines(tables: Mapping[str, pl.DataFrame], config: Config, signs: pl.
     `signs` (invoice_id, sign): -1 for an invoice that becomes a credit memo, whose lines carry
     the opposite sign (a credit memo line of 100 credits the customer 100)."""
     charge_links = linked_ids(tables, "items")
-    items = with_columns_if_missing(table(tables, "zuora.invoice_items"), _ITEM_COLUMNS).select(
-        pl.col("id").cast(pl.Utf8).alias("line_id"),
-        pl.col("invoice_id").cast(pl.Utf8),
-        pl.col("product_rate_plan_charge_id").cast(pl.Utf8).alias("charge_id"),
-        pl.col("charge_name").cast(pl.Utf8),
-        pl.col("quantity").cast(pl.Float64),
-        pl.col("charge_amount").cast(pl.Float64),
-        business_date(pl.col("service_start_date")).alias("start"),
-        business_date(pl.col("service_end_date")).alias("end"),
-        business_date(pl.col("rev_rec_start_date")).alias("rev_rec_start"),
-    ).join(signs, on="invoice_id", how="inner")
+    items = (
+        with_columns_if_missing(table(tables, "zuora.invoice_items"), _ITEM_COLUMNS)
+        .select(
+            pl.col("id").cast(pl.Utf8).alias("line_id"),
+            pl.col("invoice_id").cast(pl.Utf8),
+            pl.col("product_rate_plan_charge_id").cast(pl.Utf8).alias("charge_id"),
+            pl.col("charge_name").cast(pl.Utf8),
+            pl.col("quantity").cast(pl.Float64),
+            pl.col("charge_amount").cast(pl.Float64),
+            business_date(pl.col("service_start_date")).alias("start"),
+            business_date(pl.col("service_end_date")).alias("end"),
+            business_date(pl.col("rev_rec_start_date")).alias("rev_rec_start"),
+        )
+        .join(signs, on="invoice_id", how="inner")
+    )
     items = items.with_columns(
         item_ref=pl.col("charge_id").replace_strict(charge_links, default=None, return_dtype=pl.Utf8),
         amount=(pl.col("charge_amount") * pl.col("sign")).round(2),
     )
     item_lines = items.select(
-        "invoice_id", pl.lit(0).alias("kind"), pl.col("start").alias("order_date"),
-        pl.col("charge_name").alias("order_name"), "line_id",
-        *_line(pl.col("amount"), pl.col("quantity"), pl.col("item_ref"), pl.col("charge_name"),
-               # Rev rec dates only once Zuora has them (the trigger may come later, e.g. on
-               # customer acceptance); the recognition period ends with the service period.
-               netsuite_date(pl.col("rev_rec_start")),
-               netsuite_date(pl.when(pl.col("rev_rec_start").is_not_null()).then(pl.col("end"))),
-               pl.col("line_id")),
-        pl.when(pl.col("item_ref").is_null()).then(pl.format(
-            "charge {} ('{}') of invoice item {} is not synced yet (flow items)",
-            pl.col("charge_id").fill_null("?"), pl.col("charge_name").fill_null(""), pl.col("line_id")))
+        "invoice_id",
+        pl.lit(0).alias("kind"),
+        pl.col("start").alias("order_date"),
+        pl.col("charge_name").alias("order_name"),
+        "line_id",
+        *_line(
+            pl.col("amount"),
+            pl.col("quantity"),
+            pl.col("item_ref"),
+            pl.col("charge_name"),
+            # Rev rec dates only once Zuora has them (the trigger may come later, e.g. on
+            # customer acceptance); the recognition period ends with the service period.
+            netsuite_date(pl.col("rev_rec_start")),
+            netsuite_date(pl.when(pl.col("rev_rec_start").is_not_null()).then(pl.col("end"))),
+            pl.col("line_id"),
+        ),
+        pl.when(pl.col("item_ref").is_null())
+        .then(
+            pl.format(
+                "charge {} ('{}') of invoice item {} is not synced yet (flow items)",
+                pl.col("charge_id").fill_null("?"),
+                pl.col("charge_name").fill_null(""),
+                pl.col("line_id"),
+            )
+        )
         .alias("line_blocked"),
         pl.when(pl.col("item_ref").is_null()).then(pl.col("charge_id")).alias("line_blocked_by"),  # flow items
     )
@@ -113,15 +149,28 @@ def invoice_lines(tables: Mapping[str, pl.DataFrame], config: Config, signs: pl.
 def _tax_lines(tables: Mapping[str, pl.DataFrame], config: Config, items: pl.DataFrame) -> pl.DataFrame:
     tax_items = table(tables, "netsuite.tax_items")
     by_name = lookup(tax_items, ["item_id", "display_name"])
-    configured = {code.strip().lower(): by_name.get(name.strip().lower())
-                  for code, name in config.tax_item_by_tax_code.items()}
+    configured = {
+        code.strip().lower(): by_name.get(name.strip().lower()) for code, name in config.tax_item_by_tax_code.items()
+    }
     default = by_name.get((config.default_tax_item or "").strip().lower())
-    taxes = with_columns_if_missing(table(tables, "zuora.taxation_items"), _TAX_COLUMNS).select(
-        pl.col("id").cast(pl.Utf8).alias("tax_id"), pl.col("invoice_item_id").cast(pl.Utf8),
-        pl.col("name").cast(pl.Utf8), pl.col("jurisdiction").cast(pl.Utf8),
-        pl.col("tax_amount").cast(pl.Float64), pl.col("tax_rate").cast(pl.Float64), pl.col("tax_code").cast(pl.Utf8),
-    ).join(items.select("line_id", "invoice_id", "sign", "start", "charge_name"),
-           left_on="invoice_item_id", right_on="line_id", how="inner")
+    taxes = (
+        with_columns_if_missing(table(tables, "zuora.taxation_items"), _TAX_COLUMNS)
+        .select(
+            pl.col("id").cast(pl.Utf8).alias("tax_id"),
+            pl.col("invoice_item_id").cast(pl.Utf8),
+            pl.col("name").cast(pl.Utf8),
+            pl.col("jurisdiction").cast(pl.Utf8),
+            pl.col("tax_amount").cast(pl.Float64),
+            pl.col("tax_rate").cast(pl.Float64),
+            pl.col("tax_code").cast(pl.Utf8),
+        )
+        .join(
+            items.select("line_id", "invoice_id", "sign", "start", "charge_name"),
+            left_on="invoice_item_id",
+            right_on="line_id",
+            how="inner",
+        )
+    )
     taxes = taxes.filter(pl.col("tax_amount").fill_null(0) != 0).with_columns(
         tax_item=pl.coalesce(
             resolve(pl.col("tax_code"), configured),
@@ -131,23 +180,50 @@ def _tax_lines(tables: Mapping[str, pl.DataFrame], config: Config, items: pl.Dat
         ),
         amount=(pl.col("tax_amount") * pl.col("sign")).round(2),
     )
-    description = pl.format("{} ({} {}%)", pl.col("name").fill_null("tax"), pl.col("jurisdiction").fill_null(""),
-                            pl.col("tax_rate").round(4).cast(pl.Utf8).fill_null("?"))
+    description = pl.format(
+        "{} ({} {}%)",
+        pl.col("name").fill_null("tax"),
+        pl.col("jurisdiction").fill_null(""),
+        pl.col("tax_rate").round(4).cast(pl.Utf8).fill_null("?"),
+    )
     return taxes.select(
-        "invoice_id", pl.lit(1).alias("kind"), pl.col("start").alias("order_date"),
-        pl.col("charge_name").alias("order_name"), pl.col("tax_id").alias("line_id"),
-        *_line(pl.col("amount"), pl.lit(1.0), pl.col("tax_item"), description,
-               pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8), pl.col("tax_id")),
-        pl.when(pl.col("tax_item").is_null()).then(pl.format(
-            "no NetSuite tax item for Zuora tax code '{}' (set tax_item_by_tax_code or default_tax_item)",
-            pl.col("tax_code").fill_null(""))).alias("line_blocked"),
+        "invoice_id",
+        pl.lit(1).alias("kind"),
+        pl.col("start").alias("order_date"),
+        pl.col("charge_name").alias("order_name"),
+        pl.col("tax_id").alias("line_id"),
+        *_line(
+            pl.col("amount"),
+            pl.lit(1.0),
+            pl.col("tax_item"),
+            description,
+            pl.lit(None, pl.Utf8),
+            pl.lit(None, pl.Utf8),
+            pl.col("tax_id"),
+        ),
+        pl.when(pl.col("tax_item").is_null())
+        .then(
+            pl.format(
+                "no NetSuite tax item for Zuora tax code '{}' (set tax_item_by_tax_code or default_tax_item)",
+                pl.col("tax_code").fill_null(""),
+            )
+        )
+        .alias("line_blocked"),
         pl.lit(None, pl.Utf8).alias("line_blocked_by"),
     )
 
 
 def _grouped(lines: pl.DataFrame) -> pl.DataFrame:
-    fields = ["item", "quantity", "rate", "amount", "description", "revRecStartDate", "revRecEndDate",
-              "customFieldList"]
+    fields = [
+        "item",
+        "quantity",
+        "rate",
+        "amount",
+        "description",
+        "revRecStartDate",
+        "revRecEndDate",
+        "customFieldList",
+    ]
     return (
         lines.sort(["invoice_id", "kind", "order_date", "order_name", "line_id"], nulls_last=True)
         .group_by("invoice_id", maintain_order=True)

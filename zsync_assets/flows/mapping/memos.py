@@ -34,8 +34,11 @@ def linked(tables: Mapping[str, pl.DataFrame], flow: str, *, reverse: bool = Fal
     links = table(tables, "zsync.links")
     if links.is_empty():
         return {}
-    pairs = links.filter(pl.col("flow") == flow).select(pl.col("source_id").cast(pl.Utf8),
-                                                        pl.col("target_id").cast(pl.Utf8)).iter_rows()
+    pairs = (
+        links.filter(pl.col("flow") == flow)
+        .select(pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
+        .iter_rows()
+    )
     return {t: s for s, t in pairs} if reverse else dict(pairs)
 
 
@@ -53,8 +56,9 @@ def customer_by_account(tables: Mapping[str, pl.DataFrame]) -> dict[str, str]:
     if links.is_empty():
         return {}
     out: dict[str, str] = {}
-    for source_system, source, target in links.filter(pl.col("flow") == "customers").select(
-            "source_system", "source_id", "target_id").iter_rows():
+    for source_system, source, target in (
+        links.filter(pl.col("flow") == "customers").select("source_system", "source_id", "target_id").iter_rows()
+    ):
         zuora, netsuite = (source, target) if source_system == "zuora" else (target, source)
         out[str(zuora)] = str(netsuite)
     return out
@@ -69,7 +73,8 @@ def tax_item_id(tables: Mapping[str, pl.DataFrame], config: Config) -> str | Non
     """The NetSuite tax item for memo tax. Zuora memo items carry a tax amount but no tax code
     (their taxation items are not staged), so memos use `default_tax_item`."""
     return lookup(table(tables, "netsuite.tax_items"), ["item_id", "display_name"]).get(
-        (config.default_tax_item or "").strip().lower())
+        (config.default_tax_item or "").strip().lower()
+    )
 
 
 def day_text(value: Any) -> str | None:
@@ -99,8 +104,13 @@ def body_fields(zuora_id: str, zuora_type: str) -> dict[str, str]:
 
 def line(item_id: str | None, amount: float, description: str | None, zuora_item_id: str) -> dict:
     """One NetSuite item line (quantity 1: a memo credits or charges an amount, not units)."""
-    return {"item": ref(item_id), "quantity": 1.0, "amount": money(amount), "description": description,
-            "customFieldList": {LINE_ID_FIELD: zuora_item_id}}
+    return {
+        "item": ref(item_id),
+        "quantity": 1.0,
+        "amount": money(amount),
+        "description": description,
+        "customFieldList": {LINE_ID_FIELD: zuora_item_id},
+    }
 
 
 def applications(apply_list: str | None) -> list[tuple[str, float, str | None]]:
@@ -110,8 +120,11 @@ def applications(apply_list: str | None) -> list[tuple[str, float, str | None]]:
     data = json.loads(apply_list)
     entries = data.get("apply", []) if isinstance(data, dict) else data
     entries = entries if isinstance(entries, list) else [entries]
-    return [(str(e["doc"]), money(e.get("amount")), e.get("refNum")) for e in entries
-            if e.get("apply", True) and e.get("doc") is not None and money(e.get("amount")) > 0]
+    return [
+        (str(e["doc"]), money(e.get("amount")), e.get("refNum"))
+        for e in entries
+        if e.get("apply", True) and e.get("doc") is not None and money(e.get("amount")) > 0
+    ]
 
 
 def item_lines(item_list: str | None) -> list[dict]:
@@ -128,8 +141,11 @@ def born_in_netsuite(record: Mapping[str, Any], written_by_zsync: set[str]) -> b
     prevention: zsync's externalId prefix, the origin field, or a link of any flow)."""
     external = str(record.get("external_id") or "")
     origin = str(record.get(ORIGIN_FIELD) or "").upper()
-    return not (external.startswith(EXTERNAL_ID_PREFIX) or origin == ORIGIN_ZUORA
-                or str(record.get("internal_id")) in written_by_zsync)
+    return not (
+        external.startswith(EXTERNAL_ID_PREFIX)
+        or origin == ORIGIN_ZUORA
+        or str(record.get("internal_id")) in written_by_zsync
+    )
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:

@@ -44,17 +44,22 @@ def links_of(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> pl.Dat
     if links.is_empty():
         return pl.DataFrame(schema={"source_system": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8})
     return links.filter(pl.col("flow").is_in(list(flows))).select(
-        pl.col("source_system").cast(pl.Utf8), pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
+        pl.col("source_system").cast(pl.Utf8), pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8)
+    )
 
 
 def zuora_to_netsuite(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> dict[str, str]:
     """Zuora id -> NetSuite internal id of every record these flows linked, whichever way each ran
     (a payment born in NetSuite is linked by `netsuite_payments`, one born in Zuora by `payments`)."""
     from_zuora = pl.col("source_system") == "zuora"
-    return dict(links_of(tables, flows).select(
-        pl.when(from_zuora).then("source_id").otherwise("target_id"),
-        pl.when(from_zuora).then("target_id").otherwise("source_id"),
-    ).iter_rows())
+    return dict(
+        links_of(tables, flows)
+        .select(
+            pl.when(from_zuora).then("source_id").otherwise("target_id"),
+            pl.when(from_zuora).then("target_id").otherwise("source_id"),
+        )
+        .iter_rows()
+    )
 
 
 def netsuite_to_zuora(tables: Mapping[str, pl.DataFrame], flows: Iterable[str]) -> dict[str, str]:
@@ -87,10 +92,9 @@ def born_in_zuora(created: list[str]) -> pl.Expr:
 
 def born_in_netsuite(created: list[str]) -> pl.Expr:
     """A staged Zuora document zsync created from a NetSuite transaction (echo prevention)."""
-    return (
-        (pl.col("origin__ns").str.to_lowercase() == ORIGIN_NS_NETSUITE.lower()).fill_null(False)
-        | pl.col("id").is_in(pl.Series(created, dtype=pl.Utf8).implode())
-    )
+    return (pl.col("origin__ns").str.to_lowercase() == ORIGIN_NS_NETSUITE.lower()).fill_null(False) | pl.col(
+        "id"
+    ).is_in(pl.Series(created, dtype=pl.Utf8).implode())
 
 
 def business_date(expr: pl.Expr) -> pl.Expr:
@@ -108,17 +112,26 @@ def before_cutover(day: pl.Expr, cutover, what: str) -> pl.Expr:  # noqa: ANN001
     if cutover is None:
         return pl.lit(None, pl.Utf8)
     return pl.when(day < cutover).then(
-        pl.format(f"{what} date {{}} is before the cutover date {cutover}", day.cast(pl.Utf8)))
+        pl.format(f"{what} date {{}} is before the cutover date {cutover}", day.cast(pl.Utf8))
+    )
 
 
 def body_fields(zuora_id: pl.Expr, zuora_type: str) -> pl.Expr:
     """NetSuite body custom fields of a document born in Zuora (flows/mapping/netsuite_fields.py)."""
-    return pl.struct(zuora_id.alias(TRANSACTION_ZUORA_ID_FIELD), pl.lit(zuora_type).alias(ZUORA_TYPE_FIELD),
-                     pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD)).alias("customFieldList")
+    return pl.struct(
+        zuora_id.alias(TRANSACTION_ZUORA_ID_FIELD),
+        pl.lit(zuora_type).alias(ZUORA_TYPE_FIELD),
+        pl.lit(ORIGIN_ZUORA).alias(ORIGIN_FIELD),
+    ).alias("customFieldList")
 
 
-def apply_lists(applications: pl.DataFrame, owner: str, missing_reason: pl.Expr,
-                missing_flow: pl.Expr | None = None, missing_id: pl.Expr | None = None) -> pl.DataFrame:
+def apply_lists(
+    applications: pl.DataFrame,
+    owner: str,
+    missing_reason: pl.Expr,
+    missing_flow: pl.Expr | None = None,
+    missing_id: pl.Expr | None = None,
+) -> pl.DataFrame:
     """Per owner document: NetSuite `applyList` lines and the reason it cannot be written yet.
 
     `applications` has the owner id column, `doc` (NetSuite internal id of the document applied
@@ -131,7 +144,8 @@ def apply_lists(applications: pl.DataFrame, owner: str, missing_reason: pl.Expr,
         .group_by(owner, maintain_order=True)
         .agg(
             pl.struct(pl.col("doc").cast(pl.Int64), pl.lit(True).alias("apply"), pl.col("amount").round(2))
-            .filter(pl.col("doc").is_not_null()).alias("apply"),
+            .filter(pl.col("doc").is_not_null())
+            .alias("apply"),
             pl.when(pl.col("doc").is_null()).then(missing_reason).drop_nulls().alias("missing"),
             pl.when(pl.col("doc").is_null()).then(missing_flow).drop_nulls().first().alias("apply_blocked_by_flow"),
             pl.when(pl.col("doc").is_null()).then(missing_id).drop_nulls().first().alias("apply_blocked_by_id"),
@@ -151,13 +165,17 @@ _NS_LINE_COLUMNS = ["transaction_internal_id", "apply", "doc", "amount", "ref_nu
 def netsuite_applications(tables: Mapping[str, pl.DataFrame], lines_table: str) -> pl.DataFrame:
     """Applied apply-list lines of staged NetSuite transactions: owner, doc (text), ref_num, amount."""
     lines = with_columns_if_missing(table(tables, lines_table), _NS_LINE_COLUMNS)
-    return lines.select(
-        pl.col("transaction_internal_id").cast(pl.Utf8).alias("owner"),
-        pl.col("doc").cast(pl.Utf8),
-        pl.col("ref_num").cast(pl.Utf8),
-        pl.col("amount").cast(pl.Float64),
-        pl.col("apply").cast(pl.Utf8).str.to_lowercase().is_in(["true", "t", "1"]).alias("applied"),
-    ).filter(pl.col("applied") & (pl.col("amount") > 0)).drop("applied")
+    return (
+        lines.select(
+            pl.col("transaction_internal_id").cast(pl.Utf8).alias("owner"),
+            pl.col("doc").cast(pl.Utf8),
+            pl.col("ref_num").cast(pl.Utf8),
+            pl.col("amount").cast(pl.Float64),
+            pl.col("apply").cast(pl.Utf8).str.to_lowercase().is_in(["true", "t", "1"]).alias("applied"),
+        )
+        .filter(pl.col("applied") & (pl.col("amount") > 0))
+        .drop("applied")
+    )
 
 
 def netsuite_documents(tables: Mapping[str, pl.DataFrame], name: str, columns: list[str]) -> pl.DataFrame:
@@ -165,14 +183,17 @@ def netsuite_documents(tables: Mapping[str, pl.DataFrame], name: str, columns: l
     `deleted` (getDeleted reported it: `netsuite/deletions` set `_deleted_at`)."""
     frame = with_columns_if_missing(table(tables, name), [*columns, DELETED])
     text = [c for c in columns if c not in ("payment", "total", "tran_date", DELETED)]
-    return frame.select(*[pl.col(c).cast(pl.Utf8) for c in text],
-                        *[pl.col(c).cast(pl.Float64) for c in ("payment", "total") if c in columns],
-                        business_date(pl.col("tran_date")).alias("day"),
-                        pl.col(DELETED).is_not_null().alias("deleted"))
+    return frame.select(
+        *[pl.col(c).cast(pl.Utf8) for c in text],
+        *[pl.col(c).cast(pl.Float64) for c in ("payment", "total") if c in columns],
+        business_date(pl.col("tran_date")).alias("day"),
+        pl.col(DELETED).is_not_null().alias("deleted"),
+    )
 
 
-def fixed_fields_changed(tables: Mapping[str, pl.DataFrame], flow: str, mapped: pl.DataFrame,
-                         fields: tuple[str, ...]) -> pl.Series:
+def fixed_fields_changed(
+    tables: Mapping[str, pl.DataFrame], flow: str, mapped: pl.DataFrame, fields: tuple[str, ...]
+) -> pl.Series:
     """Per mapped row: which of `fields` (fixed once the Zuora document exists) differ from
     what was sent, as a blocking reason; null when none did or the record was never sent."""
     links = table(tables, "zsync.links")
@@ -186,7 +207,10 @@ def fixed_fields_changed(tables: Mapping[str, pl.DataFrame], flow: str, mapped: 
         changed = [f for f in fields if old is not None and old.get(f) != payload.get(f)]
         reasons.append(
             f"{', '.join(changed)} changed in NetSuite after the document reached Zuora, where it cannot change: "
-            "reverse it in Zuora by hand" if changed else None)
+            "reverse it in Zuora by hand"
+            if changed
+            else None
+        )
     return pl.Series(reasons, dtype=pl.Utf8)
 
 
@@ -217,8 +241,18 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
     """Per Zuora document: id, number, comment, amount, day, the NetSuite `customer_id`,
     `currency_id` and `applyList` (each application's document resolved through the links),
     and `_skip` / `_blocked` with the reasons every Zuora -> NetSuite settlement flow shares."""
-    columns = ["id", "account_id", spec.number_column, "amount", "currency", spec.date_column, "status", "comment",
-               "origin__ns", DELETED]
+    columns = [
+        "id",
+        "account_id",
+        spec.number_column,
+        "amount",
+        "currency",
+        spec.date_column,
+        "status",
+        "comment",
+        "origin__ns",
+        DELETED,
+    ]
     documents = with_columns_if_missing(table(tables, spec.documents), columns).select(
         *[pl.col(c).cast(pl.Utf8) for c in ["id", "account_id", "currency", "status", "comment", "origin__ns"]],
         pl.col(spec.number_column).cast(pl.Utf8).alias("number"),
@@ -227,35 +261,58 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
         pl.col(DELETED).is_not_null().alias("deleted"),
     )
     targets = [t.column for t in spec.applied_to]
-    applications = with_columns_if_missing(
-        table(tables, spec.applications), [spec.owner_column, "apply_amount", *targets]
-    ).select(
-        pl.col(spec.owner_column).cast(pl.Utf8).alias("owner"),
-        *[pl.col(c).cast(pl.Utf8) for c in targets],
-        pl.col("apply_amount").cast(pl.Float64).alias("amount"),
-    ).filter(pl.col("amount") > 0).with_columns(doc=pl.coalesce([
-        pl.col(t.column).replace_strict(zuora_to_netsuite(tables, t.flows), default=None, return_dtype=pl.Utf8)
-        for t in spec.applied_to]))
+    applications = (
+        with_columns_if_missing(table(tables, spec.applications), [spec.owner_column, "apply_amount", *targets])
+        .select(
+            pl.col(spec.owner_column).cast(pl.Utf8).alias("owner"),
+            *[pl.col(c).cast(pl.Utf8) for c in targets],
+            pl.col("apply_amount").cast(pl.Float64).alias("amount"),
+        )
+        .filter(pl.col("amount") > 0)
+        .with_columns(
+            doc=pl.coalesce(
+                [
+                    pl.col(t.column).replace_strict(
+                        zuora_to_netsuite(tables, t.flows), default=None, return_dtype=pl.Utf8
+                    )
+                    for t in spec.applied_to
+                ]
+            )
+        )
+    )
     unlinked, unlinked_flow, unlinked_id = pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8)
     for t in reversed(spec.applied_to):
         present = pl.col(t.column).is_not_null()
-        unlinked = pl.when(present).then(
-            pl.format(f"{t.label} {{}} is not synced (flow {t.flows[0]})", pl.col(t.column))).otherwise(unlinked)
+        unlinked = (
+            pl.when(present)
+            .then(pl.format(f"{t.label} {{}} is not synced (flow {t.flows[0]})", pl.col(t.column)))
+            .otherwise(unlinked)
+        )
         unlinked_flow = pl.when(present).then(pl.lit(t.flows[0])).otherwise(unlinked_flow)
         unlinked_id = pl.when(present).then(pl.col(t.column)).otherwise(unlinked_id)
-    frame = documents.join(apply_lists(applications, "owner", unlinked, unlinked_flow, unlinked_id),
-                           left_on="id", right_on="owner",
-                           how="left").with_columns(
-        customer_id=pl.col("account_id").replace_strict(zuora_to_netsuite(tables, ["customers"]), default=None,
-                                                        return_dtype=pl.Utf8),
+    frame = documents.join(
+        apply_lists(applications, "owner", unlinked, unlinked_flow, unlinked_id),
+        left_on="id",
+        right_on="owner",
+        how="left",
+    ).with_columns(
+        customer_id=pl.col("account_id").replace_strict(
+            zuora_to_netsuite(tables, ["customers"]), default=None, return_dtype=pl.Utf8
+        ),
         currency_id=resolve(pl.col("currency"), netsuite_currency_ids(tables)),
     )
     echo = born_in_netsuite(created_by(tables, [spec.opposite_flow]))
     skip = (
-        pl.when(echo).then(pl.lit(CAME_FROM_NETSUITE))
-        .when(pl.col("status") != "Processed").then(pl.format(f"{spec.kind} is {{}}", pl.col("status")))
-        .otherwise(pl.coalesce(before_cutover(pl.col("day"), config.cutover_date, spec.kind),
-                               account_left_out(tables, config, pl.col("account_id"))))
+        pl.when(echo)
+        .then(pl.lit(CAME_FROM_NETSUITE))
+        .when(pl.col("status") != "Processed")
+        .then(pl.format(f"{spec.kind} is {{}}", pl.col("status")))
+        .otherwise(
+            pl.coalesce(
+                before_cutover(pl.col("day"), config.cutover_date, spec.kind),
+                account_left_out(tables, config, pl.col("account_id")),
+            )
+        )
     )
     blocked = header_blocked(pl.col("apply_blocked"), account_names(tables))
     by_flow, by_id = header_blocked_by()
@@ -263,7 +320,10 @@ def zuora_settlements(tables: Mapping[str, pl.DataFrame], config: Config, spec: 
     return frame.with_columns(
         pl.when(header_ok).then(pl.col("apply_blocked_by_flow")).otherwise(by_flow).alias("_blocked_by_flow"),
         pl.when(header_ok).then(pl.col("apply_blocked_by_id")).otherwise(by_id).alias("_blocked_by_id"),
-        _skip=skip, _blocked=blocked, _reverse=zuora_reversal(spec.kind, echo))
+        _skip=skip,
+        _blocked=blocked,
+        _reverse=zuora_reversal(spec.kind, echo),
+    )
 
 
 def zuora_reversal(kind: str, echo: pl.Expr) -> pl.Expr:
@@ -271,9 +331,12 @@ def zuora_reversal(kind: str, echo: pl.Expr) -> pl.Expr:
     (`zuora/deletions` marked its staged row), or canceled; never one that came from NetSuite
     (the opposite flow owns it). Over `status` and `deleted`."""
     return (
-        pl.when(echo).then(None)
-        .when(pl.col("deleted")).then(pl.lit(f"{kind} was deleted in Zuora"))
-        .when(pl.col("status") == "Canceled").then(pl.lit(f"{kind} was canceled in Zuora"))
+        pl.when(echo)
+        .then(None)
+        .when(pl.col("deleted"))
+        .then(pl.lit(f"{kind} was deleted in Zuora"))
+        .when(pl.col("status") == "Canceled")
+        .then(pl.lit(f"{kind} was canceled in Zuora"))
     )
 
 
@@ -283,8 +346,9 @@ def netsuite_reversal(kind: str, echo: pl.Expr) -> pl.Expr:
     return pl.when(~echo & pl.col("deleted")).then(pl.lit(f"{kind} was deleted in NetSuite"))
 
 
-def live_refunds(tables: Mapping[str, pl.DataFrame], flows: Iterable[str], owner: str,
-                 applications: pl.DataFrame) -> dict[str, list[str]]:
+def live_refunds(
+    tables: Mapping[str, pl.DataFrame], flows: Iterable[str], owner: str, applications: pl.DataFrame
+) -> dict[str, list[str]]:
     """Document id -> the refunds of it whose counterpart (links of `flows`) still stands.
 
     A refund is applied against its payment (credit memo) in both systems, so neither system lets

@@ -42,11 +42,32 @@ from zsync_assets.flows.mapping.settlement import live_refunds
 MemoKind = Literal["credit", "debit"]
 TAX_LINE_SUFFIX = ":tax"
 
-_MEMO_COLUMNS = ["id", "account_id", "memo_number", "memo_date", "due_date", "status", "currency", "total_amount",
-                 "reason_code", "comment", "comments", "_deleted_at"]
+_MEMO_COLUMNS = [
+    "id",
+    "account_id",
+    "memo_number",
+    "memo_date",
+    "due_date",
+    "status",
+    "currency",
+    "total_amount",
+    "reason_code",
+    "comment",
+    "comments",
+    "_deleted_at",
+]
 _APPLICATION_COLUMNS = ["credit_memo_id", "invoice_id", "debit_memo_id", "amount"]
-_ITEM_COLUMNS = ["id", "credit_memo_id", "debit_memo_id", "amount", "amount_without_tax", "tax_amount",
-                 "charge_name", "product_rate_plan_charge_id", "service_start_date"]
+_ITEM_COLUMNS = [
+    "id",
+    "credit_memo_id",
+    "debit_memo_id",
+    "amount",
+    "amount_without_tax",
+    "tax_amount",
+    "charge_name",
+    "product_rate_plan_charge_id",
+    "service_start_date",
+]
 
 
 def _lines(items: list[dict], synced_items: dict[str, str], tax_item: str | None) -> tuple[list[dict], str | None]:
@@ -56,16 +77,24 @@ def _lines(items: list[dict], synced_items: dict[str, str], tax_item: str | None
         charge = str(item["product_rate_plan_charge_id"])
         netsuite_item = synced_items.get(charge)
         tax = money(item["tax_amount"])
-        net = money(item["amount_without_tax"]) if item["amount_without_tax"] is not None else money(item["amount"]) - tax
+        net = (
+            money(item["amount_without_tax"]) if item["amount_without_tax"] is not None else money(item["amount"]) - tax
+        )
         lines.append(line(netsuite_item, net, item["charge_name"], item["id"]))
         if tax:
-            lines.append(line(tax_item, tax, f"Tax on {item['charge_name'] or 'memo item'}", item["id"] + TAX_LINE_SUFFIX))
+            lines.append(
+                line(tax_item, tax, f"Tax on {item['charge_name'] or 'memo item'}", item["id"] + TAX_LINE_SUFFIX)
+            )
         if blocked is None and netsuite_item is None:
-            blocked = (f"charge {charge} ('{item['charge_name'] or ''}') of memo item {item['id']} "
-                       "is not synced yet (flow items)")
+            blocked = (
+                f"charge {charge} ('{item['charge_name'] or ''}') of memo item {item['id']} "
+                "is not synced yet (flow items)"
+            )
         if blocked is None and tax and tax_item is None:
-            blocked = (f"memo item {item['id']} carries tax {tax} but no NetSuite tax item is set for memos "
-                       "(set default_tax_item)")
+            blocked = (
+                f"memo item {item['id']} carries tax {tax} but no NetSuite tax item is set for memos "
+                "(set default_tax_item)"
+            )
     return lines, blocked or (None if lines else "memo has no items")
 
 
@@ -80,8 +109,9 @@ def _credit_applications(tables: Mapping[str, pl.DataFrame]) -> dict[str, list[t
     return out
 
 
-def _apply_list(applied: list[tuple[str, str, float]], synced: Mapping[str, Mapping[str, str]]
-                ) -> tuple[dict | None, str | None]:
+def _apply_list(
+    applied: list[tuple[str, str, float]], synced: Mapping[str, Mapping[str, str]]
+) -> tuple[dict | None, str | None]:
     """(NetSuite `applyList` on the linked invoices, why it cannot be written yet). A debit memo
     is a NetSuite invoice too (flow debit_memos)."""
     amounts: dict[str, float] = {}
@@ -95,8 +125,9 @@ def _apply_list(applied: list[tuple[str, str, float]], synced: Mapping[str, Mapp
     return ({"apply": lines} if lines else None), None
 
 
-def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], config: Config,
-                                        kind: MemoKind) -> pl.DataFrame:
+def netsuite_documents_from_zuora_memos(
+    tables: Mapping[str, pl.DataFrame], config: Config, kind: MemoKind
+) -> pl.DataFrame:
     parent = f"{kind}_memo_id"
     items_by_memo: dict[str, list[dict]] = {}
     for item in records(tables, f"zuora.{kind}_memo_items", _ITEM_COLUMNS):
@@ -122,8 +153,9 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
             "currency": ref(currency),
             "tranDate": netsuite_day(memo["memo_date"]),
             "tranId": memo["memo_number"],
-            "memo": f"Zuora {label} {memo['memo_number']}" + (f" ({memo['reason_code']})" if memo["reason_code"] else "")
-                    + (f": {comment}" if (comment := memo["comment"] or memo["comments"]) else ""),
+            "memo": f"Zuora {label} {memo['memo_number']}"
+            + (f" ({memo['reason_code']})" if memo["reason_code"] else "")
+            + (f": {comment}" if (comment := memo["comment"] or memo["comments"]) else ""),
             "itemList": {"item": lines, "replaceAll": True} if lines else None,
             "customFieldList": body_fields(memo["id"], f"{kind.upper()}_MEMO"),
             "_skip": None if memo["status"] == "Posted" else f"{label} is {memo['status'] or 'without a status'}",
@@ -132,15 +164,19 @@ def netsuite_documents_from_zuora_memos(tables: Mapping[str, pl.DataFrame], conf
             "_label": record_name(memo["memo_number"], None, memo["id"]),
             "_blocked": (
                 f"account {accounts.get(str(memo['account_id']), memo['account_id'])} is not synced yet "
-                "(flow customers)" if customer is None
-                else f"no NetSuite currency with ISO code '{memo['currency'] or ''}'" if currency is None
+                "(flow customers)"
+                if customer is None
+                else f"no NetSuite currency with ISO code '{memo['currency'] or ''}'"
+                if currency is None
                 else apply_blocked or lines_blocked
             ),
         }
         row["_reverse"] = _reversal(label, memo, str(memo["id"]) in synced)
         if str(memo["id"]) in refunded:
-            row["_reverse_blocked"] = (f"its refund(s) {', '.join(refunded[str(memo['id'])])} still stand in NetSuite: "
-                                       "they are reversed first (flow refunds)")
+            row["_reverse_blocked"] = (
+                f"its refund(s) {', '.join(refunded[str(memo['id'])])} still stand in NetSuite: "
+                "they are reversed first (flow refunds)"
+            )
         if kind == "debit":
             row["dueDate"] = netsuite_day(memo["due_date"])
         elif apply_list:

@@ -56,9 +56,19 @@ class Governor:
             self.in_flight -= 1
 
 
-def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
-               search_id_ttl_s: float = 900.0, latency_per_record_ms: float = 0.0, max_skew_s: int = MAX_SKEW_S,
-               deleted_page_size: int = 1000, time_zone: str | None = None, **credentials: str) -> Starlette:
+def create_app(
+    data_dir: Path,
+    *,
+    seed: int,
+    size: int,
+    concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
+    search_id_ttl_s: float = 900.0,
+    latency_per_record_ms: float = 0.0,
+    max_skew_s: int = MAX_SKEW_S,
+    deleted_page_size: int = 1000,
+    time_zone: str | None = None,
+    **credentials: str,
+) -> Starlette:
     """`time_zone`: the account's (IANA name; default NETSUITE_SANDBOX_TIME_ZONE, else America/Los_Angeles)."""
     data_dir = Path(data_dir)
     files = vendor_files()  # every vendor file present, or an error naming the missing one
@@ -71,8 +81,14 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
     clock = AccountClock(time_zone)
     if store.is_empty():
         seed_account(store, clock, seed=seed, size=size)
-    service = NetSuiteService(store, PassportVerifier(creds, max_skew_s), clock, search_id_ttl_s=search_id_ttl_s,
-                              latency_per_record_ms=latency_per_record_ms, deleted_page_size=deleted_page_size)
+    service = NetSuiteService(
+        store,
+        PassportVerifier(creds, max_skew_s),
+        clock,
+        search_id_ttl_s=search_id_ttl_s,
+        latency_per_record_ms=latency_per_record_ms,
+        deleted_page_size=deleted_page_size,
+    )
     injector = FaultInjector()
     governor = Governor(concurrency_limit)
 
@@ -108,10 +124,14 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
             if decision.error_status:
                 if decision.error_html:
                     return HTMLResponse(*html_error_page(decision.error_status))
-                return soap.fault_response(soap.SoapFault(
-                    "unexpectedErrorFault", decision.error_code or "UNEXPECTED_ERROR",
-                    f"{decision.error_code or 'An unexpected error occurred'} (injected fault).",
-                    http_status=decision.error_status))
+                return soap.fault_response(
+                    soap.SoapFault(
+                        "unexpectedErrorFault",
+                        decision.error_code or "UNEXPECTED_ERROR",
+                        f"{decision.error_code or 'An unexpected error occurred'} (injected fault).",
+                        http_status=decision.error_status,
+                    )
+                )
             outcome = await run_in_threadpool(service.handle, envelope)
             if outcome.committed:
                 injector.count("writes")
@@ -124,10 +144,19 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
             governor.leave()
 
     async def info(request: Request) -> JSONResponse:
-        return JSONResponse({"sandbox": "netsuite", "account": creds.account, "wsdl": WSDL_PATH,
-                             "endpoint": ENDPOINT_PATH, "concurrency_limit": governor.limit,
-                             "in_flight": governor.in_flight, "peak_in_flight": governor.peak,
-                             "time_zone": clock.time_zone, "now": clock.stamp()})
+        return JSONResponse(
+            {
+                "sandbox": "netsuite",
+                "account": creds.account,
+                "wsdl": WSDL_PATH,
+                "endpoint": ENDPOINT_PATH,
+                "concurrency_limit": governor.limit,
+                "in_flight": governor.in_flight,
+                "peak_in_flight": governor.peak,
+                "time_zone": clock.time_zone,
+                "now": clock.stamp(),
+            }
+        )
 
     async def set_clock(request: Request) -> JSONResponse:
         """{"now": ISO 8601 with offset} runs the account clock from then on; DELETE: real time."""
@@ -154,8 +183,9 @@ def create_app(data_dir: Path, *, seed: int, size: int, concurrency_limit: int =
             try:
                 periods.close_through(store, date.fromisoformat(text))
             except ValueError:
-                return JSONResponse({"error": f"closed_through must be a date (YYYY-MM-DD); got {text!r}"},
-                                    status_code=400)
+                return JSONResponse(
+                    {"error": f"closed_through must be a date (YYYY-MM-DD); got {text!r}"}, status_code=400
+                )
         last = periods.closed_through(store)
         return JSONResponse({"closed_through": last.isoformat() if last else None})
 

@@ -47,8 +47,15 @@ class TbaCredentials:
         return f"TbaCredentials(account={self.account!r}, consumer_key={self.consumer_key!r}, token_id=...)"
 
 
-def tba_signature(account: str, consumer_key: str, token: str, nonce: str, timestamp: int | str,
-                  consumer_secret: str, token_secret: str) -> str:
+def tba_signature(
+    account: str,
+    consumer_key: str,
+    token: str,
+    nonce: str,
+    timestamp: int | str,
+    consumer_secret: str,
+    token_secret: str,
+) -> str:
     base = "&".join([account, consumer_key, token, nonce, str(timestamp)])
     key = f"{consumer_secret}&{token_secret}"
     return base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()).decode()
@@ -84,8 +91,9 @@ class PassportVerifier:
         timestamp = int(passport.get("timestamp") or 0)
         if abs(time.time() - timestamp) > self.max_skew_s:
             raise AuthError("timestamp is more than 5 minutes off the server clock")
-        expected = tba_signature(c.account, c.consumer_key, c.token_id, nonce, timestamp,
-                                 c.consumer_secret, c.token_secret)
+        expected = tba_signature(
+            c.account, c.consumer_key, c.token_id, nonce, timestamp, c.consumer_secret, c.token_secret
+        )
         if not hmac.compare_digest(expected, value or ""):
             raise AuthError("signature does not match")
         with self._lock:

@@ -52,10 +52,19 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
         open_amount = available(store, doc, excluding_source=internal_id)
         amount = line.get("amount", open_amount)
         if amount <= 0 or amount > open_amount + 0.005:
-            raise RecordError("USER_ERROR", f"Apply line {number}: amount {amount} is more than the {open_amount} "
-                                       f"remaining on document {line['doc']}.")
-        line.update(apply=True, amount=round(amount, 2), due=open_amount, total=doc["data"].get("total"),
-                    refNum=doc["data"].get("tranId"), type=doc["record_type"])
+            raise RecordError(
+                "USER_ERROR",
+                f"Apply line {number}: amount {amount} is more than the {open_amount} "
+                f"remaining on document {line['doc']}.",
+            )
+        line.update(
+            apply=True,
+            amount=round(amount, 2),
+            due=open_amount,
+            total=doc["data"].get("total"),
+            refNum=doc["data"].get("tranId"),
+            type=doc["record_type"],
+        )
         applications.append((doc["internal_id"], round(amount, 2)))
     applied = round(sum(a for _, a in applications), 2)
     if kind.record_type == "customerRefund":
@@ -66,8 +75,9 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
         capacity = data.get("payment", 0.0) if kind.record_type == "customerPayment" else data.get("total", 0.0)
         capacity -= store.applied_to(internal_id)  # refunds already taken from it
         if applied > capacity + 0.005:
-            raise RecordError("USER_ERROR",
-                              f"The total applied ({applied}) is more than the amount available ({capacity}).")
+            raise RecordError(
+                "USER_ERROR", f"The total applied ({applied}) is more than the amount available ({capacity})."
+            )
     store.set_applications(internal_id, applications)
     store.save(kind.record_type, internal_id, data, data.get(kind.name_field))
     refresh(store, sorted(set(before) | {d for d, _ in applications} | {internal_id}), stamp)

@@ -25,8 +25,19 @@ DEFAULT_TIME_ZONE = "America/Los_Angeles"
 TIME_ZONE_ENV = "NETSUITE_SANDBOX_TIME_ZONE"
 
 # Date fields of the records the sandbox implements (xsd:dateTime in the vendor schema, a day in NetSuite).
-BUSINESS_DATES = frozenset({"tranDate", "dueDate", "startDate", "endDate", "revRecStartDate", "revRecEndDate",
-                            "shipDate", "saleEffectiveDate", "tranIdDate"})
+BUSINESS_DATES = frozenset(
+    {
+        "tranDate",
+        "dueDate",
+        "startDate",
+        "endDate",
+        "revRecStartDate",
+        "revRecEndDate",
+        "shipDate",
+        "saleEffectiveDate",
+        "tranIdDate",
+    }
+)
 
 
 class AccountClock:

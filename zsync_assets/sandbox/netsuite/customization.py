@@ -18,8 +18,12 @@ from typing import Any
 
 from zsync_assets.sandbox.netsuite import records
 
-KIND_BY_PREFIX = {"custentity": "entityCustomField", "custitem": "itemCustomField",
-                  "custbody": "transactionBodyCustomField", "custcol": "transactionColumnCustomField"}
+KIND_BY_PREFIX = {
+    "custentity": "entityCustomField",
+    "custitem": "itemCustomField",
+    "custbody": "transactionBodyCustomField",
+    "custcol": "transactionColumnCustomField",
+}
 FIRST_INTERNAL_ID = 100  # custom field definitions have internal ids of their own
 
 
@@ -30,9 +34,11 @@ def _label(script_id: str) -> str:
 
 def get_customization_id(request: dict[str, Any]) -> dict[str, Any]:
     kind = (request.get("customizationType") or {}).get("getCustomizationType")
-    refs = [{"internalId": str(FIRST_INTERNAL_ID + n), "type": kind, "scriptId": script_id, "name": _label(script_id)}
-            for n, script_id in enumerate(sorted(records.CUSTOM_FIELDS))
-            if KIND_BY_PREFIX.get(script_id.split("_", 1)[0]) == kind]
+    refs = [
+        {"internalId": str(FIRST_INTERNAL_ID + n), "type": kind, "scriptId": script_id, "name": _label(script_id)}
+        for n, script_id in enumerate(sorted(records.CUSTOM_FIELDS))
+        if KIND_BY_PREFIX.get(script_id.split("_", 1)[0]) == kind
+    ]
     result: dict[str, Any] = {"status": {"isSuccess": True}, "totalRecords": len(refs)}
     if refs:
         result["customizationRefList"] = {"customizationRef": refs}

@@ -33,8 +33,10 @@ def get_deleted(store: Store, clock: AccountClock, request: dict, *, page_size: 
         raise SearchError("INVALID_RCRD_TYPE", f"Unknown record type(s) for getDeleted: {', '.join(unknown)}.")
     lacking = [t for t in types if t not in KINDS]
     if lacking:
-        raise SearchError("FEATURE_DISABLED", f"The feature required to access {', '.join(lacking)} records is not "
-                                              f"enabled in this account.")
+        raise SearchError(
+            "FEATURE_DISABLED",
+            f"The feature required to access {', '.join(lacking)} records is not enabled in this account.",
+        )
     rows = store.deleted(tuple(types))
     if flt.get("deletedDate"):
         rows = [r for r in rows if match(flt["deletedDate"], r["deleted_date"], clock)]
@@ -42,9 +44,14 @@ def get_deleted(store: Store, clock: AccountClock, request: dict, *, page_size: 
     index = int(request.get("pageIndex") or 1)
     if not 1 <= index <= total_pages:
         raise SearchError("INVALID_PAGE_INDEX", f"pageIndex must be between 1 and {total_pages}.")
-    page = rows[(index - 1) * page_size:index * page_size]
-    result = {"status": {"isSuccess": True}, "totalRecords": len(rows), "pageSize": page_size,
-              "totalPages": total_pages, "pageIndex": index}
+    page = rows[(index - 1) * page_size : index * page_size]
+    result = {
+        "status": {"isSuccess": True},
+        "totalRecords": len(rows),
+        "pageSize": page_size,
+        "totalPages": total_pages,
+        "pageIndex": index,
+    }
     if page:
         result["deletedRecordList"] = {"deletedRecord": [_deleted_record(r) for r in page]}
     return result

@@ -33,8 +33,9 @@ def merge(existing: dict, incoming: dict) -> dict:
                 old = lines.get(number, {})
                 lines[number] = {**old, **line}
                 if "customFieldList" in line and "customFieldList" in old:
-                    lines[number]["customFieldList"] = merge_custom_fields(old["customFieldList"],
-                                                                           line["customFieldList"])
+                    lines[number]["customFieldList"] = merge_custom_fields(
+                        old["customFieldList"], line["customFieldList"]
+                    )
             data[key] = {**data[key], child: [lines[n] for n in sorted(lines)]}
         else:
             data[key] = value
@@ -47,5 +48,8 @@ def merge_custom_fields(existing: dict | None, incoming: dict) -> dict:
     fields = {f.get("scriptId"): f for f in (existing or {}).get("customField", [])}
     for field in incoming.get("customField", []):
         fields[field.get("scriptId")] = field
-    return {**(existing or {}), **{k: v for k, v in incoming.items() if k != "customField"},
-            "customField": list(fields.values())}
+    return {
+        **(existing or {}),
+        **{k: v for k, v in incoming.items() if k != "customField"},
+        "customField": list(fields.values()),
+    }

@@ -41,5 +41,7 @@ def closed_period_refusal(store: Store, clock: AccountClock, data: dict) -> str 
     day = clock.day(data["tranDate"])
     if day > last:
         return None
-    return (f"The transaction date {day.isoformat()} falls in a closed accounting period (closed through "
-            f"{last.isoformat()}). You cannot delete a transaction in a closed period.")
+    return (
+        f"The transaction date {day.isoformat()} falls in a closed accounting period (closed through "
+        f"{last.isoformat()}). You cannot delete a transaction in a closed period."
+    )

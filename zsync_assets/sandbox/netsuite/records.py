@@ -65,39 +65,117 @@ _NO_TIMESTAMPS: _Timestamps = {"created_field": None, "modified_field": None}
 # A sales tax item may also be an item line of its own (legacy tax: tax charged as a line).
 _LINE_REFS = {"item": ITEM_TYPES + ("salesTaxItem",), "taxCode": ("salesTaxItem",)}
 
-KINDS: dict[str, RecordKind] = {k.record_type: k for k in [
-    RecordKind("customer", clark(RELATIONSHIPS, "Customer"), "customer", "entityId",
-               required=("subsidiary",),  # + companyName, or firstName/lastName: required_for
-               refs={"parent": ("customer",), **_ENTITY_REFS}, custom_prefix="custentity",
-               created_field="dateCreated"),
-    RecordKind("nonInventorySaleItem", clark(ACCOUNTING, "NonInventorySaleItem"), "item", "itemId",
-               required=("itemId", "incomeAccount"), refs={"incomeAccount": ("account",)},
-               custom_prefix="custitem"),
-    RecordKind("serviceSaleItem", clark(ACCOUNTING, "ServiceSaleItem"), "item", "itemId",
-               required=("itemId", "incomeAccount"), refs={"incomeAccount": ("account",)},
-               custom_prefix="custitem"),
-    RecordKind("invoice", clark(SALES, "Invoice"), "invoice", "tranId", required=("entity", "itemList"),
-               refs={"entity": ("customer",), "createdFrom": ("salesOrder",), **_ENTITY_REFS},
-               line_refs=_LINE_REFS, custom_prefix="custbody"),
-    RecordKind("salesOrder", clark(SALES, "SalesOrder"), "salesOrder", "tranId", required=("entity", "itemList"),
-               refs={"entity": ("customer",), **_ENTITY_REFS}, line_refs=_LINE_REFS, custom_prefix="custbody"),
-    RecordKind("customerPayment", clark(CUSTOMERS, "CustomerPayment"), "customerPayment", "tranId",
-               required=("customer", "payment"), refs={"customer": ("customer",), **_ENTITY_REFS},
-               custom_prefix="custbody"),
-    RecordKind("customerRefund", clark(CUSTOMERS, "CustomerRefund"), "customerRefund", "tranId",
-               required=("customer", "applyList"), refs={"customer": ("customer",), **_ENTITY_REFS},
-               custom_prefix="custbody"),
-    RecordKind("creditMemo", clark(CUSTOMERS, "CreditMemo"), "creditMemo", "tranId", required=("entity", "itemList"),
-               refs={"entity": ("customer",), "createdFrom": ("invoice",), **_ENTITY_REFS},
-               line_refs=_LINE_REFS, custom_prefix="custbody"),
-    RecordKind("subsidiary", clark(ACCOUNTING, "Subsidiary"), "subsidiary", "name", required=("name", "currency"),
-               refs={"parent": ("subsidiary",), "currency": ("currency",)}, **_NO_TIMESTAMPS),
-    RecordKind("currency", clark(ACCOUNTING, "Currency"), "currency", "name", required=("name", "symbol"), **_NO_TIMESTAMPS),
-    RecordKind("term", clark(ACCOUNTING, "Term"), "term", "name", required=("name",), **_NO_TIMESTAMPS),
-    RecordKind("account", clark(ACCOUNTING, "Account"), "account", "acctName", required=("acctName", "acctType"),
-               refs={"currency": ("currency",)}, **_NO_TIMESTAMPS),
-    RecordKind("salesTaxItem", clark(ACCOUNTING, "SalesTaxItem"), "item", "itemId", required=("itemId", "rate"), **_NO_TIMESTAMPS),
-]}
+KINDS: dict[str, RecordKind] = {
+    k.record_type: k
+    for k in [
+        RecordKind(
+            "customer",
+            clark(RELATIONSHIPS, "Customer"),
+            "customer",
+            "entityId",
+            required=("subsidiary",),  # + companyName, or firstName/lastName: required_for
+            refs={"parent": ("customer",), **_ENTITY_REFS},
+            custom_prefix="custentity",
+            created_field="dateCreated",
+        ),
+        RecordKind(
+            "nonInventorySaleItem",
+            clark(ACCOUNTING, "NonInventorySaleItem"),
+            "item",
+            "itemId",
+            required=("itemId", "incomeAccount"),
+            refs={"incomeAccount": ("account",)},
+            custom_prefix="custitem",
+        ),
+        RecordKind(
+            "serviceSaleItem",
+            clark(ACCOUNTING, "ServiceSaleItem"),
+            "item",
+            "itemId",
+            required=("itemId", "incomeAccount"),
+            refs={"incomeAccount": ("account",)},
+            custom_prefix="custitem",
+        ),
+        RecordKind(
+            "invoice",
+            clark(SALES, "Invoice"),
+            "invoice",
+            "tranId",
+            required=("entity", "itemList"),
+            refs={"entity": ("customer",), "createdFrom": ("salesOrder",), **_ENTITY_REFS},
+            line_refs=_LINE_REFS,
+            custom_prefix="custbody",
+        ),
+        RecordKind(
+            "salesOrder",
+            clark(SALES, "SalesOrder"),
+            "salesOrder",
+            "tranId",
+            required=("entity", "itemList"),
+            refs={"entity": ("customer",), **_ENTITY_REFS},
+            line_refs=_LINE_REFS,
+            custom_prefix="custbody",
+        ),
+        RecordKind(
+            "customerPayment",
+            clark(CUSTOMERS, "CustomerPayment"),
+            "customerPayment",
+            "tranId",
+            required=("customer", "payment"),
+            refs={"customer": ("customer",), **_ENTITY_REFS},
+            custom_prefix="custbody",
+        ),
+        RecordKind(
+            "customerRefund",
+            clark(CUSTOMERS, "CustomerRefund"),
+            "customerRefund",
+            "tranId",
+            required=("customer", "applyList"),
+            refs={"customer": ("customer",), **_ENTITY_REFS},
+            custom_prefix="custbody",
+        ),
+        RecordKind(
+            "creditMemo",
+            clark(CUSTOMERS, "CreditMemo"),
+            "creditMemo",
+            "tranId",
+            required=("entity", "itemList"),
+            refs={"entity": ("customer",), "createdFrom": ("invoice",), **_ENTITY_REFS},
+            line_refs=_LINE_REFS,
+            custom_prefix="custbody",
+        ),
+        RecordKind(
+            "subsidiary",
+            clark(ACCOUNTING, "Subsidiary"),
+            "subsidiary",
+            "name",
+            required=("name", "currency"),
+            refs={"parent": ("subsidiary",), "currency": ("currency",)},
+            **_NO_TIMESTAMPS,
+        ),
+        RecordKind(
+            "currency", clark(ACCOUNTING, "Currency"), "currency", "name", required=("name", "symbol"), **_NO_TIMESTAMPS
+        ),
+        RecordKind("term", clark(ACCOUNTING, "Term"), "term", "name", required=("name",), **_NO_TIMESTAMPS),
+        RecordKind(
+            "account",
+            clark(ACCOUNTING, "Account"),
+            "account",
+            "acctName",
+            required=("acctName", "acctType"),
+            refs={"currency": ("currency",)},
+            **_NO_TIMESTAMPS,
+        ),
+        RecordKind(
+            "salesTaxItem",
+            clark(ACCOUNTING, "SalesTaxItem"),
+            "item",
+            "itemId",
+            required=("itemId", "rate"),
+            **_NO_TIMESTAMPS,
+        ),
+    ]
+}
 KIND_BY_XSD = {k.xsd_type: k for k in KINDS.values()}
 
 # Custom fields that exist in the seeded account (README "NetSuite custom fields"): script id -> value type.
@@ -117,9 +195,13 @@ CUSTOM_FIELDS: dict[str, str] = {
 
 # Transaction and item `type` values of the search enums (TransactionSearchBasic / ItemSearchBasic).
 SEARCH_TYPE_VALUES = {
-    "_invoice": "invoice", "_salesOrder": "salesOrder", "_customerPayment": "customerPayment",
-    "_customerRefund": "customerRefund", "_creditMemo": "creditMemo",
-    "_nonInventoryItem": "nonInventorySaleItem", "_service": "serviceSaleItem",
+    "_invoice": "invoice",
+    "_salesOrder": "salesOrder",
+    "_customerPayment": "customerPayment",
+    "_customerRefund": "customerRefund",
+    "_creditMemo": "creditMemo",
+    "_nonInventoryItem": "nonInventorySaleItem",
+    "_service": "serviceSaleItem",
 }
 
 

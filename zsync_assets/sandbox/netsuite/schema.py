@@ -82,9 +82,7 @@ def wrapper_schema(xsd_files: list[Path]) -> etree.XMLSchema:
     for xsd in xsd_files:
         ns = etree.parse(str(xsd)).getroot().get("targetNamespace")
         imports.append(f'<xs:import namespace="{ns}" schemaLocation="{xsd.as_uri()}"/>')
-    wrapper = (
-        f'<xs:schema xmlns:xs="{XS}" targetNamespace="urn:zsync-xsd-wrapper">' + "".join(imports) + "</xs:schema>"
-    )
+    wrapper = f'<xs:schema xmlns:xs="{XS}" targetNamespace="urn:zsync-xsd-wrapper">' + "".join(imports) + "</xs:schema>"
     return etree.XMLSchema(etree.fromstring(wrapper.encode()))
 
 

@@ -76,15 +76,20 @@ def criteria_of(search_record: dict) -> tuple[str, dict[str, Any]]:
         if search_record.get("savedSearchId") or search_record.get("savedSearchScriptId"):
             raise SearchError("INVALID_SAVED_SRCH", "This account has no saved searches (the sandbox has none).")
         if _has_criteria(search_record.get("columns")):
-            raise SearchError("INVALID_SRCH", "The sandbox does not implement search columns (advanced search "
-                                              "results as searchRowList); send criteria only.")
+            raise SearchError(
+                "INVALID_SRCH",
+                "The sandbox does not implement search columns (advanced search "
+                "results as searchRowList); send criteria only.",
+            )
         search_record = search_record.get("criteria") or {}
         form = "Search"
     if form == "Search":
         joins = [k for k, v in search_record.items() if k not in (TYPE_KEY, "basic") and _has_criteria(v)]
         if joins:
-            raise SearchError("INVALID_SRCH_CRITERIA", f"The sandbox does not implement join criteria "
-                                                       f"({', '.join(joins)}); send basic criteria only.")
+            raise SearchError(
+                "INVALID_SRCH_CRITERIA",
+                f"The sandbox does not implement join criteria ({', '.join(joins)}); send basic criteria only.",
+            )
         search_record = search_record.get("basic") or {}
     return record, {k: v for k, v in search_record.items() if k != TYPE_KEY}
 
@@ -106,13 +111,18 @@ class Searcher:
         targets = SEARCH_TARGETS.get(record)
         if targets is None:
             name = record[:1].lower() + record[1:]
-            raise SearchError("FEATURE_DISABLED", f"The feature required to search {name} records is not "
-                                                  f"enabled in this account (the sandbox searches "
-                                                  f"{', '.join(SEARCH_TARGETS)}).")
+            raise SearchError(
+                "FEATURE_DISABLED",
+                f"The feature required to search {name} records is not "
+                f"enabled in this account (the sandbox searches "
+                f"{', '.join(SEARCH_TARGETS)}).",
+            )
         page_size = preferences.get("pageSize") or DEFAULT_PAGE_SIZE
         if not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
-            raise SearchError("INVALID_SEARCH_PAGE_SIZE",
-                              f"pageSize must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; got {page_size}.")
+            raise SearchError(
+                "INVALID_SEARCH_PAGE_SIZE",
+                f"pageSize must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; got {page_size}.",
+            )
         session = SearchSession(targets, criteria, page_size, preferences.get("bodyFieldsOnly", True), time.time())
         search_id = f"WEBSERVICES_{uuid.uuid4().hex}"
         with self._lock:
@@ -134,10 +144,16 @@ class Searcher:
         total_pages = max(1, math.ceil(len(hits) / session.page_size))
         if not 1 <= page_index <= total_pages:
             raise SearchError("INVALID_PAGE_INDEX", f"pageIndex {page_index} is outside 1..{total_pages}.")
-        page = hits[(page_index - 1) * session.page_size: page_index * session.page_size]
+        page = hits[(page_index - 1) * session.page_size : page_index * session.page_size]
         records = [as_record(r, body_fields_only=session.body_fields_only) for r in page]
-        result = {"status": {"isSuccess": True}, "totalRecords": len(hits), "pageSize": session.page_size,
-                  "totalPages": total_pages, "pageIndex": page_index, "searchId": search_id}
+        result = {
+            "status": {"isSuccess": True},
+            "totalRecords": len(hits),
+            "pageSize": session.page_size,
+            "totalPages": total_pages,
+            "pageIndex": page_index,
+            "searchId": search_id,
+        }
         if records:
             result["recordList"] = {"record": records}
         return result
@@ -177,8 +193,10 @@ def _field_value(row: dict, field: str) -> Any:
 def matches(row: dict, criteria: dict[str, Any], clock: AccountClock) -> bool:
     for field, criterion in criteria.items():
         if field == "customFieldList":
-            values = {f.get("scriptId"): f.get("value") for f in
-                      (row["data"].get("customFieldList") or {}).get("customField", [])}
+            values = {
+                f.get("scriptId"): f.get("value")
+                for f in (row["data"].get("customFieldList") or {}).get("customField", [])
+            }
             if not all(match(c, values.get(c.get("scriptId")), clock) for c in criterion.get("customField", [])):
                 return False
         elif field == "mainLine":
@@ -215,9 +233,15 @@ def match(criterion: dict, value: Any, clock: AccountClock) -> bool:
 def _match_string(op: str, value: str, wanted: str) -> bool:
     v, w = value.lower(), wanted.lower()
     return {
-        "is": v == w, "isNot": v != w, "contains": w in v, "doesNotContain": w not in v,
-        "startsWith": v.startswith(w), "doesNotStartWith": not v.startswith(w),
-        "empty": v == "", "notEmpty": v != "", "hasKeywords": all(k in v for k in w.split()),
+        "is": v == w,
+        "isNot": v != w,
+        "contains": w in v,
+        "doesNotContain": w not in v,
+        "startsWith": v.startswith(w),
+        "doesNotStartWith": not v.startswith(w),
+        "empty": v == "",
+        "notEmpty": v != "",
+        "hasKeywords": all(k in v for k in w.split()),
     }.get(op, False)
 
 
@@ -240,10 +264,16 @@ def _match_date(op: str, value: Any, criterion: dict, clock: AccountClock) -> bo
         inside = first <= have <= second
         return inside if op == "within" else not inside
     return {
-        "on": clock.day(have) == clock.day(first), "notOn": clock.day(have) != clock.day(first),
-        "before": have < first, "notBefore": have >= first, "after": have > first, "notAfter": have <= first,
-        "onOrBefore": have <= first, "notOnOrBefore": have > first,
-        "onOrAfter": have >= first, "notOnOrAfter": have < first,
+        "on": clock.day(have) == clock.day(first),
+        "notOn": clock.day(have) != clock.day(first),
+        "before": have < first,
+        "notBefore": have >= first,
+        "after": have > first,
+        "notAfter": have <= first,
+        "onOrBefore": have <= first,
+        "notOnOrBefore": have > first,
+        "onOrAfter": have >= first,
+        "notOnOrAfter": have < first,
     }.get(op, False)
 
 
@@ -251,7 +281,11 @@ def _match_number(op: str, value: Any, wanted: Any, wanted2: Any) -> bool:
     if value is None or wanted is None:
         return op == "empty"
     return {
-        "equalTo": value == wanted, "notEqualTo": value != wanted, "greaterThan": value > wanted,
-        "lessThan": value < wanted, "greaterThanOrEqualTo": value >= wanted, "lessThanOrEqualTo": value <= wanted,
+        "equalTo": value == wanted,
+        "notEqualTo": value != wanted,
+        "greaterThan": value > wanted,
+        "lessThan": value < wanted,
+        "greaterThanOrEqualTo": value >= wanted,
+        "lessThanOrEqualTo": value <= wanted,
         "between": wanted2 is not None and wanted <= value <= wanted2,
     }.get(op, False)

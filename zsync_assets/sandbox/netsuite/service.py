@@ -51,9 +51,16 @@ class Outcome:
 
 
 class NetSuiteService:
-    def __init__(self, store: Store, verifier: PassportVerifier, clock: AccountClock, *,
-                 search_id_ttl_s: float = 900.0, latency_per_record_ms: float = 0.0,
-                 deleted_page_size: int = DELETED_PAGE_SIZE):
+    def __init__(
+        self,
+        store: Store,
+        verifier: PassportVerifier,
+        clock: AccountClock,
+        *,
+        search_id_ttl_s: float = 900.0,
+        latency_per_record_ms: float = 0.0,
+        deleted_page_size: int = DELETED_PAGE_SIZE,
+    ):
         self.store = store
         self.clock = clock
         self.deleted_page_size = deleted_page_size
@@ -73,8 +80,13 @@ class NetSuiteService:
             return Outcome(soap.fault_response(fault))
         except Exception:  # a sandbox bug must still answer in NetSuite's shape
             log.exception("NetSuite sandbox failed on %s", envelope.operation)
-            return Outcome(soap.fault_response(soap.SoapFault(
-                "unexpectedErrorFault", "UNEXPECTED_ERROR", "An unexpected error occurred in the sandbox.")))
+            return Outcome(
+                soap.fault_response(
+                    soap.SoapFault(
+                        "unexpectedErrorFault", "UNEXPECTED_ERROR", "An unexpected error occurred in the sandbox."
+                    )
+                )
+            )
 
     # ---- request checks ---------------------------------------------------------------------
     def _validate(self, envelope: soap.Envelope) -> None:
@@ -103,8 +115,11 @@ class NetSuiteService:
 
     # ---- dispatch ---------------------------------------------------------------------------
     def _dispatch(self, op: str, request: dict, prefs: dict) -> Outcome:
-        items = (request.get("record") if op in LIST_WRITES else (
-            request.get("baseRef") if op in ("getList", "deleteList") else None)) or []
+        items = (
+            request.get("record")
+            if op in LIST_WRITES
+            else (request.get("baseRef") if op in ("getList", "deleteList") else None)
+        ) or []
         if op in LIST_LIMITS and len(items) > LIST_LIMITS[op]:
             raise soap.record_count_fault(op, LIST_LIMITS[op], len(items))
         if self.latency_per_record_ms:

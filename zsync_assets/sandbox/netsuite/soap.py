@@ -39,14 +39,18 @@ def invalid_credentials(reason: str) -> SoapFault:
 
 def concurrency_fault(limit: int) -> SoapFault:
     return SoapFault(
-        "exceededConcurrentRequestLimitFault", "WS_REQUEST_BLOCKED",
+        "exceededConcurrentRequestLimitFault",
+        "WS_REQUEST_BLOCKED",
         f"The request could not be processed because it exceeds the concurrency limit of {limit} for this account.",
     )
 
 
 def record_count_fault(operation: str, limit: int, got: int) -> SoapFault:
-    return SoapFault("exceededRecordCountFault", "MAX_RCRDS_EXCEEDED",
-                     f"{operation} accepts at most {limit} records per request; this one has {got}.")
+    return SoapFault(
+        "exceededRecordCountFault",
+        "MAX_RCRDS_EXCEEDED",
+        f"{operation} accepts at most {limit} records per request; this one has {got}.",
+    )
 
 
 def user_fault(message: str) -> SoapFault:
@@ -105,5 +109,6 @@ def fault_response(fault: SoapFault) -> Response:
         etree.SubElement(typed, f"{{{FAULTS}}}code").text = fault.code
         etree.SubElement(typed, f"{{{FAULTS}}}message").text = fault.message
     etree.SubElement(detail, "{http://xml.apache.org/axis/}hostname").text = "zsync-netsuite-sandbox"
-    return Response(_envelope(el, document_id=None), status_code=fault.http_status,
-                    media_type="text/xml; charset=utf-8")
+    return Response(
+        _envelope(el, document_id=None), status_code=fault.http_status, media_type="text/xml; charset=utf-8"
+    )

@@ -112,8 +112,7 @@ class Store:
 
     @staticmethod
     def _record(row: sqlite3.Row) -> dict[str, Any]:
-        return {"internal_id": row["internal_id"], "record_type": row["record_type"],
-                "data": json.loads(row["data"])}
+        return {"internal_id": row["internal_id"], "record_type": row["record_type"], "data": json.loads(row["data"])}
 
     def existing(self, internal_id: int | str, record_types: str | tuple[str, ...]) -> dict:
         """A record the caller knows is stored (it just wrote it)."""
@@ -130,8 +129,9 @@ class Store:
         except (TypeError, ValueError):
             return None
         with self.lock:
-            row = self._con.execute("SELECT * FROM records WHERE id_space = ? AND internal_id = ?",
-                                    (id_space(types), key)).fetchone()
+            row = self._con.execute(
+                "SELECT * FROM records WHERE id_space = ? AND internal_id = ?", (id_space(types), key)
+            ).fetchone()
         found = self._row(row)
         return found if found and found["record_type"] in types else None
 
@@ -169,16 +169,30 @@ class Store:
         self._con.execute(
             "INSERT INTO records (id_space, internal_id, record_type, key_space, external_id, name_key, data,"
             " last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (id_space(record_type), int(internal_id), record_type, key_space, data.get("externalId"),
-             name.lower() if name else None, json.dumps(data), data.get("lastModifiedDate", "")),
+            (
+                id_space(record_type),
+                int(internal_id),
+                record_type,
+                key_space,
+                data.get("externalId"),
+                name.lower() if name else None,
+                json.dumps(data),
+                data.get("lastModifiedDate", ""),
+            ),
         )
 
     def save(self, record_type: str, internal_id: int, data: dict, name: str | None) -> None:
         self._con.execute(
             "UPDATE records SET data = ?, external_id = ?, name_key = ?, last_modified = ?"
             " WHERE id_space = ? AND internal_id = ?",
-            (json.dumps(data), data.get("externalId"), name.lower() if name else None,
-             data.get("lastModifiedDate", ""), id_space(record_type), int(internal_id)),
+            (
+                json.dumps(data),
+                data.get("externalId"),
+                name.lower() if name else None,
+                data.get("lastModifiedDate", ""),
+                id_space(record_type),
+                int(internal_id),
+            ),
         )
 
     def delete(self, record_type: str, internal_id: int, deleted_date: str) -> None:
@@ -221,9 +235,10 @@ class Store:
 
     def has_dependents(self, doc_id: int) -> bool:
         with self.lock:
-            return self._con.execute(
-                "SELECT 1 FROM applications WHERE doc_id = ? LIMIT 1", (int(doc_id),)
-            ).fetchone() is not None
+            return (
+                self._con.execute("SELECT 1 FROM applications WHERE doc_id = ? LIMIT 1", (int(doc_id),)).fetchone()
+                is not None
+            )
 
     def setting(self, name: str) -> str | None:
         with self.lock:
@@ -243,7 +258,8 @@ class Store:
         with self.lock:
             rows = self._con.execute(
                 f"SELECT internal_id, record_type, external_id, deleted_date FROM deleted_records"
-                f" WHERE record_type IN ({marks}) ORDER BY deleted_date, internal_id", record_types
+                f" WHERE record_type IN ({marks}) ORDER BY deleted_date, internal_id",
+                record_types,
             ).fetchall()
         return [dict(r) for r in rows]
 
@@ -265,12 +281,15 @@ def _migrate_shared_counter(con: sqlite3.Connection) -> None:
     con.execute(
         "INSERT INTO records (id_space, internal_id, record_type, key_space, external_id, name_key, data,"
         " last_modified) SELECT '', internal_id, record_type, key_space, external_id, name_key, data,"
-        " last_modified FROM records_shared_counter")
+        " last_modified FROM records_shared_counter"
+    )
     for kind in KINDS.values():
         con.execute("UPDATE records SET id_space = ? WHERE record_type = ?", (kind.id_space, kind.record_type))
     last = old[0] if old else con.execute("SELECT coalesce(max(internal_id), 0) FROM records").fetchone()[0]
-    con.executemany("INSERT OR REPLACE INTO id_counters (id_space, last_id) VALUES (?, ?)",
-                    [(space, last) for space in {k.id_space for k in KINDS.values()}])
+    con.executemany(
+        "INSERT OR REPLACE INTO id_counters (id_space, last_id) VALUES (?, ?)",
+        [(space, last) for space in {k.id_space for k in KINDS.values()}],
+    )
     con.execute("DROP TABLE records_shared_counter")
     con.execute("COMMIT")
 

@@ -27,10 +27,26 @@ from zsync_assets.sandbox.netsuite.records import (
 from zsync_assets.sandbox.netsuite.schema import CORE, RECORD_REF, TYPE_KEY
 from zsync_assets.sandbox.netsuite.store import Store
 
-SERVER_FIELDS = {"createdDate", "dateCreated", "lastModifiedDate", "total", "subTotal", "taxTotal",
-                 "amountRemaining", "amountPaid", "applied", "unapplied", "status"}
-TRAN_PREFIX = {"invoice": "INV", "salesOrder": "SO", "customerPayment": "PYMT", "customerRefund": "RFND",
-               "creditMemo": "CM"}
+SERVER_FIELDS = {
+    "createdDate",
+    "dateCreated",
+    "lastModifiedDate",
+    "total",
+    "subTotal",
+    "taxTotal",
+    "amountRemaining",
+    "amountPaid",
+    "applied",
+    "unapplied",
+    "status",
+}
+TRAN_PREFIX = {
+    "invoice": "INV",
+    "salesOrder": "SO",
+    "customerPayment": "PYMT",
+    "customerRefund": "RFND",
+    "creditMemo": "CM",
+}
 
 
 def base_ref(kind: RecordKind, internal_id: int, data: dict) -> dict:
@@ -41,8 +57,11 @@ def base_ref(kind: RecordKind, internal_id: int, data: dict) -> dict:
 
 
 def feature_disabled(record_type: str) -> RecordError:
-    return RecordError("FEATURE_DISABLED", f"The feature required to access {record_type} records is not enabled "
-                                           f"in this account (the sandbox implements {', '.join(sorted(KINDS))}).")
+    return RecordError(
+        "FEATURE_DISABLED",
+        f"The feature required to access {record_type} records is not enabled "
+        f"in this account (the sandbox implements {', '.join(sorted(KINDS))}).",
+    )
 
 
 def kind_of(record: dict) -> RecordKind:
@@ -72,8 +91,7 @@ class RecordWriter:
     # ---- operations -------------------------------------------------------------------------
     def add(self, record: dict) -> dict:
         kind = kind_of(record)
-        data = {k: v for k, v in self.clock.normalize(record).items()
-                if k not in SERVER_FIELDS and k != "internalId"}
+        data = {k: v for k, v in self.clock.normalize(record).items() if k not in SERVER_FIELDS and k != "internalId"}
         with self.store.transaction():
             self._check_unique(kind, data, None)
             internal_id = self.store.next_id(kind.record_type)
@@ -131,8 +149,9 @@ class RecordWriter:
             docs = self.store.docs_of(internal_id) if kind.is_transaction else []
             if kind.is_transaction and self.store.has_dependents(internal_id):
                 raise RecordError("USER_ERROR", "This record cannot be deleted because it has dependent records.")
-            refusal = periods.closed_period_refusal(self.store, self.clock, existing["data"]) if kind.is_transaction \
-                else None
+            refusal = (
+                periods.closed_period_refusal(self.store, self.clock, existing["data"]) if kind.is_transaction else None
+            )
             if refusal:
                 raise RecordError(periods.CLOSED_PERIOD_CODE, refusal)
             stamp = self.clock.stamp()
@@ -167,8 +186,10 @@ class RecordWriter:
             if data.get(name) in (None, "", [], {}):
                 raise RecordError("USER_ERROR", f"Please enter value(s) for: {name}")
         if kind.key_space == "item" and len(data.get("itemId", "")) > ITEM_ID_MAX:
-            raise RecordError("USER_ERROR", f"The field itemId contained more than the maximum number "
-                                            f"( {ITEM_ID_MAX} ) of characters allowed.")
+            raise RecordError(
+                "USER_ERROR",
+                f"The field itemId contained more than the maximum number ( {ITEM_ID_MAX} ) of characters allowed.",
+            )
         for field, allowed in kind.refs.items():
             if field in data:
                 data[field] = self.resolve(data[field], allowed, field)
@@ -257,8 +278,9 @@ def line_amount(line: dict, number: int) -> float:
             raise RecordError("USER_ERROR", f"Please enter value(s) for: amount (line {number})")
         return round((1 if quantity is None else quantity) * rate_value, 2)
     if rate_value is not None and quantity is not None and abs(round(quantity * rate_value, 2) - amount) > 0.005:
-        raise RecordError("USER_ERROR", f"Line {number}: amount {amount} does not equal quantity {quantity} "
-                                        f"x rate {rate}.")
+        raise RecordError(
+            "USER_ERROR", f"Line {number}: amount {amount} does not equal quantity {quantity} x rate {rate}."
+        )
     if rate_value is None and quantity:
         line["rate"] = f"{amount / quantity:.2f}"
     return round(float(amount), 2)

@@ -20,8 +20,21 @@ from zsync_assets.sandbox.zuora.model import OBJECTS
 from zsync_assets.sandbox.zuora.records import find_account
 from zsync_assets.sandbox.zuora.store import Store
 
-CONTACT_FIELDS = {"firstName", "lastName", "nickname", "workEmail", "personalEmail", "workPhone", "address1",
-                  "address2", "city", "state", "country", "county", "taxRegion"}
+CONTACT_FIELDS = {
+    "firstName",
+    "lastName",
+    "nickname",
+    "workEmail",
+    "personalEmail",
+    "workPhone",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "country",
+    "county",
+    "taxRegion",
+}
 # The compact spec's POSTAccountType leaves `name` unbounded, but Zuora caps an account name at
 # 255 characters, as the spec's other account schemas say (`CreateOrderNewAccount`, `AccountData`).
 MAX_ACCOUNT_NAME = 255
@@ -57,29 +70,64 @@ def create_account(call: Call) -> tuple[int, Any]:
     number = body.get("accountNumber") or f"A{store.next_number('account'):08d}"
     if store.find("accounts", accountNumber=number):
         raise ApiError(400, INVALID_VALUE, f"account number '{number}' already exists")
-    account = store.insert("accounts", {
-        "accountNumber": number, "name": body["name"], "currency": body["currency"], "status": "Active",
-        "balance": 0.0, "totalInvoiceBalance": 0.0, "creditBalance": 0.0, "unappliedBalance": 0.0,
-        "totalDebitMemoBalance": 0.0, "unappliedCreditMemoAmount": 0.0, "autoPay": bool(body.get("autoPay")),
-        "billCycleDay": body.get("billCycleDay", 1), "paymentTerm": body.get("paymentTerm", "Due Upon Receipt"),
-        "batch": body.get("batch", "Batch1"), "parentId": body.get("parentId"), "crmId": body.get("crmId"),
-        "notes": body.get("notes"), "purchaseOrderNumber": body.get("purchaseOrderNumber"),
-        "invoiceDeliveryPrefsEmail": body.get("invoiceDeliveryPrefsEmail", False),
-        "invoiceDeliveryPrefsPrint": body.get("invoiceDeliveryPrefsPrint", False),
-        **custom_fields("accounts", body)})
+    account = store.insert(
+        "accounts",
+        {
+            "accountNumber": number,
+            "name": body["name"],
+            "currency": body["currency"],
+            "status": "Active",
+            "balance": 0.0,
+            "totalInvoiceBalance": 0.0,
+            "creditBalance": 0.0,
+            "unappliedBalance": 0.0,
+            "totalDebitMemoBalance": 0.0,
+            "unappliedCreditMemoAmount": 0.0,
+            "autoPay": bool(body.get("autoPay")),
+            "billCycleDay": body.get("billCycleDay", 1),
+            "paymentTerm": body.get("paymentTerm", "Due Upon Receipt"),
+            "batch": body.get("batch", "Batch1"),
+            "parentId": body.get("parentId"),
+            "crmId": body.get("crmId"),
+            "notes": body.get("notes"),
+            "purchaseOrderNumber": body.get("purchaseOrderNumber"),
+            "invoiceDeliveryPrefsEmail": body.get("invoiceDeliveryPrefsEmail", False),
+            "invoiceDeliveryPrefsPrint": body.get("invoiceDeliveryPrefsPrint", False),
+            **custom_fields("accounts", body),
+        },
+    )
     bill_to = _contact(store, account["id"], body["billToContact"], "billToContact.")
-    sold_to = _contact(store, account["id"], body["soldToContact"], "soldToContact.") if body.get("soldToContact") \
+    sold_to = (
+        _contact(store, account["id"], body["soldToContact"], "soldToContact.")
+        if body.get("soldToContact")
         else bill_to
+    )
     store.update("accounts", account["id"], {"billToId": bill_to["id"], "soldToId": sold_to["id"]})
-    return 200, {"success": True, "accountId": account["id"], "accountNumber": number,
-                 "billToContactId": bill_to["id"], "soldToContactId": sold_to["id"]}
+    return 200, {
+        "success": True,
+        "accountId": account["id"],
+        "accountNumber": number,
+        "billToContactId": bill_to["id"],
+        "soldToContactId": sold_to["id"],
+    }
 
 
 def update_account(call: Call) -> tuple[int, Any]:
     body, store = call.json(), call.store
     account = find_account(store, call.path_params["account_key"])
-    simple = {"name", "notes", "crmId", "autoPay", "batch", "billCycleDay", "paymentTerm", "purchaseOrderNumber",
-              "invoiceDeliveryPrefsEmail", "invoiceDeliveryPrefsPrint", "parentId"}
+    simple = {
+        "name",
+        "notes",
+        "crmId",
+        "autoPay",
+        "batch",
+        "billCycleDay",
+        "paymentTerm",
+        "purchaseOrderNumber",
+        "invoiceDeliveryPrefsEmail",
+        "invoiceDeliveryPrefsPrint",
+        "parentId",
+    }
     changes = {k: v for k, v in body.items() if k in simple}
     if "name" in changes:
         _account_name(changes["name"])

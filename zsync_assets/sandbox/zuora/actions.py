@@ -33,22 +33,40 @@ def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
         raise ApiError(400, UNSUPPORTED, "this sandbox adjusts invoice items (SourceType InvoiceDetail) only")
     item = get_record(store, "invoice-items", fields["SourceId"])
     invoice = store.get("invoices", item["invoiceId"])
-    if fields.get("InvoiceId", invoice["id"]) != invoice["id"] or \
-            fields.get("InvoiceNumber", invoice["invoiceNumber"]) != invoice["invoiceNumber"]:
+    if (
+        fields.get("InvoiceId", invoice["id"]) != invoice["id"]
+        or fields.get("InvoiceNumber", invoice["invoiceNumber"]) != invoice["invoiceNumber"]
+    ):
         raise ApiError(400, INVALID_VALUE, "SourceId is not an item of the given invoice")
     if invoice["status"] != "Posted":
-        raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is {invoice['status']}; only Posted can be adjusted")
+        raise ApiError(
+            400, RULE, f"invoice {invoice['invoiceNumber']} is {invoice['status']}; only Posted can be adjusted"
+        )
     amount = ledger.money(a_number(fields["Amount"], "Amount"), invoice["currency"])
     if amount <= 0 or (fields["Type"] == "Credit" and amount > invoice["balance"] + 0.001):
         raise ApiError(400, RULE, f"a credit adjustment of {amount} exceeds the invoice balance {invoice['balance']}")
     custom = custom_fields("invoice-item-adjustments", fields)
-    record = store.insert("invoice-item-adjustments", {
-        "accountId": invoice["accountId"], "invoiceId": invoice["id"], "invoiceNumber": invoice["invoiceNumber"],
-        "invoiceItemName": item["chargeName"], "sourceId": item["id"], "sourceType": "InvoiceDetail",
-        "type": fields["Type"], "amount": amount, "status": "Processed", "reasonCode": fields.get("ReasonCode"),
-        "adjustmentDate": a_date(fields.get("AdjustmentDate", today()), "AdjustmentDate"),
-        "adjustmentNumber": f"IA-{store.next_number('adjustment'):08d}", "comment": fields.get("Comment"),
-        "serviceStartDate": item["serviceStartDate"], "serviceEndDate": item["serviceEndDate"], **custom})
+    record = store.insert(
+        "invoice-item-adjustments",
+        {
+            "accountId": invoice["accountId"],
+            "invoiceId": invoice["id"],
+            "invoiceNumber": invoice["invoiceNumber"],
+            "invoiceItemName": item["chargeName"],
+            "sourceId": item["id"],
+            "sourceType": "InvoiceDetail",
+            "type": fields["Type"],
+            "amount": amount,
+            "status": "Processed",
+            "reasonCode": fields.get("ReasonCode"),
+            "adjustmentDate": a_date(fields.get("AdjustmentDate", today()), "AdjustmentDate"),
+            "adjustmentNumber": f"IA-{store.next_number('adjustment'):08d}",
+            "comment": fields.get("Comment"),
+            "serviceStartDate": item["serviceStartDate"],
+            "serviceEndDate": item["serviceEndDate"],
+            **custom,
+        },
+    )
     refresh_invoice(store, invoice["id"])
     refresh_account(store, invoice["accountId"])
     return record["id"]
@@ -70,8 +88,11 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
             if value != "Canceled":
                 raise ApiError(400, RULE, "an invoice's Status can only be set to Canceled here")
             if record["paymentAmount"] or record["adjustmentAmount"]:
-                raise ApiError(400, RULE, f"invoice {record['invoiceNumber']} has payments or adjustments; "
-                                          "unapply them before canceling")
+                raise ApiError(
+                    400,
+                    RULE,
+                    f"invoice {record['invoiceNumber']} has payments or adjustments; unapply them before canceling",
+                )
             changes["status"] = "Canceled"
         elif obj.path == "invoice-items" and field == "revRecStartDate":
             # Stands in for Zuora setting the rev rec trigger date later (e.g. customer acceptance).
@@ -107,12 +128,20 @@ def _cancel_adjustment(store, adjustment: dict[str, Any], value: Any) -> dict[st
     if value != "Canceled":
         raise ApiError(400, RULE, "an invoice item adjustment's Status can only be set to Canceled")
     if adjustment["status"] != "Processed":
-        raise ApiError(400, RULE, f"adjustment {adjustment['adjustmentNumber']} is {adjustment['status']}; "
-                                  "only a Processed one can be canceled")
+        raise ApiError(
+            400,
+            RULE,
+            f"adjustment {adjustment['adjustmentNumber']} is {adjustment['status']}; "
+            "only a Processed one can be canceled",
+        )
     invoice = store.get("invoices", adjustment["invoiceId"])
     if adjustment["type"] == "Charge" and adjustment["amount"] > invoice["balance"] + 0.001:
-        raise ApiError(400, RULE, f"canceling charge adjustment {adjustment['adjustmentNumber']} would leave invoice "
-                                  f"{invoice['invoiceNumber']} overpaid; unapply its payments first")
+        raise ApiError(
+            400,
+            RULE,
+            f"canceling charge adjustment {adjustment['adjustmentNumber']} would leave invoice "
+            f"{invoice['invoiceNumber']} overpaid; unapply its payments first",
+        )
     return {"status": "Canceled"}
 
 
@@ -129,7 +158,9 @@ def _action(kind: str):
         for fields in body["objects"]:
             try:
                 with call.store.transaction():  # each object commits or fails on its own
-                    record_id = _adjustment(call.store, fields) if kind == "create" else _update(call.store, obj, fields)
+                    record_id = (
+                        _adjustment(call.store, fields) if kind == "create" else _update(call.store, obj, fields)
+                    )
                 results.append({"Success": True, "Id": record_id})
             except ApiError as err:
                 results.append({"Success": False, "Errors": [{"Code": "INVALID_VALUE", "Message": err.message}]})

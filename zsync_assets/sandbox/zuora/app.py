@@ -48,6 +48,7 @@ from zsync_assets.sandbox.zuora.request_checks import RequestChecks
 def _object_query_routes(gateway: Gateway) -> list[Route]:
     routes = []
     for path, obj in OBJECT_QUERY.items():
+
         def list_handler(call: Call, obj: ObjectType = obj) -> tuple[int, Any]:
             return 200, object_query.list_records(call.store, obj, call.query)
 
@@ -96,13 +97,18 @@ def _v1_routes(gateway: Gateway) -> list[Route]:
         write("PUT", "/v1/refunds/{refund_key}/cancel", refunds.cancel_refund),
         write("DELETE", "/v1/refunds/{refund_key}", refunds.delete_refund),
         # Credit Memos, Debit Memos
-        *(route for kind in ("credit", "debit") for route in (
-            write("POST", f"/v1/{kind}-memos", memos.create_memo(kind)),
-            write("PUT", f"/v1/{kind}-memos/{{memo_key}}/post", memos.post_memo(kind)),
-            write("PUT", f"/v1/{kind}-memos/{{memo_key}}", memos.update_memo(kind)),
-            write("PUT", f"/v1/{kind}-memos/{{memo_key}}/unpost", memos.unpost_memo(kind)),
-            write("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", memos.cancel_memo(kind)),
-            write("DELETE", f"/v1/{kind}-memos/{{memo_key}}", memos.delete_memo(kind)))),
+        *(
+            route
+            for kind in ("credit", "debit")
+            for route in (
+                write("POST", f"/v1/{kind}-memos", memos.create_memo(kind)),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/post", memos.post_memo(kind)),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}", memos.update_memo(kind)),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/unpost", memos.unpost_memo(kind)),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", memos.cancel_memo(kind)),
+                write("DELETE", f"/v1/{kind}-memos/{{memo_key}}", memos.delete_memo(kind)),
+            )
+        ),
         write("PUT", "/v1/credit-memos/{memo_key}/apply", memo_applications.apply_credit_memo),
         # Actions
         write("POST", "/v1/action/create", actions.create),
@@ -114,28 +120,55 @@ def _v1_routes(gateway: Gateway) -> list[Route]:
     ]
 
 
-def create_app(data_dir: Path, *, seed: int = defaults.DEFAULT_SEED, size: int = defaults.DEFAULT_SIZE,
-               token_ttl_s: float = 3600, rate_limit_per_minute: int = 10_000, concurrency_limit: int = 40,
-               object_query_concurrency_limit: int = 80, client_id: str | None = None,
-               client_secret: str | None = None, tenant_id: str = defaults.ZUORA_TENANT_ID,
-               validate_requests: bool = False, entities: int = 1,
-               oauth_clients: Mapping[str, Mapping[str, Any]] | None = None,
-               custom_fields: Mapping[str, list[str]] | None = None, taxes: bool = True,
-               months: int = 6) -> Starlette:
-    tenant = Tenant(Path(data_dir), tenant_id=tenant_id, entities=entities, seed=seed, size=size,
-                    custom_fields=custom_fields, taxes=taxes, months=months)
+def create_app(
+    data_dir: Path,
+    *,
+    seed: int = defaults.DEFAULT_SEED,
+    size: int = defaults.DEFAULT_SIZE,
+    token_ttl_s: float = 3600,
+    rate_limit_per_minute: int = 10_000,
+    concurrency_limit: int = 40,
+    object_query_concurrency_limit: int = 80,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    tenant_id: str = defaults.ZUORA_TENANT_ID,
+    validate_requests: bool = False,
+    entities: int = 1,
+    oauth_clients: Mapping[str, Mapping[str, Any]] | None = None,
+    custom_fields: Mapping[str, list[str]] | None = None,
+    taxes: bool = True,
+    months: int = 6,
+) -> Starlette:
+    tenant = Tenant(
+        Path(data_dir),
+        tenant_id=tenant_id,
+        entities=entities,
+        seed=seed,
+        size=size,
+        custom_fields=custom_fields,
+        taxes=taxes,
+        months=months,
+    )
     client_id = client_id or os.environ.get("ZUORA_CLIENT_ID") or defaults.ZUORA_CLIENT_ID
     client_secret = client_secret or os.environ.get("ZUORA_CLIENT_SECRET") or defaults.ZUORA_CLIENT_SECRET
     clients = tenant.clients(client_id, client_secret, oauth_clients)
     injector = FaultInjector()
-    limits = Limits(per_minute=rate_limit_per_minute,
-                    concurrency={"Default": concurrency_limit, "ObjectQuery": object_query_concurrency_limit})
+    limits = Limits(
+        per_minute=rate_limit_per_minute,
+        concurrency={"Default": concurrency_limit, "ObjectQuery": object_query_concurrency_limit},
+    )
     checks = RequestChecks() if validate_requests else None
     gateway = Gateway(tenant, injector, limits, checks)
 
     def oauth_token(call: Call) -> tuple[int, Any]:
-        return token_response(call.body, clients=clients, ttl_s=token_ttl_s, tenant_id=tenant_id,
-                              store=tenant.store, entity=call.request.headers.get(ENTITY_HEADER))
+        return token_response(
+            call.body,
+            clients=clients,
+            ttl_s=token_ttl_s,
+            tenant_id=tenant_id,
+            store=tenant.store,
+            entity=call.request.headers.get(ENTITY_HEADER),
+        )
 
     routes = [
         gateway.route("POST", "/oauth/token", oauth_token, auth=False),

@@ -34,8 +34,10 @@ def issue_token(store: Store, *, ttl_s: float, tenant_id: str, entities: Sequenc
     with store.lock:
         store.conn.execute("insert into tokens values (?, ?)", (token, time.time() + ttl_s))
         store.conn.executemany("insert into token_entities values (?, ?)", [(token, e) for e in entities])
-        store.conn.execute("delete from token_entities where token in (select token from tokens where expires_at < ?)",
-                           (time.time() - 86400,))
+        store.conn.execute(
+            "delete from token_entities where token in (select token from tokens where expires_at < ?)",
+            (time.time() - 86400,),
+        )
         store.conn.execute("delete from tokens where expires_at < ?", (time.time() - 86400,))
     user = uuid.uuid5(uuid.NAMESPACE_URL, f"zuora-sandbox-user-{tenant_id}").hex
     entity_scopes = " ".join(f"entity.{e} entity.{e}.user.{user}" for e in entities)
@@ -44,13 +46,20 @@ def issue_token(store: Store, *, ttl_s: float, tenant_id: str, entities: Sequenc
         "token_type": "bearer",
         "expires_in": ttl_s,
         "scope": f"user.{user} {entity_scopes} service.echo.read service.genesis.read service.genesis.write "
-                 f"tenant.{tenant_id}",
+        f"tenant.{tenant_id}",
         "jti": uuid.uuid4().hex,
     }
 
 
-def token_response(body: bytes, *, clients: Mapping[str, OAuthClient], ttl_s: float, tenant_id: str,
-                   store: Store, entity: str | None = None) -> tuple[int, dict]:
+def token_response(
+    body: bytes,
+    *,
+    clients: Mapping[str, OAuthClient],
+    ttl_s: float,
+    tenant_id: str,
+    store: Store,
+    entity: str | None = None,
+) -> tuple[int, dict]:
     """`entity`: the request's `Zuora-Entity-Ids` header, which limits the token to that entity."""
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     if form.get("grant_type") != "client_credentials":
@@ -61,7 +70,8 @@ def token_response(body: bytes, *, clients: Mapping[str, OAuthClient], ttl_s: fl
     ok = False
     for client_id, client in clients.items():  # compare against every client: no early exit to time
         ok |= hmac.compare_digest(given_id.encode(), client_id.encode()) & hmac.compare_digest(
-            given_secret.encode(), client.secret.encode())
+            given_secret.encode(), client.secret.encode()
+        )
     if not ok:
         return _oauth_error(401, "invalid_client", "Bad client credentials")
     reach = clients[given_id].entities

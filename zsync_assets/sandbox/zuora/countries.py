@@ -19,8 +19,13 @@ def _names() -> dict[str, str]:
     """Every accepted spelling, lower-cased -> the name Zuora stores."""
     names: dict[str, str] = {}
     for country in pycountry.countries:
-        for spelling in (country.alpha_2, country.alpha_3, country.name, getattr(country, "official_name", None),
-                         getattr(country, "common_name", None)):
+        for spelling in (
+            country.alpha_2,
+            country.alpha_3,
+            country.name,
+            getattr(country, "official_name", None),
+            getattr(country, "common_name", None),
+        ):
             if spelling:
                 names.setdefault(spelling.lower(), country.name)
     return names

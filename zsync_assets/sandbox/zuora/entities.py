@@ -54,9 +54,18 @@ class Entity:
 
 
 class Tenant:
-    def __init__(self, data_dir: Path, *, tenant_id: str, entities: int, seed: int, size: int,
-                 custom_fields: Mapping[str, Iterable[str]] | None = None, taxes: bool = True,
-                 months: int = 6):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        tenant_id: str,
+        entities: int,
+        seed: int,
+        size: int,
+        custom_fields: Mapping[str, Iterable[str]] | None = None,
+        taxes: bool = True,
+        months: int = 6,
+    ):
         if entities < 1:
             raise ValueError("a tenant has at least one entity")
         self.tenant_id = tenant_id
@@ -79,8 +88,9 @@ class Tenant:
     def multi(self) -> bool:
         return len(self.entities) > 1
 
-    def clients(self, client_id: str, client_secret: str,
-                scoped: Mapping[str, Mapping[str, Any]] | None) -> dict[str, OAuthClient]:
+    def clients(
+        self, client_id: str, client_secret: str, scoped: Mapping[str, Mapping[str, Any]] | None
+    ) -> dict[str, OAuthClient]:
         """The tenant's OAuth clients: the default one reaches every entity; `scoped` adds
         `{client_id: {"secret": ..., "entities": [entity id, ...]}}`."""
         clients = {client_id: OAuthClient(client_secret, tuple(self.entities))}
@@ -96,14 +106,21 @@ class Tenant:
         """The entity an authenticated API request acts in, or the refusal Zuora would answer."""
         reach = bearer_entities(self.store, request)
         if reach is None:
-            raise ApiError(401, AUTHENTICATION,
-                           "Authentication error: the bearer token is missing, invalid or expired", object_code=900000)
+            raise ApiError(
+                401,
+                AUTHENTICATION,
+                "Authentication error: the bearer token is missing, invalid or expired",
+                object_code=900000,
+            )
         reach = reach or list(self.entities)  # a token stored before entities were recorded reaches all
         wanted = request.headers.get(ENTITY_HEADER)
         if wanted is None:
             if len(reach) > 1:
-                raise ApiError(400, MISSING_PARAMETER, f"this token is valid for {len(reach)} entities: name one "
-                                                       f"in the {ENTITY_HEADER} header")
+                raise ApiError(
+                    400,
+                    MISSING_PARAMETER,
+                    f"this token is valid for {len(reach)} entities: name one in the {ENTITY_HEADER} header",
+                )
             return self.entities[reach[0]]
         wanted = wanted.strip()
         if wanted not in reach:

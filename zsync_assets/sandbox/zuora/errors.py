@@ -15,7 +15,16 @@ import uuid
 from starlette.responses import JSONResponse
 
 INVALID_VALUE, UNKNOWN_FIELD, MISSING_REQUIRED, RULE, NOT_FOUND, UNSUPPORTED, LOCKED, INTERNAL, LIMIT = (
-    20, 21, 22, 30, 40, 45, 50, 60, 70)
+    20,
+    21,
+    22,
+    30,
+    40,
+    45,
+    50,
+    60,
+    70,
+)
 PERMISSION, AUTHENTICATION, MISSING_PARAMETER = 10, 11, 23
 
 
@@ -27,8 +36,15 @@ class ApiError(Exception):
     """A refusal; `more` adds reasons (category, message) after the first, as Zuora lists every
     problem of a request in `reasons`."""
 
-    def __init__(self, status: int, category: int, message: str, *, object_code: int = 500000,
-                 more: list[tuple[int, str]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        category: int,
+        message: str,
+        *,
+        object_code: int = 500000,
+        more: list[tuple[int, str]] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = object_code * 100 + category
@@ -40,8 +56,12 @@ def error_body(err: ApiError, family: str, request_id: str) -> dict:
     reasons = [{"code": code, "message": message} for code, message in err.reasons]
     if family == "object-query":
         return {"reasons": reasons, "requestId": request_id}
-    return {"success": False, "processId": request_id[:16].replace("-", "").upper(), "reasons": reasons,
-            "requestId": request_id}
+    return {
+        "success": False,
+        "processId": request_id[:16].replace("-", "").upper(),
+        "reasons": reasons,
+        "requestId": request_id,
+    }
 
 
 def error_response(err: ApiError, family: str, request_id: str, headers: dict[str, str]) -> JSONResponse:

@@ -25,8 +25,11 @@ def custom_fields(obj: str, body: dict[str, Any]) -> dict[str, Any]:
     for key, value in body.items():
         if "__" in key:
             if not OBJECTS[obj].has(key):
-                raise ApiError(400, UNKNOWN_FIELD, f"Unknown field in request: '{key}' is not a field of "
-                                                   f"{OBJECTS[obj].zoql} in this tenant")
+                raise ApiError(
+                    400,
+                    UNKNOWN_FIELD,
+                    f"Unknown field in request: '{key}' is not a field of {OBJECTS[obj].zoql} in this tenant",
+                )
             out[key] = value
     return out
 

@@ -41,8 +41,9 @@ def coerce(obj: ObjectType, field: str, raw: str) -> Any:
         if kind == "d":
             return date.fromisoformat(raw[:10]).isoformat()
     except ValueError:
-        raise _bad_value(field, raw, {"n": "number", "i": "integer", "b": "boolean", "t": "date-time",
-                                      "d": "date"}[kind]) from None
+        raise _bad_value(
+            field, raw, {"n": "number", "i": "integer", "b": "boolean", "t": "date-time", "d": "date"}[kind]
+        ) from None
     return raw
 
 

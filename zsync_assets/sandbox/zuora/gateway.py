@@ -107,8 +107,11 @@ class Limits:
             allowed = used < limit
             if allowed:
                 self._in_flight[kind] = used = used + 1
-        return allowed, {"Concurrency-Limit-Type": kind, "Concurrency-Limit-Limit": str(limit),
-                         "Concurrency-Limit-Remaining": str(max(limit - used, 0))}
+        return allowed, {
+            "Concurrency-Limit-Type": kind,
+            "Concurrency-Limit-Limit": str(limit),
+            "Concurrency-Limit-Remaining": str(max(limit - used, 0)),
+        }
 
     def leave(self, kind: str) -> None:
         with self._lock:
@@ -122,8 +125,7 @@ class Gateway:
     limits: Limits
     checks: RequestChecks | None = None  # Zuora's OpenAPI request schemas, when on
 
-    def route(self, method: str, template: str, handler: Handler, *, write: bool = False,
-              auth: bool = True) -> Route:
+    def route(self, method: str, template: str, handler: Handler, *, write: bool = False, auth: bool = True) -> Route:
         name = f"{method} {template}"
         if self.checks is not None:
             self.checks.prepare(method, template)
@@ -141,14 +143,19 @@ class Gateway:
             headers.update(rate_headers)
             if decision.status_429 or not allowed:
                 headers["Retry-After"] = rate_headers["RateLimit-Reset"]
-                return error_response(ApiError(429, LIMIT, "Too many requests: the rate limit was exceeded"),
-                                      family, request_id, headers)
+                return error_response(
+                    ApiError(429, LIMIT, "Too many requests: the rate limit was exceeded"), family, request_id, headers
+                )
             if decision.error_status:
                 await self.injector.delay(decision)
                 if decision.error_html:
                     return HTMLResponse(*html_error_page(decision.error_status))
-                return error_response(ApiError(decision.error_status, INTERNAL, "sandbox fault: injected error"),
-                                      family, request_id, headers)
+                return error_response(
+                    ApiError(decision.error_status, INTERNAL, "sandbox fault: injected error"),
+                    family,
+                    request_id,
+                    headers,
+                )
             allowed, concurrency_headers = self.limits.enter(kind)
             headers.update(concurrency_headers)
             if not allowed:
@@ -160,8 +167,18 @@ class Gateway:
 
         return Route(template, endpoint, methods=[method], name=name)
 
-    async def _run(self, request, handler, name, family, write, auth, decision, headers,  # noqa: ANN001, PLR0913
-                   request_id) -> Response:
+    async def _run(
+        self,
+        request,
+        handler,
+        name,
+        family,
+        write,
+        auth,
+        decision,
+        headers,  # noqa: ANN001, PLR0913
+        request_id,
+    ) -> Response:
         # The tenant's custom fields, for every field lookup of this request (each request runs
         # in its own asyncio task, whose context the setting does not outlive).
         ABSENT_FIELDS.set(self.tenant.absent_fields)
@@ -183,12 +200,12 @@ class Gateway:
                 await self.injector.delay(decision)
                 return JSONResponse(claim.body, status_code=claim.status, headers=headers)
             if isinstance(claim, Conflict):
-                return error_response(ApiError(claim.status, INVALID_VALUE, claim.message), family, request_id,
-                                      headers)
+                return error_response(ApiError(claim.status, INVALID_VALUE, claim.message), family, request_id, headers)
         try:
             await self.injector.delay(decision)
-            status, payload = self._execute(Call(request, body, entity.store), handler, name, key, family, request_id,
-                                            entity.idempotency)
+            status, payload = self._execute(
+                Call(request, body, entity.store), handler, name, key, family, request_id, entity.idempotency
+            )
         except BaseException:
             if key:
                 entity.idempotency.abandon(name, key)
@@ -205,8 +222,16 @@ class Gateway:
             return payload
         return JSONResponse(payload, status_code=status, headers=headers)
 
-    def _execute(self, call: Call, handler: Handler, name: str, key: str | None, family: str,
-                 request_id: str, idempotency: IdempotencyLedger) -> tuple[int, Any]:
+    def _execute(
+        self,
+        call: Call,
+        handler: Handler,
+        name: str,
+        key: str | None,
+        family: str,
+        request_id: str,
+        idempotency: IdempotencyLedger,
+    ) -> tuple[int, Any]:
         try:
             with call.store.transaction():
                 status, payload = handler(call)

@@ -81,4 +81,5 @@ class IdempotencyLedger:
     def abandon(self, route: str, key: str) -> None:
         with self.store.transaction() as store:
             store.conn.execute(
-                "delete from idempotency where route = ? and key = ? and state = 'in_flight'", (route, key))
+                "delete from idempotency where route = ? and key = ? and state = 'in_flight'", (route, key)
+            )

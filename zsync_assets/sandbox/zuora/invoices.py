@@ -30,38 +30,80 @@ def create_invoice(call: Call) -> tuple[int, Any]:
     items = body.get("invoiceItems") or []
     if not items:
         raise ApiError(400, RULE, "an invoice needs at least one invoice item")
-    invoice = store.insert("invoices", {
-        "accountId": account["id"], "invoiceNumber": body.get("invoiceNumber") or f"INV{store.next_number('invoice'):08d}",
-        "invoiceDate": day, "targetDate": day, "dueDate": a_date(body.get("dueDate", day), "dueDate"), "status": "Draft",
-        "currency": account["currency"], "source": "API", "sourceType": "Standalone", "comments": body.get("comments"),
-        "creditMemoAmount": 0.0, "refundAmount": 0.0, "creditBalanceAdjustmentAmount": 0.0, "reversed": False,
-        **custom_fields("invoices", body)})
+    invoice = store.insert(
+        "invoices",
+        {
+            "accountId": account["id"],
+            "invoiceNumber": body.get("invoiceNumber") or f"INV{store.next_number('invoice'):08d}",
+            "invoiceDate": day,
+            "targetDate": day,
+            "dueDate": a_date(body.get("dueDate", day), "dueDate"),
+            "status": "Draft",
+            "currency": account["currency"],
+            "source": "API",
+            "sourceType": "Standalone",
+            "comments": body.get("comments"),
+            "creditMemoAmount": 0.0,
+            "refundAmount": 0.0,
+            "creditBalanceAdjustmentAmount": 0.0,
+            "reversed": False,
+            **custom_fields("invoices", body),
+        },
+    )
     for n, item in enumerate(items):
         require(item, "amount", "serviceStartDate", where=f"invoiceItems[{n}].")
         charge = store.get("product-rate-plan-charges", item.get("productRatePlanChargeId") or "")
         if item.get("productRatePlanChargeId") and charge is None:
-            raise ApiError(404, NOT_FOUND, f"product rate plan charge '{item['productRatePlanChargeId']}' does not exist")
+            raise ApiError(
+                404, NOT_FOUND, f"product rate plan charge '{item['productRatePlanChargeId']}' does not exist"
+            )
         amount = ledger.money(a_number(item["amount"], f"invoiceItems[{n}].amount"), account["currency"])
         quantity = a_number(item.get("quantity", 1), f"invoiceItems[{n}].quantity")
-        record = store.insert("invoice-items", {
-            "invoiceId": invoice["id"], "accountId": account["id"], "chargeName": item.get("chargeName")
-            or (charge or {}).get("name"), "productRatePlanChargeId": item.get("productRatePlanChargeId"),
-            "productRatePlanId": (charge or {}).get("productRatePlanId"), "chargeAmount": amount,
-            "quantity": quantity,
-            "unitPrice": a_number(item.get("unitPrice", amount / quantity if quantity else amount),
-                                  f"invoiceItems[{n}].unitPrice"),
-            "uOM": item.get("uom"), "sKU": item.get("sku"), "processingType": "0", "balance": amount,
-            "serviceStartDate": a_date(item["serviceStartDate"], "serviceStartDate"),
-            "serviceEndDate": a_date(item.get("serviceEndDate", item["serviceStartDate"]), "serviceEndDate"),
-            "chargeDate": now_iso(), "sourceItemType": "ProductRatePlanCharge", "accountingCode": item.get("accountingCode")})
+        record = store.insert(
+            "invoice-items",
+            {
+                "invoiceId": invoice["id"],
+                "accountId": account["id"],
+                "chargeName": item.get("chargeName") or (charge or {}).get("name"),
+                "productRatePlanChargeId": item.get("productRatePlanChargeId"),
+                "productRatePlanId": (charge or {}).get("productRatePlanId"),
+                "chargeAmount": amount,
+                "quantity": quantity,
+                "unitPrice": a_number(
+                    item.get("unitPrice", amount / quantity if quantity else amount), f"invoiceItems[{n}].unitPrice"
+                ),
+                "uOM": item.get("uom"),
+                "sKU": item.get("sku"),
+                "processingType": "0",
+                "balance": amount,
+                "serviceStartDate": a_date(item["serviceStartDate"], "serviceStartDate"),
+                "serviceEndDate": a_date(item.get("serviceEndDate", item["serviceStartDate"]), "serviceEndDate"),
+                "chargeDate": now_iso(),
+                "sourceItemType": "ProductRatePlanCharge",
+                "accountingCode": item.get("accountingCode"),
+            },
+        )
         for tax in item.get("taxItems") or []:
             require(tax, "taxAmount", "name", where=f"invoiceItems[{n}].taxItems.")
-            store.insert("taxation-items", {
-                "invoiceItemId": record["id"], "name": tax["name"], "taxAmount": a_number(tax["taxAmount"], "taxAmount"),
-                "jurisdiction": tax.get("jurisdiction"), "taxCode": tax.get("taxCode"), "taxRate": tax.get("taxRate"),
-                "taxRateType": tax.get("taxRateType", "Percentage"), "taxMode": tax.get("taxMode", "TaxExclusive"),
-                "taxDate": tax.get("taxDate", day), "taxableAmount": amount, "exemptAmount": 0.0,
-                "creditAmount": 0.0, "paymentAmount": 0.0, "balance": a_number(tax["taxAmount"], "taxAmount")})
+            store.insert(
+                "taxation-items",
+                {
+                    "invoiceItemId": record["id"],
+                    "name": tax["name"],
+                    "taxAmount": a_number(tax["taxAmount"], "taxAmount"),
+                    "jurisdiction": tax.get("jurisdiction"),
+                    "taxCode": tax.get("taxCode"),
+                    "taxRate": tax.get("taxRate"),
+                    "taxRateType": tax.get("taxRateType", "Percentage"),
+                    "taxMode": tax.get("taxMode", "TaxExclusive"),
+                    "taxDate": tax.get("taxDate", day),
+                    "taxableAmount": amount,
+                    "exemptAmount": 0.0,
+                    "creditAmount": 0.0,
+                    "paymentAmount": 0.0,
+                    "balance": a_number(tax["taxAmount"], "taxAmount"),
+                },
+            )
     if status == "Posted":
         _post_invoice(store, invoice["id"])
     invoice = refresh_invoice(store, invoice["id"])
@@ -72,7 +114,9 @@ def create_invoice(call: Call) -> tuple[int, Any]:
 def _post_invoice(store: Store, invoice_id: str) -> None:
     invoice = get_record(store, "invoices", invoice_id, "invoiceNumber")
     if invoice["status"] != "Draft":
-        raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is {invoice['status']}, only Draft can be posted")
+        raise ApiError(
+            400, RULE, f"invoice {invoice['invoiceNumber']} is {invoice['status']}, only Draft can be posted"
+        )
     store.update("invoices", invoice["id"], {"status": "Posted", "postedBy": SANDBOX_USER_ID, "postedDate": now_iso()})
 
 
@@ -86,8 +130,9 @@ def bulk_post(call: Call) -> tuple[int, Any]:
                 refresh_account(call.store, invoice["accountId"])
             results.append({"id": entry["id"], "success": True})
         except ApiError as err:
-            results.append({"id": entry.get("id"), "success": False,
-                            "reasons": [{"code": err.code, "message": err.message}]})
+            results.append(
+                {"id": entry.get("id"), "success": False, "reasons": [{"code": err.code, "message": err.message}]}
+            )
     return 200, {"invoices": results, "success": True}
 
 
@@ -98,8 +143,11 @@ def update_invoice(call: Call) -> tuple[int, Any]:
     invoice = get_record(store, "invoices", call.path_params["invoice_key"], "invoiceNumber")
     unknown = sorted(k for k in body if k != "comments" and "__" not in k)
     if unknown:
-        raise ApiError(400, UNSUPPORTED, f"this sandbox updates only comments and custom fields of an invoice, "
-                                         f"not {', '.join(unknown)}")
+        raise ApiError(
+            400,
+            UNSUPPORTED,
+            f"this sandbox updates only comments and custom fields of an invoice, not {', '.join(unknown)}",
+        )
     changes = {k: v for k, v in body.items() if k == "comments"}
     invoice = store.update("invoices", invoice["id"], {**changes, **custom_fields("invoices", body)})
     return 200, {**{k: v for k, v in invoice.items() if v is not None and "__" not in k}, "success": True}

@@ -35,14 +35,16 @@ def adjustment_effect(adjustment: dict[str, Any]) -> float:
     return amount if adjustment.get("type") == "Credit" else -amount
 
 
-def invoice_amounts(invoice: dict[str, Any], items: list[dict], taxes: list[dict],
-                    applications: list[dict], adjustments: list[dict]) -> dict[str, Any]:
+def invoice_amounts(
+    invoice: dict[str, Any], items: list[dict], taxes: list[dict], applications: list[dict], adjustments: list[dict]
+) -> dict[str, Any]:
     currency = invoice.get("currency")
     without_tax = money(_sum(items, "chargeAmount"), currency)
     tax = money(_sum(taxes, "taxAmount"), currency)
     amount = money(without_tax + tax, currency)
-    paid = money(_sum([a for a in applications if a.get("paymentApplicationStatus") != "Cancelled"],
-                      "applyAmount"), currency)
+    paid = money(
+        _sum([a for a in applications if a.get("paymentApplicationStatus") != "Cancelled"], "applyAmount"), currency
+    )
     adjusted = money(sum(adjustment_effect(a) for a in adjustments), currency)
     credited = invoice.get("creditMemoAmount") or 0.0
     balance = 0.0 if invoice.get("status") == "Canceled" else money(amount - paid - adjusted - credited, currency)
@@ -57,8 +59,9 @@ def invoice_amounts(invoice: dict[str, Any], items: list[dict], taxes: list[dict
 
 def payment_amounts(payment: dict[str, Any], applications: list[dict], refunds: list[dict]) -> dict[str, Any]:
     currency = payment.get("currency")
-    applied = money(_sum([a for a in applications if a.get("paymentApplicationStatus") != "Cancelled"],
-                         "applyAmount"), currency)
+    applied = money(
+        _sum([a for a in applications if a.get("paymentApplicationStatus") != "Cancelled"], "applyAmount"), currency
+    )
     refunded = money(_sum(refunds, "applyAmount"), currency)
     return {
         "appliedAmount": applied,
@@ -67,15 +70,21 @@ def payment_amounts(payment: dict[str, Any], applications: list[dict], refunds: 
     }
 
 
-def account_amounts(account: dict[str, Any], invoices: list[dict], debit_memos: list[dict],
-                    credit_memos: list[dict], payments: list[dict]) -> dict[str, Any]:
+def account_amounts(
+    account: dict[str, Any],
+    invoices: list[dict],
+    debit_memos: list[dict],
+    credit_memos: list[dict],
+    payments: list[dict],
+) -> dict[str, Any]:
     currency = account.get("currency")
     posted = [i for i in invoices if i.get("status") == "Posted"]
     invoice_balance = money(_sum(posted, "balance"), currency)
     debit_balance = money(_sum([d for d in debit_memos if d.get("status") == "Posted"], "balance"), currency)
     credit_unapplied = money(_sum([c for c in credit_memos if c.get("status") == "Posted"], "balance"), currency)
-    unapplied_payments = money(_sum([p for p in payments if p.get("status") == "Processed"], "unappliedAmount"),
-                               currency)
+    unapplied_payments = money(
+        _sum([p for p in payments if p.get("status") == "Processed"], "unappliedAmount"), currency
+    )
     dates = [i["invoiceDate"] for i in posted if i.get("invoiceDate")]
     return {
         "totalInvoiceBalance": invoice_balance,

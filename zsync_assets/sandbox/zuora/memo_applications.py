@@ -28,8 +28,10 @@ from zsync_assets.sandbox.zuora.records import get_record, refresh_account, refr
 
 MAX_DOCUMENTS = 1000
 # Request list -> (stored object, id field, number field, what people call it).
-TARGETS = {"invoices": ("invoices", "invoiceId", "invoiceNumber", "invoice"),
-           "debitMemos": ("debit-memos", "debitMemoId", "memoNumber", "debit memo")}
+TARGETS = {
+    "invoices": ("invoices", "invoiceId", "invoiceNumber", "invoice"),
+    "debitMemos": ("debit-memos", "debitMemoId", "memoNumber", "debit memo"),
+}
 
 
 def _targets(store, memo: dict[str, Any], body: dict[str, Any]) -> list[tuple[str, dict, float]]:  # noqa: ANN001
@@ -49,7 +51,9 @@ def _targets(store, memo: dict[str, Any], body: dict[str, Any]) -> list[tuple[st
             if amount <= 0:
                 raise ApiError(400, INVALID_VALUE, f"{key}[{n}].amount must be greater than 0")
             if amount > doc["balance"] + 0.001:
-                raise ApiError(400, RULE, f"the amount applied to {label} {number} exceeds its balance {doc['balance']}")
+                raise ApiError(
+                    400, RULE, f"the amount applied to {label} {number} exceeds its balance {doc['balance']}"
+                )
             wanted.append((key, doc, amount))
     if not wanted:
         raise ApiError(400, MISSING_REQUIRED, "invoices or debitMemos is required")
@@ -63,8 +67,11 @@ def _spend_items(store, memo_id: str, amount: float, currency: str) -> None:  # 
     for item in sorted(store.find("credit-memo-items", creditMemoId=memo_id), key=lambda i: i["id"]):
         take = min(amount, item.get("unappliedAmount") or 0.0)
         if take > 0:
-            store.update("credit-memo-items", item["id"],
-                         {"unappliedAmount": ledger.money(item["unappliedAmount"] - take, currency)})
+            store.update(
+                "credit-memo-items",
+                item["id"],
+                {"unappliedAmount": ledger.money(item["unappliedAmount"] - take, currency)},
+            )
             amount = ledger.money(amount - take, currency)
 
 
@@ -78,8 +85,9 @@ def apply_credit_memo(call: Call) -> tuple[int, Any]:
     wanted = _targets(store, memo, body)
     total = ledger.money(sum(amount for _, _, amount in wanted), memo["currency"])
     if total > memo["balance"] + 0.001:
-        raise ApiError(400, RULE, f"the amount applied ({total}) exceeds the credit memo's unapplied amount "
-                                  f"{memo['balance']}")
+        raise ApiError(
+            400, RULE, f"the amount applied ({total}) exceeds the credit memo's unapplied amount {memo['balance']}"
+        )
     group = uuid.uuid4().hex
     with store.transaction():
         for key, doc, amount in wanted:
@@ -87,18 +95,36 @@ def apply_credit_memo(call: Call) -> tuple[int, Any]:
             doc = store.existing(obj_name, doc["id"])  # the same document twice in one call: its balance now
             if amount > doc["balance"] + 0.001:
                 raise ApiError(400, RULE, f"the amounts applied to {label} {doc[number_field]} exceed its balance")
-            store.insert("credit-memo-applications", {
-                "creditMemoId": memo["id"], "accountId": memo["accountId"], id_field: doc["id"], "amount": amount,
-                "effectiveDate": day, "applicationGroupId": group})
+            store.insert(
+                "credit-memo-applications",
+                {
+                    "creditMemoId": memo["id"],
+                    "accountId": memo["accountId"],
+                    id_field: doc["id"],
+                    "amount": amount,
+                    "effectiveDate": day,
+                    "applicationGroupId": group,
+                },
+            )
             if obj_name == "invoices":
-                store.update("invoices", doc["id"], {"creditMemoAmount": ledger.money(
-                    (doc.get("creditMemoAmount") or 0.0) + amount, doc["currency"])})
+                store.update(
+                    "invoices",
+                    doc["id"],
+                    {"creditMemoAmount": ledger.money((doc.get("creditMemoAmount") or 0.0) + amount, doc["currency"])},
+                )
                 refresh_invoice(store, doc["id"])
             else:
-                store.update("debit-memos", doc["id"], {"balance": ledger.money(doc["balance"] - amount, doc["currency"])})
+                store.update(
+                    "debit-memos", doc["id"], {"balance": ledger.money(doc["balance"] - amount, doc["currency"])}
+                )
         _spend_items(store, memo["id"], total, memo["currency"])
-        memo = store.update(obj, memo["id"], {
-            "appliedAmount": ledger.money((memo.get("appliedAmount") or 0.0) + total, memo["currency"]),
-            "balance": ledger.money(memo["balance"] - total, memo["currency"])})
+        memo = store.update(
+            obj,
+            memo["id"],
+            {
+                "appliedAmount": ledger.money((memo.get("appliedAmount") or 0.0) + total, memo["currency"]),
+                "balance": ledger.money(memo["balance"] - total, memo["currency"]),
+            },
+        )
         account = refresh_account(store, memo["accountId"])
     return 200, memo_body("credit", memo, account)

@@ -33,22 +33,47 @@ from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.records import CANCELED, find_account, get_record, refresh_account
 from zsync_assets.sandbox.zuora.store import SANDBOX_USER_ID, Store, now_iso
 
-MEMOS = {"credit": ("credit-memos", "credit-memo-items", "creditMemoId", "CM%08d"),
-         "debit": ("debit-memos", "debit-memo-items", "debitMemoId", "DM%08d")}
+MEMOS = {
+    "credit": ("credit-memos", "credit-memo-items", "creditMemoId", "CM%08d"),
+    "debit": ("debit-memos", "debit-memo-items", "debitMemoId", "DM%08d"),
+}
 # Request field -> stored field (the debit memo stores its comment as `comments`).
-_EDITABLE = {"credit": {"comment": "comment", "reasonCode": "reasonCode"},
-             "debit": {"comment": "comments", "reasonCode": "reasonCode"}}
+_EDITABLE = {
+    "credit": {"comment": "comment", "reasonCode": "reasonCode"},
+    "debit": {"comment": "comments", "reasonCode": "reasonCode"},
+}
 
 
 def memo_body(kind: str, memo: dict[str, Any], account: dict[str, Any]) -> dict[str, Any]:
-    keep = ("id", "accountId", "currency", "status", "reasonCode", "taxAmount", "postedOn", "postedById",
-            "createdDate", "createdById", "updatedDate", "updatedById")
+    keep = (
+        "id",
+        "accountId",
+        "currency",
+        "status",
+        "reasonCode",
+        "taxAmount",
+        "postedOn",
+        "postedById",
+        "createdDate",
+        "createdById",
+        "updatedDate",
+        "updatedById",
+    )
     body = {k: memo[k] for k in keep if memo.get(k) is not None}
-    body.update(number=memo["memoNumber"], accountNumber=account["accountNumber"], amount=memo["totalAmount"],
-                balance=memo["balance"], success=True)
+    body.update(
+        number=memo["memoNumber"],
+        accountNumber=account["accountNumber"],
+        amount=memo["totalAmount"],
+        balance=memo["balance"],
+        success=True,
+    )
     if kind == "credit":
-        body.update(creditMemoDate=memo["memoDate"], appliedAmount=memo.get("appliedAmount") or 0.0,
-                    refundAmount=memo.get("refundAmount") or 0.0, unappliedAmount=memo["balance"])
+        body.update(
+            creditMemoDate=memo["memoDate"],
+            appliedAmount=memo.get("appliedAmount") or 0.0,
+            refundAmount=memo.get("refundAmount") or 0.0,
+            unappliedAmount=memo["balance"],
+        )
     else:
         body.update(debitMemoDate=memo["memoDate"], dueDate=memo["dueDate"])
     return body
@@ -64,25 +89,49 @@ def create_memo(kind: str):
         if not charges:
             raise ApiError(400, RULE, "a memo needs at least one charge")
         day = a_date(body.get("effectiveDate", today()), "effectiveDate")
-        memo = store.insert(obj, {
-            "accountId": account["id"], "memoNumber": body.get("number") or number % store.next_number(obj),
-            "memoDate": day, "status": "Draft", "currency": account["currency"], "reasonCode": body.get("reasonCode"),
-            "source": "API", "sourceType": "Standalone", "taxAmount": 0.0, **custom_fields(obj, body),
-            **({"comment": body.get("comment"), "appliedAmount": 0.0, "refundAmount": 0.0} if kind == "credit"
-               else {"comments": body.get("comment"), "dueDate": a_date(body.get("dueDate", day), "dueDate")})})
+        memo = store.insert(
+            obj,
+            {
+                "accountId": account["id"],
+                "memoNumber": body.get("number") or number % store.next_number(obj),
+                "memoDate": day,
+                "status": "Draft",
+                "currency": account["currency"],
+                "reasonCode": body.get("reasonCode"),
+                "source": "API",
+                "sourceType": "Standalone",
+                "taxAmount": 0.0,
+                **custom_fields(obj, body),
+                **(
+                    {"comment": body.get("comment"), "appliedAmount": 0.0, "refundAmount": 0.0}
+                    if kind == "credit"
+                    else {"comments": body.get("comment"), "dueDate": a_date(body.get("dueDate", day), "dueDate")}
+                ),
+            },
+        )
         total = 0.0
         for n, charge in enumerate(charges):
             require(charge, "productRatePlanChargeId", "amount", where=f"charges[{n}].")
             prpc = get_record(store, "product-rate-plan-charges", charge["productRatePlanChargeId"])
             amount = ledger.money(a_number(charge["amount"], f"charges[{n}].amount"), account["currency"])
             total += amount
-            store.insert(item_obj, {
-                parent_field: memo["id"], "amount": amount, "amountWithoutTax": amount, "taxAmount": 0.0,
-                "chargeName": prpc["name"], "productRatePlanChargeId": prpc["id"],
-                "quantity": a_number(charge.get("quantity", 1), f"charges[{n}].quantity"), "unitPrice": amount,
-                "sourceItemType": "ProductRatePlanCharge",
-                "serviceStartDate": charge.get("serviceStartDate", day), "serviceEndDate": charge.get("serviceEndDate", day),
-                **({"unappliedAmount": amount} if kind == "credit" else {"balance": amount})})
+            store.insert(
+                item_obj,
+                {
+                    parent_field: memo["id"],
+                    "amount": amount,
+                    "amountWithoutTax": amount,
+                    "taxAmount": 0.0,
+                    "chargeName": prpc["name"],
+                    "productRatePlanChargeId": prpc["id"],
+                    "quantity": a_number(charge.get("quantity", 1), f"charges[{n}].quantity"),
+                    "unitPrice": amount,
+                    "sourceItemType": "ProductRatePlanCharge",
+                    "serviceStartDate": charge.get("serviceStartDate", day),
+                    "serviceEndDate": charge.get("serviceEndDate", day),
+                    **({"unappliedAmount": amount} if kind == "credit" else {"balance": amount}),
+                },
+            )
         total = ledger.money(total, account["currency"])
         memo = store.update(obj, memo["id"], {"totalAmount": total, "totalAmountWithoutTax": total, "balance": total})
         if body.get("autoPost"):
@@ -119,8 +168,12 @@ def update_memo(kind: str):
         memo = get_record(store, obj, call.path_params["memo_key"], "memoNumber")
         unknown = sorted(k for k in body if k not in _EDITABLE[kind] and "__" not in k)
         if unknown:
-            raise ApiError(400, UNSUPPORTED, f"this sandbox updates a {kind} memo's comment, reason code and custom "
-                                             f"fields, not {', '.join(unknown)}")
+            raise ApiError(
+                400,
+                UNSUPPORTED,
+                f"this sandbox updates a {kind} memo's comment, reason code and custom "
+                f"fields, not {', '.join(unknown)}",
+            )
         changes = {_EDITABLE[kind][k]: v for k, v in body.items() if k in _EDITABLE[kind]}
         memo = store.update(obj, memo["id"], {**changes, **custom_fields(obj, body)})
         return 200, memo_body(kind, memo, store.existing("accounts", memo["accountId"]))
@@ -156,8 +209,12 @@ def cancel_memo(kind: str):
         store = call.store
         memo = get_record(store, obj, call.path_params["memo_key"], "memoNumber")
         if memo["status"] != "Draft":
-            raise ApiError(400, RULE, f"{kind} memo {memo['memoNumber']} is {memo['status']}: only a Draft memo can be "
-                                      "canceled (unpost a Posted one first)")
+            raise ApiError(
+                400,
+                RULE,
+                f"{kind} memo {memo['memoNumber']} is {memo['status']}: only a Draft memo can be "
+                "canceled (unpost a Posted one first)",
+            )
         with store.transaction():
             memo = store.update(obj, memo["id"], {"status": CANCELED})
             account = refresh_account(store, memo["accountId"])
@@ -173,8 +230,12 @@ def delete_memo(kind: str):
         store = call.store
         memo = get_record(store, obj, call.path_params["memo_key"], "memoNumber")
         if memo["status"] != CANCELED:
-            raise ApiError(400, RULE, f"{kind} memo {memo['memoNumber']} is {memo['status']}: only {kind} memos with "
-                                      "the Cancelled status can be deleted")
+            raise ApiError(
+                400,
+                RULE,
+                f"{kind} memo {memo['memoNumber']} is {memo['status']}: only {kind} memos with "
+                "the Cancelled status can be deleted",
+            )
         with store.transaction():
             for item in store.find(item_obj, **{parent_field: memo["id"]}):
                 store.delete(item_obj, item["id"])

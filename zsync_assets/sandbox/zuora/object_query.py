@@ -64,8 +64,9 @@ def where_clause(obj: ObjectType, filters: list[str]) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def shape(store: Store, obj: ObjectType, record: dict[str, Any], fields: list[str], expand: list[str],
-          include_nulls: bool) -> dict[str, Any]:
+def shape(
+    store: Store, obj: ObjectType, record: dict[str, Any], fields: list[str], expand: list[str], include_nulls: bool
+) -> dict[str, Any]:
     out = {k: v for k, v in record.items() if (k in fields or not fields) and (k not in obj.types or obj.has(k))}
     if fields:
         out["id"] = record["id"]
@@ -107,9 +108,15 @@ def list_records(store: Store, obj: ObjectType, query) -> dict[str, Any]:  # noq
     return body
 
 
-NUMBER_FIELDS = {"accounts": "accountNumber", "invoices": "invoiceNumber", "payments": "paymentNumber",
-                 "refunds": "refundNumber", "credit-memos": "memoNumber", "debit-memos": "memoNumber",
-                 "subscriptions": "name"}
+NUMBER_FIELDS = {
+    "accounts": "accountNumber",
+    "invoices": "invoiceNumber",
+    "payments": "paymentNumber",
+    "refunds": "refundNumber",
+    "credit-memos": "memoNumber",
+    "debit-memos": "memoNumber",
+    "subscriptions": "name",
+}
 
 
 def get_record(store: Store, obj: ObjectType, key: str, query) -> dict[str, Any]:  # noqa: ANN001

@@ -97,17 +97,23 @@ class RequestSchemas:
             if path is None or op is None:
                 raise KeyError(f"{method} {template} is not an operation of the Zuora OpenAPI document")
             params = [*self.spec["paths"][path].get("parameters", []), *op.get("parameters", [])]
-            parameters = tuple((p, OpenApi30Validator(p.get("schema") or {}, format_checker=FormatChecker()))
-                               for p in map(self._resolve, params))
+            parameters = tuple(
+                (p, OpenApi30Validator(p.get("schema") or {}, format_checker=FormatChecker()))
+                for p in map(self._resolve, params)
+            )
             content = (op.get("requestBody") or {}).get("content", {})
-            body, form = (self._body_validator(path, method, media) if media in content else None
-                          for media in ("application/json", "application/x-www-form-urlencoded"))
+            body, form = (
+                self._body_validator(path, method, media) if media in content else None
+                for media in ("application/json", "application/x-www-form-urlencoded")
+            )
             self._operations[key] = Operation(path, method.upper(), parameters, body, form)
         return self._operations[key]
 
     def _body_validator(self, path: str, method: str, media: str) -> Any:
-        pointer = "/".join(s.replace("~", "~0").replace("/", "~1") for s in (
-            "paths", path, method.lower(), "requestBody", "content", media, "schema"))
+        pointer = "/".join(
+            s.replace("~", "~0").replace("/", "~1")
+            for s in ("paths", path, method.lower(), "requestBody", "content", media, "schema")
+        )
         schema = {"$ref": f"{URI}#/{pointer}"}
         self._check_refs(schema, f"{method} {path}")
         return OpenApi30Validator(schema, registry=self.registry, format_checker=FormatChecker())

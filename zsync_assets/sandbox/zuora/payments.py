@@ -47,11 +47,32 @@ APPLICATION_CANCELLED = "Cancelled"  # ExpandedPaymentApplication.paymentApplica
 
 
 def payment_body(payment: dict[str, Any], account: dict[str, Any]) -> dict[str, Any]:
-    keep = ("id", "accountId", "amount", "appliedAmount", "unappliedAmount", "refundAmount", "currency",
-            "effectiveDate", "status", "type", "comment", "referenceId", "gatewayState", "createdDate",
-            "createdById", "updatedDate", "updatedById")
-    return {**{k: payment[k] for k in keep if payment.get(k) is not None}, "number": payment["paymentNumber"],
-            "accountNumber": account["accountNumber"], "creditBalanceAmount": 0.0, "success": True}
+    keep = (
+        "id",
+        "accountId",
+        "amount",
+        "appliedAmount",
+        "unappliedAmount",
+        "refundAmount",
+        "currency",
+        "effectiveDate",
+        "status",
+        "type",
+        "comment",
+        "referenceId",
+        "gatewayState",
+        "createdDate",
+        "createdById",
+        "updatedDate",
+        "updatedById",
+    )
+    return {
+        **{k: payment[k] for k in keep if payment.get(k) is not None},
+        "number": payment["paymentNumber"],
+        "accountNumber": account["accountNumber"],
+        "creditBalanceAmount": 0.0,
+        "success": True,
+    }
 
 
 def create_payment(call: Call) -> tuple[int, Any]:
@@ -59,8 +80,9 @@ def create_payment(call: Call) -> tuple[int, Any]:
     require(body, "amount", "currency", "type")
     account = find_account(store, body.get("accountId") or body.get("accountNumber"))
     if body["currency"] != account["currency"]:
-        raise ApiError(400, INVALID_VALUE, f"payment currency {body['currency']} differs from the account's "
-                                           f"{account['currency']}")
+        raise ApiError(
+            400, INVALID_VALUE, f"payment currency {body['currency']} differs from the account's {account['currency']}"
+        )
     if body["type"] not in ("External", "Electronic"):
         raise ApiError(400, INVALID_VALUE, "type must be External or Electronic")
     amount = ledger.money(a_number(body["amount"], "amount"), account["currency"])
@@ -68,12 +90,26 @@ def create_payment(call: Call) -> tuple[int, Any]:
     if sum(a_number(a.get("amount", 0), "invoices.amount") for a in applications) > amount + 0.001:
         raise ApiError(400, RULE, "the amounts applied to invoices exceed the payment amount")
     day = a_date(body.get("effectiveDate", today()), "effectiveDate")
-    payment = store.insert("payments", {
-        "accountId": account["id"], "paymentNumber": f"P-{store.next_number('payment'):08d}", "amount": amount,
-        "currency": account["currency"], "effectiveDate": day, "status": "Processed", "type": body["type"],
-        "source": "API", "comment": body.get("comment"), "referenceId": body.get("referenceId"),
-        "gatewayState": "NotSubmitted", "appliedAmount": 0.0, "refundAmount": 0.0, "unappliedAmount": amount,
-        **custom_fields("payments", body)})
+    payment = store.insert(
+        "payments",
+        {
+            "accountId": account["id"],
+            "paymentNumber": f"P-{store.next_number('payment'):08d}",
+            "amount": amount,
+            "currency": account["currency"],
+            "effectiveDate": day,
+            "status": "Processed",
+            "type": body["type"],
+            "source": "API",
+            "comment": body.get("comment"),
+            "referenceId": body.get("referenceId"),
+            "gatewayState": "NotSubmitted",
+            "appliedAmount": 0.0,
+            "refundAmount": 0.0,
+            "unappliedAmount": amount,
+            **custom_fields("payments", body),
+        },
+    )
     for n, application in enumerate(applications):
         require(application, "invoiceId", "amount", where=f"invoices[{n}].")
         invoice = get_record(store, "invoices", application["invoiceId"], "invoiceNumber")
@@ -81,11 +117,20 @@ def create_payment(call: Call) -> tuple[int, Any]:
             raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is not a Posted invoice of this account")
         apply = ledger.money(a_number(application["amount"], f"invoices[{n}].amount"), account["currency"])
         if apply > invoice["balance"] + 0.001:
-            raise ApiError(400, RULE, f"the amount applied to {invoice['invoiceNumber']} exceeds its balance "
-                                      f"{invoice['balance']}")
-        store.insert("payment-applications", {
-            "paymentId": payment["id"], "invoiceId": invoice["id"], "accountId": account["id"], "applyAmount": apply,
-            "effectiveDate": day, "paymentApplicationStatus": "Processed"})
+            raise ApiError(
+                400, RULE, f"the amount applied to {invoice['invoiceNumber']} exceeds its balance {invoice['balance']}"
+            )
+        store.insert(
+            "payment-applications",
+            {
+                "paymentId": payment["id"],
+                "invoiceId": invoice["id"],
+                "accountId": account["id"],
+                "applyAmount": apply,
+                "effectiveDate": day,
+                "paymentApplicationStatus": "Processed",
+            },
+        )
         refresh_invoice(store, invoice["id"])
     payment = refresh_payment(store, payment["id"])
     refresh_account(store, account["id"])
@@ -99,16 +144,37 @@ def refund_payment(call: Call) -> tuple[int, Any]:
     amount = ledger.money(a_number(body["totalAmount"], "totalAmount"), payment["currency"])
     if amount <= 0 or amount > payment["unappliedAmount"] + 0.001:
         # Zuora refunds only the unapplied part; applied money must be unapplied first.
-        raise ApiError(400, RULE, f"the refund amount {amount} exceeds the payment's unapplied amount "
-                                  f"{payment['unappliedAmount']}")
+        raise ApiError(
+            400, RULE, f"the refund amount {amount} exceeds the payment's unapplied amount {payment['unappliedAmount']}"
+        )
     day = a_date(body.get("refundDate", today()), "refundDate")
-    refund = store.insert("refunds", {
-        "accountId": payment["accountId"], "refundNumber": f"R-{store.next_number('refund'):08d}", "amount": amount,
-        "currency": payment["currency"], "refundDate": day, "status": "Processed", "type": body["type"],
-        "sourceType": "Payment", "methodType": body.get("methodType", "Other"), "reasonCode": body.get("reasonCode"),
-        "comment": body.get("comment"), **custom_fields("refunds", body)})
-    store.insert("refund-applications", {"accountId": payment["accountId"], "refundId": refund["id"],
-                                         "paymentId": payment["id"], "applyAmount": amount, "effectiveDate": day})
+    refund = store.insert(
+        "refunds",
+        {
+            "accountId": payment["accountId"],
+            "refundNumber": f"R-{store.next_number('refund'):08d}",
+            "amount": amount,
+            "currency": payment["currency"],
+            "refundDate": day,
+            "status": "Processed",
+            "type": body["type"],
+            "sourceType": "Payment",
+            "methodType": body.get("methodType", "Other"),
+            "reasonCode": body.get("reasonCode"),
+            "comment": body.get("comment"),
+            **custom_fields("refunds", body),
+        },
+    )
+    store.insert(
+        "refund-applications",
+        {
+            "accountId": payment["accountId"],
+            "refundId": refund["id"],
+            "paymentId": payment["id"],
+            "applyAmount": amount,
+            "effectiveDate": day,
+        },
+    )
     refresh_payment(store, payment["id"])
     refresh_account(store, payment["accountId"])
     return 200, {**refund_body(refund), "paymentId": payment["id"]}
@@ -126,17 +192,24 @@ def cancel_payment(call: Call) -> tuple[int, Any]:
     require_cancelable("payment", payment, number, "; void or refund an electronic payment")
     account = find_account(store, payment["accountId"])
     if account["status"] == "Canceled":
-        raise ApiError(400, RULE, f"account {account['accountNumber']} is Canceled: payment cancellation is not "
-                                  "allowed on this account; reactivate it first")
+        raise ApiError(
+            400,
+            RULE,
+            f"account {account['accountNumber']} is Canceled: payment cancellation is not "
+            "allowed on this account; reactivate it first",
+        )
     refunds = standing_refunds(store, payment["id"])
     if refunds:
-        raise ApiError(400, RULE, f"payment {number} has refunds ({', '.join(r['refundNumber'] for r in refunds)}); "
-                                  "cancel them before canceling the payment")
+        raise ApiError(
+            400,
+            RULE,
+            f"payment {number} has refunds ({', '.join(r['refundNumber'] for r in refunds)}); "
+            "cancel them before canceling the payment",
+        )
     with store.transaction():
         applications = store.find("payment-applications", paymentId=payment["id"])
         for application in applications:
-            store.update("payment-applications", application["id"],
-                         {"paymentApplicationStatus": APPLICATION_CANCELLED})
+            store.update("payment-applications", application["id"], {"paymentApplicationStatus": APPLICATION_CANCELLED})
         store.update("payments", payment["id"], {"status": CANCELED, "cancelledOn": now_iso()})
         for invoice_id in sorted({a["invoiceId"] for a in applications if a.get("invoiceId")}):
             refresh_invoice(store, invoice_id)
@@ -149,8 +222,12 @@ def delete_payment(call: Call) -> tuple[int, Any]:
     store = call.store
     payment = get_record(store, "payments", call.path_params["payment_key"], "paymentNumber")
     if payment["status"] != CANCELED:
-        raise ApiError(400, RULE, f"payment {payment['paymentNumber']} is {payment['status']}: only payments with "
-                                  "the Cancelled status can be deleted")
+        raise ApiError(
+            400,
+            RULE,
+            f"payment {payment['paymentNumber']} is {payment['status']}: only payments with "
+            "the Cancelled status can be deleted",
+        )
     with store.transaction():
         for application in store.find("payment-applications", paymentId=payment["id"]):
             store.delete("payment-applications", application["id"])

@@ -15,8 +15,13 @@ from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.model import OBJECTS
 
 
-def _proxy_create(obj: str, required: tuple[str, ...], mapping: dict[str, str], number: tuple[str, str] | None,
-                  parent: tuple[str, str] | None = None):
+def _proxy_create(
+    obj: str,
+    required: tuple[str, ...],
+    mapping: dict[str, str],
+    number: tuple[str, str] | None,
+    parent: tuple[str, str] | None = None,
+):
     """`POST /v1/object/<type>` (CRUD "proxy" calls): PascalCase fields in, `{Id, Success}` out."""
 
     def handler(call: Call) -> tuple[int, Any]:
@@ -37,27 +42,66 @@ def _proxy_create(obj: str, required: tuple[str, ...], mapping: dict[str, str], 
 
 
 create_product = _proxy_create(
-    "products", ("Name", "EffectiveStartDate", "EffectiveEndDate"),
-    {"Name": "name", "SKU": "sKU", "Category": "category", "ProductNumber": "productNumber",
-     "EffectiveStartDate": "effectiveStartDate", "EffectiveEndDate": "effectiveEndDate",
-     "AllowFeatureChanges": "allowFeatureChanges"}, ("productNumber", "PC-%08d"))
+    "products",
+    ("Name", "EffectiveStartDate", "EffectiveEndDate"),
+    {
+        "Name": "name",
+        "SKU": "sKU",
+        "Category": "category",
+        "ProductNumber": "productNumber",
+        "EffectiveStartDate": "effectiveStartDate",
+        "EffectiveEndDate": "effectiveEndDate",
+        "AllowFeatureChanges": "allowFeatureChanges",
+    },
+    ("productNumber", "PC-%08d"),
+)
 
 create_rate_plan = _proxy_create(
-    "product-rate-plans", ("Name", "ProductId"),
-    {"Name": "name", "ProductId": "productId", "ProductRatePlanNumber": "productRatePlanNumber",
-     "EffectiveStartDate": "effectiveStartDate", "EffectiveEndDate": "effectiveEndDate"},
-    ("productRatePlanNumber", "PRP-%08d"), parent=("ProductId", "products"))
+    "product-rate-plans",
+    ("Name", "ProductId"),
+    {
+        "Name": "name",
+        "ProductId": "productId",
+        "ProductRatePlanNumber": "productRatePlanNumber",
+        "EffectiveStartDate": "effectiveStartDate",
+        "EffectiveEndDate": "effectiveEndDate",
+    },
+    ("productRatePlanNumber", "PRP-%08d"),
+    parent=("ProductId", "products"),
+)
 
 create_charge = _proxy_create(
-    "product-rate-plan-charges", ("Name", "ProductRatePlanId", "ChargeModel", "ChargeType", "BillingPeriod",
-                                  "TriggerEvent", "BillCycleType", "ProductRatePlanChargeTierData"),
-    {"Name": "name", "ProductRatePlanId": "productRatePlanId", "ChargeModel": "chargeModel",
-     "ChargeType": "chargeType", "BillingPeriod": "billingPeriod", "BillingTiming": "billingTiming",
-     "TriggerEvent": "triggerEvent", "EndDateCondition": "endDateCondition", "AccountingCode": "accountingCode",
-     "UOM": "uOM", "DefaultQuantity": "defaultQuantity", "ListPriceBase": "listPriceBase",
-     "DeferredRevenueAccount": "deferredRevenueAccount", "RecognizedRevenueAccount": "recognizedRevenueAccount",
-     "RevenueRecognitionRuleName": "revenueRecognitionRuleName"},
-    ("productRatePlanChargeNumber", "PRPC-%08d"), parent=("ProductRatePlanId", "product-rate-plans"))
+    "product-rate-plan-charges",
+    (
+        "Name",
+        "ProductRatePlanId",
+        "ChargeModel",
+        "ChargeType",
+        "BillingPeriod",
+        "TriggerEvent",
+        "BillCycleType",
+        "ProductRatePlanChargeTierData",
+    ),
+    {
+        "Name": "name",
+        "ProductRatePlanId": "productRatePlanId",
+        "ChargeModel": "chargeModel",
+        "ChargeType": "chargeType",
+        "BillingPeriod": "billingPeriod",
+        "BillingTiming": "billingTiming",
+        "TriggerEvent": "triggerEvent",
+        "EndDateCondition": "endDateCondition",
+        "AccountingCode": "accountingCode",
+        "UOM": "uOM",
+        "DefaultQuantity": "defaultQuantity",
+        "ListPriceBase": "listPriceBase",
+        "DeferredRevenueAccount": "deferredRevenueAccount",
+        "RecognizedRevenueAccount": "recognizedRevenueAccount",
+        "RevenueRecognitionRuleName": "revenueRecognitionRuleName",
+    },
+    ("productRatePlanChargeNumber", "PRPC-%08d"),
+    parent=("ProductRatePlanId", "product-rate-plans"),
+)
 
 
 def _proxy_update(obj: str, mapping: dict[str, str]):
@@ -78,5 +122,12 @@ def _proxy_update(obj: str, mapping: dict[str, str]):
 
 update_charge = _proxy_update(
     "product-rate-plan-charges",
-    {"Name": "name", "AccountingCode": "accountingCode", "UOM": "uOM", "DefaultQuantity": "defaultQuantity",
-     "DeferredRevenueAccount": "deferredRevenueAccount", "RecognizedRevenueAccount": "recognizedRevenueAccount"})
+    {
+        "Name": "name",
+        "AccountingCode": "accountingCode",
+        "UOM": "uOM",
+        "DefaultQuantity": "defaultQuantity",
+        "DeferredRevenueAccount": "deferredRevenueAccount",
+        "RecognizedRevenueAccount": "recognizedRevenueAccount",
+    },
+)

@@ -44,24 +44,33 @@ def refresh_invoice(store: Store, invoice_id: str) -> dict[str, Any]:
     invoice = store.existing("invoices", invoice_id)
     items = store.find("invoice-items", invoiceId=invoice_id)
     taxes = [t for item in items for t in store.find("taxation-items", invoiceItemId=item["id"])]
-    changes = ledger.invoice_amounts(invoice, items, taxes, store.find("payment-applications", invoiceId=invoice_id),
-                                     store.find("invoice-item-adjustments", invoiceId=invoice_id))
+    changes = ledger.invoice_amounts(
+        invoice,
+        items,
+        taxes,
+        store.find("payment-applications", invoiceId=invoice_id),
+        store.find("invoice-item-adjustments", invoiceId=invoice_id),
+    )
     return store.update("invoices", invoice_id, changes)
 
 
 def refresh_payment(store: Store, payment_id: str) -> dict[str, Any]:
     payment = store.existing("payments", payment_id)
     # A canceled refund gives its money back to the payment's unapplied amount (refunds.py).
-    refunds = [a for a in store.find("refund-applications", paymentId=payment_id)
-               if (store.get("refunds", a["refundId"]) or {}).get("status") != "Canceled"]
+    refunds = [
+        a
+        for a in store.find("refund-applications", paymentId=payment_id)
+        if (store.get("refunds", a["refundId"]) or {}).get("status") != "Canceled"
+    ]
     changes = ledger.payment_amounts(payment, store.find("payment-applications", paymentId=payment_id), refunds)
     return store.update("payments", payment_id, changes)
 
 
 def refresh_account(store: Store, account_id: str) -> dict[str, Any]:
     account = store.existing("accounts", account_id)
-    changes = ledger.account_amounts(account, *(store.find(o, accountId=account_id) for o in (
-        "invoices", "debit-memos", "credit-memos", "payments")))
+    changes = ledger.account_amounts(
+        account, *(store.find(o, accountId=account_id) for o in ("invoices", "debit-memos", "credit-memos", "payments"))
+    )
     return store.update("accounts", account_id, changes)
 
 
@@ -71,8 +80,9 @@ def require_cancelable(kind: str, document: dict[str, Any], number: str, advice:
     if document["status"] != "Processed":
         raise ApiError(400, RULE, f"{kind} {number} is {document['status']}; only a Processed {kind} can be canceled")
     if document.get("type") != "External":
-        raise ApiError(400, RULE, f"{kind} {number} is {document.get('type')}: only External {kind}s can be "
-                                  f"canceled{advice}")
+        raise ApiError(
+            400, RULE, f"{kind} {number} is {document.get('type')}: only External {kind}s can be canceled{advice}"
+        )
 
 
 def update_processed(call: Call, obj: str, key: str, number_field: str) -> dict[str, Any]:
@@ -80,8 +90,12 @@ def update_processed(call: Call, obj: str, key: str, number_field: str) -> dict[
     record = get_record(store, obj, call.path_params[key], number_field)
     unknown = sorted(k for k in body if k not in PROCESSED_EDITABLE[obj] and "__" not in k)
     if unknown:
-        raise ApiError(400, UNSUPPORTED, f"a processed {obj[:-1]} keeps its amounts and applications; this sandbox "
-                                         f"updates {', '.join(PROCESSED_EDITABLE[obj])} and custom fields, "
-                                         f"not {', '.join(unknown)}")
+        raise ApiError(
+            400,
+            UNSUPPORTED,
+            f"a processed {obj[:-1]} keeps its amounts and applications; this sandbox "
+            f"updates {', '.join(PROCESSED_EDITABLE[obj])} and custom fields, "
+            f"not {', '.join(unknown)}",
+        )
     changes = {k: v for k, v in body.items() if k in PROCESSED_EDITABLE[obj]}
     return store.update(obj, record["id"], {**changes, **custom_fields(obj, body)})

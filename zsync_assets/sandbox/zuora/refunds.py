@@ -28,13 +28,29 @@ from zsync_assets.sandbox.zuora.records import (
 from zsync_assets.sandbox.zuora.store import now_iso
 
 # GETRefundType fields the sandbox answers with.
-REFUND_FIELDS = ("id", "accountId", "amount", "comment", "methodType", "reasonCode", "refundDate", "status", "type",
-                 "createdDate", "createdById", "updatedDate", "updatedById")
+REFUND_FIELDS = (
+    "id",
+    "accountId",
+    "amount",
+    "comment",
+    "methodType",
+    "reasonCode",
+    "refundDate",
+    "status",
+    "type",
+    "createdDate",
+    "createdById",
+    "updatedDate",
+    "updatedById",
+)
 
 
 def refund_body(refund: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: refund[k] for k in REFUND_FIELDS if refund.get(k) is not None}, "number": refund["refundNumber"],
-            "success": True}
+    return {
+        **{k: refund[k] for k in REFUND_FIELDS if refund.get(k) is not None},
+        "number": refund["refundNumber"],
+        "success": True,
+    }
 
 
 def standing_refunds(store, payment_id: str) -> list[dict[str, Any]]:  # noqa: ANN001
@@ -66,8 +82,12 @@ def delete_refund(call: Call) -> tuple[int, Any]:
     store = call.store
     refund = get_record(store, "refunds", call.path_params["refund_key"], "refundNumber")
     if refund["status"] not in (CANCELED, "Error"):
-        raise ApiError(400, RULE, f"refund {refund['refundNumber']} is {refund['status']}: only a refund with the "
-                                  "Canceled or Error status can be deleted")
+        raise ApiError(
+            400,
+            RULE,
+            f"refund {refund['refundNumber']} is {refund['status']}: only a refund with the "
+            "Canceled or Error status can be deleted",
+        )
     with store.transaction():
         for application in store.find("refund-applications", refundId=refund["id"]):
             store.delete("refund-applications", application["id"])

@@ -51,8 +51,14 @@ class RequestChecks:
         with self._lock:
             self.checked += 1
             if problems and len(self.invalid) < MAX_LOGGED:
-                self.invalid.append({"route": route, "path": request.url.path, "at": time.time(),
-                                     "problems": [str(p) for p in problems]})
+                self.invalid.append(
+                    {
+                        "route": route,
+                        "path": request.url.path,
+                        "at": time.time(),
+                        "problems": [str(p) for p in problems],
+                    }
+                )
 
     def parameters(self, route: str, request: Request) -> ApiError | None:
         """The refusal for header/query parameters that break the spec, else None."""
@@ -102,5 +108,7 @@ class RequestChecks:
                 self.checked, self.invalid = 0, []
             return JSONResponse({"checked": 0, "invalid": []})
 
-        return [Route("/__sandbox/invalid-requests", get_log, methods=["GET"]),
-                Route("/__sandbox/invalid-requests", clear_log, methods=["DELETE"])]
+        return [
+            Route("/__sandbox/invalid-requests", get_log, methods=["GET"]),
+            Route("/__sandbox/invalid-requests", clear_log, methods=["DELETE"]),
+        ]

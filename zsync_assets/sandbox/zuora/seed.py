@@ -23,12 +23,30 @@ TAX = {  # currency -> (jurisdiction, country, rate, tax code)
     "GBP": ("UNITED KINGDOM", "GB", 0.20, "VAT-GB"),
     "JPY": ("JAPAN", "JP", 0.10, "CT-JP"),
 }
-COMPANIES = ["Acme Analytics", "Northwind Traders", "Globex Systems", "Initech Cloud", "Umbrella Labs",
-             "Stark Logistics", "Wayne Data", "Hooli Retail", "Vandelay Imports", "Cyberdyne Robotics"]
-UNICODE_COMPANIES = ["Müller & Söhne GmbH", "Société Générale des Eaux", "株式会社サンプル商事",
-                     "Ødegaard Fiskeri AS", "Łódź Software Sp. z o.o.", "Café Olé Ltda."]
-LONG_NAME = ("The International Consolidated Holding Company for Advanced Research, Development and "
-             "Manufacturing of Precision Instruments")  # > 83 characters: NetSuite name limits bite
+COMPANIES = [
+    "Acme Analytics",
+    "Northwind Traders",
+    "Globex Systems",
+    "Initech Cloud",
+    "Umbrella Labs",
+    "Stark Logistics",
+    "Wayne Data",
+    "Hooli Retail",
+    "Vandelay Imports",
+    "Cyberdyne Robotics",
+]
+UNICODE_COMPANIES = [
+    "Müller & Söhne GmbH",
+    "Société Générale des Eaux",
+    "株式会社サンプル商事",
+    "Ødegaard Fiskeri AS",
+    "Łódź Software Sp. z o.o.",
+    "Café Olé Ltda.",
+]
+LONG_NAME = (
+    "The International Consolidated Holding Company for Advanced Research, Development and "
+    "Manufacturing of Precision Instruments"
+)  # > 83 characters: NetSuite name limits bite
 FIRST = ["Ada", "José", "Zoë", "Søren", "Amélie", "Łukasz", "Hiro", "Grace", "Ngozi", "Björn"]
 LAST = ["Lovelace", "García", "Müller", "Kierkegaard", "Poulain", "Nowak", "Tanaka", "Hopper", "Okafor", "Borg"]
 
@@ -46,20 +64,61 @@ Charge = tuple[str, str, str, float, str | None, str]
 # (product name, SKU, category, expired, [(rate plan name, [charge, ...]), ...])
 Product = tuple[str, str, str, bool, list[tuple[str, list[Charge]]]]
 CATALOG: list[Product] = [
-    ("Zsync Platform", "SKU-PLAT", "Base Products", False, [
-        ("Platform Monthly", [("Platform Fee", "Recurring", "Flat Fee Pricing", 500.0, None, "Service"),
-                              ("Onboarding", "OneTime", "Flat Fee Pricing", 1500.0, None, "Service")])]),
-    ("Seats", "SKU-SEAT", "Add On Services", False, [
-        ("Seats Monthly", [("Per Seat", "Recurring", "Per Unit Pricing", 25.0, "Seat", "Service")])]),
-    ("API Calls", "SKU-API", "Add On Services", False, [
-        ("API Usage", [("API Calls", "Usage", "Per Unit Pricing", 0.002, "Call", "Service")])]),
-    ("Loyalty Discount", "SKU-DISC", "Miscellaneous Products", False, [
-        ("Loyalty 10%", [("Loyalty Discount 10%", "Recurring", "Discount-Percentage", 10.0, None, "Service")])]),
-    ("Legacy Reporting (retired)", "SKU-LEG", "Add On Services", True, [
-        ("Legacy Reporting Monthly", [("Legacy Reporting", "Recurring", "Flat Fee Pricing", 99.0, None, "Service")])]),
-    ("Enterprise Data Residency and Compliance Add-on for Multi-Region Deployments (EU, UK and APAC)",
-     "SKU-RESIDENCY", "Add On Services", False, [
-         ("Data Residency Monthly", [("Data Residency", "Recurring", "Flat Fee Pricing", 300.0, None, "Non Inventory")])]),
+    (
+        "Zsync Platform",
+        "SKU-PLAT",
+        "Base Products",
+        False,
+        [
+            (
+                "Platform Monthly",
+                [
+                    ("Platform Fee", "Recurring", "Flat Fee Pricing", 500.0, None, "Service"),
+                    ("Onboarding", "OneTime", "Flat Fee Pricing", 1500.0, None, "Service"),
+                ],
+            )
+        ],
+    ),
+    (
+        "Seats",
+        "SKU-SEAT",
+        "Add On Services",
+        False,
+        [("Seats Monthly", [("Per Seat", "Recurring", "Per Unit Pricing", 25.0, "Seat", "Service")])],
+    ),
+    (
+        "API Calls",
+        "SKU-API",
+        "Add On Services",
+        False,
+        [("API Usage", [("API Calls", "Usage", "Per Unit Pricing", 0.002, "Call", "Service")])],
+    ),
+    (
+        "Loyalty Discount",
+        "SKU-DISC",
+        "Miscellaneous Products",
+        False,
+        [("Loyalty 10%", [("Loyalty Discount 10%", "Recurring", "Discount-Percentage", 10.0, None, "Service")])],
+    ),
+    (
+        "Legacy Reporting (retired)",
+        "SKU-LEG",
+        "Add On Services",
+        True,
+        [("Legacy Reporting Monthly", [("Legacy Reporting", "Recurring", "Flat Fee Pricing", 99.0, None, "Service")])],
+    ),
+    (
+        "Enterprise Data Residency and Compliance Add-on for Multi-Region Deployments (EU, UK and APAC)",
+        "SKU-RESIDENCY",
+        "Add On Services",
+        False,
+        [
+            (
+                "Data Residency Monthly",
+                [("Data Residency", "Recurring", "Flat Fee Pricing", 300.0, None, "Non Inventory")],
+            )
+        ],
+    ),
 ]
 
 
@@ -109,27 +168,56 @@ class Seeder:
         charges = {}
         for name, sku, category, expired, plans in CATALOG:
             end = self.today - timedelta(days=60) if expired else date(2099, 12, 31)
-            product = self.add("products", start, name=name, sKU=sku, category=category,
-                               productNumber=self.number("product", "PC-%08d"), effectiveStartDate=start.isoformat(),
-                               effectiveEndDate=end.isoformat(), allowFeatureChanges=False,
-                               ItemType__NS=plans[0][1][0][5])
+            product = self.add(
+                "products",
+                start,
+                name=name,
+                sKU=sku,
+                category=category,
+                productNumber=self.number("product", "PC-%08d"),
+                effectiveStartDate=start.isoformat(),
+                effectiveEndDate=end.isoformat(),
+                allowFeatureChanges=False,
+                ItemType__NS=plans[0][1][0][5],
+            )
             for plan_name, plan_charges in plans:
-                plan = self.add("product-rate-plans", start, productId=product["id"], name=plan_name,
-                                productRatePlanNumber=self.number("plan", "PRP-%08d"),
-                                effectiveStartDate=start.isoformat(), effectiveEndDate=end.isoformat(),
-                                BillingPeriod__NS="Monthly")
+                plan = self.add(
+                    "product-rate-plans",
+                    start,
+                    productId=product["id"],
+                    name=plan_name,
+                    productRatePlanNumber=self.number("plan", "PRP-%08d"),
+                    effectiveStartDate=start.isoformat(),
+                    effectiveEndDate=end.isoformat(),
+                    BillingPeriod__NS="Monthly",
+                )
                 for charge, kind, model, price, uom, item_type in plan_charges:
                     record = self.add(
-                        "product-rate-plan-charges", start, productRatePlanId=plan["id"], name=charge,
-                        productRatePlanChargeNumber=self.number("prpc", "PRPC-%08d"), chargeType=kind,
-                        chargeModel=model, billingPeriod="Month" if kind != "OneTime" else None,
+                        "product-rate-plan-charges",
+                        start,
+                        productRatePlanId=plan["id"],
+                        name=charge,
+                        productRatePlanChargeNumber=self.number("prpc", "PRPC-%08d"),
+                        chargeType=kind,
+                        chargeModel=model,
+                        billingPeriod="Month" if kind != "OneTime" else None,
                         billingTiming="IN_ADVANCE" if kind == "Recurring" else None,
-                        triggerEvent="ContractEffective", endDateCondition="SubscriptionEnd",
-                        accountingCode=ACCOUNTING_CODES[kind], uOM=uom, defaultQuantity=1.0,
+                        triggerEvent="ContractEffective",
+                        endDateCondition="SubscriptionEnd",
+                        accountingCode=ACCOUNTING_CODES[kind],
+                        uOM=uom,
+                        defaultQuantity=1.0,
                         listPriceBase="Per Billing Period" if kind == "Recurring" else None,
-                        revenueRecognitionRuleName="Recognize upon invoicing", ItemType__NS=item_type)
-                    charges[charge] = {**record, "price": price, "productId": product["id"],
-                                       "sku": sku, "expired_on": end if expired else None}
+                        revenueRecognitionRuleName="Recognize upon invoicing",
+                        ItemType__NS=item_type,
+                    )
+                    charges[charge] = {
+                        **record,
+                        "price": price,
+                        "productId": product["id"],
+                        "sku": sku,
+                        "expired_on": end if expired else None,
+                    }
         return charges
 
     # -- customers ----------------------------------------------------------------------
@@ -145,23 +233,43 @@ class Seeder:
         name = f"{name} #{i + 1}" if name != LONG_NAME else f"{name} (#{i + 1})"
         opened = _month_start(self.today, self.months) - timedelta(days=self.rng.randrange(5, 60))
         account = self.add(
-            "accounts", opened, accountNumber=self.number("account", "A%08d"), name=name, currency=currency,
-            status="Canceled" if i % 9 == 8 else "Active", autoPay=False, billCycleDay=1,
-            paymentTerm="Net 30", batch="Batch1", parentId=parent["id"] if parent else None,
-            invoiceDeliveryPrefsEmail=True, invoiceDeliveryPrefsPrint=False, taxExemptStatus="No",
+            "accounts",
+            opened,
+            accountNumber=self.number("account", "A%08d"),
+            name=name,
+            currency=currency,
+            status="Canceled" if i % 9 == 8 else "Active",
+            autoPay=False,
+            billCycleDay=1,
+            paymentTerm="Net 30",
+            batch="Batch1",
+            parentId=parent["id"] if parent else None,
+            invoiceDeliveryPrefsEmail=True,
+            invoiceDeliveryPrefsPrint=False,
+            taxExemptStatus="No",
             SynctoNetSuite__NS="No" if i % 7 == 4 else "Yes",
-            CustomerType__NS="Individual" if i % 11 == 10 else "Company")
+            CustomerType__NS="Individual" if i % 11 == 10 else "Company",
+        )
         contacts = []
         for role in ("bill", "sold") if i % 3 == 0 else ("bill",):
             first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
             tax = TAX[currency]
-            contacts.append(self.add(
-                "contacts", opened, accountId=account["id"], firstName=first, lastName=last,
-                workEmail=f"{role}.{i + 1}@example.com", workPhone=f"+1 555 01{i % 100:02d}",
-                address1=f"{self.rng.randrange(1, 999)} Market Street", city="Springfield",
-                state="CA" if currency == "USD" else None, postalCode=f"{self.rng.randrange(10000, 99999)}",
-                country={"US": "United States", "DE": "Germany", "GB": "United Kingdom",
-                         "JP": "Japan"}[tax[1]]))
+            contacts.append(
+                self.add(
+                    "contacts",
+                    opened,
+                    accountId=account["id"],
+                    firstName=first,
+                    lastName=last,
+                    workEmail=f"{role}.{i + 1}@example.com",
+                    workPhone=f"+1 555 01{i % 100:02d}",
+                    address1=f"{self.rng.randrange(1, 999)} Market Street",
+                    city="Springfield",
+                    state="CA" if currency == "USD" else None,
+                    postalCode=f"{self.rng.randrange(10000, 99999)}",
+                    country={"US": "United States", "DE": "Germany", "GB": "United Kingdom", "JP": "Japan"}[tax[1]],
+                )
+            )
         account.update(billToId=contacts[0]["id"], soldToId=contacts[-1]["id"])
         return account
 
@@ -171,24 +279,45 @@ class Seeder:
         start = _month_start(self.today, 5)
         canceled = account["status"] == "Canceled"
         return self.add(
-            "subscriptions", start, accountId=account["id"], invoiceOwnerId=account["id"],
-            name=self.number("subscription", "A-S%08d"), status="Cancelled" if canceled else "Active",
-            version=1, isLatestVersion=True, termType="TERMED", initialTerm=12, initialTermPeriodType="Month",
-            currentTerm=12, currentTermPeriodType="Month", renewalTerm=12, renewalTermPeriodType="Month",
-            autoRenew=True, contractEffectiveDate=start.isoformat(), serviceActivationDate=start.isoformat(),
-            contractAcceptanceDate=start.isoformat(), subscriptionStartDate=start.isoformat(),
-            termStartDate=start.isoformat(), termEndDate=_month_start(start, -12).isoformat(),
-            subscriptionEndDate=_month_start(start, -12).isoformat(), currency=account["currency"],
-            cancelledDate=self.today.isoformat() if canceled else None)
+            "subscriptions",
+            start,
+            accountId=account["id"],
+            invoiceOwnerId=account["id"],
+            name=self.number("subscription", "A-S%08d"),
+            status="Cancelled" if canceled else "Active",
+            version=1,
+            isLatestVersion=True,
+            termType="TERMED",
+            initialTerm=12,
+            initialTermPeriodType="Month",
+            currentTerm=12,
+            currentTermPeriodType="Month",
+            renewalTerm=12,
+            renewalTermPeriodType="Month",
+            autoRenew=True,
+            contractEffectiveDate=start.isoformat(),
+            serviceActivationDate=start.isoformat(),
+            contractAcceptanceDate=start.isoformat(),
+            subscriptionStartDate=start.isoformat(),
+            termStartDate=start.isoformat(),
+            termEndDate=_month_start(start, -12).isoformat(),
+            subscriptionEndDate=_month_start(start, -12).isoformat(),
+            currency=account["currency"],
+            cancelledDate=self.today.isoformat() if canceled else None,
+        )
 
     def invoice_lines(self, i: int, back: int, charges: dict, currency: str) -> list[tuple[dict, float, float]]:
         """(charge, quantity, amount) for one account's bill run `back` months ago."""
         fx = FX[currency]
-        price = {name: ledger.money(c["price"] * fx, currency) if c["chargeType"] != "Usage" else c["price"] * fx
-                 for name, c in charges.items()}
+        price = {
+            name: ledger.money(c["price"] * fx, currency) if c["chargeType"] != "Usage" else c["price"] * fx
+            for name, c in charges.items()
+        }
         seats = 5 + (i * 7) % 40
-        lines = [(charges["Platform Fee"], 1.0, price["Platform Fee"]),
-                 (charges["Per Seat"], float(seats), ledger.money(price["Per Seat"] * seats, currency))]
+        lines = [
+            (charges["Platform Fee"], 1.0, price["Platform Fee"]),
+            (charges["Per Seat"], float(seats), ledger.money(price["Per Seat"] * seats, currency)),
+        ]
         if back == self.months - 1:
             lines.append((charges["Onboarding"], 1.0, price["Onboarding"]))
         if i % 4 == 1 and back == 2:  # seats reduced mid-period: a negative proration credit
@@ -206,17 +335,30 @@ class Seeder:
             lines.append((charges["Loyalty Discount 10%"], 1.0, -ledger.money(base * 0.10, currency)))
         return lines
 
-    def invoice(self, i: int, account: dict, subscription: dict, charges: dict, back: int,
-                status: str) -> tuple[dict, list[dict], list[dict]]:
+    def invoice(
+        self, i: int, account: dict, subscription: dict, charges: dict, back: int, status: str
+    ) -> tuple[dict, list[dict], list[dict]]:
         currency = account["currency"]
         day = _month_start(self.today, back)
         invoice = self.add(
-            "invoices", day, accountId=account["id"], invoiceNumber=self.number("invoice", "INV%08d"),
-            invoiceDate=day.isoformat(), targetDate=day.isoformat(), dueDate=(day + timedelta(days=30)).isoformat(),
-            status=status, currency=currency, source="BillRun", sourceType="Subscription",
-            creditMemoAmount=0.0, refundAmount=0.0, creditBalanceAdjustmentAmount=0.0, reversed=False,
+            "invoices",
+            day,
+            accountId=account["id"],
+            invoiceNumber=self.number("invoice", "INV%08d"),
+            invoiceDate=day.isoformat(),
+            targetDate=day.isoformat(),
+            dueDate=(day + timedelta(days=30)).isoformat(),
+            status=status,
+            currency=currency,
+            source="BillRun",
+            sourceType="Subscription",
+            creditMemoAmount=0.0,
+            refundAmount=0.0,
+            creditBalanceAdjustmentAmount=0.0,
+            reversed=False,
             postedBy=SANDBOX_USER_ID if status != "Draft" else None,
-            postedDate=self.stamp(day, 720) if status != "Draft" else None)
+            postedDate=self.stamp(day, 720) if status != "Draft" else None,
+        )
         items: list[dict[str, Any]] = []
         taxes: list[dict[str, Any]] = []
         jurisdiction, country, rate, code = TAX[currency]
@@ -226,30 +368,68 @@ class Seeder:
             period_end = _month_end(day)
             discount = charge["chargeModel"].startswith("Discount")
             item = self.add(
-                "invoice-items", day, invoiceId=invoice["id"], accountId=account["id"],
-                subscriptionId=subscription["id"], subscriptionNumber=subscription["name"],
-                productId=charge["productId"], productRatePlanId=charge["productRatePlanId"],
-                productRatePlanChargeId=charge["id"], ratePlanChargeId=f"{self.rng.getrandbits(128):032x}",
-                chargeName=charge["name"], chargeNumber=f"C-{charge['productRatePlanChargeNumber'][5:]}",
-                chargeDate=invoice["createdDate"], chargeAmount=amount,
-                unitPrice=ledger.money(amount / quantity, currency) if quantity else amount, quantity=quantity,
-                uOM=charge["uOM"], discountAmount=0.0, processingType="1" if discount else "0",
+                "invoice-items",
+                day,
+                invoiceId=invoice["id"],
+                accountId=account["id"],
+                subscriptionId=subscription["id"],
+                subscriptionNumber=subscription["name"],
+                productId=charge["productId"],
+                productRatePlanId=charge["productRatePlanId"],
+                productRatePlanChargeId=charge["id"],
+                ratePlanChargeId=f"{self.rng.getrandbits(128):032x}",
+                chargeName=charge["name"],
+                chargeNumber=f"C-{charge['productRatePlanChargeNumber'][5:]}",
+                chargeDate=invoice["createdDate"],
+                chargeAmount=amount,
+                unitPrice=ledger.money(amount / quantity, currency) if quantity else amount,
+                quantity=quantity,
+                uOM=charge["uOM"],
+                discountAmount=0.0,
+                processingType="1" if discount else "0",
                 appliedToInvoiceItemId=items[0]["id"] if discount else None,
                 serviceStartDate=(day + timedelta(days=14) if quantity < 0 else day).isoformat(),
-                serviceEndDate=period_end.isoformat(), revRecStartDate=day.isoformat(), sKU=charge["sku"],
-                accountingCode=charge["accountingCode"], sourceItemType="SubscriptionComponent", balance=amount)
+                serviceEndDate=period_end.isoformat(),
+                revRecStartDate=day.isoformat(),
+                sKU=charge["sku"],
+                accountingCode=charge["accountingCode"],
+                sourceItemType="SubscriptionComponent",
+                balance=amount,
+            )
             items.append(item)
             tax_amount = ledger.money(amount * rate, currency)
             if tax_amount:
-                taxes.append(self.add(
-                    "taxation-items", day, invoiceItemId=item["id"], name=f"{code} tax", jurisdiction=jurisdiction,
-                    locationCode=country, taxAmount=tax_amount, taxRate=rate * 100, taxRateType="Percentage",
-                    taxMode="TaxExclusive", taxCode=code, taxCodeDescription=f"{jurisdiction} {code}",
-                    taxDate=day.isoformat(), taxableAmount=amount, exemptAmount=0.0, creditAmount=0.0,
-                    paymentAmount=0.0, balance=tax_amount, countryCode=country, accountingCode="2300 Sales Tax Payable"))
+                taxes.append(
+                    self.add(
+                        "taxation-items",
+                        day,
+                        invoiceItemId=item["id"],
+                        name=f"{code} tax",
+                        jurisdiction=jurisdiction,
+                        locationCode=country,
+                        taxAmount=tax_amount,
+                        taxRate=rate * 100,
+                        taxRateType="Percentage",
+                        taxMode="TaxExclusive",
+                        taxCode=code,
+                        taxCodeDescription=f"{jurisdiction} {code}",
+                        taxDate=day.isoformat(),
+                        taxableAmount=amount,
+                        exemptAmount=0.0,
+                        creditAmount=0.0,
+                        paymentAmount=0.0,
+                        balance=tax_amount,
+                        countryCode=country,
+                        accountingCode="2300 Sales Tax Payable",
+                    )
+                )
         kinds = {c["chargeType"] for c, _, _ in lines}
-        invoice.update(includesOneTime="OneTime" in kinds, includesRecurring="Recurring" in kinds,
-                       includesUsage="Usage" in kinds, updatedDate=invoice["postedDate"] or invoice["updatedDate"])
+        invoice.update(
+            includesOneTime="OneTime" in kinds,
+            includesRecurring="Recurring" in kinds,
+            includesUsage="Usage" in kinds,
+            updatedDate=invoice["postedDate"] or invoice["updatedDate"],
+        )
         return invoice, items, taxes
 
     # -- receivables --------------------------------------------------------------------
@@ -257,25 +437,52 @@ class Seeder:
     def adjust(self, invoice: dict, item: dict, share: float) -> dict:
         day = date.fromisoformat(invoice["invoiceDate"]) + timedelta(days=5)
         return self.add(
-            "invoice-item-adjustments", day, accountId=invoice["accountId"], invoiceId=invoice["id"],
-            invoiceNumber=invoice["invoiceNumber"], invoiceItemName=item["chargeName"], sourceId=item["id"],
-            sourceType="InvoiceDetail", type="Credit", amount=ledger.money(item["chargeAmount"] * share,
-                                                                           invoice["currency"]),
-            adjustmentDate=day.isoformat(), adjustmentNumber=self.number("adjustment", "IA-%08d"),
-            reasonCode="Service credit", status="Processed", serviceStartDate=item["serviceStartDate"],
-            serviceEndDate=item["serviceEndDate"])
+            "invoice-item-adjustments",
+            day,
+            accountId=invoice["accountId"],
+            invoiceId=invoice["id"],
+            invoiceNumber=invoice["invoiceNumber"],
+            invoiceItemName=item["chargeName"],
+            sourceId=item["id"],
+            sourceType="InvoiceDetail",
+            type="Credit",
+            amount=ledger.money(item["chargeAmount"] * share, invoice["currency"]),
+            adjustmentDate=day.isoformat(),
+            adjustmentNumber=self.number("adjustment", "IA-%08d"),
+            reasonCode="Service credit",
+            status="Processed",
+            serviceStartDate=item["serviceStartDate"],
+            serviceEndDate=item["serviceEndDate"],
+        )
 
     def pay(self, account: dict, invoice: dict, apply: float, extra: float = 0.0) -> dict:
         day = min(date.fromisoformat(invoice["invoiceDate"]) + timedelta(days=10), self.today)
         currency = account["currency"]
         payment = self.add(
-            "payments", day, accountId=account["id"], paymentNumber=self.number("payment", "P-%08d"),
-            amount=ledger.money(apply + extra, currency), currency=currency, effectiveDate=day.isoformat(),
-            status="Processed", type="External", source="API", referenceId=f"WIRE-{self.rng.randrange(10**8):08d}",
-            gatewayState="NotSubmitted", Origin__NS="Zuora")
+            "payments",
+            day,
+            accountId=account["id"],
+            paymentNumber=self.number("payment", "P-%08d"),
+            amount=ledger.money(apply + extra, currency),
+            currency=currency,
+            effectiveDate=day.isoformat(),
+            status="Processed",
+            type="External",
+            source="API",
+            referenceId=f"WIRE-{self.rng.randrange(10**8):08d}",
+            gatewayState="NotSubmitted",
+            Origin__NS="Zuora",
+        )
         application = self.add(
-            "payment-applications", day, paymentId=payment["id"], invoiceId=invoice["id"], accountId=account["id"],
-            applyAmount=apply, effectiveDate=day.isoformat(), paymentApplicationStatus="Processed")
+            "payment-applications",
+            day,
+            paymentId=payment["id"],
+            invoiceId=invoice["id"],
+            accountId=account["id"],
+            applyAmount=apply,
+            effectiveDate=day.isoformat(),
+            paymentApplicationStatus="Processed",
+        )
         payment.update(ledger.payment_amounts(payment, [application], []))
         return payment
 
@@ -283,12 +490,30 @@ class Seeder:
         day = min(date.fromisoformat(payment["effectiveDate"]) + timedelta(days=7), self.today)
         amount = payment["unappliedAmount"]
         refund = self.add(
-            "refunds", day, accountId=account["id"], refundNumber=self.number("refund", "R-%08d"), amount=amount,
-            currency=account["currency"], refundDate=day.isoformat(), status="Processed", type="External",
-            sourceType="Payment", methodType="WireTransfer", reasonCode="Standard Refund",
-            comment="overpayment returned", Origin__NS="Zuora")
-        link = self.add("refund-applications", day, accountId=account["id"], refundId=refund["id"],
-                        paymentId=payment["id"], applyAmount=amount, effectiveDate=day.isoformat())
+            "refunds",
+            day,
+            accountId=account["id"],
+            refundNumber=self.number("refund", "R-%08d"),
+            amount=amount,
+            currency=account["currency"],
+            refundDate=day.isoformat(),
+            status="Processed",
+            type="External",
+            sourceType="Payment",
+            methodType="WireTransfer",
+            reasonCode="Standard Refund",
+            comment="overpayment returned",
+            Origin__NS="Zuora",
+        )
+        link = self.add(
+            "refund-applications",
+            day,
+            accountId=account["id"],
+            refundId=refund["id"],
+            paymentId=payment["id"],
+            applyAmount=amount,
+            effectiveDate=day.isoformat(),
+        )
         payment.update(ledger.payment_amounts(payment, [{"applyAmount": payment["appliedAmount"]}], [link]))
         return refund
 
@@ -299,23 +524,44 @@ class Seeder:
         amount = ledger.money(amount * FX[currency], currency)
         tax = ledger.money(amount * TAX[currency][2], currency) if self.taxes else 0.0
         memo = self.add(
-            obj, day, accountId=account["id"], memoNumber=self.number(obj, prefix), memoDate=day.isoformat(),
-            status=status, currency=currency, totalAmount=ledger.money(amount + tax, currency),
-            totalAmountWithoutTax=amount, taxAmount=tax, balance=ledger.money(amount + tax, currency),
-            reasonCode=reason, source="API", sourceType="Standalone",
+            obj,
+            day,
+            accountId=account["id"],
+            memoNumber=self.number(obj, prefix),
+            memoDate=day.isoformat(),
+            status=status,
+            currency=currency,
+            totalAmount=ledger.money(amount + tax, currency),
+            totalAmountWithoutTax=amount,
+            taxAmount=tax,
+            balance=ledger.money(amount + tax, currency),
+            reasonCode=reason,
+            source="API",
+            sourceType="Standalone",
             postedOn=self.stamp(day, 60) if status == "Posted" else None,
-            postedById=SANDBOX_USER_ID if status == "Posted" else None)
+            postedById=SANDBOX_USER_ID if status == "Posted" else None,
+        )
         if kind == "credit":
             memo.update(appliedAmount=0.0, refundAmount=0.0)
         else:
             memo["dueDate"] = (day + timedelta(days=30)).isoformat()
-        item_fields = dict(amount=ledger.money(amount + tax, currency), amountWithoutTax=amount, taxAmount=tax,
-                           chargeName=charge["name"], productRatePlanChargeId=charge["id"], quantity=1.0,
-                           unitPrice=amount, sku=charge["sku"], serviceStartDate=day.isoformat(),
-                           serviceEndDate=day.isoformat(), sourceItemType="ProductRatePlanCharge")
+        item_fields = dict(
+            amount=ledger.money(amount + tax, currency),
+            amountWithoutTax=amount,
+            taxAmount=tax,
+            chargeName=charge["name"],
+            productRatePlanChargeId=charge["id"],
+            quantity=1.0,
+            unitPrice=amount,
+            sku=charge["sku"],
+            serviceStartDate=day.isoformat(),
+            serviceEndDate=day.isoformat(),
+            sourceItemType="ProductRatePlanCharge",
+        )
         if kind == "credit":
-            self.add("credit-memo-items", day, creditMemoId=memo["id"], unappliedAmount=item_fields["amount"],
-                     **item_fields)
+            self.add(
+                "credit-memo-items", day, creditMemoId=memo["id"], unappliedAmount=item_fields["amount"], **item_fields
+            )
         else:
             self.add("debit-memo-items", day, debitMemoId=memo["id"], balance=item_fields["amount"], **item_fields)
         return memo
@@ -331,13 +577,24 @@ class Seeder:
         currency = memo["currency"]
         amount = min(memo["balance"], invoice["balance"])
         day = max(date.fromisoformat(memo["memoDate"]), date.fromisoformat(invoice["invoiceDate"]))
-        self.add("credit-memo-applications", day, creditMemoId=memo["id"], accountId=memo["accountId"],
-                 invoiceId=invoice["id"], amount=amount, effectiveDate=day.isoformat(),
-                 applicationGroupId=f"{self.rng.getrandbits(128):032x}")
-        invoice.update(creditMemoAmount=ledger.money(invoice["creditMemoAmount"] + amount, currency),
-                       balance=ledger.money(invoice["balance"] - amount, currency))
-        memo.update(appliedAmount=ledger.money(memo["appliedAmount"] + amount, currency),
-                    balance=ledger.money(memo["balance"] - amount, currency))
+        self.add(
+            "credit-memo-applications",
+            day,
+            creditMemoId=memo["id"],
+            accountId=memo["accountId"],
+            invoiceId=invoice["id"],
+            amount=amount,
+            effectiveDate=day.isoformat(),
+            applicationGroupId=f"{self.rng.getrandbits(128):032x}",
+        )
+        invoice.update(
+            creditMemoAmount=ledger.money(invoice["creditMemoAmount"] + amount, currency),
+            balance=ledger.money(invoice["balance"] - amount, currency),
+        )
+        memo.update(
+            appliedAmount=ledger.money(memo["appliedAmount"] + amount, currency),
+            balance=ledger.money(memo["balance"] - amount, currency),
+        )
         item = next(i for i in reversed(self.out["credit-memo-items"]) if i["creditMemoId"] == memo["id"])
         item["unappliedAmount"] = ledger.money(item["unappliedAmount"] - amount, currency)
 
@@ -376,8 +633,9 @@ class Seeder:
             credit_memos.append(self.memo("credit", account, charges["Platform Fee"], 50.0, "Service credit", "Posted"))
             open_invoices = [inv for inv in invoices if inv["status"] == "Posted" and inv["balance"] > 0]
             if open_invoices:  # applied to the latest open invoice, once every account exists
-                self.to_apply.append((credit_memos[-1], open_invoices[-1],
-                                      (account, invoices, debit_memos, credit_memos, payments)))
+                self.to_apply.append(
+                    (credit_memos[-1], open_invoices[-1], (account, invoices, debit_memos, credit_memos, payments))
+                )
         if i % 8 == 6:
             debit_memos.append(self.memo("debit", account, charges["Platform Fee"], 25.0, "Late fee", "Posted"))
         if i == 2:
@@ -386,8 +644,9 @@ class Seeder:
         return canceled_invoice_done
 
 
-def seed_tenant(store: Store, *, seed: int, size: int, today: date | None = None,
-                taxes: bool = True, months: int = 6) -> dict[str, int]:
+def seed_tenant(
+    store: Store, *, seed: int, size: int, today: date | None = None, taxes: bool = True, months: int = 6
+) -> dict[str, int]:
     """Fill an empty store; returns record counts per object. Does nothing when size is 0.
     `taxes=False` seeds a tenant without tax (no taxation items), as many SaaS tenants are."""
     seeder = Seeder(seed, today or datetime.now(UTC).date(), taxes=taxes, months=months)

@@ -156,9 +156,7 @@ class Store:
 
     def get(self, obj: str, record_id: str) -> dict[str, Any] | None:
         with self.lock:
-            row = self.conn.execute(
-                "select data from records where object = ? and id = ?", (obj, record_id)
-            ).fetchone()
+            row = self.conn.execute("select data from records where object = ? and id = ?", (obj, record_id)).fetchone()
         return json.loads(row[0]) if row else None
 
     def existing(self, obj: str, record_id: str) -> dict[str, Any]:
@@ -173,8 +171,9 @@ class Store:
         where = "".join(f" and json_extract(data, '$.\"{f}\"') = ?" for f in equals)
         return self.select(obj, where, list(equals.values()))
 
-    def select(self, obj: str, where: str = "", params: list[Any] | None = None,
-               limit: int | None = None) -> list[dict[str, Any]]:
+    def select(
+        self, obj: str, where: str = "", params: list[Any] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         sql = f"select data from records where object = ?{where} order by id"
         if limit is not None:
             sql += f" limit {int(limit)}"

@@ -33,15 +33,22 @@ def _charge_overrides(store: Store, plan: dict[str, Any], overrides: list[dict[s
         charge_id = override.get("productRatePlanChargeId")
         charge = store.get("product-rate-plan-charges", charge_id or "")
         if charge is None or charge["productRatePlanId"] != plan["id"]:
-            raise ApiError(400, INVALID_VALUE, f"product rate plan charge '{charge_id}' is not a charge of "
-                                               f"product rate plan '{plan['id']}'")
+            raise ApiError(
+                400,
+                INVALID_VALUE,
+                f"product rate plan charge '{charge_id}' is not a charge of product rate plan '{plan['id']}'",
+            )
         if override.get("quantity") is not None and charge["chargeModel"] not in QUANTITY_MODELS:
-            raise ApiError(400, INVALID_VALUE, f"quantity cannot be set on a {charge['chargeModel']} charge "
-                                               f"('{charge['name']}')")
+            raise ApiError(
+                400, INVALID_VALUE, f"quantity cannot be set on a {charge['chargeModel']} charge ('{charge['name']}')"
+            )
         for field, model in DISCOUNT_OVERRIDES.items():
             if override.get(field) is not None and charge["chargeModel"] != model:
-                raise ApiError(400, INVALID_VALUE, f"{field} cannot be set on a {charge['chargeModel']} charge "
-                                                   f"('{charge['name']}')")
+                raise ApiError(
+                    400,
+                    INVALID_VALUE,
+                    f"{field} cannot be set on a {charge['chargeModel']} charge ('{charge['name']}')",
+                )
         by_charge[charge["id"]] = override
     return by_charge
 
@@ -65,19 +72,39 @@ def store_rate_plans(store: Store, subscription: dict[str, Any], plans: list[dic
         charges = []
         for charge in store.find("product-rate-plan-charges", productRatePlanId=plan["id"]):
             override = overrides.get(charge["id"], {})
-            charges.append({k: v for k, v in {
-                "id": new_id(), "productRatePlanChargeId": charge["id"], "name": charge["name"],
-                "number": f"C-{new_id()[:8].upper()}", "type": charge["chargeType"], "model": charge["chargeModel"],
-                "uom": charge.get("uOM"), "currency": subscription["currency"],
-                "quantity": override.get("quantity", charge.get("defaultQuantity")),
-                "price": override.get("price"),
-                **{field: override[field] for field in DISCOUNT_OVERRIDES if override.get(field) is not None},
-                "effectiveStartDate": subscription["contractEffectiveDate"],
-            }.items() if v is not None})  # the spec types these fields without `nullable`
-        rows.append({"id": new_id(), "updatedDate": now_iso(), "subscriptionId": subscription["id"],
-                     "productRatePlanId": plan["id"], "ratePlanName": plan["name"], "productId": product.get("id"),
-                     "productName": product.get("name"), "productSku": product.get("sKU"),
-                     "ratePlanCharges": charges})
+            charges.append(
+                {
+                    k: v
+                    for k, v in {
+                        "id": new_id(),
+                        "productRatePlanChargeId": charge["id"],
+                        "name": charge["name"],
+                        "number": f"C-{new_id()[:8].upper()}",
+                        "type": charge["chargeType"],
+                        "model": charge["chargeModel"],
+                        "uom": charge.get("uOM"),
+                        "currency": subscription["currency"],
+                        "quantity": override.get("quantity", charge.get("defaultQuantity")),
+                        "price": override.get("price"),
+                        **{field: override[field] for field in DISCOUNT_OVERRIDES if override.get(field) is not None},
+                        "effectiveStartDate": subscription["contractEffectiveDate"],
+                    }.items()
+                    if v is not None
+                }
+            )  # the spec types these fields without `nullable`
+        rows.append(
+            {
+                "id": new_id(),
+                "updatedDate": now_iso(),
+                "subscriptionId": subscription["id"],
+                "productRatePlanId": plan["id"],
+                "ratePlanName": plan["name"],
+                "productId": product.get("id"),
+                "productName": product.get("name"),
+                "productSku": product.get("sKU"),
+                "ratePlanCharges": charges,
+            }
+        )
     store.insert_many(RATE_PLANS, rows)
 
 
@@ -92,15 +119,32 @@ def create_subscription(call: Call) -> tuple[int, Any]:
     validate_rate_plans(store, body["subscribeToRatePlans"])
     start = a_date(body["contractEffectiveDate"], "contractEffectiveDate")
     number = body.get("subscriptionNumber") or f"A-S{store.next_number('subscription'):08d}"
-    subscription = store.insert("subscriptions", {
-        "accountId": account["id"], "invoiceOwnerId": account["id"], "name": number, "status": "Active",
-        "version": 1, "isLatestVersion": True, "termType": body["termType"], "initialTerm": body.get("initialTerm"),
-        "initialTermPeriodType": body.get("initialTermPeriodType", "Month"), "currentTerm": body.get("initialTerm"),
-        "currentTermPeriodType": body.get("initialTermPeriodType", "Month"), "renewalTerm": body.get("renewalTerm"),
-        "renewalTermPeriodType": body.get("renewalTermPeriodType", "Month"), "autoRenew": body.get("autoRenew", False),
-        "contractEffectiveDate": start, "serviceActivationDate": body.get("serviceActivationDate", start),
-        "subscriptionStartDate": start, "termStartDate": body.get("termStartDate", start),
-        "currency": account["currency"], "notes": body.get("notes"), **custom_fields("subscriptions", body)})
+    subscription = store.insert(
+        "subscriptions",
+        {
+            "accountId": account["id"],
+            "invoiceOwnerId": account["id"],
+            "name": number,
+            "status": "Active",
+            "version": 1,
+            "isLatestVersion": True,
+            "termType": body["termType"],
+            "initialTerm": body.get("initialTerm"),
+            "initialTermPeriodType": body.get("initialTermPeriodType", "Month"),
+            "currentTerm": body.get("initialTerm"),
+            "currentTermPeriodType": body.get("initialTermPeriodType", "Month"),
+            "renewalTerm": body.get("renewalTerm"),
+            "renewalTermPeriodType": body.get("renewalTermPeriodType", "Month"),
+            "autoRenew": body.get("autoRenew", False),
+            "contractEffectiveDate": start,
+            "serviceActivationDate": body.get("serviceActivationDate", start),
+            "subscriptionStartDate": start,
+            "termStartDate": body.get("termStartDate", start),
+            "currency": account["currency"],
+            "notes": body.get("notes"),
+            **custom_fields("subscriptions", body),
+        },
+    )
     store_rate_plans(store, subscription, body["subscribeToRatePlans"])
     return 200, {"success": True, "subscriptionId": subscription["id"], "subscriptionNumber": number}
 
@@ -120,23 +164,37 @@ def get_subscription(call: Call) -> tuple[int, Any]:
     store = call.store
     subscription = find_subscription(store, call.path_params["subscription_key"])
     account = store.get("accounts", subscription["accountId"]) or {}
-    plans = [{k: v for k, v in p.items() if k not in ("updatedDate", "subscriptionId")}
-             for p in store.find(RATE_PLANS, subscriptionId=subscription["id"])]
-    custom = {k: v for k, v in subscription.items() if "__" in k and v is not None
-              and OBJECTS["subscriptions"].has(k)}
+    plans = [
+        {k: v for k, v in p.items() if k not in ("updatedDate", "subscriptionId")}
+        for p in store.find(RATE_PLANS, subscriptionId=subscription["id"])
+    ]
+    custom = {k: v for k, v in subscription.items() if "__" in k and v is not None and OBJECTS["subscriptions"].has(k)}
     body = {
-        "success": True, "id": subscription["id"], "subscriptionNumber": subscription["name"],
-        "accountId": account.get("id"), "accountNumber": account.get("accountNumber"),
-        "accountName": account.get("name"), "invoiceOwnerAccountId": subscription["invoiceOwnerId"],
-        "status": subscription["status"], "version": subscription["version"],
-        "isLatestVersion": subscription["isLatestVersion"], "termType": subscription["termType"],
-        "initialTerm": subscription["initialTerm"], "initialTermPeriodType": subscription["initialTermPeriodType"],
-        "currentTerm": subscription["currentTerm"], "currentTermPeriodType": subscription["currentTermPeriodType"],
-        "renewalTerm": subscription["renewalTerm"], "renewalTermPeriodType": subscription["renewalTermPeriodType"],
-        "autoRenew": subscription["autoRenew"], "contractEffectiveDate": subscription["contractEffectiveDate"],
+        "success": True,
+        "id": subscription["id"],
+        "subscriptionNumber": subscription["name"],
+        "accountId": account.get("id"),
+        "accountNumber": account.get("accountNumber"),
+        "accountName": account.get("name"),
+        "invoiceOwnerAccountId": subscription["invoiceOwnerId"],
+        "status": subscription["status"],
+        "version": subscription["version"],
+        "isLatestVersion": subscription["isLatestVersion"],
+        "termType": subscription["termType"],
+        "initialTerm": subscription["initialTerm"],
+        "initialTermPeriodType": subscription["initialTermPeriodType"],
+        "currentTerm": subscription["currentTerm"],
+        "currentTermPeriodType": subscription["currentTermPeriodType"],
+        "renewalTerm": subscription["renewalTerm"],
+        "renewalTermPeriodType": subscription["renewalTermPeriodType"],
+        "autoRenew": subscription["autoRenew"],
+        "contractEffectiveDate": subscription["contractEffectiveDate"],
         "serviceActivationDate": subscription["serviceActivationDate"],
         "subscriptionStartDate": subscription["subscriptionStartDate"],
-        "termStartDate": subscription["termStartDate"], "currency": subscription["currency"],
-        "notes": subscription.get("notes"), "ratePlans": plans, **custom,
+        "termStartDate": subscription["termStartDate"],
+        "currency": subscription["currency"],
+        "notes": subscription.get("notes"),
+        "ratePlans": plans,
+        **custom,
     }
     return 200, {k: v for k, v in body.items() if v is not None}

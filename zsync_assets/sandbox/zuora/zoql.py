@@ -20,8 +20,9 @@ from zsync_assets.sandbox.zuora.model import BY_ZOQL, ObjectType
 from zsync_assets.sandbox.zuora.store import Store
 
 MAX_BATCH = 2000
-_QUERY = re.compile(r"^\s*select\s+(?P<fields>.+?)\s+from\s+(?P<object>\w+)(?:\s+where\s+(?P<where>.+?))?\s*$",
-                    re.I | re.S)
+_QUERY = re.compile(
+    r"^\s*select\s+(?P<fields>.+?)\s+from\s+(?P<object>\w+)(?:\s+where\s+(?P<where>.+?))?\s*$", re.I | re.S
+)
 _COND = re.compile(r"^\s*(?P<field>\w+)\s*(?P<op>!=|>=|<=|=|>|<)\s*(?P<value>'(?:[^'\\]|\\.)*'|[^\s']+)\s*$", re.S)
 _OPS = {"=": "EQ", "!=": "NE", ">": "GT", ">=": "GE", "<": "LT", "<=": "LE"}
 
