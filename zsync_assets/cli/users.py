@@ -346,7 +346,8 @@ def _payment_to_cancel(tenants: Tenants) -> tuple[str | None, bool]:
         "select source_id from zsync.push_log where flow = 'payments' and action = 'create' and status = 'succeeded'"
     )
     rows = tenants.warehouse.query(f"""
-        select p.id, p.status = 'Canceled' as canceled from zuora.payments p join zuora.accounts a on a.id = p.account_id
+        select p.id, p.status = 'Canceled' as canceled
+        from zuora.payments p join zuora.accounts a on a.id = p.account_id
         where p.id in ({synced}) and (p.status = 'Canceled' or (p.status = 'Processed' and p.type = 'External'
               and coalesce(p.refund_amount, 0) = 0 and a.status = 'Active'))
         order by canceled desc, p.payment_number limit 1""")
@@ -358,11 +359,14 @@ def _invoice_for_rev_rec(tenants: Tenants) -> tuple[str | None, str | None, bool
     set already): the first synced Posted invoice by number, recognized from two weeks after its
     invoice date (a customer's acceptance, say; the seed starts recognition on the invoice date)."""
     rows = tenants.warehouse.query(f"""
-        select i.id, cast(cast(i.invoice_date + interval {DEMO_ACCEPTANCE_DAYS} day as date) as varchar) as day,
-               bool_or(it.rev_rec_start_date = cast(i.invoice_date + interval {DEMO_ACCEPTANCE_DAYS} day as date)) as done
-        from zuora.invoices i join zuora.invoice_items it on it.invoice_id = i.id
+        with accepted as (
+            select *, cast(invoice_date + interval {DEMO_ACCEPTANCE_DAYS} day as date) as accepted_on
+            from zuora.invoices
+        )
+        select i.id, cast(i.accepted_on as varchar) as day, bool_or(it.rev_rec_start_date = i.accepted_on) as done
+        from accepted i join zuora.invoice_items it on it.invoice_id = i.id
         where i.status = 'Posted' and i.id in (select source_id from zsync.links where flow = 'invoices')
-        group by i.id, i.invoice_date, i.invoice_number order by i.invoice_number limit 1""")
+        group by i.id, i.accepted_on, i.invoice_number order by i.invoice_number limit 1""")
     return (rows["id"][0], rows["day"][0], bool(rows["done"][0])) if rows.height else (None, None, False)
 
 

@@ -32,9 +32,8 @@ def apply(store: Store, kind: RecordKind, internal_id: int, data: dict, stamp: s
     """Validate and record this record's applyList, then refresh every balance it touches."""
     targets = APPLIES_TO.get(kind.record_type)
     if targets is None:
-        if kind.record_type == "invoice":
-            if store.applied_to(internal_id) > data.get("total", 0.0) + 0.005:
-                raise RecordError("USER_ERROR", "The invoice total is less than the payments already applied to it.")
+        if kind.record_type == "invoice" and store.applied_to(internal_id) > data.get("total", 0.0) + 0.005:
+            raise RecordError("USER_ERROR", "The invoice total is less than the payments already applied to it.")
         refresh(store, [internal_id], stamp)
         return
     customer = (data.get("customer") or data.get("entity") or {}).get("internalId")
