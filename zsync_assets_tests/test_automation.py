@@ -36,6 +36,17 @@ def test_the_full_sync_is_scheduled_from_zsync_yaml_and_off_until_enabled(monkey
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("*/15 6-20 * * 1-5", "Europe/Berlin")
 
 
+def test_the_full_sync_runs_in_one_process_unless_a_run_asks_for_more(monkeypatch):
+    sync_all = _load(monkeypatch).resolve_job_def("sync_all")
+    # What a schedule tick or a launch with no run config gets.
+    assert dg.validate_run_config(sync_all, {})["execution"] == {
+        "multi_or_in_process_executor": {"in_process": {"retries": {"enabled": {}}}}
+    }
+    # A deployment can still spread the steps over processes, per run (deploy/README.md).
+    asked = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
+    assert "multiprocess" in dg.validate_run_config(sync_all, asked)["execution"]["multi_or_in_process_executor"]
+
+
 def test_a_bad_schedule_fails_at_load_naming_the_key():
     with pytest.raises(ConfigError, match="sync_all_cron: must be a cron expression"):
         load_config(environ={"ZSYNC_SYNC_ALL_CRON": "every hour"})
