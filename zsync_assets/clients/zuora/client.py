@@ -12,7 +12,7 @@ continue with `queryMore`; `Idempotency-Key` is honoured on POST/PATCH only. Wit
 Multi-entity, a token valid for several entities needs the entity named on every request in
 `Zuora-Entity-Ids` (a 36-character UUID with hyphens; on the token request it limits the token
 to that entity): `entity_id` sends it everywhere, so zsync never reads or writes another entity.
-Which failures are retried is decided in `zuora_errors.classify`.
+Which failures are retried is decided in `errors.classify`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from lxml import etree
 from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
 from zsync_assets.clients.http import pool_limits, ssl_context
-from zsync_assets.clients.zuora_errors import (
+from zsync_assets.clients.zuora.errors import (
     Outcome,
     RetriableZuoraError,
     Verdict,

@@ -1,0 +1,22 @@
+"""Zuora client: the REST client (`ZuoraClient`) and the Dagster resource that builds one.
+
+Callers import from here; the modules below are how the client is put together.
+"""
+
+from zsync_assets.clients.zuora.client import (
+    ZuoraAuthError,
+    ZuoraClient,
+    ZuoraError,
+    ZuoraResource,
+    object_query_timestamp,
+    zoql_timestamp,
+)
+
+__all__ = [
+    "ZuoraAuthError",
+    "ZuoraClient",
+    "ZuoraError",
+    "ZuoraResource",
+    "object_query_timestamp",
+    "zoql_timestamp",
+]
