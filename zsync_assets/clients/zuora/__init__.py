@@ -7,10 +7,10 @@ from zsync_assets.clients.zuora.client import (
     ZuoraAuthError,
     ZuoraClient,
     ZuoraError,
-    ZuoraResource,
     object_query_timestamp,
     zoql_timestamp,
 )
+from zsync_assets.clients.zuora.resource import ZuoraResource
 
 __all__ = [
     "ZuoraAuthError",

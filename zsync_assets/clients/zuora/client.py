@@ -1,8 +1,8 @@
 """Zuora REST client: OAuth, Object Query and ZOQL paging, writes with idempotency keys, retries.
 
-`ZuoraClient` is plain Python (tests and scripts use it directly); `ZuoraResource` is the
-Dagster resource that builds one per step. Dagster runs each step in its own process, so
-the token cache lives on the client instance and nothing is shared between steps. Within
+`ZuoraClient` is plain Python (tests and scripts use it directly); `ZuoraResource`
+(resource.py) is the Dagster resource that builds one per step. Dagster runs each step in its
+own process, so the token cache lives on the client instance and nothing is shared between steps. Within
 a step, the engine's push workers share one client: the token refresh and counters are locked.
 
 Vendor facts (developer.zuora.com): tokens come from `POST /oauth/token` (client credentials,
@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json as _json
 import logging
-import os
 import random
 import re
 import threading
@@ -31,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import dagster as dg
 import httpx
 from lxml import etree
 from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
@@ -56,7 +54,6 @@ __all__ = [
     "ZuoraAuthError",
     "ZuoraClient",
     "ZuoraError",
-    "ZuoraResource",
     "object_query_timestamp",
     "zoql_timestamp",
 ]
@@ -471,63 +468,3 @@ class ZuoraClient:
                 )
                 or {}
             )
-
-
-class ZuoraResource(dg.ConfigurableResource):
-    """Zuora credentials and retry settings; `get_client()` builds a `ZuoraClient`.
-
-    With no `ZUORA_*` environment variables the client talks to the embedded sandbox
-    (`zsync sandbox`) with its public default credentials.
-    """
-
-    base_url: str = ""
-    client_id: str = ""
-    client_secret: str = ""
-    timeout_s: float = 60.0
-    connect_timeout_s: float = 10.0
-    max_attempts: int = 8
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 60.0
-    object_query_page_size: int = OBJECT_QUERY_MAX_PAGE
-    entity_id: str = ""  # ZUORA_ENTITY_ID: the Multi-entity entity every request acts in
-
-    @classmethod
-    def from_env(cls, *, resolve: bool = False, **settings: Any) -> ZuoraResource:
-        """Credentials from `ZUORA_BASE_URL` / `ZUORA_CLIENT_ID` / `ZUORA_CLIENT_SECRET` when set,
-        and the entity from `ZUORA_ENTITY_ID`.
-
-        Passed as `dg.EnvVar`, so Dagster resolves them in each step and never shows the values;
-        `resolve=True` reads them now, for use outside a Dagster run (the CLI's checks).
-        """
-        env = {
-            "base_url": "ZUORA_BASE_URL",
-            "client_id": "ZUORA_CLIENT_ID",
-            "client_secret": "ZUORA_CLIENT_SECRET",
-            "entity_id": "ZUORA_ENTITY_ID",
-        }
-        fields: dict[str, Any] = {
-            name: os.environ[var] if resolve else dg.EnvVar(var) for name, var in env.items() if os.environ.get(var)
-        }
-        return cls(**fields, **settings)
-
-    def get_client(self) -> ZuoraClient:
-        given = {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret}
-        if any(given.values()) and not all(given.values()):
-            missing = sorted(f"ZUORA_{k.upper()}" for k, v in given.items() if not v)
-            raise ValueError(
-                f"incomplete Zuora settings: {', '.join(missing)} not set (set all three to use "
-                "a real tenant, or none to use the sandbox)"
-            )
-        return ZuoraClient(
-            self.base_url or defaults.zuora_url(),
-            self.client_id or defaults.ZUORA_CLIENT_ID,
-            self.client_secret or defaults.ZUORA_CLIENT_SECRET,
-            timeout_s=self.timeout_s,
-            connect_timeout_s=self.connect_timeout_s,
-            max_attempts=self.max_attempts,
-            backoff_base_s=self.backoff_base_s,
-            backoff_max_s=self.backoff_max_s,
-            object_query_page_size=self.object_query_page_size,
-            entity_id=self.entity_id or None,
-            logger=dg.get_dagster_logger("zuora"),
-        )
