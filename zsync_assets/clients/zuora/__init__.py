@@ -3,13 +3,9 @@
 Callers import from here; the modules below are how the client is put together.
 """
 
-from zsync_assets.clients.zuora.client import (
-    ZuoraAuthError,
-    ZuoraClient,
-    ZuoraError,
-    object_query_timestamp,
-    zoql_timestamp,
-)
+from zsync_assets.clients.zuora.client import ZuoraClient
+from zsync_assets.clients.zuora.errors import ZuoraAuthError, ZuoraError
+from zsync_assets.clients.zuora.query import object_query_timestamp, zoql_timestamp
 from zsync_assets.clients.zuora.resource import ZuoraResource
 
 __all__ = [

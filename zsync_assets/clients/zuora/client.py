@@ -1,14 +1,14 @@
-"""Zuora REST client: OAuth, Object Query and ZOQL paging, writes with idempotency keys, retries.
+"""Zuora REST client: OAuth, the one request path with its retries, writes with idempotency keys.
 
 `ZuoraClient` is plain Python (tests and scripts use it directly); `ZuoraResource`
 (resource.py) is the Dagster resource that builds one per step. Dagster runs each step in its
 own process, so the token cache lives on the client instance and nothing is shared between steps. Within
 a step, the engine's push workers share one client: the token refresh and counters are locked.
+How Object Query and ZOQL are paged is in query.py.
 
 Vendor facts (developer.zuora.com): tokens come from `POST /oauth/token` (client credentials,
-about 1 h, `scope` names the tenant as `tenant.<id>`); Object Query pages hold at most 99
-records and continue with `cursor=<nextPage>`; ZOQL pages hold at most 2000 records and
-continue with `queryMore`; `Idempotency-Key` is honoured on POST/PATCH only. With Zuora
+about 1 h, `scope` names the tenant as `tenant.<id>`); `Idempotency-Key` is honoured on
+POST/PATCH only. With Zuora
 Multi-entity, a token valid for several entities needs the entity named on every request in
 `Zuora-Entity-Ids` (a 36-character UUID with hyphens; on the token request it limits the token
 to that entity): `entity_id` sends it everywhere, so zsync never reads or writes another entity.
@@ -27,11 +27,9 @@ import time
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from lxml import etree
 from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
 from zsync_assets.clients.http import pool_limits, ssl_context
@@ -47,23 +45,22 @@ from zsync_assets.clients.zuora.errors import (
     retry_after_s,
     scrub,
 )
+from zsync_assets.clients.zuora.query import (
+    OBJECT_QUERY_MAX_PAGE,
+    ZOQL_MAX_BATCH,
+    field_names,
+    object_query_pages,
+    zoql_pages,
+)
 from zsync_assets.lib.failure import VendorUnreachable, unreachable_hint
 from zsync_assets.sandbox import defaults
 
-__all__ = [
-    "ZuoraAuthError",
-    "ZuoraClient",
-    "ZuoraError",
-    "object_query_timestamp",
-    "zoql_timestamp",
-]
+__all__ = ["ZuoraClient"]
 
 log = logging.getLogger("zsync.zuora")
 
-OBJECT_QUERY_MAX_PAGE = 99  # Zuora rejects pageSize > 99 on Object Query
 ENTITY_HEADER = "Zuora-Entity-Ids"
 _ENTITY_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-ZOQL_MAX_BATCH = 2000  # Zuora caps a ZOQL query/queryMore page at 2000 records
 # Methods HTTP defines as idempotent: re-sending them cannot create a second object.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Path segments that are record ids or keys (32-hex Zuora ids, account numbers, UUIDs),
@@ -75,23 +72,6 @@ def route_of(method: str, path: str) -> str:
     """`GET /v1/accounts/8a8a...` -> `GET /v1/accounts/{key}` (query string dropped)."""
     segments = path.split("?", 1)[0].split("/")
     return f"{method} " + "/".join("{key}" if _ID_SEGMENT.match(s) else s for s in segments)
-
-
-def object_query_timestamp(moment: datetime) -> str:
-    """A UTC timestamp as Object Query filters take it: `2024-05-01T12:30:00Z`.
-
-    Truncated to the second (downwards), so a `GE` filter never excludes the boundary record.
-    """
-    if moment.tzinfo is None:
-        raise ValueError("filter timestamps must be timezone-aware (UTC)")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def zoql_timestamp(moment: datetime) -> str:
-    """A UTC timestamp as a ZOQL literal with an explicit offset (a bare one means tenant time)."""
-    if moment.tzinfo is None:
-        raise ValueError("filter timestamps must be timezone-aware (UTC)")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 @dataclass(frozen=True)
@@ -424,47 +404,26 @@ class ZuoraClient:
         `filters` are Zuora filter expressions such as `updatedDate.GE:2024-05-01T00:00:00Z`;
         `page_size` defaults to the client's `object_query_page_size` (99, Zuora's maximum).
         """
-        page_size = page_size or self.object_query_page_size
-        if not 1 <= page_size <= OBJECT_QUERY_MAX_PAGE:
-            raise ValueError(f"Object Query pageSize must be 1..{OBJECT_QUERY_MAX_PAGE}, got {page_size}")
-        path = "/object-query/" + object_name.replace("_", "-")
-        base: list[tuple[str, Any]] = [("pageSize", page_size)]
-        base += [("filter[]", f) for f in filters]
-        base += [("expand[]", e) for e in expand]
-        base += [("fields[]", f) for f in fields]  # only these fields per record (e.g. `id` for id lists)
-        cursor: str | None = None
-        while True:
-            body = self.get(path, base + ([("cursor", cursor)] if cursor else [])) or {}
-            yield list(body.get("data") or [])
-            cursor = body.get("nextPage")
-            if not cursor:
-                return
+        return object_query_pages(
+            self.get,
+            object_name,
+            filters=filters,
+            page_size=page_size or self.object_query_page_size,
+            expand=expand,
+            fields=fields,
+        )
 
     def describe(self, object_name: str) -> list[str]:
         """The API names of an object's fields in this tenant, custom fields included
         (`GET /v1/describe/{object}`, an XML document; e.g. `describe("Account")`)."""
-        document = self._call("GET", f"/v1/describe/{object_name}", text=True)
-        parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        root = etree.fromstring(document.encode("utf-8"), parser)
-        return [name.text.strip() for name in root.iterfind("fields/field/name") if name.text]
+        return field_names(self._call("GET", f"/v1/describe/{object_name}", text=True))
 
     def zoql(self, query: str, *, batch_size: int = ZOQL_MAX_BATCH) -> Iterator[list[dict[str, Any]]]:
         """Pages of a ZOQL query (`/v1/action/query`, then `/v1/action/queryMore`).
 
         Read-only, so the POSTs are safe to re-send after a dropped connection.
         """
-        if not 1 <= batch_size <= ZOQL_MAX_BATCH:
-            raise ValueError(f"ZOQL batchSize must be 1..{ZOQL_MAX_BATCH}, got {batch_size}")
-        conf = {"batchSize": batch_size}
-        body = self._call("POST", "/v1/action/query", json={"queryString": query, "conf": conf}, replay_safe=True) or {}
-        while True:
-            yield list(body.get("records") or [])
-            locator = body.get("queryLocator")
-            if body.get("done", True) or not locator:
-                return
-            body = (
-                self._call(
-                    "POST", "/v1/action/queryMore", json={"queryLocator": locator, "conf": conf}, replay_safe=True
-                )
-                or {}
-            )
+        return zoql_pages(self._read_only_post, query, batch_size)
+
+    def _read_only_post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._call("POST", path, json=body, replay_safe=True)

@@ -11,7 +11,8 @@ from typing import Any
 
 import dagster as dg
 
-from zsync_assets.clients.zuora.client import OBJECT_QUERY_MAX_PAGE, ZuoraClient
+from zsync_assets.clients.zuora.client import ZuoraClient
+from zsync_assets.clients.zuora.query import OBJECT_QUERY_MAX_PAGE
 from zsync_assets.sandbox import defaults
 
 
