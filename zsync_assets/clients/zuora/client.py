@@ -40,10 +40,7 @@ from zsync_assets.clients.zuora.errors import (
     ZuoraAuthError,
     ZuoraError,
     classify,
-    failure_kind,
-    reasons_of,
-    retry_after_s,
-    scrub,
+    error_from,
 )
 from zsync_assets.clients.zuora.query import (
     OBJECT_QUERY_MAX_PAGE,
@@ -327,40 +324,7 @@ class ZuoraClient:
 
     def _error(self, method: str, route: str, outcome: Outcome, verdict: Verdict) -> ZuoraError:
         secrets = (self._client_secret, self._token.access_token if self._token else "")
-        kind = RetriableZuoraError if verdict is Verdict.RETRY else ZuoraError
-        if verdict is Verdict.REAUTHENTICATE or (outcome.response is not None and outcome.response.status_code == 401):
-            kind = ZuoraAuthError
-        kwargs: dict[str, Any] = {} if kind is RetriableZuoraError else {"kind": failure_kind(outcome, verdict)}
-        if outcome.error is not None:
-            detail = f"{type(outcome.error).__name__}: {scrub(str(outcome.error), secrets)}"
-            if verdict is Verdict.FATAL:
-                detail += (
-                    " - the request may have reached Zuora, and without an Idempotency-Key a "
-                    "re-send could create a duplicate, so it was not retried"
-                )
-            error = kind(detail, method=method, route=route, **kwargs)
-            error.unreachable = isinstance(outcome.error, (httpx.ConnectError, httpx.ConnectTimeout))
-            return error
-        response = outcome.response
-        assert response is not None  # no transport error, so a response came
-        reasons = [
-            {"code": r.get("code"), "message": scrub(str(r.get("message") or ""), secrets)}
-            for r in reasons_of(outcome.body())
-        ]
-        message = "request failed" if response.status_code >= 400 else "success: false"
-        if response.status_code == 401:
-            message = "authentication failed (token rejected after a refresh)"
-        if kind is RetriableZuoraError:
-            kwargs["retry_after_s"] = retry_after_s(response)
-        return kind(
-            message,
-            method=method,
-            route=route,
-            status=response.status_code,
-            reasons=reasons,
-            request_id=response.headers.get("Zuora-Request-Id"),
-            **kwargs,
-        )
+        return error_from(method, route, outcome, verdict, secrets)
 
     def _stop(self, retry_state: Any) -> bool:
         exc = retry_state.outcome.exception()
