@@ -1,23 +1,19 @@
-"""Zuora REST client: OAuth, the one request path with its retries, writes with idempotency keys.
+"""Zuora REST client: the one request path with its retries, writes with idempotency keys.
 
 `ZuoraClient` is plain Python (tests and scripts use it directly); `ZuoraResource`
-(resource.py) is the Dagster resource that builds one per step. Dagster runs each step in its
-own process, so the token cache lives on the client instance and nothing is shared between steps. Within
-a step, the engine's push workers share one client: the token refresh and counters are locked.
-How Object Query and ZOQL are paged is in query.py.
+(resource.py) is the Dagster resource that builds one per step. Within a step, the engine's
+push workers share one client: the token refresh and counters are locked. The OAuth token and
+its process-wide cache are in auth.py, how Object Query and ZOQL are paged in query.py, and
+which failures are retried is decided in `errors.classify`.
 
-Vendor facts (developer.zuora.com): tokens come from `POST /oauth/token` (client credentials,
-about 1 h, `scope` names the tenant as `tenant.<id>`); `Idempotency-Key` is honoured on
-POST/PATCH only. With Zuora
+Vendor facts (developer.zuora.com): `Idempotency-Key` is honoured on POST/PATCH only. With Zuora
 Multi-entity, a token valid for several entities needs the entity named on every request in
 `Zuora-Entity-Ids` (a 36-character UUID with hyphens; on the token request it limits the token
 to that entity): `entity_id` sends it everywhere, so zsync never reads or writes another entity.
-Which failures are retried is decided in `errors.classify`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json as _json
 import logging
 import random
@@ -26,18 +22,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
 from zsync_assets.clients.http import pool_limits, ssl_context
+from zsync_assets.clients.zuora.auth import TOKENS, TOKENS_LOCK, Token, TokenKey, request_token, token_key
 from zsync_assets.clients.zuora.errors import (
     Outcome,
     RetriableZuoraError,
     Verdict,
-    ZuoraAuthError,
     ZuoraError,
     classify,
     error_from,
@@ -69,18 +64,6 @@ def route_of(method: str, path: str) -> str:
     """`GET /v1/accounts/8a8a...` -> `GET /v1/accounts/{key}` (query string dropped)."""
     segments = path.split("?", 1)[0].split("/")
     return f"{method} " + "/".join("{key}" if _ID_SEGMENT.match(s) else s for s in segments)
-
-
-@dataclass(frozen=True)
-class _Token:
-    access_token: str = field(repr=False)
-    expires_at: float  # time.monotonic() deadline
-    tenant_id: str | None
-
-
-# OAuth tokens per (base URL, client id, secret digest, entity), for every client of the process.
-_TOKENS: dict[tuple[str, str, str, str | None], _Token] = {}
-_TOKENS_LOCK = threading.RLock()
 
 
 class ZuoraClient:
@@ -126,7 +109,7 @@ class ZuoraClient:
         self.log = logger or log
         self.calls: Counter[str] = Counter()  # HTTP requests sent, by route (retries included)
         self.retries: Counter[str] = Counter()
-        self._token: _Token | None = None
+        self._token: Token | None = None
         self._lock = threading.Lock()
         # The engine's push workers share one client: Counter `+=` is a read then a write.
         self._counts_lock = threading.Lock()
@@ -171,56 +154,35 @@ class ZuoraClient:
         return f"{tenant}/{self.entity_id}" if self.entity_id else tenant
 
     @property
-    def _token_key(self) -> tuple[str, str, str, str | None]:
-        secret = hashlib.sha256(self._client_secret.encode()).hexdigest()
-        return (self.base_url, self.client_id, secret, self.entity_id)
+    def _token_key(self) -> TokenKey:
+        return token_key(self.base_url, self.client_id, self._client_secret, self.entity_id)
 
-    def _valid_token(self) -> _Token:
+    def _valid_token(self) -> Token:
         # Tokens are shared by every client of the process with the same credentials: a sync
         # builds a client per step, and a token per client cost one OAuth request each.
-        with _TOKENS_LOCK:
+        with TOKENS_LOCK:
             token = self._token
             if token is None or time.monotonic() >= token.expires_at:
-                token = _TOKENS.get(self._token_key)  # another client may have refreshed it
+                token = TOKENS.get(self._token_key)  # another client may have refreshed it
             if token is None or time.monotonic() >= token.expires_at:
                 token = self._fetch_token()
-                _TOKENS[self._token_key] = token
+                TOKENS[self._token_key] = token
             self._token = token
             return token
 
-    def _invalidate(self, stale: _Token | None) -> None:
-        with _TOKENS_LOCK:
+    def _invalidate(self, stale: Token | None) -> None:
+        with TOKENS_LOCK:
             if self._token is stale:  # another thread may have refreshed already
                 self._token = None
                 # The server refused it: the shared token is suspect too (revoked, rotated secret).
-                _TOKENS.pop(self._token_key, None)
+                TOKENS.pop(self._token_key, None)
 
-    def _fetch_token(self) -> _Token:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self._client_secret,
-        }
-        try:
-            body = self._call("POST", "/oauth/token", data=form, replay_safe=True, authenticate=False)
-        except ZuoraError as exc:
-            if exc.status in (400, 401, 403):
-                raise ZuoraAuthError(
-                    "OAuth token request rejected: check ZUORA_CLIENT_ID / ZUORA_CLIENT_SECRET "
-                    "(the OAuth client's credentials) and ZUORA_BASE_URL (the tenant's REST endpoint)",
-                    method=exc.method,
-                    route=exc.route,
-                    status=exc.status,
-                    reasons=exc.reasons,
-                    request_id=exc.request_id,
-                ) from None
-            raise
-        ttl = float(body.get("expires_in") or 3600)
-        # Refresh ahead of expiry, by at most a fifth of the lifetime for very short tokens.
-        margin = min(self.token_refresh_margin_s, ttl / 5)
-        scope = str(body.get("scope") or "")
-        tenant = next((p.split(".", 1)[1] for p in scope.split() if p.startswith("tenant.")), None)
-        return _Token(body["access_token"], time.monotonic() + ttl - margin, tenant)
+    def _fetch_token(self) -> Token:
+        return request_token(self._post_form, self.client_id, self._client_secret, self.token_refresh_margin_s)
+
+    def _post_form(self, path: str, form: Mapping[str, str]) -> Any:
+        # The token request: it carries no token, and asking again for one is safe.
+        return self._call("POST", path, data=form, replay_safe=True, authenticate=False)
 
     # --- the one request path ---------------------------------------------------------------
 
