@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json as _json
 import logging
-import random
 import re
 import threading
 import time
@@ -25,13 +24,11 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, wait_random_exponential
 
 from zsync_assets.clients.http import pool_limits, ssl_context
 from zsync_assets.clients.zuora.auth import TOKENS, TOKENS_LOCK, Token, TokenKey, request_token, token_key
 from zsync_assets.clients.zuora.errors import (
     Outcome,
-    RetriableZuoraError,
     Verdict,
     ZuoraError,
     classify,
@@ -44,8 +41,7 @@ from zsync_assets.clients.zuora.query import (
     object_query_pages,
     zoql_pages,
 )
-from zsync_assets.lib.failure import VendorUnreachable, unreachable_hint
-from zsync_assets.sandbox import defaults
+from zsync_assets.clients.zuora.retries import RetryPolicy
 
 __all__ = ["ZuoraClient"]
 
@@ -87,8 +83,12 @@ class ZuoraClient:
         logger: logging.Logger | None = None,
         pool_size: int = 40,  # requests in flight at once (Zuora's default tenant concurrency)
     ):
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        self.retry_policy = RetryPolicy(
+            max_attempts=max_attempts,
+            connect_attempts=connect_attempts,
+            backoff_base_s=backoff_base_s,
+            backoff_max_s=backoff_max_s,
+        )
         if entity_id and not _ENTITY_ID.match(entity_id.strip()):
             raise ValueError(
                 f"ZUORA_ENTITY_ID must be a Zuora entity id, a 36-character UUID with hyphens "
@@ -96,14 +96,8 @@ class ZuoraClient:
             )
         self.entity_id = entity_id.strip() if entity_id else None
         self.base_url = base_url.rstrip("/")
-        # A host that refuses connections or never answers the connect gets a few quick tries,
-        # not the full backoff: a dead host should fail a run in seconds, naming the URL.
-        self.connect_attempts = max(1, min(connect_attempts, max_attempts))
         self.client_id = client_id
         self._client_secret = client_secret
-        self.max_attempts = max_attempts
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
         self.token_refresh_margin_s = token_refresh_margin_s
         self.object_query_page_size = object_query_page_size
         self.log = logger or log
@@ -124,7 +118,6 @@ class ZuoraClient:
                 **({ENTITY_HEADER: self.entity_id} if self.entity_id else {}),
             },
         )
-        self._backoff = wait_random_exponential(multiplier=backoff_base_s, max=backoff_max_s)
 
     def __repr__(self) -> str:  # never the secret or the token
         entity = f", entity_id={self.entity_id!r}" if self.entity_id else ""
@@ -248,33 +241,7 @@ class ZuoraClient:
                     return outcome.body() if outcome.response.content else None
                 raise self._error(method, route, outcome, verdict)
 
-        retrying = Retrying(
-            stop=self._stop,
-            wait=self._wait,
-            retry=retry_if_exception_type(RetriableZuoraError),
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except RetriableZuoraError as exc:
-            if exc.unreachable:
-                raise VendorUnreachable(
-                    "Zuora",
-                    self.base_url,
-                    exc.message,
-                    unreachable_hint(self.base_url, defaults.zuora_url(), "ZUORA_BASE_URL"),
-                ) from None
-            raise ZuoraError(
-                f"gave up: {exc.message}",
-                method=exc.method,
-                route=exc.route,
-                status=exc.status,
-                reasons=exc.reasons,
-                request_id=exc.request_id,
-                attempts=self.max_attempts,
-                kind="transient",
-            ) from None
+        return self.retry_policy.run(attempt, base_url=self.base_url, before_sleep=self._log_retry)
 
     def _send(self, method: str, path: str, route: str, **kwargs: Any) -> Outcome:
         with self._counts_lock:
@@ -288,19 +255,6 @@ class ZuoraClient:
         secrets = (self._client_secret, self._token.access_token if self._token else "")
         return error_from(method, route, outcome, verdict, secrets)
 
-    def _stop(self, retry_state: Any) -> bool:
-        exc = retry_state.outcome.exception()
-        limit = self.connect_attempts if getattr(exc, "unreachable", False) else self.max_attempts
-        return retry_state.attempt_number >= limit
-
-    def _wait(self, retry_state: Any) -> float:
-        exc = retry_state.outcome.exception()
-        hinted = getattr(exc, "retry_after_s", None)
-        if hinted is not None:
-            # Zuora said when the window resets; add jitter so parallel steps don't stampede.
-            return min(self.backoff_max_s, hinted + random.uniform(0, self.backoff_base_s))
-        return self._backoff(retry_state)
-
     def _log_retry(self, retry_state: Any) -> None:
         exc = retry_state.outcome.exception()
         with self._counts_lock:
@@ -308,7 +262,7 @@ class ZuoraClient:
         self.log.warning(
             "Zuora retry %d/%d in %.2fs: %s",
             retry_state.attempt_number,
-            self.max_attempts,
+            self.retry_policy.max_attempts,
             retry_state.next_action.sleep,
             exc,
         )
