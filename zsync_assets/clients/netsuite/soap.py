@@ -3,7 +3,7 @@
 Each attempt rebuilds the whole envelope with a new signed passport (a TBA passport is
 single-use) and is sent exactly once: httpx's transport has `retries=0`, and zeep's own
 transport is never used to send. This module is the one place that judges a NetSuite failure
-(`_verdict`, `_fault_error`, `_record_failure`); the verdict leaves it as a typed value
+(`call`, `_parse`, `_fault_error`, `_record_failure`); the verdict leaves it as a typed value
 (`NetSuiteError.kind`, `WriteResult.failure`, see `zsync_assets/lib/failure.py`):
 
 - transient: governance faults (`ExceededConcurrentRequestLimitFault`, `WS_REQUEST_BLOCKED`,

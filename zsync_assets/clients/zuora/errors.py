@@ -242,6 +242,45 @@ def retry_after_s(response: httpx.Response | None) -> float | None:
     return None
 
 
+def error_from(method: str, route: str, outcome: Outcome, verdict: Verdict, secrets: tuple[str, ...]) -> ZuoraError:
+    """The error a call that did not succeed raises: retriable inside the retry loop, else final,
+    with the failure's verdict, Zuora's reasons and request id, and `secrets` scrubbed out."""
+    kind = RetriableZuoraError if verdict is Verdict.RETRY else ZuoraError
+    if verdict is Verdict.REAUTHENTICATE or (outcome.response is not None and outcome.response.status_code == 401):
+        kind = ZuoraAuthError
+    kwargs: dict[str, Any] = {} if kind is RetriableZuoraError else {"kind": failure_kind(outcome, verdict)}
+    if outcome.error is not None:
+        detail = f"{type(outcome.error).__name__}: {scrub(str(outcome.error), secrets)}"
+        if verdict is Verdict.FATAL:
+            detail += (
+                " - the request may have reached Zuora, and without an Idempotency-Key a "
+                "re-send could create a duplicate, so it was not retried"
+            )
+        error = kind(detail, method=method, route=route, **kwargs)
+        error.unreachable = isinstance(outcome.error, (httpx.ConnectError, httpx.ConnectTimeout))
+        return error
+    response = outcome.response
+    assert response is not None  # no transport error, so a response came
+    reasons = [
+        {"code": r.get("code"), "message": scrub(str(r.get("message") or ""), secrets)}
+        for r in reasons_of(outcome.body())
+    ]
+    message = "request failed" if response.status_code >= 400 else "success: false"
+    if response.status_code == 401:
+        message = "authentication failed (token rejected after a refresh)"
+    if kind is RetriableZuoraError:
+        kwargs["retry_after_s"] = retry_after_s(response)
+    return kind(
+        message,
+        method=method,
+        route=route,
+        status=response.status_code,
+        reasons=reasons,
+        request_id=response.headers.get("Zuora-Request-Id"),
+        **kwargs,
+    )
+
+
 def scrub(text: str, secrets: tuple[str, ...]) -> str:
     """Remove credentials from text that came back from the server before it reaches a log."""
     for secret in secrets:
