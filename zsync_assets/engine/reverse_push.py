@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.push import attempt_key, flow_lock
+from zsync_assets.engine.outgoing import attempt_key
+from zsync_assets.engine.push import flow_lock
 from zsync_assets.engine.reversals import REVERSE
 from zsync_assets.engine.sink import Outcome, Outgoing, Reversal, Sink
 from zsync_assets.lib.warehouse import Warehouse, table_exists
