@@ -74,6 +74,7 @@ def push_version(flow: Flow) -> str:
         "zsync_assets.engine.link_refs",
         "zsync_assets.engine.write_back",
         "zsync_assets.engine.bookkeeping",
+        "zsync_assets.engine.bookkeeping_rows",
         f"zsync_assets.targets.{flow.target_system}",
     )
 

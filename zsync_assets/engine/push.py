@@ -41,6 +41,7 @@ from filelock import FileLock, Timeout
 
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.bookkeeping_rows import attempt_row, link_row
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.link_refs import Linked, read_linked
@@ -137,7 +138,7 @@ def _resolve_unanswered(
     found = sink.lookup(unanswered)
     hashes = {r["source_id"]: r["payload_hash"] for r in rows}
     log_rows = [
-        bookkeeping.attempt_row(
+        attempt_row(
             run_id,
             flow,
             rec,
@@ -220,11 +221,7 @@ def _send_wave(
     with warehouse.connect() as con:  # 1: every started row of the wave, durable before any call
         bookkeeping.log_attempts(
             con,
-            [
-                bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
-                for b in batches
-                for rec in b.records
-            ],
+            [attempt_row(run_id, flow, rec, hashes[rec.source_id], "started") for b in batches for rec in b.records],
         )
     writer, failed, done = _Writer(warehouse, flow), set(), []
 
@@ -235,9 +232,9 @@ def _send_wave(
         for rec, outcome in zip(batch.records, batch.outcomes, strict=True):
             hash_ = hashes[rec.source_id]
             status = "succeeded" if outcome.ok else "failed"
-            log_rows.append(bookkeeping.attempt_row(run_id, flow, rec, hash_, status, outcome))
+            log_rows.append(attempt_row(run_id, flow, rec, hash_, status, outcome))
             if outcome.ok and outcome.target_id:
-                batch.link_rows.append(bookkeeping.link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
+                batch.link_rows.append(link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
         writer.add(log_rows, batch.link_rows, [r.source_id for r in batch.records])
         failed |= _tally(flow, batch, result, linked)
         done.append(batch)
@@ -258,7 +255,7 @@ def _send_wave(
         for batch in unsent:
             writer.add(
                 [
-                    bookkeeping.attempt_row(
+                    attempt_row(
                         run_id, flow, rec, hashes[rec.source_id], "failed", Outcome.failed(rec.source_id, _NOT_SENT)
                     )
                     for rec in batch.records
