@@ -21,8 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from zsync_assets.cli.demo_users import act_as_users
 from zsync_assets.cli.sandboxes import SandboxProcess, start_sandboxes
-from zsync_assets.cli.users import Tenants, act_as_users
+from zsync_assets.cli.users import Tenants
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import REPO_ROOT

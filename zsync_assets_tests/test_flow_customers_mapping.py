@@ -6,11 +6,8 @@ import polars as pl
 
 from zsync_assets.config import Config
 from zsync_assets.engine.plan import build_plan
-from zsync_assets.flows.customers import (
-    CUSTOMERS_TO_NETSUITE,
-    accounts_from_netsuite_customers,
-    customers_from_zuora_accounts,
-)
+from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE, customers_from_zuora_accounts
+from zsync_assets.flows.customers_to_zuora import accounts_from_netsuite_customers
 
 ACCOUNTS = pl.DataFrame(
     {

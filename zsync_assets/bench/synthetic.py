@@ -13,7 +13,7 @@ import json
 
 import polars as pl
 
-from zsync_assets.flows.customers import SEND_TO_ZUORA_FIELD
+from zsync_assets.flows.customers_to_zuora import SEND_TO_ZUORA_FIELD
 from zsync_assets.lib.warehouse import Warehouse, replace_table
 
 CURRENCIES = ["USD", "EUR", "GBP"]

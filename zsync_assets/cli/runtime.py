@@ -220,7 +220,8 @@ def demo(job_name: str, settlement: bool, fmt: str) -> None:
 
 
 def _act_as_users(*, netsuite_payments: bool, netsuite_credit_memos: bool, fmt: str) -> None:
-    from zsync_assets.cli.users import Tenants, UserActionFailed, act_as_users
+    from zsync_assets.cli.demo_users import act_as_users
+    from zsync_assets.cli.users import Tenants, UserActionFailed
     from zsync_assets.clients.zuora import ZuoraResource
     from zsync_assets.config import current_config
     from zsync_assets.defs.netsuite.resources import netsuite_resource

@@ -24,9 +24,10 @@ from zsync_assets.engine.catalog import (
 )
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.instance import InstanceMismatch, bind_instances
+from zsync_assets.engine.outgoing import has_work
 from zsync_assets.engine.plan_metadata import blocked_and_skipped_metadata, config_metadata, top_reasons
 from zsync_assets.engine.planning import plan_flow
-from zsync_assets.engine.push import has_work, push_flow
+from zsync_assets.engine.push import push_flow
 from zsync_assets.engine.reverse_push import reverse_flow
 from zsync_assets.engine.sink import Sink
 from zsync_assets.lib.resources import WarehouseResource
@@ -67,10 +68,13 @@ def push_version(flow: Flow) -> str:
     """Changes with the engine's push and the target system's sink."""
     return source_version(
         "zsync_assets.engine.push",
+        "zsync_assets.engine.push_result",
+        "zsync_assets.engine.outgoing",
         "zsync_assets.engine.sending",
         "zsync_assets.engine.link_refs",
         "zsync_assets.engine.write_back",
         "zsync_assets.engine.bookkeeping",
+        "zsync_assets.engine.bookkeeping_rows",
         f"zsync_assets.targets.{flow.target_system}",
     )
 

@@ -22,77 +22,43 @@ every batch of the previous wave has finished and its results are written.
 Only one push of a flow runs at a time, across processes and runs (a file lock next to the
 warehouse); Dagster's `pool` on the asset additionally caps concurrent API steps.
 
-Around it: link_refs.py fills link references, sending.py runs batches side by side and splits
+Around it: outgoing.py picks the rows to send and makes records and batches of them,
+link_refs.py fills link references, sending.py runs batches side by side and splits
 one the vendor refused as a whole, bookkeeping.py shapes the rows, write_back.py tells the
 source afterwards.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
 
-import polars as pl
 from filelock import FileLock, Timeout
 
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.bookkeeping_rows import attempt_row, link_row
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
-from zsync_assets.engine.link_refs import Linked, UnresolvedLink, read_linked, resolve_link_refs
+from zsync_assets.engine.link_refs import Linked, read_linked
+from zsync_assets.engine.outgoing import chunks, not_synced_meanwhile, outgoing, pending, prepare_batch, write_action
 from zsync_assets.engine.plan import SENDABLE
+from zsync_assets.engine.push_result import PushResult
 from zsync_assets.engine.sending import in_parallel, write_isolating
 from zsync_assets.engine.sink import Outcome, Outgoing, Sink
 from zsync_assets.engine.write_back import write_back
 from zsync_assets.lib.failure import Failure
-from zsync_assets.lib.warehouse import Warehouse, scalar, table_exists
+from zsync_assets.lib.warehouse import Warehouse
 
 Log = Callable[[str], None]
 
 
 class PushLocked(RuntimeError):
     pass
-
-
-@dataclass
-class PushResult:
-    sent: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    deferred: int = 0  # children whose parent failed in this run: planned again next run
-    already_synced: int = 0  # linked by another run while this one waited for the flow lock
-    resolved_by_lookup: int = 0
-    written_back: int = 0
-    writeback_failed: int = 0
-    errors: dict[str, int] = field(default_factory=dict)  # code -> count
-    failures: list[dict] = field(default_factory=list)  # first few, for metadata
-
-    def metadata(self) -> dict:
-        return {
-            "sent": self.sent,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "deferred": self.deferred,
-            "already_synced": self.already_synced,
-            "resolved_by_lookup": self.resolved_by_lookup,
-            "written_back": self.written_back,
-            "writeback_failed": self.writeback_failed,
-            "errors_by_code": json.dumps(self.errors, sort_keys=True),
-        }
-
-
-def attempt_key(flow: str, source_id: str, payload_hash: str) -> str:
-    """Zuora replays a key's first answer for 24 h, failures included: the payload hash is part
-    of the key so that a fixed record is sent afresh instead of replaying the old failure."""
-    return hashlib.sha256(f"{flow}|{source_id}|{payload_hash}".encode()).hexdigest()[:40]
 
 
 @contextmanager
@@ -104,59 +70,6 @@ def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Ite
             yield
     except Timeout as exc:
         raise PushLocked(f"another push of flow {flow!r} held {path} for {timeout_s:.0f}s") from exc
-
-
-def _pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
-    with warehouse.connect() as con:
-        bookkeeping.ensure_tables(con)
-        if not table_exists(con, flow.plan_table):
-            return pl.DataFrame()
-        schema, table = flow.plan_table.split(".")
-        return con.sql(
-            f"select * from \"{schema}\".\"{table}\" where action in ('create', 'update') order by wave, source_id"
-        ).pl()
-
-
-def has_work(warehouse: Warehouse, flow: Flow) -> bool:
-    """Whether a push of `flow` would call a vendor at all: a planned create/update/reverse, or a link or
-    rejection the source has not been told of. False lets the push step skip building clients."""
-    with warehouse.connect() as con:
-        bookkeeping.ensure_tables(con)
-        if not table_exists(con, flow.plan_table):
-            return True  # push_flow says what is missing
-        schema, table = flow.plan_table.split(".")
-        if scalar(
-            con, f"select count(*) from \"{schema}\".\"{table}\" where action in ('create', 'update', 'reverse')"
-        ):
-            return True
-        if flow.write_back is None:
-            return False
-        if scalar(
-            con,
-            "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
-            [flow.name],
-        ):
-            return True
-        return not bookkeeping.read_unreported_rejections(con, flow.name).is_empty()
-
-
-def _write_action(row: dict) -> Literal["create", "update"]:
-    """How a plan row goes out: an update when its target record is known (linked when planned,
-    linked by another run meanwhile, or found by a lookup), else a create."""
-    return "update" if row["target_id"] else "create"
-
-
-def _outgoing(flow: Flow, row: dict, linked: Linked | None = None) -> Outgoing:
-    payload = json.loads(row["payload"])
-    return Outgoing(
-        source_id=row["source_id"],
-        action=_write_action(row),
-        record_type=row["record_type"] or flow.target_record_type,
-        payload=resolve_link_refs(payload, linked) if linked is not None else payload,
-        external_id=row["external_id"],
-        attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
-        target_id=row["target_id"],
-    )
 
 
 def bind_sinks(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
@@ -181,8 +94,8 @@ def push_flow(
     result = PushResult()
     with flow_lock(warehouse, flow.name):
         bind_sinks(warehouse, [s for s in (sink, source_sink) if s is not None])
-        plan = _pending(warehouse, flow)
-        rows = _not_synced_meanwhile(warehouse, flow, plan.to_dicts(), result, log)
+        plan = pending(warehouse, flow)
+        rows = not_synced_meanwhile(warehouse, flow, plan.to_dicts(), result, log)
         found = _resolve_unanswered(flow, warehouse, sink, rows, run_id, result, log)
         rows = [{**r, "target_id": found[r["source_id"]]} if found.get(r["source_id"]) else r for r in rows]
         linked = read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
@@ -200,10 +113,10 @@ def push_flow(
                     continue
                 ready.append(row)
             for action in SENDABLE:
-                batch_rows = [r for r in ready if _write_action(r) == action]
+                batch_rows = [r for r in ready if write_action(r) == action]
                 batches = []
-                for chunk in _chunks(batch_rows, sink.batch_size(config, action), spread):
-                    records, waiting = _prepare_batch(flow, chunk, linked)
+                for chunk in chunks(batch_rows, sink.batch_size(config, action), spread):
+                    records, waiting = prepare_batch(flow, chunk, linked)
                     failed_ids |= waiting
                     result.deferred += len(waiting)
                     if records:
@@ -215,45 +128,17 @@ def push_flow(
     return result
 
 
-def _not_synced_meanwhile(
-    warehouse: Warehouse, flow: Flow, rows: list[dict], result: PushResult, log: Log
-) -> list[dict]:
-    """The plan was made before this push got the flow lock; another run may have pushed the same
-    records meanwhile (two runs at once). A row whose payload is now linked is done; a create whose
-    record got linked meanwhile becomes an update of that target record."""
-    if not rows:
-        return rows
-    with warehouse.connect() as con:
-        linked = {
-            s: (t, h)
-            for s, t, h in con.execute(
-                "select source_id, target_id, payload_hash from zsync.links where flow = ? and reversed_at is null",
-                [flow.name],
-            ).fetchall()
-        }
-    pending = []
-    for row in rows:
-        link = linked.get(row["source_id"])
-        if link and link[1] == row["payload_hash"]:
-            result.already_synced += 1
-            continue
-        pending.append({**row, "target_id": row["target_id"] or link[0]} if link else row)
-    if result.already_synced:
-        log(f"push {flow.name}: {result.already_synced} record(s) were synced by another run meanwhile")
-    return pending
-
-
 def _resolve_unanswered(
     flow: Flow, warehouse: Warehouse, sink: Sink, rows: list[dict], run_id: str, result: PushResult, log: Log
 ) -> dict[str, str]:
     """Look up records whose last attempt got no answer; found ones are updated, not re-created."""
-    unanswered = [_outgoing(flow, r) for r in rows if r["needs_lookup"]]
+    unanswered = [outgoing(flow, r) for r in rows if r["needs_lookup"]]
     if not unanswered:
         return {}
     found = sink.lookup(unanswered)
     hashes = {r["source_id"]: r["payload_hash"] for r in rows}
     log_rows = [
-        bookkeeping.attempt_row(
+        attempt_row(
             run_id,
             flow,
             rec,
@@ -270,25 +155,6 @@ def _resolve_unanswered(
     if found:
         log(f"push {flow.name}: {len(found)} unanswered earlier attempt(s) found on the target")
     return found
-
-
-def _chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
-    """Batches of at most `batch_size`, and at least `spread` of them when there are enough rows
-    (Zuora writes one record per call: 100 records in 2 batches of 50 would use 2 workers of 4)."""
-    size = max(1, min(batch_size, math.ceil(len(rows) / max(1, spread))))
-    return [rows[start : start + size] for start in range(0, len(rows), size)]
-
-
-def _prepare_batch(flow: Flow, chunk: list[dict], linked: Linked) -> tuple[list[Outgoing], set[str]]:
-    """The batch's records with link references filled in, and the ids that must wait."""
-    records, waiting = [], set()
-    for row in chunk:
-        try:
-            records.append(_outgoing(flow, row, linked))
-        except UnresolvedLink:
-            # The referenced record failed earlier in this push (or vanished): planned again next run.
-            waiting.add(row["source_id"])
-    return records, waiting
 
 
 @dataclass
@@ -355,11 +221,7 @@ def _send_wave(
     with warehouse.connect() as con:  # 1: every started row of the wave, durable before any call
         bookkeeping.log_attempts(
             con,
-            [
-                bookkeeping.attempt_row(run_id, flow, rec, hashes[rec.source_id], "started")
-                for b in batches
-                for rec in b.records
-            ],
+            [attempt_row(run_id, flow, rec, hashes[rec.source_id], "started") for b in batches for rec in b.records],
         )
     writer, failed, done = _Writer(warehouse, flow), set(), []
 
@@ -370,9 +232,9 @@ def _send_wave(
         for rec, outcome in zip(batch.records, batch.outcomes, strict=True):
             hash_ = hashes[rec.source_id]
             status = "succeeded" if outcome.ok else "failed"
-            log_rows.append(bookkeeping.attempt_row(run_id, flow, rec, hash_, status, outcome))
+            log_rows.append(attempt_row(run_id, flow, rec, hash_, status, outcome))
             if outcome.ok and outcome.target_id:
-                batch.link_rows.append(bookkeeping.link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
+                batch.link_rows.append(link_row(flow, rec, hash_, bodies[rec.source_id], outcome.target_id))
         writer.add(log_rows, batch.link_rows, [r.source_id for r in batch.records])
         failed |= _tally(flow, batch, result, linked)
         done.append(batch)
@@ -393,7 +255,7 @@ def _send_wave(
         for batch in unsent:
             writer.add(
                 [
-                    bookkeeping.attempt_row(
+                    attempt_row(
                         run_id, flow, rec, hashes[rec.source_id], "failed", Outcome.failed(rec.source_id, _NOT_SENT)
                     )
                     for rec in batch.records

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.bookkeeping_rows import log_row
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.push import attempt_key, flow_lock
+from zsync_assets.engine.outgoing import attempt_key
+from zsync_assets.engine.push import flow_lock
 from zsync_assets.engine.reversals import REVERSE
 from zsync_assets.engine.sink import Outcome, Outgoing, Reversal, Sink
 from zsync_assets.lib.warehouse import Warehouse, table_exists
@@ -71,9 +73,7 @@ def _log(
     outcome: Outcome | None = None,
 ) -> dict:
     """A reversal's attempt is keyed by the counterpart it undoes: there is no payload to hash."""
-    return bookkeeping.log_row(
-        run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id, attempt_key=target_id
-    )
+    return log_row(run_id, flow, source_id, action, status, outcome=outcome, target_id=target_id, attempt_key=target_id)
 
 
 def _found_by_lookup(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.bookkeeping_rows import log_row
 from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.sink import LinkNotice, Sink
 from zsync_assets.lib.warehouse import Warehouse
@@ -40,7 +41,7 @@ def write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Conf
         notices = [n for n, _ in chunk]
         outcomes = source_sink.write_back(flow.write_back, notices)
         log_rows = [
-            bookkeeping.log_row(
+            log_row(
                 run_id,
                 flow,
                 n.source_id,

@@ -36,8 +36,6 @@ from zsync_assets.flows.mapping.settlement import (
     CAME_FROM_ZUORA,
     ORIGIN_FIELD,
     ORIGIN_NS_NETSUITE,
-    AppliedTo,
-    ZuoraSettlement,
     before_cutover,
     body_fields,
     born_in_zuora,
@@ -50,8 +48,8 @@ from zsync_assets.flows.mapping.settlement import (
     netsuite_documents,
     netsuite_reversal,
     netsuite_to_zuora,
-    zuora_settlements,
 )
+from zsync_assets.flows.mapping.zuora_settlements import AppliedTo, ZuoraSettlement, zuora_settlements
 
 TO_NETSUITE, TO_ZUORA = "payments", "netsuite_payments"
 # The refund flows (flows/refunds.py imports this module, so their names are repeated here).

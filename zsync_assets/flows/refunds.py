@@ -29,8 +29,6 @@ from zsync_assets.flows.mapping.settlement import (
     CAME_FROM_ZUORA,
     ORIGIN_FIELD,
     ORIGIN_NS_NETSUITE,
-    AppliedTo,
-    ZuoraSettlement,
     before_cutover,
     body_fields,
     born_in_zuora,
@@ -42,8 +40,8 @@ from zsync_assets.flows.mapping.settlement import (
     netsuite_documents,
     netsuite_reversal,
     netsuite_to_zuora,
-    zuora_settlements,
 )
+from zsync_assets.flows.mapping.zuora_settlements import AppliedTo, ZuoraSettlement, zuora_settlements
 from zsync_assets.flows.payments import TO_NETSUITE as PAYMENTS
 from zsync_assets.flows.payments import TO_ZUORA as NETSUITE_PAYMENTS
 

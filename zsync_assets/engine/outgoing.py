@@ -1,0 +1,129 @@
+"""What a push sends: the plan rows still to send, and the `Outgoing` records and batches made of
+them (push.py sends them wave by wave).
+
+A row goes out as an update when its target record is known, else as a create; its attempt key
+lets Zuora tell a retry of the same payload from a changed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from typing import Literal
+
+import polars as pl
+
+from zsync_assets.engine import bookkeeping
+from zsync_assets.engine.flow import Flow
+from zsync_assets.engine.link_refs import Linked, UnresolvedLink, resolve_link_refs
+from zsync_assets.engine.push_result import PushResult
+from zsync_assets.engine.sink import Outgoing
+from zsync_assets.lib.warehouse import Warehouse, scalar, table_exists
+
+
+def attempt_key(flow: str, source_id: str, payload_hash: str) -> str:
+    """Zuora replays a key's first answer for 24 h, failures included: the payload hash is part
+    of the key so that a fixed record is sent afresh instead of replaying the old failure."""
+    return hashlib.sha256(f"{flow}|{source_id}|{payload_hash}".encode()).hexdigest()[:40]
+
+
+def pending(warehouse: Warehouse, flow: Flow) -> pl.DataFrame:
+    with warehouse.connect() as con:
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
+            return pl.DataFrame()
+        schema, table = flow.plan_table.split(".")
+        return con.sql(
+            f"select * from \"{schema}\".\"{table}\" where action in ('create', 'update') order by wave, source_id"
+        ).pl()
+
+
+def has_work(warehouse: Warehouse, flow: Flow) -> bool:
+    """Whether a push of `flow` would call a vendor at all: a planned create/update/reverse, or a link or
+    rejection the source has not been told of. False lets the push step skip building clients."""
+    with warehouse.connect() as con:
+        bookkeeping.ensure_tables(con)
+        if not table_exists(con, flow.plan_table):
+            return True  # push_flow says what is missing
+        schema, table = flow.plan_table.split(".")
+        if scalar(
+            con, f"select count(*) from \"{schema}\".\"{table}\" where action in ('create', 'update', 'reverse')"
+        ):
+            return True
+        if flow.write_back is None:
+            return False
+        if scalar(
+            con,
+            "select count(*) from zsync.links where flow = ? and writeback_status in ('pending', 'failed')",
+            [flow.name],
+        ):
+            return True
+        return not bookkeeping.read_unreported_rejections(con, flow.name).is_empty()
+
+
+def write_action(row: dict) -> Literal["create", "update"]:
+    """How a plan row goes out: an update when its target record is known (linked when planned,
+    linked by another run meanwhile, or found by a lookup), else a create."""
+    return "update" if row["target_id"] else "create"
+
+
+def outgoing(flow: Flow, row: dict, linked: Linked | None = None) -> Outgoing:
+    payload = json.loads(row["payload"])
+    return Outgoing(
+        source_id=row["source_id"],
+        action=write_action(row),
+        record_type=row["record_type"] or flow.target_record_type,
+        payload=resolve_link_refs(payload, linked) if linked is not None else payload,
+        external_id=row["external_id"],
+        attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
+        target_id=row["target_id"],
+    )
+
+
+def not_synced_meanwhile(
+    warehouse: Warehouse, flow: Flow, rows: list[dict], result: PushResult, log: Callable[[str], None]
+) -> list[dict]:
+    """The plan was made before this push got the flow lock; another run may have pushed the same
+    records meanwhile (two runs at once). A row whose payload is now linked is done; a create whose
+    record got linked meanwhile becomes an update of that target record."""
+    if not rows:
+        return rows
+    with warehouse.connect() as con:
+        linked = {
+            s: (t, h)
+            for s, t, h in con.execute(
+                "select source_id, target_id, payload_hash from zsync.links where flow = ? and reversed_at is null",
+                [flow.name],
+            ).fetchall()
+        }
+    pending = []
+    for row in rows:
+        link = linked.get(row["source_id"])
+        if link and link[1] == row["payload_hash"]:
+            result.already_synced += 1
+            continue
+        pending.append({**row, "target_id": row["target_id"] or link[0]} if link else row)
+    if result.already_synced:
+        log(f"push {flow.name}: {result.already_synced} record(s) were synced by another run meanwhile")
+    return pending
+
+
+def chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
+    """Batches of at most `batch_size`, and at least `spread` of them when there are enough rows
+    (Zuora writes one record per call: 100 records in 2 batches of 50 would use 2 workers of 4)."""
+    size = max(1, min(batch_size, math.ceil(len(rows) / max(1, spread))))
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def prepare_batch(flow: Flow, chunk: list[dict], linked: Linked) -> tuple[list[Outgoing], set[str]]:
+    """The batch's records with link references filled in, and the ids that must wait."""
+    records, waiting = [], set()
+    for row in chunk:
+        try:
+            records.append(outgoing(flow, row, linked))
+        except UnresolvedLink:
+            # The referenced record failed earlier in this push (or vanished): planned again next run.
+            waiting.add(row["source_id"])
+    return records, waiting
