@@ -131,7 +131,7 @@ class NetSuiteResource(dg.ConfigurableResource):
 
     def get_client(self) -> NetSuiteClient:
         # Imported here so that loading Definitions never parses a WSDL.
-        from zsync_assets.clients.netsuite.soap import SoapNetSuiteClient
+        from zsync_assets.clients.netsuite.client import SoapNetSuiteClient
 
         lock_dir = Path(self.lock_dir) if self.lock_dir else Path(default_db_path()).parent / "locks"
         return SoapNetSuiteClient(

@@ -17,7 +17,7 @@ from zsync_assets.clients.netsuite.interface import NetSuiteError, Record
 from zsync_assets.clients.netsuite.wsdl import record_dict
 
 if TYPE_CHECKING:
-    from zsync_assets.clients.netsuite.soap import SoapNetSuiteClient
+    from zsync_assets.clients.netsuite.client import SoapNetSuiteClient
 
 EXPIRED_SEARCH = "INVALID_JOB_ID"
 MAX_RESTARTS = 5

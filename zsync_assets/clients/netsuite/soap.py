@@ -1,9 +1,10 @@
-"""`NetSuiteClient` over SuiteTalk SOAP: zeep builds and parses, httpx sends, tenacity retries.
+"""SuiteTalk SOAP transport under the NetSuite client (client.py): zeep builds and parses, httpx
+sends, tenacity retries.
 
 Each attempt rebuilds the whole envelope with a new signed passport (a TBA passport is
 single-use) and is sent exactly once: httpx's transport has `retries=0`, and zeep's own
 transport is never used to send. This module is the one place that judges a NetSuite failure
-(`call`, `_parse`, `_fault_error`, `_record_failure`); the verdict leaves it as a typed value
+(`call`, `_parse`, `_fault_error`, `record_failure`); the verdict leaves it as a typed value
 (`NetSuiteError.kind`, `WriteResult.failure`, see `zsync_assets/lib/failure.py`):
 
 - transient: governance faults (`ExceededConcurrentRequestLimitFault`, `WS_REQUEST_BLOCKED`,
@@ -26,11 +27,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import requests
@@ -43,7 +42,6 @@ from zsync_assets.clients.netsuite.governance import ConcurrencySlots
 from zsync_assets.clients.netsuite.interface import (
     CODE_UNKNOWN_OUTCOME,
     MAX_ADD_LIST,
-    MAX_DELETE_LIST,
     MAX_GET_LIST,
     MAX_PAGE_SIZE,
     MAX_UPDATE_LIST,
@@ -51,12 +49,9 @@ from zsync_assets.clients.netsuite.interface import (
     MIN_PAGE_SIZE,
     NetSuiteAuthError,
     NetSuiteError,
-    Record,
-    WriteResult,
 )
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
-from zsync_assets.clients.netsuite.search import SearchPager
-from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl, record_dict
+from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
 from zsync_assets.lib.failure import Failure, FailureKind, VendorUnreachable, unreachable_hint
 from zsync_assets.sandbox import defaults
 
@@ -84,11 +79,14 @@ class _AttemptFailed(Exception):
         self.outcome_known = outcome_known
 
 
-def _clamp(value: int, low: int, high: int) -> int:
+def clamp(value: int, low: int, high: int) -> int:
     return max(low, min(int(value), high))
 
 
-class SoapNetSuiteClient:
+class SoapTransport:
+    """One SOAP call at a time, signed, sent, retried and judged (`call`); the record operations
+    built on it are `SoapNetSuiteClient`'s (client.py)."""
+
     def __init__(
         self,
         creds: TbaCredentials,
@@ -124,11 +122,11 @@ class SoapNetSuiteClient:
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
         # Batch sizes are settings but can never exceed the vendor limits.
-        self.add_batch_size = _clamp(add_batch_size, 1, MAX_ADD_LIST)
-        self.update_batch_size = _clamp(update_batch_size, 1, MAX_UPDATE_LIST)
-        self.upsert_batch_size = _clamp(upsert_batch_size, 1, MAX_UPSERT_LIST)
-        self.get_batch_size = _clamp(get_batch_size, 1, MAX_GET_LIST)
-        self.page_size = _clamp(page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
+        self.add_batch_size = clamp(add_batch_size, 1, MAX_ADD_LIST)
+        self.update_batch_size = clamp(update_batch_size, 1, MAX_UPDATE_LIST)
+        self.upsert_batch_size = clamp(upsert_batch_size, 1, MAX_UPSERT_LIST)
+        self.get_batch_size = clamp(get_batch_size, 1, MAX_GET_LIST)
+        self.page_size = clamp(page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
         self.max_attempts = max(1, max_attempts)
         # A host that refuses connections gets a few quick tries, not the full backoff.
         self.connect_attempts = max(1, min(connect_attempts, self.max_attempts))
@@ -146,7 +144,7 @@ class SoapNetSuiteClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> SoapNetSuiteClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -248,177 +246,8 @@ class SoapNetSuiteClient:
             ) from None
         return result.body if hasattr(result, "body") else result
 
-    # -- reads -----------------------------------------------------------------------------
 
-    def get(self, record_type: str, *, internal_id: str | None = None, external_id: str | None = None) -> Record | None:
-        ref = self.schema.record_ref(record_type, internal_id, external_id)
-        response = self.call("get", baseRef=ref).readResponse
-        if not response.status.isSuccess:
-            code, message = _status_detail(response.status)
-            if code == "RCRD_DSNT_EXIST":
-                return None
-            raise NetSuiteError(code, message)
-        return record_dict(response.record)
-
-    def get_list(
-        self, record_type: str, internal_ids: Sequence[str] = (), *, external_ids: Sequence[str] = ()
-    ) -> list[Record]:
-        refs = [self.schema.record_ref(record_type, internal_id=i) for i in internal_ids]
-        refs += [self.schema.record_ref(record_type, external_id=e) for e in external_ids]
-        chunks = [refs[i : i + self.get_batch_size] for i in range(0, len(refs), self.get_batch_size)]
-
-        def fetch(chunk) -> list[Record]:
-            responses = self.call("getList", baseRef=chunk).readResponseList.readResponse or []
-            # A missing record is a per-record failure (RCRD_DSNT_EXIST): it is simply absent here.
-            return [record_dict(r.record) for r in responses if r.status.isSuccess and r.record]
-
-        return [rec for page in self._concurrently(fetch, chunks) for rec in page]
-
-    def get_all(self, record_type: str) -> list[Record]:
-        result = self.call("getAll", record={"recordType": record_type}).getAllResult
-        if not result.status.isSuccess:
-            raise NetSuiteError(*_status_detail(result.status))
-        return [record_dict(r) for r in (result.recordList.record if result.recordList else None) or []]
-
-    def search(
-        self, search_type: str, criteria: Mapping[str, Any], *, page_size: int | None = None
-    ) -> Generator[list[Record], None, None]:
-        size = _clamp(page_size or self.page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
-        return SearchPager(self, search_type, criteria, size).pages()
-
-    def get_deleted(self, record_types: str | Sequence[str], since: datetime | None = None) -> Iterator[list[Record]]:
-        """Pages of records deleted (at or after `since`), as `{internalId, externalId, type,
-        deletedDate}`. getDeleted has no search id: each page is asked for by its index."""
-        types = [record_types] if isinstance(record_types, str) else list(record_types)
-        flt: dict[str, Any] = {"type": {"operator": "anyOf", "searchValue": types}}
-        if since is not None:
-            flt["deletedDate"] = {"operator": "onOrAfter", "searchValue": since}
-        index, total_pages = 1, 1
-        while index <= total_pages:
-            result = self.call(
-                "getDeleted", getDeletedFilter=self.schema.core_type("GetDeletedFilter")(**flt), pageIndex=index
-            ).getDeletedResult
-            if not result.status.isSuccess:
-                raise NetSuiteError(*_status_detail(result.status))
-            total_pages = result.totalPages or 0
-            entries = result.deletedRecordList.deletedRecord if result.deletedRecordList else None
-            yield [_deleted_dict(entry) for entry in entries or []]
-            index += 1
-
-    # -- writes ----------------------------------------------------------------------------
-
-    def add_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        return self._write_list(
-            "addList",
-            record_type,
-            records,
-            self.add_batch_size,
-            replay_safe=lambda chunk: all(r.get("externalId") for r in chunk),
-        )
-
-    def update_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        return self._write_list("updateList", record_type, records, self.update_batch_size)
-
-    def upsert_list(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        missing = [i for i, r in enumerate(records) if not r.get("externalId")]
-        if missing:  # upsert is keyed by externalId; without it NetSuite would reject the record
-            raise ValueError(f"upsert_list: records at {missing[:10]} have no externalId")
-        return self._write_list("upsertList", record_type, records, self.upsert_batch_size)
-
-    def delete_list(self, record_type: str, internal_ids: Sequence[str]) -> list[WriteResult]:
-        refs = [{"internalId": i} for i in internal_ids]
-        chunks = [refs[i : i + MAX_DELETE_LIST] for i in range(0, len(refs), MAX_DELETE_LIST)]
-
-        def delete(chunk) -> list[WriteResult]:
-            body = [self.schema.record_ref(record_type, r["internalId"]) for r in chunk]
-            return self._write_chunk("deleteList", chunk, True, baseRef=body)
-
-        return [res for page in self._concurrently(delete, chunks) for res in page]
-
-    def _write_list(
-        self,
-        operation: str,
-        record_type: str,
-        records: Sequence[Mapping[str, Any]],
-        batch: int,
-        *,
-        replay_safe=lambda chunk: True,
-    ) -> list[WriteResult]:
-        chunks = [list(records[i : i + batch]) for i in range(0, len(records), batch)]
-
-        def write(chunk) -> list[WriteResult]:
-            results: list[WriteResult | None] = [None] * len(chunk)
-            built, sent = [], []
-            for i, record in enumerate(chunk):
-                try:
-                    built.append(self.schema.record(record_type, record))
-                    sent.append(i)
-                except (TypeError, ValueError) as exc:
-                    # zeep refuses a field or value the WSDL does not have for this record type:
-                    # that one record is wrong, the others still go.
-                    results[i] = WriteResult(
-                        False,
-                        record.get("internalId"),
-                        record.get("externalId"),
-                        Failure("data", CODE_INVALID_RECORD, f"{record_type}: {' '.join(str(exc).split())[:400]}"),
-                    )
-            if sent:
-                chunk_sent = [chunk[i] for i in sent]
-                written = self._write_chunk(operation, chunk_sent, replay_safe(chunk_sent), record=built)
-                for i, result in zip(sent, written, strict=True):
-                    results[i] = result
-            done = [r for r in results if r is not None]
-            assert len(done) == len(chunk)  # each record was refused by zeep or sent
-            return done
-
-        return [res for page in self._concurrently(write, chunks) for res in page]
-
-    def _write_chunk(
-        self, operation: str, chunk: Sequence[Mapping[str, Any]], replay_safe: bool, **body: Any
-    ) -> list[WriteResult]:
-        try:
-            response = self.call(operation, replay_safe=replay_safe, **body).writeResponseList
-        except NetSuiteAuthError:
-            raise
-        except NetSuiteError as error:
-            # The whole request failed: every record gets the verdict, so one bad chunk never
-            # hides the others' results (and the engine can split a chunk NetSuite refused).
-            return [WriteResult(False, r.get("internalId"), r.get("externalId"), error.failure) for r in chunk]
-        responses = response.writeResponse or []
-        if len(responses) != len(chunk):
-            # No per-record answer to go by: some records may have been written.
-            code, message = _status_detail(response.status)
-            failure = Failure("unknown", code, message, whole_request=True)
-            return [WriteResult(False, r.get("internalId"), r.get("externalId"), failure) for r in chunk]
-        results = []
-        for sent, written in zip(chunk, responses, strict=True):
-            ref = written.baseRef
-            internal_id = getattr(ref, "internalId", None) or sent.get("internalId")
-            external_id = getattr(ref, "externalId", None) or sent.get("externalId")
-            if written.status.isSuccess:
-                results.append(WriteResult(True, internal_id, external_id))
-            else:
-                results.append(WriteResult(False, internal_id, external_id, _record_failure(written.status)))
-        return results
-
-    def _concurrently(self, fn, chunks: list) -> list:
-        if len(chunks) <= 1:
-            return [fn(c) for c in chunks]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chunks)), thread_name_prefix="netsuite") as pool:
-            return list(pool.map(fn, chunks))
-
-
-def _deleted_dict(entry: Any) -> Record:
-    ref = entry.record
-    return {
-        "internalId": getattr(ref, "internalId", None),
-        "externalId": getattr(ref, "externalId", None),
-        "type": getattr(ref, "type", None),
-        "deletedDate": entry.deletedDate,
-    }
-
-
-def _status_detail(status: Any) -> tuple[str, str]:
+def status_detail(status: Any) -> tuple[str, str]:
     details = getattr(status, "statusDetail", None) or []
     if not details:
         return "UNKNOWN", "NetSuite returned a failed status without detail"
@@ -437,9 +266,9 @@ def _hint(url: str) -> str:
     return unreachable_hint(url, defaults.netsuite_url(), "NETSUITE_ACCOUNT_ID / NETSUITE_ENDPOINT_URL")
 
 
-def _record_failure(status: Any) -> Failure:
+def record_failure(status: Any) -> Failure:
     """One record's failed status in a list response: data, unless NetSuite failed on its side."""
-    code, message = _status_detail(status)
+    code, message = status_detail(status)
     return Failure("transient" if code in _TRANSIENT_CODES else "data", code, message)
 
 
