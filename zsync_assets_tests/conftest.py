@@ -18,6 +18,7 @@ pytest_plugins = [
     "zsync_assets_tests.fixtures.netsuite_sandbox",
     "zsync_assets_tests.fixtures.vendor_xsd",
     "zsync_assets_tests.fixtures.zuora_spec",
+    "zsync_assets_tests.fixtures.definitions",
     "zsync_assets_tests.fixtures.sync_env",
     "zsync_assets_tests.fixtures.browser",
     "zsync_assets_tests.fixtures.postgres",

@@ -11,6 +11,7 @@ import pytest
 from zsync_assets.defs.netsuite.columns import COLUMNS as NETSUITE_COLUMNS
 from zsync_assets.defs.zuora.columns import COLUMNS as ZUORA_COLUMNS
 from zsync_assets.lib.staging import STAGED_AT
+from zsync_assets_tests.fixtures.definitions import definition_modules
 
 DECLARED = {"zuora": ZUORA_COLUMNS, "netsuite": NETSUITE_COLUMNS}
 
@@ -35,7 +36,7 @@ def load_definitions(monkeypatch, environ: dict[str, str]) -> dg.Definitions:
 
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    for name in [m for m in sys.modules if m == "zsync_assets.definitions" or m.startswith("zsync_assets.defs")]:
+    for name in definition_modules():
         monkeypatch.delitem(sys.modules, name)
     from zsync_assets.definitions import defs
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 
 import polars as pl
 import pytest
@@ -177,30 +176,8 @@ def test_status_exits_0_when_nothing_is_blocked_or_failed(make_sync_env):
     assert "Nothing blocked or failed." in result.output
 
 
-@pytest.fixture
-def definitions_as_a_process_loads_them():
-    """`zsync sync` is a process of its own, which imports the defs modules once, under its own
-    environment: the resources take ZUORA_BASE_URL / NETSUITE_* from it at import (defs/*/
-    resources.py). In this test's process another test may have imported them under another
-    environment (another sandbox's port, or none), so they are dropped before each invocation,
-    and what the invocations imported is dropped afterwards: the next test starts as it found."""
-    found = {m: sys.modules[m] for m in _definition_modules()}
-
-    def fresh() -> None:
-        for name in _definition_modules():
-            del sys.modules[name]
-
-    yield fresh
-    fresh()
-    sys.modules.update(found)
-
-
-def _definition_modules() -> list[str]:
-    return [m for m in sys.modules if m == "zsync_assets.definitions" or m.startswith("zsync_assets.defs")]
-
-
 def test_sync_exits_0_when_everything_synced_and_1_once_a_record_is_blocked(
-    make_sync_env, tmp_path, definitions_as_a_process_loads_them
+    make_sync_env, tmp_path, definitions_afresh
 ):
     """`zsync sync` against the sandboxes (README "Exit codes"; 2 is in test_bad_input.py): a
     one-account tenant whose every tax code posts somewhere syncs whole (the seed puts the expired
@@ -213,7 +190,7 @@ def test_sync_exits_0_when_everything_synced_and_1_once_a_record_is_blocked(
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }
 
-    definitions_as_a_process_loads_them()
+    definitions_afresh()
     first = CliRunner().invoke(main, ["sync"], env={**run_env, "COLUMNS": "100"}, catch_exceptions=False)
     assert first.exit_code == 0, first.output[-3000:]
     assert "Nothing blocked or failed." in first.output
@@ -221,7 +198,7 @@ def test_sync_exits_0_when_everything_synced_and_1_once_a_record_is_blocked(
 
     account, _ = _account_with_posted_invoices(env)
     env.update_account(account["id"], Subsidiary__NS=UNKNOWN_SUBSIDIARY)
-    definitions_as_a_process_loads_them()
+    definitions_afresh()
     second = CliRunner().invoke(main, ["sync", "--format", "json"], env=run_env, catch_exceptions=False)
     assert second.exit_code == 1, second.output[-3000:]
     assert f"no NetSuite subsidiary named '{UNKNOWN_SUBSIDIARY}'" in second.output
