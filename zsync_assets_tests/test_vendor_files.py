@@ -3,6 +3,7 @@ whatever needs it with an error naming the file, never a skip and never a smalle
 
 from __future__ import annotations
 
+import pickle
 import re
 import shutil
 
@@ -36,3 +37,34 @@ def test_a_deleted_xsd_stops_the_netsuite_sandbox_naming_it(tmp_path, monkeypatc
     monkeypatch.setattr(schema, "WSDL_FILE", copy / "netsuite.wsdl")
     with pytest.raises(MissingVendorFile, match=re.escape(str(copy / "xsd" / "platform.common.xsd"))):
         schema.vendor_files()
+
+
+def test_the_parsed_zuora_openapi_document_is_kept_on_disk_by_the_yaml_digest(tmp_path, monkeypatch):
+    # A small stand-in document: the real one takes seconds to parse, which is the point of the cache.
+    from zsync_assets.sandbox.zuora import openapi
+
+    document = tmp_path / "zuora_openapi.yaml"
+    document.write_text("openapi: 3.0.0\npaths: {/v1/accounts: {}}\n")
+    monkeypatch.setattr(openapi, "ZUORA_OPENAPI", document)
+    monkeypatch.setenv("ZSYNC_CACHE_DIR", str(tmp_path / "cache"))
+
+    def load() -> dict:
+        openapi.load_spec.cache_clear()
+        return openapi.load_spec()
+
+    try:
+        assert load() == {"openapi": "3.0.0", "paths": {"/v1/accounts": {}}}
+        (kept,) = (tmp_path / "cache").glob("zuora-openapi-*.pickle")
+        # Another process reads the kept copy, not the YAML.
+        kept.write_bytes(pickle.dumps({"from": "cache"}))
+        assert load() == {"from": "cache"}
+        # A damaged copy is parsed again and replaced.
+        kept.write_bytes(b"not a pickle")
+        assert load()["paths"] == {"/v1/accounts": {}}
+        assert pickle.loads(kept.read_bytes())["paths"] == {"/v1/accounts": {}}
+        # A changed vendor file has another digest: parsed afresh, never the old copy.
+        document.write_text("openapi: 3.0.1\npaths: {}\n")
+        assert load() == {"openapi": "3.0.1", "paths": {}}
+        assert len(list((tmp_path / "cache").glob("zuora-openapi-*.pickle"))) == 2
+    finally:
+        openapi.load_spec.cache_clear()  # the next test in this worker loads the real document

@@ -18,12 +18,18 @@ one fails loudly instead of validating nothing.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
+import pickle
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import platformdirs
 import yaml
 from jsonschema import Draft4Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
@@ -39,9 +45,30 @@ _TEMPLATE_PARAM = re.compile(r"\{[^}]*\}")
 
 @functools.cache
 def load_spec() -> dict:
-    """The vendor document, parsed once per process (4 MB of YAML: about 2-3 s with libyaml)."""
-    with require(ZUORA_OPENAPI).open() as f:
-        return yaml.load(f, Loader=yaml.CSafeLoader)
+    """The vendor document, parsed once per process. Parsing its 4 MB of YAML takes 2-7 s of CPU
+    even with libyaml, and every sandbox process (each test worker, `zsync demo`, `make ui`) needs
+    it; so the parsed document is also kept on disk, under the user's cache directory
+    (`ZSYNC_CACHE_DIR` overrides it), named by the digest of the YAML: loading it takes ~0.05 s,
+    and a changed vendor file is parsed afresh."""
+    text = require(ZUORA_OPENAPI).read_bytes()
+    cached = _cache_dir() / f"zuora-openapi-{hashlib.sha256(text).hexdigest()[:24]}.pickle"
+    with suppress(OSError, pickle.UnpicklingError, EOFError):
+        return pickle.loads(cached.read_bytes())
+    spec = yaml.load(text, Loader=yaml.CSafeLoader)
+    # Best effort: a read-only or full disk only costs the next process the parse again. Written
+    # under a name of its own, then renamed, so a process reading it never sees half a file.
+    with suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, cached)
+    return spec
+
+
+def _cache_dir() -> Path:
+    # The same directory as the NetSuite client's WSDL cache (`clients/netsuite/wsdl_cache.py`),
+    # named here again because the sandboxes import nothing of zsync's.
+    return Path(os.environ.get("ZSYNC_CACHE_DIR") or platformdirs.user_cache_dir("zsync"))
 
 
 def _type_or_null(validator, types, instance, schema):  # noqa: ANN001, ANN202 - jsonschema keyword signature
