@@ -416,7 +416,7 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
 
 
 def test_reconciliation_of_a_real_invoice_sync_matches_then_flags_a_changed_total(make_sync_env):
-    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+    from zsync_assets.defs.netsuite.assets import netsuite_staging_step
     from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 
     env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
@@ -424,7 +424,7 @@ def test_reconciliation_of_a_real_invoice_sync_matches_then_flags_a_changed_tota
         pytest.skip("no invoices flow declared")
     env.run(["customers", "items", "invoices"])
     documents = {table_key("netsuite.invoices"), table_key("netsuite.credit_memos")}
-    netsuite_documents = [a for a in netsuite_staging_assets if a.keys & documents]
+    netsuite_documents = [netsuite_staging_step(documents)]
     assert dg.materialize(netsuite_documents, resources=env.resources()).success
     audit.refresh(env.warehouse)
     statuses = dict(

@@ -41,15 +41,8 @@ def _check(flow: str, name: str) -> dg.AssetChecksDefinition:
 def _assets(env) -> list:
     """What the flows need staged, plan and push, and the staging of every table their records
     land in (sync_all stages it all; links_resolve compares links with it)."""
-    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
-    from zsync_assets.defs.zuora.assets import zuora_staging_assets
-
-    assets = env.assets(env.flows)
-    keys = {key for a in assets for key in a.keys}
     targets = {table_key(t) for side in audit.flow_sides(env.flows) for t in side.target_tables}
-    return assets + [
-        a for a in (*netsuite_staging_assets, *zuora_staging_assets) if set(a.keys) & targets and not set(a.keys) & keys
-    ]
+    return env.assets(env.flows, also_staging=targets)
 
 
 def _evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
