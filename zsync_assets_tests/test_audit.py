@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from zsync_assets.audit import views as audit
 from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
 from zsync_assets.cli import main
-from zsync_assets.defs.checks import flow_checks, reconciliation_check
+from zsync_assets.defs.checks import flow_checks, flow_checks_step, reconciliation_check
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.catalog import push_key, table_key
 from zsync_assets.lib.resources import WarehouseResource
@@ -395,7 +395,7 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
     env = sync_env
     flows = [f.name for f in env.flows]
     assets = env.assets(env.flows)  # staging of what the flows read, plan and push of each
-    checks = [c for name in flows for c in flow_checks(name)]
+    checks = [flow_checks_step(name) for name in flows]
     result = dg.materialize(
         [*assets, netsuite_deletions, zuora_deletions, audit_views_asset(flows), *checks], resources=env.resources()
     )

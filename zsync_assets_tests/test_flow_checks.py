@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from zsync_assets.audit import views as audit
-from zsync_assets.defs.checks import flow_checks, reconciliation_check
+from zsync_assets.defs.checks import flow_checks, flow_checks_step, reconciliation_check
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.flows import all_flows
@@ -28,7 +28,7 @@ SKIPPED = "skipped: nothing to compare because "
 
 def _checks(env) -> list:
     names = [f.name for f in env.flows]
-    checks = [c for name in names for c in flow_checks(name)]
+    checks = [flow_checks_step(name) for name in names]
     if "invoices" in names:
         checks.append(reconciliation_check(push_key("invoices")))
     return checks
