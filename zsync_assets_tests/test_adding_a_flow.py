@@ -19,7 +19,6 @@ from zsync_assets.audit import views as audit
 from zsync_assets.config import current_config
 from zsync_assets.defs.checks import flow_checks
 from zsync_assets.defs.flows import open_sink, payload_check
-from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
 from zsync_assets.engine.assets import flow_assets, plan_key, push_key, table_key
 from zsync_assets.flows import PLUGIN_GROUP, all_flows, configured_flows
 from zsync_assets_tests.fixtures.flow_suite import reruns_silently_and_turns_one_edit_into_one_update
@@ -52,9 +51,11 @@ def test_a_flow_in_one_file_is_synced_checked_and_audited_with_no_other_edit(mak
 
     # links_resolve compares the toy's links with the table its target record type is staged in,
     # staged after the links were made.
-    target_staging = [a for a in netsuite_staging_assets if table_key("netsuite.customers") in a.keys]
     checks = {spec.name: c for c in flow_checks(TOY) for spec in c.check_specs}
-    result = dg.materialize([*env.assets([toy]), *target_staging, checks["links_resolve"]], resources=env.resources())
+    result = dg.materialize(
+        [*env.assets([toy], also_staging={table_key("netsuite.customers")}), checks["links_resolve"]],
+        resources=env.resources(),
+    )
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "links_resolve"]
     assert evaluation.passed and evaluation.metadata["checked"].value == linked.height, evaluation.description
 

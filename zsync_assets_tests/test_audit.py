@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from zsync_assets.audit import views as audit
 from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
 from zsync_assets.cli import main
-from zsync_assets.defs.checks import flow_checks, reconciliation_check
+from zsync_assets.defs.checks import flow_checks, flow_checks_step, reconciliation_check
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.catalog import push_key, table_key
 from zsync_assets.lib.resources import WarehouseResource
@@ -395,7 +395,7 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
     env = sync_env
     flows = [f.name for f in env.flows]
     assets = env.assets(env.flows)  # staging of what the flows read, plan and push of each
-    checks = [c for name in flows for c in flow_checks(name)]
+    checks = [flow_checks_step(name) for name in flows]
     result = dg.materialize(
         [*assets, netsuite_deletions, zuora_deletions, audit_views_asset(flows), *checks], resources=env.resources()
     )
@@ -416,7 +416,7 @@ def test_one_run_of_every_asset_evaluates_each_flows_checks_and_leaves_the_views
 
 
 def test_reconciliation_of_a_real_invoice_sync_matches_then_flags_a_changed_total(make_sync_env):
-    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+    from zsync_assets.defs.netsuite.assets import netsuite_staging_step
     from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 
     env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
@@ -424,7 +424,7 @@ def test_reconciliation_of_a_real_invoice_sync_matches_then_flags_a_changed_tota
         pytest.skip("no invoices flow declared")
     env.run(["customers", "items", "invoices"])
     documents = {table_key("netsuite.invoices"), table_key("netsuite.credit_memos")}
-    netsuite_documents = [a for a in netsuite_staging_assets if a.keys & documents]
+    netsuite_documents = [netsuite_staging_step(documents)]
     assert dg.materialize(netsuite_documents, resources=env.resources()).success
     audit.refresh(env.warehouse)
     statuses = dict(

@@ -19,7 +19,7 @@ import httpx
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import parse_config
-from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
+from zsync_assets.defs.netsuite.assets import netsuite_staging_step
 from zsync_assets.defs.sensors import new_zuora_invoices
 from zsync_assets.engine.catalog import table_key
 from zsync_assets.flows.subscriptions import subscriptions_from_sales_orders
@@ -105,7 +105,7 @@ class Account:
         )
 
     def stage(self, *names: str) -> dict[str, dict]:
-        assets = [a for a in netsuite_staging_assets if {table_key(f"netsuite.{n}") for n in names} & a.keys]
+        assets = [netsuite_staging_step({table_key(f"netsuite.{n}") for n in names})]
         result = dg.materialize(assets, resources={"netsuite": self.resource, "warehouse": WarehouseResource()})
         assert result.success
         events = {e.asset_key: e for e in result.get_asset_materialization_events()}

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from zsync_assets.audit import views as audit
-from zsync_assets.defs.checks import flow_checks, reconciliation_check
+from zsync_assets.defs.checks import flow_checks, flow_checks_step, reconciliation_check
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.flows import all_flows
@@ -28,7 +28,7 @@ SKIPPED = "skipped: nothing to compare because "
 
 def _checks(env) -> list:
     names = [f.name for f in env.flows]
-    checks = [c for name in names for c in flow_checks(name)]
+    checks = [flow_checks_step(name) for name in names]
     if "invoices" in names:
         checks.append(reconciliation_check(push_key("invoices")))
     return checks
@@ -41,15 +41,8 @@ def _check(flow: str, name: str) -> dg.AssetChecksDefinition:
 def _assets(env) -> list:
     """What the flows need staged, plan and push, and the staging of every table their records
     land in (sync_all stages it all; links_resolve compares links with it)."""
-    from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
-    from zsync_assets.defs.zuora.assets import zuora_staging_assets
-
-    assets = env.assets(env.flows)
-    keys = {key for a in assets for key in a.keys}
     targets = {table_key(t) for side in audit.flow_sides(env.flows) for t in side.target_tables}
-    return assets + [
-        a for a in (*netsuite_staging_assets, *zuora_staging_assets) if set(a.keys) & targets and not set(a.keys) & keys
-    ]
+    return env.assets(env.flows, also_staging=targets)
 
 
 def _evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:

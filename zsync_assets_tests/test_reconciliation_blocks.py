@@ -10,7 +10,6 @@ from __future__ import annotations
 import dagster as dg
 
 from zsync_assets.defs.checks import reconciliation_check
-from zsync_assets.defs.netsuite.assets import netsuite_staging_assets
 from zsync_assets.engine.catalog import plan_key, push_key, table_key
 from zsync_assets_tests.test_sync_invoices import TAX_ITEMS
 
@@ -56,8 +55,7 @@ def test_an_invoice_changed_in_netsuite_fails_the_check_and_blocks_the_pushes_af
     netsuite_documents = {table_key("netsuite.invoices"), table_key("netsuite.credit_memos")}
     result = dg.materialize(
         [
-            *env.assets(env.flows),
-            *[a for a in netsuite_staging_assets if a.keys & netsuite_documents],
+            *env.assets(env.flows, also_staging=netsuite_documents),
             reconciliation_check(push_key("invoices")),
         ],
         resources=env.resources(),

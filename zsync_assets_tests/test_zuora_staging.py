@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 from zsync_assets.clients.zuora import ZuoraResource
-from zsync_assets.defs.zuora.assets import STAGED, object_query_fetch, zuora_staging_assets
+from zsync_assets.defs.zuora.assets import STAGED, object_query_fetch, zuora_staging, zuora_staging_step
+from zsync_assets.engine.catalog import table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, StagedObject, StageResult, parse_timestamp, stage
 from zsync_assets.lib.warehouse import Warehouse
@@ -116,13 +117,49 @@ def test_materializing_every_zuora_asset_populates_every_table(zuora_sandbox, wa
         base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
     )
     result = dg.materialize(
-        zuora_staging_assets, resources={"zuora": zuora, "warehouse": WarehouseResource(path=str(warehouse_path))}
+        [zuora_staging], resources={"zuora": zuora, "warehouse": WarehouseResource(path=str(warehouse_path))}
     )
     assert result.success
     warehouse = Warehouse(warehouse_path)
     for obj, _, _ in STAGED:
         assert warehouse.query(f"select count(*) as n from {obj.table}")["n"][0] > 0, obj.table
-        (event,) = result.asset_materializations_for_node(f"zuora__zuora_{obj.name}")
-        metadata = event.metadata
+        (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == table_key(obj.table)]
+        metadata = event.materialization.metadata
         assert metadata["rows_fetched"].value == metadata["table_rows"].value > 0
         assert metadata["api_calls"].value >= metadata["pages"].value >= 1
+
+
+def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_staged(zuora_sandbox, warehouse_path):
+    zuora = ZuoraResource(
+        base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
+    )
+    resources = {"zuora": zuora, "warehouse": WarehouseResource(path=str(warehouse_path))}
+
+    @dg.asset(deps=[table_key("zuora.accounts")])
+    def reads_accounts() -> None:
+        """Stands for a plan: it must not run on a half-staged system."""
+
+    # Zuora refuses every debit memo query (a 400 is not retried); the other objects answer.
+    zuora_sandbox.set_faults([{"route": "GET /object-query/debit-memos", "error_rate": 1.0, "error_status": 400}])
+    result = dg.materialize([zuora_staging, reads_accounts], resources=resources, raise_on_error=False)
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "zuora_staging"
+    message = failure.step_failure_data.error.message
+    assert "zuora.debit_memos" in message and "400" in message, message
+    others = {table_key(obj.table) for obj, _, _ in STAGED if obj.name != "debit_memos"}
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == others
+    warehouse = Warehouse(warehouse_path)
+    marked = set(warehouse.query("select name from zsync.cursors")["name"])
+    assert marked == {obj.table for obj, _, _ in STAGED if obj.name != "debit_memos"}
+    assert "reads_accounts" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+
+    # Zuora answers again: the next run stages the table that failed, from the beginning.
+    zuora_sandbox.clear_faults()
+    again = dg.materialize([zuora_staging_step({table_key("zuora.debit_memos")})], resources=resources)
+    assert again.success
+    [event] = again.get_asset_materialization_events()
+    assert event.asset_key == table_key("zuora.debit_memos")
+    assert event.materialization.metadata["since"].value == "full extract"
+    assert warehouse.query("select count(*) as n from zuora.debit_memos")["n"][0] > 0

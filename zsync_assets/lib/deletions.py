@@ -15,6 +15,7 @@ deletion, one per vendor:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,19 +117,30 @@ def detect_zuora_deletions(
     warehouse: Warehouse,
     list_ids: Callable[[str], Iterable[str]],
     objects: Iterable[str] = ZUORA_RECONCILED,
+    *,
+    concurrency: int = 1,
 ) -> DeletionResult:
-    """Mark staged Zuora rows whose id Zuora no longer lists; `list_ids(object)` lists them all.
+    """Mark staged Zuora rows whose id Zuora no longer lists; `list_ids(object)` lists them all,
+    up to `concurrency` objects at once (each object's pages follow one another: a cursor).
 
-    Ids are listed after staging (the asset depends on the staging assets), so a record created
-    meanwhile is simply not staged yet; one listed again (a mark that turned out wrong) is cleared."""
+    Ids are listed after staging (the asset depends on the staging assets), and after the staged
+    ids were read, so a record created meanwhile is simply not staged yet; one listed again (a
+    mark that turned out wrong) is cleared."""
     result = DeletionResult()
+    staged_by_table: dict[str, set[str]] = {}
     for name in objects:
         table = f"zuora.{name}"
-        staged = _staged_ids(warehouse, table)
-        if staged is None:
+        staged_ids = _staged_ids(warehouse, table)
+        if staged_ids is None:
             result.skipped[table] = "not staged yet"
-            continue
-        present = {str(i) for i in list_ids(name)}
+        else:
+            staged_by_table[name] = staged_ids
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(staged_by_table) or 1))) as pool:
+        names = list(staged_by_table)
+        listed = dict(zip(names, pool.map(lambda name: {str(i) for i in list_ids(name)}, names), strict=True))
+    for name, staged in staged_by_table.items():
+        table = f"zuora.{name}"
+        present = listed[name]
         if staged and not present:
             # An empty listing of a non-empty table is far likelier a permission or API problem
             # than every record being deleted: refuse rather than mark everything.

@@ -1,4 +1,5 @@
-"""NetSuite staging assets: one per record family, each an incremental copy into `netsuite.<name>`.
+"""NetSuite staging: one asset per record family, each an incremental copy into `netsuite.<name>`,
+all staged by one step, `netsuite_staging`, side by side (defs/staging.py).
 
 Adding a record family is one `NetSuiteStaged(...)` line and its declared columns in
 `columns.py`. Extraction semantics live in
@@ -14,11 +15,12 @@ paging can drop out of this run — the overlap window and the next run pick it 
 so Dagster may retry the step too.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -28,6 +30,7 @@ from zsync_assets.clients.netsuite import NetSuiteClient, NetSuiteResource
 from zsync_assets.defs.connections import NETSUITE_CONNECTION, staging_overlap
 from zsync_assets.defs.netsuite.columns import COLUMNS
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
+from zsync_assets.defs.staging import staged_side_by_side
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
@@ -144,9 +147,9 @@ def _spec(
     )
 
 
-def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
-    """One staging step; a transaction family's step also writes its line table, so that table is
-    an asset of the same step (`netsuite/netsuite_invoice_lines`), with its own row count."""
+def family_specs(spec: NetSuiteStaged) -> list[dg.AssetSpec]:
+    """A record family's table, and its line table when it has one (written by the same job,
+    with its own row count: `netsuite/netsuite_invoice_lines`)."""
     obj = spec.obj
     how = f"{spec.search} search" if spec.search else f"getAll({spec.get_all})"
     incremental = f", by `{UPDATED}`" if spec.incremental else ", re-read whole"
@@ -175,23 +178,25 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
                 {"key": "transaction_internal_id, line"},
             )
         )
+    return specs
 
-    @dg.multi_asset(name=f"{SYSTEM}__{SYSTEM}_{spec.name}", specs=specs)  # the node name of a one-key asset
-    def _stage(netsuite: NetSuiteResource, warehouse: WarehouseResource) -> Iterator[dg.MaterializeResult]:
-        store = warehouse.get()
-        counts = {"line_rows": 0}
-        client = netsuite.get_client()
-        try:
-            # Another account's records must never mix into this warehouse (zsync.instance).
-            refuse_other_instance(store, SYSTEM, str(client.account_id))
-            if line_table:  # the line table exists from the first staging on, like its header
-                with store.connect() as con:
-                    ensure_staged_table(con, line_table, COLUMNS[spec.line_table or ""])
-            result = stage(store, obj, fetch_pages(client, spec, store, counts), overlap=staging_overlap())
-            calls, retries = dict(client.calls), dict(client.retries)
-        finally:
-            client.close()
-        yield dg.MaterializeResult(
+
+def stage_family(
+    netsuite: NetSuiteResource, store: Warehouse, spec: NetSuiteStaged, selected: AbstractSet[dg.AssetKey]
+) -> list[dg.MaterializeResult]:
+    """Stage one record family (and its lines) with a client of its own, so its calls are
+    counted for its table alone; materializations of the selected keys only."""
+    obj = spec.obj
+    line_table = f"{SYSTEM}.{spec.line_table}" if spec.line_table else None
+    counts = {"line_rows": 0}
+    with closing(netsuite.get_client()) as client:
+        if line_table:  # the line table exists from the first staging on, like its header
+            with store.connect() as con:
+                ensure_staged_table(con, line_table, COLUMNS[spec.line_table or ""])
+        result = stage(store, obj, fetch_pages(client, spec, store, counts), overlap=staging_overlap())
+        calls, retries = dict(client.calls), dict(client.retries)
+    materialized: list[dg.MaterializeResult] = [
+        dg.MaterializeResult(
             asset_key=table_key(obj.table),
             metadata={
                 **{
@@ -212,10 +217,12 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
                 "table": dg.MetadataValue.text(obj.table),
             },
         )
-        if line_table:
-            with store.connect() as con:
-                line_rows = row_count(con, line_table)
-            yield dg.MaterializeResult(
+    ]
+    if line_table:
+        with store.connect() as con:
+            line_rows = row_count(con, line_table)
+        materialized.append(
+            dg.MaterializeResult(
                 asset_key=table_key(line_table),
                 metadata={
                     "line_rows_written": dg.MetadataValue.int(counts["line_rows"]),
@@ -223,10 +230,39 @@ def netsuite_staging_asset(spec: NetSuiteStaged) -> dg.AssetsDefinition:
                     "table": dg.MetadataValue.text(line_table),
                 },
             )
+        )
+    return [m for m in materialized if m.asset_key in selected]
+
+
+def netsuite_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
+    """The step that stages every record family, or only those with a table in `only` (what a
+    test or a script stages); the same asset definitions either way."""
+    chosen = [spec for spec in STAGED if only is None or any(s.key in only for s in family_specs(spec))]
+
+    @dg.multi_asset(name="netsuite_staging", specs=[s for spec in chosen for s in family_specs(spec)], can_subset=True)
+    def _stage(
+        context: dg.AssetExecutionContext, netsuite: NetSuiteResource, warehouse: WarehouseResource
+    ) -> Iterator[dg.MaterializeResult]:
+        """The selected record families, side by side (defs/staging.py), up to the account's
+        concurrency; the client's request slots hold that limit across threads and processes
+        (clients/netsuite/governance.py). A family is staged when its table or its line table is
+        selected: the lines come from the same search."""
+        store = warehouse.get()
+        # Another account's records must never mix into this warehouse (zsync.instance).
+        refuse_other_instance(store, SYSTEM, str(netsuite.account_id))
+        selected = context.selected_asset_keys
+        jobs = {
+            spec.obj.table: partial(stage_family, netsuite, store, spec, selected)
+            for spec in chosen
+            if any(s.key in selected for s in family_specs(spec))
+        }
+        yield from staged_side_by_side(SYSTEM, jobs, netsuite.concurrency)
 
     return _stage
 
 
-netsuite_staging_assets = [netsuite_staging_asset(spec) for spec in STAGED]
+netsuite_staging = netsuite_staging_step()
+
+netsuite_staging_assets = [netsuite_staging]
 
 defs = dg.Definitions(assets=netsuite_staging_assets)

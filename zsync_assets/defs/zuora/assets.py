@@ -1,4 +1,5 @@
-"""Zuora staging assets: one per object, each an incremental copy into `zuora.<object>`.
+"""Zuora staging: one asset per object, each an incremental copy into `zuora.<object>`, all
+staged by one step, `zuora_staging`, side by side (defs/staging.py).
 
 Adding an object is one line in `OBJECT_QUERY_OBJECTS` (or one `ZoqlObject` in `ZOQL_OBJECTS`
 for the few objects Zuora serves only through ZOQL) and its declared columns in `columns.py`.
@@ -11,9 +12,11 @@ row, and the mark only moves after the whole extract was written. These are read
 retry the step too.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import dagster as dg
 
@@ -23,12 +26,15 @@ from zsync_assets.clients.zuora import (
     object_query_timestamp,
     zoql_timestamp,
 )
+from zsync_assets.config import current_config
 from zsync_assets.defs.connections import ZUORA_CONNECTION, staging_overlap
+from zsync_assets.defs.staging import staged_side_by_side
 from zsync_assets.defs.zuora.columns import COLUMNS
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import StagedObject, stage
+from zsync_assets.lib.warehouse import Warehouse
 
 SYSTEM = "zuora"
 
@@ -134,11 +140,9 @@ def zoql_fetch(zobj: ZoqlObject) -> Callable[[ZuoraClient, StagedObject], Fetch]
     return bind
 
 
-def zuora_staging_asset(
-    obj: StagedObject, fetcher: Callable[[ZuoraClient, StagedObject], Fetch], api: str
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=table_key(obj.table),
+def zuora_spec(obj: StagedObject, api: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        table_key(obj.table),
         group_name=SYSTEM,
         kinds={"zuora", "duckdb"},
         owners=OWNERS,
@@ -152,14 +156,20 @@ def zuora_staging_asset(
         # a dead host fails `zuora/connection` first.
         deps=[ZUORA_CONNECTION],
     )
-    def _stage(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        with zuora.get_client() as client:
-            # Another tenant's (or entity's) records must never mix into this warehouse (zsync.instance).
-            refuse_other_instance(warehouse.get(), SYSTEM, client.instance_id)
-            result = stage(warehouse.get(), obj, fetcher(client, obj), overlap=staging_overlap())
-            calls = dict(client.calls)
-            retries = dict(client.retries)
-        return dg.MaterializeResult(
+
+
+def stage_object(
+    zuora: ZuoraResource, warehouse: Warehouse, obj: StagedObject, fetcher: Callable[[ZuoraClient, StagedObject], Fetch]
+) -> list[dg.MaterializeResult]:
+    """Stage one object with a client of its own, so its calls are counted for its table alone
+    (the OAuth token is shared by every client of the process, clients/zuora/client.py)."""
+    with zuora.get_client() as client:
+        result = stage(warehouse, obj, fetcher(client, obj), overlap=staging_overlap())
+        calls = dict(client.calls)
+        retries = dict(client.retries)
+    return [
+        dg.MaterializeResult(
+            asset_key=table_key(obj.table),
             metadata={
                 "rows_fetched": dg.MetadataValue.int(result.rows_fetched),
                 "rows_upserted": dg.MetadataValue.int(result.rows_upserted),
@@ -172,10 +182,9 @@ def zuora_staging_asset(
                 "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
                 "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
                 "table": dg.MetadataValue.text(obj.table),
-            }
+            },
         )
-
-    return _stage
+    ]
 
 
 # (what is staged, how to fetch it, which Zuora API): one row per Zuora object.
@@ -187,6 +196,34 @@ STAGED = [
     for z in ZOQL_OBJECTS
 ]
 
-zuora_staging_assets = [zuora_staging_asset(obj, fetcher, api) for obj, fetcher, api in STAGED]
+
+def zuora_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
+    """The step that stages every Zuora object, or only those whose keys are in `only` (what a
+    test or a script stages); the same asset definitions either way."""
+    chosen = [(obj, fetcher, api) for obj, fetcher, api in STAGED if only is None or table_key(obj.table) in only]
+
+    @dg.multi_asset(name="zuora_staging", specs=[zuora_spec(obj, api) for obj, _, api in chosen], can_subset=True)
+    def _stage(
+        context: dg.AssetExecutionContext, zuora: ZuoraResource, warehouse: WarehouseResource
+    ) -> Iterator[dg.MaterializeResult]:
+        """The selected Zuora objects, side by side (defs/staging.py), up to `zuora_concurrency`
+        requests at once: the tenant's limit (40 by default) is shared with every other integration."""
+        store = warehouse.get()
+        with zuora.get_client() as client:
+            # Another tenant's (or entity's) records must never mix into this warehouse (zsync.instance).
+            refuse_other_instance(store, SYSTEM, client.instance_id)
+        selected = context.selected_asset_keys
+        jobs = {
+            obj.table: partial(stage_object, zuora, store, obj, fetcher)
+            for obj, fetcher, _ in chosen
+            if table_key(obj.table) in selected
+        }
+        yield from staged_side_by_side(SYSTEM, jobs, current_config().zuora_concurrency)
+
+    return _stage
+
+
+zuora_staging = zuora_staging_step()
+zuora_staging_assets = [zuora_staging]
 
 defs = dg.Definitions(assets=zuora_staging_assets)

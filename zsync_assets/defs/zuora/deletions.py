@@ -11,6 +11,7 @@ import dagster as dg
 
 from zsync_assets.audit import views as audit
 from zsync_assets.clients.zuora import ZuoraClient, ZuoraResource
+from zsync_assets.config import current_config
 from zsync_assets.engine.assets import refuse_other_instance, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib.deletions import ZUORA_RECONCILED, detect_zuora_deletions
@@ -36,7 +37,10 @@ def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.Ma
     store = warehouse.get()
     with zuora.get_client() as client:
         refuse_other_instance(store, "zuora", client.instance_id)
-        result = detect_zuora_deletions(store, lambda name: all_ids(client, name))
+        # Objects side by side, like staging: the client is shared by threads (clients/zuora/client.py).
+        result = detect_zuora_deletions(
+            store, lambda name: all_ids(client, name), concurrency=current_config().zuora_concurrency
+        )
         calls = sum(client.calls.values())
     audit.refresh(store)
     metadata = {k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in result.metadata().items()}
