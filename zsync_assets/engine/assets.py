@@ -75,6 +75,7 @@ def push_version(flow: Flow) -> str:
         "zsync_assets.engine.write_back",
         "zsync_assets.engine.bookkeeping",
         "zsync_assets.engine.bookkeeping_rows",
+        "zsync_assets.engine.bookkeeping_writer",
         f"zsync_assets.targets.{flow.target_system}",
     )
 

@@ -6,8 +6,8 @@ Crash safety, in order of events for one wave (records of one action whose paren
 2. the vendor calls run (up to `sink.parallel_batches(config)` batches at once, worker threads
    that touch nothing but the sink); the DuckDB file is not held for them;
 3. one writer, the calling thread, appends the result rows and links of finished batches in
-   bulk: one transaction per flush (every `_FLUSH_ROWS` results or `_FLUSH_S` seconds, and at
-   the end of the wave).
+   bulk: one transaction per flush (bookkeeping_writer.py: every `FLUSH_ROWS` results or
+   `FLUSH_S` seconds, and at the end of the wave).
 A crash between 1 and 3 leaves `started` rows without a result: the next plan marks those
 records `needs_lookup`, and this module finds them on the target (NetSuite: externalId;
 Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exactly once. A batch
@@ -31,7 +31,6 @@ source afterwards.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from filelock import FileLock, Timeout
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.bookkeeping_rows import attempt_row, link_row
+from zsync_assets.engine.bookkeeping_writer import ResultWriter
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.link_refs import Linked, read_linked
@@ -165,44 +165,6 @@ class _Batch:
     link_rows: list[dict] = field(default_factory=list)
 
 
-_FLUSH_ROWS = 2000  # result rows buffered before they are written...
-_FLUSH_S = 2.0  # ...or seconds since the last write: what a crash can leave to the next lookup
-
-
-class _Writer:
-    """The one writer of a wave's results: buffers log rows, links and cleared re-queues and
-    appends them in one transaction per flush (the push's only DuckDB writes during sending)."""
-
-    def __init__(self, warehouse: Warehouse, flow: Flow):
-        self.warehouse, self.flow = warehouse, flow
-        self.log_rows: list[dict] = []
-        self.link_rows: list[dict] = []
-        self.done: list[str] = []
-        self.last = time.monotonic()
-
-    def add(self, log_rows: list[dict], link_rows: list[dict], source_ids: list[str]) -> None:
-        self.log_rows += log_rows
-        self.link_rows += link_rows
-        self.done += source_ids
-        if len(self.log_rows) >= _FLUSH_ROWS or time.monotonic() - self.last >= _FLUSH_S:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.log_rows or self.link_rows:
-            with self.warehouse.connect() as con:
-                con.execute("begin transaction")
-                try:
-                    bookkeeping.log_attempts(con, self.log_rows)
-                    bookkeeping.upsert_links(con, self.link_rows)
-                    bookkeeping.clear_requeue(con, self.flow.name, self.done)
-                    con.execute("commit")
-                except BaseException:
-                    con.execute("rollback")
-                    raise
-        self.log_rows, self.link_rows, self.done = [], [], []
-        self.last = time.monotonic()
-
-
 def _send_wave(
     flow: Flow,
     warehouse: Warehouse,
@@ -223,7 +185,7 @@ def _send_wave(
             con,
             [attempt_row(run_id, flow, rec, hashes[rec.source_id], "started") for b in batches for rec in b.records],
         )
-    writer, failed, done = _Writer(warehouse, flow), set(), []
+    writer, failed, done = ResultWriter(warehouse, flow.name), set(), []
 
     def finished(batch: _Batch) -> None:  # 3, in the calling thread
         nonlocal failed
@@ -259,9 +221,7 @@ def _send_wave(
                         run_id, flow, rec, hashes[rec.source_id], "failed", Outcome.failed(rec.source_id, _NOT_SENT)
                     )
                     for rec in batch.records
-                ],
-                [],
-                [],
+                ]
             )
         writer.flush()
     return failed
