@@ -36,7 +36,6 @@ class MemoryTarget:
     loaded machine instead of left to thread scheduling; `peak` records the most seen."""
 
     system = "netsuite"
-    one_call_per_record = False
 
     def __init__(self, account="ACCT1", parallel=3, await_overlap=1, overlap_timeout_s=1.0):
         self.account, self.records, self.writes, self.reject, self.crash_after_commit = account, {}, 0, {}, False

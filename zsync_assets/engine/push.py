@@ -1,6 +1,6 @@
 """Push: send a flow's planned creates/updates through a Sink, log every attempt, keep the links.
 
-Crash safety, in order of events for one wave (records of one action whose parents landed):
+Crash safety, in order of events for one wave (records whose parents landed):
 1. the `started` rows of every record of the wave go to `zsync.push_log` in ONE transaction,
    committed before the first vendor call of the wave;
 2. the vendor calls run (up to `sink.parallel_batches(config)` batches at once, worker threads
@@ -14,8 +14,9 @@ Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exact
 the push never sent (a sink raised in another batch and the rest were cancelled) gets a
 `failed` row of class transient, code `NOT_SENT`: sent next run, no lookup needed.
 
-Within a wave and action the vendor allows several concurrent requests (NetSuite: the
-account's concurrency; Zuora: 40 per tenant by default), so batches go out side by side. Link
+Within a wave the vendor allows several concurrent requests (NetSuite: the account's
+concurrency; Zuora: 40 per tenant by default), so batches go out side by side, as many as
+the workers or a multiple of them (outgoing.py `chunks`). Link
 references are resolved, and results counted, in the calling thread; a wave starts only after
 every batch of the previous wave has finished and its results are written.
 
@@ -101,9 +102,6 @@ def push_flow(
         linked = read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
         parallel = max(1, sink.parallel_batches(config))
-        # A list-call sink keeps full batches (3 changes: one call); a sink making one call per
-        # record gains nothing from a full batch and spreads a small wave over the workers.
-        spread = parallel if getattr(sink, "one_call_per_record", False) else 1
         for wave in sorted({r["wave"] for r in rows}):
             ready = []
             for row in (r for r in rows if r["wave"] == wave):
@@ -112,16 +110,19 @@ def push_flow(
                     result.deferred += 1
                     continue
                 ready.append(row)
+            # A batch holds one action (one list call: upsertList or updateList); creates and
+            # updates of a wave are independent records, so their batches go out together.
+            batches = []
             for action in SENDABLE:
-                batch_rows = [r for r in ready if write_action(r) == action]
-                batches = []
-                for chunk in chunks(batch_rows, sink.batch_size(config, action), spread):
+                for chunk in chunks(
+                    [r for r in ready if write_action(r) == action], sink.batch_size(config, action), parallel
+                ):
                     records, waiting = prepare_batch(flow, chunk, linked)
                     failed_ids |= waiting
                     result.deferred += len(waiting)
                     if records:
                         batches.append(_Batch(records, chunk))
-                failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked, action)
+            failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
             result.written_back, result.writeback_failed = write_back(flow, warehouse, source_sink, config, run_id)
@@ -174,9 +175,8 @@ def _send_wave(
     run_id: str,
     result: PushResult,
     linked: Linked,
-    action: str,
 ) -> set[str]:
-    """Steps 1-3 for one wave of one action; returns the ids that failed (their children wait)."""
+    """Steps 1-3 for one wave; returns the ids that failed (their children wait)."""
     if not batches:
         return set()
     hashes = {r["source_id"]: r["payload_hash"] for b in batches for r in b.chunk}
@@ -201,9 +201,8 @@ def _send_wave(
         failed |= _tally(flow, batch, result, linked)
         done.append(batch)
         PROGRESS.info(
-            "push %s: %s batch %d of %d sent (%d ok, %d failed so far)",
+            "push %s: batch %d of %d sent (%d ok, %d failed so far)",
             flow.name,
-            action,
             len(done),
             len(batches),
             result.succeeded,
