@@ -53,8 +53,9 @@ class ResultWriter:
             with self.warehouse.connect() as con:
                 con.execute("begin transaction")
                 try:
-                    bookkeeping.log_attempts(con, self.log_rows)
-                    bookkeeping.upsert_links(con, self.link_rows)
+                    # The push or write-back made sure of the tables when it read its work.
+                    bookkeeping.log_attempts(con, self.log_rows, ensure=False)
+                    bookkeeping.upsert_links(con, self.link_rows, ensure=False)
                     bookkeeping.clear_requeue(con, self.flow, self.cleared)
                     for status, source_ids in self.writeback.items():
                         bookkeeping.set_writeback(con, self.flow, source_ids, status)

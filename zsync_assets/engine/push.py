@@ -184,6 +184,7 @@ def _send_wave(
         bookkeeping.log_attempts(
             con,
             [attempt_row(run_id, flow, rec, hashes[rec.source_id], "started") for b in batches for rec in b.records],
+            ensure=False,  # `pending` made sure of the tables
         )
     writer, failed, done = ResultWriter(warehouse, flow.name), set(), []
 
