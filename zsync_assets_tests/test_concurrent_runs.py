@@ -7,6 +7,8 @@ linked meanwhile, so the API traffic is that of one run, not two.
 
 from __future__ import annotations
 
+from zsync_assets.config import Config
+
 
 def test_a_second_run_started_meanwhile_writes_nothing_the_first_one_wrote(
     make_sync_env,
@@ -32,7 +34,8 @@ def test_a_second_run_started_meanwhile_writes_nothing_the_first_one_wrote(
     assert per_record["len"].max() == 1, "a record was sent by both runs"
     assert attempts["run_id"].n_unique() == 1, "the second run sent something"
     assert len(env.netsuite_records("customer")) == per_record.height
-    assert env.write_calls()["netsuite"] == 1, "one upsertList carries them all; the second run sent none"
+    # One run's batches, at most one per request NetSuite allows at once; the second run sent none.
+    assert env.write_calls()["netsuite"] <= Config().netsuite_concurrency
 
 
 def test_runs_starting_together_on_a_fresh_dagster_home_all_get_its_storage(tmp_path):

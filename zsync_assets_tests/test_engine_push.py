@@ -36,7 +36,6 @@ class MemoryTarget:
     loaded machine instead of left to thread scheduling; `peak` records the most seen."""
 
     system = "netsuite"
-    one_call_per_record = False
 
     def __init__(self, account="ACCT1", parallel=3, await_overlap=1, overlap_timeout_s=1.0):
         self.account, self.records, self.writes, self.reject, self.crash_after_commit = account, {}, 0, {}, False
@@ -56,9 +55,15 @@ class MemoryTarget:
         return self.parallel
 
     def write(self, records):
-        ids = frozenset(r.source_id for r in records)
         with self.cond:
             self.writes += 1
+        out = self._overlapping(frozenset(r.source_id for r in records), lambda: [self._write_one(r) for r in records])
+        if self.crash_after_commit:
+            raise ConnectionError("connection dropped after commit")
+        return out
+
+    def _overlapping(self, ids, call):
+        with self.cond:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
             self.events.append(("start", ids))
@@ -66,14 +71,11 @@ class MemoryTarget:
             self.cond.wait_for(lambda: self.in_flight >= self.await_overlap, timeout=self.overlap_timeout_s)
         try:
             with self.cond:
-                out = [self._write_one(rec) for rec in records]
+                return call()
         finally:
             with self.cond:
                 self.in_flight -= 1
                 self.events.append(("end", ids))
-        if self.crash_after_commit:
-            raise ConnectionError("connection dropped after commit")
-        return out
 
     def _write_one(self, rec):
         if rec.source_id in self.reject:
@@ -86,8 +88,16 @@ class MemoryTarget:
         return {r.source_id: self.records[r.external_id]["id"] for r in records if r.external_id in self.records}
 
     def write_back(self, write_back, notices):
-        self.notices.extend(notices)
-        return [Outcome(n.source_id, True) for n in notices]
+        def tell():
+            self.notices.extend(notices)
+            return [
+                Outcome.failed(n.source_id, self.reject[n.source_id])
+                if n.source_id in self.reject
+                else Outcome(n.source_id, True)
+                for n in notices
+            ]
+
+        return self._overlapping(frozenset(n.source_id for n in notices), tell)
 
     def reverse(self, records):
         raise NotImplementedError("the in-memory sink reverses nothing")
@@ -265,3 +275,17 @@ def test_a_crashing_batch_stops_the_push_and_leaves_its_records_for_lookup(wareh
     assert plan["needs_lookup"].all()
     result = push_flow(FLOW, warehouse, target, Config())
     assert (result.resolved_by_lookup, result.succeeded, len(target.records)) == (4, 4, 4)
+
+
+def test_write_backs_overlap_up_to_the_sources_limit_and_a_refused_one_is_told_again(warehouse):
+    target, src = MemoryTarget(), MemorySource(parallel=3, await_overlap=3)
+    src.reject = {"s4": Failure("transient", "HTTP_503", "busy")}
+    names = [f"n{i}" for i in range(6)]  # 3 batches of 2: one round of 3 at once
+    result = run(warehouse, target, src, source(names))
+    assert (result.written_back, result.writeback_failed, src.peak) == (5, 1, 3)
+    assert sorted(n.source_id for n in src.notices) == sorted(f"s{i}" for i in range(6))
+    status = dict(warehouse.query("select source_id, writeback_status from zsync.links").iter_rows())
+    assert status == {**{f"s{i}": "ok" for i in range(6)}, "s4": "failed"}
+    src.reject, src.notices, src.await_overlap = {}, [], 1  # one notice left: nothing to overlap
+    again = run(warehouse, target, src, source(names))
+    assert (again.sent, again.written_back, [n.source_id for n in src.notices]) == (0, 1, ["s4"])

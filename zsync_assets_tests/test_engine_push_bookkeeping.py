@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from zsync_assets.config import Config
-from zsync_assets.engine import push
+from zsync_assets.engine import bookkeeping_writer
 from zsync_assets.engine.push import push_flow
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets_tests.test_engine_push import FLOW, MemoryTarget, plan_and_store, source
@@ -43,7 +43,7 @@ def test_every_started_row_of_a_wave_is_written_before_its_first_call(warehouse)
 
 
 def test_duckdb_opens_do_not_grow_with_the_batches(tmp_path, monkeypatch):
-    monkeypatch.setattr(push, "_FLUSH_S", 3600.0)  # flushes by time would depend on this machine's speed
+    monkeypatch.setattr(bookkeeping_writer, "FLUSH_S", 3600.0)  # flushes by time would depend on this machine's speed
     opens = []
     real = Warehouse.connect
 
@@ -73,7 +73,7 @@ def test_a_batch_never_sent_is_retried_without_a_lookup(warehouse, monkeypatch):
                 raise ConnectionError("connection dropped after commit")
             return super().write(records)
 
-    monkeypatch.setattr(push, "_FLUSH_S", 0.0)
+    monkeypatch.setattr(bookkeeping_writer, "FLUSH_S", 0.0)
     names = [f"s{i}" for i in range(6)]
     plan_and_store(warehouse, source(names))  # 3 batches of 2, one at a time
     with pytest.raises(ConnectionError):

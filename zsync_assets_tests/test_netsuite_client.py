@@ -15,12 +15,12 @@ from lxml import etree
 
 from zsync_assets.clients.netsuite import CODE_UNKNOWN_OUTCOME, NetSuiteAuthError
 from zsync_assets.clients.netsuite.passport import TbaCredentials, sign, token_passport
+from zsync_assets.clients.netsuite.record_xml import SOAP_ENV, XSI_TYPE, RecordXml, list_envelope
 from zsync_assets.clients.netsuite.resource import NetSuiteResource, account_endpoint
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
 from zsync_assets.vendor import NETSUITE_DIR, require
 
 VENDOR = require(NETSUITE_DIR)  # shipped in the repo: a missing copy fails, naming the path
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 CREDS = TbaCredentials("TSTDRV0000001", "ck", "cs-secret", "tk", "ts-secret")
 
 
@@ -59,7 +59,15 @@ def _customer(n: int) -> dict:
                 }
             ]
         },
-        "customFieldList": {"custentity_zsync_zuora_id": f"8a8{n}", "custentity_zsync_send_to_zuora": True},
+        "customFieldList": {
+            "custentity_zsync_zuora_id": f"8a8{n}",
+            "custentity_zsync_send_to_zuora": True,
+            "custentity_count": 3,
+            "custentity_ratio": 0.5,
+            "custentity_since": datetime(2026, 1, 5, tzinfo=UTC),
+            "custentity_region": {"internalId": "4"},
+            "custentity_regions": [{"internalId": "4"}, {"internalId": "5"}],
+        },
     }
 
 
@@ -148,12 +156,41 @@ def _message(vendor_wsdl, operation, headers=None, **body):
     return vendor_wsdl.create_message(vendor_wsdl.service, operation, _soapheaders=headers, **body)
 
 
+def _canonical(element: etree._Element) -> tuple:
+    """An element as names, attributes (xsi:type resolved to its namespace), text and children:
+    what the XSD and NetSuite read, whatever the namespace prefixes."""
+    attributes = dict(element.attrib)
+    if XSI_TYPE in attributes:
+        prefix, _, local = attributes[XSI_TYPE].partition(":")
+        attributes[XSI_TYPE] = f"{{{element.nsmap[prefix]}}}{local}"
+    return element.tag, sorted(attributes.items()), element.text, [_canonical(c) for c in element]
+
+
 @pytest.mark.parametrize("operation", ["addList", "updateList", "upsertList"])
 @pytest.mark.parametrize("record_type", sorted(WRITE_RECORDS))
-def test_list_write_requests_validate_against_vendor_xsd(vendor_wsdl, vendor_schema, operation, record_type):
+def test_list_write_requests_validate_against_vendor_xsd_and_match_zeeps(
+    vendor_wsdl, vendor_schema, operation, record_type
+):
+    # The client renders list-write records itself (record_xml.py); zeep's rendering of the
+    # same dicts is the reference, element for element.
     schema = _schema(vendor_wsdl)
-    records = [schema.record(record_type, WRITE_RECORDS[record_type](n)) for n in range(2)]
-    _assert_valid(vendor_schema, _message(vendor_wsdl, operation, record=records))
+    data = [WRITE_RECORDS[record_type](n) for n in range(2)]
+    headers = {"tokenPassport": token_passport(CREDS)}
+    envelope = list_envelope(
+        vendor_wsdl, schema, operation, headers, {}, [RecordXml(schema).record(record_type, d) for d in data]
+    )
+    _assert_valid(vendor_schema, envelope)
+    by_zeep = _message(vendor_wsdl, operation, record=[schema.record(record_type, d) for d in data])
+    body = [e.find(f"{{{SOAP_ENV}}}Body")[0] for e in (envelope, by_zeep)]
+    assert _canonical(body[0]) == _canonical(body[1])
+
+
+def test_a_field_the_record_type_lacks_is_refused_like_zeep_refuses_it(vendor_wsdl):
+    schema = _schema(vendor_wsdl)
+    with pytest.raises(TypeError, match="noSuchField"):
+        RecordXml(schema).record("customer", {**_customer(1), "noSuchField": "x"})
+    with pytest.raises(TypeError, match="noSuchField"):
+        schema.record("customer", {**_customer(1), "noSuchField": "x"})
 
 
 @pytest.mark.parametrize("search_type", sorted(SEARCHES))

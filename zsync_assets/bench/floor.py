@@ -59,3 +59,28 @@ def api_floor_s(
     for _flow, system, records in writes:
         total += netsuite_write_s(records, latency) if system == "netsuite" else zuora_write_s(records, latency)
     return total
+
+
+def push_step(
+    flow: str, target: str, source: str, counts: dict[str, int], measured: dict[str, float], latency: Latency
+) -> dict[str, object]:
+    """One push step against its own floor: its writes to the target, then its write-backs to
+    the source, as `api_floor_s` counts them; `measured`: the step's `push_wall_s` / `push_cpu_s`."""
+    pushed, written_back = counts["pushed"], counts["written_back"]
+    floor = sum(
+        (netsuite_write_s if system == "netsuite" else zuora_write_s)(records, latency)
+        for system, records in ((target, pushed), (source, written_back))
+    )
+    wall, cpu = measured.get("push_wall_s"), measured.get("push_cpu_s")
+    return {
+        "flow": flow,
+        "pushed": pushed,
+        "written_back": written_back,
+        "wall_s": wall,
+        "api_floor_s": round(floor, 3),
+        "ratio_to_api_floor": round(wall / floor, 3) if wall is not None and floor else None,
+        "cpu_s": cpu,
+        "cpu_ms_per_record": round(cpu * 1000 / (pushed + written_back), 3)
+        if cpu is not None and pushed + written_back
+        else None,
+    }

@@ -7,14 +7,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import polars as pl
 
-from zsync_assets.bench.floor import api_floor_s
+from zsync_assets.bench.floor import api_floor_s, push_step
 from zsync_assets.bench.measure import Phase, measured
 from zsync_assets.bench.sandboxes import Latency, Sandboxes
 from zsync_assets.defs.sensors import INVOICE_POLL_SECONDS
@@ -27,6 +27,7 @@ class SyncBench:
     warehouse: Warehouse
     latency: Latency
     flow_order: list[str]
+    push_steps: dict[str, dict[str, float]] = field(default_factory=dict)  # flow -> of the last job run
 
     def run_job(self, name: str) -> str:
         from zsync_assets.definitions import defs
@@ -38,6 +39,15 @@ class SyncBench:
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
             raise RuntimeError(f"job {name} failed at {failed}")
+        # What each push step measured of itself (engine/assets.py): its wall and CPU seconds.
+        self.push_steps = {}
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            key, metadata = materialization.asset_key.path, materialization.metadata
+            if key[0] == "push" and "push_wall_s" in metadata:
+                wall, cpu = metadata["push_wall_s"].value, metadata["push_cpu_s"].value
+                assert isinstance(wall, float) and isinstance(cpu, float)  # MetadataValue.float
+                self.push_steps[key[-1].removeprefix("push_")] = {"push_wall_s": wall, "push_cpu_s": cpu}
         return result.run_id
 
     def phase(self, name: str, job: str = "sync_all", before: Callable[[], Any] | None = None) -> dict[str, Any]:
@@ -65,6 +75,10 @@ class SyncBench:
                 writes[flow] = {"pushed": pushed, "written_back": written_back}
             stages += [(flow, systems[flow][0], pushed), (flow, systems[flow][1], written_back)]
         floor = api_floor_s(stages, phase.api_calls, self.latency)
+        push_steps = [
+            push_step(flow, *systems[flow], counts, self.push_steps.get(flow, {}), self.latency)
+            for flow, counts in writes.items()
+        ]
         records = sum(w["pushed"] for w in writes.values())
         figures = phase.figures()
         figures.update(
@@ -78,6 +92,7 @@ class SyncBench:
             api_floor_s=round(floor, 3),
             ratio_to_api_floor=round(phase.wall_s / floor, 3) if floor else None,
             cpu_ms_per_pushed_record=round(phase.cpu_s * 1000 / records, 3) if records else None,
+            push_steps=push_steps,
         )
         return figures
 

@@ -7,6 +7,7 @@ by a deterministic externalId, Zuora creates carry an Idempotency-Key, and unans
 are looked up before anything is re-sent.
 """
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 
@@ -75,6 +76,7 @@ def push_version(flow: Flow) -> str:
         "zsync_assets.engine.write_back",
         "zsync_assets.engine.bookkeeping",
         "zsync_assets.engine.bookkeeping_rows",
+        "zsync_assets.engine.bookkeeping_writer",
         f"zsync_assets.targets.{flow.target_system}",
     )
 
@@ -144,6 +146,8 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
             return dg.MaterializeResult(
                 metadata={"sent": dg.MetadataValue.int(0), "nothing_to_do": dg.MetadataValue.bool(True)}
             )
+        # Process CPU covers the push's worker threads; steps of one process run one at a time.
+        started_at, cpu_at = time.perf_counter(), time.process_time()
         with ExitStack() as stack:
             sink = stack.enter_context(open_sink(flow.target_system, context))
             source_sink = stack.enter_context(open_sink(flow.source_system, context)) if flow.write_back else None
@@ -169,6 +173,8 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
                     {**result.errors, **{code: result.errors.get(code, 0) + n for code, n in reversed_.errors.items()}}
                 ),
                 "first_failures": dg.MetadataValue.json(result.failures),
+                "push_wall_s": dg.MetadataValue.float(round(time.perf_counter() - started_at, 3)),
+                "push_cpu_s": dg.MetadataValue.float(round(time.process_time() - cpu_at, 3)),
             }
         )
 

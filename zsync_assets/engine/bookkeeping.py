@@ -201,11 +201,13 @@ def clear_requeue(con: duckdb.DuckDBPyConnection, flow: str, source_ids: list[st
         con.execute("delete from zsync.requeue" + _FOR_RECORDS, [flow, source_ids])
 
 
-def log_attempts(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
-    """Append push-log rows (each a dict of the push_log columns; `at` defaults to now)."""
+def log_attempts(con: duckdb.DuckDBPyConnection, rows: list[dict], *, ensure: bool = True) -> None:
+    """Append push-log rows (each a dict of the push_log columns; `at` defaults to now).
+    `ensure=False` skips `ensure_tables` (3-4 ms of DDL), for a writer whose push ensured them."""
     if not rows:
         return
-    ensure_tables(con)
+    if ensure:
+        ensure_tables(con)
     stamp = now()
     frame = pl.DataFrame(
         [{"at": stamp, **row} for row in rows],
@@ -231,10 +233,11 @@ def log_attempts(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
         con.unregister("_zsync_log")
 
 
-def upsert_links(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+def upsert_links(con: duckdb.DuckDBPyConnection, rows: list[dict], *, ensure: bool = True) -> None:
     if not rows:
         return
-    ensure_tables(con)
+    if ensure:
+        ensure_tables(con)
     frame = pl.DataFrame(
         [{c: row.get(c) for c in LINK_COLUMNS} for row in rows],
         schema={

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypeVar
 
 import polars as pl
 
@@ -21,6 +21,8 @@ from zsync_assets.engine.link_refs import Linked, UnresolvedLink, resolve_link_r
 from zsync_assets.engine.push_result import PushResult
 from zsync_assets.engine.sink import Outgoing
 from zsync_assets.lib.warehouse import Warehouse, scalar, table_exists
+
+T = TypeVar("T")
 
 
 def attempt_key(flow: str, source_id: str, payload_hash: str) -> str:
@@ -110,10 +112,18 @@ def not_synced_meanwhile(
     return pending
 
 
-def chunks(rows: list[dict], batch_size: int, spread: int) -> list[list[dict]]:
-    """Batches of at most `batch_size`, and at least `spread` of them when there are enough rows
-    (Zuora writes one record per call: 100 records in 2 batches of 50 would use 2 workers of 4)."""
-    size = max(1, min(batch_size, math.ceil(len(rows) / max(1, spread))))
+def chunks(rows: list[T], batch_size: int, workers: int) -> list[list[T]]:
+    """Batches of at most `batch_size` and of even size, as many as `workers` or a multiple of
+    it. The batches of a wave go out `workers` at a time and the wave ends with its slowest
+    call, whose time grows with its records (NetSuite: about 20 ms a record on top of the call;
+    Zuora: one call per record). 600 NetSuite records at 5 calls at once in full batches of 100
+    are two rounds of 2.3 s (300 ms + 100 x 20 ms), the second one call alone; 10 batches of 60
+    are two full rounds of 1.5 s. And 114 records go as 5 calls of 23 (0.8 s), not 100 + 14."""
+    if not rows:
+        return []
+    count = math.ceil(len(rows) / max(1, batch_size))
+    count = min(len(rows), math.ceil(count / max(1, workers)) * max(1, workers))
+    size = math.ceil(len(rows) / count)
     return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 

@@ -1,21 +1,22 @@
 """Push: send a flow's planned creates/updates through a Sink, log every attempt, keep the links.
 
-Crash safety, in order of events for one wave (records of one action whose parents landed):
+Crash safety, in order of events for one wave (records whose parents landed):
 1. the `started` rows of every record of the wave go to `zsync.push_log` in ONE transaction,
    committed before the first vendor call of the wave;
 2. the vendor calls run (up to `sink.parallel_batches(config)` batches at once, worker threads
    that touch nothing but the sink); the DuckDB file is not held for them;
 3. one writer, the calling thread, appends the result rows and links of finished batches in
-   bulk: one transaction per flush (every `_FLUSH_ROWS` results or `_FLUSH_S` seconds, and at
-   the end of the wave).
+   bulk: one transaction per flush (bookkeeping_writer.py: every `FLUSH_ROWS` results or
+   `FLUSH_S` seconds, and at the end of the wave).
 A crash between 1 and 3 leaves `started` rows without a result: the next plan marks those
 records `needs_lookup`, and this module finds them on the target (NetSuite: externalId;
 Zuora: IntegrationId__NS) before anything is re-sent, so the record exists exactly once. A batch
 the push never sent (a sink raised in another batch and the rest were cancelled) gets a
 `failed` row of class transient, code `NOT_SENT`: sent next run, no lookup needed.
 
-Within a wave and action the vendor allows several concurrent requests (NetSuite: the
-account's concurrency; Zuora: 40 per tenant by default), so batches go out side by side. Link
+Within a wave the vendor allows several concurrent requests (NetSuite: the account's
+concurrency; Zuora: 40 per tenant by default), so batches go out side by side, as many as
+the workers or a multiple of them (outgoing.py `chunks`). Link
 references are resolved, and results counted, in the calling thread; a wave starts only after
 every batch of the previous wave has finished and its results are written.
 
@@ -31,7 +32,6 @@ source afterwards.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +42,7 @@ from filelock import FileLock, Timeout
 from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.bookkeeping_rows import attempt_row, link_row
+from zsync_assets.engine.bookkeeping_writer import ResultWriter
 from zsync_assets.engine.flow import LINK_REF, Flow
 from zsync_assets.engine.instance import bind_instances
 from zsync_assets.engine.link_refs import Linked, read_linked
@@ -101,9 +102,6 @@ def push_flow(
         linked = read_linked(warehouse) if any(LINK_REF in r["payload"] for r in rows) else {}
         failed_ids: set[str] = set()
         parallel = max(1, sink.parallel_batches(config))
-        # A list-call sink keeps full batches (3 changes: one call); a sink making one call per
-        # record gains nothing from a full batch and spreads a small wave over the workers.
-        spread = parallel if getattr(sink, "one_call_per_record", False) else 1
         for wave in sorted({r["wave"] for r in rows}):
             ready = []
             for row in (r for r in rows if r["wave"] == wave):
@@ -112,16 +110,19 @@ def push_flow(
                     result.deferred += 1
                     continue
                 ready.append(row)
+            # A batch holds one action (one list call: upsertList or updateList); creates and
+            # updates of a wave are independent records, so their batches go out together.
+            batches = []
             for action in SENDABLE:
-                batch_rows = [r for r in ready if write_action(r) == action]
-                batches = []
-                for chunk in chunks(batch_rows, sink.batch_size(config, action), spread):
+                for chunk in chunks(
+                    [r for r in ready if write_action(r) == action], sink.batch_size(config, action), parallel
+                ):
                     records, waiting = prepare_batch(flow, chunk, linked)
                     failed_ids |= waiting
                     result.deferred += len(waiting)
                     if records:
                         batches.append(_Batch(records, chunk))
-                failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked, action)
+            failed_ids |= _send_wave(flow, warehouse, sink, batches, parallel, run_id, result, linked)
         log(f"push {flow.name}: {result.succeeded} ok, {result.failed} failed, {result.deferred} deferred")
         if flow.write_back and source_sink is not None:
             result.written_back, result.writeback_failed = write_back(flow, warehouse, source_sink, config, run_id)
@@ -165,44 +166,6 @@ class _Batch:
     link_rows: list[dict] = field(default_factory=list)
 
 
-_FLUSH_ROWS = 2000  # result rows buffered before they are written...
-_FLUSH_S = 2.0  # ...or seconds since the last write: what a crash can leave to the next lookup
-
-
-class _Writer:
-    """The one writer of a wave's results: buffers log rows, links and cleared re-queues and
-    appends them in one transaction per flush (the push's only DuckDB writes during sending)."""
-
-    def __init__(self, warehouse: Warehouse, flow: Flow):
-        self.warehouse, self.flow = warehouse, flow
-        self.log_rows: list[dict] = []
-        self.link_rows: list[dict] = []
-        self.done: list[str] = []
-        self.last = time.monotonic()
-
-    def add(self, log_rows: list[dict], link_rows: list[dict], source_ids: list[str]) -> None:
-        self.log_rows += log_rows
-        self.link_rows += link_rows
-        self.done += source_ids
-        if len(self.log_rows) >= _FLUSH_ROWS or time.monotonic() - self.last >= _FLUSH_S:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.log_rows or self.link_rows:
-            with self.warehouse.connect() as con:
-                con.execute("begin transaction")
-                try:
-                    bookkeeping.log_attempts(con, self.log_rows)
-                    bookkeeping.upsert_links(con, self.link_rows)
-                    bookkeeping.clear_requeue(con, self.flow.name, self.done)
-                    con.execute("commit")
-                except BaseException:
-                    con.execute("rollback")
-                    raise
-        self.log_rows, self.link_rows, self.done = [], [], []
-        self.last = time.monotonic()
-
-
 def _send_wave(
     flow: Flow,
     warehouse: Warehouse,
@@ -212,9 +175,8 @@ def _send_wave(
     run_id: str,
     result: PushResult,
     linked: Linked,
-    action: str,
 ) -> set[str]:
-    """Steps 1-3 for one wave of one action; returns the ids that failed (their children wait)."""
+    """Steps 1-3 for one wave; returns the ids that failed (their children wait)."""
     if not batches:
         return set()
     hashes = {r["source_id"]: r["payload_hash"] for b in batches for r in b.chunk}
@@ -222,8 +184,9 @@ def _send_wave(
         bookkeeping.log_attempts(
             con,
             [attempt_row(run_id, flow, rec, hashes[rec.source_id], "started") for b in batches for rec in b.records],
+            ensure=False,  # `pending` made sure of the tables
         )
-    writer, failed, done = _Writer(warehouse, flow), set(), []
+    writer, failed, done = ResultWriter(warehouse, flow.name), set(), []
 
     def finished(batch: _Batch) -> None:  # 3, in the calling thread
         nonlocal failed
@@ -239,9 +202,8 @@ def _send_wave(
         failed |= _tally(flow, batch, result, linked)
         done.append(batch)
         PROGRESS.info(
-            "push %s: %s batch %d of %d sent (%d ok, %d failed so far)",
+            "push %s: batch %d of %d sent (%d ok, %d failed so far)",
             flow.name,
-            action,
             len(done),
             len(batches),
             result.succeeded,
@@ -259,9 +221,7 @@ def _send_wave(
                         run_id, flow, rec, hashes[rec.source_id], "failed", Outcome.failed(rec.source_id, _NOT_SENT)
                     )
                     for rec in batch.records
-                ],
-                [],
-                [],
+                ]
             )
         writer.flush()
     return failed

@@ -5,13 +5,15 @@ bookkeeping around each call is push.py's.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from queue import SimpleQueue
 from typing import TypeVar
 
 from zsync_assets.engine.sink import Outcome, Outgoing, Sink
 
 B = TypeVar("B")
+R = TypeVar("R")
 
 
 def _refused_as_a_whole(outcome: Outcome) -> bool:
@@ -38,11 +40,16 @@ def write_isolating(sink: Sink, records: Sequence[Outgoing]) -> list[Outcome]:
 
 
 def in_parallel(
-    send: Callable[[B], B], batches: list[B], workers: int, finished: Callable[[B], None], unsent: list[B]
+    send: Callable[[B], R], batches: list[B], workers: int, finished: Callable[[R], None], unsent: list[B]
 ) -> None:
     """`send` each batch, up to `workers` at once, and hand each to `finished` as it completes.
     If one raises, batches not started yet are cancelled (listed in `unsent`), those in flight
-    finish (their results are written), and the error propagates."""
+    finish (their results are written), and the error propagates.
+
+    The workers are daemon threads, one per batch in flight: an interrupt (SIGTERM, Ctrl-C) of
+    the calling thread ends the push at once instead of waiting for calls in flight, which a
+    slow vendor may hold for minutes (a `ThreadPoolExecutor` joins its threads on the way out,
+    at exit too). A call cut off that way leaves its `started` rows, looked up next run."""
     if workers <= 1 or len(batches) <= 1:
         for i, batch in enumerate(batches):
             try:
@@ -51,25 +58,38 @@ def in_parallel(
                 unsent.extend(batches[i + 1 :])
                 raise
         return
-    # At most `workers` batches are submitted at a time, so each one submitted runs at once; after
-    # an error nothing more is submitted, and the ones in flight finish.
-    queue, error = iter(batches), None
-    with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="zsync-push") as pool:
-        in_flight: dict[Future, B] = {}
-        for first in (next(queue, None) for _ in range(workers)):
-            if first is not None:
-                in_flight[pool.submit(send, first)] = first
+    answers: SimpleQueue[tuple[R | None, BaseException | None]] = SimpleQueue()
+
+    def work(batch: B) -> None:
+        try:
+            answers.put((send(batch), None))
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            answers.put((None, exc))
+
+    queue, in_flight, error = iter(batches), 0, None
+
+    def start_next() -> None:
+        nonlocal in_flight
+        following = next(queue, None)
+        if following is not None:
+            threading.Thread(target=work, args=(following,), name="zsync-push", daemon=True).start()
+            in_flight += 1
+
+    try:
+        for _ in range(workers):
+            start_next()
         while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                del in_flight[future]
-                if future.exception() is not None:
-                    error = error or future.exception()
-                    continue
-                finished(future.result())
-                following = next(queue, None) if error is None else None
-                if following is not None:
-                    in_flight[pool.submit(send, following)] = following
+            result, exc = answers.get()
+            in_flight -= 1
+            if exc is not None:
+                error = error or exc  # nothing more is started; the ones in flight finish
+                continue
+            finished(result)  # type: ignore[arg-type]  # None only with an exception
+            if error is None:
+                start_next()
+    except BaseException:
+        unsent.extend(queue)
+        raise
     if error is not None:
         unsent.extend(queue)
         raise error

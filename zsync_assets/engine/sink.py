@@ -81,9 +81,6 @@ class LinkNotice:
 
 class Sink(Protocol):
     system: str  # "zuora" | "netsuite"
-    # Optional (default False): True when `write` makes one vendor call per record, so the
-    # engine may split a small wave into smaller batches to use `parallel_batches` workers.
-    one_call_per_record: bool
 
     def instance_id(self) -> str:
         """The tenant / account this sink writes to (bound in zsync.instance on first push)."""

@@ -62,7 +62,6 @@ def _outcome(source_id: str, result: WriteResult) -> Outcome:
 
 class NetSuiteSink:
     system = "netsuite"
-    one_call_per_record = False  # addList / updateList: one call writes a whole batch
 
     def __init__(self, client: NetSuiteClient):
         self.client = client

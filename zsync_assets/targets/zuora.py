@@ -108,7 +108,6 @@ def _failed(source_id: str, error: ZuoraError) -> Outcome:
 
 class ZuoraSink:
     system = "zuora"
-    one_call_per_record = True  # no list write: a batch is a bookkeeping unit, not one call
 
     def __init__(self, client: ZuoraClient):
         self.client = client

@@ -138,11 +138,11 @@ class SoapNetSuiteClient(SoapTransport):
             built, sent = [], []
             for i, record in enumerate(chunk):
                 try:
-                    built.append(self.schema.record(record_type, record))
+                    built.append(self.record_xml.record(record_type, record))
                     sent.append(i)
                 except (TypeError, ValueError) as exc:
-                    # zeep refuses a field or value the WSDL does not have for this record type:
-                    # that one record is wrong, the others still go.
+                    # A field or value the WSDL does not have for this record type: that one
+                    # record is wrong, the others still go.
                     results[i] = WriteResult(
                         False,
                         record.get("internalId"),
@@ -151,7 +151,7 @@ class SoapNetSuiteClient(SoapTransport):
                     )
             if sent:
                 chunk_sent = [chunk[i] for i in sent]
-                written = self._write_chunk(operation, chunk_sent, replay_safe(chunk_sent), record=built)
+                written = self._write_chunk(operation, chunk_sent, replay_safe(chunk_sent), records_xml=built)
                 for i, result in zip(sent, written, strict=True):
                     results[i] = result
             done = [r for r in results if r is not None]

@@ -51,6 +51,7 @@ from zsync_assets.clients.netsuite.interface import (
     NetSuiteError,
 )
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
+from zsync_assets.clients.netsuite.record_xml import RecordXml, list_envelope
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
 from zsync_assets.lib.failure import Failure, FailureKind, VendorUnreachable, unreachable_hint
 from zsync_assets.sandbox import defaults
@@ -119,6 +120,7 @@ class SoapTransport:
                 "NetSuite", wsdl_url, f"loading the WSDL: {type(exc).__name__}", _hint(wsdl_url)
             ) from None
         self.schema = Schema(self.zeep, version)
+        self.record_xml = RecordXml(self.schema)
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
         # Batch sizes are settings but can never exceed the vendor limits.
@@ -153,9 +155,16 @@ class SoapTransport:
     # -- one SOAP call, retried ----------------------------------------------------------
 
     def call(
-        self, operation: str, *, replay_safe: bool = True, headers: Mapping[str, Any] | None = None, **body: Any
+        self,
+        operation: str,
+        *,
+        replay_safe: bool = True,
+        headers: Mapping[str, Any] | None = None,
+        records_xml: Sequence[etree._Element] = (),
+        **body: Any,
     ) -> Any:
-        """Send `operation` and return its parsed body; raises NetSuiteError after retries."""
+        """Send `operation` and return its parsed body; raises NetSuiteError after retries.
+        `records_xml`: a list write's records, rendered already (record_xml.py)."""
         retrying = Retrying(
             retry=retry_if_exception(
                 lambda e: isinstance(e, _AttemptFailed) and e.error.retriable and (e.outcome_known or replay_safe)
@@ -167,7 +176,9 @@ class SoapTransport:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._attempt(operation, headers or {}, body, attempt.retry_state.attempt_number)
+                    return self._attempt(
+                        operation, headers or {}, body, records_xml, attempt.retry_state.attempt_number
+                    )
         except _AttemptFailed as failed:
             error = failed.error
             if error.code == CODE_CONNECT_ERROR:
@@ -184,10 +195,17 @@ class SoapTransport:
         unreachable = isinstance(exc, _AttemptFailed) and exc.error.code == CODE_CONNECT_ERROR
         return retry_state.attempt_number >= (self.connect_attempts if unreachable else self.max_attempts)
 
-    def _attempt(self, operation: str, headers: Mapping[str, Any], body: dict[str, Any], attempt_number: int) -> Any:
+    def _attempt(
+        self,
+        operation: str,
+        headers: Mapping[str, Any],
+        body: dict[str, Any],
+        records_xml: Sequence[etree._Element],
+        attempt_number: int,
+    ) -> Any:
         passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
-        envelope = self.zeep.create_message(
-            self.zeep.service, operation, _soapheaders={"tokenPassport": passport, **headers}, **body
+        envelope = list_envelope(
+            self.zeep, self.schema, operation, {"tokenPassport": passport, **headers}, body, records_xml
         )
         payload = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
         redact = (*self.creds.secrets, passport["signature"]["_value_1"])

@@ -8,13 +8,13 @@ us retries a signed request.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import zeep
 from zeep.helpers import serialize_object
 
+from zsync_assets.clients.netsuite.custom_fields import custom_field_kind
 from zsync_assets.clients.netsuite.wsdl_cache import load_wsdl
 
 __all__ = ["Schema", "load_wsdl", "record_dict"]
@@ -28,6 +28,7 @@ class Schema:
         self.version = version
         self.core = f"urn:core_{version}.platform.webservices.netsuite.com"
         self.common = f"urn:common_{version}.platform.webservices.netsuite.com"
+        self.messages = f"urn:messages_{version}.platform.webservices.netsuite.com"
         self._record_types: dict[str, Any] = {}
         for qname in _type_qnames(client):
             ns, _, local = qname[1:].partition("}")
@@ -73,21 +74,7 @@ class Schema:
 
     def custom_field(self, script_id: str, value: Any):
         """A typed CustomFieldRef: the XSD makes `customField` abstract, so xsi:type must name one."""
-        if isinstance(value, bool):
-            kind = "BooleanCustomFieldRef"
-        elif isinstance(value, int):
-            kind = "LongCustomFieldRef"
-        elif isinstance(value, float | Decimal):
-            kind = "DoubleCustomFieldRef"
-        elif isinstance(value, datetime | date):
-            kind = "DateCustomFieldRef"
-        elif isinstance(value, Mapping):
-            kind = "SelectCustomFieldRef"
-        elif isinstance(value, list | tuple):
-            kind = "MultiSelectCustomFieldRef"
-        else:
-            kind = "StringCustomFieldRef"
-            value = "" if value is None else str(value)
+        kind, value = custom_field_kind(value)
         return self.core_type(kind)(scriptId=script_id, value=value)
 
     def record_ref(self, record_type: str, internal_id: str | None = None, external_id: str | None = None):
