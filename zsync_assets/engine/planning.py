@@ -12,7 +12,7 @@ from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
-from zsync_assets.lib.warehouse import Warehouse, append, qualified, replace_table, table_exists
+from zsync_assets.lib.warehouse import Warehouse, append, qualified, quote_ident, replace_table, table_exists
 
 
 class UndeclaredTable(KeyError):
@@ -90,6 +90,17 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
         con.execute("reset disabled_compression_methods")
 
 
+def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str) -> pl.DataFrame:
+    """A staged table as the mapping reads it: only the columns the flow names for it
+    (`Flow.columns`), of those that are staged; whole when it names none."""
+    staged = [r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()]
+    wanted = flow.columns.get(table)
+    # All of them when the flow names none, or when none it names is staged (polars has no frame
+    # of rows without columns).
+    columns = [c for c in staged if wanted is None or c in wanted] or staged
+    return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)}").pl()
+
+
 def plan_flow(
     flow: Flow,
     warehouse: Warehouse,
@@ -109,9 +120,7 @@ def plan_flow(
             kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not table_exists(con, t)]
-        tables = DeclaredTables(
-            flow.name, {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
-        )
+        tables = DeclaredTables(flow.name, {t: _read_staged(con, flow, t) for t in flow.tables if t not in missing})
         tables["zsync.links"] = bookkeeping.read_links(con)
         # The flow's own links are a subset of what was just read: no second scan of the table.
         links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
