@@ -12,7 +12,7 @@ from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
-from zsync_assets.lib.warehouse import Warehouse, append, qualified, quote_ident, replace_table, table_exists
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table, table_exists
 
 
 class UndeclaredTable(KeyError):
@@ -67,25 +67,19 @@ def not_staged_message(tables: list[str]) -> str:
     )
 
 
-# Rows per slice of the plan handed to DuckDB: it reads a polars frame through a copy in Arrow,
-# and a slice bounds that copy (a whole million-row plan's payloads would double the peak).
+# Rows per slice of the plan handed to DuckDB (`replace_table`): it reads a polars frame through
+# a copy in Arrow, and a slice bounds that copy (a whole million-row plan's payloads would double
+# the peak).
 _WRITE_ROWS = 200_000
 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) -> None:
-    """Replace the plan table, in one transaction, without DuckDB's dict_fsst string compression:
-    on a million-row plan that compression was 5 of the write's 8 s of CPU (`zsync bench`), for a
-    table rewritten on every run and read once by push. Its text then takes ~3.5x the disk."""
+    """Replace the plan table without DuckDB's dict_fsst string compression: on a million-row
+    plan that compression was 5 of the write's 8 s of CPU (`zsync bench`), for a table rewritten
+    on every run and read once by push. Its text then takes ~3.5x the disk."""
     con.execute("set disabled_compression_methods = 'dict_fsst'")
-    con.execute("begin transaction")
     try:
-        replace_table(con, table, plan.slice(0, _WRITE_ROWS))
-        for start in range(_WRITE_ROWS, plan.height, _WRITE_ROWS):
-            append(con, table, plan.slice(start, _WRITE_ROWS))
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        replace_table(con, table, plan, slice_rows=_WRITE_ROWS)
     finally:
         con.execute("reset disabled_compression_methods")
 
