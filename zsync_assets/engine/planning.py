@@ -129,6 +129,8 @@ def plan_flow(
     else:
         mapped = flow.mapping(tables, config)
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
+        # What build_plan and plan_reversals read of a link; the rest of the columns go with `tables`.
+        links = links.select("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
         # A reversed counterpart is no counterpart: build_plan sees live links only, and the
         # records the mapping wants reversed are classified by engine/reversals.py.
         plan = build_plan(
@@ -141,6 +143,9 @@ def plan_flow(
             check=check,
         )
         plan = reversals.plan_reversals(flow, mapped, plan, links, attempts, last_reversals, requeued)
+        # The mapped frame and the links with their payloads: ~1 GB at a million customers, not
+        # needed past here, and the write below holds the plan's Arrow slices and DuckDB's buffers.
+        del mapped, links
         with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
             states = read_blocker_states(con, plan, flow.name)
             plan = with_blocker_states(plan, states)
