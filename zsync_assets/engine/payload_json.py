@@ -296,7 +296,20 @@ def hash_series(body: pl.Series, known: pl.Series | None = None) -> pl.Series:
     stable across polars versions, and links keep these hashes across upgrades. `known`: a hash
     already computed for that very text (null where there is none), kept instead of hashing again."""
     if known is None:
-        return pl.Series("payload_hash", [payload_hash(b) for b in body.to_list()], dtype=pl.Utf8)
+        return _hashed(body).alias("payload_hash")
     todo = known.is_null().arg_true()
-    computed = pl.Series([payload_hash(b) for b in body.gather(todo).to_list()], dtype=pl.Utf8)
-    return known.cast(pl.Utf8).scatter(todo, computed).alias("payload_hash")
+    return known.cast(pl.Utf8).scatter(todo, _hashed(body.gather(todo))).alias("payload_hash")
+
+
+# Texts hashed at a time: each slice becomes Python strings to hash, and the payloads of 324k
+# invoices (3 KB each, with their lines) at once were a gigabyte of them.
+_HASH_ROWS = 50_000
+
+
+def _hashed(texts: pl.Series) -> pl.Series:
+    hashes = [
+        payload_hash(text)
+        for start in range(0, len(texts), _HASH_ROWS)
+        for text in texts.slice(start, _HASH_ROWS).to_list()
+    ]
+    return pl.Series(hashes, dtype=pl.Utf8)
