@@ -171,6 +171,15 @@ def build_plan(
     overrides: FieldOverrides | None = None,
     check: PayloadCheck | None = None,
 ) -> pl.DataFrame:
+    return classify(flow, encoded(mapped, overrides, check), links, last_attempts, requeued)
+
+
+def encoded(
+    mapped: pl.DataFrame, overrides: FieldOverrides | None = None, check: PayloadCheck | None = None
+) -> pl.DataFrame:
+    """The mapped rows as `classify` reads them: source id, control columns, payload text. Apart
+    from `build_plan` so that a caller can let go of the mapped frame's payload columns (a
+    million customers: ~0.5 GB) before the plan is classified."""
     mapped = _with_controls(mapped)
     if mapped["source_id"].is_duplicated().any():  # a copy of the whole mapped frame, so only when needed
         mapped = mapped.unique("source_id", keep="last", maintain_order=True)
@@ -179,7 +188,17 @@ def build_plan(
         # A value the target cannot hold blocks its record here, named, instead of failing at the
         # vendor (on NetSuite, with the whole list call it travels in).
         mapped = mapped.with_columns(_blocked=pl.coalesce(pl.col("_blocked"), problem))
-    body = payload_json(mapped, overrides)
+    return mapped.select(["source_id", *CONTROL_COLUMNS]).with_columns(payload=payload_json(mapped, overrides))
+
+
+def classify(
+    flow: Flow,
+    rows: pl.DataFrame,
+    links: pl.DataFrame | None = None,
+    last_attempts: pl.DataFrame | None = None,
+    requeued: Iterable[str] = (),
+) -> pl.DataFrame:
+    """The plan of `encoded` rows: each one's action and reason (`_rules`), parent and wave."""
     links = _empty(
         links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "payload_hash": pl.Utf8, "payload": pl.Utf8}
     ).rename({"target_id": "link_target_id", "payload_hash": "link_hash", "payload": "link_payload"})
@@ -205,9 +224,7 @@ def build_plan(
     requeued_ids = pl.Series("source_id", list(requeued), dtype=pl.Utf8)
 
     frame = (
-        mapped.select(["source_id", *CONTROL_COLUMNS])
-        .with_columns(payload=body)
-        .join(links, on="source_id", how="left")
+        rows.join(links, on="source_id", how="left")
         .join(attempts, on="source_id", how="left")
         .with_columns(
             requeued=pl.col("source_id").is_in(requeued_ids.implode()),

@@ -1,4 +1,5 @@
-"""Plan a flow from what is staged (the I/O around the pure `build_plan`), for assets and the CLI."""
+"""Plan a flow from what is staged (the I/O around the pure `encoded` and `classify`, which
+together are `build_plan`), for assets and the CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
-from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
+from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table, table_exists
 
 
@@ -137,23 +138,20 @@ def plan_flow(
     else:
         mapped = flow.mapping(tables, config)
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
-        # What build_plan and plan_reversals read of a link; the rest of the columns go with `tables`.
+        # What classify and plan_reversals read of a link; the rest of the columns go with `tables`.
         links = links.select("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
-        # A reversed counterpart is no counterpart: build_plan sees live links only, and the
+        # What plan_reversals reads of the mapped rows; the payload columns go once encoded.
+        to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
+        rows = encoded(mapped, config.field_overrides.get(flow.name), check)
+        del mapped
+        # A reversed counterpart is no counterpart: the plan sees live links only, and the
         # records the mapping wants reversed are classified by engine/reversals.py.
-        plan = build_plan(
-            flow,
-            mapped,
-            reversals.live_links(links),
-            attempts,
-            requeued,
-            config.field_overrides.get(flow.name),
-            check=check,
-        )
-        plan = reversals.plan_reversals(flow, mapped, plan, links, attempts, last_reversals, requeued)
-        # The mapped frame and the links with their payloads: ~1 GB at a million customers, not
-        # needed past here, and the write below holds the plan's Arrow slices and DuckDB's buffers.
-        del mapped, links
+        plan = classify(flow, rows, reversals.live_links(links), attempts, requeued)
+        del rows
+        plan = reversals.plan_reversals(flow, to_reverse, plan, links, attempts, last_reversals, requeued)
+        # The links with their payloads: ~0.5 GB at a million customers, not needed past here,
+        # and the write below holds the plan's Arrow slices and DuckDB's buffers.
+        del links
         with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
             states = read_blocker_states(con, plan, flow.name)
             plan = with_blocker_states(plan, states)
