@@ -3,6 +3,7 @@ together are `build_plan`), for assets and the CLI."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -15,6 +16,9 @@ from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table, table_exists
 
+LINKS = "zsync.links"
+_LINK_COLUMNS = ("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
+
 
 class UndeclaredTable(KeyError):
     """A mapping read a table its flow does not declare: it would silently see nothing."""
@@ -25,17 +29,30 @@ class DeclaredTables(dict):
     an absent table reads as empty, and a mapping that quietly saw no accounts once showed every
     invoice of a deliberately unsynced account as blocked instead of skipped."""
 
-    def __init__(self, flow_name: str, frames: dict[str, pl.DataFrame]):
+    def __init__(
+        self,
+        flow_name: str,
+        frames: dict[str, pl.DataFrame],
+        links: Callable[[], pl.DataFrame] | None = None,
+    ):
         super().__init__(frames)
         self.flow_name = flow_name
+        # `zsync.links`, read when the mapping first asks for it: every mapping may, many never
+        # do (customers), and a million links are 0.8 GB next to the staged tables.
+        self._links = links
 
     def get(self, name, default=None):  # noqa: ANN001, ANN201 - dict's signature
+        if name == LINKS and name not in self and self._links is not None:
+            self[name] = self._links()
         if name not in self:
             raise UndeclaredTable(
                 f"flow {self.flow_name} reads {name} without declaring it (Flow.source_tables "
                 "or reference_tables): it would see no rows"
             )
         return super().get(name, default)
+
+    def __missing__(self, name: str) -> pl.DataFrame:
+        return self.get(name)
 
 
 @dataclass
@@ -96,6 +113,11 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
         con.execute("reset memory_limit")
 
 
+def _read(warehouse: Warehouse, read: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]) -> pl.DataFrame:
+    with warehouse.connect() as con:
+        return read(con)
+
+
 def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str) -> pl.DataFrame:
     """A staged table as the mapping reads it: only the columns the flow names for it
     (`Flow.columns`), of those that are staged; whole when it names none."""
@@ -126,10 +148,11 @@ def plan_flow(
             kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not table_exists(con, t)]
-        tables = DeclaredTables(flow.name, {t: _read_staged(con, flow, t) for t in flow.tables if t not in missing})
-        tables["zsync.links"] = bookkeeping.read_links(con)
-        # The flow's own links are a subset of what was just read: no second scan of the table.
-        links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
+        tables = DeclaredTables(
+            flow.name,
+            {t: _read_staged(con, flow, t) for t in flow.tables if t not in missing},
+            links=lambda: _read(warehouse, bookkeeping.read_links),
+        )
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
@@ -140,9 +163,13 @@ def plan_flow(
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     else:
         mapped = flow.mapping(tables, config)
+        # The flow's own links, of those the mapping read if it did (no second scan of the table),
+        # in the columns classify and plan_reversals read.
+        if LINKS in tables:
+            links = tables[LINKS].filter(pl.col("flow") == flow.name).select(_LINK_COLUMNS)
+        else:
+            links = _read(warehouse, lambda con: bookkeeping.read_links(con, flow.name, _LINK_COLUMNS))
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
-        # What classify and plan_reversals read of a link; the rest of the columns go with `tables`.
-        links = links.select("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
         # What plan_reversals reads of the mapped rows; the payload columns go once encoded.
         to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
         rows = encoded(mapped, config.field_overrides.get(flow.name), check)
