@@ -152,6 +152,29 @@ def test_parents_go_in_an_earlier_wave_and_orphans_are_blocked_naming_the_parent
     assert kid["action"] == "blocked" and "no currency 'XXX'" in kid["reason"]
 
 
+def test_a_blocked_parent_blocks_its_whole_line_of_descent_one_generation_per_pass():
+    """Orphans are settled over the rows that have a parent only, and written back by row: a
+    grandchild learns on the second pass that its parent was blocked on the first."""
+    plan = build_plan(
+        FLOW,
+        mapped(
+            source_id=["grandkid", "kid", "bad", "fine"],
+            name=["g", "k", "b", "f"],
+            _after=["kid", "bad", None, None],
+            _blocked=[None, None, "no currency 'XXX'", None],
+        ),
+    )
+    kid, grandkid = row(plan, "kid"), row(plan, "grandkid")
+    assert (kid["action"], kid["blocked_by_flow"], kid["blocked_by_id"]) == ("blocked", FLOW.name, "bad")
+    assert (grandkid["action"], grandkid["blocked_by_id"]) == ("blocked", "kid")
+    assert (
+        grandkid["reason"]
+        == "parent kid is not synced (blocked: parent bad is not synced (blocked: no currency 'XXX'))"
+    )
+    assert (row(plan, "fine")["action"], row(plan, "fine")["reason"]) == ("create", None)
+    assert set(plan["wave"]) == {0}
+
+
 def test_a_linked_parent_lets_the_child_go_in_the_first_wave():
     links = pl.DataFrame([link("parent", {"name": "p"})])
     plan = build_plan(FLOW, mapped(source_id=["child"], name=["c"], _after=["parent"]), links)

@@ -175,6 +175,29 @@ def test_every_mapping_reads_only_the_tables_its_flow_declares(flow):
         tables.get("zuora.not_declared")
 
 
+def test_links_are_read_for_a_mapping_only_when_it_asks_and_once():
+    """A million links are 0.8 GB: the plan hands them to a mapping on its first read of
+    `zsync.links` (the customers mapping never reads them), and never reads them twice."""
+    from zsync_assets.config import Config
+    from zsync_assets.engine.planning import DeclaredTables
+    from zsync_assets.flows.customers import CUSTOMERS_TO_NETSUITE as customers
+    from zsync_assets.flows.invoices import INVOICES as invoices
+
+    reads = []
+    links = pl.DataFrame({"flow": ["customers"], "source_system": ["zuora"], "source_id": ["a"], "target_id": ["1"]})
+
+    def read_links() -> pl.DataFrame:
+        reads.append(1)
+        return links
+
+    customer_tables = DeclaredTables(customers.name, {n: pl.DataFrame() for n in customers.tables}, links=read_links)
+    customers.mapping(customer_tables, Config(customer_master="zuora"))
+    assert reads == [] and "zsync.links" not in customer_tables
+    invoice_tables = DeclaredTables(invoices.name, {n: pl.DataFrame() for n in invoices.tables}, links=read_links)
+    invoices.mapping(invoice_tables, Config(customer_master="zuora"))
+    assert reads == [1] and invoice_tables["zsync.links"] is links and reads == [1]
+
+
 def test_every_write_back_to_netsuite_names_the_custom_field_that_holds_the_link():
     """NetSuite has no standard field for another system's id: the declaration names it (Zuora's
     connector fields, IntegrationId__NS and the rest, are the same on every Zuora object)."""

@@ -241,3 +241,43 @@ def test_an_account_the_customers_flow_never_sends_skips_its_invoices_with_the_r
     assert rows["i1"]["_skip"] == "account acc-no is not synced to NetSuite: SynctoNetSuite__NS is No"
     # an account that simply has not synced yet still blocks: it will sync, and the invoice follows
     assert rows["i2"]["_skip"] is None and "acc-new is not synced yet" in rows["i2"]["_blocked"]
+
+
+def test_the_plan_reads_only_the_declared_columns_and_plans_as_over_the_whole_tables(warehouse_path):
+    """`INVOICES.columns` narrows what the plan reads from DuckDB (Zuora stages ~30 columns per
+    invoice item, the mapping reads 9); the plan made from the narrowed tables must be the one the
+    mapping makes from the whole staged rows, vendor columns it does not read included."""
+    from zsync_assets.engine import bookkeeping
+    from zsync_assets.engine.planning import plan_flow
+    from zsync_assets.lib.warehouse import Warehouse, append, replace_table
+
+    tables = _tables(
+        [_invoice("inv", 541.25), _invoice("neg", -80.0)],
+        [_item("i1", "inv", PLATFORM, 1, 500.0), _item("i2", "neg", SEATS, -4, -80.0, rev_rec=None)],
+        [_tax("t1", "i1", 41.25)],
+    )
+    tables["zuora.accounts"] = pl.DataFrame({"id": ["acc-1"], "account_number": ["A-1"], "status": ["Active"]})
+    unread = {"created_by_id": "u-1", "balance": 7.5, "subscription_number": "S-1"}
+    staged = {
+        name: frame.with_columns(**{k: pl.lit(v) for k, v in unread.items()})
+        for name, frame in tables.items()
+        if name.startswith("zuora.")
+    }
+    warehouse = Warehouse(warehouse_path)
+    with warehouse.connect() as con:
+        bookkeeping.ensure_tables(con)
+        for name, frame in {**tables, **staged}.items():
+            if name != "zsync.links":
+                replace_table(con, name, frame)
+        links = tables["zsync.links"].with_columns(origin=pl.lit("zuora"), synced_at=pl.lit(bookkeeping.now()))
+        append(con, "zsync.links", links)
+    result = plan_flow(INVOICES, warehouse, CONFIG, write=False)
+    planned = result.plan
+    assert not result.missing_tables
+    whole = build_plan(INVOICES, invoices_from_zuora({**tables, **staged}, CONFIG))
+    assert planned.height == 2 and set(planned["action"]) == {"create"}
+    assert (
+        planned.sort("source_id")
+        .select("source_id", "payload")
+        .equals(whole.sort("source_id").select("source_id", "payload"))
+    )

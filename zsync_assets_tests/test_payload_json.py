@@ -6,17 +6,30 @@ from __future__ import annotations
 
 import polars as pl
 
+from zsync_assets.engine import payload_json as encoder
 from zsync_assets.engine.payload_json import payload_json, reference_json
 
 
-def test_long_lists_are_encoded_like_the_reference():
+def _lists_frame() -> pl.DataFrame:
     lines = [
         [{"item": str(i), "amount": float(i) / 4, "memo": None if i % 2 else 'a "quote"'} for i in range(n)]
         for n in (0, 1, 7, 30)
     ] + [None]
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {"source_id": list("abcde"), "lines": lines, "tags": [["x"] * 9, [], None, ["y", None, "z"] * 3, ["\x02"] * 5]}
     )
+
+
+def test_long_lists_are_encoded_like_the_reference():
+    frame = _lists_frame()
+    assert payload_json(frame).to_list() == reference_json(frame)
+
+
+def test_a_frame_encoded_in_slices_is_the_frame_encoded_whole(monkeypatch):
+    """A big frame is encoded a slice of rows at a time (memory); slice boundaries, and a slice
+    without a long list or an odd row, must not change any row's text."""
+    frame = _lists_frame()
+    monkeypatch.setattr(encoder, "_ENCODE_ROWS", 2)
     assert payload_json(frame).to_list() == reference_json(frame)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from zsync_assets.lib.cursors import read_cursor
 from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
-from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, upsert
+from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, replace_table, upsert
 
 
 def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):
@@ -17,6 +17,20 @@ def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):
         upsert(con, "zuora.accounts", pl.DataFrame({"id": ["b", "c"], "name": ["B", "C"], "n": [1, 2]}))
         rows = con.sql("select id, name, n from zuora.accounts order by id").fetchall()
     assert rows == [("a", None, None), ("b", "B", 1), ("c", "C", 2)]
+
+
+def test_replace_table_in_slices_writes_every_row_once_and_an_empty_frame_keeps_the_columns(warehouse_path):
+    """The plan is handed to DuckDB in slices of one Arrow stream: a slice boundary must neither
+    drop nor repeat a row, and an empty plan still makes a table with its columns."""
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(7)], "tags": [["a"], [], None, ["b", "c"], [], ["d"], None]})
+    with Warehouse(warehouse_path).connect() as con:
+        replace_table(con, "zsync.plan_x", pl.DataFrame({"id": ["stale"], "tags": [["z"]]}))
+        assert replace_table(con, "zsync.plan_x", frame, slice_rows=3) == 7
+        stored = con.sql("select * from zsync.plan_x").pl()
+        replace_table(con, "zsync.plan_x", frame.clear(), slice_rows=3)
+        empty = con.sql("select * from zsync.plan_x").pl()
+    assert stored.sort("id").equals(frame.sort("id"))
+    assert empty.is_empty() and empty.schema == frame.schema
 
 
 def test_snake_case_keeps_vendor_custom_field_suffix():

@@ -14,12 +14,13 @@ bookkeeping_rows.py builds the rows every writer appends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import upsert
+from zsync_assets.lib.warehouse import quote_ident, upsert
 
 DDL = """
 create schema if not exists zsync;
@@ -137,11 +138,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_links(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> pl.DataFrame:
+def read_links(
+    con: duckdb.DuckDBPyConnection, flow: str | None = None, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Every link, or `flow`'s; `columns` of them, or all."""
     ensure_tables(con)
+    selected = ", ".join(quote_ident(c) for c in columns) if columns else "*"
     if flow is None:
-        return con.sql("select * from zsync.links").pl()
-    return con.sql("select * from zsync.links where flow = $flow", params={"flow": flow}).pl()
+        return con.sql(f"select {selected} from zsync.links").pl()
+    return con.sql(f"select {selected} from zsync.links where flow = $flow", params={"flow": flow}).pl()
 
 
 _LAST_ATTEMPTS = """

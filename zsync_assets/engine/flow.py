@@ -131,6 +131,12 @@ class Flow:
     # the audit looks for a link's target in each of their staged tables.
     also_writes: tuple[str, ...] = ()
     custom_fields: CustomFields = field(default_factory=CustomFields)
+    # The staged columns the mapping reads, per table: a table named here is read with only those
+    # of them that are staged, one not named is read whole. Zuora's invoice item has ~30 columns
+    # and the mapping reads 9: at a million lines the rest were a gigabyte of the plan's peak.
+    # A mapping that reads a column left out fails on it (polars: column not found), so list
+    # here exactly what the mapping's own column lists name.
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     @property
     def plan_table(self) -> str:

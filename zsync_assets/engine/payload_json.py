@@ -23,6 +23,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pyarrow as pa
 
 from zsync_assets.config import FieldOverrides
 
@@ -201,29 +202,48 @@ def _encode_list(values: pl.Series, prefix: str) -> Encoded:
             pl.when(~pl.col("null")).then(pl.concat_str([pl.lit(prefix + "["), items.fill_null(""), pl.lit("]")]))
         )
         return text.to_series(), _any([o for _, o in parts])
-    # Long lists (invoice lines): every element encoded once, then joined back per row.
-    exploded = pl.DataFrame({"row": pl.int_range(len(values), eager=True), "v": values}).explode("v")
-    elements, odd = _encode(exploded["v"], in_list=True)
-    grouped = (
-        exploded.select("row")
-        .with_columns(text=elements, odd=odd if odd is not None else pl.lit(False))
-        .group_by("row", maintain_order=True)
-        .agg(pl.col("text").drop_nulls().str.join(","), pl.col("odd").any())
+    # Long lists (invoice lines): every element encoded once, then put back into lists with the
+    # column's own offsets (a group_by of the elements by row cost more than encoding them).
+    elements, odd = _encode(values.explode(empty_as_null=False, keep_nulls=False), in_list=True)
+    lengths = values.list.len().fill_null(0).cast(pl.Int64)
+    offsets = pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cum_sum()]).to_arrow()
+    frame = pl.DataFrame(
+        {
+            "null": is_null,
+            "text": _listed(offsets, elements).list.join(",", ignore_nulls=True),
+            "odd": _listed(offsets, odd).list.any() if odd is not None else pl.Series([False] * len(values)),
+        }
     )
-    # Joined by row: `explode` may leave out the rows of empty lists.
-    joined = (
-        pl.DataFrame({"row": pl.int_range(len(values), eager=True), "null": is_null})
-        .join(grouped, on="row", how="left", maintain_order="left")
-        .with_columns(pl.col("text").fill_null(""), pl.col("odd").fill_null(False))
-    )
-    result = joined.select(
+    result = frame.select(
         pl.when(~pl.col("null")).then(pl.concat_str([pl.lit(prefix + "["), pl.col("text"), pl.lit("]")]))
     )
-    return result.to_series(), (joined["odd"] if odd is not None else None)
+    return result.to_series(), (frame["odd"] if odd is not None else None)
+
+
+def _listed(offsets: pa.Array, flat: pl.Series) -> pl.Series:
+    """`flat` cut into lists at `offsets` (Arrow's list layout: row i is flat[offsets[i]:offsets[i+1]])."""
+    listed = pa.LargeListArray.from_arrays(offsets, flat.to_arrow(compat_level=pl.CompatLevel.newest()))
+    return pl.Series(pl.from_arrow(listed))
+
+
+# Rows encoded at a time: the encoder holds every leaf's text for the rows it encodes (a million
+# customers: ~1 GB on top of the payloads), and a row's text depends on that row alone.
+_ENCODE_ROWS = 200_000
 
 
 def payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) -> pl.Series:
     """The canonical JSON text of every row's payload, as a Utf8 series named `payload`."""
+    if mapped.height > _ENCODE_ROWS:
+        return pl.concat(
+            [
+                _payload_json(mapped.slice(start, _ENCODE_ROWS), overrides)
+                for start in range(0, mapped.height, _ENCODE_ROWS)
+            ]
+        )
+    return _payload_json(mapped, overrides)
+
+
+def _payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None) -> pl.Series:
     columns = payload_columns(mapped)
     if not all(_supported(mapped.schema[c]) for c in columns):
         return pl.Series("payload", reference_json(mapped, overrides), dtype=pl.Utf8)
@@ -276,7 +296,20 @@ def hash_series(body: pl.Series, known: pl.Series | None = None) -> pl.Series:
     stable across polars versions, and links keep these hashes across upgrades. `known`: a hash
     already computed for that very text (null where there is none), kept instead of hashing again."""
     if known is None:
-        return pl.Series("payload_hash", [payload_hash(b) for b in body.to_list()], dtype=pl.Utf8)
+        return _hashed(body).alias("payload_hash")
     todo = known.is_null().arg_true()
-    computed = pl.Series([payload_hash(b) for b in body.gather(todo).to_list()], dtype=pl.Utf8)
-    return known.cast(pl.Utf8).scatter(todo, computed).alias("payload_hash")
+    return known.cast(pl.Utf8).scatter(todo, _hashed(body.gather(todo))).alias("payload_hash")
+
+
+# Texts hashed at a time: each slice becomes Python strings to hash, and the payloads of 324k
+# invoices (3 KB each, with their lines) at once were a gigabyte of them.
+_HASH_ROWS = 50_000
+
+
+def _hashed(texts: pl.Series) -> pl.Series:
+    hashes = [
+        payload_hash(text)
+        for start in range(0, len(texts), _HASH_ROWS)
+        for text in texts.slice(start, _HASH_ROWS).to_list()
+    ]
+    return pl.Series(hashes, dtype=pl.Utf8)

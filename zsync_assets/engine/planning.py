@@ -1,7 +1,9 @@
-"""Plan a flow from what is staged (the I/O around the pure `build_plan`), for assets and the CLI."""
+"""Plan a flow from what is staged (the I/O around the pure `encoded` and `classify`, which
+together are `build_plan`), for assets and the CLI."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -11,8 +13,11 @@ from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
-from zsync_assets.engine.plan import PLAN_SCHEMA, build_plan, plan_counts
-from zsync_assets.lib.warehouse import Warehouse, append, qualified, replace_table, table_exists
+from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table, table_exists
+
+LINKS = "zsync.links"
+_LINK_COLUMNS = ("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
 
 
 class UndeclaredTable(KeyError):
@@ -24,17 +29,30 @@ class DeclaredTables(dict):
     an absent table reads as empty, and a mapping that quietly saw no accounts once showed every
     invoice of a deliberately unsynced account as blocked instead of skipped."""
 
-    def __init__(self, flow_name: str, frames: dict[str, pl.DataFrame]):
+    def __init__(
+        self,
+        flow_name: str,
+        frames: dict[str, pl.DataFrame],
+        links: Callable[[], pl.DataFrame] | None = None,
+    ):
         super().__init__(frames)
         self.flow_name = flow_name
+        # `zsync.links`, read when the mapping first asks for it: every mapping may, many never
+        # do (customers), and a million links are 0.8 GB next to the staged tables.
+        self._links = links
 
     def get(self, name, default=None):  # noqa: ANN001, ANN201 - dict's signature
+        if name == LINKS and name not in self and self._links is not None:
+            self[name] = self._links()
         if name not in self:
             raise UndeclaredTable(
                 f"flow {self.flow_name} reads {name} without declaring it (Flow.source_tables "
                 "or reference_tables): it would see no rows"
             )
         return super().get(name, default)
+
+    def __missing__(self, name: str) -> pl.DataFrame:
+        return self.get(name)
 
 
 @dataclass
@@ -67,27 +85,48 @@ def not_staged_message(tables: list[str]) -> str:
     )
 
 
-# Rows per slice of the plan handed to DuckDB: it reads a polars frame through a copy in Arrow,
-# and a slice bounds that copy (a whole million-row plan's payloads would double the peak).
-_WRITE_ROWS = 200_000
+# Bytes of the plan per slice handed to DuckDB (`replace_table`): it reads a polars frame through
+# a copy in Arrow, and a slice bounds that copy. In bytes, not rows: an invoice's payload, with
+# its lines, is ten times a customer's.
+_WRITE_BYTES = 128 * 2**20
 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) -> None:
-    """Replace the plan table, in one transaction, without DuckDB's dict_fsst string compression:
-    on a million-row plan that compression was 5 of the write's 8 s of CPU (`zsync bench`), for a
-    table rewritten on every run and read once by push. Its text then takes ~3.5x the disk."""
+    """Replace the plan table without DuckDB's dict_fsst string compression: on a million-row
+    plan that compression was 5 of the write's 8 s of CPU (`zsync bench`), for a table rewritten
+    on every run and read once by push. Its text then takes ~3.5x the disk.
+
+    DuckDB's memory is capped meanwhile: it otherwise kept the plan's written blocks in its
+    buffer pool (up to 80% of RAM by default), ~0.9 GB over the plan itself for the invoices of
+    `zsync bench`. Capped, it evicts blocks it has written (0.25 GB), at no measurable CPU cost.
+    Both are reset after the write: `Warehouse` may keep the connection for the next unit of work."""
     con.execute("set disabled_compression_methods = 'dict_fsst'")
-    con.execute("begin transaction")
+    con.execute("set memory_limit = '512MB'")
     try:
-        replace_table(con, table, plan.slice(0, _WRITE_ROWS))
-        for start in range(_WRITE_ROWS, plan.height, _WRITE_ROWS):
-            append(con, table, plan.slice(start, _WRITE_ROWS))
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        rows = max(1_000, plan.height * _WRITE_BYTES // max(1, int(plan.estimated_size())))
+        replace_table(con, table, plan, slice_rows=rows)
+        # Here, under the cap: left to the connection's close, the checkpoint ran with the default
+        # limit and took 0.6 GB more than the whole write had (`zsync bench`, customers).
+        con.execute("checkpoint")
     finally:
         con.execute("reset disabled_compression_methods")
+        con.execute("reset memory_limit")
+
+
+def _read(warehouse: Warehouse, read: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]) -> pl.DataFrame:
+    with warehouse.connect() as con:
+        return read(con)
+
+
+def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str) -> pl.DataFrame:
+    """A staged table as the mapping reads it: only the columns the flow names for it
+    (`Flow.columns`), of those that are staged; whole when it names none."""
+    staged = [r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()]
+    wanted = flow.columns.get(table)
+    # All of them when the flow names none, or when none it names is staged (polars has no frame
+    # of rows without columns).
+    columns = [c for c in staged if wanted is None or c in wanted] or staged
+    return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)}").pl()
 
 
 def plan_flow(
@@ -110,11 +149,10 @@ def plan_flow(
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not table_exists(con, t)]
         tables = DeclaredTables(
-            flow.name, {t: con.sql(f"select * from {qualified(t)}").pl() for t in flow.tables if t not in missing}
+            flow.name,
+            {t: _read_staged(con, flow, t) for t in flow.tables if t not in missing},
+            links=lambda: _read(warehouse, bookkeeping.read_links),
         )
-        tables["zsync.links"] = bookkeeping.read_links(con)
-        # The flow's own links are a subset of what was just read: no second scan of the table.
-        links = tables["zsync.links"].filter(pl.col("flow") == flow.name)
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
@@ -125,19 +163,25 @@ def plan_flow(
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     else:
         mapped = flow.mapping(tables, config)
+        # The flow's own links, of those the mapping read if it did (no second scan of the table),
+        # in the columns classify and plan_reversals read.
+        if LINKS in tables:
+            links = tables[LINKS].filter(pl.col("flow") == flow.name).select(_LINK_COLUMNS)
+        else:
+            links = _read(warehouse, lambda con: bookkeeping.read_links(con, flow.name, _LINK_COLUMNS))
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
-        # A reversed counterpart is no counterpart: build_plan sees live links only, and the
+        # What plan_reversals reads of the mapped rows; the payload columns go once encoded.
+        to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
+        rows = encoded(mapped, config.field_overrides.get(flow.name), check)
+        del mapped
+        # A reversed counterpart is no counterpart: the plan sees live links only, and the
         # records the mapping wants reversed are classified by engine/reversals.py.
-        plan = build_plan(
-            flow,
-            mapped,
-            reversals.live_links(links),
-            attempts,
-            requeued,
-            config.field_overrides.get(flow.name),
-            check=check,
-        )
-        plan = reversals.plan_reversals(flow, mapped, plan, links, attempts, last_reversals, requeued)
+        plan = classify(flow, rows, reversals.live_links(links), attempts, requeued)
+        del rows
+        plan = reversals.plan_reversals(flow, to_reverse, plan, links, attempts, last_reversals, requeued)
+        # The links with their payloads: ~0.5 GB at a million customers, not needed past here,
+        # and the write below holds the plan's Arrow slices and DuckDB's buffers.
+        del links
         with warehouse.connect() as con:  # zsync's bookkeeping only: no staged table is read here
             states = read_blocker_states(con, plan, flow.name)
             plan = with_blocker_states(plan, states)

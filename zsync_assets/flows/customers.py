@@ -255,6 +255,7 @@ CUSTOMERS_TO_NETSUITE = Flow(
     source_tables=("zuora.accounts", "zuora.contacts"),
     reference_tables=("netsuite.customers", "netsuite.subsidiaries", "netsuite.currencies", "netsuite.terms"),
     mapping=customers_from_zuora_accounts,
+    columns={"zuora.accounts": tuple(_ACCOUNT_COLUMNS), "zuora.contacts": tuple(_CONTACT_COLUMNS)},
     write_back=WriteBack("Account"),
     custom_fields=CustomFields(
         {"Account": (*ZUORA_WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS", "CustomerType__NS")},

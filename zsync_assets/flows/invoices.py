@@ -39,7 +39,14 @@ from zsync_assets.flows.mapping.common import (
     with_columns_if_missing,
 )
 from zsync_assets.flows.mapping.custom_fields import DOCUMENT, LINES, ZUORA_WRITE_BACK
-from zsync_assets.flows.mapping.invoice_lines import business_date, invoice_lines, linked_ids, netsuite_date
+from zsync_assets.flows.mapping.invoice_lines import (
+    ITEM_COLUMNS,
+    TAX_COLUMNS,
+    business_date,
+    invoice_lines,
+    linked_ids,
+    netsuite_date,
+)
 from zsync_assets.flows.mapping.netsuite_fields import (
     ORIGIN_FIELD,
     ORIGIN_ZUORA,
@@ -203,6 +210,11 @@ INVOICES = Flow(
     # and reasons name accounts by number and name
     reference_tables=("netsuite.currencies", "netsuite.tax_items", "zuora.accounts"),
     mapping=invoices_from_zuora,
+    columns={
+        "zuora.invoices": tuple(_INVOICE_COLUMNS),
+        "zuora.invoice_items": tuple(ITEM_COLUMNS),
+        "zuora.taxation_items": tuple(TAX_COLUMNS),
+    },
     depends_on=("customers", "items"),
     write_back=WriteBack("Invoice"),
     custom_fields=CustomFields({"Invoice": ZUORA_WRITE_BACK}, (*DOCUMENT, *LINES)),

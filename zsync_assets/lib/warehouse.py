@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 DEFAULT_DB_PATH = "data/zsync.duckdb"
@@ -278,11 +279,27 @@ def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> i
     return frame.height
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    """Replace a whole table (plans are rewritten on every run)."""
+def _arrow_slices(frame: pl.DataFrame, rows: int) -> pa.RecordBatchReader:
+    """`frame` as one Arrow stream, converted `rows` rows at a time as DuckDB reads it."""
+    batches = (
+        batch for start in range(0, frame.height, rows) for batch in frame.slice(start, rows).to_arrow().to_batches()
+    )
+    return pa.RecordBatchReader.from_batches(frame.slice(0, 0).to_arrow().schema, batches)
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, slice_rows: int | None = None
+) -> int:
+    """Replace a whole table (plans are rewritten on every run), in one statement.
+
+    `slice_rows`: hand the frame over that many rows at a time. DuckDB reads a polars frame
+    through a copy in Arrow; sliced, only one slice is copied at a time, and the table is still
+    made by one `create table as` (appending slices in a transaction instead held every appended
+    row in memory until the commit: 2 GB for a million-row plan, `zsync bench`)."""
     schema = table.partition(".")[0]
     con.execute(f"create schema if not exists {quote_ident(schema)}")
-    con.register("_zsync_incoming", _storable(frame))
+    storable = _storable(frame)
+    con.register("_zsync_incoming", _arrow_slices(storable, slice_rows) if slice_rows else storable)
     try:
         con.execute(f"create or replace table {qualified(table)} as select * from _zsync_incoming")
     finally:

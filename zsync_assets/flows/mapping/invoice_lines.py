@@ -14,14 +14,14 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.flows.mapping.common import lookup, ref, resolve, table, with_columns_if_missing
+from zsync_assets.flows.mapping.common import by_distinct_value, lookup, ref, resolve, table, with_columns_if_missing
 from zsync_assets.flows.mapping.netsuite_fields import LINE_ID_FIELD
 
 # NetSuite rejects a line whose amount differs from quantity x rate by a cent or more (rounded
 # to 2 places); a rate with 8 decimals keeps usage lines (0.002 per call) exact.
 RATE_DECIMALS = 8
 
-_ITEM_COLUMNS = [
+ITEM_COLUMNS = [
     "id",
     "invoice_id",
     "product_rate_plan_charge_id",
@@ -32,7 +32,7 @@ _ITEM_COLUMNS = [
     "service_end_date",
     "rev_rec_start_date",
 ]
-_TAX_COLUMNS = ["id", "invoice_item_id", "name", "jurisdiction", "tax_amount", "tax_rate", "tax_code"]
+TAX_COLUMNS = ["id", "invoice_item_id", "name", "jurisdiction", "tax_amount", "tax_rate", "tax_code"]
 
 
 def business_date(expr: pl.Expr) -> pl.Expr:
@@ -79,7 +79,7 @@ def _line(
     return [
         ref(item_id).alias("item"),
         pl.when(usable).then(quantity).alias("quantity"),
-        pl.when(usable & exact).then(rate).map_elements(_rate_text, return_dtype=pl.Utf8).alias("rate"),
+        by_distinct_value(pl.when(usable & exact).then(rate), _rate_text).alias("rate"),
         amount.alias("amount"),
         description.alias("description"),
         rev_start.alias("revRecStartDate"),
@@ -96,7 +96,7 @@ def invoice_lines(tables: Mapping[str, pl.DataFrame], config: Config, signs: pl.
     the opposite sign (a credit memo line of 100 credits the customer 100)."""
     charge_links = linked_ids(tables, "items")
     items = (
-        with_columns_if_missing(table(tables, "zuora.invoice_items"), _ITEM_COLUMNS)
+        with_columns_if_missing(table(tables, "zuora.invoice_items"), ITEM_COLUMNS)
         .select(
             pl.col("id").cast(pl.Utf8).alias("line_id"),
             pl.col("invoice_id").cast(pl.Utf8),
@@ -154,7 +154,7 @@ def _tax_lines(tables: Mapping[str, pl.DataFrame], config: Config, items: pl.Dat
     }
     default = by_name.get((config.default_tax_item or "").strip().lower())
     taxes = (
-        with_columns_if_missing(table(tables, "zuora.taxation_items"), _TAX_COLUMNS)
+        with_columns_if_missing(table(tables, "zuora.taxation_items"), TAX_COLUMNS)
         .select(
             pl.col("id").cast(pl.Utf8).alias("tax_id"),
             pl.col("invoice_item_id").cast(pl.Utf8),
