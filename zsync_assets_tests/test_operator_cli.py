@@ -242,6 +242,6 @@ def test_long_steps_print_progress_lines_when_run_from_the_cli(sync_env, capsys)
         sync_env.run(["items"])
     err = capsys.readouterr().err
     assert "staging zuora.product_rate_plan_charges: page 1," in err
-    assert "push items: create batch 1 of" in err
+    assert "push items: batch 1 of" in err
     sync_env.run(["items"])  # without the CLI's handler: no progress line is printed
     assert "staging zuora." not in capsys.readouterr().err
