@@ -3,6 +3,7 @@ serves, or the vendor's file with the endpoint pointed at the sandbox: the same 
 
 from __future__ import annotations
 
+import datetime
 import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -410,3 +411,107 @@ def test_incremental_search_updates_items_and_injected_governance(netsuite_sandb
     assert info.value.detail.find(".//{*}exceededConcurrentRequestLimitFault") is not None
     netsuite_sandbox.clear_faults()
     assert api.call("search", searchRecord=api.t(COMMON, "TermSearchBasic")()).searchResult.totalRecords == 4
+
+
+def _rich_upsert_list() -> etree._Element:
+    """An upsertList the way zsync sends one: records by xsi:type, line lists, custom fields of
+    several types, dateTimes, attributes, an empty list element and a nullFieldList."""
+    from zsync_assets.sandbox.netsuite.schema import MSG, render_element
+
+    def ref(internal_id: str, **kw) -> dict:
+        return {"@type": f"{{{CORE}}}RecordRef", "internalId": internal_id, **kw}
+
+    invoices = [
+        {
+            "@type": f"{{{SALES}}}Invoice",
+            "externalId": f"zuora-inv-{n}",
+            "entity": ref(str(10 + n), type="customer"),
+            "tranDate": datetime.datetime(2026, 1, n + 1, 8, 30, tzinfo=datetime.UTC),
+            "memo": f'line "{n}" & <more>',
+            "nullFieldList": {"@type": f"{{{CORE}}}NullField", "name": ["otherRefNum"]},
+            "itemList": {
+                "@type": f"{{{SALES}}}InvoiceItemList",
+                "replaceAll": True,
+                "item": [
+                    {
+                        "@type": f"{{{SALES}}}InvoiceItem",
+                        "item": ref("7"),
+                        "amount": 10.5 * (i + 1),
+                        "quantity": float(i + 1),
+                        "description": f"charge {i}",
+                        "revRecStartDate": datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC),
+                    }
+                    for i in range(n + 1)
+                ],
+            },
+            "customFieldList": {
+                "@type": f"{{{CORE}}}CustomFieldList",
+                "customField": [
+                    {"@type": f"{{{CORE}}}StringCustomFieldRef", "scriptId": "custbody_zuora_id", "value": f"z{n}"},
+                    {"@type": f"{{{CORE}}}BooleanCustomFieldRef", "scriptId": "custbody_flag", "value": n % 2 == 0},
+                    {"@type": f"{{{CORE}}}DoubleCustomFieldRef", "scriptId": "custbody_amount", "value": 1.25},
+                ],
+            },
+        }
+        for n in range(3)
+    ]
+    customer = {
+        "@type": f"{{{REL}}}Customer",
+        "externalId": "zuora-acct-1",
+        "companyName": "Acme",
+        "isPerson": False,
+        "subsidiary": ref("1"),
+        "addressbookList": {
+            "@type": f"{{{REL}}}CustomerAddressbookList",
+            "addressbook": [
+                {
+                    "@type": f"{{{REL}}}CustomerAddressbook",
+                    "defaultBilling": True,
+                    "addressbookAddress": {
+                        "@type": "{urn:common_2023_2.platform.webservices.netsuite.com}Address",
+                        "country": "_unitedStates",
+                        "addr1": "1 Main St",
+                    },
+                }
+            ],
+        },
+    }
+    element = render_element(f"{{{MSG}}}upsertList", {"record": [*invoices, customer]})
+    return etree.fromstring(etree.tostring(element))  # as the sandbox gets it: parsed from bytes
+
+
+def test_the_fast_request_parse_reads_a_rich_upsert_list_exactly_as_zeep_does():
+    from zsync_assets.sandbox.netsuite.fast_parse import parse_request
+    from zsync_assets.sandbox.netsuite.schema import parse_element, validation_errors
+
+    request = _rich_upsert_list()
+    assert validation_errors(request) == []
+    fast = parse_request(request)
+    assert fast == parse_element(request)
+    # Not vacuous: the values came through typed, as the writer needs them.
+    [*invoices, customer] = fast["record"]
+    assert [len(i["itemList"]["item"]) for i in invoices] == [1, 2, 3]
+    assert invoices[2]["tranDate"] == datetime.datetime(2026, 1, 3, 8, 30, tzinfo=datetime.UTC)
+    assert invoices[0]["customFieldList"]["customField"][1]["value"] is True
+    assert customer["addressbookList"]["addressbook"][0]["addressbookAddress"]["country"] == "_unitedStates"
+
+
+def test_in_check_mode_a_request_the_two_parses_read_differently_fails_naming_the_field(
+    netsuite_sandbox, monkeypatch, caplog
+):
+    from zsync_assets.sandbox.netsuite import fast_parse
+
+    real = fast_parse.parse_request
+
+    def loses_company_name(node):
+        parsed = real(node)
+        if isinstance(parsed.get("record"), dict):  # `add` carries one record
+            parsed["record"].pop("companyName", None)
+        return parsed
+
+    monkeypatch.setattr(fast_parse, "parse_request", loses_company_name)
+    api = Api(netsuite_sandbox)
+    with pytest.raises(zeep.exceptions.Fault):
+        api.call("add", record=api.customer("check-mode-1", "Checked Co"))
+    logged = [str(r.exc_info[1]) for r in caplog.records if r.exc_info]
+    assert any("differs from zeep's: /record/companyName: " in text for text in logged), logged

@@ -71,6 +71,12 @@ class Store:
         self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._con.row_factory = sqlite3.Row
         self._con.execute("PRAGMA journal_mode=WAL")
+        # Each record's write is one transaction (a list call commits its good records only), and
+        # with the default synchronous=FULL each commit waited for an fsync: 3.8 s of a 300-account
+        # bench sync. In WAL mode NORMAL still survives a killed process, which is the durability
+        # the sandbox promises (the Zuora sandbox does the same); only a power cut could lose the
+        # last commits (https://www.sqlite.org/pragma.html#pragma_synchronous).
+        self._con.execute("PRAGMA synchronous=NORMAL")
         _migrate_shared_counter(self._con)
         self._con.executescript(SCHEMA)
         self.lock = threading.RLock()
