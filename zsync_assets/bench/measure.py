@@ -56,11 +56,15 @@ class Phase:
 
 
 @contextmanager
-def measured(stats: Callable[[], dict[str, Counter]] | None = None) -> Iterator[Phase]:
+def measured(
+    stats: Callable[[], dict[str, Counter]] | None = None, sandbox_cpu: Callable[[], float | None] | None = None
+) -> Iterator[Phase]:
     """Measure the block; `stats` returns the sandboxes' request counters (diffed over the block).
     Peak RSS is this process's: child step processes (multiprocess executor) report theirs
-    through RUSAGE_CHILDREN's max, taken as well."""
+    through RUSAGE_CHILDREN's max, taken as well. `sandbox_cpu`: the sandboxes' CPU seconds so
+    far, reported as `sandbox_cpu_s` (on a small machine their work competes with zsync's)."""
     phase = Phase()
+    sandbox_before = sandbox_cpu() if sandbox_cpu else None
     before = stats() if stats else {}
     _reset_peak_rss()
     children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -70,6 +74,9 @@ def measured(stats: Callable[[], dict[str, Counter]] | None = None) -> Iterator[
     finally:
         phase.wall_s = time.perf_counter() - start
         phase.cpu_s = _cpu_s() - cpu
+        sandbox_after = sandbox_cpu() if sandbox_cpu else None
+        if sandbox_before is not None and sandbox_after is not None:
+            phase.extra["sandbox_cpu_s"] = round(sandbox_after - sandbox_before, 3)
         child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         phase.peak_rss_mb = max(_peak_rss_mb(), child_peak / 1024 if child_peak > children_rss else 0.0)
         if stats:

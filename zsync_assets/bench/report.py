@@ -42,9 +42,9 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
         (
             "| phase | accounts | wall s | API floor s | ratio_to_api_floor | records pushed | records/s | zsync CPU s "
-            "| CPU ms / pushed record | peak RSS MB | write calls | API calls |"
+            "| sandboxes' CPU s | CPU ms / pushed record | peak RSS MB | write calls | API calls |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in figures["phases"]:
         name = p["phase"] + (
@@ -57,7 +57,8 @@ def markdown(figures: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {p['accounts']:,} | {_num(p['wall_s'])} | {_num(p['api_floor_s'])} | "
             f"{_num(p['ratio_to_api_floor'])} | {p['records_pushed']:,} | {_num(p['records_per_s'], 0)} | "
-            f"{_num(p['cpu_s'])} | {_num(p['cpu_ms_per_pushed_record'])} | {_num(p['peak_rss_mb'], 0)} | "
+            f"{_num(p['cpu_s'])} | {_num(p.get('sandbox_cpu_s'))} | {_num(p['cpu_ms_per_pushed_record'])} | "
+            f"{_num(p['peak_rss_mb'], 0)} | "
             f"{sum(p['write_calls'].values()):,} | {_calls(p['api_calls'])} |"
         )
     if figures.get("plans"):

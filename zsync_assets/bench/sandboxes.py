@@ -34,6 +34,17 @@ class Latency:
 class Sandboxes:
     zuora_url: str
     netsuite_url: str
+    pid: int | None = None  # the process serving both, when the benchmark started it
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the sandboxes' process has used so far (Linux /proc), None when unknown.
+        The benchmark shares the machine with them: their CPU is time zsync cannot have."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, TypeError):
+            return None
+        # utime and stime, fields 14 and 15 of proc(5); [0] here is field 3 (state).
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stats(self) -> dict[str, Counter]:
         """Requests per route (Zuora `METHOD /path`, NetSuite SOAP operation) so far."""
@@ -91,7 +102,7 @@ def running(data_dir: Path, *, accounts: int, months: int, latency: Latency) -> 
         if not line:
             raise RuntimeError("the benchmark sandboxes failed to start (see the output above)")
         urls = json.loads(line)
-        boxes = Sandboxes(urls["zuora"], urls["netsuite"])
+        boxes = Sandboxes(urls["zuora"], urls["netsuite"], proc.pid)
         boxes.set_latency(latency)
         yield boxes
     finally:

@@ -54,7 +54,7 @@ class SyncBench:
         """One job run, measured; writes per flow from `zsync.push_log` of that run."""
         if before is not None:
             before()
-        with measured(self.boxes.stats) as phase:
+        with measured(self.boxes.stats, self.boxes.cpu_s) as phase:
             run_id = self.run_job(job)
         return self._figures(name, phase, run_id)
 
@@ -133,7 +133,7 @@ class SyncBench:
                     ],
                 },
             ).json()
-        with measured(self.boxes.stats) as phase:
+        with measured(self.boxes.stats, self.boxes.cpu_s) as phase:
             run_id = self.run_job("sync_invoices")
         target = self.warehouse.query(
             "select target_id from zsync.links where flow = 'invoices' and source_id = ?", [invoice["id"]]
