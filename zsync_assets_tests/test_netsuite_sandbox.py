@@ -404,6 +404,13 @@ def test_incremental_search_updates_items_and_injected_governance(netsuite_sandb
     since = api.t(CORE, "SearchDateField")(operator="after", searchValue=cursor.lastModifiedDate)
     changed = api.call("search", searchRecord=api.t(COMMON, "ItemSearchBasic")(lastModifiedDate=since)).searchResult
     assert [(r.externalId, r.displayName) for r in changed.recordList.record] == [("i-1", "Platform Fee (monthly)")]
+    # The same instant written at +14:00, its wall clock most of a day ahead of the account's,
+    # finds the same change: the sandbox narrows a lastModifiedDate search by the stored text
+    # (search.py `_modified_since`), which must never compare wall clocks of different offsets.
+    far_east = cursor.lastModifiedDate.astimezone(datetime.timezone(datetime.timedelta(hours=14)))
+    since_far_east = api.t(CORE, "SearchDateField")(operator="after", searchValue=far_east)
+    again = api.call("search", searchRecord=api.t(COMMON, "ItemSearchBasic")(lastModifiedDate=since_far_east))
+    assert [r.externalId for r in again.searchResult.recordList.record] == ["i-1"]
 
     netsuite_sandbox.set_faults([{"route": "search", "governance_rate": 1.0}])
     with pytest.raises(zeep.exceptions.Fault) as info:
@@ -480,9 +487,9 @@ def _rich_upsert_list() -> etree._Element:
     return etree.fromstring(etree.tostring(element))  # as the sandbox gets it: parsed from bytes
 
 
-def test_the_fast_request_parse_reads_a_rich_upsert_list_exactly_as_zeep_does():
-    from zsync_assets.sandbox.netsuite.fast_parse import parse_request
+def test_the_schema_walk_reads_a_rich_upsert_list_exactly_as_zeep_does():
     from zsync_assets.sandbox.netsuite.schema import parse_element, validation_errors
+    from zsync_assets.sandbox.netsuite.schema_walk import parse_request
 
     request = _rich_upsert_list()
     assert validation_errors(request) == []
@@ -496,12 +503,38 @@ def test_the_fast_request_parse_reads_a_rich_upsert_list_exactly_as_zeep_does():
     assert customer["addressbookList"]["addressbook"][0]["addressbookAddress"]["country"] == "_unitedStates"
 
 
+def test_the_schema_walk_writes_a_search_page_byte_for_byte_as_zeep_does():
+    from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, render_element, validation_errors
+    from zsync_assets.sandbox.netsuite.schema_walk import render_response
+
+    # The records of the rich upsertList, as a search page returns them (with internal ids).
+    records = parse_element(_rich_upsert_list())["record"]
+    for n, record in enumerate(records):
+        record["internalId"] = str(100 + n)
+    page = {
+        "searchResult": {
+            "status": {"isSuccess": True},
+            "totalRecords": len(records),
+            "pageSize": 1000,
+            "totalPages": 1,
+            "pageIndex": 1,
+            "searchId": "WEBSERVICES_1_abc",
+            "recordList": {"record": records},
+        }
+    }
+    qname = f"{{{MSG}}}searchResponse"
+    walked = etree.fromstring(etree.tostring(render_response(qname, page)))
+    assert validation_errors(walked) == []
+    assert etree.tostring(walked) == etree.tostring(render_element(qname, page))
+    assert len(walked.findall(f".//{{{CORE}}}record")) == len(records) == 4
+
+
 def test_in_check_mode_a_request_the_two_parses_read_differently_fails_naming_the_field(
     netsuite_sandbox, monkeypatch, caplog
 ):
-    from zsync_assets.sandbox.netsuite import fast_parse
+    from zsync_assets.sandbox.netsuite import schema_walk
 
-    real = fast_parse.parse_request
+    real = schema_walk.parse_request
 
     def loses_company_name(node):
         parsed = real(node)
@@ -509,7 +542,7 @@ def test_in_check_mode_a_request_the_two_parses_read_differently_fails_naming_th
             parsed["record"].pop("companyName", None)
         return parsed
 
-    monkeypatch.setattr(fast_parse, "parse_request", loses_company_name)
+    monkeypatch.setattr(schema_walk, "parse_request", loses_company_name)
     api = Api(netsuite_sandbox)
     with pytest.raises(zeep.exceptions.Fault):
         api.call("add", record=api.customer("check-mode-1", "Checked Co"))

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from zsync_assets.sandbox.netsuite.clock import AccountClock
@@ -140,7 +141,8 @@ class Searcher:
         return self._page(search_id, session, page_index)
 
     def _page(self, search_id: str, session: SearchSession, page_index: int) -> dict:
-        hits = [r for r in self.store.all(session.targets) if matches(r, session.criteria, self.clock)]
+        rows = self.store.all(session.targets, modified_since=_modified_since(session.criteria, self.clock))
+        hits = [r for r in rows if matches(r, session.criteria, self.clock)]
         total_pages = max(1, math.ceil(len(hits) / session.page_size))
         if not 1 <= page_index <= total_pages:
             raise SearchError("INVALID_PAGE_INDEX", f"pageIndex {page_index} is outside 1..{total_pages}.")
@@ -157,6 +159,27 @@ class Searcher:
         if records:
             result["recordList"] = {"record": records}
         return result
+
+
+# lastModifiedDate operators whose every hit was modified at or after the searchValue.
+_FROM_SEARCH_VALUE = ("after", "onOrAfter", "notBefore", "within")
+
+
+def _modified_since(criteria: dict[str, Any], clock: AccountClock) -> str | None:
+    """A bound below the stored `last_modified` text of every hit of `criteria`, or None.
+
+    Why: NetSuite answers an incremental search (lastModifiedDate after the last run) from an
+    index; the sandbox decoded every record of the type for every page, so its answer grew with
+    the account and a no-change sync's cost with the tenant. The store keeps last_modified as the
+    account's ISO text, whose wall clock sorts as text; two days of slack cover any difference of
+    offsets, and `matches` still decides each row exactly."""
+    criterion = criteria.get("lastModifiedDate")
+    if not isinstance(criterion, dict) or criterion.get("operator") not in _FROM_SEARCH_VALUE:
+        return None
+    if not criterion.get("searchValue") or criterion.get("predefinedSearchValue"):
+        return None
+    first = clock.instant(criterion["searchValue"]).astimezone(clock.zone)
+    return (first - timedelta(days=2)).isoformat()
 
 
 def as_record(row: dict, *, body_fields_only: bool = False) -> dict:

@@ -23,16 +23,13 @@ from zsync_assets.sandbox.netsuite.customization import get_customization_id
 from zsync_assets.sandbox.netsuite.deleted import DEFAULT_PAGE_SIZE as DELETED_PAGE_SIZE
 from zsync_assets.sandbox.netsuite.deleted import get_deleted
 from zsync_assets.sandbox.netsuite.errors import RecordError
-from zsync_assets.sandbox.netsuite.fast_parse import check_against_zeep, parse_request
 from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, validation_errors
+from zsync_assets.sandbox.netsuite.schema_walk import ZEEP_CHECK, check_against_zeep, parse_request
 from zsync_assets.sandbox.netsuite.search import Searcher, SearchError, as_record
 from zsync_assets.sandbox.netsuite.store import Store
 from zsync_assets.sandbox.netsuite.writes import RecordWriter, feature_disabled, kind_named
 
 log = logging.getLogger(__name__)
-# Set (to anything) to parse every request both ways and fail it where they differ
-# (fast_parse.py): the tests that send every kind of request turn it on.
-PARSE_CHECK = "ZSYNC_SANDBOX_PARSE_CHECK"
 
 # Vendor list limits (SuiteTalk governance): records per call.
 LIST_LIMITS = {"getList": 1000, "addList": 200, "updateList": 100, "upsertList": 100, "deleteList": 200}
@@ -78,7 +75,7 @@ class NetSuiteService:
         try:
             self._validate(envelope)
             self._authenticate(envelope)
-            if os.environ.get(PARSE_CHECK):
+            if os.environ.get(ZEEP_CHECK):
                 check_against_zeep(envelope.body)
             request = parse_request(envelope.body)
             prefs = self._search_preferences(envelope)

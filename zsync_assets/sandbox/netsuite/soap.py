@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from lxml import etree
 from starlette.responses import Response
 
 from zsync_assets.sandbox.netsuite.schema import FAULTS, MSG, SOAP_ENV, XSI, render_element
+from zsync_assets.sandbox.netsuite.schema_walk import ZEEP_CHECK, check_render_against_zeep, render_response
 
 NSMAP = {"soapenv": SOAP_ENV, "xsd": "http://www.w3.org/2001/XMLSchema", "xsi": XSI}
 TOP_NSMAP = {
@@ -95,7 +97,10 @@ def _envelope(body_child: etree._Element, *, document_id: str | None) -> bytes:
 
 
 def soap_response(operation: str, value: dict[str, Any], document_id: str) -> Response:
-    body = render_element(f"{{{MSG}}}{operation}Response", value)
+    qname = f"{{{MSG}}}{operation}Response"
+    if os.environ.get(ZEEP_CHECK):
+        check_render_against_zeep(qname, value)
+    body = render_response(qname, value)
     return Response(_envelope(body, document_id=document_id), media_type="text/xml; charset=utf-8")
 
 

@@ -155,11 +155,16 @@ class Store:
             ).fetchone()
         return self._row(row)
 
-    def all(self, record_types: tuple[str, ...]) -> list[dict]:
+    def all(self, record_types: tuple[str, ...], *, modified_since: str | None = None) -> list[dict]:
+        """Every record of these types, or only those whose last_modified text is not below
+        `modified_since`."""
         marks = ",".join("?" * len(record_types))
+        since, params = ("", record_types)
+        if modified_since:
+            since, params = "AND last_modified >= ?", (*record_types, modified_since)
         with self.lock:
             rows = self._con.execute(
-                f"SELECT * FROM records WHERE record_type IN ({marks}) ORDER BY internal_id", record_types
+                f"SELECT * FROM records WHERE record_type IN ({marks}) {since} ORDER BY internal_id", params
             ).fetchall()
         return [self._record(r) for r in rows]
 
