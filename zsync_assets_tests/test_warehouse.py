@@ -7,7 +7,7 @@ import pytest
 
 from zsync_assets.lib.cursors import read_cursor
 from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
-from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, replace_table, upsert
+from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, replace_table, scalar, upsert
 
 
 def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):
@@ -108,3 +108,23 @@ def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_pat
         holder.kill()
     with Warehouse(warehouse_path, lock_timeout_s=5).connect() as con:
         assert con.execute("select 1").fetchone() == (1,)
+
+
+def test_the_file_is_free_for_another_process_between_units_of_work_and_a_failed_one_resets_nothing(
+    warehouse_path,
+):
+    """The process keeps its DuckDB instance between units of work, not the file: another
+    process writes between two of ours, and a unit of work that failed midway through a setting
+    leaves the next one DuckDB's default."""
+    warehouse = Warehouse(warehouse_path, lock_timeout_s=5)
+    with warehouse.connect() as con:
+        default_limit = scalar(con, "select current_setting('memory_limit')")
+        con.execute("create table zsync_t as select 1 as n")
+    writer = f"import duckdb; duckdb.connect({str(warehouse_path)!r}).execute('insert into zsync_t values (2)')"
+    subprocess.run([sys.executable, "-c", writer], check=True, timeout=60)
+    with pytest.raises(ZeroDivisionError), warehouse.connect() as con:
+        con.execute("set memory_limit = '64MB'")
+        _ = 1 / 0
+    with warehouse.connect(read_only=True) as con:
+        assert sorted(r[0] for r in con.execute("select n from zsync_t").fetchall()) == [1, 2]
+        assert scalar(con, "select current_setting('memory_limit')") == default_limit

@@ -4,7 +4,9 @@ DuckDB lets a single process open a database file for writing, and while it does
 process can open it at all, readers included (https://duckdb.org/docs/current/connect/concurrency).
 Dagster runs steps in several processes and people run ad-hoc SQL against the same file, so
 every caller opens the file for one short unit of work through `Warehouse.connect()`, which
-retries while another process holds the lock and then fails with a message saying so.
+retries while another process holds the lock and then fails with a message saying so. The
+unit of work attaches the file to an in-memory DuckDB instance that the process keeps, and
+detaches it after (`_SPARE` below says why).
 """
 
 from __future__ import annotations
@@ -66,22 +68,50 @@ def _process_lock(path: Path) -> threading.RLock:
         return _IN_PROCESS.setdefault(str(path.resolve()), threading.RLock())
 
 
-# Inside a sync (the Dagster resource) an opened file is kept open this long after its last use,
-# then closed (ZSYNC_DUCKDB_IDLE_S overrides; 0 closes at once, as plain `Warehouse` does).
-# Opening costs about 30 ms of CPU (attach, catalog, WAL) and a sync's steps open the file a
-# couple of hundred times back to back; another process waiting for the file (its `connect`
-# retries for `lock_timeout_s`) gets it at most this much later than before.
+# Inside a sync (the Dagster resource) the file is kept attached this long after its last use,
+# then detached (ZSYNC_DUCKDB_IDLE_S overrides; 0 detaches at once, as plain `Warehouse` does).
+# A sync's steps use the file a couple of hundred times back to back, each attach costs ~3 ms of
+# CPU (catalog, WAL); another process waiting for the file (its `connect` retries for
+# `lock_timeout_s`) gets it at most this much later than before.
 IDLE_CLOSE_S = 1.0
+
+
+# The file is attached to an in-memory DuckDB instance, and an instance outlives its attachments:
+# a new instance (`duckdb.connect()`) costs ~20 ms of CPU, ten times the attach, and a sync opens
+# the file hundreds of times. Detaching releases the file's lock as closing did, so other
+# processes take the file between our units of work exactly as before. An instance is lent to one
+# path at a time (the catalog is always named `warehouse`), so its instance-wide settings are
+# touched by that path's one unit of work at a time (the process lock); the spares are the
+# instances with nothing attached, at most as many as paths were ever attached at once.
+_SPARE: list[duckdb.DuckDBPyConnection] = []  # under _IN_PROCESS_GUARD
+
+
+def _lend_instance() -> duckdb.DuckDBPyConnection:
+    with _IN_PROCESS_GUARD:
+        if _SPARE:
+            return _SPARE.pop()
+    return duckdb.connect()
+
+
+def _detach(instance: duckdb.DuckDBPyConnection) -> None:
+    """Release the file (DuckDB checkpoints it on detach) and keep the instance for the next one."""
+    try:
+        instance.execute(f"detach {CATALOG}")
+    except BaseException:
+        instance.close()
+        raise
+    with _IN_PROCESS_GUARD:
+        _SPARE.append(instance)
 
 
 @dataclass
 class _Idle:
-    con: duckdb.DuckDBPyConnection
+    instance: duckdb.DuckDBPyConnection  # with the file attached, no unit of work on it
     read_only: bool
     timer: threading.Timer
 
 
-_IDLE: dict[str, _Idle] = {}  # resolved path -> the connection kept open; under the file's process lock
+_IDLE: dict[str, _Idle] = {}  # resolved path -> the instance keeping it attached; under the file's process lock
 
 
 def _idle_close_s(default: float) -> float:
@@ -89,23 +119,23 @@ def _idle_close_s(default: float) -> float:
     return float(value) if value else default
 
 
-def _close_if_still_idle(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def _close_if_still_idle(path: Path, instance: duckdb.DuckDBPyConnection) -> None:
     with _process_lock(path):
         idle = _IDLE.get(str(path.resolve()))
-        if idle is not None and idle.con is con:
+        if idle is not None and idle.instance is instance:
             del _IDLE[str(path.resolve())]
-            con.close()
+            _detach(instance)
 
 
 def close_idle(path: str | os.PathLike | None = None) -> None:
-    """Close the kept-open connection of `path` (every path when None) now: before handing the
-    file to another process that does not wait for it."""
+    """Detach the kept-attached file `path` (every path when None) now: before handing the file
+    to another process that does not wait for it."""
     for key in [k for k in list(_IDLE) if path is None or k == str(Path(path).resolve())]:
         with _process_lock(Path(key)):
             idle = _IDLE.pop(key, None)
             if idle is not None:
                 idle.timer.cancel()
-                idle.con.close()
+                _detach(idle.instance)
 
 
 class Warehouse:
@@ -137,10 +167,10 @@ class Warehouse:
             if idle is not None:
                 idle.timer.cancel()
                 if idle.read_only != read_only:
-                    idle.con.close()
+                    _detach(idle.instance)
                     idle = None
             try:
-                con = idle.con if idle is not None else retrying(self._open, read_only)
+                instance = idle.instance if idle is not None else retrying(self._attach, read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_conflict(exc):
                     raise
@@ -149,33 +179,40 @@ class Warehouse:
                     f"(DuckDB allows one process at a time). Close any open SQL session on it "
                     f"(duckdb CLI, notebook) and run again. DuckDB said: {exc}"
                 ) from exc
-            keep = _idle_close_s(self.keep_open_s)
+            # A connection of its own per unit of work: its transaction and `use` end with it.
+            con = instance.cursor()
             try:
+                con.execute(f"use {CATALOG}")
                 yield con
             except BaseException:
-                con.close()  # a failed unit of work may leave the connection in any state
-                raise
-            if keep <= 0:
+                # A failed unit of work may leave the instance in any state (a setting not reset):
+                # closing it detaches the file, and the next unit of work starts on a new one.
                 con.close()
+                instance.close()
+                raise
+            con.close()
+            keep = _idle_close_s(self.keep_open_s)
+            if keep <= 0:
+                _detach(instance)
                 return
-            timer = threading.Timer(keep, _close_if_still_idle, (self.path, con))
+            timer = threading.Timer(keep, _close_if_still_idle, (self.path, instance))
             timer.daemon = True
-            _IDLE[key] = _Idle(con, read_only, timer)
+            _IDLE[key] = _Idle(instance, read_only, timer)
             timer.start()
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _attach(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         # Attached under a fixed alias: opened directly, the file's catalog would be named
         # after the file ("zsync"), and DuckDB rejects `zsync.links` as ambiguous between
         # that catalog and the `zsync` schema.
-        con = duckdb.connect()
+        instance = _lend_instance()
         try:
             mode = " (READ_ONLY)" if read_only else ""
-            con.execute(f"attach {_sql_string(str(self.path))} as {CATALOG}{mode}")
-            con.execute(f"use {CATALOG}")
+            instance.execute(f"attach {_sql_string(str(self.path))} as {CATALOG}{mode}")
         except BaseException:
-            con.close()
+            with _IN_PROCESS_GUARD:
+                _SPARE.append(instance)  # nothing attached: a lock conflict leaves it clean
             raise
-        return con
+        return instance
 
     def query(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
         with self.connect() as con:
