@@ -167,11 +167,13 @@ def read_last_attempts(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFram
     return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
 
 
-def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
+def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str, *, ensure: bool = True) -> pl.DataFrame:
     """Records whose latest attempt the target rejected (a DATA error) and whose source has not
     been told yet. Telling it is logged as a `writeback` row carrying the rejected attempt's key,
-    so each rejection is reported once, and again only after a failed report."""
-    ensure_tables(con)
+    so each rejection is reported once, and again only after a failed report. `ensure=False` as
+    in `log_attempts`."""
+    if ensure:
+        ensure_tables(con)
     return con.sql(
         f"""
         select last.source_id, last.attempt_key, last.error_code, last.message
