@@ -114,12 +114,16 @@ def test_the_file_is_free_for_another_process_between_units_of_work_and_a_failed
     warehouse_path,
 ):
     """The process keeps its DuckDB instance between units of work, not the file: another
-    process writes between two of ours, and a unit of work that failed midway through a setting
-    leaves the next one DuckDB's default."""
+    process writes between two of ours, even after one that left a transaction open (rolled
+    back, as closing the connection did), and a unit of work that failed midway through a
+    setting leaves the next one DuckDB's default."""
     warehouse = Warehouse(warehouse_path, lock_timeout_s=5)
     with warehouse.connect() as con:
         default_limit = scalar(con, "select current_setting('memory_limit')")
         con.execute("create table zsync_t as select 1 as n")
+    with warehouse.connect() as con:
+        con.execute("begin transaction")
+        con.execute("insert into zsync_t values (99)")
     writer = f"import duckdb; duckdb.connect({str(warehouse_path)!r}).execute('insert into zsync_t values (2)')"
     subprocess.run([sys.executable, "-c", writer], check=True, timeout=60)
     with pytest.raises(ZeroDivisionError), warehouse.connect() as con:

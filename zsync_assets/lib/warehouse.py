@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,9 +95,17 @@ def _lend_instance() -> duckdb.DuckDBPyConnection:
 
 def _detach(instance: duckdb.DuckDBPyConnection) -> None:
     """Release the file (DuckDB checkpoints it on detach) and keep the instance for the next one."""
+    # A unit of work may have left a transaction open: closing the connection rolled it back, and
+    # a detach inside it would only take effect at its commit, the file still held. (DuckDB raises
+    # when none is open, the usual case.)
+    with suppress(duckdb.TransactionException):
+        instance.execute("rollback")
     try:
         instance.execute("use memory")  # DuckDB refuses to detach the default catalog
         instance.execute(f"detach {CATALOG}")
+    except duckdb.Error:
+        instance.close()  # releases the file all the same; the instance is not reused
+        return
     except BaseException:
         instance.close()
         raise
