@@ -5,9 +5,18 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from zsync_assets.engine.bookkeeping import ensure_tables
 from zsync_assets.lib.cursors import read_cursor
 from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
-from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, replace_table, scalar, upsert
+from zsync_assets.lib.warehouse import (
+    Warehouse,
+    WarehouseLocked,
+    close_idle,
+    replace_table,
+    scalar,
+    table_exists,
+    upsert,
+)
 
 
 def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):
@@ -132,3 +141,21 @@ def test_the_file_is_free_for_another_process_between_units_of_work_and_a_failed
     with warehouse.connect(read_only=True) as con:
         assert sorted(r[0] for r in con.execute("select n from zsync_t").fetchall()) == [1, 2]
         assert scalar(con, "select current_setting('memory_limit')") == default_limit
+
+
+def test_bookkeeping_tables_are_made_again_when_another_process_dropped_them_between_attaches(warehouse_path):
+    """`ensure_tables` runs its DDL once per attachment of the file (nobody else can change the
+    file meanwhile); once the file was detached, another process may have changed anything."""
+    warehouse = Warehouse(warehouse_path, lock_timeout_s=5, keep_open_s=30)
+    with warehouse.connect() as con:
+        ensure_tables(con)
+    with warehouse.connect() as con:
+        ensure_tables(con)  # the same attachment: nothing to do
+        assert table_exists(con, "zsync.requeue")
+    close_idle(warehouse_path)
+    dropper = f"import duckdb; duckdb.connect({str(warehouse_path)!r}).execute('drop table zsync.zsync.requeue')"
+    subprocess.run([sys.executable, "-c", dropper], check=True, timeout=60)
+    with warehouse.connect() as con:
+        ensure_tables(con)
+        assert table_exists(con, "zsync.requeue")
+    close_idle(warehouse_path)

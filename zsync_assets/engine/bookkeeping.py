@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import quote_ident, upsert
+from zsync_assets.lib.warehouse import first_since_attach, quote_ident, upsert
 
 DDL = """
 create schema if not exists zsync;
@@ -96,6 +96,8 @@ ADDED_COLUMNS = (
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    if not first_since_attach(con, "zsync bookkeeping tables"):
+        return  # made (or found) since the file was attached: a push asks 4-5 times
     con.execute(DDL)
     for table, column, kind in ADDED_COLUMNS:
         con.execute(f"alter table {table} add column if not exists {column} {kind}")
