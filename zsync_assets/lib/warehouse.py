@@ -94,8 +94,9 @@ def first_since_attach(con: duckdb.DuckDBPyConnection, what: str) -> bool:
     """Whether `what` is asked about for the first time since `con`'s file was attached (and
     note that it was). For schema set-up (`create table if not exists ...`: 2-3 ms of CPU in
     statements, asked before most reads of a push): what one unit of work made stays made while
-    the file is attached, since no other process can open it meanwhile. Always True for a
-    connection `Warehouse` did not lend."""
+    the file is attached, since no other process can open it meanwhile (a caller of this process
+    that dropped it again would have to say so; none does). Always True for a connection
+    `Warehouse` did not lend."""
     done = _SINCE_ATTACH.get(id(con))
     if done is None:
         return True
