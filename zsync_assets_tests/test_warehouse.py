@@ -5,9 +5,18 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from zsync_assets.engine.bookkeeping import ensure_tables
 from zsync_assets.lib.cursors import read_cursor
 from zsync_assets.lib.staging import StagedObject, records_frame, snake_case, stage
-from zsync_assets.lib.warehouse import Warehouse, WarehouseLocked, replace_table, upsert
+from zsync_assets.lib.warehouse import (
+    Warehouse,
+    WarehouseLocked,
+    close_idle,
+    replace_table,
+    scalar,
+    table_exists,
+    upsert,
+)
 
 
 def test_upsert_replaces_by_key_and_widens_columns(warehouse_path):
@@ -108,3 +117,45 @@ def test_a_lock_held_by_another_process_fails_with_a_clear_message(warehouse_pat
         holder.kill()
     with Warehouse(warehouse_path, lock_timeout_s=5).connect() as con:
         assert con.execute("select 1").fetchone() == (1,)
+
+
+def test_the_file_is_free_for_another_process_between_units_of_work_and_a_failed_one_resets_nothing(
+    warehouse_path,
+):
+    """The process keeps its DuckDB instance between units of work, not the file: another
+    process writes between two of ours, even after one that left a transaction open (rolled
+    back, as closing the connection did), and a unit of work that failed midway through a
+    setting leaves the next one DuckDB's default."""
+    warehouse = Warehouse(warehouse_path, lock_timeout_s=5)
+    with warehouse.connect() as con:
+        default_limit = scalar(con, "select current_setting('memory_limit')")
+        con.execute("create table zsync_t as select 1 as n")
+    with warehouse.connect() as con:
+        con.execute("begin transaction")
+        con.execute("insert into zsync_t values (99)")
+    writer = f"import duckdb; duckdb.connect({str(warehouse_path)!r}).execute('insert into zsync_t values (2)')"
+    subprocess.run([sys.executable, "-c", writer], check=True, timeout=60)
+    with pytest.raises(ZeroDivisionError), warehouse.connect() as con:
+        con.execute("set memory_limit = '64MB'")
+        _ = 1 / 0
+    with warehouse.connect(read_only=True) as con:
+        assert sorted(r[0] for r in con.execute("select n from zsync_t").fetchall()) == [1, 2]
+        assert scalar(con, "select current_setting('memory_limit')") == default_limit
+
+
+def test_bookkeeping_tables_are_made_again_when_another_process_dropped_them_between_attaches(warehouse_path):
+    """`ensure_tables` runs its DDL once per attachment of the file (nobody else can change the
+    file meanwhile); once the file was detached, another process may have changed anything."""
+    warehouse = Warehouse(warehouse_path, lock_timeout_s=5, keep_open_s=30)
+    with warehouse.connect() as con:
+        ensure_tables(con)
+    with warehouse.connect() as con:
+        ensure_tables(con)  # the same attachment: nothing to do
+        assert table_exists(con, "zsync.requeue")
+    close_idle(warehouse_path)
+    dropper = f"import duckdb; duckdb.connect({str(warehouse_path)!r}).execute('drop table zsync.zsync.requeue')"
+    subprocess.run([sys.executable, "-c", dropper], check=True, timeout=60)
+    with warehouse.connect() as con:
+        ensure_tables(con)
+        assert table_exists(con, "zsync.requeue")
+    close_idle(warehouse_path)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import quote_ident, upsert
+from zsync_assets.lib.warehouse import first_since_attach, quote_ident, upsert
 
 DDL = """
 create schema if not exists zsync;
@@ -96,6 +96,8 @@ ADDED_COLUMNS = (
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    if not first_since_attach(con, "zsync bookkeeping tables"):
+        return  # made (or found) since the file was attached: a push asks 4-5 times
     con.execute(DDL)
     for table, column, kind in ADDED_COLUMNS:
         con.execute(f"alter table {table} add column if not exists {column} {kind}")
@@ -167,11 +169,13 @@ def read_last_attempts(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFram
     return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
 
 
-def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
+def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str, *, ensure: bool = True) -> pl.DataFrame:
     """Records whose latest attempt the target rejected (a DATA error) and whose source has not
     been told yet. Telling it is logged as a `writeback` row carrying the rejected attempt's key,
-    so each rejection is reported once, and again only after a failed report."""
-    ensure_tables(con)
+    so each rejection is reported once, and again only after a failed report. `ensure=False` as
+    in `log_attempts`."""
+    if ensure:
+        ensure_tables(con)
     return con.sql(
         f"""
         select last.source_id, last.attempt_key, last.error_code, last.message

@@ -3,7 +3,7 @@ write-back statuses, and appends them in one transaction per flush.
 
 Vendor calls run in worker threads (sending.py) and only the calling thread writes here, so the
 warehouse is opened once per flush instead of once per batch: a push of 10,000 records at 40
-calls at once would otherwise open DuckDB (about 30 ms of CPU each) for every batch, under the
+calls at once would otherwise open DuckDB and write (15-20 ms of CPU) for every batch, under the
 file lock every other step of the run waits on. What a crash leaves unwritten is at most one
 flush: `started` rows without a result, which the next plan looks up on the target
 (engine/push.py), or write-back notices still `pending`, sent again (write-backs are idempotent).

@@ -5,6 +5,8 @@ before the call, also from links made earlier in the same push.
 
 from __future__ import annotations
 
+import json
+
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import LINK_REF
 from zsync_assets.lib.warehouse import Warehouse
@@ -16,19 +18,26 @@ class UnresolvedLink(LookupError):
     pass
 
 
-def resolve_link_refs(value, linked: Linked):
-    """Replace every `{"$link": {"flow", "source_id"}}` in a payload by that record's target id."""
-    if isinstance(value, dict):
-        if set(value) == {LINK_REF}:
-            ref = value[LINK_REF]
-            key = (ref["flow"], str(ref["source_id"]))
-            if key not in linked:
-                raise UnresolvedLink(f"{ref['flow']} record {ref['source_id']} is not synced")
-            return linked[key]
-        return {k: resolve_link_refs(v, linked) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_link_refs(v, linked) for v in value]
-    return value
+def load_payload(payload_json: str, linked: Linked | None) -> dict:
+    """A plan row's payload with every `{"$link": {"flow", "source_id"}}` replaced by that
+    record's target id (`linked` None: as planned).
+
+    The references are filled in while the JSON is parsed (`object_hook` sees every object, the
+    innermost first): walking the parsed payload in Python instead visited every value of every
+    line, 0.3 ms of CPU per invoice, a sixth of the push's own work on its records."""
+    if linked is None or LINK_REF not in payload_json:
+        return json.loads(payload_json)
+
+    def resolved(obj: dict):
+        if len(obj) != 1 or LINK_REF not in obj:
+            return obj
+        ref = obj[LINK_REF]
+        key = (ref["flow"], str(ref["source_id"]))
+        if key not in linked:
+            raise UnresolvedLink(f"{ref['flow']} record {ref['source_id']} is not synced")
+        return linked[key]
+
+    return json.loads(payload_json, object_hook=resolved)
 
 
 def read_linked(warehouse: Warehouse) -> Linked:

@@ -8,7 +8,6 @@ lets Zuora tell a retry of the same payload from a changed one.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable
 from typing import Literal, TypeVar
@@ -17,7 +16,7 @@ import polars as pl
 
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.link_refs import Linked, UnresolvedLink, resolve_link_refs
+from zsync_assets.engine.link_refs import Linked, UnresolvedLink, load_payload
 from zsync_assets.engine.push_result import PushResult
 from zsync_assets.engine.sink import Outgoing
 from zsync_assets.lib.warehouse import Warehouse, scalar, table_exists
@@ -72,12 +71,11 @@ def write_action(row: dict) -> Literal["create", "update"]:
 
 
 def outgoing(flow: Flow, row: dict, linked: Linked | None = None) -> Outgoing:
-    payload = json.loads(row["payload"])
     return Outgoing(
         source_id=row["source_id"],
         action=write_action(row),
         record_type=row["record_type"] or flow.target_record_type,
-        payload=resolve_link_refs(payload, linked) if linked is not None else payload,
+        payload=load_payload(row["payload"], linked),
         external_id=row["external_id"],
         attempt_key=attempt_key(flow.name, row["source_id"], row["payload_hash"]),
         target_id=row["target_id"],

@@ -99,7 +99,9 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
     DuckDB's memory is capped meanwhile: it otherwise kept the plan's written blocks in its
     buffer pool (up to 80% of RAM by default), ~0.9 GB over the plan itself for the invoices of
     `zsync bench`. Capped, it evicts blocks it has written (0.25 GB), at no measurable CPU cost.
-    Both are reset after the write: `Warehouse` may keep the connection for the next unit of work."""
+    Both settings are the DuckDB instance's, not the connection's, and `Warehouse` lends the
+    instance to the next unit of work (lib/warehouse.py): they are reset after the write, and a
+    write that fails takes the instance with it."""
     con.execute("set disabled_compression_methods = 'dict_fsst'")
     con.execute("set memory_limit = '512MB'")
     try:

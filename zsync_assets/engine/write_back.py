@@ -39,7 +39,8 @@ def write_back(flow: Flow, warehouse: Warehouse, source_sink: Sink, config: Conf
             .pl()
             .to_dicts()
         )
-        rejected = bookkeeping.read_unreported_rejections(con, flow.name).to_dicts()
+        # The push made sure of the tables (`pending`) before it wrote the links read here.
+        rejected = bookkeeping.read_unreported_rejections(con, flow.name, ensure=False).to_dicts()
     todo: list[_Todo] = [(LinkNotice(r["source_id"], r["target_id"], True), None) for r in pending] + [
         (LinkNotice(r["source_id"], None, False, f"{r['error_code']}: {r['message'] or ''}"), r["attempt_key"])
         for r in rejected

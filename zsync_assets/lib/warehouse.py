@@ -4,7 +4,9 @@ DuckDB lets a single process open a database file for writing, and while it does
 process can open it at all, readers included (https://duckdb.org/docs/current/connect/concurrency).
 Dagster runs steps in several processes and people run ad-hoc SQL against the same file, so
 every caller opens the file for one short unit of work through `Warehouse.connect()`, which
-retries while another process holds the lock and then fails with a message saying so.
+retries while another process holds the lock and then fails with a message saying so. The
+unit of work attaches the file to an in-memory DuckDB instance that the process keeps, and
+detaches it after (`_SPARE` below says why).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,22 +68,85 @@ def _process_lock(path: Path) -> threading.RLock:
         return _IN_PROCESS.setdefault(str(path.resolve()), threading.RLock())
 
 
-# Inside a sync (the Dagster resource) an opened file is kept open this long after its last use,
-# then closed (ZSYNC_DUCKDB_IDLE_S overrides; 0 closes at once, as plain `Warehouse` does).
-# Opening costs about 30 ms of CPU (attach, catalog, WAL) and a sync's steps open the file a
-# couple of hundred times back to back; another process waiting for the file (its `connect`
-# retries for `lock_timeout_s`) gets it at most this much later than before.
+# Inside a sync (the Dagster resource) the file is kept attached this long after its last use,
+# then detached (ZSYNC_DUCKDB_IDLE_S overrides; 0 detaches at once, as plain `Warehouse` does).
+# A sync's steps use the file a couple of hundred times back to back, each attach costs ~3 ms of
+# CPU (catalog, WAL); another process waiting for the file (its `connect` retries for
+# `lock_timeout_s`) gets it at most this much later than before.
 IDLE_CLOSE_S = 1.0
+
+
+# The file is attached to an in-memory DuckDB instance, and an instance outlives its attachments:
+# a new instance (`duckdb.connect()`) costs ~20 ms of CPU, ten times the attach, and a sync opens
+# the file hundreds of times. Detaching releases the file's lock as closing did, so other
+# processes take the file between our units of work exactly as before. An instance is lent to one
+# path at a time (the catalog is always named `warehouse`), so its instance-wide settings are
+# touched by that path's one unit of work at a time (the process lock); the spares are the
+# instances with nothing attached, at most as many as paths were ever attached at once.
+_SPARE: list[duckdb.DuckDBPyConnection] = []  # under _IN_PROCESS_GUARD
+
+
+# What was made sure of in the file since it was attached, by instance (`first_since_attach`).
+_SINCE_ATTACH: dict[int, set[str]] = {}
+
+
+def first_since_attach(con: duckdb.DuckDBPyConnection, what: str) -> bool:
+    """Whether `what` is asked about for the first time since `con`'s file was attached (and
+    note that it was). For schema set-up (`create table if not exists ...`: 2-3 ms of CPU in
+    statements, asked before most reads of a push): what one unit of work made stays made while
+    the file is attached, since no other process can open it meanwhile (a caller of this process
+    that dropped it again would have to say so; none does). Always True for a connection
+    `Warehouse` did not lend."""
+    done = _SINCE_ATTACH.get(id(con))
+    if done is None:
+        return True
+    if what in done:
+        return False
+    done.add(what)
+    return True
+
+
+def _close(instance: duckdb.DuckDBPyConnection) -> None:
+    _SINCE_ATTACH.pop(id(instance), None)
+    instance.close()
+
+
+def _lend_instance() -> duckdb.DuckDBPyConnection:
+    with _IN_PROCESS_GUARD:
+        if _SPARE:
+            return _SPARE.pop()
+    return duckdb.connect()
+
+
+def _detach(instance: duckdb.DuckDBPyConnection) -> None:
+    """Release the file (DuckDB checkpoints it on detach) and keep the instance for the next one."""
+    # A unit of work may have left a transaction open: closing the connection rolled it back, and
+    # a detach inside it would only take effect at its commit, the file still held. (DuckDB raises
+    # when none is open, the usual case.)
+    _SINCE_ATTACH.pop(id(instance), None)
+    with suppress(duckdb.TransactionException):
+        instance.execute("rollback")
+    try:
+        instance.execute("use memory")  # DuckDB refuses to detach the default catalog
+        instance.execute(f"detach {CATALOG}")
+    except duckdb.Error:
+        _close(instance)  # releases the file all the same; the instance is not reused
+        return
+    except BaseException:
+        _close(instance)
+        raise
+    with _IN_PROCESS_GUARD:
+        _SPARE.append(instance)
 
 
 @dataclass
 class _Idle:
-    con: duckdb.DuckDBPyConnection
+    instance: duckdb.DuckDBPyConnection  # with the file attached, no unit of work on it
     read_only: bool
     timer: threading.Timer
 
 
-_IDLE: dict[str, _Idle] = {}  # resolved path -> the connection kept open; under the file's process lock
+_IDLE: dict[str, _Idle] = {}  # resolved path -> the instance keeping it attached; under the file's process lock
 
 
 def _idle_close_s(default: float) -> float:
@@ -89,23 +154,23 @@ def _idle_close_s(default: float) -> float:
     return float(value) if value else default
 
 
-def _close_if_still_idle(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def _close_if_still_idle(path: Path, instance: duckdb.DuckDBPyConnection) -> None:
     with _process_lock(path):
         idle = _IDLE.get(str(path.resolve()))
-        if idle is not None and idle.con is con:
+        if idle is not None and idle.instance is instance:
             del _IDLE[str(path.resolve())]
-            con.close()
+            _detach(instance)
 
 
 def close_idle(path: str | os.PathLike | None = None) -> None:
-    """Close the kept-open connection of `path` (every path when None) now: before handing the
-    file to another process that does not wait for it."""
+    """Detach the kept-attached file `path` (every path when None) now: before handing the file
+    to another process that does not wait for it."""
     for key in [k for k in list(_IDLE) if path is None or k == str(Path(path).resolve())]:
         with _process_lock(Path(key)):
             idle = _IDLE.pop(key, None)
             if idle is not None:
                 idle.timer.cancel()
-                idle.con.close()
+                _detach(idle.instance)
 
 
 class Warehouse:
@@ -137,10 +202,10 @@ class Warehouse:
             if idle is not None:
                 idle.timer.cancel()
                 if idle.read_only != read_only:
-                    idle.con.close()
+                    _detach(idle.instance)
                     idle = None
             try:
-                con = idle.con if idle is not None else retrying(self._open, read_only)
+                instance = idle.instance if idle is not None else retrying(self._attach, read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_conflict(exc):
                     raise
@@ -149,33 +214,43 @@ class Warehouse:
                     f"(DuckDB allows one process at a time). Close any open SQL session on it "
                     f"(duckdb CLI, notebook) and run again. DuckDB said: {exc}"
                 ) from exc
-            keep = _idle_close_s(self.keep_open_s)
+            # The instance is the unit of work's connection, as the kept-open connection was
+            # (a cursor of its own would cost 0.5 ms of CPU per unit of work).
             try:
-                yield con
+                yield instance
             except BaseException:
-                con.close()  # a failed unit of work may leave the connection in any state
+                # A failed unit of work may leave the instance in any state (an open transaction,
+                # a setting not reset): closing it detaches the file; the next one starts anew.
+                _close(instance)
                 raise
+            keep = _idle_close_s(self.keep_open_s)
             if keep <= 0:
-                con.close()
+                _detach(instance)
                 return
-            timer = threading.Timer(keep, _close_if_still_idle, (self.path, con))
+            timer = threading.Timer(keep, _close_if_still_idle, (self.path, instance))
             timer.daemon = True
-            _IDLE[key] = _Idle(con, read_only, timer)
+            _IDLE[key] = _Idle(instance, read_only, timer)
             timer.start()
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _attach(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         # Attached under a fixed alias: opened directly, the file's catalog would be named
         # after the file ("zsync"), and DuckDB rejects `zsync.links` as ambiguous between
         # that catalog and the `zsync` schema.
-        con = duckdb.connect()
+        instance = _lend_instance()
         try:
             mode = " (READ_ONLY)" if read_only else ""
-            con.execute(f"attach {_sql_string(str(self.path))} as {CATALOG}{mode}")
-            con.execute(f"use {CATALOG}")
+            instance.execute(f"attach {_sql_string(str(self.path))} as {CATALOG}{mode}")
         except BaseException:
-            con.close()
+            with _IN_PROCESS_GUARD:
+                _SPARE.append(instance)  # nothing attached: a lock conflict leaves it clean
             raise
-        return con
+        try:
+            instance.execute(f"use {CATALOG}")
+        except BaseException:
+            _close(instance)
+            raise
+        _SINCE_ATTACH[id(instance)] = set()
+        return instance
 
     def query(self, sql: str, params: Sequence | None = None) -> pl.DataFrame:
         with self.connect() as con:
