@@ -51,6 +51,7 @@ from zsync_assets.clients.netsuite.interface import (
     NetSuiteError,
 )
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
+from zsync_assets.clients.netsuite.record_reader import RecordReader, page_from_zeep
 from zsync_assets.clients.netsuite.record_xml import RecordXml, list_envelope
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
 from zsync_assets.lib.failure import Failure, FailureKind, VendorUnreachable, unreachable_hint
@@ -121,6 +122,7 @@ class SoapTransport:
             ) from None
         self.schema = Schema(self.zeep, version)
         self.record_xml = RecordXml(self.schema)
+        self.record_reader = RecordReader(self.schema)
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
         # Batch sizes are settings but can never exceed the vendor limits.
@@ -161,10 +163,13 @@ class SoapTransport:
         replay_safe: bool = True,
         headers: Mapping[str, Any] | None = None,
         records_xml: Sequence[etree._Element] = (),
+        read_page: bool = False,
         **body: Any,
     ) -> Any:
         """Send `operation` and return its parsed body; raises NetSuiteError after retries.
-        `records_xml`: a list write's records, rendered already (record_xml.py)."""
+        `records_xml`: a list write's records, rendered already (record_xml.py); `read_page`:
+        a search, searchMoreWithId or getAll, whose reply is returned as a `ReadPage`
+        (record_reader.py)."""
         retrying = Retrying(
             retry=retry_if_exception(
                 lambda e: isinstance(e, _AttemptFailed) and e.error.retriable and (e.outcome_known or replay_safe)
@@ -177,7 +182,7 @@ class SoapTransport:
             for attempt in retrying:
                 with attempt:
                     return self._attempt(
-                        operation, headers or {}, body, records_xml, attempt.retry_state.attempt_number
+                        operation, headers or {}, body, records_xml, attempt.retry_state.attempt_number, read_page
                     )
         except _AttemptFailed as failed:
             error = failed.error
@@ -202,6 +207,7 @@ class SoapTransport:
         body: dict[str, Any],
         records_xml: Sequence[etree._Element],
         attempt_number: int,
+        read_page: bool = False,
     ) -> Any:
         passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
         envelope = list_envelope(
@@ -230,9 +236,9 @@ class SoapTransport:
                 raise _AttemptFailed(
                     NetSuiteError("TRANSPORT_ERROR", text, kind="transient"), outcome_known=False
                 ) from None
-        return self._parse(operation, response, redact)
+        return self._parse(operation, response, redact, read_page)
 
-    def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str]) -> Any:
+    def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str], read_page: bool = False) -> Any:
         binding = self.zeep.service._binding
         if response.status_code == 429:
             raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", kind="transient"), outcome_known=True)
@@ -248,6 +254,12 @@ class SoapTransport:
                 NetSuiteError(f"HTTP_{response.status_code}", f"answered without a SOAP body: {text}", kind=kind),
                 outcome_known=False,
             )
+        if read_page and response.status_code == 200:
+            # A page of records, read without zeep's objects; a fault or anything the reader
+            # does not fully know goes on to zeep, which judges it below.
+            page = self.record_reader.read_reply(response.content)
+            if page is not None:
+                return page
         try:
             result = binding.process_reply(self.zeep, binding.get(operation), response)
         except Fault as fault:
@@ -262,7 +274,8 @@ class SoapTransport:
             raise _AttemptFailed(
                 NetSuiteError(f"HTTP_{exc.status_code}", text, kind=kind), outcome_known=False
             ) from None
-        return result.body if hasattr(result, "body") else result
+        body = result.body if hasattr(result, "body") else result
+        return page_from_zeep(body) if read_page else body
 
 
 def status_detail(status: Any) -> tuple[str, str]:
