@@ -9,7 +9,7 @@ from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.defs.stage_all import staging_step
 from zsync_assets.defs.zuora.assets import STAGED, object_query_fetch, zuora_staging, zuora_staging_step
-from zsync_assets.engine.catalog import table_key
+from zsync_assets.engine.catalog import system_key, table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, StagedObject, StageResult, parse_timestamp, stage
 from zsync_assets.lib.warehouse import Warehouse
@@ -141,7 +141,8 @@ def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_stag
         "netsuite": NetSuiteResource(),
         "warehouse": WarehouseResource(path=str(warehouse_path)),
     }
-    both_systems = staging_step({table_key(obj.table) for obj, _, _ in STAGED})
+    deletions = system_key("zuora", "deletions")  # waits for every Zuora table: not run here
+    both_systems = staging_step({table_key(obj.table) for obj, _, _ in STAGED} | {deletions})
 
     @dg.asset(deps=[table_key("zuora.accounts")])
     def reads_accounts() -> None:

@@ -11,8 +11,10 @@ incomplete staging runs (the plans read both systems). Tests and scripts that st
 build its own step (`zuora_staging_step`, `netsuite_staging_step`) from the same definitions.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
+from functools import partial
+from typing import Any
 
 import dagster as dg
 
@@ -20,17 +22,24 @@ from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import current_config
 from zsync_assets.defs.netsuite.assets import netsuite_jobs, netsuite_specs
-from zsync_assets.defs.staging import staged_together
+from zsync_assets.defs.netsuite.deletions import detect_in_netsuite, netsuite_deletions
+from zsync_assets.defs.staging import SystemStaging, TableJob, staged_together
 from zsync_assets.defs.zuora.assets import zuora_jobs, zuora_specs
+from zsync_assets.defs.zuora.deletions import detect_in_zuora, zuora_deletions
 from zsync_assets.lib.resources import WarehouseResource
+
+# Each system's deletion detection, as an asset of the step (its key, deps and code version as
+# declared in defs/<system>/deletions.py) and the job that materializes it.
+_DELETIONS = {"zuora": next(iter(zuora_deletions.specs)), "netsuite": next(iter(netsuite_deletions.specs))}
 
 
 def staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
-    """Both systems' staging, over every table or only those in `only`."""
+    """Both systems' staging and deletion detection, over every table or only those in `only`."""
     zuora_chosen, zuora_asset_specs = zuora_specs(only)
     netsuite_chosen, netsuite_asset_specs = netsuite_specs(only)
+    deletions = [spec for spec in _DELETIONS.values() if only is None or spec.key in only]
 
-    @dg.multi_asset(name="staging", specs=[*zuora_asset_specs, *netsuite_asset_specs], can_subset=True)
+    @dg.multi_asset(name="staging", specs=[*zuora_asset_specs, *netsuite_asset_specs, *deletions], can_subset=True)
     def _stage(
         context: dg.AssetExecutionContext,
         zuora: ZuoraResource,
@@ -39,13 +48,32 @@ def staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefin
     ) -> Iterator[dg.MaterializeResult]:
         """The selected tables of both systems, side by side: Zuora's up to `zuora_concurrency`
         requests at once, NetSuite's up to the account's concurrency (its request slots hold that
-        limit across threads and processes, clients/netsuite/governance.py)."""
+        limit across threads and processes, clients/netsuite/governance.py). A system's deletion
+        detection starts once its tables are staged, while the other system's may still be read."""
         store, selected = warehouse.get(), context.selected_asset_keys
-        systems = [
-            ("zuora", zuora_jobs(zuora, store, selected, zuora_chosen), current_config().zuora_concurrency),
-            ("netsuite", netsuite_jobs(netsuite, store, selected, netsuite_chosen), netsuite.concurrency),
-        ]
-        yield from staged_together(systems)
+
+        def detect(system: str, run: Callable[[], dict[str, Any]]) -> dict[str, TableJob]:
+            key = _DELETIONS[system].key
+            if key not in selected:
+                return {}
+            return {key.to_user_string(): lambda: [dg.MaterializeResult(asset_key=key, metadata=run())]}
+
+        yield from staged_together(
+            [
+                SystemStaging(
+                    "zuora",
+                    zuora_jobs(zuora, store, selected, zuora_chosen),
+                    current_config().zuora_concurrency,
+                    detect("zuora", partial(detect_in_zuora, zuora, store)),
+                ),
+                SystemStaging(
+                    "netsuite",
+                    netsuite_jobs(netsuite, store, selected, netsuite_chosen),
+                    netsuite.concurrency,
+                    detect("netsuite", partial(detect_in_netsuite, netsuite, store)),
+                ),
+            ]
+        )
 
     return _stage
 

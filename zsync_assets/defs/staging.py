@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -30,48 +31,70 @@ import dagster as dg
 TableJob = Callable[[], list[dg.MaterializeResult]]
 
 
+@dataclass(frozen=True)
+class SystemStaging:
+    """One system's part of a staging step: its tables' jobs (table -> job), how many run at once,
+    and the jobs that run once every one of those tables is staged (its deletion detection,
+    which must see every staged row: lib/deletions.py); they do not run when a table failed."""
+
+    system: str
+    jobs: Mapping[str, TableJob]
+    concurrency: int
+    then: Mapping[str, TableJob] = field(default_factory=dict)
+
+
 def staged_side_by_side(system: str, jobs: Mapping[str, TableJob], concurrency: int) -> Iterator[dg.MaterializeResult]:
     """Run every table's job (table -> job), at most `concurrency` at once, and yield their
     materializations as each table ends; raise `dg.Failure` naming every table that failed."""
-    yield from staged_together([(system, jobs, concurrency)])
+    yield from staged_together([SystemStaging(system, jobs, concurrency)])
 
 
-def staged_together(systems: Sequence[tuple[str, Mapping[str, TableJob], int]]) -> Iterator[dg.MaterializeResult]:
-    """`staged_side_by_side` for several systems at once, each with its own threads and
-    concurrency (system, table -> job, concurrency): the `staging` step (defs/stage_all.py)."""
+def staged_together(systems: Sequence[SystemStaging]) -> Iterator[dg.MaterializeResult]:
+    """`staged_side_by_side` for several systems at once, each in threads of its own up to its
+    own concurrency, each system's `then` jobs as soon as its tables are staged: the `staging`
+    step (defs/stage_all.py), where one system's deletion detection overlaps the other's reads."""
     failures: dict[str, str] = {}
     failed_systems: set[str] = set()
-    pools = [
-        (
-            system,
-            jobs,
-            ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(jobs))), thread_name_prefix=f"stage-{system}"),
+    pools = {
+        part.system: ThreadPoolExecutor(
+            max_workers=max(1, min(part.concurrency, max(len(part.jobs), len(part.then)))),
+            thread_name_prefix=f"stage-{part.system}",
         )
-        for system, jobs, concurrency in systems
-        if jobs
-    ]
+        for part in systems
+        if part.jobs or part.then
+    }
+    pending: dict[Future, tuple[SystemStaging, str]] = {}
+    tables_left = {part.system: len(part.jobs) for part in systems}
+
+    def start(part: SystemStaging, jobs: Mapping[str, TableJob]) -> None:
+        for name, job in jobs.items():
+            pending[pools[part.system].submit(job)] = (part, name)
+
     try:
-        pending: dict[Future, tuple[str, str]] = {
-            pool.submit(job): (system, table) for system, jobs, pool in pools for table, job in jobs.items()
-        }
+        for part in systems:
+            start(part, part.jobs or part.then)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                system, table = pending.pop(future)
+                part, name = pending.pop(future)
                 error = future.exception()
                 if error is None:
                     yield from future.result()
                 else:
-                    failures[table] = f"{type(error).__name__}: {' '.join(str(error).split())}"
-                    failed_systems.add(system)
-                    dg.get_dagster_logger("zsync.staging").error("staging %s failed: %s", table, failures[table])
+                    failures[name] = f"{type(error).__name__}: {' '.join(str(error).split())}"
+                    failed_systems.add(part.system)
+                    dg.get_dagster_logger("zsync.staging").error("staging %s failed: %s", name, failures[name])
+                if name in part.jobs:
+                    tables_left[part.system] -= 1
+                    if tables_left[part.system] == 0 and part.system not in failed_systems:
+                        start(part, part.then)
     finally:
         # An interrupted run (SIGTERM, an error above) starts no further table; the ones in
         # flight finish their page and leave their mark unmoved.
-        for _, _, pool in pools:
+        for pool in pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
     if failures:
-        staged = sum(len(jobs) for _, jobs, _ in pools) - len(failures)
+        staged = sum(1 for part in systems for table in part.jobs if table not in failures)
         raise dg.Failure(
             description=f"staging failed for {len(failures)} {' and '.join(sorted(failed_systems))} table(s) "
             f"({staged} other(s) staged): " + "; ".join(f"{table}: {why}" for table, why in sorted(failures.items())),
