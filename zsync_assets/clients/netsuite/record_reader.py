@@ -141,6 +141,7 @@ class RecordReader:
         self.schema = schema
         self._shapes: dict[Any, _Shape] = {}
         self._types: dict[str, Any] = {}  # xsi:type "{ns}Local" -> type
+        self._record_list = schema.core_type("RecordList")
         self._results = {
             "searchResult": schema.core_type("SearchResult"),
             "getAllResult": schema.core_type("GetAllResult"),
@@ -169,10 +170,11 @@ class RecordReader:
 
     # -- one element ---------------------------------------------------------------------
 
-    def _complex(self, node: etree._Element, declared: Any) -> Any:
+    def _complex(self, node: etree._Element, declared: Any, *, record: bool = False) -> Any:
         """A complex element as `record_dict` gives it: None for an empty element without
         attributes (zeep's reading), else a dict of the fields present (None, [] and {} left
-        out), customFieldList as {scriptId: value}, recordType on a record."""
+        out), customFieldList as {scriptId: value}, and on a `record` (an entry of a RecordList)
+        its `recordType`."""
         xsd_type = self._instance_type(node, declared)
         shape = self._shape(xsd_type)
         attrib = node.attrib
@@ -181,8 +183,9 @@ class RecordReader:
         out: dict[str, Any] = {}
         if shape.simple_content is not None:
             name, convert = shape.simple_content
-            if node.text is not None:
-                out[name] = _simple(convert, node.text)
+            value = None if node.text is None else _simple(convert, node.text)
+            if value is not None:
+                out[name] = value
         elif len(node):
             for child in node:
                 if not isinstance(child.tag, str):
@@ -193,7 +196,7 @@ class RecordReader:
                 if spec.convert is not None:
                     value = None if child.text is None else _simple(spec.convert, child.text)
                 else:
-                    value = self._complex(child, spec.xsd_type)
+                    value = self._complex(child, spec.xsd_type, record=xsd_type is self._record_list)
                 if spec.multiple:
                     # In document order, which an XSD sequence fixes; None and {} stay in a list.
                     items = out.get(spec.name)
@@ -219,7 +222,7 @@ class RecordReader:
                 for field in custom.get("customField") or []
                 if field and field.get("scriptId")
             }
-        if node.get(XSI_TYPE) is not None and etree.QName(node).localname == "record":
+        if record:
             out["recordType"] = xsd_type.name[:1].lower() + xsd_type.name[1:]
         return out
 
