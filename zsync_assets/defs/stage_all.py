@@ -13,6 +13,7 @@ build its own step (`zuora_staging_step`, `netsuite_staging_step`) from the same
 
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -22,7 +23,7 @@ from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.config import current_config
 from zsync_assets.defs.netsuite.assets import netsuite_jobs, netsuite_specs
-from zsync_assets.defs.netsuite.deletions import detect_in_netsuite, netsuite_deletions
+from zsync_assets.defs.netsuite.deletions import marked_in_netsuite, netsuite_deletions, read_in_netsuite
 from zsync_assets.defs.staging import SystemStaging, TableJob, staged_together
 from zsync_assets.defs.zuora.assets import zuora_jobs, zuora_specs
 from zsync_assets.defs.zuora.deletions import detect_in_zuora, zuora_deletions
@@ -48,8 +49,9 @@ def staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefin
     ) -> Iterator[dg.MaterializeResult]:
         """The selected tables of both systems, side by side: Zuora's up to `zuora_concurrency`
         requests at once, NetSuite's up to the account's concurrency (its request slots hold that
-        limit across threads and processes, clients/netsuite/governance.py). A system's deletion
-        detection starts once its tables are staged, while the other system's may still be read."""
+        limit across threads and processes, clients/netsuite/governance.py). Zuora's deletion
+        detection starts once its tables are staged, while NetSuite's may still be read; NetSuite's
+        getDeleted is read alongside its tables, and its marks made once they are staged."""
         store, selected = warehouse.get(), context.selected_asset_keys
 
         def detect(system: str, run: Callable[[], dict[str, Any]]) -> dict[str, TableJob]:
@@ -58,22 +60,28 @@ def staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefin
                 return {}
             return {key.to_user_string(): lambda: [dg.MaterializeResult(asset_key=key, metadata=run())]}
 
-        yield from staged_together(
-            [
-                SystemStaging(
-                    "zuora",
-                    zuora_jobs(zuora, store, selected, zuora_chosen),
-                    current_config().zuora_concurrency,
-                    detect("zuora", partial(detect_in_zuora, zuora, store)),
-                ),
-                SystemStaging(
-                    "netsuite",
-                    netsuite_jobs(netsuite, store, selected, netsuite_chosen),
-                    netsuite.concurrency,
-                    detect("netsuite", partial(detect_in_netsuite, netsuite, store)),
-                ),
-            ]
-        )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netsuite-deleted") as early:
+            # getDeleted is one call or a few: read it alongside NetSuite's tables, mark once they
+            # are staged (lib/deletions.py `read_netsuite_deletions` says why that is safe).
+            deleted = (
+                early.submit(read_in_netsuite, netsuite, store) if _DELETIONS["netsuite"].key in selected else None
+            )
+            yield from staged_together(
+                [
+                    SystemStaging(
+                        "zuora",
+                        zuora_jobs(zuora, store, selected, zuora_chosen),
+                        current_config().zuora_concurrency,
+                        detect("zuora", partial(detect_in_zuora, zuora, store)),
+                    ),
+                    SystemStaging(
+                        "netsuite",
+                        netsuite_jobs(netsuite, store, selected, netsuite_chosen),
+                        netsuite.concurrency,
+                        detect("netsuite", lambda: marked_in_netsuite(store, deleted.result()) if deleted else {}),
+                    ),
+                ]
+            )
 
     return _stage
 
