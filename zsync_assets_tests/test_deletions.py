@@ -14,11 +14,16 @@ import httpx
 import polars as pl
 from lxml import etree
 
+from zsync_assets.clients.netsuite import NetSuiteResource
+from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.defs.checks import flow_checks
 from zsync_assets.defs.netsuite.deletions import netsuite_deletions
+from zsync_assets.defs.stage_all import staging_step
 from zsync_assets.defs.zuora.deletions import zuora_deletions
+from zsync_assets.engine.catalog import system_key, table_key
 from zsync_assets.lib.deletions import NETSUITE_CURSOR
 from zsync_assets.lib.resources import WarehouseResource
+from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets_tests.fixtures.vendor_xsd import VENDOR_WSDL
 
 
@@ -173,3 +178,26 @@ def test_zuora_id_reconciliation_refuses_an_empty_listing_and_clears_a_wrong_mar
     result = detect_zuora_deletions(warehouse, lambda name: ["a1", "a2"], objects=["accounts"])
     assert result.restored == {"zuora.accounts": 1} and result.marked == {"zuora.accounts": 0}
     assert warehouse.query("select id from zuora.accounts where _deleted_at is not null")["id"].to_list() == ["a3"]
+
+
+def test_sync_alls_staging_step_marks_a_netsuite_deletion_read_alongside_the_tables(
+    netsuite_sandbox, warehouse_path, tmp_path
+):
+    # In sync_all, getDeleted is read while NetSuite's tables are staged and marked after them.
+    netsuite = NetSuiteResource(
+        wsdl_url=netsuite_sandbox.wsdl_url, endpoint_url=netsuite_sandbox.endpoint_url, lock_dir=str(tmp_path / "l")
+    )
+    resources = {"zuora": ZuoraResource(), "netsuite": netsuite, "warehouse": WarehouseResource()}
+    deletions = system_key("netsuite", "deletions")
+    step = staging_step({table_key("netsuite.customers"), deletions})  # Zuora is never asked
+    client = netsuite.get_client()
+    [gone] = _add_customers(client, ["Gone Soon GmbH"])
+    assert dg.materialize([step], resources=resources).success
+    _delete(client, "customer", [gone])
+
+    result = dg.materialize([step], resources=resources)
+    assert result.success
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == deletions]
+    assert event.materialization.metadata["newly_marked"].value == 1
+    marked = Warehouse(warehouse_path).query("select internal_id from netsuite.customers where _deleted_at is not null")
+    assert marked["internal_id"].to_list() == [gone]

@@ -5,9 +5,11 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
+from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
+from zsync_assets.defs.stage_all import staging_step
 from zsync_assets.defs.zuora.assets import STAGED, object_query_fetch, zuora_staging, zuora_staging_step
-from zsync_assets.engine.catalog import table_key
+from zsync_assets.engine.catalog import system_key, table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, StagedObject, StageResult, parse_timestamp, stage
 from zsync_assets.lib.warehouse import Warehouse
@@ -133,7 +135,14 @@ def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_stag
     zuora = ZuoraResource(
         base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
     )
-    resources = {"zuora": zuora, "warehouse": WarehouseResource(path=str(warehouse_path))}
+    # sync_all's one step for both systems, over Zuora's tables: NetSuite is never asked.
+    resources = {
+        "zuora": zuora,
+        "netsuite": NetSuiteResource(),
+        "warehouse": WarehouseResource(path=str(warehouse_path)),
+    }
+    deletions = system_key("zuora", "deletions")  # waits for every Zuora table: not run here
+    both_systems = staging_step({table_key(obj.table) for obj, _, _ in STAGED} | {deletions})
 
     @dg.asset(deps=[table_key("zuora.accounts")])
     def reads_accounts() -> None:
@@ -141,11 +150,11 @@ def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_stag
 
     # Zuora refuses every debit memo query (a 400 is not retried); the other objects answer.
     zuora_sandbox.set_faults([{"route": "GET /object-query/debit-memos", "error_rate": 1.0, "error_status": 400}])
-    result = dg.materialize([zuora_staging, reads_accounts], resources=resources, raise_on_error=False)
+    result = dg.materialize([both_systems, reads_accounts], resources=resources, raise_on_error=False)
 
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failure.step_key == "zuora_staging"
+    assert failure.step_key == "staging"
     message = failure.step_failure_data.error.message
     assert "zuora.debit_memos" in message and "400" in message, message
     others = {table_key(obj.table) for obj, _, _ in STAGED if obj.name != "debit_memos"}

@@ -76,6 +76,16 @@ class DeletionResult:
         }
 
 
+@dataclass
+class NetSuiteDeleted:
+    """What getDeleted reported, read and not yet marked (`read_netsuite_deletions`)."""
+
+    result: DeletionResult
+    mark: datetime | None  # the cursor when the read started
+    high_water: datetime | None
+    by_table: dict[str, dict[str, datetime]] = field(default_factory=dict)
+
+
 def detect_netsuite_deletions(
     warehouse: Warehouse,
     get_deleted: Callable[[list[str], datetime | None], Iterable[Sequence[Mapping[str, Any]]]],
@@ -84,24 +94,43 @@ def detect_netsuite_deletions(
 ) -> DeletionResult:
     """Mark staged NetSuite rows whose record getDeleted reports; `get_deleted(types, since)` is
     the client's. The mark moves only after every page was read and written."""
+    return mark_netsuite_deletions(warehouse, read_netsuite_deletions(warehouse, get_deleted, overlap=overlap))
+
+
+def read_netsuite_deletions(
+    warehouse: Warehouse,
+    get_deleted: Callable[[list[str], datetime | None], Iterable[Sequence[Mapping[str, Any]]]],
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> NetSuiteDeleted:
+    """Every page getDeleted reports since the cursor, less the overlap; nothing is written.
+
+    It may be read while NetSuite's tables are being staged, if the marks are made only after
+    they are (`mark_netsuite_deletions`): a record deleted before the read is reported now and its
+    row, if staging wrote one, is there to mark; one deleted after the read is reported to the
+    next run, whose window starts before it (the cursor only moves to a deletion seen here)."""
     with warehouse.connect() as con:
         mark = read_cursor(con, NETSUITE_CURSOR)
-    result = DeletionResult(since=mark - overlap if mark else None)
-    by_table: dict[str, dict[str, datetime]] = {}
-    high_water = mark
-    for page in get_deleted(list(NETSUITE_DELETED_TYPES), result.since):
+    deleted = NetSuiteDeleted(DeletionResult(since=mark - overlap if mark else None), mark, mark)
+    for page in get_deleted(list(NETSUITE_DELETED_TYPES), deleted.result.since):
         for record in page:
             table = NETSUITE_DELETED_TYPES.get(str(record.get("type")))
             when = parse_timestamp(record.get("deletedDate")) or datetime.now(UTC)
-            result.reported += 1
+            deleted.result.reported += 1
             if table and record.get("internalId"):
-                by_table.setdefault(table, {})[str(record["internalId"])] = when
-            high_water = when if high_water is None else max(high_water, when)
+                deleted.by_table.setdefault(table, {})[str(record["internalId"])] = when
+            deleted.high_water = when if deleted.high_water is None else max(deleted.high_water, when)
+    return deleted
+
+
+def mark_netsuite_deletions(warehouse: Warehouse, deleted: NetSuiteDeleted) -> DeletionResult:
+    """Mark the staged rows of what `read_netsuite_deletions` read, then move the cursor."""
+    result = deleted.result
     with warehouse.connect() as con:
-        for table, deleted in by_table.items():
-            result.marked[table] = mark_deleted(con, table, "internal_id", deleted)
-        if high_water and high_water != mark:
-            write_cursor(con, NETSUITE_CURSOR, high_water)
+        for table, rows in deleted.by_table.items():
+            result.marked[table] = mark_deleted(con, table, "internal_id", rows)
+        if deleted.high_water and deleted.high_water != deleted.mark:
+            write_cursor(con, NETSUITE_CURSOR, deleted.high_water)
     return result
 
 

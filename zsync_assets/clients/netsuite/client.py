@@ -62,10 +62,10 @@ class SoapNetSuiteClient(SoapTransport):
         return [rec for page in self._concurrently(fetch, chunks) for rec in page]
 
     def get_all(self, record_type: str) -> list[Record]:
-        result = self.call("getAll", record={"recordType": record_type}).getAllResult
-        if not result.status.isSuccess:
-            raise NetSuiteError(*status_detail(result.status))
-        return [record_dict(r) for r in (result.recordList.record if result.recordList else None) or []]
+        page = self.call("getAll", read_page=True, record={"recordType": record_type})
+        if page.failure is not None:
+            raise NetSuiteError(*page.failure)
+        return page.records
 
     def search(
         self, search_type: str, criteria: Mapping[str, Any], *, page_size: int | None = None

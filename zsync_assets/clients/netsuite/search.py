@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from zsync_assets.clients.netsuite.interface import NetSuiteError, Record
-from zsync_assets.clients.netsuite.wsdl import record_dict
+from zsync_assets.clients.netsuite.record_reader import ReadPage
 
 if TYPE_CHECKING:
     from zsync_assets.clients.netsuite.client import SoapNetSuiteClient
@@ -65,27 +65,17 @@ class SearchPager:
 
     def _run(self, criteria: Mapping[str, Any]) -> Iterator[list[Record]]:
         search_record = self.client.schema.search_basic_class(self.search_type)(**criteria)
-        result = self.client.call("search", headers=self.headers, searchRecord=search_record).searchResult
-        _check(result)
-        yield _records(result)
-        total_pages = result.totalPages or 0
-        search_id = result.searchId
-        for index in range(2, total_pages + 1):
-            result = self.client.call(
-                "searchMoreWithId", headers=self.headers, searchId=search_id, pageIndex=index
-            ).searchResult
-            _check(result)
-            yield _records(result)
+        page = self.client.call("search", headers=self.headers, read_page=True, searchRecord=search_record)
+        yield _records(page)
+        search_id = page.search_id
+        for index in range(2, page.total_pages + 1):
+            page = self.client.call(
+                "searchMoreWithId", headers=self.headers, read_page=True, searchId=search_id, pageIndex=index
+            )
+            yield _records(page)
 
 
-def _check(result: Any) -> None:
-    if not result.status.isSuccess:
-        details = result.status.statusDetail or []
-        code = details[0].code if details else "UNKNOWN"
-        message = details[0].message if details else ""
-        raise NetSuiteError(str(code), str(message or ""))
-
-
-def _records(result: Any) -> list[Record]:
-    records = result.recordList.record if result.recordList is not None else None
-    return [record_dict(r) for r in records or []]
+def _records(page: ReadPage) -> list[Record]:
+    if page.failure is not None:
+        raise NetSuiteError(*page.failure)
+    return page.records

@@ -25,6 +25,7 @@ SOAP 1.1 sends every fault with HTTP 500, so the fault's code decides, not the s
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -51,6 +52,7 @@ from zsync_assets.clients.netsuite.interface import (
     NetSuiteError,
 )
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
+from zsync_assets.clients.netsuite.record_reader import RecordReader, page_from_zeep
 from zsync_assets.clients.netsuite.record_xml import RecordXml, list_envelope
 from zsync_assets.clients.netsuite.wsdl import Schema, load_wsdl
 from zsync_assets.lib.failure import Failure, FailureKind, VendorUnreachable, unreachable_hint
@@ -119,8 +121,7 @@ class SoapTransport:
             raise VendorUnreachable(
                 "NetSuite", wsdl_url, f"loading the WSDL: {type(exc).__name__}", _hint(wsdl_url)
             ) from None
-        self.schema = Schema(self.zeep, version)
-        self.record_xml = RecordXml(self.schema)
+        self.schema, self.record_xml, self.record_reader = _codecs(self.zeep, version)
         self.concurrency = max(1, concurrency)
         self.slots = ConcurrencySlots(creds.account, self.concurrency, lock_dir)
         # Batch sizes are settings but can never exceed the vendor limits.
@@ -161,10 +162,13 @@ class SoapTransport:
         replay_safe: bool = True,
         headers: Mapping[str, Any] | None = None,
         records_xml: Sequence[etree._Element] = (),
+        read_page: bool = False,
         **body: Any,
     ) -> Any:
         """Send `operation` and return its parsed body; raises NetSuiteError after retries.
-        `records_xml`: a list write's records, rendered already (record_xml.py)."""
+        `records_xml`: a list write's records, rendered already (record_xml.py); `read_page`:
+        a search, searchMoreWithId or getAll, whose reply is returned as a `ReadPage`
+        (record_reader.py)."""
         retrying = Retrying(
             retry=retry_if_exception(
                 lambda e: isinstance(e, _AttemptFailed) and e.error.retriable and (e.outcome_known or replay_safe)
@@ -177,7 +181,7 @@ class SoapTransport:
             for attempt in retrying:
                 with attempt:
                     return self._attempt(
-                        operation, headers or {}, body, records_xml, attempt.retry_state.attempt_number
+                        operation, headers or {}, body, records_xml, attempt.retry_state.attempt_number, read_page
                     )
         except _AttemptFailed as failed:
             error = failed.error
@@ -202,6 +206,7 @@ class SoapTransport:
         body: dict[str, Any],
         records_xml: Sequence[etree._Element],
         attempt_number: int,
+        read_page: bool = False,
     ) -> Any:
         passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
         envelope = list_envelope(
@@ -230,9 +235,9 @@ class SoapTransport:
                 raise _AttemptFailed(
                     NetSuiteError("TRANSPORT_ERROR", text, kind="transient"), outcome_known=False
                 ) from None
-        return self._parse(operation, response, redact)
+        return self._parse(operation, response, redact, read_page)
 
-    def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str]) -> Any:
+    def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str], read_page: bool = False) -> Any:
         binding = self.zeep.service._binding
         if response.status_code == 429:
             raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", kind="transient"), outcome_known=True)
@@ -248,6 +253,12 @@ class SoapTransport:
                 NetSuiteError(f"HTTP_{response.status_code}", f"answered without a SOAP body: {text}", kind=kind),
                 outcome_known=False,
             )
+        if read_page and response.status_code == 200:
+            # A page of records, read without zeep's objects; a fault or anything the reader
+            # does not fully know goes on to zeep, which judges it below.
+            page = self.record_reader.read_reply(response.content)
+            if page is not None:
+                return page
         try:
             result = binding.process_reply(self.zeep, binding.get(operation), response)
         except Fault as fault:
@@ -262,7 +273,17 @@ class SoapTransport:
             raise _AttemptFailed(
                 NetSuiteError(f"HTTP_{exc.status_code}", text, kind=kind), outcome_known=False
             ) from None
-        return result.body if hasattr(result, "body") else result
+        body = result.body if hasattr(result, "body") else result
+        return page_from_zeep(body) if read_page else body
+
+
+@functools.cache
+def _codecs(zeep_client: Any, version: str) -> tuple[Schema, RecordXml, RecordReader]:
+    """The WSDL's type lookups and the record writer and reader built on them, once per loaded
+    WSDL (load_wsdl keeps one per process): indexing the WSDL's types costs about 50 ms of CPU,
+    and staging alone opens a client per record family."""
+    schema = Schema(zeep_client, version)
+    return schema, RecordXml(schema), RecordReader(schema)
 
 
 def status_detail(status: Any) -> tuple[str, str]:

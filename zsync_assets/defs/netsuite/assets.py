@@ -1,5 +1,5 @@
 """NetSuite staging: one asset per record family, each an incremental copy into `netsuite.<name>`,
-all staged by one step, `netsuite_staging`, side by side (defs/staging.py).
+all staged side by side (defs/staging.py) in one step with Zuora's (`staging`, defs/stage_all.py).
 
 Adding a record family is one `NetSuiteStaged(...)` line and its declared columns in
 `columns.py`. Extraction semantics live in
@@ -15,7 +15,7 @@ paging can drop out of this run — the overlap window and the next run pick it 
 so Dagster may retry the step too.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from zsync_assets.clients.netsuite import NetSuiteClient, NetSuiteResource
 from zsync_assets.defs.connections import NETSUITE_CONNECTION, staging_overlap
 from zsync_assets.defs.netsuite.columns import COLUMNS
 from zsync_assets.defs.netsuite.rows import line_rows, record_row
-from zsync_assets.defs.staging import staged_side_by_side
+from zsync_assets.defs.staging import TableJob, staged_side_by_side
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
@@ -234,35 +234,53 @@ def stage_family(
     return [m for m in materialized if m.asset_key in selected]
 
 
-def netsuite_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
-    """The step that stages every record family, or only those with a table in `only` (what a
-    test or a script stages); the same asset definitions either way."""
-    chosen = [spec for spec in STAGED if only is None or any(s.key in only for s in family_specs(spec))]
+def netsuite_jobs(
+    netsuite: NetSuiteResource,
+    store: Warehouse,
+    selected: AbstractSet[dg.AssetKey],
+    chosen: Sequence[NetSuiteStaged] = STAGED,
+) -> dict[str, TableJob]:
+    """The job of every record family in `chosen` with a selected table or line table (the lines
+    come from the same search), after refusing another account's warehouse (zsync.instance)
+    when there is any."""
+    jobs: dict[str, TableJob] = {
+        spec.obj.table: partial(stage_family, netsuite, store, spec, selected)
+        for spec in chosen
+        if any(s.key in selected for s in family_specs(spec))
+    }
+    if jobs:
+        refuse_other_instance(store, SYSTEM, str(netsuite.account_id))
+    return jobs
 
-    @dg.multi_asset(name="netsuite_staging", specs=[s for spec in chosen for s in family_specs(spec)], can_subset=True)
+
+def netsuite_specs(only: AbstractSet[dg.AssetKey] | None = None) -> tuple[list[NetSuiteStaged], list[dg.AssetSpec]]:
+    """The record families with a table in `only` (every one when None), and their asset specs."""
+    chosen = [spec for spec in STAGED if only is None or any(s.key in only for s in family_specs(spec))]
+    return chosen, [s for spec in chosen for s in family_specs(spec)]
+
+
+def netsuite_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
+    """NetSuite's staging as a step of its own, over every record family or only those with a
+    table in `only` (what a test or a script stages); `sync_all` stages both systems in one
+    step (defs/stage_all.py) with the same asset definitions."""
+    chosen, specs = netsuite_specs(only)
+
+    @dg.multi_asset(name="netsuite_staging", specs=specs, can_subset=True)
     def _stage(
         context: dg.AssetExecutionContext, netsuite: NetSuiteResource, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult]:
         """The selected record families, side by side (defs/staging.py), up to the account's
         concurrency; the client's request slots hold that limit across threads and processes
-        (clients/netsuite/governance.py). A family is staged when its table or its line table is
-        selected: the lines come from the same search."""
-        store = warehouse.get()
-        # Another account's records must never mix into this warehouse (zsync.instance).
-        refuse_other_instance(store, SYSTEM, str(netsuite.account_id))
-        selected = context.selected_asset_keys
-        jobs = {
-            spec.obj.table: partial(stage_family, netsuite, store, spec, selected)
-            for spec in chosen
-            if any(s.key in selected for s in family_specs(spec))
-        }
+        (clients/netsuite/governance.py)."""
+        jobs = netsuite_jobs(netsuite, warehouse.get(), context.selected_asset_keys, chosen)
         yield from staged_side_by_side(SYSTEM, jobs, netsuite.concurrency)
 
     return _stage
 
 
 netsuite_staging = netsuite_staging_step()
-
 netsuite_staging_assets = [netsuite_staging]
 
-defs = dg.Definitions(assets=netsuite_staging_assets)
+# Empty on purpose: these tables are the assets of the one `staging` step of both systems
+# (defs/stage_all.py); a Definitions object here keeps Dagster from loading `netsuite_staging` too.
+defs = dg.Definitions()

@@ -1,5 +1,5 @@
 """Zuora staging: one asset per object, each an incremental copy into `zuora.<object>`, all
-staged by one step, `zuora_staging`, side by side (defs/staging.py).
+staged side by side (defs/staging.py) in one step with NetSuite's (`staging`, defs/stage_all.py).
 
 Adding an object is one line in `OBJECT_QUERY_OBJECTS` (or one `ZoqlObject` in `ZOQL_OBJECTS`
 for the few objects Zuora serves only through ZOQL) and its declared columns in `columns.py`.
@@ -12,7 +12,7 @@ row, and the mark only moves after the whole extract was written. These are read
 retry the step too.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +28,7 @@ from zsync_assets.clients.zuora import (
 )
 from zsync_assets.config import current_config
 from zsync_assets.defs.connections import ZUORA_CONNECTION, staging_overlap
-from zsync_assets.defs.staging import staged_side_by_side
+from zsync_assets.defs.staging import TableJob, staged_side_by_side
 from zsync_assets.defs.zuora.columns import COLUMNS
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
@@ -197,27 +197,44 @@ STAGED = [
 ]
 
 
-def zuora_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
-    """The step that stages every Zuora object, or only those whose keys are in `only` (what a
-    test or a script stages); the same asset definitions either way."""
-    chosen = [(obj, fetcher, api) for obj, fetcher, api in STAGED if only is None or table_key(obj.table) in only]
+Chosen = Sequence[tuple[StagedObject, Callable[[ZuoraClient, StagedObject], Fetch], str]]
 
-    @dg.multi_asset(name="zuora_staging", specs=[zuora_spec(obj, api) for obj, _, api in chosen], can_subset=True)
+
+def zuora_jobs(
+    zuora: ZuoraResource, store: Warehouse, selected: AbstractSet[dg.AssetKey], chosen: Chosen = STAGED
+) -> dict[str, TableJob]:
+    """The job of every object in `chosen` whose table is selected, after refusing another
+    tenant's (or entity's) warehouse (zsync.instance) when there is any."""
+    jobs: dict[str, TableJob] = {
+        obj.table: partial(stage_object, zuora, store, obj, fetcher)
+        for obj, fetcher, _ in chosen
+        if table_key(obj.table) in selected
+    }
+    if jobs:
+        with zuora.get_client() as client:
+            refuse_other_instance(store, SYSTEM, client.instance_id)
+    return jobs
+
+
+def zuora_specs(only: AbstractSet[dg.AssetKey] | None = None) -> tuple[Chosen, list[dg.AssetSpec]]:
+    """The objects whose table is in `only` (every one when None), and their asset specs."""
+    chosen = [(obj, fetcher, api) for obj, fetcher, api in STAGED if only is None or table_key(obj.table) in only]
+    return chosen, [zuora_spec(obj, api) for obj, _, api in chosen]
+
+
+def zuora_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.AssetsDefinition:
+    """Zuora's staging as a step of its own, over every object or only those whose keys are in
+    `only` (what a test or a script stages); `sync_all` stages both systems in one step
+    (defs/stage_all.py) with the same asset definitions."""
+    chosen, specs = zuora_specs(only)
+
+    @dg.multi_asset(name="zuora_staging", specs=specs, can_subset=True)
     def _stage(
         context: dg.AssetExecutionContext, zuora: ZuoraResource, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult]:
         """The selected Zuora objects, side by side (defs/staging.py), up to `zuora_concurrency`
         requests at once: the tenant's limit (40 by default) is shared with every other integration."""
-        store = warehouse.get()
-        with zuora.get_client() as client:
-            # Another tenant's (or entity's) records must never mix into this warehouse (zsync.instance).
-            refuse_other_instance(store, SYSTEM, client.instance_id)
-        selected = context.selected_asset_keys
-        jobs = {
-            obj.table: partial(stage_object, zuora, store, obj, fetcher)
-            for obj, fetcher, _ in chosen
-            if table_key(obj.table) in selected
-        }
+        jobs = zuora_jobs(zuora, warehouse.get(), context.selected_asset_keys, chosen)
         yield from staged_side_by_side(SYSTEM, jobs, current_config().zuora_concurrency)
 
     return _stage
@@ -226,4 +243,6 @@ def zuora_staging_step(only: AbstractSet[dg.AssetKey] | None = None) -> dg.Asset
 zuora_staging = zuora_staging_step()
 zuora_staging_assets = [zuora_staging]
 
-defs = dg.Definitions(assets=zuora_staging_assets)
+# Empty on purpose: these tables are the assets of the one `staging` step of both systems
+# (defs/stage_all.py); a Definitions object here keeps Dagster from loading `zuora_staging` too.
+defs = dg.Definitions()

@@ -6,6 +6,7 @@ is harmless: it only reads Zuora and (un)marks staged rows to match what Zuora l
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -16,6 +17,7 @@ from zsync_assets.engine.assets import refuse_other_instance, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib.deletions import ZUORA_RECONCILED, detect_zuora_deletions
 from zsync_assets.lib.resources import WarehouseResource
+from zsync_assets.lib.warehouse import Warehouse
 
 
 def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
@@ -34,7 +36,11 @@ def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
     "`_deleted_at`; rows are kept and nothing is deleted in NetSuite. Shown in `audit.unlinked`.",
 )
 def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    store = warehouse.get()
+    return dg.MaterializeResult(metadata=detect_in_zuora(zuora, warehouse.get()))
+
+
+def detect_in_zuora(zuora: ZuoraResource, store: Warehouse) -> dict[str, Any]:
+    """Mark the staged rows of records Zuora no longer lists; the asset's metadata."""
     with zuora.get_client() as client:
         refuse_other_instance(store, "zuora", client.instance_id)
         # Objects side by side, like staging: the client is shared by threads (clients/zuora/client.py).
@@ -44,7 +50,10 @@ def zuora_deletions(zuora: ZuoraResource, warehouse: WarehouseResource) -> dg.Ma
         calls = sum(client.calls.values())
     audit.refresh(store)
     metadata = {k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in result.metadata().items()}
-    return dg.MaterializeResult(metadata={**metadata, "api_calls": calls})
+    return {**metadata, "api_calls": calls}
 
 
-defs = dg.Definitions(assets=[zuora_deletions])
+# Empty on purpose: sync_all detects Zuora deletions in its `staging` step, as soon as Zuora's
+# tables are staged (defs/stage_all.py); a Definitions object here keeps Dagster from loading
+# `zuora_deletions` too. Tests materialize `zuora_deletions` on its own.
+defs = dg.Definitions()
