@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +39,8 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.blockers import read_blocker_states
 from zsync_assets.engine.flow import Flow
-from zsync_assets.lib.warehouse import qualified, scalar, table_exists
+from zsync_assets.lib.ddl import ensure_once
+from zsync_assets.lib.warehouse import qualified, quote_ident, scalar, table_exists
 
 DDL = """
 create schema if not exists zsync;
@@ -50,6 +52,9 @@ create table if not exists zsync.planned_inputs (
 """
 
 _CODE_DIRS = ("flows", "engine", "targets")
+
+# What the plan step reads of a plan it keeps (counts, matches, blocked and skipped records).
+KEPT_COLUMNS = ("source_id", "label", "action", "reason", "match")
 
 
 @lru_cache(maxsize=1)
@@ -67,28 +72,62 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()}
 
 
-def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    if not table_exists(con, table):
-        return "missing"
-    columns = _columns(con, table)
-    body = f"(select * exclude (_staged_at) from {qualified(table)})" if "_staged_at" in columns else qualified(table)
-    count, digest = con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {body} t").fetchall()[0]
-    return f"{count}:{digest}"
+def table_columns(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, list[str]]:
+    """The columns of each of `tables` that exists, in their order, in one catalog query."""
+    rows = con.execute(
+        "select table_schema || '.' || table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database() "
+        "and table_schema || '.' || table_name in (select unnest(?::varchar[])) order by ordinal_position",
+        [list(tables)],
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def digest_sql(table: str, columns: Sequence[str] | None, where: str = "") -> str:
+    """A scalar subquery: `<rows>:<xor of the rows' hashes>` of `columns` (None: all) of `table`,
+    of the rows `where` keeps. Staging rewrites rows it re-reads in its overlap window: a caller
+    leaves out `_staged_at` (`staged_values`), so that a rewrite of the same values is no change."""
+    selected = "*" if columns is None else ", ".join(quote_ident(c) for c in columns)
+    return (
+        "(select count(*)::varchar || ':' || coalesce(bit_xor(hash(t)), 0)::varchar "
+        f"from (select {selected} from {qualified(table)} {where}) t)"
+    )
+
+
+def staged_values(columns: Sequence[str]) -> list[str]:
+    """The columns whose values a digest covers: all but `_staged_at`."""
+    return [c for c in columns if c != "_staged_at"]
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> str:
-    parts: dict[str, Any] = {t: _table_digest(con, t) for t in (*flow.tables, "zsync.links")}
-    attempts = con.execute(
-        'select count(*), max("at")::varchar from zsync.push_log where flow = ? '
-        "and action in ('create', 'update', 'lookup', 'reverse')",
-        [flow.name],
+    tables = (*flow.tables, "zsync.links")
+    columns = table_columns(con, tables)
+    present = [t for t in tables if t in columns]
+    # One statement: a query per table was ~20 round trips of catalog and scan per plan step.
+    row = con.execute(
+        "select "
+        + ", ".join(
+            [
+                *(digest_sql(t, staged_values(columns[t])) for t in present),
+                "(select count(*) from zsync.push_log where flow = $flow "
+                "and action in ('create', 'update', 'lookup', 'reverse'))",
+                '(select max("at")::varchar from zsync.push_log where flow = $flow '
+                "and action in ('create', 'update', 'lookup', 'reverse'))",
+                "(select count(*) from zsync.requeue where flow = $flow)",
+                "(select max(requested_at)::varchar from zsync.requeue where flow = $flow)",
+            ]
+        ),
+        {"flow": flow.name},
     ).fetchall()[0]
-    requeued = con.execute(
-        "select count(*), max(requested_at)::varchar from zsync.requeue where flow = ?", [flow.name]
-    ).fetchall()[0]
+    digests = dict(zip(present, row[: len(present)], strict=True))
+    parts: dict[str, Any] = {t: digests.get(t, "missing") for t in tables}
+    attempts, requeued = list(row[len(present) : len(present) + 2]), list(row[len(present) + 2 :])
     parts.update(
-        attempts=list(attempts),
-        requeued=list(requeued),
+        attempts=attempts,
+        requeued=requeued,
         config=config.model_dump_json(),
         code=code_stamp(),
         day=datetime.now(UTC).date().isoformat(),
@@ -107,7 +146,7 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     """True when the stored plan was made from `inputs` and the blockers it waits for are in the
     state it names."""
     kept = stored(con, flow)
-    if kept is None or not {"blocked_by_flow", "blocked_by_id"} <= _columns(con, flow.plan_table):
+    if kept is None or not {"blocked_by_flow", "blocked_by_id", *KEPT_COLUMNS} <= _columns(con, flow.plan_table):
         return False  # no plan, or one written before plans named what they wait for: plan again
     waits_for = con.sql(
         f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
@@ -116,13 +155,17 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     return kept == with_blockers(inputs, read_blocker_states(con, waits_for, flow.name))
 
 
+def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_once(con, "zsync.planned_inputs", lambda c: c.execute(DDL))
+
+
 def stored(con: duckdb.DuckDBPyConnection, flow: Flow) -> str | None:
-    con.execute(DDL)
+    _ensure_table(con)
     if not table_exists(con, flow.plan_table):
         return None
     return scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
 
 
 def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
-    con.execute(DDL)
+    _ensure_table(con)
     con.execute("insert or replace into zsync.planned_inputs values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])

@@ -60,7 +60,7 @@ class PlanResult:
     plan: pl.DataFrame
     missing_tables: list[str] = field(default_factory=list)
     # True: nothing the plan reads changed since the stored plan was made (`plan_state.py`);
-    # `plan` is then that stored plan's light columns (source_id, action, reason, match).
+    # `plan` is then that stored plan's light columns (`plan_state.KEPT_COLUMNS`).
     unchanged: bool = False
 
     @property
@@ -145,7 +145,10 @@ def plan_flow(
         bookkeeping.migrate(con)
         inputs = plan_state.fingerprint(con, flow, config) if write else None
         if skip_unchanged and inputs is not None and plan_state.unchanged(con, flow, inputs):
-            kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
+            # What the plan step shows of a plan (counts, matches, blocked and skipped records):
+            # not the payloads, the bulk of a plan's bytes.
+            light = ", ".join(quote_ident(c) for c in plan_state.KEPT_COLUMNS)
+            kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not table_exists(con, t)]
         tables = DeclaredTables(
