@@ -290,3 +290,28 @@ def test_a_check_is_carried_over_until_one_of_its_inputs_changes(edit, warehouse
         con.execute(EDITS[edit])
     for name, result in evaluate().items():
         assert result.metadata["carried_over"].value is False, (edit, name)
+
+
+def test_the_audit_views_asset_keeps_its_summary_until_a_plan_link_or_attempt_changes(warehouse_path):
+    from zsync_assets.defs.checks import audit_views_asset
+
+    warehouse = Warehouse(warehouse_path)
+    with warehouse.connect() as con:
+        _customers_bookkeeping(con, datetime.now(UTC) - timedelta(hours=3))
+    views = audit_views_asset(["customers"])
+    resource = WarehouseResource(path=str(warehouse_path))
+
+    def summary() -> tuple[dict[str, int], float]:
+        metadata = views(warehouse=resource).metadata
+        counts = {r["status"]: r["records"] for r in metadata["status_by_flow"].value if r["flow"] == "customers"}
+        return counts, metadata["status_by_flow_at"].value
+
+    first, counted_at = summary()
+    assert first == {"synced": 1, "failed": 1}
+    assert summary() == (first, counted_at)
+    with warehouse.connect() as con:  # the failed record is sent again and succeeds
+        bookkeeping.log_attempts(
+            con, [{"flow": "customers", "source_id": "a-2", "action": "create", "status": "succeeded"}]
+        )
+    after, recounted_at = summary()
+    assert after == {"synced": 1, "blocked": 1} and recounted_at > counted_at

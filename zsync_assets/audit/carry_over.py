@@ -16,7 +16,11 @@ at 0.1-0.3 s a flow. The digest covers each input, in one statement:
 - the code of the checks and views.
 
 With an equal digest the last findings are re-emitted as they were, failures included, saying
-when they were evaluated (`zsync.check_findings`); any change evaluates them afresh.
+when they were evaluated (`zsync.audit_findings`); any change evaluates them afresh.
+
+The `audit/audit_views` asset shows the records of every flow by status (`audit.sync_summary`,
+a scan of every plan, link and attempt): it is kept the same way, on a digest of every plan, all
+links and the whole push log (`summary_inputs`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -37,15 +42,26 @@ from zsync_assets.lib.warehouse import qualified
 
 DDL = """
 create schema if not exists zsync;
-create table if not exists zsync.check_findings (
-    flow varchar not null,
-    check_name varchar not null,
-    inputs varchar not null,            -- the digest of what the check read (`inputs`)
+create table if not exists zsync.audit_findings (
+    subject varchar not null,           -- a flow (its checks), or `audit_views`
+    name varchar not null,              -- the check, or what the asset shows
+    inputs varchar not null,            -- the digest of what it read
     evaluated_at timestamptz not null,
-    finding varchar not null,           -- the `Finding`, as JSON
-    primary key (flow, check_name)
+    finding varchar not null,           -- as JSON
+    primary key (subject, name)
 );
 """
+SUMMARY = ("audit_views", "status_by_flow")
+
+
+def _views_digest() -> str:
+    return (
+        "(select string_agg(distinct comment, ',') from duckdb_views() where database_name = current_database() "
+        f"and schema_name = '{SCHEMA}')"
+    )
+
+
+_PUSH_LOG = "(select count(*)::varchar || ':' || coalesce(max(\"at\")::varchar, '') from zsync.push_log {where})"
 
 
 def inputs(con: duckdb.DuckDBPyConnection, side: FlowSides, code: str) -> str:
@@ -55,11 +71,9 @@ def inputs(con: duckdb.DuckDBPyConnection, side: FlowSides, code: str) -> str:
     staged = [t for t in dict.fromkeys((side.source_table, *side.target_tables)) if t]
     columns = table_columns(con, [plan, *staged])
     parts = [
-        f"(select string_agg(distinct comment, ',') from duckdb_views() where database_name = current_database() "
-        f"and schema_name = '{SCHEMA}')",
+        _views_digest(),
         digest_sql("zsync.links", None, "where flow = $flow"),
-        "(select count(*)::varchar || ':' || coalesce(max(\"at\")::varchar, '') "
-        "from zsync.push_log where flow = $flow)",
+        _PUSH_LOG.format(where="where flow = $flow"),
     ]
     if plan in columns:
         parts.append(digest_sql(plan, [c for c in PLAN_COLUMNS if c in columns[plan]]))
@@ -77,32 +91,66 @@ def inputs(con: duckdb.DuckDBPyConnection, side: FlowSides, code: str) -> str:
     return hashlib.sha256(json.dumps(named, default=str).encode()).hexdigest()
 
 
+def summary_inputs(con: duckdb.DuckDBPyConnection, code: str) -> str:
+    """The digest of what `audit.sync_summary` reads: the views, every plan (the columns
+    `audit.plans` reads), all links, the whole push log."""
+    rows = con.execute(
+        "select table_schema || '.' || table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = 'zsync' "
+        "and table_name like 'plan\\_%' escape '\\' order by all"
+    ).fetchall()
+    plans: dict[str, list[str]] = {}
+    for table, column in rows:
+        if column in PLAN_COLUMNS:
+            plans.setdefault(table, []).append(column)
+    parts = [_views_digest(), digest_sql("zsync.links", None), _PUSH_LOG.format(where="")]
+    parts += [digest_sql(table, columns) for table, columns in sorted(plans.items())]
+    row = con.execute("select " + ", ".join(parts)).fetchall()[0]
+    return hashlib.sha256(json.dumps([code, sorted(plans.items()), list(row)], default=str).encode()).hexdigest()
+
+
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_once(con, "zsync.check_findings", lambda c: c.execute(DDL))
+    ensure_once(con, "zsync.audit_findings", lambda c: c.execute(DDL))
+
+
+def _kept(con: duckdb.DuckDBPyConnection, subject: str, digest: str) -> dict[str, tuple[Any, datetime]]:
+    _ensure_table(con)
+    rows = con.execute(
+        "select name, finding, evaluated_at from zsync.audit_findings where subject = ? and inputs = ?",
+        [subject, digest],
+    ).fetchall()
+    return {name: (json.loads(finding), at) for name, finding, at in rows}
+
+
+def _remember(con: duckdb.DuckDBPyConnection, subject: str, digest: str, values: dict[str, Any], at: datetime) -> None:
+    if not values:
+        return
+    _ensure_table(con)
+    con.executemany(
+        "insert or replace into zsync.audit_findings values (?, ?, ?, ?, ?)",
+        [[subject, name, digest, at, json.dumps(value, default=str)] for name, value in values.items()],
+    )
 
 
 def kept(con: duckdb.DuckDBPyConnection, flow: str, digest: str) -> dict[str, tuple[Finding, datetime]]:
     """check name -> its last finding and when it was evaluated, of the checks of `flow` last
     evaluated on inputs with this digest."""
-    _ensure_table(con)
-    rows = con.execute(
-        "select check_name, finding, evaluated_at from zsync.check_findings where flow = ? and inputs = ?",
-        [flow, digest],
-    ).fetchall()
-    return {name: (Finding(**json.loads(finding)), at) for name, finding, at in rows}
+    return {name: (Finding(**value), at) for name, (value, at) in _kept(con, flow, digest).items()}
 
 
 def remember(
     con: duckdb.DuckDBPyConnection, flow: str, digest: str, findings: dict[str, Finding], at: datetime | None = None
 ) -> None:
-    if not findings:
-        return
-    _ensure_table(con)
-    at = at or datetime.now(UTC)
-    con.executemany(
-        "insert or replace into zsync.check_findings values (?, ?, ?, ?, ?)",
-        [
-            [flow, name, digest, at, json.dumps(dataclasses.asdict(finding), default=str)]
-            for name, finding in findings.items()
-        ],
-    )
+    values = {name: dataclasses.asdict(finding) for name, finding in findings.items()}
+    _remember(con, flow, digest, values, at or datetime.now(UTC))
+
+
+def kept_summary(con: duckdb.DuckDBPyConnection, digest: str) -> tuple[list[dict], datetime] | None:
+    """The records by flow and status last read on inputs with this digest, and when."""
+    subject, name = SUMMARY
+    return _kept(con, subject, digest).get(name)
+
+
+def remember_summary(con: duckdb.DuckDBPyConnection, digest: str, summary: list[dict], at: datetime) -> None:
+    subject, name = SUMMARY
+    _remember(con, subject, digest, {name: summary}, at)

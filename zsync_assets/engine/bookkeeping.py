@@ -186,10 +186,18 @@ UNREPORTED_REJECTIONS = f"""
 """
 
 
-def read_last_attempts(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
-    """The latest write attempt row per source record (its `started` row if no result came)."""
+def read_last_attempts(
+    con: duckdb.DuckDBPyConnection, flow: str, source_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The latest write attempt row per source record (its `started` row if no result came), of
+    every record of `flow` or of `source_ids`."""
     ensure_tables(con)
-    return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
+    if source_ids is None:
+        return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
+    return con.sql(
+        f"select * from ({_LAST_ATTEMPTS}) where source_id in (select unnest($ids::varchar[]))",
+        params={"flow": flow, "ids": list(source_ids)},
+    ).pl()
 
 
 def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:

@@ -2,7 +2,7 @@
 
 A plan is a pure function of the flow's staged tables, `zsync.links`, the flow's write attempts
 in `zsync.push_log`, its re-queues, the configuration, the code and the day (effective dates,
-cutover). The fingerprint covers each of them cheaply, in one DuckDB pass per table:
+cutover). The fingerprint covers each of them cheaply, in one DuckDB statement (a pass per table):
 
 - a staged table: its row count and a hash of every row without `_staged_at` (staging rewrites
   rows it re-reads in its overlap window; a rewrite of the same values is no change);
@@ -40,7 +40,7 @@ from zsync_assets.config import Config
 from zsync_assets.engine.blockers import read_blocker_states
 from zsync_assets.engine.flow import Flow
 from zsync_assets.lib.ddl import ensure_once
-from zsync_assets.lib.warehouse import qualified, quote_ident, scalar, table_exists
+from zsync_assets.lib.warehouse import qualified, quote_ident, scalar
 
 DDL = """
 create schema if not exists zsync;
@@ -66,10 +66,6 @@ def code_stamp() -> str:
         stat = path.stat()
         digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     return digest.hexdigest()
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()}
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, list[str]]:
@@ -145,9 +141,13 @@ def with_blockers(inputs: str, states: pl.DataFrame) -> str:
 def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     """True when the stored plan was made from `inputs` and the blockers it waits for are in the
     state it names."""
-    kept = stored(con, flow)
-    if kept is None or not {"blocked_by_flow", "blocked_by_id", *KEPT_COLUMNS} <= _columns(con, flow.plan_table):
+    _ensure_table(con)
+    columns = set(table_columns(con, [flow.plan_table]).get(flow.plan_table, ()))
+    if not {"blocked_by_flow", "blocked_by_id", *KEPT_COLUMNS} <= columns:
         return False  # no plan, or one written before plans named what they wait for: plan again
+    kept = scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
+    if kept is None:
+        return False
     waits_for = con.sql(
         f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
         "where blocked_by_flow is not null"
@@ -157,13 +157,6 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
 
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     ensure_once(con, "zsync.planned_inputs", lambda c: c.execute(DDL))
-
-
-def stored(con: duckdb.DuckDBPyConnection, flow: Flow) -> str | None:
-    _ensure_table(con)
-    if not table_exists(con, flow.plan_table):
-        return None
-    return scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
 
 
 def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
