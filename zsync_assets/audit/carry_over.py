@@ -19,8 +19,8 @@ With an equal digest the last findings are re-emitted as they were, failures inc
 when they were evaluated (`zsync.audit_findings`); any change evaluates them afresh.
 
 The `audit/audit_views` asset shows the records of every flow by status (`audit.sync_summary`,
-a scan of every plan, link and attempt): it is kept the same way, on a digest of every plan, all
-links and the whole push log (`summary_inputs`).
+a scan of every plan, link and attempt): it is kept the same way, on a digest of the plans'
+fingerprints, all links and the whole push log (`summary_inputs`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import duckdb
 from zsync_assets.audit.checks import Finding
 from zsync_assets.audit.sql import PLAN_COLUMNS
 from zsync_assets.audit.views import SCHEMA, FlowSides
-from zsync_assets.engine.plan_state import digest_sql, staged_values, table_columns
+from zsync_assets.engine.plan_state import digest_sql, ensure_table, staged_values, table_columns
 from zsync_assets.lib.ddl import ensure_once
 from zsync_assets.lib.warehouse import qualified
 
@@ -92,21 +92,20 @@ def inputs(con: duckdb.DuckDBPyConnection, side: FlowSides, code: str) -> str:
 
 
 def summary_inputs(con: duckdb.DuckDBPyConnection, code: str) -> str:
-    """The digest of what `audit.sync_summary` reads: the views, every plan (the columns
-    `audit.plans` reads), all links, the whole push log."""
-    rows = con.execute(
-        "select table_schema || '.' || table_name, column_name from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = 'zsync' "
-        "and table_name like 'plan\\_%' escape '\\' order by all"
-    ).fetchall()
-    plans: dict[str, list[str]] = {}
-    for table, column in rows:
-        if column in PLAN_COLUMNS:
-            plans.setdefault(table, []).append(column)
-    parts = [_views_digest(), digest_sql("zsync.links", None), _PUSH_LOG.format(where="")]
-    parts += [digest_sql(table, columns) for table, columns in sorted(plans.items())]
+    """The digest of what `audit.sync_summary` reads: the views, every plan, all links, the whole
+    push log. A plan by its stored fingerprint and time (`zsync.planned_inputs`): every plan is
+    written by engine/planning.py `plan_flow`, which records both, and nine plan digests cost more
+    than the summary itself on a small tenant."""
+    ensure_table(con)
+    parts = [
+        _views_digest(),
+        digest_sql("zsync.links", None),
+        _PUSH_LOG.format(where=""),
+        "(select string_agg(flow || ':' || fingerprint || ':' || planned_at::varchar, ',' order by flow) "
+        "from zsync.planned_inputs)",
+    ]
     row = con.execute("select " + ", ".join(parts)).fetchall()[0]
-    return hashlib.sha256(json.dumps([code, sorted(plans.items()), list(row)], default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([code, list(row)], default=str).encode()).hexdigest()
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:

@@ -141,7 +141,7 @@ def with_blockers(inputs: str, states: pl.DataFrame) -> str:
 def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     """True when the stored plan was made from `inputs` and the blockers it waits for are in the
     state it names."""
-    _ensure_table(con)
+    ensure_table(con)
     columns = set(table_columns(con, [flow.plan_table]).get(flow.plan_table, ()))
     if not {"blocked_by_flow", "blocked_by_id", *KEPT_COLUMNS} <= columns:
         return False  # no plan, or one written before plans named what they wait for: plan again
@@ -155,10 +155,10 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     return kept == with_blockers(inputs, read_blocker_states(con, waits_for, flow.name))
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     ensure_once(con, "zsync.planned_inputs", lambda c: c.execute(DDL))
 
 
 def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
-    _ensure_table(con)
+    ensure_table(con)
     con.execute("insert or replace into zsync.planned_inputs values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])
