@@ -34,9 +34,9 @@ from typing import Any
 import duckdb
 
 from zsync_assets.audit.checks import Finding
-from zsync_assets.audit.sql import PLAN_COLUMNS
+from zsync_assets.audit.sql import PLAN_COLUMNS, lit
 from zsync_assets.audit.views import SCHEMA, FlowSides
-from zsync_assets.engine.plan_state import digest_sql, ensure_table, staged_values, table_columns
+from zsync_assets.engine.plan_state import digest_select, ensure_table, staged_values, table_columns
 from zsync_assets.lib.ddl import ensure_once
 from zsync_assets.lib.warehouse import qualified
 
@@ -54,14 +54,25 @@ create table if not exists zsync.audit_findings (
 SUMMARY = ("audit_views", "status_by_flow")
 
 
-def _views_digest() -> str:
+def _views_digest(part: int) -> str:
     return (
-        "(select string_agg(distinct comment, ',') from duckdb_views() where database_name = current_database() "
-        f"and schema_name = '{SCHEMA}')"
+        f"select {part} as part, string_agg(distinct comment, ',') as digest from duckdb_views() "
+        f"where database_name = current_database() and schema_name = '{SCHEMA}'"
     )
 
 
-_PUSH_LOG = "(select count(*)::varchar || ':' || coalesce(max(\"at\")::varchar, '') from zsync.push_log {where})"
+def _push_log(part: int, where: str = "") -> str:
+    return (
+        f"select {part} as part, count(*)::varchar || ':' || coalesce(max(\"at\")::varchar, '') as digest "
+        f"from zsync.push_log {where}"
+    )
+
+
+def _digests(con: duckdb.DuckDBPyConnection, selects: list[str]) -> list[str | None]:
+    """The digests of `selects` (each `digest_select`-shaped, numbered in order), in one statement:
+    a union costs half the CPU of scalar subqueries or a query each."""
+    found = dict(con.execute(" union all ".join(selects)).fetchall())
+    return [found.get(i) for i in range(len(selects))]
 
 
 def inputs(con: duckdb.DuckDBPyConnection, side: FlowSides, code: str) -> str:
@@ -70,24 +81,20 @@ def inputs(con: duckdb.DuckDBPyConnection, side: FlowSides, code: str) -> str:
     plan = f"zsync.plan_{side.flow}"
     staged = [t for t in dict.fromkeys((side.source_table, *side.target_tables)) if t]
     columns = table_columns(con, [plan, *staged])
-    parts = [
-        _views_digest(),
-        digest_sql("zsync.links", None, "where flow = $flow"),
-        _PUSH_LOG.format(where="where flow = $flow"),
-    ]
+    flow = f"where flow = {lit(side.flow)}"
+    selects = [_views_digest(0), digest_select(1, "zsync.links", None, flow), _push_log(2, flow)]
     if plan in columns:
-        parts.append(digest_sql(plan, [c for c in PLAN_COLUMNS if c in columns[plan]]))
+        selects.append(digest_select(len(selects), plan, [c for c in PLAN_COLUMNS if c in columns[plan]]))
     for table in staged:
         if table in columns:
-            parts.append(digest_sql(table, staged_values(columns[table])))
+            selects.append(digest_select(len(selects), table, staged_values(columns[table])))
     for table in side.target_tables:
         if "_staged_at" in columns.get(table, ()):
-            parts.append(
-                f"(select count(*) from zsync.links where flow = $flow "
-                f"and synced_at < (select max(_staged_at) from {qualified(table)}))"
+            selects.append(
+                f"select {len(selects)} as part, count(*)::varchar as digest from zsync.links {flow} "
+                f"and synced_at < (select max(_staged_at) from {qualified(table)})"
             )
-    row = con.execute("select " + ", ".join(parts), {"flow": side.flow}).fetchall()[0]
-    named = [side.flow, code, sorted(columns.items()), list(row)]
+    named = [side.flow, code, sorted(columns.items()), _digests(con, selects)]
     return hashlib.sha256(json.dumps(named, default=str).encode()).hexdigest()
 
 
@@ -97,15 +104,14 @@ def summary_inputs(con: duckdb.DuckDBPyConnection, code: str) -> str:
     written by engine/planning.py `plan_flow`, which records both, and nine plan digests cost more
     than the summary itself on a small tenant."""
     ensure_table(con)
-    parts = [
-        _views_digest(),
-        digest_sql("zsync.links", None),
-        _PUSH_LOG.format(where=""),
-        "(select string_agg(flow || ':' || fingerprint || ':' || planned_at::varchar, ',' order by flow) "
-        "from zsync.planned_inputs)",
+    selects = [
+        _views_digest(0),
+        digest_select(1, "zsync.links", None),
+        _push_log(2),
+        "select 3 as part, string_agg(flow || ':' || fingerprint || ':' || planned_at::varchar, ',' order by flow) "
+        "as digest from zsync.planned_inputs",
     ]
-    row = con.execute("select " + ", ".join(parts)).fetchall()[0]
-    return hashlib.sha256(json.dumps([code, list(row)], default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([code, _digests(con, selects)], default=str).encode()).hexdigest()
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
