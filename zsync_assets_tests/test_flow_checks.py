@@ -15,7 +15,13 @@ import polars as pl
 import pytest
 
 from zsync_assets.audit import views as audit
-from zsync_assets.defs.checks import flow_checks, flow_checks_step, reconciliation_check
+from zsync_assets.defs.checks import (
+    FLOW_CHECKS,
+    evaluate_flow_checks,
+    flow_checks,
+    flow_checks_step,
+    reconciliation_check,
+)
 from zsync_assets.engine import bookkeeping
 from zsync_assets.engine.assets import push_key, table_key
 from zsync_assets.flows import all_flows
@@ -204,3 +210,108 @@ def test_every_write_back_to_netsuite_names_the_custom_field_that_holds_the_link
     for flow in all_flows():
         if flow.write_back and flow.source_system == "netsuite":
             assert flow.write_back.field, f"{flow.name}: WriteBack({flow.write_back.record_type!r}) names no field"
+
+
+def _customers_bookkeeping(con, staged_at: datetime) -> None:
+    """One customer of each kind, by hand: linked, blocked and failed (a plan, links, a push log, both sides staged)."""
+    accounts = pl.DataFrame({"id": ["a-1", "a-2"], "name": ["Kept", "Blocked"], "_staged_at": staged_at})
+    deleted_at = pl.lit(None, pl.Datetime("us", "UTC")).alias("_deleted_at")
+    upsert(con, "zuora.accounts", accounts.with_columns(deleted_at))
+    customers = pl.DataFrame({"internal_id": ["n-1"], "entity_id": ["Kept"], "_staged_at": staged_at})
+    upsert(con, "netsuite.customers", customers.with_columns(deleted_at), key="internal_id")
+    link = {"flow": "customers", "source_system": "zuora", "source_id": "a-1", "target_system": "netsuite"}
+    bookkeeping.upsert_links(
+        con,
+        [
+            {
+                **link,
+                "target_id": "n-1",
+                "origin": "zuora",
+                "payload_hash": "h",
+                "synced_at": staged_at + timedelta(hours=1),
+            }
+        ],
+    )
+    failed = {"run_id": "r", "flow": "customers", "source_id": "a-2", "action": "create", "status": "failed"}
+    bookkeeping.log_attempts(con, [{**failed, "error_code": "USER_ERROR", "error_class": "data", "message": "no"}])
+    con.execute(
+        "create table zsync.plan_customers as select * from (values "
+        "('a-1', 'skip', 'unchanged', 'n-1', 'h', null), ('a-2', 'blocked', 'no subsidiary', null, null, null)) "
+        "t(source_id, action, reason, target_id, payload_hash, last_error_code)"
+    )
+
+
+# One edit to each input the checks read (audit/carry_over.py), as the warehouse would see it.
+EDITS = {
+    "plan": "update zsync.plan_customers set reason = 'no NetSuite currency' where source_id = 'a-2'",
+    "links": "update zsync.links set payload_hash = 'h2'",
+    "push log": 'insert into zsync.push_log (flow, source_id, action, status, "at") '
+    "values ('customers', 'a-2', 'create', 'started', now())",
+    "source table": "update zuora.accounts set _deleted_at = now() where id = 'a-1'",
+    "target table": "delete from netsuite.customers",
+    # A later staging makes the link older than it: now there is something to compare.
+    "a link becomes comparable": "update netsuite.customers set _staged_at = now() + interval 2 hour",
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_a_check_is_carried_over_until_one_of_its_inputs_changes(edit, warehouse_path):
+    """A run that changes nothing re-emits the last findings (a failure keeps failing), saying
+    from when; an edit to any input evaluates them afresh. Staging the same values again
+    (only `_staged_at` moves) is no change."""
+    staged_at = datetime.now(UTC) - timedelta(hours=3)
+    warehouse = Warehouse(warehouse_path)
+    with warehouse.connect() as con:
+        _customers_bookkeeping(con, staged_at)
+    resource = WarehouseResource(path=str(warehouse_path))
+
+    def evaluate() -> dict[str, dg.AssetCheckResult]:
+        return {str(r.check_name): r for r in evaluate_flow_checks(resource, "customers", list(FLOW_CHECKS))}
+
+    first = evaluate()
+    with warehouse.connect() as con:  # staged again, same values, before the link was made
+        con.execute("update netsuite.customers set _staged_at = ?", [staged_at - timedelta(minutes=90)])
+        con.execute("update netsuite.customers set _staged_at = ?", [staged_at])
+    again = evaluate()
+
+    assert not first["no_failed_records"].passed and first["no_failed_records"].metadata["count"].value == 1
+    for name, result in again.items():
+        assert result.metadata["carried_over"].value is True, name
+        assert first[name].metadata["carried_over"].value is False, name
+        assert (result.passed, result.severity) == (first[name].passed, first[name].severity), name
+        assert result.metadata["first_records"].value == first[name].metadata["first_records"].value, name
+        evaluated_at = first[name].metadata["evaluated_at"].value
+        assert result.metadata["evaluated_at"].value == evaluated_at, name
+        when = datetime.fromtimestamp(evaluated_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        carried = f"; carried over from its evaluation at {when} UTC, nothing it reads has changed since"
+        assert result.description == first[name].description + carried, (name, result.description)
+
+    with warehouse.connect() as con:
+        con.execute(EDITS[edit])
+    for name, result in evaluate().items():
+        assert result.metadata["carried_over"].value is False, (edit, name)
+
+
+def test_the_audit_views_asset_keeps_its_summary_until_a_plan_link_or_attempt_changes(warehouse_path):
+    from zsync_assets.defs.checks import audit_views_asset
+
+    warehouse = Warehouse(warehouse_path)
+    with warehouse.connect() as con:
+        _customers_bookkeeping(con, datetime.now(UTC) - timedelta(hours=3))
+    views = audit_views_asset(["customers"])
+    resource = WarehouseResource(path=str(warehouse_path))
+
+    def summary() -> tuple[dict[str, int], float]:
+        metadata = views(warehouse=resource).metadata
+        counts = {r["status"]: r["records"] for r in metadata["status_by_flow"].value if r["flow"] == "customers"}
+        return counts, metadata["status_by_flow_at"].value
+
+    first, counted_at = summary()
+    assert first == {"synced": 1, "failed": 1}
+    assert summary() == (first, counted_at)
+    with warehouse.connect() as con:  # the failed record is sent again and succeeds
+        bookkeeping.log_attempts(
+            con, [{"flow": "customers", "source_id": "a-2", "action": "create", "status": "succeeded"}]
+        )
+    after, recounted_at = summary()
+    assert after == {"synced": 1, "blocked": 1} and recounted_at > counted_at

@@ -9,6 +9,7 @@ first few of them, how many records it could compare at all, and, when that is n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -27,6 +28,7 @@ class Finding:
     query: str = ""  # the SQL that lists every concerned record, for people
     checked: int = 0  # records the check could compare
     nothing_to_compare: str | None = None  # why nothing could be compared (the check is skipped)
+    details: dict[str, Any] = field(default_factory=dict)  # more to show, as JSON (e.g. top reasons)
 
     @property
     def passed(self) -> bool:

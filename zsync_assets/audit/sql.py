@@ -43,10 +43,13 @@ def flows_sql(sides: Sequence[FlowSides], staged: Mapping[tuple[str, str], Stage
     return _union(rows, empty)
 
 
+# What `audit.plans` reads of each plan (audit/carry_over.py digests the same).
+PLAN_COLUMNS = ("source_id", "action", "reason", "target_id", "payload_hash", "last_error_code")
+
+
 def plans_sql(plan_tables: Mapping[str, str]) -> str:
     parts = [
-        f"select {lit(flow)} as flow, source_id, action, reason, target_id, payload_hash, last_error_code "
-        f"from {qualified(table)}"
+        f"select {lit(flow)} as flow, {', '.join(PLAN_COLUMNS)} from {qualified(table)}"
         for flow, table in plan_tables.items()
     ]
     empty = (

@@ -15,6 +15,11 @@ vendor- and audit-neutral. A flow's three checks are one step (`<flow>_checks`, 
 - `invoice_amounts_match` (ERROR, blocking, only with an `invoices` flow): Zuora vs NetSuite
   amounts; a difference stops what is downstream of `push/push_invoices` in that run.
 
+A check none of whose inputs changed since its last evaluation (a digest of the views, the flow's
+plan, links, attempts and both sides' staged tables: audit/carry_over.py) re-emits its last finding,
+failures included, with `carried_over: true`, `evaluated_at` and the time in its description; the
+`audit/audit_views` asset keeps its summary the same way.
+
 No check passes on nothing: one with nothing to compare (no records, no link old enough to be
 staged on the other side, no linked invoice) passes with the description "skipped: nothing to
 compare because ...", and `skipped: true`, `checked: 0` and the reason (`nothing_to_compare`) in
@@ -31,10 +36,14 @@ the reason is what the operator needs.
 """
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 
 import dagster as dg
 import duckdb
 
+from zsync_assets.audit import carry_over
 from zsync_assets.audit import views as audit
 from zsync_assets.audit.checks import (
     Finding,
@@ -54,30 +63,38 @@ DELETION_KEYS = [system_key("netsuite", "deletions"), system_key("zuora", "delet
 
 
 def _result(
-    finding: Finding, severity: dg.AssetCheckSeverity, what: str, extra: dict[str, dg.MetadataValue] | None = None
+    finding: Finding,
+    severity: dg.AssetCheckSeverity,
+    what: str,
+    evaluated_at: datetime | None = None,
+    carried_from: datetime | None = None,
 ) -> dg.AssetCheckResult:
-    metadata = {
+    """`carried_from`: the finding is the one evaluated then, re-emitted because nothing the
+    check reads changed since (audit/carry_over.py)."""
+    metadata: dict[str, dg.MetadataValue] = {
         "count": dg.MetadataValue.int(finding.count),
         "checked": dg.MetadataValue.int(finding.checked),
         "first_records": dg.MetadataValue.json(finding.sample),
         "query": dg.MetadataValue.text(finding.query),
         "skipped": dg.MetadataValue.bool(finding.skipped),
-        **(extra or {}),
+        **{name: dg.MetadataValue.json(value) for name, value in finding.details.items()},
     }
+    if evaluated_at is not None:
+        metadata["evaluated_at"] = dg.MetadataValue.timestamp(evaluated_at)
+        metadata["carried_over"] = dg.MetadataValue.bool(carried_from is not None)
     if finding.skipped:
-        return dg.AssetCheckResult(
-            passed=True,
-            severity=severity,
-            description=f"skipped: nothing to compare because {finding.nothing_to_compare}",
-            metadata={**metadata, "nothing_to_compare": dg.MetadataValue.text(finding.nothing_to_compare or "")},
+        description = f"skipped: nothing to compare because {finding.nothing_to_compare}"
+        metadata["nothing_to_compare"] = dg.MetadataValue.text(finding.nothing_to_compare or "")
+        passed = True
+    else:
+        counted = f"{finding.count} {what}" if finding.count else f"no {what}"
+        description, passed = f"{counted} ({finding.checked} checked)", finding.passed
+    if carried_from is not None:
+        description += (
+            f"; carried over from its evaluation at {carried_from.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, "
+            "nothing it reads has changed since"
         )
-    counted = f"{finding.count} {what}" if finding.count else f"no {what}"
-    return dg.AssetCheckResult(
-        passed=finding.passed,
-        severity=severity,
-        description=f"{counted} ({finding.checked} checked)",
-        metadata=metadata,
-    )
+    return dg.AssetCheckResult(passed=passed, severity=severity, description=description, metadata=metadata)
 
 
 def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection], Finding]) -> Finding:
@@ -86,54 +103,82 @@ def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection
         return look(con)
 
 
-def _no_failed_records(con: duckdb.DuckDBPyConnection, flow_name: str) -> dg.AssetCheckResult:
-    return _result(failed_records(con, flow_name), dg.AssetCheckSeverity.ERROR, "record(s) whose latest attempt failed")
+def _blocked_records(con: duckdb.DuckDBPyConnection, flow_name: str) -> Finding:
+    finding = blocked_records(con, flow_name)
+    finding.details = {"top_reasons": top_reasons(con, flow_name)}
+    return finding
 
 
-def _no_blocked_records(con: duckdb.DuckDBPyConnection, flow_name: str) -> dg.AssetCheckResult:
-    reasons = top_reasons(con, flow_name)
-    return _result(
-        blocked_records(con, flow_name),
+@dataclass(frozen=True)
+class FlowCheck:
+    description: str  # with `{flow}`
+    severity: dg.AssetCheckSeverity
+    what: str  # what it counts, in the plural
+    look: Callable[[duckdb.DuckDBPyConnection, str], Finding]  # its evaluation on an open connection
+
+
+# Every flow's checks.
+FLOW_CHECKS: dict[str, FlowCheck] = {
+    "no_failed_records": FlowCheck(
+        "No `{flow}` record's latest attempt failed (ERROR).",
+        dg.AssetCheckSeverity.ERROR,
+        "record(s) whose latest attempt failed",
+        failed_records,
+    ),
+    "no_blocked_records": FlowCheck(
+        "No `{flow}` record is blocked by a missing master record or mapping (WARN).",
         dg.AssetCheckSeverity.WARN,
         "blocked record(s)",
-        {"top_reasons": dg.MetadataValue.json(reasons)},
-    )
-
-
-def _links_resolve(con: duckdb.DuckDBPyConnection, flow_name: str) -> dg.AssetCheckResult:
-    return _result(
-        broken_links(con, flow_name), dg.AssetCheckSeverity.ERROR, "link(s) to a missing or deleted target record"
-    )
-
-
-# Every flow's checks: name -> (description, with `{flow}`; its evaluation on an open connection).
-FLOW_CHECKS: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, str], dg.AssetCheckResult]]] = {
-    "no_failed_records": ("No `{flow}` record's latest attempt failed (ERROR).", _no_failed_records),
-    "no_blocked_records": (
-        "No `{flow}` record is blocked by a missing master record or mapping (WARN).",
-        _no_blocked_records,
+        _blocked_records,
     ),
-    "links_resolve": ("Every `{flow}` link points at a record staged from the target system.", _links_resolve),
+    "links_resolve": FlowCheck(
+        "Every `{flow}` link points at a record staged from the target system.",
+        dg.AssetCheckSeverity.ERROR,
+        "link(s) to a missing or deleted target record",
+        broken_links,
+    ),
 }
 
 
-def _evaluated(warehouse: WarehouseResource, flow_name: str, names: list[str]) -> list[dg.AssetCheckResult]:
-    """The named checks of a flow, in one unit of work on the file after one refresh of the views."""
+@lru_cache(maxsize=1)
+def _checks_version() -> str:
+    """Changes with the code that evaluates the checks: their findings are not carried over it."""
+    return source_version(__name__, "zsync_assets.audit", "zsync_assets.engine.blockers")
+
+
+def evaluate_flow_checks(warehouse: WarehouseResource, flow_name: str, names: list[str]) -> list[dg.AssetCheckResult]:
+    """The named checks of a flow, in one unit of work on the file after one refresh of the views.
+    A check none of whose inputs changed since its last evaluation re-emits that finding."""
     with warehouse.get().connect() as con:
-        audit.refresh_views(con, audit.configured_sides())
-        return [
-            FLOW_CHECKS[name][1](con, flow_name)._replace(asset_key=push_key(flow_name), check_name=name)
-            for name in names
-        ]
+        sides = audit.known_sides(con, audit.configured_sides())
+        audit.refresh_views(con, sides)
+        side = next((s for s in sides if s.flow == flow_name), None) or audit.FlowSides(flow_name, "", "")
+        digest = carry_over.inputs(con, side, _checks_version())
+        kept = carry_over.kept(con, flow_name, digest)
+        now = datetime.now(UTC)
+        fresh = {name: FLOW_CHECKS[name].look(con, flow_name) for name in names if name not in kept}
+        carry_over.remember(con, flow_name, digest, fresh, now)
+    results = []
+    for name in names:
+        check = FLOW_CHECKS[name]
+        if name in fresh:
+            result = _result(fresh[name], check.severity, check.what, now)
+        else:
+            finding, evaluated_at = kept[name]
+            result = _result(finding, check.severity, check.what, evaluated_at, carried_from=evaluated_at)
+        results.append(result._replace(asset_key=push_key(flow_name), check_name=name))
+    return results
 
 
 def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
     """Each of a flow's checks on its own: what a test or a script evaluates alone."""
 
     def single(name: str) -> dg.AssetChecksDefinition:
-        @dg.asset_check(asset=push_key(flow_name), name=name, description=FLOW_CHECKS[name][0].format(flow=flow_name))
+        @dg.asset_check(
+            asset=push_key(flow_name), name=name, description=FLOW_CHECKS[name].description.format(flow=flow_name)
+        )
         def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-            [result] = _evaluated(warehouse, flow_name, [name])
+            [result] = evaluate_flow_checks(warehouse, flow_name, [name])
             return result
 
         return _check
@@ -150,14 +195,16 @@ def flow_checks_step(flow_name: str) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         name=f"{flow_name}_checks",
         specs=[
-            dg.AssetCheckSpec(name, asset=key, description=description.format(flow=flow_name))
-            for name, (description, _) in FLOW_CHECKS.items()
+            dg.AssetCheckSpec(name, asset=key, description=check.description.format(flow=flow_name))
+            for name, check in FLOW_CHECKS.items()
         ],
         can_subset=True,
     )
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
-        yield from _evaluated(warehouse, flow_name, [n for n in FLOW_CHECKS if dg.AssetCheckKey(key, n) in selected])
+        yield from evaluate_flow_checks(
+            warehouse, flow_name, [n for n in FLOW_CHECKS if dg.AssetCheckKey(key, n) in selected]
+        )
 
     return _checks
 
@@ -196,11 +243,20 @@ def audit_views_asset(flow_names: list[str]) -> dg.AssetsDefinition:
     def _views(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get().connect() as con:
             views = audit.refresh_views(con, audit.configured_sides())
-            summary = con.sql("select flow, status, records from audit.sync_summary").pl().to_dicts()
+            # The summary scans every plan, link and attempt: kept while none of them changed.
+            digest = carry_over.summary_inputs(con, _checks_version())
+            kept = carry_over.kept_summary(con, digest)
+            if kept is None:
+                counted_at = datetime.now(UTC)
+                summary = con.sql("select flow, status, records from audit.sync_summary order by all").pl().to_dicts()
+                carry_over.remember_summary(con, digest, summary, counted_at)
+            else:
+                summary, counted_at = kept
         return dg.MaterializeResult(
             metadata={
                 "views": dg.MetadataValue.text(", ".join(views)),
                 "status_by_flow": dg.MetadataValue.json(summary),
+                "status_by_flow_at": dg.MetadataValue.timestamp(counted_at),
             }
         )
 

@@ -103,9 +103,15 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
         if result.missing_tables:
             # An empty plan here would let the push "succeed" with nothing sent: fail loudly.
             raise dg.Failure(description=f"{flow.name}: {result.not_staged}", allow_retries=False)
-        context.log.info(f"plan {flow.name}: " + ", ".join(f"{n} {a}" for a, n in result.counts.items()))
-        for row in top_reasons(result.plan):
-            context.log.info(f"plan {flow.name}: {row['records']} {row['action']}: {row['reason']}")
+        counts = ", ".join(f"{n} {a}" for a, n in result.counts.items())
+        if result.unchanged:
+            # One line, not the reasons again: each is an event in Dagster's storage (~4 ms), and
+            # they are unchanged in the metadata (`top_reasons`) and in the run that made the plan.
+            context.log.info(f"plan {flow.name}: kept, nothing it reads changed: {counts}")
+        else:
+            context.log.info(f"plan {flow.name}: {counts}")
+            for row in top_reasons(result.plan):
+                context.log.info(f"plan {flow.name}: {row['records']} {row['action']}: {row['reason']}")
         return dg.MaterializeResult(
             metadata={
                 **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
@@ -142,7 +148,7 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         warehouse = context.resources.warehouse.get()
         if not has_work(warehouse, flow):
             # No vendor client, token or call: a plan with nothing to send and nothing to write back.
-            context.log.info(f"push {flow.name}: nothing to send or write back")
+            # No log line either (an event in Dagster's storage): the metadata says it.
             return dg.MaterializeResult(
                 metadata={"sent": dg.MetadataValue.int(0), "nothing_to_do": dg.MetadataValue.bool(True)}
             )

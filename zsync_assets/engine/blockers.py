@@ -68,7 +68,7 @@ def read_blocker_states(con: duckdb.DuckDBPyConnection, plan: pl.DataFrame, flow
                 params={"ids": ids},
             ).pl()
             planned = {r["source_id"]: r for r in found.to_dicts()}
-        attempts = {r["source_id"]: r for r in bookkeeping.read_last_attempts(con, flow).to_dicts()}
+        attempts = {r["source_id"]: r for r in bookkeeping.read_last_attempts(con, flow, ids).to_dicts()}
         rows += [
             {
                 "blocked_by_flow": flow,

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from zsync_assets.lib.warehouse import first_since_attach, quote_ident, upsert
+from zsync_assets.lib.ddl import ensure_once
+from zsync_assets.lib.warehouse import quote_ident, upsert
 
 DDL = """
 create schema if not exists zsync;
@@ -95,12 +96,16 @@ ADDED_COLUMNS = (
 )
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    if not first_since_attach(con, "zsync bookkeeping tables"):
-        return  # made (or found) since the file was attached: a push asks 4-5 times
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
     for table, column, kind in ADDED_COLUMNS:
         con.execute(f"alter table {table} add column if not exists {column} {kind}")
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The bookkeeping tables with every added column, made sure of once per attachment of the
+    file (lib/ddl.py): a push asks 4-5 times."""
+    ensure_once(con, "zsync bookkeeping tables", _create_tables)
 
 
 # One-off data fixes for warehouses written by older zsync versions, each applied once.
@@ -117,7 +122,14 @@ MIGRATIONS = {
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations this warehouse has not had yet; returns their names."""
+    """Apply the migrations this warehouse has not had yet; returns their names. Every plan step
+    asks; once per attachment of the file (lib/ddl.py), as the tables they fix are ensured."""
+    applied: list[str] = []
+    ensure_once(con, "zsync migrations", lambda c: applied.extend(_apply_migrations(c)))
+    return applied
+
+
+def _apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     ensure_tables(con)
     done = {r[0] for r in con.execute("select name from zsync.migrations").fetchall()}
     applied = []
@@ -163,10 +175,30 @@ _LAST_ATTEMPTS = """
 """
 
 
-def read_last_attempts(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:
-    """The latest write attempt row per source record (its `started` row if no result came)."""
+# The rejections of `$flow` not reported to the source yet (`read_unreported_rejections`).
+UNREPORTED_REJECTIONS = f"""
+    select last.source_id, last.attempt_key, last.error_code, last.message
+    from ({_LAST_ATTEMPTS}) as last
+    where last.status = 'failed' and last.error_class = 'data'
+      and not exists (
+          select 1 from zsync.push_log told
+          where told.flow = $flow and told.action = 'writeback' and told.status = 'succeeded'
+            and told.source_id = last.source_id and told.attempt_key = last.attempt_key)
+"""
+
+
+def read_last_attempts(
+    con: duckdb.DuckDBPyConnection, flow: str, source_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The latest write attempt row per source record (its `started` row if no result came), of
+    every record of `flow` or of `source_ids`."""
     ensure_tables(con)
-    return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
+    if source_ids is None:
+        return con.sql(_LAST_ATTEMPTS, params={"flow": flow}).pl()
+    return con.sql(
+        f"select * from ({_LAST_ATTEMPTS}) where source_id in (select unnest($ids::varchar[]))",
+        params={"flow": flow, "ids": list(source_ids)},
+    ).pl()
 
 
 def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str, *, ensure: bool = True) -> pl.DataFrame:
@@ -176,19 +208,7 @@ def read_unreported_rejections(con: duckdb.DuckDBPyConnection, flow: str, *, ens
     in `log_attempts`."""
     if ensure:
         ensure_tables(con)
-    return con.sql(
-        f"""
-        select last.source_id, last.attempt_key, last.error_code, last.message
-        from ({_LAST_ATTEMPTS}) as last
-        where last.status = 'failed' and last.error_class = 'data'
-          and not exists (
-              select 1 from zsync.push_log told
-              where told.flow = $flow and told.action = 'writeback' and told.status = 'succeeded'
-                and told.source_id = last.source_id and told.attempt_key = last.attempt_key)
-        order by last.source_id
-        """,
-        params={"flow": flow},
-    ).pl()
+    return con.sql(UNREPORTED_REJECTIONS + " order by last.source_id", params={"flow": flow}).pl()
 
 
 def read_requeued(con: duckdb.DuckDBPyConnection, flow: str) -> pl.DataFrame:

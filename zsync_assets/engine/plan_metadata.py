@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from zsync_assets.config import config_sources, current_config
+from zsync_assets.config import current_config, current_config_sources
 from zsync_assets.engine.blockers import by_root_cause
 from zsync_assets.engine.flow import Flow
 
@@ -50,5 +50,5 @@ def blocked_and_skipped_metadata(flow: Flow, plan: pl.DataFrame) -> dict[str, dg
 def config_metadata() -> dict[str, dg.MetadataValue]:
     """The effective configuration and where each value comes from (no credentials: none are in it)."""
     values = current_config().model_dump(mode="json")
-    sources = config_sources()
+    sources = current_config_sources()
     return {"zsync/config": dg.MetadataValue.json({k: {"value": v, "source": sources[k]} for k, v in values.items()})}

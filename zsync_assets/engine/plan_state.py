@@ -2,7 +2,7 @@
 
 A plan is a pure function of the flow's staged tables, `zsync.links`, the flow's write attempts
 in `zsync.push_log`, its re-queues, the configuration, the code and the day (effective dates,
-cutover). The fingerprint covers each of them cheaply, in one DuckDB pass per table:
+cutover). The fingerprint covers each of them cheaply, in one DuckDB statement (a pass per table):
 
 - a staged table: its row count and a hash of every row without `_staged_at` (staging rewrites
   rows it re-reads in its overlap window; a rewrite of the same values is no change);
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +39,8 @@ import polars as pl
 from zsync_assets.config import Config
 from zsync_assets.engine.blockers import read_blocker_states
 from zsync_assets.engine.flow import Flow
-from zsync_assets.lib.warehouse import qualified, scalar, table_exists
+from zsync_assets.lib.ddl import ensure_once
+from zsync_assets.lib.warehouse import qualified, quote_ident, scalar
 
 DDL = """
 create schema if not exists zsync;
@@ -50,6 +52,9 @@ create table if not exists zsync.planned_inputs (
 """
 
 _CODE_DIRS = ("flows", "engine", "targets")
+
+# What the plan step reads of a plan it keeps (counts, matches, blocked and skipped records).
+KEPT_COLUMNS = ("source_id", "label", "action", "reason", "match")
 
 
 @lru_cache(maxsize=1)
@@ -63,21 +68,47 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()}
+def table_columns(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, list[str]]:
+    """The columns of each of `tables` that exists, in their order, in one catalog query."""
+    rows = con.execute(
+        "select table_schema || '.' || table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database() "
+        "and table_schema || '.' || table_name in (select unnest(?::varchar[])) order by ordinal_position",
+        [list(tables)],
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
 
 
-def _table_digest(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    if not table_exists(con, table):
-        return "missing"
-    columns = _columns(con, table)
-    body = f"(select * exclude (_staged_at) from {qualified(table)})" if "_staged_at" in columns else qualified(table)
-    count, digest = con.execute(f"select count(*), coalesce(bit_xor(hash(t)), 0) from {body} t").fetchall()[0]
-    return f"{count}:{digest}"
+def digest_select(part: int, table: str, columns: Sequence[str] | None, where: str = "") -> str:
+    """A select of one row, (`part`, `<rows>:<xor of the rows' hashes>`), of `columns` (None: all)
+    of `table`, of the rows `where` keeps; digests of several tables go as one `union all`. Staging
+    rewrites rows it re-reads in its overlap window: a caller leaves out `_staged_at`
+    (`staged_values`), so that a rewrite of the same values is no change."""
+    selected = "*" if columns is None else ", ".join(quote_ident(c) for c in columns)
+    return (
+        f"select {part} as part, count(*)::varchar || ':' || coalesce(bit_xor(hash(t)), 0)::varchar as digest "
+        f"from (select {selected} from {qualified(table)} {where}) t"
+    )
+
+
+def staged_values(columns: Sequence[str]) -> list[str]:
+    """The columns whose values a digest covers: all but `_staged_at`."""
+    return [c for c in columns if c != "_staged_at"]
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> str:
-    parts: dict[str, Any] = {t: _table_digest(con, t) for t in (*flow.tables, "zsync.links")}
+    tables = (*flow.tables, "zsync.links")
+    columns = table_columns(con, tables)
+    present = [t for t in tables if t in columns]
+    # The tables in one statement, a union of their digests: scalar subqueries, or a query per
+    # table after its existence and columns, each took twice the CPU.
+    digests = {t: "missing" for t in tables}
+    if present:
+        union = " union all ".join(digest_select(i, t, staged_values(columns[t])) for i, t in enumerate(present))
+        digests.update({present[i]: digest for i, digest in con.execute(union).fetchall()})
     attempts = con.execute(
         'select count(*), max("at")::varchar from zsync.push_log where flow = ? '
         "and action in ('create', 'update', 'lookup', 'reverse')",
@@ -86,6 +117,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> s
     requeued = con.execute(
         "select count(*), max(requested_at)::varchar from zsync.requeue where flow = ?", [flow.name]
     ).fetchall()[0]
+    parts: dict[str, Any] = dict(digests)
     parts.update(
         attempts=list(attempts),
         requeued=list(requeued),
@@ -106,9 +138,13 @@ def with_blockers(inputs: str, states: pl.DataFrame) -> str:
 def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     """True when the stored plan was made from `inputs` and the blockers it waits for are in the
     state it names."""
-    kept = stored(con, flow)
-    if kept is None or not {"blocked_by_flow", "blocked_by_id"} <= _columns(con, flow.plan_table):
+    ensure_table(con)
+    columns = set(table_columns(con, [flow.plan_table]).get(flow.plan_table, ()))
+    if not {"blocked_by_flow", "blocked_by_id", *KEPT_COLUMNS} <= columns:
         return False  # no plan, or one written before plans named what they wait for: plan again
+    kept = scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
+    if kept is None:
+        return False
     waits_for = con.sql(
         f"select distinct blocked_by_flow, blocked_by_id from {qualified(flow.plan_table)} "
         "where blocked_by_flow is not null"
@@ -116,13 +152,10 @@ def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
     return kept == with_blockers(inputs, read_blocker_states(con, waits_for, flow.name))
 
 
-def stored(con: duckdb.DuckDBPyConnection, flow: Flow) -> str | None:
-    con.execute(DDL)
-    if not table_exists(con, flow.plan_table):
-        return None
-    return scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_once(con, "zsync.planned_inputs", lambda c: c.execute(DDL))
 
 
 def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
-    con.execute(DDL)
+    ensure_table(con)
     con.execute("insert or replace into zsync.planned_inputs values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])

@@ -60,7 +60,7 @@ class PlanResult:
     plan: pl.DataFrame
     missing_tables: list[str] = field(default_factory=list)
     # True: nothing the plan reads changed since the stored plan was made (`plan_state.py`);
-    # `plan` is then that stored plan's light columns (source_id, action, reason, match).
+    # `plan` is then that stored plan's light columns (`plan_state.KEPT_COLUMNS`).
     unchanged: bool = False
 
     @property
@@ -147,7 +147,10 @@ def plan_flow(
         bookkeeping.migrate(con)
         inputs = plan_state.fingerprint(con, flow, config) if write else None
         if skip_unchanged and inputs is not None and plan_state.unchanged(con, flow, inputs):
-            kept = con.sql(f"select * from {qualified(flow.plan_table)}").pl()
+            # What the plan step shows of a plan (counts, matches, blocked and skipped records):
+            # not the payloads, the bulk of a plan's bytes.
+            light = ", ".join(quote_ident(c) for c in plan_state.KEPT_COLUMNS)
+            kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if not table_exists(con, t)]
         tables = DeclaredTables(
@@ -192,4 +195,8 @@ def plan_flow(
             _write_plan(con, flow.plan_table, plan)
             if not missing and inputs is not None:  # inputs is set whenever the plan is written
                 plan_state.remember(con, flow, plan_state.with_blockers(inputs, states))
+            else:
+                # No plan to keep; recorded all the same: every written plan moves `planned_at`,
+                # which the audit summary's digest reads instead of the plans (audit/carry_over.py).
+                plan_state.remember(con, flow, f"not staged: {', '.join(missing)}")
     return PlanResult(plan, missing)
