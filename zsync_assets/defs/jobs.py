@@ -12,11 +12,12 @@ sync_all = dg.define_asset_job(
     "sync_all",
     selection=dg.AssetSelection.all(),
     # In one process unless a run asks for `multiprocess` (launchpad or run config): with Dagster's
-    # multiprocess executor every step (77 then; 32 since each system's staging and each flow's
-    # checks are one step) is a process that imports Dagster and zsync and opens its own clients
-    # (a token request each), which made a no-change run cost 404 s of CPU against 19 s in one
-    # process on this 2-core machine (deploy/README.md). The vendor calls a step makes are already
-    # concurrent inside the step (staged objects side by side, push waves, list batches).
+    # multiprocess executor every step (77 then; 29 since both systems' staging and deletion
+    # detection are one step, and each flow's checks one) is a process that imports Dagster and
+    # zsync and opens its own clients (a token request each), which made a no-change run cost
+    # 404 s of CPU against 19 s in one process on this 2-core machine (deploy/README.md). The
+    # vendor calls a step makes are already concurrent inside the step (staged objects side by
+    # side, push waves, list batches).
     config={"execution": {"config": {"in_process": {}}}},
     description="The full sync: stage what changed in Zuora and NetSuite, then plan and push every "
     "configured flow in dependency order (customers and items before transactions), "
