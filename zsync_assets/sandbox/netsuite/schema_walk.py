@@ -33,7 +33,15 @@ from lxml import etree
 from zeep.xsd.elements import Element
 from zeep.xsd.types import ComplexType
 
-from zsync_assets.sandbox.netsuite.schema import TYPE_KEY, XSI, from_plain, to_plain, zeep_schema
+from zsync_assets.sandbox.netsuite.schema import (
+    TYPE_KEY,
+    XSI,
+    from_plain,
+    parse_element,
+    render_element,
+    to_plain,
+    zeep_schema,
+)
 
 # Set (to anything) to read every request and write every response both ways, failing the
 # request where they differ: the tests that send every kind of request turn it on.
@@ -134,8 +142,6 @@ def parse_request(node: etree._Element) -> Any:
 
 def check_against_zeep(node: etree._Element) -> None:
     """Raise naming the first field where this walk and zeep's parse disagree."""
-    from zsync_assets.sandbox.netsuite.schema import parse_element
-
     fast, slow = parse_request(node), parse_element(node)
     if fast != slow:
         difference = _first_difference(fast, slow, "")
@@ -204,8 +210,6 @@ def _render_item(parent: etree._Element, element: Element, value: Any) -> None:
 
 def check_render_against_zeep(qname: str, value: dict[str, Any]) -> None:
     """Raise naming the first field where zeep reads this walk's rendering and its own apart."""
-    from zsync_assets.sandbox.netsuite.schema import parse_element, render_element
-
     fast, slow = parse_element(render_response(qname, value)), parse_element(render_element(qname, value))
     if fast != slow:
         raise AssertionError(f"fast rendering of {qname} differs from zeep's: {_first_difference(fast, slow, '')}")
