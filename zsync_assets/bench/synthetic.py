@@ -9,8 +9,6 @@ Zuora ids, numeric NetSuite internal ids) and never collide with sandbox-seeded 
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 
 from zsync_assets.flows.customers_to_zuora import SEND_TO_ZUORA_FIELD
@@ -101,10 +99,3 @@ def write_tables(warehouse: Warehouse, tables: dict[str, pl.DataFrame]) -> None:
     with warehouse.connect() as con:
         for name, frame in tables.items():
             replace_table(con, name, frame)
-
-
-def changed(payload_json: str) -> str:
-    """The same payload with one field different: what a link holds after a source edit."""
-    payload = json.loads(payload_json)
-    payload["phone"] = "+1 555 0000 (before the edit)"
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -289,6 +291,40 @@ def _payload_json(mapped: pl.DataFrame, overrides: FieldOverrides | None) -> pl.
         if len(rows):
             body = body.scatter(rows, reference_json(mapped[rows], overrides))
     return body
+
+
+@lru_cache(maxsize=1)
+def _encoder_stamp() -> str:
+    """This module's source: an edit of it may change the text made of the same values, so a
+    digest taken before the edit matches nothing after it and every payload is encoded again."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def payload_digest(mapped: pl.DataFrame, overrides: FieldOverrides | None = None) -> pl.Series:
+    """A 64-bit digest of each row's payload columns (the values, before any text is made), named
+    `input_digest`. Equal digests of one record under one salt mean equal payload text, so a plan
+    need not encode a record whose digest and synced hash it already knows: hashing the values
+    costs a fifteenth of encoding them (a million customers: 0.25 s against 3.6 s, `zsync bench`).
+
+    The salt, folded into the seed: polars' version (`hash_rows` is stable within one version
+    only, its docs say), the payload columns' names and dtypes (the hash reads values, not names),
+    the field overrides and this encoder's source. A record's digest is only ever compared with
+    the same record's previous one, so a false match needs a 64-bit collision between two states
+    of one record."""
+    columns = payload_columns(mapped)
+    salt = json.dumps(
+        [
+            pl.__version__,
+            _encoder_stamp(),
+            [(c, str(mapped.schema[c])) for c in columns],
+            overrides.model_dump(mode="json") if overrides else None,
+        ],
+        default=str,
+    )
+    seed = int.from_bytes(hashlib.sha256(salt.encode()).digest()[:8], "big")
+    if not columns:
+        return pl.Series("input_digest", [seed] * mapped.height, dtype=pl.UInt64)
+    return mapped.select(columns).hash_rows(seed=seed).alias("input_digest")
 
 
 def hash_series(body: pl.Series, known: pl.Series | None = None) -> pl.Series:

@@ -26,13 +26,29 @@ import polars as pl
 
 from zsync_assets.config import FieldOverrides
 from zsync_assets.engine.flow import CONTROL_COLUMNS, Flow, PayloadCheck
-from zsync_assets.engine.payload_json import canonical_json, hash_series, payload_hash, payload_json, payloads
+from zsync_assets.engine.payload_json import (
+    canonical_json,
+    hash_series,
+    payload_digest,
+    payload_hash,
+    payload_json,
+    payloads,
+)
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
     from polars.expr.whenthen import ChainedThen, Then
 
-__all__ = ["PLAN_SCHEMA", "SENDABLE", "build_plan", "canonical_json", "payload_hash", "payloads", "plan_counts"]
+__all__ = [
+    "PLAN_SCHEMA",
+    "SENDABLE",
+    "build_plan",
+    "canonical_json",
+    "payload_hash",
+    "payloads",
+    "plan_counts",
+    "reusable_hashes",
+]
 
 PLAN_SCHEMA: dict[str, PolarsDataType] = {
     "source_id": pl.Utf8,
@@ -52,6 +68,7 @@ PLAN_SCHEMA: dict[str, PolarsDataType] = {
     "last_error_code": pl.Utf8,
     "payload": pl.Utf8,
     "payload_hash": pl.Utf8,
+    "input_digest": pl.UInt64,
 }
 
 SENDABLE = ("create", "update")
@@ -79,6 +96,9 @@ class Rule(NamedTuple):
     when: pl.Expr
     action: pl.Expr
     reason: pl.Expr
+    # False: the plan row keeps no payload text (a record unchanged since its last sync: the
+    # same text is its link's, `zsync.links.payload`, and it is 90% of a settled plan's bytes).
+    keeps_payload: bool = True
 
 
 def _unanswered() -> pl.Expr:
@@ -122,6 +142,7 @@ def _rules(flow: Flow) -> list[Rule]:
             linked & (pl.col("link_hash") == pl.col("payload_hash")) & ~pl.col("requeued"),
             skip,
             pl.lit("unchanged since the last sync"),
+            keeps_payload=False,
         ),
         Rule(_unanswered(), send, pl.lit("an earlier attempt got no answer: looked up on the target before sending")),
         Rule(pl.col("requeued"), send, pl.lit("re-queued by an operator")),
@@ -157,9 +178,23 @@ def _by_rule(rules: list[Rule], part: Callable[[Rule], pl.Expr]) -> pl.Expr:
 
 
 def _known_hashes(frame: pl.DataFrame) -> pl.Series:
-    """The link's stored hash where the payload is the very text it was computed from: hashing
-    is most of a no-change plan's work, and the same text has the same hash."""
-    return frame.select(pl.when(pl.col("payload") == pl.col("link_payload")).then(pl.col("link_hash"))).to_series()
+    """The hash `encoded` took over for a record it did not encode, else the link's stored hash
+    where the payload is the very text it was computed from: hashing is most of a no-change
+    plan's work, and the same text has the same hash."""
+    same_text = pl.when(pl.col("payload") == pl.col("link_payload")).then(pl.col("link_hash"))
+    return frame.select(pl.coalesce(pl.col("_known_hash"), same_text)).to_series()
+
+
+def reusable_hashes(last_planned: pl.DataFrame, links: pl.DataFrame, requeued: Iterable[str] = ()) -> pl.DataFrame:
+    """The rows of the last plan (`source_id, input_digest, payload_hash`) whose payload is the
+    one last synced (their link holds that hash) and that no operator re-queued: while such a
+    record's digest stays the same, its plan is a skip that needs no payload text (`encoded`)."""
+    requeued_ids = pl.Series("source_id", list(requeued), dtype=pl.Utf8).implode()
+    return (
+        last_planned.join(links.select("source_id", link_hash="payload_hash"), on="source_id")
+        .filter((pl.col("payload_hash") == pl.col("link_hash")) & ~pl.col("source_id").is_in(requeued_ids))
+        .select("source_id", "input_digest", "payload_hash")
+    )
 
 
 def build_plan(
@@ -175,11 +210,18 @@ def build_plan(
 
 
 def encoded(
-    mapped: pl.DataFrame, overrides: FieldOverrides | None = None, check: PayloadCheck | None = None
+    mapped: pl.DataFrame,
+    overrides: FieldOverrides | None = None,
+    check: PayloadCheck | None = None,
+    reusable: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The mapped rows as `classify` reads them: source id, control columns, payload text. Apart
-    from `build_plan` so that a caller can let go of the mapped frame's payload columns (a
-    million customers: ~0.5 GB) before the plan is classified."""
+    """The mapped rows as `classify` reads them: source id, control columns, the payload's digest
+    and text. Apart from `build_plan` so that a caller can let go of the mapped frame's payload
+    columns (a million customers: ~0.5 GB) before the plan is classified.
+
+    `reusable` (`reusable_hashes`): records last planned unchanged since their sync. One whose
+    digest is the same again is not encoded: its payload stays null and its hash is taken over
+    (`_known_hash`), the rule it then meets keeping no payload either."""
     mapped = _with_controls(mapped)
     if mapped["source_id"].is_duplicated().any():  # a copy of the whole mapped frame, so only when needed
         mapped = mapped.unique("source_id", keep="last", maintain_order=True)
@@ -188,7 +230,20 @@ def encoded(
         # A value the target cannot hold blocks its record here, named, instead of failing at the
         # vendor (on NetSuite, with the whole list call it travels in).
         mapped = mapped.with_columns(_blocked=pl.coalesce(pl.col("_blocked"), problem))
-    return mapped.select(["source_id", *CONTROL_COLUMNS]).with_columns(payload=payload_json(mapped, overrides))
+    rows = mapped.select(["source_id", *CONTROL_COLUMNS]).with_columns(payload_digest(mapped, overrides))
+    if reusable is None or reusable.is_empty():
+        return rows.with_columns(payload=payload_json(mapped, overrides), _known_hash=pl.lit(None, pl.Utf8))
+    rows = rows.join(
+        reusable.rename({"payload_hash": "_known_hash"}),
+        on=["source_id", "input_digest"],
+        how="left",
+        maintain_order="left",
+    )
+    todo = rows["_known_hash"].is_null()
+    payload = pl.Series("payload", [None] * rows.height, dtype=pl.Utf8)
+    if todo.any():
+        payload = payload.scatter(todo.arg_true(), payload_json(mapped.filter(todo), overrides))
+    return rows.with_columns(payload)
 
 
 def classify(
@@ -250,6 +305,9 @@ def classify(
         blocked_by_flow=pl.when(mapping_blocks).then(pl.col("_blocked_by_flow")),
         blocked_by_id=pl.when(mapping_blocks).then(pl.col("_blocked_by_id")),
     )
+    # A record unchanged since its sync keeps no payload text: its link has the same one.
+    without_text = [i for i, rule in enumerate(rules) if not rule.keeps_payload]
+    frame = frame.with_columns(payload=pl.when(~pl.col("_rule").is_in(without_text)).then(pl.col("payload")))
     frame = _block_orphans(frame.drop("_rule"), links, flow.name)
     return _with_waves(_with_changed_fields(frame)).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
 

@@ -159,3 +159,15 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
     ensure_table(con)
     con.execute("insert or replace into zsync.planned_inputs values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])
+
+
+def last_planned(con: duckdb.DuckDBPyConnection, flow: Flow) -> pl.DataFrame | None:
+    """`source_id, input_digest, payload_hash` of the stored plan's rows (None when it has no
+    digests: no plan yet, or one written before plans kept them), for `plan.reusable_hashes`."""
+    columns = set(table_columns(con, [flow.plan_table]).get(flow.plan_table, ()))
+    if not {"source_id", "input_digest", "payload_hash"} <= columns:
+        return None
+    return con.sql(
+        f"select source_id, input_digest, payload_hash from {qualified(flow.plan_table)} "
+        "where input_digest is not null and payload_hash is not null"
+    ).pl()

@@ -13,7 +13,7 @@ from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
-from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts
+from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts, reusable_hashes
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table, table_exists
 
 LINKS = "zsync.links"
@@ -161,6 +161,7 @@ def plan_flow(
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
+        last_planned = plan_state.last_planned(con, flow)
     states = pl.DataFrame(schema=STATE_SCHEMA)
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
@@ -177,11 +178,15 @@ def plan_flow(
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
         # What plan_reversals reads of the mapped rows; the payload columns go once encoded.
         to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
-        rows = encoded(mapped, config.field_overrides.get(flow.name), check)
-        del mapped
         # A reversed counterpart is no counterpart: the plan sees live links only, and the
         # records the mapping wants reversed are classified by engine/reversals.py.
-        plan = classify(flow, rows, reversals.live_links(links), attempts, requeued)
+        live = reversals.live_links(links)
+        # The same links decide which records need no encoding (`reusable`) and classify them:
+        # a push between two reads could otherwise leave a record unencoded yet sendable.
+        reusable = reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
+        rows = encoded(mapped, config.field_overrides.get(flow.name), check, reusable)
+        del mapped
+        plan = classify(flow, rows, live, attempts, requeued)
         del rows
         plan = reversals.plan_reversals(flow, to_reverse, plan, links, attempts, last_reversals, requeued)
         # The links with their payloads: ~0.5 GB at a million customers, not needed past here,
