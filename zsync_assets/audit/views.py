@@ -98,8 +98,8 @@ class Catalog:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         rows = con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where table_catalog = current_database() and table_schema in ('zsync', 'zuora', 'netsuite')"
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where database_name = current_database() and schema_name in ('zsync', 'zuora', 'netsuite')"
         ).fetchall()
         self.columns: dict[str, set[str]] = {}
         for schema, table, column in rows:

@@ -71,9 +71,10 @@ def code_stamp() -> str:
 def table_columns(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, list[str]]:
     """The columns of each of `tables` that exists, in their order, in one catalog query."""
     rows = con.execute(
-        "select table_schema || '.' || table_name, column_name from information_schema.columns "
-        "where table_catalog = current_database() "
-        "and table_schema || '.' || table_name in (select unnest(?::varchar[])) order by ordinal_position",
+        # duckdb_columns(), not information_schema.columns (a view over it): 30% less per call
+        "select schema_name || '.' || table_name, column_name from duckdb_columns() "
+        "where database_name = current_database() "
+        "and schema_name || '.' || table_name in (select unnest(?::varchar[])) order by column_index",
         [list(tables)],
     ).fetchall()
     columns: dict[str, list[str]] = {}
@@ -99,9 +100,18 @@ def staged_values(columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c != "_staged_at"]
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection, flow: Flow, config: Config) -> str:
+def catalog_of(con: duckdb.DuckDBPyConnection, flow: Flow) -> dict[str, list[str]]:
+    """The columns of every table a plan of `flow` reads or keeps (its staged tables, the links,
+    its plan), in one catalog query: a query per table and question cost a small plan more than
+    its mapping did."""
+    return table_columns(con, [*flow.tables, "zsync.links", flow.plan_table])
+
+
+def fingerprint(
+    con: duckdb.DuckDBPyConnection, flow: Flow, config: Config, catalog: dict[str, list[str]] | None = None
+) -> str:
     tables = (*flow.tables, "zsync.links")
-    columns = table_columns(con, tables)
+    columns = catalog if catalog is not None else table_columns(con, tables)
     present = [t for t in tables if t in columns]
     # The tables in one statement, a union of their digests: scalar subqueries, or a query per
     # table after its existence and columns, each took twice the CPU.
@@ -135,11 +145,13 @@ def with_blockers(inputs: str, states: pl.DataFrame) -> str:
     return hashlib.sha256(json.dumps([inputs, rows], default=str).encode()).hexdigest()
 
 
-def unchanged(con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str) -> bool:
+def unchanged(
+    con: duckdb.DuckDBPyConnection, flow: Flow, inputs: str, catalog: dict[str, list[str]] | None = None
+) -> bool:
     """True when the stored plan was made from `inputs` and the blockers it waits for are in the
     state it names."""
     ensure_table(con)
-    columns = set(table_columns(con, [flow.plan_table]).get(flow.plan_table, ()))
+    columns = set((catalog if catalog is not None else catalog_of(con, flow)).get(flow.plan_table, ()))
     if not {"blocked_by_flow", "blocked_by_id", *KEPT_COLUMNS} <= columns:
         return False  # no plan, or one written before plans named what they wait for: plan again
     kept = scalar(con, "select fingerprint from zsync.planned_inputs where flow = ?", [flow.name])
@@ -161,10 +173,12 @@ def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str) -> None:
     con.execute("insert or replace into zsync.planned_inputs values (?, ?, ?)", [flow.name, value, datetime.now(UTC)])
 
 
-def last_planned(con: duckdb.DuckDBPyConnection, flow: Flow) -> pl.DataFrame | None:
+def last_planned(
+    con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]] | None = None
+) -> pl.DataFrame | None:
     """`source_id, input_digest, payload_hash` of the stored plan's rows (None when it has no
     digests: no plan yet, or one written before plans kept them), for `plan.reusable_hashes`."""
-    columns = set(table_columns(con, [flow.plan_table]).get(flow.plan_table, ()))
+    columns = set((catalog if catalog is not None else catalog_of(con, flow)).get(flow.plan_table, ()))
     if not {"source_id", "input_digest", "payload_hash"} <= columns:
         return None
     return con.sql(

@@ -14,7 +14,7 @@ from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
 from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts, reusable_hashes
-from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table, table_exists
+from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table
 
 LINKS = "zsync.links"
 _LINK_COLUMNS = ("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
@@ -89,6 +89,7 @@ def not_staged_message(tables: list[str]) -> str:
 # a copy in Arrow, and a slice bounds that copy. In bytes, not rows: an invoice's payload, with
 # its lines, is ten times a customer's.
 _WRITE_BYTES = 128 * 2**20
+_CHECKPOINT_ROWS = 100_000
 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) -> None:
@@ -107,9 +108,11 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
     try:
         rows = max(1_000, plan.height * _WRITE_BYTES // max(1, int(plan.estimated_size())))
         replace_table(con, table, plan, slice_rows=rows)
-        # Here, under the cap: left to the connection's close, the checkpoint ran with the default
-        # limit and took 0.6 GB more than the whole write had (`zsync bench`, customers).
-        con.execute("checkpoint")
+        if plan.height >= _CHECKPOINT_ROWS:
+            # Here, under the cap: left to the connection's close, the checkpoint ran with the
+            # default limit and took 0.6 GB more than the whole write had (`zsync bench`,
+            # customers). A small plan's costs more than its write (27 ms of 45 for the demo's).
+            con.execute("checkpoint")
     finally:
         con.execute("reset disabled_compression_methods")
         con.execute("reset memory_limit")
@@ -120,10 +123,9 @@ def _read(warehouse: Warehouse, read: Callable[[duckdb.DuckDBPyConnection], pl.D
         return read(con)
 
 
-def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str) -> pl.DataFrame:
+def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str, staged: list[str]) -> pl.DataFrame:
     """A staged table as the mapping reads it: only the columns the flow names for it
-    (`Flow.columns`), of those that are staged; whole when it names none."""
-    staged = [r[0] for r in con.execute(f"select column_name from (describe {qualified(table)})").fetchall()]
+    (`Flow.columns`), of those that are `staged`; whole when it names none."""
     wanted = flow.columns.get(table)
     # All of them when the flow names none, or when none it names is staged (polars has no frame
     # of rows without columns).
@@ -145,23 +147,24 @@ def plan_flow(
     `skip_unchanged`: keep the stored plan when none of its inputs changed since it was made."""
     with warehouse.connect() as con:
         bookkeeping.migrate(con)
-        inputs = plan_state.fingerprint(con, flow, config) if write else None
-        if skip_unchanged and inputs is not None and plan_state.unchanged(con, flow, inputs):
+        catalog = plan_state.catalog_of(con, flow)
+        inputs = plan_state.fingerprint(con, flow, config, catalog) if write else None
+        if skip_unchanged and inputs is not None and plan_state.unchanged(con, flow, inputs, catalog):
             # What the plan step shows of a plan (counts, matches, blocked and skipped records):
             # not the payloads, the bulk of a plan's bytes.
             light = ", ".join(quote_ident(c) for c in plan_state.KEPT_COLUMNS)
             kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
-        missing = [t for t in flow.tables if not table_exists(con, t)]
+        missing = [t for t in flow.tables if t not in catalog]
         tables = DeclaredTables(
             flow.name,
-            {t: _read_staged(con, flow, t) for t in flow.tables if t not in missing},
+            {t: _read_staged(con, flow, t, catalog[t]) for t in flow.tables if t not in missing},
             links=lambda: _read(warehouse, bookkeeping.read_links),
         )
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
-        last_planned = plan_state.last_planned(con, flow)
+        last_planned = plan_state.last_planned(con, flow, catalog)
     states = pl.DataFrame(schema=STATE_SCHEMA)
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
