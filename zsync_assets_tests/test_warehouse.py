@@ -159,3 +159,25 @@ def test_bookkeeping_tables_are_made_again_when_another_process_dropped_them_bet
         ensure_tables(con)
         assert table_exists(con, "zsync.requeue")
     close_idle(warehouse_path)
+
+
+def test_staging_after_a_rebind_in_the_same_attachment_makes_the_staged_table_again(warehouse_path):
+    """A staged table's declared shape is made sure of once per attachment; `zsync rebind` drops
+    the staged schemas while the file may stay attached (a kept-open warehouse), and says so."""
+    from zsync_assets.engine.instance import rebind
+
+    warehouse = Warehouse(warehouse_path, lock_timeout_s=5, keep_open_s=30)
+    obj = StagedObject("zuora", "accounts", updated_field="updatedDate", columns={"name": "TEXT", "balance": "DOUBLE"})
+    page = [{"id": "a", "updatedDate": "2026-01-01T00:00:00Z", "name": "Acme"}]
+    try:
+        assert stage(warehouse, obj, lambda since: iter([page])).table_rows == 1
+        with warehouse.connect() as con:
+            rebind(con)
+            assert not table_exists(con, "zuora.accounts")
+        staged = stage(warehouse, obj, lambda since: iter([[]]))  # nothing new at the source
+        assert staged.table_rows == 0
+        with warehouse.connect() as con:
+            columns = {r[0] for r in con.execute("describe zuora.accounts").fetchall()}
+        assert columns == {"name", "balance", "_staged_at"}  # the declared shape, made again
+    finally:
+        close_idle(warehouse_path)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import duckdb
 
 from zsync_assets.engine.bookkeeping import now
-from zsync_assets.lib.warehouse import Warehouse, table_exists
+from zsync_assets.lib.warehouse import Warehouse, forget_since_attach, table_exists
 
 
 class InstanceMismatch(RuntimeError):
@@ -74,3 +74,4 @@ def rebind(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("delete from zsync.cursors")
     for schema in STAGED_SCHEMAS:
         con.execute(f"drop schema if exists {schema} cascade")
+    forget_since_attach(con)  # the staged tables are made anew by the next staging

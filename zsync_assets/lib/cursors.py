@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from zsync_assets.lib.ddl import ensure_once
+
 _CURSORS_DDL = """
 create schema if not exists zsync;
 create table if not exists zsync.cursors (
@@ -41,8 +43,12 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value else None
 
 
+def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_once(con, "zsync.cursors", lambda c: c.execute(_CURSORS_DDL))
+
+
 def read_cursor_state(con: duckdb.DuckDBPyConnection, name: str) -> Cursor | None:
-    con.execute(_CURSORS_DDL)
+    _ensure_table(con)
     rows = con.execute("select high_water, seen_at, covered from zsync.cursors where name = ?", [name]).fetchall()
     if not rows:
         return None
@@ -65,7 +71,7 @@ def write_cursor(
 ) -> None:
     if any(v is not None and v.tzinfo is None for v in (high_water, seen_at, covered)):
         raise ValueError("cursors are UTC timestamps; got a naive datetime")
-    con.execute(_CURSORS_DDL)
+    _ensure_table(con)
     con.execute(
         "insert or replace into zsync.cursors (name, high_water, updated_at, seen_at, covered) values (?, ?, ?, ?, ?)",
         [name, high_water.astimezone(UTC), datetime.now(UTC), _utc(seen_at), _utc(covered)],

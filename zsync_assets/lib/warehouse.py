@@ -95,7 +95,7 @@ def first_since_attach(con: duckdb.DuckDBPyConnection, what: str) -> bool:
     note that it was). For schema set-up (`create table if not exists ...`: 2-3 ms of CPU in
     statements, asked before most reads of a push): what one unit of work made stays made while
     the file is attached, since no other process can open it meanwhile (a caller of this process
-    that dropped it again would have to say so; none does). Always True for a connection
+    that drops it again says so: `forget_since_attach`). Always True for a connection
     `Warehouse` did not lend."""
     done = _SINCE_ATTACH.get(id(con))
     if done is None:
@@ -104,6 +104,13 @@ def first_since_attach(con: duckdb.DuckDBPyConnection, what: str) -> bool:
         return False
     done.add(what)
     return True
+
+
+def forget_since_attach(con: duckdb.DuckDBPyConnection) -> None:
+    """After dropping what was made sure of (`zsync rebind` drops the staged schemas): everything
+    is made sure of again, as after a new attachment."""
+    if id(con) in _SINCE_ATTACH:
+        _SINCE_ATTACH[id(con)] = set()
 
 
 def _close(instance: duckdb.DuckDBPyConnection) -> None:
@@ -294,18 +301,30 @@ def _storable(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(nulls).cast(pl.Utf8)) if nulls else frame
 
 
-def _create_or_widen(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Make `table` exist with at least the columns of the registered `_zsync_incoming`."""
+def _create_or_widen(con: duckdb.DuckDBPyConnection, table: str, incoming: Sequence[str]) -> None:
+    """Make `table` exist with at least the columns of the registered `_zsync_incoming` (named
+    `incoming`). One catalog query when it has them all, the usual case (a describe of each side
+    cost two more statements on every staged page)."""
     target = qualified(table)
-    if not _table_exists(con, table):
+    schema, _, name = table.partition(".")
+    existing = {
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    if not existing:  # a table has at least one column: it does not exist
         con.execute(f"create table {target} as select * from _zsync_incoming limit 0")
         return
-    existing = {r[0] for r in con.execute(f"select column_name from (describe {target})").fetchall()}
-    for name, col_type in con.execute(
+    if set(incoming) <= existing:
+        return
+    for column, col_type in con.execute(
         "select column_name, column_type from (describe select * from _zsync_incoming)"
     ).fetchall():
-        if name not in existing:
-            con.execute(f"alter table {target} add column {quote_ident(name)} {col_type}")
+        if column not in existing:
+            con.execute(f"alter table {target} add column {quote_ident(column)} {col_type}")
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, key: str | Sequence[str] = "id") -> int:
@@ -324,7 +343,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, key:
     con.register("_zsync_incoming", frame)
     try:
         con.execute("begin transaction")
-        _create_or_widen(con, table)
+        _create_or_widen(con, table, frame.columns)
         match = " and ".join(f"t.{quote_ident(k)} = i.{quote_ident(k)}" for k in keys)
         con.execute(f"delete from {target} t where exists (select 1 from _zsync_incoming i where {match})")
         con.execute(f"insert into {target} by name select * from _zsync_incoming")
@@ -347,7 +366,7 @@ def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> i
     con.execute(f"create schema if not exists {quote_ident(schema)}")
     con.register("_zsync_incoming", frame)
     try:
-        _create_or_widen(con, table)
+        _create_or_widen(con, table, frame.columns)
         con.execute(f"insert into {target} by name select * from _zsync_incoming")
     finally:
         con.unregister("_zsync_incoming")
