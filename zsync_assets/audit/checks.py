@@ -8,6 +8,9 @@ first few of them, how many records it could compare at all, and, when that is n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,13 +43,18 @@ class Finding:
 
 
 def _finding(con: duckdb.DuckDBPyConnection, where_sql: str, columns: str, order: str, params: list) -> Finding:
-    count = con.execute(f"select count(*) from {where_sql}", params).fetchall()[0][0]
+    # The count and the first rows in one statement (a window counts before the limit): each
+    # statement over the audit views runs their unions again.
     rows = (
-        con.sql(f"select {columns} from {where_sql} order by {order} limit {SAMPLE}", params=params).pl().to_dicts()
-        if count
-        else []
+        con.sql(
+            f"select {columns}, count(*) over () as _concerned from {where_sql} order by {order} limit {SAMPLE}",
+            params=params,
+        )
+        .pl()
+        .to_dicts()
     )
-    return Finding(int(count), [{k: _plain(v) for k, v in r.items()} for r in rows])
+    count = rows[0]["_concerned"] if rows else 0
+    return Finding(int(count), [{k: _plain(v) for k, v in r.items() if k != "_concerned"} for r in rows])
 
 
 def _plain(value: object) -> object:
@@ -57,8 +65,33 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
     return int(con.execute(sql, params or []).fetchall()[0][0] or 0)
 
 
+# The records of each flow in audit.sync_status, while one unit of work evaluates a flow's checks
+# (`counting_records`): two checks ask, and each count runs the view's unions again.
+_RECORD_COUNTS: ContextVar[dict[str, int] | None] = ContextVar("_RECORD_COUNTS", default=None)
+
+
+@contextmanager
+def counting_records() -> Iterator[None]:
+    """Count each flow's records once inside the block (nothing writes the warehouse meanwhile)."""
+    token = _RECORD_COUNTS.set({})
+    try:
+        yield
+    finally:
+        _RECORD_COUNTS.reset(token)
+
+
+def _record_count(con: duckdb.DuckDBPyConnection, flow: str) -> int:
+    counts = _RECORD_COUNTS.get()
+    if counts is not None and flow in counts:
+        return counts[flow]
+    count = _scalar(con, "select count(*) from audit.sync_status where flow = ?", [flow])
+    if counts is not None:
+        counts[flow] = count
+    return count
+
+
 def _records(con: duckdb.DuckDBPyConnection, flow: str, finding: Finding) -> Finding:
-    finding.checked = _scalar(con, "select count(*) from audit.sync_status where flow = ?", [flow])
+    finding.checked = _record_count(con, flow)
     if not finding.checked:
         finding.nothing_to_compare = (
             f"flow {flow} has no records yet (nothing planned, linked or attempted): "

@@ -49,6 +49,7 @@ from zsync_assets.audit.checks import (
     Finding,
     blocked_records,
     broken_links,
+    counting_records,
     failed_records,
     invoice_differences,
     top_reasons,
@@ -156,7 +157,8 @@ def evaluate_flow_checks(warehouse: WarehouseResource, flow_name: str, names: li
         digest = carry_over.inputs(con, side, _checks_version())
         kept = carry_over.kept(con, flow_name, digest)
         now = datetime.now(UTC)
-        fresh = {name: FLOW_CHECKS[name].look(con, flow_name) for name in names if name not in kept}
+        with counting_records():
+            fresh = {name: FLOW_CHECKS[name].look(con, flow_name) for name in names if name not in kept}
         carry_over.remember(con, flow_name, digest, fresh, now)
     results = []
     for name in names:
