@@ -34,8 +34,8 @@ def _gadgets(tables, config) -> pl.DataFrame:
         "name",
         "color",
         "size",
-        # nested, as a customer's address is
-        pl.struct(pl.struct(pl.col("city").alias("city")).alias("address")).alias("addressbook"),
+        # nested in a list of objects, as a customer's addresses are
+        pl.struct(pl.concat_list(pl.struct(pl.col("city").alias("city"))).alias("addresses")).alias("addressbook"),
     )
 
 
@@ -154,16 +154,16 @@ def test_an_unchanged_record_is_not_encoded_again_and_its_plan_row_keeps_no_text
 def payload_of(gadget: dict) -> dict:
     """The payload the mapping makes of a staged gadget, nulls omitted."""
     payload = {k: gadget[k] for k in ("name", "color", "size") if gadget[k] is not None}
-    if gadget["city"] is not None:
-        payload["addressbook"] = {"address": {"city": gadget["city"]}}
-    return payload
+    # an object left empty stays as a list element (engine/payload_json.py)
+    address = {"city": gadget["city"]} if gadget["city"] is not None else {}
+    return {**payload, "addressbook": {"addresses": [address]}}
 
 
 @pytest.mark.parametrize(
     ("edit", "changed"),
     [
         ({"name": "one!"}, ["name"]),  # a plain value
-        ({"city": "Bergen"}, ["addressbook"]),  # a nested one
+        ({"city": "Bergen"}, ["addressbook"]),  # one inside a list of objects
         # a value removed: omitted from the payload, never blanked on the target, so no field is
         # named, but the record is sent (its payload differs from the one synced)
         ({"color": None}, []),

@@ -310,7 +310,8 @@ def payload_digest(mapped: pl.DataFrame, overrides: FieldOverrides | None = None
     only, its docs say), the payload columns' names and dtypes (the hash reads values, not names),
     the field overrides and this encoder's source. A record's digest is only ever compared with
     the same record's previous one, so a false match needs a 64-bit collision between two states
-    of one record."""
+    of one record. It hashes every element of a list and every field of a struct; it does not
+    tell 0.0 from -0.0 (the same amount: such a record keeps the text it was synced with)."""
     columns = payload_columns(mapped)
     salt = json.dumps(
         [
