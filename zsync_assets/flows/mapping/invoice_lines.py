@@ -224,8 +224,11 @@ def _grouped(lines: pl.DataFrame) -> pl.DataFrame:
         "revRecEndDate",
         "customFieldList",
     ]
+    # Sorted by the lines' order alone: `group_by(maintain_order=True)` keeps that order within
+    # each invoice, and the groups' own order does not matter (they are joined to the invoices).
+    # The invoice id as a first key cost a third of the sort (two million lines, `zsync bench`).
     return (
-        lines.sort(["invoice_id", "kind", "order_date", "order_name", "line_id"], nulls_last=True)
+        lines.sort(["kind", "order_date", "order_name", "line_id"], nulls_last=True)
         .group_by("invoice_id", maintain_order=True)
         .agg(
             pl.struct(fields).alias("item"),
