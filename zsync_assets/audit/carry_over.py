@@ -36,9 +36,9 @@ import duckdb
 from zsync_assets.audit.checks import Finding
 from zsync_assets.audit.sql import PLAN_COLUMNS, lit
 from zsync_assets.audit.views import SCHEMA, FlowSides
-from zsync_assets.engine.plan_state import digest_select, ensure_table, staged_values, table_columns
+from zsync_assets.engine.plan_state import digest_select, ensure_table, staged_values
 from zsync_assets.lib.ddl import ensure_once
-from zsync_assets.lib.warehouse import qualified
+from zsync_assets.lib.warehouse import qualified, table_columns
 
 DDL = """
 create schema if not exists zsync;
