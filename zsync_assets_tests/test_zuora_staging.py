@@ -18,9 +18,11 @@ from zsync_assets_tests.fixtures.zuora_client import connect
 ACCOUNTS = StagedObject("zuora", "accounts", "updatedDate")
 
 
-def run_stage(sandbox, warehouse: Warehouse, obj: StagedObject = ACCOUNTS, **settings) -> StageResult:
+def run_stage(
+    sandbox, warehouse: Warehouse, obj: StagedObject = ACCOUNTS, parallel: int = 1, **settings
+) -> StageResult:
     with connect(sandbox, **settings) as client:
-        return stage(warehouse, obj, object_query_fetch(client, obj))
+        return stage(warehouse, obj, object_query_fetch(client, obj, parallel))
 
 
 def in_sandbox(sandbox, name: str) -> dict[str, object]:
@@ -39,7 +41,8 @@ def rename(sandbox, account_id: str, name: str) -> None:
         client.put(f"/v1/accounts/{account_id}", {"name": name})
 
 
-def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, warehouse_path):
+@pytest.mark.parametrize("parallel", [1, 4], ids=["one cursor", "slices"])
+def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, warehouse_path, parallel):
     sandbox = make_zuora_sandbox(size=10)
     warehouse = Warehouse(warehouse_path)
     before = in_sandbox(sandbox, "accounts")
@@ -47,7 +50,7 @@ def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, ware
 
     def fetch_and_edit(since) -> Iterator[list[dict]]:
         with connect(sandbox, object_query_page_size=3) as client:
-            for number, page in enumerate(object_query_fetch(client, ACCOUNTS)(since)):
+            for number, page in enumerate(object_query_fetch(client, ACCOUNTS, parallel)(since)):
                 yield page
                 if number == 0:  # between pages: change one record already read, one not yet read
                     unseen = sorted(set(before) - {r["id"] for r in page})[-1]
@@ -60,7 +63,7 @@ def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, ware
     assert set(before) - set(touched) <= set(in_table(warehouse, "zuora.accounts"))
 
     # The next incremental run picks up whatever changed while the first one was paging.
-    run_stage(sandbox, warehouse)
+    run_stage(sandbox, warehouse, parallel=parallel)
     assert in_table(warehouse, "zuora.accounts") == in_sandbox(sandbox, "accounts")
     names = warehouse.query("select id, name from zuora.accounts where name like 'renamed mid%'")
     assert sorted(names["id"].to_list()) == sorted(touched)
@@ -90,8 +93,9 @@ def test_incremental_rerun_reads_only_the_overlap_and_picks_up_a_change(zuora_sa
     assert in_table(warehouse, "zuora.accounts") == in_sandbox(zuora_sandbox, "accounts")
 
 
+@pytest.mark.parametrize("parallel", [1, 4], ids=["one cursor", "slices"])
 @pytest.mark.parametrize("name", ["accounts", "invoices"])
-def test_a_429_storm_and_5xx_leave_the_same_staged_table(make_zuora_sandbox, tmp_path, name):
+def test_a_429_storm_and_5xx_leave_the_same_staged_table(make_zuora_sandbox, tmp_path, name, parallel):
     sandbox = make_zuora_sandbox(size=10)
     obj = StagedObject("zuora", name, "updatedDate")
     calm, stormy = Warehouse(tmp_path / "calm.duckdb"), Warehouse(tmp_path / "stormy.duckdb")
@@ -105,7 +109,7 @@ def test_a_429_storm_and_5xx_leave_the_same_staged_table(make_zuora_sandbox, tmp
         seed=7,
     )
     with connect(sandbox, object_query_page_size=5, max_attempts=10) as client:
-        result = stage(stormy, obj, object_query_fetch(client, obj))
+        result = stage(stormy, obj, object_query_fetch(client, obj, parallel))
         assert sum(client.retries.values()) >= 4
     assert result.table_rows > 0
     columns = "* exclude (_staged_at)"

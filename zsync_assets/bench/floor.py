@@ -5,9 +5,9 @@ batch limits, divided by the allowed concurrency, in the flows' dependency order
   flow): NetSuite records in calls of 100 (upsertList / updateList), each call costing the
   per-call time plus the per-record time, `netsuite_concurrency` calls at once; Zuora one call
   per record, `zuora_concurrency` at once. A stage costs at least its longest single call.
-- Reads (staging), before the writes: Zuora pages of one object follow each other (a cursor),
-  objects run side by side, so the object with the most pages sets the time; NetSuite search
-  pages likewise share the account's concurrency.
+- Reads (staging), before the writes: every read call shares its system's concurrency, Zuora's
+  (`zuora_concurrency`) and NetSuite's alike; a window of many Zuora pages is read in slices
+  side by side (clients/zuora/query.py), so one object's pages need not follow each other.
 The reads counted are the ones the phase made (a page cannot be skipped without knowing it is
 empty); OAuth token requests are left out (one per hour would do).
 """
@@ -40,13 +40,13 @@ def zuora_write_s(records: int, latency: Latency) -> float:
 
 
 def reads_s(api_calls: dict[str, dict[str, int]], latency: Latency) -> float:
-    zuora = [
+    zuora = sum(
         n
         for route, n in api_calls.get("zuora", {}).items()
         if (route.startswith(("GET ", "POST /v1/action/query"))) and route not in _ZUORA_NON_READS
-    ]
+    )
     netsuite = sum(n for op, n in api_calls.get("netsuite", {}).items() if op not in NETSUITE_WRITE_OPS)
-    zuora_s = max(zuora, default=0) * latency.zuora_call_ms / 1000
+    zuora_s = math.ceil(zuora / latency.zuora_concurrency) * latency.zuora_call_ms / 1000
     netsuite_s = math.ceil(netsuite / latency.netsuite_concurrency) * latency.netsuite_call_ms / 1000
     return max(zuora_s, netsuite_s)
 

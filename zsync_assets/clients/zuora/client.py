@@ -21,6 +21,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from functools import partial
+from math import ceil
 from typing import Any
 
 import httpx
@@ -39,7 +43,11 @@ from zsync_assets.clients.zuora.query import (
     ZOQL_MAX_BATCH,
     field_names,
     object_query_pages,
+    side_by_side,
+    slice_filters,
+    time_slices,
     zoql_pages,
+    zoql_timestamp,
 )
 from zsync_assets.clients.zuora.retries import RetryPolicy
 
@@ -54,12 +62,26 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Path segments that are record ids or keys (32-hex Zuora ids, account numbers, UUIDs),
 # folded so `client.calls` counts routes, not records.
 _ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{8,}$")
+# Pages a slice of a window is sized for (`query_window`): each slice ends in a part page, so
+# slices of one page each would double the calls; of four, a fifth more at most.
+PAGES_PER_SLICE = 4
 
 
 def route_of(method: str, path: str) -> str:
     """`GET /v1/accounts/8a8a...` -> `GET /v1/accounts/{key}` (query string dropped)."""
     segments = path.split("?", 1)[0].split("/")
     return f"{method} " + "/".join("{key}" if _ID_SEGMENT.match(s) else s for s in segments)
+
+
+def _stamp(value: Any) -> datetime | None:
+    """A ZOQL date-time (`2024-05-01T05:30:00.000-07:00`, tenant time with its offset) in UTC;
+    None for what is not one (the probe only places cuts: a stamp it cannot read costs balance,
+    never a record)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ZuoraClient:
@@ -82,6 +104,7 @@ class ZuoraClient:
         entity_id: str | None = None,
         logger: logging.Logger | None = None,
         pool_size: int = 40,  # requests in flight at once (Zuora's default tenant concurrency)
+        in_flight: threading.Semaphore | None = None,  # shared by the clients of one budget
     ):
         self.retry_policy = RetryPolicy(
             max_attempts=max_attempts,
@@ -107,6 +130,9 @@ class ZuoraClient:
         self._lock = threading.Lock()
         # The engine's push workers share one client: Counter `+=` is a read then a write.
         self._counts_lock = threading.Lock()
+        # Held for each request (not while a retry waits): the clients of a step that share it
+        # never have more requests in flight than it allows, however many threads they run.
+        self._in_flight = in_flight
         self._http = httpx.Client(
             base_url=self.base_url,
             verify=ssl_context(),
@@ -247,7 +273,8 @@ class ZuoraClient:
         with self._counts_lock:
             self.calls[route] += 1
         try:
-            return Outcome(response=self._http.request(method, path, **kwargs))
+            with self._in_flight or nullcontext():
+                return Outcome(response=self._http.request(method, path, **kwargs))
         except httpx.TransportError as exc:
             return Outcome(error=exc)
 
@@ -292,6 +319,40 @@ class ZuoraClient:
             expand=expand,
             fields=fields,
         )
+
+    def query_window(
+        self, object_name: str, field: str, since: datetime | None, *, zoql_object: str, parallel: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the `object_name` records whose `field` (a date-time) is at or after `since`
+        (every record when None), read side by side when there are many.
+
+        The first page comes from one Object Query. When it is full, the window holds more: a
+        ZOQL probe (`select Id, <Field> from <zoql_object>`, 2000 records a page) gives their
+        stamps, `time_slices` cuts the window into up to `parallel` slices of about
+        `PAGES_PER_SLICE` pages, and the slices are read at once (the first page's records come
+        again in theirs: staging upserts by id). Two pages or fewer go on with the one cursor.
+        """
+        page_size = self.object_query_page_size
+        filters = slice_filters(field, since, None)
+        pages = self.query_objects(object_name, filters=filters)
+        first = next(pages, [])
+        yield first
+        if parallel < 2 or len(first) < page_size:
+            yield from pages
+            return
+        zoql_field = field[0].upper() + field[1:]
+        probe = f"select Id, {zoql_field} from {zoql_object}"
+        if since is not None:
+            probe += f" where {zoql_field} >= '{zoql_timestamp(since)}'"
+        stamps = [_stamp(r.get(zoql_field)) for page in self.zoql(probe) for r in page]
+        wanted = ceil(len(stamps) / page_size / PAGES_PER_SLICE)
+        if ceil(len(stamps) / page_size) <= 2 or wanted < 2:
+            yield from pages
+            return
+        pages.close()
+        bounds = time_slices([s for s in stamps if s is not None], since, min(parallel, wanted))
+        readers = [partial(self.query_objects, object_name, filters=slice_filters(field, *b)) for b in bounds]
+        yield from side_by_side(readers, min(parallel, len(readers)))
 
     def describe(self, object_name: str) -> list[str]:
         """The API names of an object's fields in this tenant, custom fields included

@@ -7,6 +7,7 @@ so nothing but the settings is shared between steps.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import dagster as dg
@@ -53,7 +54,9 @@ class ZuoraResource(dg.ConfigurableResource):
         }
         return cls(**fields, **settings)
 
-    def get_client(self) -> ZuoraClient:
+    def get_client(self, in_flight: threading.Semaphore | None = None) -> ZuoraClient:
+        """`in_flight`: requests this client may have in flight, shared with the other clients
+        given the same semaphore (a staging step's objects read side by side)."""
         given = {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret}
         if any(given.values()) and not all(given.values()):
             missing = sorted(f"ZUORA_{k.upper()}" for k, v in given.items() if not v)
@@ -73,4 +76,5 @@ class ZuoraResource(dg.ConfigurableResource):
             object_query_page_size=self.object_query_page_size,
             entity_id=self.entity_id or None,
             logger=dg.get_dagster_logger("zuora"),
+            in_flight=in_flight,
         )

@@ -12,6 +12,7 @@ row, and the mark only moves after the whole extract was written. These are read
 retry the step too.
 """
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -60,6 +61,24 @@ OBJECT_QUERY_OBJECTS = [
     "debit_memos",
     "debit_memo_items",
 ]
+
+
+# The ZOQL name of the Object Query objects ZOQL also serves (Zuora's SOAP object model), for the
+# probe that slices a window of many pages (`ZuoraClient.query_window`). The others are read
+# with one cursor.
+ZOQL_NAMES = {
+    "accounts": "Account",
+    "contacts": "Contact",
+    "products": "Product",
+    "product_rate_plans": "ProductRatePlan",
+    "product_rate_plan_charges": "ProductRatePlanCharge",
+    "subscriptions": "Subscription",
+    "invoices": "Invoice",
+    "invoice_items": "InvoiceItem",
+    "taxation_items": "TaxationItem",
+    "payments": "Payment",
+    "refunds": "Refund",
+}
 
 
 @dataclass(frozen=True)
@@ -116,10 +135,16 @@ BEFORE_ANY_RECORD = datetime(2000, 1, 1, tzinfo=UTC)
 Fetch = Callable[[datetime | None], Iterable[list[dict]]]
 
 
-def object_query_fetch(client: ZuoraClient, obj: StagedObject) -> Fetch:
+def object_query_fetch(client: ZuoraClient, obj: StagedObject, parallel: int = 1) -> Fetch:
+    """`parallel`: how many slices of a window of many pages may be read at once (1: one cursor)."""
+
     def fetch(since: datetime | None) -> Iterable[list[dict]]:
         if since is None and obj.name in FILTER_REQUIRED:
             since = BEFORE_ANY_RECORD
+        if parallel > 1 and obj.name in ZOQL_NAMES:
+            return client.query_window(
+                obj.name, obj.updated_field, since, zoql_object=ZOQL_NAMES[obj.name], parallel=parallel
+            )
         # Zuora filter syntax: `filter[]=<field>.<OP>:<value>`; GE keeps the boundary record.
         filters = [f"{obj.updated_field}.GE:{object_query_timestamp(since)}"] if since else []
         return client.query_objects(obj.name, filters=filters)
@@ -127,8 +152,8 @@ def object_query_fetch(client: ZuoraClient, obj: StagedObject) -> Fetch:
     return fetch
 
 
-def zoql_fetch(zobj: ZoqlObject) -> Callable[[ZuoraClient, StagedObject], Fetch]:
-    def bind(client: ZuoraClient, obj: StagedObject) -> Fetch:
+def zoql_fetch(zobj: ZoqlObject) -> Callable[..., Fetch]:
+    def bind(client: ZuoraClient, obj: StagedObject, parallel: int = 1) -> Fetch:  # 2000 a page: one cursor
         def fetch(since: datetime | None) -> Iterable[list[dict]]:
             query = f"select {', '.join(zobj.fields)} from {zobj.zoql_name}"
             if since:
@@ -159,12 +184,19 @@ def zuora_spec(obj: StagedObject, api: str) -> dg.AssetSpec:
 
 
 def stage_object(
-    zuora: ZuoraResource, warehouse: Warehouse, obj: StagedObject, fetcher: Callable[[ZuoraClient, StagedObject], Fetch]
+    zuora: ZuoraResource,
+    warehouse: Warehouse,
+    obj: StagedObject,
+    fetcher: Callable[..., Fetch],
+    in_flight: threading.Semaphore | None = None,
 ) -> list[dg.MaterializeResult]:
     """Stage one object with a client of its own, so its calls are counted for its table alone
-    (the OAuth token is shared by every client of the process, clients/zuora/client.py)."""
-    with zuora.get_client() as client:
-        result = stage(warehouse, obj, fetcher(client, obj), overlap=staging_overlap())
+    (the OAuth token is shared by every client of the process, clients/zuora/client.py).
+    `in_flight`: the requests the objects staged together may have in flight (their share of the
+    tenant's concurrency); with it, a window of many pages is read in slices up to that many."""
+    parallel = current_config().zuora_concurrency if in_flight is not None else 1
+    with zuora.get_client(in_flight) as client:
+        result = stage(warehouse, obj, fetcher(client, obj, parallel), overlap=staging_overlap())
         calls = dict(client.calls)
         retries = dict(client.retries)
     return [
@@ -197,7 +229,7 @@ STAGED = [
 ]
 
 
-Chosen = Sequence[tuple[StagedObject, Callable[[ZuoraClient, StagedObject], Fetch], str]]
+Chosen = Sequence[tuple[StagedObject, Callable[..., Fetch], str]]
 
 
 def zuora_jobs(
@@ -205,8 +237,10 @@ def zuora_jobs(
 ) -> dict[str, TableJob]:
     """The job of every object in `chosen` whose table is selected, after refusing another
     tenant's (or entity's) warehouse (zsync.instance) when there is any."""
+    # One budget for every object staged together: `zuora_concurrency` requests in flight.
+    in_flight = threading.BoundedSemaphore(current_config().zuora_concurrency)
     jobs: dict[str, TableJob] = {
-        obj.table: partial(stage_object, zuora, store, obj, fetcher)
+        obj.table: partial(stage_object, zuora, store, obj, fetcher, in_flight)
         for obj, fetcher, _ in chosen
         if table_key(obj.table) in selected
     }

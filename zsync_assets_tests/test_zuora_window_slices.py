@@ -1,0 +1,148 @@
+"""A Zuora window of many pages read in time slices side by side (clients/zuora/query.py
+`time_slices`, `ZuoraClient.query_window`): the same rows as one cursor, at most the allowed
+requests in flight, and a failed slice moves no mark."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from zsync_assets.clients.zuora import ZuoraError
+from zsync_assets.clients.zuora.query import time_slices
+from zsync_assets.defs.zuora.assets import object_query_fetch
+from zsync_assets.lib.cursors import read_cursor_state
+from zsync_assets.lib.staging import StagedObject, stage
+from zsync_assets.lib.warehouse import Warehouse
+from zsync_assets_tests.fixtures.zuora_client import connect
+
+EVERY_COLUMN = "* exclude (_staged_at)"
+
+
+def _stamps(rng: random.Random, start: datetime) -> list[datetime]:
+    """Stamps as a window holds them: a spread of edits and bursts in one second (a push's
+    write-backs), with milliseconds."""
+    stamps = [start + timedelta(seconds=rng.uniform(0, 600)) for _ in range(rng.randint(0, 300))]
+    for _ in range(rng.randint(0, 3)):
+        second = start + timedelta(seconds=rng.randint(0, 600))
+        stamps += [second + timedelta(milliseconds=rng.randint(0, 999)) for _ in range(rng.randint(1, 400))]
+    return stamps
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_slices_cover_the_window_once_at_whole_seconds_and_about_evenly(seed):
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    stamps = _stamps(rng, start)
+    since = None if seed % 4 == 0 else start - timedelta(seconds=rng.uniform(0, 30))
+    wanted = rng.randint(1, 40)
+
+    bounds = time_slices(stamps, since, wanted)
+
+    assert 1 <= len(bounds) <= wanted
+    assert bounds[0][0] == (since.replace(microsecond=0) if since else None)
+    assert bounds[-1][1] is None
+    for (_, high), (low, _) in zip(bounds, bounds[1:], strict=False):
+        assert high == low and low is not None and low.microsecond == 0
+    cuts = [low for low, _ in bounds[1:] if low is not None]
+    assert cuts == sorted(set(cuts)) and len(cuts) == len(bounds) - 1
+    # Every stamp in the window is in exactly one slice.
+    for stamp in stamps:
+        holding = [(lo, hi) for lo, hi in bounds if (lo is None or stamp >= lo) and (hi is None or stamp < hi)]
+        assert len(holding) == 1, (stamp, holding)
+    # About even: no slice holds more than its share twice over, beyond one second's records
+    # (a second cannot be split: filters have whole seconds).
+    if stamps:
+        by_second: dict[datetime, int] = {}
+        for stamp in stamps:
+            by_second[stamp.replace(microsecond=0)] = by_second.get(stamp.replace(microsecond=0), 0) + 1
+        for lo, hi in bounds:
+            held = sum(1 for s in stamps if (lo is None or s >= lo) and (hi is None or s < hi))
+            assert held <= 2 * len(stamps) / len(bounds) + max(by_second.values()), (lo, hi, held)
+
+
+def test_no_stamps_leave_one_open_slice():
+    since = datetime(2026, 11, 30, 12, 0, 5, 250_000, tzinfo=UTC)
+    assert time_slices([], since, 10) == [(since.replace(microsecond=0), None)]
+    assert time_slices([], None, 10) == [(None, None)]
+
+
+class CountingSlots:
+    """A semaphore that remembers the most requests it held at once."""
+
+    def __init__(self, size: int):
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self.holding = 0
+        self.most = 0
+
+    def __enter__(self) -> CountingSlots:
+        self._slots.acquire()
+        with self._lock:
+            self.holding += 1
+            self.most = max(self.most, self.holding)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.holding -= 1
+        self._slots.release()
+
+
+@pytest.mark.parametrize("name", ["accounts", "invoices"])
+def test_a_window_of_many_pages_is_read_in_slices_at_once_with_the_rows_of_one_cursor(
+    make_zuora_sandbox, tmp_path, name
+):
+    sandbox = make_zuora_sandbox(size=30)
+    # Each read takes a while, so slices read side by side are in flight together.
+    sandbox.set_faults([{"route": f"GET /object-query/{name}", "latency_ms": 40}])
+    obj = StagedObject("zuora", name, "updatedDate")
+    one, sliced = Warehouse(tmp_path / "one.duckdb"), Warehouse(tmp_path / "sliced.duckdb")
+    with connect(sandbox, object_query_page_size=3) as client:
+        by_cursor = stage(one, obj, object_query_fetch(client, obj))
+    slots = CountingSlots(4)
+    with connect(sandbox, object_query_page_size=3, in_flight=slots) as client:
+        by_slices = stage(sliced, obj, object_query_fetch(client, obj, 4))
+        calls = dict(client.calls)
+
+    assert by_cursor.table_rows == by_slices.table_rows >= 30
+    assert one.query(f"select {EVERY_COLUMN} from zuora.{name} order by id").equals(
+        sliced.query(f"select {EVERY_COLUMN} from zuora.{name} order by id")
+    )
+    assert by_slices.high_water == by_cursor.high_water
+    # The slices hold every record once: all of them, and the first page's again, no more.
+    assert by_slices.rows_fetched == by_slices.table_rows + 3
+    assert calls["POST /v1/action/query"] == 1  # the probe: 2000 stamps a page
+    # The slices' part pages and the first page read again cost a few calls more, no more.
+    assert by_cursor.pages < calls[f"GET /object-query/{name}"] <= by_cursor.pages + 4 + 1
+    assert 2 <= slots.most <= 4
+
+
+def test_a_failed_slice_moves_no_mark_and_the_next_run_stages_every_record(make_zuora_sandbox, tmp_path):
+    sandbox = make_zuora_sandbox(size=30)
+    obj = StagedObject("zuora", "accounts", "updatedDate")
+    warehouse = Warehouse(tmp_path / "zsync.duckdb")
+
+    def failing_after_the_first_page(since) -> Iterator[list[dict]]:
+        with connect(sandbox, object_query_page_size=3, max_attempts=2) as client:
+            for number, page in enumerate(object_query_fetch(client, obj, 4)(since)):
+                yield page
+                if number == 0:  # the slices' reads are refused from here on
+                    refused = {"route": "GET /object-query/accounts", "error_rate": 1.0, "error_status": 400}
+                    sandbox.set_faults([refused])
+
+    with pytest.raises(ZuoraError):
+        stage(warehouse, obj, failing_after_the_first_page)
+    with warehouse.connect() as con:
+        assert read_cursor_state(con, obj.table) is None
+
+    sandbox.clear_faults()
+    with connect(sandbox, object_query_page_size=3) as client:
+        result = stage(warehouse, obj, object_query_fetch(client, obj, 4))
+        in_sandbox = {r["id"] for page in client.query_objects("accounts") for r in page}
+    assert result.since is None  # a full extract again: the failed one left no mark
+    staged = set(warehouse.query("select id from zuora.accounts")["id"].to_list())
+    assert staged == in_sandbox and len(staged) == 30
