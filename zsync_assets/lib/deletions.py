@@ -6,10 +6,11 @@ deletion, one per vendor:
 
 - NetSuite reports deletions (`getDeleted`, by record type and deletion time), so it is read
   incrementally from a high-water mark in `zsync.cursors`, with the usual overlap window;
-- Zuora has no deleted-records feed, so the ids of an object are listed whole (Object Query
-  with `fields[]=id`, 99 per page) and compared with the staged table: a staged id Zuora no
-  longer lists was deleted. That costs one call per 99 records, so it is meant to run
-  periodically, not on every sync of a large tenant.
+- Zuora has no deleted-records feed, so the ids of an object are listed whole (ZOQL
+  `select Id`, 2000 per page, or Object Query with `fields[]=id`, 99 per page, for what ZOQL
+  does not serve: defs/zuora/deletions.py) and compared with the staged table: a staged id
+  Zuora no longer lists was deleted. That costs a call per 2000 records of each object, so it
+  is meant to run periodically, not on every sync of a large tenant.
 """
 
 from __future__ import annotations
