@@ -303,6 +303,30 @@ def test_search_more_with_id_pages_and_expires(make_netsuite_sandbox):
     assert small.status.statusDetail[0].code == "INVALID_SEARCH_PAGE_SIZE"
 
 
+def test_a_record_changed_between_pages_is_served_as_it_is_now(make_netsuite_sandbox):
+    # searchMoreWithId runs the search again for each page: a record renamed after page 1 was
+    # served is on page 2 with its new name (the store decodes a record again once its text
+    # changed, and serves the decoded one for every page while it has not).
+    sandbox = make_netsuite_sandbox(size=24)
+    api = Api(sandbox)
+    send_flag = api.t(CORE, "SearchBooleanCustomField")(scriptId="custentity_zsync_send_to_zuora", searchValue=True)
+    search = api.t(COMMON, "CustomerSearchBasic")(customFieldList={"customField": [send_flag]})
+    first = api.call("search", searchRecord=search, headers={"searchPreferences": {"pageSize": 5}}).searchResult
+    again = api.call("searchMoreWithId", searchId=first.searchId, pageIndex=2).searchResult
+    later = again.recordList.record[-1]
+    renamed = api.call(
+        "update", record=api.t(REL, "Customer")(internalId=later.internalId, companyName="Renamed meanwhile")
+    ).writeResponse
+    assert renamed.status.isSuccess, renamed.status
+
+    second = api.call("searchMoreWithId", searchId=first.searchId, pageIndex=2).searchResult
+
+    served = {r.internalId: r.companyName for r in second.recordList.record}
+    assert served[later.internalId] == "Renamed meanwhile" != later.companyName
+    unchanged = {r.internalId: r.companyName for r in again.recordList.record if r.internalId != later.internalId}
+    assert unchanged and all(served[i] == name for i, name in unchanged.items())
+
+
 def test_concurrency_limit_blocks_with_ws_request_blocked(make_netsuite_sandbox):
     sandbox = make_netsuite_sandbox(size=0, concurrency_limit=2)
     sandbox.set_faults([{"route": "get", "latency_ms": 400}])
