@@ -19,12 +19,13 @@ from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.defs.checks import flow_checks
 from zsync_assets.defs.netsuite.deletions import netsuite_deletions
 from zsync_assets.defs.stage_all import staging_step
-from zsync_assets.defs.zuora.deletions import zuora_deletions
+from zsync_assets.defs.zuora.deletions import all_ids, zuora_deletions
 from zsync_assets.engine.catalog import system_key, table_key
 from zsync_assets.lib.deletions import NETSUITE_CURSOR
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.warehouse import Warehouse
 from zsync_assets_tests.fixtures.vendor_xsd import VENDOR_WSDL
+from zsync_assets_tests.fixtures.zuora_client import connect
 
 
 def _add_customers(client, names: list[str]) -> list[str]:
@@ -201,3 +202,14 @@ def test_sync_alls_staging_step_marks_a_netsuite_deletion_read_alongside_the_tab
     assert event.materialization.metadata["newly_marked"].value == 1
     marked = Warehouse(warehouse_path).query("select internal_id from netsuite.customers where _deleted_at is not null")
     assert marked["internal_id"].to_list() == [gone]
+
+
+def test_ids_are_listed_with_object_query_when_zoql_is_refused(make_zuora_sandbox):
+    sandbox = make_zuora_sandbox(size=12)
+    with connect(sandbox, object_query_page_size=5) as client:
+        by_zoql = set(all_ids(client, "accounts"))
+        sandbox.set_faults([{"route": "POST /v1/action/query", "error_rate": 1.0, "error_status": 400}])
+        by_object_query = set(all_ids(client, "accounts"))
+        calls = dict(client.calls)
+    assert len(by_zoql) == 12 and by_object_query == by_zoql
+    assert calls["GET /object-query/accounts"] == 3  # 12 ids, 5 a page, after ZOQL was refused

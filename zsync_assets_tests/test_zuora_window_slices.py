@@ -146,3 +146,17 @@ def test_a_failed_slice_moves_no_mark_and_the_next_run_stages_every_record(make_
     assert result.since is None  # a full extract again: the failed one left no mark
     staged = set(warehouse.query("select id from zuora.accounts")["id"].to_list())
     assert staged == in_sandbox and len(staged) == 30
+
+
+def test_a_tenant_that_refuses_the_probe_is_read_with_one_cursor(make_zuora_sandbox, tmp_path):
+    sandbox = make_zuora_sandbox(size=30)
+    sandbox.set_faults([{"route": "POST /v1/action/query", "error_rate": 1.0, "error_status": 400}])
+    obj = StagedObject("zuora", "accounts", "updatedDate")
+    warehouse = Warehouse(tmp_path / "zsync.duckdb")
+    with connect(sandbox, object_query_page_size=3) as client:
+        result = stage(warehouse, obj, object_query_fetch(client, obj, 4))
+        calls = dict(client.calls)
+
+    assert calls["POST /v1/action/query"] >= 1  # asked, refused
+    assert result.rows_fetched == result.table_rows == 30  # every record once: the one cursor
+    assert calls["GET /object-query/accounts"] == result.pages == 10

@@ -330,7 +330,8 @@ class ZuoraClient:
         ZOQL probe (`select Id, <Field> from <zoql_object>`, 2000 records a page) gives their
         stamps, `time_slices` cuts the window into up to `parallel` slices of about
         `PAGES_PER_SLICE` pages, and the slices are read at once (the first page's records come
-        again in theirs: staging upserts by id). Two pages or fewer go on with the one cursor.
+        again in theirs: staging upserts by id). Two pages or fewer go on with the one cursor,
+        and so does a window whose probe Zuora refused.
         """
         page_size = self.object_query_page_size
         filters = slice_filters(field, since, None)
@@ -344,7 +345,14 @@ class ZuoraClient:
         probe = f"select Id, {zoql_field} from {zoql_object}"
         if since is not None:
             probe += f" where {zoql_field} >= '{zoql_timestamp(since)}'"
-        stamps = [_stamp(r.get(zoql_field)) for page in self.zoql(probe) for r in page]
+        try:
+            stamps = [_stamp(r.get(zoql_field)) for page in self.zoql(probe) for r in page]
+        except ZuoraError as exc:
+            # Retried already if it was transient. A tenant that refuses the probe (a user
+            # without ZOQL access, say) is still read, with the one cursor as before.
+            self.log.warning("reading %s with one cursor: the ZOQL probe failed: %s", object_name, exc)
+            yield from pages
+            return
         wanted = ceil(len(stamps) / page_size / PAGES_PER_SLICE)
         if ceil(len(stamps) / page_size) <= 2 or wanted < 2:
             yield from pages

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from zsync_assets.audit import views as audit
-from zsync_assets.clients.zuora import ZuoraClient, ZuoraResource
+from zsync_assets.clients.zuora import ZuoraClient, ZuoraError, ZuoraResource
 from zsync_assets.config import current_config
 from zsync_assets.defs.zuora.assets import ZOQL_NAMES
 from zsync_assets.engine.assets import refuse_other_instance, table_key
@@ -26,12 +26,17 @@ from zsync_assets.lib.warehouse import Warehouse
 
 def all_ids(client: ZuoraClient, object_name: str) -> Iterator[str]:
     zoql_object = ZOQL_NAMES.get(object_name)
-    if zoql_object is None:
-        for page in client.query_objects(object_name, fields=["id"]):
-            yield from (str(record["id"]) for record in page if record.get("id"))
-        return
-    for page in client.zoql(f"select Id from {zoql_object}"):
-        yield from (str(record["Id"]) for record in page if record.get("Id"))
+    if zoql_object is not None:
+        try:
+            for page in client.zoql(f"select Id from {zoql_object}"):
+                yield from (str(record["Id"]) for record in page if record.get("Id"))
+            return
+        except ZuoraError as exc:
+            # Retried already if it was transient. Listed again with Object Query: the ids
+            # yielded so far come again, and the caller keeps a set.
+            client.log.warning("listing %s ids with Object Query: ZOQL failed: %s", object_name, exc)
+    for page in client.query_objects(object_name, fields=["id"]):
+        yield from (str(record["id"]) for record in page if record.get("id"))
 
 
 @dg.asset(
