@@ -69,8 +69,8 @@ class Config(BaseModel):
     default_tax_item: str | None = None
     batch_sizes: dict[str, int] = Field(default_factory=lambda: dict(BATCH_LIMITS))
     netsuite_concurrency: int = Field(default=5, ge=1, le=100)
-    # Zuora requests in flight at once (push batches; staged objects read side by side); Zuora's
-    # default tenant limit is 40 concurrent requests.
+    # Zuora requests in flight at once (push batches; staged objects and the slices of a large
+    # window read side by side); Zuora's default tenant limit is 40 concurrent requests.
     zuora_concurrency: int = Field(default=4, ge=1, le=40)
     payments_ns_to_zuora: bool = False
     field_overrides: dict[str, FieldOverrides] = Field(default_factory=dict)
