@@ -236,3 +236,24 @@ def test_a_plan_table_without_digests_is_planned_in_full_and_then_reused(warehou
 
     assert encoded_rows[0] == len(BASE) and sum(encoded_rows[1:]) == 0
     assert {r["action"] for r in [*first.values(), *second.values()]} == {"skip"}
+
+
+def test_a_record_encoded_again_is_compared_with_the_text_its_link_holds_now(warehouse):
+    """classify reads a link's text only for records encoded again (`_with_sent_payloads`), after
+    the links were read: a link a push rewrote in between lends its new text to no old hash."""
+    from zsync_assets.engine.planning import _with_sent_payloads
+
+    synced(warehouse, BASE)
+    with warehouse.connect() as con:
+        live = bookkeeping.read_links(con, FLOW.name, ("source_id", "target_id", "payload_hash"))
+        sent = dict(con.execute("select source_id, payload from zsync.links").fetchall())
+        con.execute("update zsync.links set payload_hash = 'rewritten', payload = '{}' where source_id = 'g2'")
+    rows = pl.DataFrame(
+        {"source_id": ["g1", "g2", "g3"], "payload": ["{}", "{}", None]},
+        schema={"source_id": pl.Utf8, "payload": pl.Utf8},
+    )
+
+    texts = dict(_with_sent_payloads(warehouse, FLOW, live, rows).select("source_id", "payload").iter_rows())
+
+    # g1: encoded, its link unchanged; g2: its link rewritten since it was read; g3: not encoded
+    assert texts == {"g1": sent["g1"], "g2": None, "g3": None}

@@ -17,7 +17,7 @@ from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table
 
 LINKS = "zsync.links"
-_LINK_COLUMNS = ("source_id", "target_id", "payload_hash", "payload", "reversed_at", "reversal")
+_LINK_COLUMNS = ("source_id", "target_id", "payload_hash", "reversed_at", "reversal")
 
 
 class UndeclaredTable(KeyError):
@@ -118,6 +118,26 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
         con.execute("reset memory_limit")
 
 
+# Staged bytes read above which a plan has DuckDB let go of its cached blocks (`_release_buffers`).
+_RELEASE_BYTES = 128 * 2**20
+
+
+def _release_buffers(con: duckdb.DuckDBPyConnection) -> None:
+    """Let DuckDB give back the blocks it keeps cached from the reads: lowering its memory limit
+    evicts them (DuckDB's buffer pool evicts down to a new limit at once). A million customers'
+    fingerprint and staged tables left 0.3 GB of them in it for the rest of the plan (`zsync
+    bench`); for a small plan the blocks are worth more cached: the next reads of the run find
+    them (evicting them after every plan made the end-to-end tests 10% slower). An instance-wide
+    setting, like `_write_plan`'s, reset at once; if the blocks that other work on the instance
+    holds pinned exceed the low limit, DuckDB refuses it and nothing changes."""
+    try:
+        con.execute("set memory_limit = '32MB'")
+    except duckdb.OutOfMemoryException:
+        pass
+    finally:
+        con.execute("reset memory_limit")
+
+
 def _read(warehouse: Warehouse, read: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]) -> pl.DataFrame:
     with warehouse.connect() as con:
         return read(con)
@@ -131,6 +151,48 @@ def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str, staged:
     # of rows without columns).
     columns = [c for c in staged if wanted is None or c in wanted] or staged
     return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)}").pl()
+
+
+def _links_for_mapping(con: duckdb.DuckDBPyConnection, flow_name: str) -> pl.DataFrame:
+    """Every flow's links, as a mapping reads them (references to other flows' records), with
+    payload text only for the flow's own: a mapping compares its own last payloads at most
+    (subscriptions), and the other flows' texts were most of the frame (a customer's is 0.5 kB)."""
+    bookkeeping.ensure_tables(con)
+    return con.sql(
+        "select * replace (case when flow = $flow then payload end as payload) from zsync.links",
+        params={"flow": flow_name},
+    ).pl()
+
+
+def _with_sent_payloads(warehouse: Warehouse, flow: Flow, live: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """`live` links with the payload text last sent, where `classify` compares it: records encoded
+    again (`rows.payload` set) that have a link (a text equal to the link's takes its hash, and an
+    update names the fields that changed). Read by source id and hash: a link a push rewrote since
+    `live` was read keeps no text, and its record's hash is computed from its own."""
+    if "payload" in live.columns:
+        return live
+    wanted = (
+        rows.filter(pl.col("payload").is_not_null())
+        .select("source_id")
+        .join(live.select("source_id", "payload_hash"), on="source_id", how="inner")
+    )
+    if wanted.is_empty():
+        return live.with_columns(payload=pl.lit(None, pl.Utf8))
+
+    def read(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+        con.register("_zsync_wanted", wanted)
+        try:
+            return con.sql(
+                "select l.source_id, l.payload from zsync.links l join _zsync_wanted w "
+                "on l.source_id = w.source_id and l.payload_hash = w.payload_hash "
+                "where l.flow = $flow and l.reversed_at is null",
+                params={"flow": flow.name},
+            ).pl()
+        finally:
+            con.unregister("_zsync_wanted")
+
+    sent = _read(warehouse, read).unique("source_id", keep="any")
+    return live.join(sent, on="source_id", how="left", maintain_order="left")
 
 
 def plan_flow(
@@ -159,12 +221,14 @@ def plan_flow(
         tables = DeclaredTables(
             flow.name,
             {t: _read_staged(con, flow, t, catalog[t]) for t in flow.tables if t not in missing},
-            links=lambda: _read(warehouse, bookkeeping.read_links),
+            links=lambda: _read(warehouse, lambda con: _links_for_mapping(con, flow.name)),
         )
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
         last_planned = plan_state.last_planned(con, flow, catalog)
+        if sum(int(frame.estimated_size()) for frame in tables.values()) > _RELEASE_BYTES:
+            _release_buffers(con)
     states = pl.DataFrame(schema=STATE_SCHEMA)
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
@@ -175,8 +239,10 @@ def plan_flow(
         # The flow's own links, of those the mapping read if it did (no second scan of the table),
         # in the columns classify and plan_reversals read.
         if LINKS in tables:
-            links = tables[LINKS].filter(pl.col("flow") == flow.name).select(_LINK_COLUMNS)
+            links = tables[LINKS].filter(pl.col("flow") == flow.name).select(*_LINK_COLUMNS, "payload")
         else:
+            # Without their payload text: classify reads it only for the records encoded again
+            # (`_with_sent_payloads`), and a million customers' is 0.5 GB and 1.7 s of reading.
             links = _read(warehouse, lambda con: bookkeeping.read_links(con, flow.name, _LINK_COLUMNS))
         del tables  # the staged frames: the largest memory the plan holds, not needed past the mapping
         # What plan_reversals reads of the mapped rows; the payload columns go once encoded.
@@ -189,6 +255,7 @@ def plan_flow(
         reusable = reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
         rows = encoded(mapped, config.field_overrides.get(flow.name), check, reusable)
         del mapped
+        live = _with_sent_payloads(warehouse, flow, live, rows)
         plan = classify(flow, rows, live, attempts, requeued)
         del rows
         plan = reversals.plan_reversals(flow, to_reverse, plan, links, attempts, last_reversals, requeued)
