@@ -28,8 +28,9 @@ def markdown(figures: dict[str, Any]) -> str:
     lat = s["latency"]
     lines = [
         (
-            f"Machine: {m['processor']}, {m['cpus']} CPUs, {m['memory_mb']:,} MB, {m['platform']}; Python "
-            f"{m['python']}, polars {m['polars']}, DuckDB {m['duckdb']}, Dagster {m['dagster']}; load average "
+            f"Machine: {m['processor']} ({m.get('cpu_model', 'CPU not recorded')}), {m['cpus']} CPUs, "
+            f"{m['memory_mb']:,} MB, {m['platform']}; Python {m['python']}, polars {m['polars']}, DuckDB "
+            f"{m['duckdb']}, Dagster {m['dagster']}; load average "
             f"{m['load_average'][0]} at the start, {m.get('load_average_after', ['?'])[0]} at the end "
             f"({m['at'][:16]} UTC)."
         ),

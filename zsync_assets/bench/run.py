@@ -44,15 +44,29 @@ def machine() -> dict[str, Any]:
         ),
         None,
     )
+    # The CPU by name and clock: the same commit's figures differed by 1.5-1.8x between two days'
+    # machines of the same kind here, so figures compare only with the CPU they name.
+    cpuinfo = Path("/proc/cpuinfo")
+    facts = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (
+            line.partition(":") for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+        )
+        if key.strip() in ("model name", "cpu MHz")
+    )
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": f"{facts.get('model name', '?')} at {facts.get('cpu MHz', '?')} MHz",
         "cpus": os.cpu_count(),
         "memory_mb": memory,
         "python": platform.python_version(),
         "polars": version("polars"),
         "duckdb": version("duckdb"),
         "dagster": version("dagster"),
+        "zeep": version("zeep"),
+        "lxml": version("lxml"),
+        "httpx": version("httpx"),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "at": datetime.now(UTC).isoformat(),
     }
