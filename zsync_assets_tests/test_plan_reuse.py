@@ -257,3 +257,24 @@ def test_a_record_encoded_again_is_compared_with_the_text_its_link_holds_now(war
 
     # g1: encoded, its link unchanged; g2: its link rewritten since it was read; g3: not encoded
     assert texts == {"g1": sent["g1"], "g2": None, "g3": None}
+
+
+def test_a_requeued_unchanged_record_is_sent_once_and_then_skips(warehouse):
+    """`zsync requeue` of a record synced as it is (say, over a hand edit on the target): push
+    sends it although its link holds the same hash. A push of the same plan after that (a second
+    run at once) finds it sent since the request and sends nothing."""
+    target = synced(warehouse, BASE)
+    target.sent.clear()
+    with warehouse.connect() as con:
+        bookkeeping.requeue(con, FLOW.name, ["g3"])
+    assert by_id(plan_flow(FLOW, warehouse, Config()).plan)["g3"]["action"] == "update"
+
+    first = push_flow(FLOW, warehouse, target, Config())
+    again = push_flow(FLOW, warehouse, target, Config())
+
+    assert target.sent == ["g3"]
+    assert (first.succeeded, first.already_synced, again.succeeded, again.already_synced) == (1, 0, 0, 1)
+    after = by_id(plan_flow(FLOW, warehouse, Config()).plan)
+    assert (after["g3"]["action"], after["g3"]["reason"]) == ("skip", "unchanged since the last sync")
+    with warehouse.connect() as con:
+        assert bookkeeping.read_requeued(con, FLOW.name).is_empty()

@@ -84,22 +84,27 @@ def not_synced_meanwhile(
     warehouse: Warehouse, flow: Flow, rows: list[dict], result: PushResult, log: Callable[[str], None]
 ) -> list[dict]:
     """The plan was made before this push got the flow lock; another run may have pushed the same
-    records meanwhile (two runs at once). A row whose payload is now linked is done; a create whose
-    record got linked meanwhile becomes an update of that target record."""
+    records meanwhile (two runs at once). A row whose payload is now linked is done, unless an
+    operator re-queued it after that link was written (`zsync requeue`: send it again as it is,
+    e.g. over a hand edit on the target); a create whose record got linked meanwhile becomes an
+    update of that target record."""
     if not rows:
         return rows
     with warehouse.connect() as con:
+        # The link's hash, and whether a re-queue asks for more than that link's write.
         linked = {
-            s: (t, h)
-            for s, t, h in con.execute(
-                "select source_id, target_id, payload_hash from zsync.links where flow = ? and reversed_at is null",
+            s: (t, h, asked)
+            for s, t, h, asked in con.execute(
+                "select l.source_id, l.target_id, l.payload_hash, coalesce(q.requested_at > l.synced_at, false) "
+                "from zsync.links l left join zsync.requeue q on q.flow = l.flow and q.source_id = l.source_id "
+                "where l.flow = ? and l.reversed_at is null",
                 [flow.name],
             ).fetchall()
         }
     pending = []
     for row in rows:
         link = linked.get(row["source_id"])
-        if link and link[1] == row["payload_hash"]:
+        if link and link[1] == row["payload_hash"] and not link[2]:
             result.already_synced += 1
             continue
         pending.append({**row, "target_id": row["target_id"] or link[0]} if link else row)
