@@ -110,7 +110,7 @@ def plan_command(ctx: click.Context, flow: str | None, limit: int, save: bool, f
 @click.argument("flow")
 @click.argument("source_ids", nargs=-1, required=True)
 def requeue_command(flow: str, source_ids: tuple[str, ...]) -> None:
-    """Send records again on the next push although their last attempt failed with a data error."""
+    """Send records again on the next push: after a data error, or as synced (over a hand edit)."""
     (chosen,) = _flows(flow)
     warehouse = Warehouse()
     with warehouse.connect(read_only=True) as con:
