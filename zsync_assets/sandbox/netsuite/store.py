@@ -123,8 +123,10 @@ class Store:
         return None if row is None else Store._record(row)
 
     @staticmethod
-    def _record(row: sqlite3.Row) -> dict[str, Any]:
-        return {"internal_id": row["internal_id"], "record_type": row["record_type"], "data": json.loads(row["data"])}
+    def _record(row: sqlite3.Row, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A stored record; `data`: its text already decoded."""
+        decoded = json.loads(row["data"]) if data is None else data
+        return {"internal_id": row["internal_id"], "record_type": row["record_type"], "data": decoded}
 
     def existing(self, internal_id: int | str, record_types: str | tuple[str, ...]) -> dict:
         """A record the caller knows is stored (it just wrote it)."""
@@ -179,7 +181,7 @@ class Store:
         cached = self._decoded.get(key)
         if cached is None or cached[0] != text:
             cached = self._decoded[key] = (text, json.loads(text))
-        return {"internal_id": row["internal_id"], "record_type": row["record_type"], "data": cached[1]}
+        return self._record(row, cached[1])
 
     def next_id(self, record_type: str) -> int:
         """Reserve the next internal id of this record type's id space (inside a transaction)."""
