@@ -13,7 +13,9 @@ import polars as pl
 from click.testing import CliRunner
 
 from zsync_assets.cli import main
-from zsync_assets.targets.zuora import STATUS_ERROR, STATUS_OK
+from zsync_assets.engine.flow import WriteBack
+from zsync_assets.engine.sink import LinkNotice
+from zsync_assets.targets.zuora import STATUS_ERROR, STATUS_OK, ZuoraSink
 from zsync_assets_tests.fixtures.sync_env import crash_after_write, netsuite_write_calls
 
 
@@ -399,7 +401,7 @@ def test_a_second_netsuite_account_is_refused_before_anything_is_written(sync_en
 def test_write_back_that_fails_is_retried_on_the_next_run_and_then_left_alone(sync_env):
     env = sync_env
     bad = env.create_account(name="Wrong Subsidiary", accountNumber="BAD-2", Subsidiary__NS="999")
-    env.zuora.set_faults([{"route": "PUT /v1/accounts/*", "error_rate": 1.0, "error_status": 503}])
+    env.zuora.set_faults([{"route": "POST /v1/action/update", "error_rate": 1.0, "error_status": 503}])
     env.run(["customers"])
 
     links = env.links("customers")
@@ -420,3 +422,29 @@ def test_write_back_that_fails_is_retried_on_the_next_run_and_then_left_alone(sy
     before = env.write_calls()
     env.run(["customers"])
     assert env.write_calls() == before
+
+
+def test_accounts_are_written_back_fifty_a_call_and_a_refused_one_fails_alone(sync_env):
+    """The Zuora sink against the sandbox: account write-backs go as `/v1/action/update` calls of
+    at most 50 objects (Zuora's limit for action calls), each object saved or refused by itself:
+    an account deleted before its write-back fails alone, named, and the rest learn their links."""
+    env = sync_env
+    accounts = [env.create_account(name=f"Write-back {i}", accountNumber=f"WB-{i}") for i in range(60)]
+    gone = "2c92c0f8deadbeefdeadbeefdeadbeef"
+    notices = [LinkNotice(a, str(7000 + i), True) for i, a in enumerate(accounts)]
+    notices.insert(25, LinkNotice(gone, "6999", True))
+    before = env.zuora.stats().get("POST /v1/action/update", 0)
+
+    with env.resources()["zuora"].get_client() as client:
+        outcomes = ZuoraSink(client).write_back(WriteBack("Account"), notices)
+
+    assert env.zuora.stats().get("POST /v1/action/update", 0) - before == 2  # 61 notices: 50 + 11
+    assert [o.source_id for o in outcomes] == [n.source_id for n in notices]
+    refused = [o for o in outcomes if not o.ok]
+    assert [o.source_id for o in refused] == [gone]
+    failure = refused[0].failure
+    assert failure is not None and failure.kind == "data" and gone in failure.message
+    for notice in notices:
+        if notice.source_id != gone:
+            account = env.zuora_account(notice.source_id)
+            assert (account["IntegrationId__NS"], account["IntegrationStatus__NS"]) == (notice.target_id, STATUS_OK)

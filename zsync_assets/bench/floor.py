@@ -4,7 +4,9 @@ batch limits, divided by the allowed concurrency, in the flows' dependency order
 - Writes, per flow in dependency order (one flow's push, then its write-back, then the next
   flow): NetSuite records in calls of 100 (upsertList / updateList), each call costing the
   per-call time plus the per-record time, `netsuite_concurrency` calls at once; Zuora one call
-  per record, `zuora_concurrency` at once. A stage costs at least its longest single call.
+  per record, `zuora_concurrency` at once, except the write-backs that go 50 objects a call
+  (`/v1/action/update`: targets/zuora.py `ACTION_WRITE_BACK`). A stage costs at least its
+  longest single call.
 - Reads (staging), before the writes: every read call shares its system's concurrency, Zuora's
   (`zuora_concurrency`) and NetSuite's alike; a window of many Zuora pages is read in slices
   side by side (clients/zuora/query.py), so one object's pages need not follow each other.
@@ -18,6 +20,7 @@ import math
 from collections.abc import Iterable
 
 from zsync_assets.bench.sandboxes import Latency
+from zsync_assets.engine.flow import Flow
 
 NETSUITE_WRITE_LIMIT = 100  # upsertList / updateList
 NETSUITE_WRITE_OPS = {"add", "addList", "update", "updateList", "upsert", "upsertList", "delete", "deleteList"}
@@ -33,10 +36,24 @@ def netsuite_write_s(records: int, latency: Latency) -> float:
     return max(total_ms / latency.netsuite_concurrency, longest) / 1000
 
 
-def zuora_write_s(records: int, latency: Latency) -> float:
+def zuora_write_s(records: int, latency: Latency, per_call: int = 1) -> float:
     if records <= 0:
         return 0.0
-    return max(records * latency.zuora_call_ms / latency.zuora_concurrency, latency.zuora_call_ms) / 1000
+    calls = math.ceil(records / per_call)
+    return max(calls * latency.zuora_call_ms / latency.zuora_concurrency, latency.zuora_call_ms) / 1000
+
+
+def write_s(system: str, records: int, latency: Latency, per_call: int = 1) -> float:
+    """`per_call`: records a Zuora call carries (NetSuite's are always `NETSUITE_WRITE_LIMIT`)."""
+    return netsuite_write_s(records, latency) if system == "netsuite" else zuora_write_s(records, latency, per_call)
+
+
+def write_back_per_call(flow: Flow) -> int:
+    """How many write-backs of `flow` one call carries."""
+    from zsync_assets.targets.zuora import ACTION_MAX_OBJECTS, ACTION_WRITE_BACK
+
+    batched = flow.source_system == "zuora" and flow.write_back and flow.write_back.record_type in ACTION_WRITE_BACK
+    return ACTION_MAX_OBJECTS if batched else 1
 
 
 def reads_s(api_calls: dict[str, dict[str, int]], latency: Latency) -> float:
@@ -52,28 +69,23 @@ def reads_s(api_calls: dict[str, dict[str, int]], latency: Latency) -> float:
 
 
 def api_floor_s(
-    writes: Iterable[tuple[str, str, int]], api_calls: dict[str, dict[str, int]], latency: Latency
+    writes: Iterable[tuple[str, str, int, int]], api_calls: dict[str, dict[str, int]], latency: Latency
 ) -> float:
-    """`writes`: (flow, system written, records) per stage, in the order the stages ran."""
-    total = reads_s(api_calls, latency)
-    for _flow, system, records in writes:
-        total += netsuite_write_s(records, latency) if system == "netsuite" else zuora_write_s(records, latency)
-    return total
+    """`writes`: (flow, system written, records, records per call) per stage, in the order the
+    stages ran."""
+    return reads_s(api_calls, latency) + sum(write_s(system, n, latency, per_call) for _, system, n, per_call in writes)
 
 
-def push_step(
-    flow: str, target: str, source: str, counts: dict[str, int], measured: dict[str, float], latency: Latency
-) -> dict[str, object]:
+def push_step(flow: Flow, counts: dict[str, int], measured: dict[str, float], latency: Latency) -> dict[str, object]:
     """One push step against its own floor: its writes to the target, then its write-backs to
     the source, as `api_floor_s` counts them; `measured`: the step's `push_wall_s` / `push_cpu_s`."""
     pushed, written_back = counts["pushed"], counts["written_back"]
-    floor = sum(
-        (netsuite_write_s if system == "netsuite" else zuora_write_s)(records, latency)
-        for system, records in ((target, pushed), (source, written_back))
+    floor = write_s(flow.target_system, pushed, latency) + write_s(
+        flow.source_system, written_back, latency, write_back_per_call(flow)
     )
     wall, cpu = measured.get("push_wall_s"), measured.get("push_cpu_s")
     return {
-        "flow": flow,
+        "flow": flow.name,
         "pushed": pushed,
         "written_back": written_back,
         "wall_s": wall,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from zsync_assets.bench.floor import api_floor_s, push_step
+from zsync_assets.bench.floor import api_floor_s, push_step, write_back_per_call
 from zsync_assets.bench.measure import Phase, measured
 from zsync_assets.bench.sandboxes import Latency, Sandboxes
 from zsync_assets.defs.sensors import INVOICE_POLL_SECONDS
@@ -64,20 +64,23 @@ class SyncBench:
             "and action in ('create', 'update', 'writeback') group by all",
             [run_id],
         )
-        systems = {f.name: (f.target_system, f.source_system) for f in _flows()}
+        flows = {f.name: f for f in _flows()}
         writes: dict[str, dict[str, int]] = {}
         stages = []
-        for flow in [f for f in self.flow_order if f in systems]:
-            mine = rows.filter(pl.col("flow") == flow)
+        for name in [f for f in self.flow_order if f in flows]:
+            flow, mine = flows[name], rows.filter(pl.col("flow") == name)
             pushed = int(mine.filter(pl.col("action") != "writeback")["n"].sum())
             written_back = int(mine.filter(pl.col("action") == "writeback")["n"].sum())
             if pushed or written_back:
-                writes[flow] = {"pushed": pushed, "written_back": written_back}
-            stages += [(flow, systems[flow][0], pushed), (flow, systems[flow][1], written_back)]
+                writes[name] = {"pushed": pushed, "written_back": written_back}
+            stages += [
+                (name, flow.target_system, pushed, 1),
+                (name, flow.source_system, written_back, write_back_per_call(flow)),
+            ]
         floor = api_floor_s(stages, phase.api_calls, self.latency)
         push_steps = [
-            push_step(flow, *systems[flow], counts, self.push_steps.get(flow, {}), self.latency)
-            for flow, counts in writes.items()
+            push_step(flows[name], counts, self.push_steps.get(name, {}), self.latency)
+            for name, counts in writes.items()
         ]
         records = sum(w["pushed"] for w in writes.values())
         figures = phase.figures()
