@@ -67,20 +67,20 @@ class SyncBench:
         flows = {f.name: f for f in _flows()}
         writes: dict[str, dict[str, int]] = {}
         stages = []
-        for name in [f for f in self.flow_order if f in flows]:
-            flow, mine = flows[name], rows.filter(pl.col("flow") == name)
+        for flow in [flows[f] for f in self.flow_order if f in flows]:
+            mine = rows.filter(pl.col("flow") == flow.name)
             pushed = int(mine.filter(pl.col("action") != "writeback")["n"].sum())
             written_back = int(mine.filter(pl.col("action") == "writeback")["n"].sum())
             if pushed or written_back:
-                writes[name] = {"pushed": pushed, "written_back": written_back}
+                writes[flow.name] = {"pushed": pushed, "written_back": written_back}
             stages += [
-                (name, flow.target_system, pushed, 1),
-                (name, flow.source_system, written_back, write_back_per_call(flow)),
+                (flow.name, flow.target_system, pushed, 1),
+                (flow.name, flow.source_system, written_back, write_back_per_call(flow)),
             ]
         floor = api_floor_s(stages, phase.api_calls, self.latency)
         push_steps = [
-            push_step(flows[name], counts, self.push_steps.get(name, {}), self.latency)
-            for name, counts in writes.items()
+            push_step(flows[flow_name], counts, self.push_steps.get(flow_name, {}), self.latency)
+            for flow_name, counts in writes.items()
         ]
         records = sum(w["pushed"] for w in writes.values())
         figures = phase.figures()
