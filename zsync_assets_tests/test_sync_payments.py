@@ -6,10 +6,14 @@ zsync's tables; nothing is stubbed.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import pytest
 
-from zsync_assets.targets.zuora import STATUS_OK
+from zsync_assets.engine.flow import WriteBack
+from zsync_assets.engine.sink import LinkNotice
+from zsync_assets.targets.zuora import STATUS_OK, ZuoraSink
 from zsync_assets_tests.fixtures.settlements import (
     add_netsuite_payment,
     add_netsuite_refund,
@@ -143,3 +147,29 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
     assert env.write_calls() == before
     row = env.plan("refunds").filter(pl.col("source_id") == refund["id"]).row(0, named=True)
     assert (row["action"], row["reason"]) == ("skip", "came from NetSuite: not sent back")
+
+
+@pytest.mark.parametrize("settlement", [False, True])
+def test_payment_write_backs_go_fifty_a_call_unless_the_tenant_settles_invoices(env, settlement):
+    """Zuora's action calls do not support Invoice Settlement (whose unapplied payments are the
+    payments of a tenant that has it): with `invoice_settlement` on, each payment is told by its
+    own `PUT /v1/payments/{id}`; without, 50 a call through `/v1/action/update`."""
+    payments = [p["id"] for p in env.zuora_records("payments")]
+    assert len(payments) > 1
+    notices = [LinkNotice(p, str(8000 + i), True) for i, p in enumerate(payments)]
+    before = env.zuora.stats()
+
+    with env.resources()["zuora"].get_client() as client:
+        outcomes = ZuoraSink(client, invoice_settlement=settlement).write_back(WriteBack("Payment"), notices)
+
+    assert all(o.ok for o in outcomes)
+    after = env.zuora.stats()
+    calls = {route: after.get(route, 0) - before.get(route, 0) for route in after}
+    expected = (
+        {"PUT /v1/payments/{payment_key}": len(payments), "POST /v1/action/update": 0}
+        if settlement
+        else {"PUT /v1/payments/{payment_key}": 0, "POST /v1/action/update": math.ceil(len(payments) / 50)}
+    )
+    assert {route: calls.get(route, 0) for route in expected} == expected
+    told = {r["id"]: r["IntegrationId__NS"] for r in env.zuora_records("payments")}
+    assert told == {n.source_id: n.target_id for n in notices}

@@ -5,7 +5,7 @@ batch limits, divided by the allowed concurrency, in the flows' dependency order
   flow): NetSuite records in calls of 100 (upsertList / updateList), each call costing the
   per-call time plus the per-record time, `netsuite_concurrency` calls at once; Zuora one call
   per record, `zuora_concurrency` at once, except the write-backs that go 50 objects a call
-  (`/v1/action/update`: targets/zuora.py `ACTION_WRITE_BACK`). A stage costs at least its
+  (`/v1/action/update`: targets/zuora.py `action_write_back`). A stage costs at least its
   longest single call.
 - Reads (staging), before the writes: every read call shares its system's concurrency, Zuora's
   (`zuora_concurrency`) and NetSuite's alike; a window of many Zuora pages is read in slices
@@ -48,11 +48,15 @@ def write_s(system: str, records: int, latency: Latency, per_call: int = 1) -> f
     return netsuite_write_s(records, latency) if system == "netsuite" else zuora_write_s(records, latency, per_call)
 
 
-def write_back_per_call(flow: Flow) -> int:
+def write_back_per_call(flow: Flow, invoice_settlement: bool) -> int:
     """How many write-backs of `flow` one call carries."""
-    from zsync_assets.targets.zuora import ACTION_MAX_OBJECTS, ACTION_WRITE_BACK
+    from zsync_assets.targets.zuora import ACTION_MAX_OBJECTS, action_write_back
 
-    batched = flow.source_system == "zuora" and flow.write_back and flow.write_back.record_type in ACTION_WRITE_BACK
+    batched = (
+        flow.source_system == "zuora"
+        and flow.write_back is not None
+        and action_write_back(flow.write_back.record_type, invoice_settlement)
+    )
     return ACTION_MAX_OBJECTS if batched else 1
 
 
@@ -76,12 +80,14 @@ def api_floor_s(
     return reads_s(api_calls, latency) + sum(write_s(system, n, latency, per_call) for _, system, n, per_call in writes)
 
 
-def push_step(flow: Flow, counts: dict[str, int], measured: dict[str, float], latency: Latency) -> dict[str, object]:
+def push_step(
+    flow: Flow, counts: dict[str, int], measured: dict[str, float], latency: Latency, invoice_settlement: bool
+) -> dict[str, object]:
     """One push step against its own floor: its writes to the target, then its write-backs to
     the source, as `api_floor_s` counts them; `measured`: the step's `push_wall_s` / `push_cpu_s`."""
     pushed, written_back = counts["pushed"], counts["written_back"]
     floor = write_s(flow.target_system, pushed, latency) + write_s(
-        flow.source_system, written_back, latency, write_back_per_call(flow)
+        flow.source_system, written_back, latency, write_back_per_call(flow, invoice_settlement)
     )
     wall, cpu = measured.get("push_wall_s"), measured.get("push_cpu_s")
     return {

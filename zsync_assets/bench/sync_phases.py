@@ -64,6 +64,9 @@ class SyncBench:
             "and action in ('create', 'update', 'writeback') group by all",
             [run_id],
         )
+        from zsync_assets.config import current_config
+
+        settlement = current_config().invoice_settlement
         flows = {f.name: f for f in _flows()}
         writes: dict[str, dict[str, int]] = {}
         stages = []
@@ -75,11 +78,11 @@ class SyncBench:
                 writes[flow.name] = {"pushed": pushed, "written_back": written_back}
             stages += [
                 (flow.name, flow.target_system, pushed, 1),
-                (flow.name, flow.source_system, written_back, write_back_per_call(flow)),
+                (flow.name, flow.source_system, written_back, write_back_per_call(flow, settlement)),
             ]
         floor = api_floor_s(stages, phase.api_calls, self.latency)
         push_steps = [
-            push_step(flows[flow_name], counts, self.push_steps.get(flow_name, {}), self.latency)
+            push_step(flows[flow_name], counts, self.push_steps.get(flow_name, {}), self.latency, settlement)
             for flow_name, counts in writes.items()
         ]
         records = sum(w["pushed"] for w in writes.values())

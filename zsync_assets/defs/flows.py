@@ -23,10 +23,11 @@ def open_sink(system: str, context: dg.AssetExecutionContext) -> Iterator[Sink]:
         finally:
             getattr(client, "close", lambda: None)()
     else:
+        from zsync_assets.config import current_config
         from zsync_assets.targets.zuora import ZuoraSink
 
         with context.resources.zuora.get_client() as client:
-            yield ZuoraSink(client)
+            yield ZuoraSink(client, invoice_settlement=current_config().invoice_settlement)
 
 
 def payload_check(system: str):

@@ -80,11 +80,18 @@ ACTION_EDITABLE = ("Comment", "ReasonCode")
 # Accounts and invoices as well, up to 50 objects a call (Zuora's limit for action calls, as for
 # SOAP `update()`): a sync writes back every account and invoice it sends, and one `PUT` each
 # spent one request of the tenant's concurrency and rate limits per record (894 of a 300-account
-# `zsync bench` sync's 1,914 Zuora writes were invoice write-backs). Payments and refunds stay on
-# their `PUT`s: Zuora's action calls do not support the Invoice Settlement feature, whose
-# unapplied payments are the payments of a tenant that has it.
+# `zsync bench` sync's 1,914 Zuora writes were invoice write-backs). Payments too, in a tenant
+# without Invoice Settlement: Zuora's action calls do not support that feature, whose unapplied
+# payments are the payments of a tenant that has it, so there they keep their `PUT`s. Refunds
+# keep theirs everywhere.
 ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge", "Account", "Invoice"}
+ACTION_WRITE_BACK_WITHOUT_SETTLEMENT = ACTION_WRITE_BACK | {"Payment"}
 ACTION_MAX_OBJECTS = 50
+
+
+def action_write_back(record_type: str, invoice_settlement: bool) -> bool:
+    """Whether records of `record_type` are written back through `/v1/action/update`."""
+    return record_type in (ACTION_WRITE_BACK if invoice_settlement else ACTION_WRITE_BACK_WITHOUT_SETTLEMENT)
 
 
 def staged_table(record_type: str) -> str:
@@ -116,8 +123,11 @@ def _failed(source_id: str, error: ZuoraError) -> Outcome:
 class ZuoraSink:
     system = "zuora"
 
-    def __init__(self, client: ZuoraClient):
+    def __init__(self, client: ZuoraClient, *, invoice_settlement: bool = True):
         self.client = client
+        # The tenant's Invoice Settlement (config `invoice_settlement`): whether payments can be
+        # written back through action calls. Assumed on unless told: their `PUT` works either way.
+        self.invoice_settlement = invoice_settlement
 
     def instance_id(self) -> str:
         return self.client.instance_id
@@ -267,7 +277,7 @@ class ZuoraSink:
         record_type = write_back.record_type
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         bodies = [(n.source_id.partition(DERIVED_SEPARATOR)[0], _write_back_fields(n, stamp)) for n in notices]
-        if record_type in ACTION_WRITE_BACK:
+        if action_write_back(record_type, self.invoice_settlement):
             return [
                 outcome
                 for start in range(0, len(notices), ACTION_MAX_OBJECTS)
