@@ -448,3 +448,22 @@ def test_accounts_are_written_back_fifty_a_call_and_a_refused_one_fails_alone(sy
         if notice.source_id != gone:
             account = env.zuora_account(notice.source_id)
             assert (account["IntegrationId__NS"], account["IntegrationStatus__NS"]) == (notice.target_id, STATUS_OK)
+
+
+def test_a_write_back_call_whose_answer_is_lost_is_sent_again_at_once(sync_env):
+    """An action call that sets fields is the same call sent twice: when Zuora commits it and the
+    connection drops, the client sends it again in the same run instead of leaving every record
+    of it failed until the next one (as it must for a create)."""
+    env = sync_env
+    accounts = [env.create_account(name=f"Dropped {i}", accountNumber=f"DR-{i}") for i in range(3)]
+    notices = [LinkNotice(a, str(7100 + i), True) for i, a in enumerate(accounts)]
+    env.zuora.set_faults([{"route": "POST /v1/action/update", "commit_then_drop": 1}])
+    before = env.zuora.stats().get("POST /v1/action/update", 0)
+
+    with env.resources()["zuora"].get_client() as client:
+        outcomes = ZuoraSink(client).write_back(WriteBack("Account"), notices)
+
+    assert [o.ok for o in outcomes] == [True] * 3
+    assert env.zuora.stats().get("POST /v1/action/update", 0) - before == 2  # dropped, then again
+    told = {a: env.zuora_account(a)["IntegrationId__NS"] for a in accounts}
+    assert told == {n.source_id: n.target_id for n in notices}

@@ -302,7 +302,9 @@ class ZuoraSink:
         its SaveResult at its own position in the answer."""
         objects = [{"Id": record_id, **body} for record_id, body in bodies]
         try:
-            results = self.client.post("/v1/action/update", {"type": record_type, "objects": objects})
+            # The same fields set to the same values (the stamp included): a call that may have
+            # reached Zuora is sent again, as the `PUT`s these calls replace were.
+            results = self.client.post("/v1/action/update", {"type": record_type, "objects": objects}, replay_safe=True)
         except ZuoraError as error:
             return [_failed(n.source_id, error) for n in notices]
         listed = results if isinstance(results, list) else []
@@ -310,8 +312,8 @@ class ZuoraSink:
 
 
 def _write_back_fields(notice: LinkNotice, stamp: str) -> dict[str, str]:
-    """What a source record learns: the sync's status and date, and its counterpart's id (a
-    derived document's counterpart is not the record's own: sink docstring above)."""
+    """What a source record learns: the sync's status and date, and its counterpart's id (not
+    for a document derived from it: `DERIVED_SEPARATOR`)."""
     body = {"IntegrationStatus__NS": STATUS_OK if notice.ok else STATUS_ERROR, "SyncDate__NS": stamp}
     if notice.ok and notice.target_id and DERIVED_SEPARATOR not in notice.source_id:
         body["IntegrationId__NS"] = notice.target_id

@@ -208,8 +208,10 @@ class ZuoraClient:
     def get(self, path: str, params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None) -> Any:
         return self._call("GET", path, params=params)
 
-    def post(self, path: str, json: Any, *, idempotency_key: str | None = None) -> Any:
-        return self._call("POST", path, json=json, idempotency_key=idempotency_key)
+    def post(self, path: str, json: Any, *, idempotency_key: str | None = None, replay_safe: bool = False) -> Any:
+        """`replay_safe`: sent twice, the call does what it does once (it sets fields to given
+        values), so it is sent again after a dropped connection or a 5xx, as a PUT is."""
+        return self._call("POST", path, json=json, idempotency_key=idempotency_key, replay_safe=replay_safe or None)
 
     def patch(self, path: str, json: Any, *, idempotency_key: str | None = None) -> Any:
         return self._call("PATCH", path, json=json, idempotency_key=idempotency_key)
