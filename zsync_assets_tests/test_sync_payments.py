@@ -173,3 +173,26 @@ def test_payment_write_backs_go_fifty_a_call_unless_the_tenant_settles_invoices(
     assert {route: calls.get(route, 0) for route in expected} == expected
     told = {r["id"]: r["IntegrationId__NS"] for r in env.zuora_records("payments")}
     assert told == {n.source_id: n.target_id for n in notices}
+
+
+def test_payments_an_action_call_refuses_are_told_by_their_put(env):
+    """A tenant that has Invoice Settlement, configured as without it, refuses the action calls on
+    its payments (Zuora's action calls do not support the feature): each payment is then told by
+    its own `PUT`, in the same run, instead of staying unwritten-back on every run."""
+    payments = [p["id"] for p in env.zuora_records("payments")]
+    assert len(payments) > 1
+    notices = [LinkNotice(p, str(8100 + i), True) for i, p in enumerate(payments)]
+    env.zuora.set_faults([{"route": "POST /v1/action/update", "error_rate": 1.0, "error_status": 400}])
+    before = env.zuora.stats()
+
+    with env.resources()["zuora"].get_client() as client:
+        outcomes = ZuoraSink(client, invoice_settlement=False).write_back(WriteBack("Payment"), notices)
+
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+    after = env.zuora.stats()
+    assert after.get("POST /v1/action/update", 0) - before.get("POST /v1/action/update", 0) == math.ceil(
+        len(payments) / 50
+    )
+    assert after["PUT /v1/payments/{payment_key}"] - before.get("PUT /v1/payments/{payment_key}", 0) == len(payments)
+    told = {r["id"]: r["IntegrationId__NS"] for r in env.zuora_records("payments")}
+    assert told == {n.source_id: n.target_id for n in notices}

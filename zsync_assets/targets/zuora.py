@@ -87,6 +87,10 @@ ACTION_EDITABLE = ("Comment", "ReasonCode")
 ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge", "Account", "Invoice"}
 ACTION_WRITE_BACK_WITHOUT_SETTLEMENT = ACTION_WRITE_BACK | {"Payment"}
 ACTION_MAX_OBJECTS = 50
+# The types whose own v1 `PUT` takes the write-back fields alone: a record of them that an action
+# call refused is told by its `PUT` (a tenant with Invoice Settlement configured as without it
+# refuses the action calls on its payments; the `PUT`s take them).
+PUT_WRITE_BACK = frozenset({"Account", "Invoice", "Payment"})
 
 
 def action_write_back(record_type: str, invoice_settlement: bool) -> bool:
@@ -277,14 +281,29 @@ class ZuoraSink:
         record_type = write_back.record_type
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         bodies = [(n.source_id.partition(DERIVED_SEPARATOR)[0], _write_back_fields(n, stamp)) for n in notices]
-        if action_write_back(record_type, self.invoice_settlement):
-            return [
-                outcome
-                for start in range(0, len(notices), ACTION_MAX_OBJECTS)
-                for outcome in self._write_back_objects(
-                    record_type, notices[start : start + ACTION_MAX_OBJECTS], bodies[start : start + ACTION_MAX_OBJECTS]
-                )
-            ]
+        if not action_write_back(record_type, self.invoice_settlement):
+            return self._put_write_backs(record_type, notices, bodies)
+        outcomes = [
+            outcome
+            for start in range(0, len(notices), ACTION_MAX_OBJECTS)
+            for outcome in self._write_back_objects(
+                record_type, notices[start : start + ACTION_MAX_OBJECTS], bodies[start : start + ACTION_MAX_OBJECTS]
+            )
+        ]
+        refused = [
+            i
+            for i, o in enumerate(outcomes)
+            if record_type in PUT_WRITE_BACK and o.failure is not None and o.failure.kind != "transient"
+        ]
+        if refused:
+            again = self._put_write_backs(record_type, [notices[i] for i in refused], [bodies[i] for i in refused])
+            for i, outcome in zip(refused, again, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    def _put_write_backs(
+        self, record_type: str, notices: Sequence[LinkNotice], bodies: Sequence[tuple[str, dict[str, str]]]
+    ) -> list[Outcome]:
         update = _route(route(record_type, "update"), record_type, "update")
         outcomes = []
         for n, (record_id, body) in zip(notices, bodies, strict=True):
