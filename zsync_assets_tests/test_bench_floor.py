@@ -1,7 +1,7 @@
 """The API floor `zsync bench` divides wall times by (bench/floor.py) counts each write at the
 records one call of it carries: Zuora write-backs of accounts, invoices and charges go 50 a call
-(`/v1/action/update`), payments' too without Invoice Settlement, refunds' one a call, NetSuite's
-100 a list call."""
+(`/v1/action/update`), payments' and refunds' too without Invoice Settlement (one a call with it),
+NetSuite's 100 a list call."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ def test_write_backs_are_counted_at_the_objects_a_call_carries():
     flows = {f.name: f for f in configured_flows(Config(customer_master="zuora"))}
     names = ("customers", "items", "invoices", "payments", "refunds")
     without = {name: write_back_per_call(flows[name], invoice_settlement=False) for name in names}
-    assert without == {"customers": 50, "items": 50, "invoices": 50, "payments": 50, "refunds": 1}
-    # Zuora's action calls do not support Invoice Settlement: payments keep their PUTs there.
+    assert without == {"customers": 50, "items": 50, "invoices": 50, "payments": 50, "refunds": 50}
+    # Zuora's action calls do not support Invoice Settlement: payments and refunds take PUTs there.
     with_settlement = {name: write_back_per_call(flows[name], invoice_settlement=True) for name in names}
-    assert with_settlement == {**without, "payments": 1}
+    assert with_settlement == {**without, "payments": 1, "refunds": 1}
     netsuite_master = {f.name: f for f in configured_flows(Config(customer_master="netsuite"))}
     # told in NetSuite, whose list calls write_s counts
     assert write_back_per_call(netsuite_master["customers"], invoice_settlement=False) == 1

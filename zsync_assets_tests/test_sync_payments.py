@@ -150,28 +150,34 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
 
 
 @pytest.mark.parametrize("settlement", [False, True])
-def test_payment_write_backs_go_fifty_a_call_unless_the_tenant_settles_invoices(env, settlement):
-    """Zuora's action calls do not support Invoice Settlement (whose unapplied payments are the
-    payments of a tenant that has it): with `invoice_settlement` on, each payment is told by its
-    own `PUT /v1/payments/{id}`; without, 50 a call through `/v1/action/update`."""
-    payments = [p["id"] for p in env.zuora_records("payments")]
-    assert len(payments) > 1
-    notices = [LinkNotice(p, str(8000 + i), True) for i, p in enumerate(payments)]
+@pytest.mark.parametrize(
+    ("record_type", "records", "put"),
+    [("Payment", "payments", "PUT /v1/payments/{payment_key}"), ("Refund", "refunds", "PUT /v1/refunds/{refund_key}")],
+)
+def test_payment_and_refund_write_backs_follow_the_tenants_invoice_settlement(
+    env, settlement, record_type, records, put
+):
+    """Zuora's v1 `PUT`s of payments and refunds exist only with Invoice Settlement, and its action
+    calls do not support that feature: with `invoice_settlement` on, each record is told by its own
+    `PUT`; without, 50 a call through `/v1/action/update`."""
+    ids = [r["id"] for r in env.zuora_records(records)]
+    assert ids, f"the seed has no {records}"
+    notices = [LinkNotice(i, str(8000 + n), True) for n, i in enumerate(ids)]
     before = env.zuora.stats()
 
     with env.resources()["zuora"].get_client() as client:
-        outcomes = ZuoraSink(client, invoice_settlement=settlement).write_back(WriteBack("Payment"), notices)
+        outcomes = ZuoraSink(client, invoice_settlement=settlement).write_back(WriteBack(record_type), notices)
 
     assert all(o.ok for o in outcomes)
     after = env.zuora.stats()
     calls = {route: after.get(route, 0) - before.get(route, 0) for route in after}
     expected = (
-        {"PUT /v1/payments/{payment_key}": len(payments), "POST /v1/action/update": 0}
+        {put: len(ids), "POST /v1/action/update": 0}
         if settlement
-        else {"PUT /v1/payments/{payment_key}": 0, "POST /v1/action/update": math.ceil(len(payments) / 50)}
+        else {put: 0, "POST /v1/action/update": math.ceil(len(ids) / 50)}
     )
     assert {route: calls.get(route, 0) for route in expected} == expected
-    told = {r["id"]: r["IntegrationId__NS"] for r in env.zuora_records("payments")}
+    told = {r["id"]: r["IntegrationId__NS"] for r in env.zuora_records(records)}
     assert told == {n.source_id: n.target_id for n in notices}
 
 

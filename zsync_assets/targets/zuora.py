@@ -80,17 +80,17 @@ ACTION_EDITABLE = ("Comment", "ReasonCode")
 # Accounts and invoices as well, up to 50 objects a call (Zuora's limit for action calls, as for
 # SOAP `update()`): a sync writes back every account and invoice it sends, and one `PUT` each
 # spent one request of the tenant's concurrency and rate limits per record (894 of a 300-account
-# `zsync bench` sync's 1,914 Zuora writes were invoice write-backs). Payments too, in a tenant
-# without Invoice Settlement: Zuora's action calls do not support that feature, whose unapplied
-# payments are the payments of a tenant that has it, so there they keep their `PUT`s. Refunds
-# keep theirs everywhere.
+# `zsync bench` sync's 1,914 Zuora writes were invoice write-backs). Payments and refunds depend
+# on Invoice Settlement: their v1 `PUT`s (`PUT_UpdatePayment`, `PUT_UpdateRefund` in Zuora's API
+# reference) are only available in a tenant that has it, and Zuora's action calls do not support
+# the feature. So without it they go through action calls, with it through their `PUT`s.
 ACTION_WRITE_BACK = ACTION_OBJECTS | {"ProductRatePlanCharge", "Account", "Invoice"}
-ACTION_WRITE_BACK_WITHOUT_SETTLEMENT = ACTION_WRITE_BACK | {"Payment"}
+ACTION_WRITE_BACK_WITHOUT_SETTLEMENT = ACTION_WRITE_BACK | {"Payment", "Refund"}
 ACTION_MAX_OBJECTS = 50
 # The types whose own v1 `PUT` takes the write-back fields alone: a record of them that an action
 # call refused is told by its `PUT` (a tenant with Invoice Settlement configured as without it
-# refuses the action calls on its payments; the `PUT`s take them).
-PUT_WRITE_BACK = frozenset({"Account", "Invoice", "Payment"})
+# refuses the action calls on its payments and refunds; the `PUT`s take them).
+PUT_WRITE_BACK = frozenset({"Account", "Invoice", "Payment", "Refund"})
 
 
 def action_write_back(record_type: str, invoice_settlement: bool) -> bool:
@@ -298,7 +298,7 @@ class ZuoraSink:
         if refused:
             again = self._put_write_backs(record_type, [notices[i] for i in refused], [bodies[i] for i in refused])
             for i, outcome in zip(refused, again, strict=True):
-                outcomes[i] = outcome
+                outcomes[i] = outcome if outcome.ok else _both_refused(outcomes[i], outcome)
         return outcomes
 
     def _put_write_backs(
@@ -328,6 +328,14 @@ class ZuoraSink:
             return [_failed(n.source_id, error) for n in notices]
         listed = results if isinstance(results, list) else []
         return [_save_result(n.source_id, listed[i : i + 1], target_id=n.source_id) for i, n in enumerate(notices)]
+
+
+def _both_refused(action: Outcome, put: Outcome) -> Outcome:
+    """A record the action call and its `PUT` both refused: failed as the `PUT` was, with both
+    answers in the message (which of them a tenant accepts depends on its Invoice Settlement)."""
+    assert action.failure is not None and put.failure is not None
+    message = f"action/update: {action.failure}; PUT: {put.failure.message}"
+    return Outcome.failed(put.source_id, Failure(put.failure.kind, put.failure.code, message))
 
 
 def _write_back_fields(notice: LinkNotice, stamp: str) -> dict[str, str]:
