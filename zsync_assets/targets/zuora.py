@@ -129,8 +129,9 @@ class ZuoraSink:
 
     def __init__(self, client: ZuoraClient, *, invoice_settlement: bool = True):
         self.client = client
-        # The tenant's Invoice Settlement (config `invoice_settlement`): whether payments can be
-        # written back through action calls. Assumed on unless told: their `PUT` works either way.
+        # The tenant's Invoice Settlement (config `invoice_settlement`): the route payments and
+        # refunds are written back by (`action_write_back`). Assumed on unless told; the push
+        # assets always tell (defs/flows.py `open_sink`).
         self.invoice_settlement = invoice_settlement
 
     def instance_id(self) -> str:
@@ -348,7 +349,8 @@ def _write_back_fields(notice: LinkNotice, stamp: str) -> dict[str, str]:
 
 
 def _save_result(source_id: str, body: object, target_id: str | None = None) -> Outcome:
-    """The outcome of a one-object action call from its SaveResult list."""
+    """The outcome of an action call's object from its SaveResult (`body`: a list whose first
+    item is that object's)."""
     result = body[0] if isinstance(body, list) and body else {}
     if result.get("Success") and (target_id or result.get("Id")):
         return Outcome(source_id, True, target_id or result.get("Id"))
