@@ -65,9 +65,11 @@ class SyncBench:
             [run_id],
         )
         from zsync_assets.config import current_config
+        from zsync_assets.flows import configured_flows
 
-        settlement = current_config().invoice_settlement
-        flows = {f.name: f for f in _flows()}
+        config = current_config()
+        settlement = config.invoice_settlement
+        flows = {f.name: f for f in configured_flows(config)}
         writes: dict[str, dict[str, int]] = {}
         stages = []
         for flow in [flows[f] for f in self.flow_order if f in flows]:
@@ -193,13 +195,6 @@ class SyncBench:
             return client.get(record_type, internal_id=internal_id)
         finally:
             getattr(client, "close", lambda: None)()
-
-
-def _flows():
-    from zsync_assets.config import current_config
-    from zsync_assets.flows import configured_flows
-
-    return configured_flows(current_config())
 
 
 def _is_write(system: str, op: str) -> bool:

@@ -291,11 +291,9 @@ class ZuoraSink:
                 record_type, notices[start : start + ACTION_MAX_OBJECTS], bodies[start : start + ACTION_MAX_OBJECTS]
             )
         ]
-        refused = [
-            i
-            for i, o in enumerate(outcomes)
-            if record_type in PUT_WRITE_BACK and o.failure is not None and o.failure.kind != "transient"
-        ]
+        if record_type not in PUT_WRITE_BACK:
+            return outcomes
+        refused = [i for i, o in enumerate(outcomes) if o.failure is not None and o.failure.kind != "transient"]
         if refused:
             again = self._put_write_backs(record_type, [notices[i] for i in refused], [bodies[i] for i in refused])
             for i, outcome in zip(refused, again, strict=True):
