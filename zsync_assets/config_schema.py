@@ -73,6 +73,11 @@ class Config(BaseModel):
     # window read side by side); Zuora's default tenant limit is 40 concurrent requests.
     zuora_concurrency: int = Field(default=4, ge=1, le=40)
     payments_ns_to_zuora: bool = False
+    # The Zuora payment method (an external one of the tenant: Check, Cash, Other, ...) that the
+    # payments `payments_ns_to_zuora` sends are recorded with. Required without Invoice Settlement:
+    # Zuora creates those payments only through an action call, whose create() of a Payment needs
+    # a `PaymentMethodId`. With it, unset means the account's default payment method.
+    zuora_payment_method_id: str | None = Field(default=None, min_length=1, max_length=32)
     field_overrides: dict[str, FieldOverrides] = Field(default_factory=dict)
     overlap_minutes: int = Field(default=5, ge=0, le=24 * 60)
     subscription_terms: SubscriptionTerms = Field(default_factory=SubscriptionTerms)

@@ -98,7 +98,13 @@ def demo(request, tmp_path_factory) -> Iterator[Demo]:
     home = work / "data" / "dagster_home"
     home.mkdir(parents=True)
     shutil.copy(REPO_ROOT / "data" / "dagster_home" / "dagster.yaml", home)  # what a clone has
-    sandboxes = start_sandboxes(free_port(), free_port(), data_dir=work / "data" / "sandbox", size=SIZE)
+    sandboxes = start_sandboxes(
+        free_port(),
+        free_port(),
+        data_dir=work / "data" / "sandbox",
+        size=SIZE,
+        invoice_settlement=variant == "settlement",  # the tenant the demo's settings describe
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZUORA_", "NETSUITE_", "PYTEST_", "ZSYNC_"))}
     env.update(
         sandboxes.env,

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
+import pytest
 
 from zsync_assets.config import parse_config
 from zsync_assets.engine.flow import Flow
 from zsync_assets.engine.plan import build_plan
 from zsync_assets.flows.payments import (
+    NO_PAYMENT_METHOD,
     PAYMENTS_TO_NETSUITE,
     PAYMENTS_TO_ZUORA,
     customer_payments_from_zuora,
@@ -25,6 +27,8 @@ from zsync_assets.flows.refunds import (
 )
 
 CONFIG = parse_config({})
+# A tenant without Invoice Settlement (the default) takes payments only with a payment method.
+TO_ZUORA_CONFIG = parse_config({"zuora_payment_method_id": "PM-OTHER"})
 CURRENCIES = pl.DataFrame({"internal_id": ["1", "2"], "symbol": ["USD", "EUR"], "name": ["US Dollar", "Euro"]})
 
 
@@ -196,7 +200,7 @@ def test_netsuite_payment_on_invoices_from_zuora_becomes_a_zuora_payment_and_ech
         ],
         [("payments", "zuora", "P5", "75")],
     )
-    plan = _plan(PAYMENTS_TO_ZUORA, zuora_payments_from_netsuite(tables, CONFIG))
+    plan = _plan(PAYMENTS_TO_ZUORA, zuora_payments_from_netsuite(tables, TO_ZUORA_CONFIG))
     assert plan["70"]["action"] == "create"
     assert plan["70"]["payload"] == {
         "accountId": "A1",
@@ -204,6 +208,7 @@ def test_netsuite_payment_on_invoices_from_zuora_becomes_a_zuora_payment_and_ech
         "currency": "USD",
         "effectiveDate": "2026-03-02",
         "type": "External",
+        "paymentMethodId": "PM-OTHER",
         "invoices": [{"invoiceId": "I1", "amount": 60.0}],
         "comment": "wire",
         "Transaction__NS": "PYMT70",
@@ -219,17 +224,29 @@ def test_netsuite_payment_on_invoices_from_zuora_becomes_a_zuora_payment_and_ech
     }
 
 
+@pytest.mark.parametrize("settlement", [False, True])
+def test_a_tenant_without_invoice_settlement_blocks_payments_until_a_payment_method_is_set(settlement):
+    lines = [{"transaction_internal_id": "70", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 60.0}]
+    tables = _netsuite_payments([{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70"}], lines)
+    unset = zuora_payments_from_netsuite(tables, parse_config({"invoice_settlement": settlement}))
+    assert unset["_blocked"].to_list() == [None if settlement else NO_PAYMENT_METHOD]
+    assert "paymentMethodId" not in unset.columns  # with it, Zuora uses the account's default
+    chosen = parse_config({"invoice_settlement": settlement, "zuora_payment_method_id": "PM-CHECK"})
+    row = zuora_payments_from_netsuite(tables, chosen).row(0, named=True)
+    assert row["_blocked"] is None and row["paymentMethodId"] == "PM-CHECK"
+
+
 def test_netsuite_payment_changed_after_it_reached_zuora_is_blocked_but_a_new_tran_id_updates():
     lines = [{"transaction_internal_id": "70", "apply": True, "doc": 9001, "ref_num": "INV1", "amount": 60.0}]
     first = zuora_payments_from_netsuite(
-        _netsuite_payments([{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70"}], lines), CONFIG
+        _netsuite_payments([{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70"}], lines), TO_ZUORA_CONFIG
     )
     sent = build_plan(PAYMENTS_TO_ZUORA, first)["payload"][0]
     link = ("netsuite_payments", "netsuite", "70", "ZP70", sent)
     renamed = _netsuite_payments([{"internal_id": "70", "payment": 100.0, "tran_id": "PYMT70-b"}], lines, [link])
-    assert zuora_payments_from_netsuite(renamed, CONFIG)["_blocked"].to_list() == [None]
+    assert zuora_payments_from_netsuite(renamed, TO_ZUORA_CONFIG)["_blocked"].to_list() == [None]
     bigger = _netsuite_payments([{"internal_id": "70", "payment": 120.0, "tran_id": "PYMT70"}], lines, [link])
-    assert zuora_payments_from_netsuite(bigger, CONFIG)["_blocked"].to_list() == [
+    assert zuora_payments_from_netsuite(bigger, TO_ZUORA_CONFIG)["_blocked"].to_list() == [
         "amount changed in NetSuite after the document reached Zuora, where it cannot change: "
         "reverse it in Zuora by hand"
     ]

@@ -13,6 +13,7 @@ import pytest
 
 from zsync_assets.engine.flow import WriteBack
 from zsync_assets.engine.sink import LinkNotice
+from zsync_assets.sandbox import defaults
 from zsync_assets.targets.zuora import STATUS_OK, ZuoraSink
 from zsync_assets_tests.fixtures.settlements import (
     add_netsuite_payment,
@@ -107,8 +108,21 @@ def test_zuora_payments_and_refunds_land_applied_like_zuora_and_a_rerun_sends_no
         assert env.plan_counts(flow)["create"] == env.plan_counts(flow)["update"] == 0
 
 
-def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make_sync_env):
-    env = make_sync_env(payments_ns_to_zuora=True, **SETTINGS)
+def _calls(env, before: dict[str, int]) -> dict[str, int]:
+    return {route: n - before.get(route, 0) for route, n in env.zuora.stats().items() if n - before.get(route, 0)}
+
+
+@pytest.mark.parametrize("settlement", [False, True])
+def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make_sync_env, settlement):
+    """Through the routes the tenant has: Zuora's v1 payment routes exist only with Invoice
+    Settlement (the sandbox refuses them without it), so without it the payment and the refund
+    are created by action calls, the payment with the configured payment method."""
+    env = make_sync_env(payments_ns_to_zuora=True, invoice_settlement=settlement, **SETTINGS)
+    create_payment, create_refund = (
+        ("POST /v1/payments", "POST /v1/payments/{payment_key}/refunds")
+        if settlement
+        else ("POST /v1/action/create", "POST /v1/action/create")
+    )
     env.run()
     assert _failures(env, "payments", "netsuite_payments", "refunds", "netsuite_refunds") == []
     # Nothing zsync created in NetSuite went back to Zuora.
@@ -116,9 +130,12 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
 
     entered = add_netsuite_payment(env, unapplied=10.0)
     zuora_before, netsuite_before = zuora_counts(env), netsuite_counts(env)
+    calls_before = env.zuora.stats()
     env.run()
+    assert _calls(env, calls_before).get(create_payment) == 1
     (payment,) = env.zuora_records("payments", IntegrationId__NS=entered["payment_id"])
     assert payment["Origin__NS"] == "NetSuite"
+    assert payment["paymentMethodId"] == defaults.EXTERNAL_PAYMENT_METHODS["Other"]
     assert payment["amount"] == pytest.approx(entered["applied"] + 10.0)
     (application,) = env.zuora_records("payment-applications", paymentId=payment["id"])
     assert (application["invoiceId"], application["applyAmount"]) == (entered["zuora_id"], entered["applied"])
@@ -134,7 +151,9 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
     assert (row["action"], row["reason"]) == ("skip", "came from NetSuite: not sent back")
 
     refund_id = add_netsuite_refund(env, entered["payment_id"], 10.0)
+    calls_before = env.zuora.stats()
     env.run()
+    assert _calls(env, calls_before).get(create_refund) == 1
     (refund,) = env.zuora_records("refunds", IntegrationId__NS=refund_id)
     assert (refund["amount"], refund["Origin__NS"]) == (10.0, "NetSuite")
     (refund_application,) = env.zuora_records("refund-applications", refundId=refund["id"])
@@ -155,11 +174,13 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
     [("Payment", "payments", "PUT /v1/payments/{payment_key}"), ("Refund", "refunds", "PUT /v1/refunds/{refund_key}")],
 )
 def test_payment_and_refund_write_backs_follow_the_tenants_invoice_settlement(
-    env, settlement, record_type, records, put
+    make_sync_env, settlement, record_type, records, put
 ):
-    """Zuora's v1 `PUT`s of payments and refunds exist only with Invoice Settlement, and its action
-    calls do not support that feature: with `invoice_settlement` on, each record is told by its own
-    `PUT`; without, 50 a call through `/v1/action/update`."""
+    """Zuora's v1 `PUT`s of payments and refunds exist only with Invoice Settlement (the sandbox
+    refuses them without it), and its action calls do not support that feature: with
+    `invoice_settlement` on, each record is told by its own `PUT`; without, 50 a call through
+    `/v1/action/update`."""
+    env = make_sync_env(invoice_settlement=settlement, **SETTINGS)
     ids = [r["id"] for r in env.zuora_records(records)]
     assert ids, f"the seed has no {records}"
     notices = [LinkNotice(i, str(8000 + n), True) for n, i in enumerate(ids)]
@@ -181,10 +202,11 @@ def test_payment_and_refund_write_backs_follow_the_tenants_invoice_settlement(
     assert told == {n.source_id: n.target_id for n in notices}
 
 
-def test_payments_an_action_call_refuses_are_told_by_their_put(env):
+def test_payments_an_action_call_refuses_are_told_by_their_put(make_sync_env):
     """A tenant that has Invoice Settlement, configured as without it, refuses the action calls on
     its payments (Zuora's action calls do not support the feature): each payment is then told by
     its own `PUT`, in the same run, instead of staying unwritten-back on every run."""
+    env = make_sync_env(zuora_settings={"invoice_settlement": True}, **SETTINGS)
     payments = [p["id"] for p in env.zuora_records("payments")]
     assert len(payments) > 1
     notices = [LinkNotice(p, str(8100 + i), True) for i, p in enumerate(payments)]

@@ -154,7 +154,7 @@ def test_countries_names_and_amounts_zuora_checks_itself(zuora_sandbox):
 
 
 def test_with_validation_off_nan_and_non_numeric_amounts_are_still_400(make_zuora_sandbox):
-    sandbox = make_zuora_sandbox(size=2, validate_requests=False)
+    sandbox = make_zuora_sandbox(size=2, validate_requests=False, invoice_settlement=True)
     with sandbox.client() as api:
         account = api.get("/object-query/accounts", params={"pageSize": 1}).json()["data"][0]
         body = {"accountId": account["id"], "currency": account["currency"], "type": "External"}

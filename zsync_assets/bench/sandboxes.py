@@ -80,8 +80,12 @@ class Sandboxes:
 
 @contextmanager
 def running(data_dir: Path, *, accounts: int, months: int, latency: Latency) -> Iterator[Sandboxes]:
-    """Start both sandboxes (seeded on first start) in a child process; stopped on exit."""
+    """Start both sandboxes (seeded on first start) in a child process; stopped on exit. The Zuora
+    tenant has Invoice Settlement when zsync's config says so, as a real tenant would."""
+    from zsync_assets.config import current_config
+
     spec = {
+        "invoice_settlement": current_config().invoice_settlement,
         "data_dir": str(data_dir),
         "accounts": accounts,
         "months": months,
@@ -124,6 +128,7 @@ def _serve(spec: dict) -> None:
         months=spec["months"],
         concurrency_limit=spec["zuora_concurrency"],
         rate_limit_per_minute=1_000_000,
+        invoice_settlement=spec["invoice_settlement"],
     )
     netsuite = start_sandbox(
         "netsuite",

@@ -51,9 +51,26 @@ from zsync_assets.sandbox import SANDBOXES, defaults
     show_default=True,
     help="Refuse Zuora requests that break Zuora's OpenAPI document, as Zuora does (about 3 s at start).",
 )
-def sandbox(zuora_port: int, netsuite_port: int, data_dir: Path, seed: int, size: int, validate_requests: bool) -> None:
+@click.option(
+    "--invoice-settlement/--no-invoice-settlement",
+    default=None,
+    help="Whether the Zuora tenant has Invoice Settlement (without it Zuora refuses the v1 payment, "
+    "refund and memo routes). Default: what zsync's config says (`zsync demo --settlement` sets it).",
+)
+def sandbox(
+    zuora_port: int,
+    netsuite_port: int,
+    data_dir: Path,
+    seed: int,
+    size: int,
+    validate_requests: bool,
+    invoice_settlement: bool | None,
+) -> None:
     """Run the Zuora and NetSuite sandboxes on loopback until interrupted."""
     from zsync_assets.sandbox.runner import serve_forever
+
+    if invoice_settlement is None:
+        invoice_settlement = _configured_settlement()
 
     # uvicorn runs in threads here, so SIGTERM must become a clean shutdown ourselves.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -62,8 +79,35 @@ def sandbox(zuora_port: int, netsuite_port: int, data_dir: Path, seed: int, size
         {"zuora": zuora_port, "netsuite": netsuite_port},
         seed=seed,
         size=size,
-        settings={"zuora": {"validate_requests": validate_requests}},
+        settings={"zuora": {"validate_requests": validate_requests, "invoice_settlement": invoice_settlement}},
     )
+
+
+def _require_tenant_settlement(wanted: bool) -> None:
+    """A running Zuora sandbox was started for a tenant with or without Invoice Settlement; the
+    demo's settings may since say otherwise (`zsync demo --settlement` after a plain demo)."""
+    import httpx
+
+    from zsync_assets.sandbox import defaults
+
+    running = httpx.get(f"{defaults.zuora_url()}/__sandbox/tenant", timeout=10).json()["invoice_settlement"]
+    if running != wanted:
+        state = {True: "with", False: "without"}
+        raise click.ClickException(
+            f"the running Zuora sandbox is a tenant {state[running]} Invoice Settlement, and this demo "
+            f"wants one {state[wanted]} it: stop `zsync sandbox` (Ctrl-C) and run the demo again"
+        )
+
+
+def _configured_settlement() -> bool:
+    """The tenant's Invoice Settlement as zsync's config says (the demo's settings sit above
+    zsync.yaml): the sandbox tenant must be the tenant zsync is configured for."""
+    from zsync_assets.config import ConfigError, current_config
+
+    try:
+        return current_config().invoice_settlement
+    except ConfigError:
+        return False  # zsync's own commands will name the bad config; the default tenant meanwhile
 
 
 def _uses_real_tenants() -> bool:
@@ -79,11 +123,13 @@ def _start_sandboxes_for_demo() -> subprocess.Popen | None:
     wanted = [n for n in SANDBOXES if load_app_factory(n) is not None]
     ports = {name: port for name, (_, port) in SANDBOXES.items() if name in wanted}
     if all(port_is_open(p) for p in ports.values()):
+        _require_tenant_settlement(_configured_settlement())
         click.echo("sandboxes already running; using them")
         return None
     # Without request checks: the demo sends zsync's own requests, which the test suite checks
     # against Zuora's OpenAPI document, and parsing that document would delay every start.
-    proc = subprocess.Popen([sys.executable, "-m", "zsync_assets.cli", "sandbox", "--no-validate-requests"])
+    settlement = "--invoice-settlement" if _configured_settlement() else "--no-invoice-settlement"
+    proc = subprocess.Popen([sys.executable, "-m", "zsync_assets.cli", "sandbox", "--no-validate-requests", settlement])
     deadline = time.monotonic() + 120
     while not all(port_is_open(p) for p in ports.values()):
         if proc.poll() is not None:

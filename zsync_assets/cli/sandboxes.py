@@ -65,11 +65,13 @@ def start_sandboxes(
     data_dir: Path | str = defaults.DEFAULT_DATA_DIR,
     size: int = defaults.DEFAULT_SIZE,
     validate_requests: bool = False,
+    invoice_settlement: bool | None = None,
     timeout_s: float = 120.0,
 ) -> SandboxProcess:
     """`validate_requests=False` by default: parsing Zuora's OpenAPI document costs seconds at
     every start, and zsync's own requests are checked by the test suite (README, "The sandboxes").
-    `size`: accounts to seed an empty `data_dir` with (a seeded one is reused as it is)."""
+    `size`: accounts to seed an empty `data_dir` with (a seeded one is reused as it is).
+    `invoice_settlement`: the Zuora tenant's (None: what zsync's config says, `zsync sandbox`)."""
     env = client_env(zuora_port, netsuite_port)
     if port_is_open(zuora_port) and port_is_open(netsuite_port):
         return SandboxProcess(zuora_port, netsuite_port, None, env)
@@ -87,6 +89,11 @@ def start_sandboxes(
         "--size",
         str(size),
         "--validate-requests" if validate_requests else "--no-validate-requests",
+        *(
+            []
+            if invoice_settlement is None
+            else ["--invoice-settlement" if invoice_settlement else "--no-invoice-settlement"]
+        ),
     ]
     proc = subprocess.Popen(command)
     started = SandboxProcess(zuora_port, netsuite_port, proc, env)

@@ -106,13 +106,30 @@ def zuora_call(env, method: str, path: str, json: Any = None) -> dict:
     return response.json()
 
 
+# Zuora's v1 cancel and delete routes of payments and refunds exist only in a tenant with
+# Invoice Settlement (PUT_CancelPayment et al.); without it a user cancels one by setting its
+# `Status` to Canceled (ProxyModifyPayment / ProxyModifyRefund), through an action call.
+ACTION_TYPES = {"payments": "Payment", "refunds": "Refund"}
+
+
+def settlement() -> bool:
+    """Whether the tenant has Invoice Settlement, as the config says (the demo's and the
+    tests' sandboxes are started to match it)."""
+    from zsync_assets.config import current_config
+
+    return current_config().invoice_settlement
+
+
 def cancel_zuora(env, kind: str, record_id: str, *, delete: bool = False) -> None:
     """Cancel a Zuora payment / refund / credit memo / debit memo (a Posted memo is unposted
-    first, as Zuora requires), and delete it too with `delete`."""
+    first, as Zuora requires), and delete it too with `delete` (which needs Invoice Settlement)."""
     path = f"/v1/{kind}/{record_id}"
-    if kind.endswith("memos"):
-        zuora_call(env, "PUT", f"{path}/unpost")
-    zuora_call(env, "PUT", f"{path}/cancel")
+    if kind in ACTION_TYPES and not settlement():
+        env.zuora_action_update(ACTION_TYPES[kind], Id=record_id, Status="Canceled")
+    else:
+        if kind.endswith("memos"):
+            zuora_call(env, "PUT", f"{path}/unpost")
+        zuora_call(env, "PUT", f"{path}/cancel")
     if delete:
         zuora_call(env, "DELETE", path)
 

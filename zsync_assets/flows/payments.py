@@ -10,7 +10,9 @@ only part of it would leave both systems' balances different. Write-back: `Integ
 
 NetSuite -> Zuora (`netsuite_payments`, only with `payments_ns_to_zuora: true`): customer
 payments entered in NetSuite and applied to invoices that came from Zuora become Zuora
-payments (`POST /v1/payments` with `invoices: [{invoiceId, amount}]`), carrying
+payments (`POST /v1/payments` with `invoices: [{invoiceId, amount}]`; targets/zuora.py turns
+that into an action call in a tenant without Invoice Settlement, which then needs the config's
+`zuora_payment_method_id`: until it is set each payment is blocked, naming it), carrying
 `Origin__NS = NetSuite`, `IntegrationId__NS` = the NetSuite internal id (crash lookup) and
 `Transaction__NS` = the NetSuite tranId (Zuora's connector mapping). A processed Zuora payment
 cannot change its amount or applications: a NetSuite payment changed that way after it reached
@@ -54,6 +56,11 @@ from zsync_assets.flows.mapping.zuora_settlements import AppliedTo, ZuoraSettlem
 TO_NETSUITE, TO_ZUORA = "payments", "netsuite_payments"
 # The refund flows (flows/refunds.py imports this module, so their names are repeated here).
 REFUNDS_TO_NETSUITE_FLOW, REFUNDS_TO_ZUORA_FLOW = "refunds", "netsuite_refunds"
+# A tenant without Invoice Settlement takes a payment only with a payment method (config.py).
+NO_PAYMENT_METHOD = (
+    "Zuora without Invoice Settlement needs a payment method for a payment: set "
+    "`zuora_payment_method_id` in zsync.yaml to one of the tenant's external payment methods"
+)
 # The fields of a processed Zuora payment that cannot change.
 ZUORA_FIXED_FIELDS = ("accountId", "amount", "currency", "effectiveDate", "invoices")
 
@@ -181,7 +188,10 @@ def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Con
         )
         .when(pl.col("currency").is_null())
         .then(pl.format("no ISO code for NetSuite currency {}", pl.col("currency_internal_id").fill_null("?")))
+        .when(pl.lit(not config.invoice_settlement and config.zuora_payment_method_id is None))
+        .then(pl.lit(NO_PAYMENT_METHOD))
     )
+    method = config.zuora_payment_method_id
     mapped = frame.select(
         pl.col("internal_id").alias("source_id"),
         pl.col("account_id").alias("accountId"),
@@ -189,6 +199,7 @@ def zuora_payments_from_netsuite(tables: Mapping[str, pl.DataFrame], config: Con
         pl.col("currency"),
         pl.col("day").cast(pl.Utf8).alias("effectiveDate"),
         pl.lit("External").alias("type"),
+        *([pl.lit(method).alias("paymentMethodId")] if method else []),
         pl.when(pl.col("linked_invoices") > 0).then(pl.col("invoices")).alias("invoices"),
         pl.col("memo").alias("comment"),
         pl.col("tran_id").alias("Transaction__NS"),

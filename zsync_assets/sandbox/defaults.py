@@ -20,6 +20,15 @@ NETSUITE_CONSUMER_SECRET = "zsync-sandbox-consumer-secret"
 NETSUITE_TOKEN_ID = "zsync-sandbox-token-id"
 NETSUITE_TOKEN_SECRET = "zsync-sandbox-token-secret"
 
+# The tenant's external payment methods (Zuora's Payment Settings: Check, Cash, Other, ...), by
+# type. A payment created through an action call names one (`PaymentMethodId` is required by
+# Zuora's create() of a Payment); `POST /v1/payments` falls back to the account's default.
+EXTERNAL_PAYMENT_METHODS = {
+    "Check": "2c92c0f87b1d4e5f017b1d4e5f600001",
+    "Cash": "2c92c0f87b1d4e5f017b1d4e5f600002",
+    "Other": "2c92c0f87b1d4e5f017b1d4e5f600003",
+}
+
 DEFAULT_SEED = 42
 DEFAULT_SIZE = 40  # accounts; the rest of the tenant scales from it
 DEFAULT_DATA_DIR = "data/sandbox"
@@ -43,6 +52,9 @@ DEMO_SETTINGS = {
     # The seeded NetSuite account has payments and a refund entered there, and the demo's second
     # pass enters more: the demo sends them to Zuora, so netsuite_payments / netsuite_refunds work.
     "payments_ns_to_zuora": True,
+    # Without Invoice Settlement Zuora takes a payment only with a payment method (config_schema.py
+    # `zuora_payment_method_id`): the sandbox tenant's external "Other" one, in both variants.
+    "zuora_payment_method_id": EXTERNAL_PAYMENT_METHODS["Other"],
 }
 # `zsync demo --settlement`: the tenant runs Invoice Settlement (credit and debit memos flow
 # instead of invoice item adjustments). The seeded memos carry tax, which the memo flows post to

@@ -4,6 +4,8 @@ Creates are `POST` with an `Idempotency-Key` = hash(flow, source id, payload has
 replays a key's first answer for 24 h, failures included, so the key changes when the payload
 does) and carry `IntegrationId__NS` = the NetSuite internal id, so an unanswered create is
 found by `IntegrationId__NS` before anything is re-sent. Updates are `PUT` by id (idempotent).
+Invoice item adjustments, and payments and refunds in a tenant without Invoice Settlement, are
+created, updated and canceled through the action calls instead (`by_action`).
 Write-back sets the connector fields Zuora declares on its request schemas:
 `IntegrationId__NS`, `IntegrationStatus__NS` ("Sync Complete" / "Error"), `SyncDate__NS`.
 """
@@ -71,7 +73,19 @@ STATUS_OK, STATUS_ERROR = "Sync Complete", "Error"
 # and written back through `/v1/action/update` (one SaveResult per object, `Success` each: the
 # call answers 200 even when the object was refused), found again through ZOQL (no Object Query).
 ACTION_OBJECTS = frozenset({"InvoiceItemAdjustment"})
-ACTION_EDITABLE = ("Comment", "ReasonCode")
+# Payments and refunds too, in a tenant without Invoice Settlement: Zuora's v1 routes for them
+# (`POST /v1/payments`, `POST /v1/payments/{id}/refunds`, their `PUT`s and cancels) are "only
+# available if you have Invoice Settlement enabled" (POST_CreatePayment et al. in Zuora's API
+# reference). The payload the flows map stays the v1 one (its hash is the record's, whatever
+# the tenant); ACTION_BODIES turns it into the fields of Zuora's create() of the object.
+WITHOUT_SETTLEMENT_BY_ACTION = frozenset({"Payment", "Refund"})
+# What an action call may change on an object once processed (the rest is fixed: the flows
+# block such changes, saying why). ProxyModifyRefund has no Comment.
+ACTION_EDITABLE = {
+    "InvoiceItemAdjustment": ("Comment", "ReasonCode"),
+    "Payment": ("Comment", "ReferenceId"),
+    "Refund": ("ReasonCode",),
+}
 # Write-back through `/v1/action/update` too: its objects need only `Id` besides the fields to
 # change (`zObject_update` in zsync_assets/vendor/zuora-openapi), whereas the charge's own
 # `PUT /v1/object/product-rate-plan-charge/{id}` requires BillCycleType, BillingPeriod,
@@ -93,6 +107,64 @@ ACTION_MAX_OBJECTS = 50
 PUT_WRITE_BACK = frozenset({"Account", "Invoice", "Payment", "Refund"})
 
 
+def by_action(record_type: str, invoice_settlement: bool) -> bool:
+    """Whether records of `record_type` are created, updated and canceled through action calls."""
+    return record_type in ACTION_OBJECTS or (not invoice_settlement and record_type in WITHOUT_SETTLEMENT_BY_ACTION)
+
+
+def _custom(payload: dict) -> dict:
+    return {k: v for k, v in payload.items() if "__" in k}
+
+
+def _payment_object(payload: dict) -> dict:
+    """A v1 payment (CreatePaymentType) as the Payment object of create() (ProxyCreatePayment):
+    one invoice by `InvoiceId`, several by `InvoicePaymentData`, and what is left of the amount
+    to the credit balance (`AppliedCreditBalanceAmount`, required when no invoice is named)."""
+    invoices = payload.get("invoices") or []
+    rest = round(payload["amount"] - sum(i["amount"] for i in invoices), 2)
+    applied: dict = {}
+    if len(invoices) == 1:
+        applied = {"InvoiceId": invoices[0]["invoiceId"], "AppliedInvoiceAmount": invoices[0]["amount"]}
+    elif invoices:
+        applied = {
+            "InvoicePaymentData": {
+                "InvoicePayment": [{"InvoiceId": i["invoiceId"], "Amount": i["amount"]} for i in invoices]
+            }
+        }
+    fields = {
+        "AccountId": payload.get("accountId"),
+        "Amount": payload["amount"],
+        "EffectiveDate": payload.get("effectiveDate"),
+        "Type": payload.get("type"),
+        "Status": "Processed",
+        "PaymentMethodId": payload.get("paymentMethodId"),
+        "Comment": payload.get("comment"),
+        **applied,
+        "AppliedCreditBalanceAmount": rest if rest > 0 or not invoices else None,
+    }
+    return {k: v for k, v in fields.items() if v is not None} | _custom(payload)
+
+
+def _refund_object(payload: dict) -> dict:
+    """A v1 refund of a payment (PostRefundType) as the Refund object of create()
+    (ProxyCreateRefund): an External one names how it was paid out, `Other` unless told, the v1
+    route's default."""
+    fields = {
+        "PaymentId": payload.get("paymentId"),
+        "Amount": payload.get("totalAmount"),
+        "Type": payload.get("type"),
+        "MethodType": payload.get("methodType", "Other"),
+        "RefundDate": payload.get("refundDate"),
+        "SourceType": "Payment",
+        "Comment": payload.get("comment"),
+        "ReasonCode": payload.get("reasonCode"),
+    }
+    return {k: v for k, v in fields.items() if v is not None} | _custom(payload)
+
+
+ACTION_BODIES = {"Payment": _payment_object, "Refund": _refund_object}
+
+
 def action_write_back(record_type: str, invoice_settlement: bool) -> bool:
     """Whether records of `record_type` are written back through `/v1/action/update`."""
     return record_type in (ACTION_WRITE_BACK if invoice_settlement else ACTION_WRITE_BACK_WITHOUT_SETTLEMENT)
@@ -104,8 +176,9 @@ def staged_table(record_type: str) -> str:
     return f"zuora.{route(record_type, 'object')}"
 
 
-# Reversal (zsync never deletes in Zuora): PUT_CancelPayment / PUT_CancelRefund take no body;
-# an adjustment is canceled with `Status: Canceled` through `/v1/action/update`.
+# Reversal (zsync never deletes in Zuora): PUT_CancelPayment / PUT_CancelRefund take no body
+# (with Invoice Settlement); an adjustment, and without Invoice Settlement a payment or refund, is
+# canceled with `Status: Canceled` through `/v1/action/update` (ProxyModifyPayment's Status).
 CANCEL_ROUTES = {"Payment": "/v1/payments/{id}/cancel", "Refund": "/v1/refunds/{id}/cancel"}
 CANCELED = "Canceled"
 
@@ -151,7 +224,7 @@ class ZuoraSink:
         return [self._write_one(rec) for rec in records]
 
     def _write_one(self, rec: Outgoing) -> Outcome:
-        if rec.record_type in ACTION_OBJECTS:
+        if by_action(rec.record_type, self.invoice_settlement):
             return self._action_create(rec)
         create, update = route(rec.record_type, "create"), route(rec.record_type, "update")
         try:
@@ -179,18 +252,18 @@ class ZuoraSink:
         return Outcome(rec.source_id, True, target)
 
     def _action_create(self, rec: Outgoing) -> Outcome:
+        obj = ACTION_BODIES.get(rec.record_type, dict)(rec.payload)
         try:
             if rec.target_id:
-                # A processed adjustment keeps its amount and item; its comment, reason code and
-                # custom fields change (the flows block changes of the rest, saying why).
-                fields = {k: v for k, v in rec.payload.items() if k in ACTION_EDITABLE or "__" in k}
+                editable = ACTION_EDITABLE.get(rec.record_type, ())
+                fields = {k: v for k, v in obj.items() if k in editable or "__" in k}
                 body = self.client.post(
                     "/v1/action/update", {"type": rec.record_type, "objects": [{"Id": rec.target_id, **fields}]}
                 )
                 return _save_result(rec.source_id, body, target_id=rec.target_id)
             body = self.client.post(
                 "/v1/action/create",
-                {"type": rec.record_type, "objects": [rec.payload]},
+                {"type": rec.record_type, "objects": [obj]},
                 idempotency_key=rec.attempt_key,
             )
         except ZuoraError as error:
@@ -225,14 +298,15 @@ class ZuoraSink:
         """Cancel the Zuora documents zsync created from NetSuite transactions deleted since.
 
         Zuora keeps a canceled payment, refund or adjustment (status Canceled, out of every
-        balance), which is how its users undo one; zsync never deletes in Zuora. Zuora's rules
+        balance), which is how its users undo one; zsync never deletes in Zuora. Those created by
+        action calls (`by_action`) are canceled by one, with `Status: Canceled`. Zuora's rules
         on what can be canceled (cancellations in zsync_assets/sandbox/zuora: an Electronic
         payment, one with refunds, one on a Canceled account) come back as its refusal."""
         return [self._cancel(rec) for rec in records]
 
     def _cancel(self, rec: Reversal) -> Outcome:
         try:
-            if rec.record_type in ACTION_OBJECTS:
+            if by_action(rec.record_type, self.invoice_settlement):
                 body = self.client.post(
                     "/v1/action/update",
                     {"type": rec.record_type, "objects": [{"Id": rec.target_id, "Status": CANCELED}]},

@@ -7,18 +7,33 @@ NetSuite link fields (`IntegrationId__NS`, ...) are written back on any object. 
 in the list succeeds or fails on its own (SaveResult per object); at most 50 per call. An
 invoice item adjustment is canceled with `Status: Canceled`: a Canceled adjustment no longer
 moves its invoice's balance (ledger.py). The queries are ZOQL (zoql.py).
+
+A tenant without Invoice Settlement has no `POST /v1/payments` and no refund of a payment by v1
+route (app.py `SETTLEMENT_ONLY`): its payments and refunds are created here, with the fields of
+Zuora's create() of a Payment (`AccountId`, `Amount`, `EffectiveDate`, `PaymentMethodId`,
+`Type`, `Status`; `InvoiceId` + `AppliedInvoiceAmount` for one invoice, `InvoicePaymentData`
+for several, `AppliedCreditBalanceAmount` for the rest) and of a Refund (`PaymentId`, `Amount`,
+`Type`, `MethodType` and `RefundDate` for an External one, `SourceType`), and canceled by an
+update to `Status: Canceled`. (Zuora makes invoice item adjustments unavailable in a tenant with
+Invoice Settlement, where credit memos replace them; the sandbox still creates them there.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from zsync_assets.sandbox.zuora import ledger, zoql
+from zsync_assets.sandbox.zuora import ledger, payments, refunds, zoql
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, UNSUPPORTED, ApiError
 from zsync_assets.sandbox.zuora.fields import a_date, a_number, custom_fields, require, today
 from zsync_assets.sandbox.zuora.gateway import Call
 from zsync_assets.sandbox.zuora.model import BY_ZOQL
-from zsync_assets.sandbox.zuora.records import get_record, refresh_account, refresh_invoice
+from zsync_assets.sandbox.zuora.records import (
+    PROCESSED_EDITABLE,
+    find_account,
+    get_record,
+    refresh_account,
+    refresh_invoice,
+)
 
 MAX_OBJECTS = 50
 # Invoice item adjustment fields `/v1/action/update` may change (the rest is fixed once processed).
@@ -72,6 +87,62 @@ def _adjustment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
     return record["id"]
 
 
+def _payment(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
+    require(fields, "AccountId", "Amount", "EffectiveDate", "PaymentMethodId", "Type", "Status")
+    if fields["Status"] != "Processed":
+        raise ApiError(400, INVALID_VALUE, "Status must be Processed")
+    account = find_account(store, fields["AccountId"])
+    if fields.get("InvoiceId"):
+        require(fields, "AppliedInvoiceAmount")
+        applications = [(fields["InvoiceId"], fields["AppliedInvoiceAmount"], "AppliedInvoiceAmount")]
+    else:
+        lines = (fields.get("InvoicePaymentData") or {}).get("InvoicePayment") or []
+        for n, line in enumerate(lines):
+            require(line, "InvoiceId", "Amount", where=f"InvoicePaymentData.InvoicePayment[{n}].")
+        applications = [(line["InvoiceId"], line["Amount"], "InvoicePayment.Amount") for line in lines]
+    applied = sum(a_number(amount, name) for _, amount, name in applications)
+    credit = a_number(fields.get("AppliedCreditBalanceAmount", 0), "AppliedCreditBalanceAmount")
+    if abs(applied + credit - a_number(fields["Amount"], "Amount")) > 0.005:
+        raise ApiError(400, RULE, "Amount must equal the amounts applied to invoices plus AppliedCreditBalanceAmount")
+    payment = payments.new_payment(
+        store,
+        account,
+        amount=fields["Amount"],
+        kind=fields["Type"],
+        day=fields["EffectiveDate"],
+        payment_method=fields["PaymentMethodId"],
+        applications=applications,
+        fields={"comment": fields.get("Comment"), "referenceId": fields.get("ReferenceId")},
+        custom=custom_fields("payments", fields),
+    )
+    return payment["id"]
+
+
+def _refund(store, fields: dict[str, Any]) -> str:  # noqa: ANN001
+    require(fields, "Amount", "Type", "PaymentId")
+    if fields["Type"] == "External":
+        require(fields, "MethodType", "RefundDate")
+    if fields.get("SourceType", "Payment") != "Payment":
+        raise ApiError(400, UNSUPPORTED, "this sandbox refunds payments (SourceType Payment) only")
+    refund = payments.new_refund(
+        store,
+        get_record(store, "payments", fields["PaymentId"]),
+        amount=fields["Amount"],
+        kind=fields["Type"],
+        day=fields.get("RefundDate", today()),
+        fields={
+            "methodType": fields.get("MethodType"),
+            "reasonCode": fields.get("ReasonCode"),
+            "comment": fields.get("Comment"),
+        },
+        custom=custom_fields("refunds", fields),
+    )
+    return refund["id"]
+
+
+CREATE = {"invoice-item-adjustments": _adjustment, "payments": _payment, "refunds": _refund}
+
+
 def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
     require(fields, "Id")
     record = get_record(store, obj.path, fields["Id"])
@@ -101,6 +172,13 @@ def _update(store, obj, fields: dict[str, Any]) -> str:  # noqa: ANN001
             changes[field] = value
         elif obj.path == "invoice-item-adjustments" and field == "status":
             changes.update(_cancel_adjustment(store, record, value))
+        elif obj.path in PROCESSED_EDITABLE and field in PROCESSED_EDITABLE[obj.path]:
+            changes[field] = value
+        elif obj.path in PROCESSED_EDITABLE and field == "status":
+            if value != "Canceled":
+                raise ApiError(400, RULE, f"a processed {obj.zoql}'s Status can only be set to Canceled")
+            cancel = payments.cancel if obj.path == "payments" else refunds.cancel
+            record = cancel(store, record)
         elif obj.path == "accounts" and field == "status":
             # An account is canceled (or re-activated) through the CRUD/SOAP-style update; the
             # v1 `PUT /v1/accounts/{key}` has no status field.
@@ -150,7 +228,7 @@ def _action(kind: str):
         body = call.json()
         require(body, "type", "objects")
         obj = BY_ZOQL.get(str(body["type"]).lower())
-        if obj is None or (kind == "create" and obj.path != "invoice-item-adjustments"):
+        if obj is None or (kind == "create" and obj.path not in CREATE):
             raise ApiError(400, UNSUPPORTED, f"action/{kind} does not support type '{body['type']}' in this sandbox")
         if len(body["objects"]) > MAX_OBJECTS:
             raise ApiError(400, RULE, f"at most {MAX_OBJECTS} objects per call")
@@ -159,7 +237,7 @@ def _action(kind: str):
             try:
                 with call.store.transaction():  # each object commits or fails on its own
                     record_id = (
-                        _adjustment(call.store, fields) if kind == "create" else _update(call.store, obj, fields)
+                        CREATE[obj.path](call.store, fields) if kind == "create" else _update(call.store, obj, fields)
                     )
                 results.append({"Success": True, "Id": record_id})
             except ApiError as err:

@@ -9,7 +9,8 @@ refused with 400 like Zuora when it breaks it; parsing the document costs 2-3 s 
 entities.py), `oauth_clients` (more OAuth clients, scoped to some entities:
 `{client_id: {"secret": ..., "entities": [entity id, ...]}}`), `custom_fields` (which custom
 fields the tenant has, `{ZOQL object: [field, ...]}`; objects not named keep every connector field
-the sandbox models, model.py: a tenant without them refuses them as unknown fields).
+the sandbox models, model.py: a tenant without them refuses them as unknown fields),
+`invoice_settlement` (False, as zsync's config: whether the tenant has Invoice Settlement, `NOT_WITHOUT_SETTLEMENT`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from zsync_assets.sandbox import defaults
@@ -40,6 +43,7 @@ from zsync_assets.sandbox.zuora import (
 from zsync_assets.sandbox.zuora.auth import token_response
 from zsync_assets.sandbox.zuora.describe import describe
 from zsync_assets.sandbox.zuora.entities import ENTITY_HEADER, Tenant
+from zsync_assets.sandbox.zuora.errors import UNSUPPORTED, ApiError
 from zsync_assets.sandbox.zuora.gateway import Call, Gateway, Handler, Limits
 from zsync_assets.sandbox.zuora.model import OBJECT_QUERY, ObjectType
 from zsync_assets.sandbox.zuora.request_checks import RequestChecks
@@ -60,12 +64,30 @@ def _object_query_routes(gateway: Gateway) -> list[Route]:
     return routes
 
 
-def _v1_routes(gateway: Gateway) -> list[Route]:
+# Zuora's API reference on the v1 payment, refund and memo operations: "This operation is only
+# available if you have Invoice Settlement enabled" (POST_CreatePayment, PUT_UpdatePayment,
+# PUT_CancelPayment, POST_RefundPayment, PUT_UpdateRefund, PUT_CancelRefund, and every Credit
+# Memo and Debit Memo operation). A tenant without it creates, updates and cancels payments and
+# refunds through the action calls (actions.py). The answer to a call it lacks is the sandbox's
+# own (Zuora's reference does not publish it): 400, category 45 "unsupported".
+NOT_WITHOUT_SETTLEMENT = (
+    "This operation is only available if you have Invoice Settlement enabled; "
+    "without it, use the action calls (POST /v1/action/create, /v1/action/update)"
+)
+
+
+def _v1_routes(gateway: Gateway, invoice_settlement: bool) -> list[Route]:
     """The v1 operations the sandbox serves, by section of Zuora's API reference (the operations'
     `tags` in zsync_assets/vendor/zuora-openapi/zuora_openapi.yaml), one module per section."""
 
     def write(method: str, template: str, handler: Handler) -> Route:
         return gateway.route(method, template, handler, write=True)
+
+    def settlement_only(handler: Handler) -> Handler:
+        def refused(call: Call) -> tuple[int, Any]:
+            raise ApiError(400, UNSUPPORTED, NOT_WITHOUT_SETTLEMENT)
+
+        return handler if invoice_settlement else refused
 
     return [
         # Accounts
@@ -87,29 +109,29 @@ def _v1_routes(gateway: Gateway) -> list[Route]:
         write("POST", "/v1/invoices/bulk-post", invoices.bulk_post),
         write("PUT", "/v1/invoices/{invoice_key}", invoices.update_invoice),
         # Payments
-        write("POST", "/v1/payments", payments.create_payment),
-        write("POST", "/v1/payments/{payment_key}/refunds", payments.refund_payment),
-        write("PUT", "/v1/payments/{payment_key}", payments.update_payment),
-        write("PUT", "/v1/payments/{payment_key}/cancel", payments.cancel_payment),
-        write("DELETE", "/v1/payments/{payment_key}", payments.delete_payment),
+        write("POST", "/v1/payments", settlement_only(payments.create_payment)),
+        write("POST", "/v1/payments/{payment_key}/refunds", settlement_only(payments.refund_payment)),
+        write("PUT", "/v1/payments/{payment_key}", settlement_only(payments.update_payment)),
+        write("PUT", "/v1/payments/{payment_key}/cancel", settlement_only(payments.cancel_payment)),
+        write("DELETE", "/v1/payments/{payment_key}", settlement_only(payments.delete_payment)),
         # Refunds
-        write("PUT", "/v1/refunds/{refund_key}", refunds.update_refund),
-        write("PUT", "/v1/refunds/{refund_key}/cancel", refunds.cancel_refund),
+        write("PUT", "/v1/refunds/{refund_key}", settlement_only(refunds.update_refund)),
+        write("PUT", "/v1/refunds/{refund_key}/cancel", settlement_only(refunds.cancel_refund)),
         write("DELETE", "/v1/refunds/{refund_key}", refunds.delete_refund),
         # Credit Memos, Debit Memos
         *(
             route
             for kind in ("credit", "debit")
             for route in (
-                write("POST", f"/v1/{kind}-memos", memos.create_memo(kind)),
-                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/post", memos.post_memo(kind)),
-                write("PUT", f"/v1/{kind}-memos/{{memo_key}}", memos.update_memo(kind)),
-                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/unpost", memos.unpost_memo(kind)),
-                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", memos.cancel_memo(kind)),
-                write("DELETE", f"/v1/{kind}-memos/{{memo_key}}", memos.delete_memo(kind)),
+                write("POST", f"/v1/{kind}-memos", settlement_only(memos.create_memo(kind))),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/post", settlement_only(memos.post_memo(kind))),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}", settlement_only(memos.update_memo(kind))),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/unpost", settlement_only(memos.unpost_memo(kind))),
+                write("PUT", f"/v1/{kind}-memos/{{memo_key}}/cancel", settlement_only(memos.cancel_memo(kind))),
+                write("DELETE", f"/v1/{kind}-memos/{{memo_key}}", settlement_only(memos.delete_memo(kind))),
             )
         ),
-        write("PUT", "/v1/credit-memos/{memo_key}/apply", memo_applications.apply_credit_memo),
+        write("PUT", "/v1/credit-memos/{memo_key}/apply", settlement_only(memo_applications.apply_credit_memo)),
         # Actions
         write("POST", "/v1/action/create", actions.create),
         write("POST", "/v1/action/update", actions.update),
@@ -138,7 +160,11 @@ def create_app(
     custom_fields: Mapping[str, list[str]] | None = None,
     taxes: bool = True,
     months: int = 6,
+    invoice_settlement: bool = False,
 ) -> Starlette:
+    """`invoice_settlement`: whether the tenant has Zuora's Invoice Settlement (zsync's config
+    of the same name says which a real tenant has); without it, the v1 payment, refund and memo
+    operations are refused as Zuora refuses them (NOT_WITHOUT_SETTLEMENT)."""
     tenant = Tenant(
         Path(data_dir),
         tenant_id=tenant_id,
@@ -170,10 +196,15 @@ def create_app(
             entity=call.request.headers.get(ENTITY_HEADER),
         )
 
+    async def tenant_settings(request: Request) -> JSONResponse:
+        # What a client starting against a running sandbox checks: that it is the tenant it expects.
+        return JSONResponse({"invoice_settlement": invoice_settlement})
+
     routes = [
+        Route("/__sandbox/tenant", tenant_settings, methods=["GET"]),
         gateway.route("POST", "/oauth/token", oauth_token, auth=False),
         *_object_query_routes(gateway),
-        *_v1_routes(gateway),
+        *_v1_routes(gateway, invoice_settlement),
         *injector.admin_routes(),
         *(checks.admin_routes() if checks is not None else []),
     ]
@@ -181,4 +212,5 @@ def create_app(
     app.state.tenant = tenant
     app.state.store = tenant.store
     app.state.injector = injector
+    app.state.invoice_settlement = invoice_settlement
     return app

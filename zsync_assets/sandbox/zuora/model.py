@@ -139,7 +139,8 @@ OBJECTS: dict[str, ObjectType] = {
             "Payment",
             f"""{_AUDIT} accountId paymentNumber amount:n
             appliedAmount:n unappliedAmount:n refundAmount:n currency effectiveDate:d status type
-            source comment referenceId gatewayState cancelledOn:t {_SYNC_NS} Origin__NS Transaction__NS""",
+            source comment referenceId gatewayState cancelledOn:t paymentMethodId
+            {_SYNC_NS} Origin__NS Transaction__NS""",
         ),
         ObjectType(
             "payment-applications",

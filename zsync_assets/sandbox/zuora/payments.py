@@ -15,8 +15,11 @@
   refund that still stands cannot be canceled here (the refund took money out of it: cancel the
   refund first).
 - `DELETE /v1/payments/{paymentKey}` (DELETE_Payment, CommonResponse): "Only payments with the
-  Cancelled status can be deleted". Zuora offers it only with Invoice Settlement; the sandbox
-  does not model that tenant setting and always allows it.
+  Cancelled status can be deleted".
+
+All of them exist only in a tenant with Invoice Settlement (app.py `NOT_WITHOUT_SETTLEMENT`);
+without it the same payments and refunds are made through the action calls (actions.py), which
+share `new_payment`, `new_refund` and `cancel` with these routes.
 
 Operations of `zsync_assets/vendor/zuora-openapi/zuora_openapi.yaml`; the compact spec has no
 descriptions, so the quoted rules are Zuora's documentation (docs.zuora.com).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zsync_assets.sandbox.defaults import EXTERNAL_PAYMENT_METHODS
 from zsync_assets.sandbox.zuora import ledger
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, RULE, ApiError
 from zsync_assets.sandbox.zuora.fields import a_date, a_number, custom_fields, require, today
@@ -41,7 +45,7 @@ from zsync_assets.sandbox.zuora.records import (
     update_processed,
 )
 from zsync_assets.sandbox.zuora.refunds import refund_body, standing_refunds
-from zsync_assets.sandbox.zuora.store import now_iso
+from zsync_assets.sandbox.zuora.store import Store, now_iso
 
 APPLICATION_CANCELLED = "Cancelled"  # ExpandedPaymentApplication.paymentApplicationStatus
 
@@ -83,13 +87,45 @@ def create_payment(call: Call) -> tuple[int, Any]:
         raise ApiError(
             400, INVALID_VALUE, f"payment currency {body['currency']} differs from the account's {account['currency']}"
         )
-    if body["type"] not in ("External", "Electronic"):
-        raise ApiError(400, INVALID_VALUE, "type must be External or Electronic")
-    amount = ledger.money(a_number(body["amount"], "amount"), account["currency"])
     applications = body.get("invoices") or []
-    if sum(a_number(a.get("amount", 0), "invoices.amount") for a in applications) > amount + 0.001:
+    for n, application in enumerate(applications):
+        require(application, "invoiceId", "amount", where=f"invoices[{n}].")
+    payment = new_payment(
+        store,
+        account,
+        amount=body["amount"],
+        kind=body["type"],
+        day=body.get("effectiveDate", today()),
+        payment_method=body.get("paymentMethodId"),
+        applications=[(a["invoiceId"], a["amount"], f"invoices[{n}].amount") for n, a in enumerate(applications)],
+        fields={"comment": body.get("comment"), "referenceId": body.get("referenceId")},
+        custom=custom_fields("payments", body),
+    )
+    return 200, payment_body(payment, account)
+
+
+def new_payment(
+    store: Store,
+    account: dict[str, Any],
+    *,
+    amount: Any,
+    kind: str,
+    day: Any,
+    payment_method: str | None,
+    applications: list[tuple[str, Any, str]],
+    fields: dict[str, Any],
+    custom: dict[str, Any],
+) -> dict[str, Any]:
+    """A processed payment of `account`, applied to (invoice key, amount, field name) as listed:
+    what `POST /v1/payments` and an action call's `create` of a Payment share."""
+    if kind not in ("External", "Electronic"):
+        raise ApiError(400, INVALID_VALUE, "type must be External or Electronic")
+    if payment_method is not None and payment_method not in EXTERNAL_PAYMENT_METHODS.values():
+        raise ApiError(400, INVALID_VALUE, f"payment method '{payment_method}' does not exist in this tenant")
+    amount = ledger.money(a_number(amount, "amount"), account["currency"])
+    if sum(a_number(applied, name) for _, applied, name in applications) > amount + 0.001:
         raise ApiError(400, RULE, "the amounts applied to invoices exceed the payment amount")
-    day = a_date(body.get("effectiveDate", today()), "effectiveDate")
+    day = a_date(day, "effectiveDate")
     payment = store.insert(
         "payments",
         {
@@ -99,23 +135,22 @@ def create_payment(call: Call) -> tuple[int, Any]:
             "currency": account["currency"],
             "effectiveDate": day,
             "status": "Processed",
-            "type": body["type"],
+            "type": kind,
             "source": "API",
-            "comment": body.get("comment"),
-            "referenceId": body.get("referenceId"),
             "gatewayState": "NotSubmitted",
+            "paymentMethodId": payment_method,
             "appliedAmount": 0.0,
             "refundAmount": 0.0,
             "unappliedAmount": amount,
-            **custom_fields("payments", body),
+            **fields,
+            **custom,
         },
     )
-    for n, application in enumerate(applications):
-        require(application, "invoiceId", "amount", where=f"invoices[{n}].")
-        invoice = get_record(store, "invoices", application["invoiceId"], "invoiceNumber")
+    for invoice_key, applied, name in applications:
+        invoice = get_record(store, "invoices", invoice_key, "invoiceNumber")
         if invoice["accountId"] != account["id"] or invoice["status"] != "Posted":
             raise ApiError(400, RULE, f"invoice {invoice['invoiceNumber']} is not a Posted invoice of this account")
-        apply = ledger.money(a_number(application["amount"], f"invoices[{n}].amount"), account["currency"])
+        apply = ledger.money(a_number(applied, name), account["currency"])
         if apply > invoice["balance"] + 0.001:
             raise ApiError(
                 400, RULE, f"the amount applied to {invoice['invoiceNumber']} exceeds its balance {invoice['balance']}"
@@ -134,20 +169,48 @@ def create_payment(call: Call) -> tuple[int, Any]:
         refresh_invoice(store, invoice["id"])
     payment = refresh_payment(store, payment["id"])
     refresh_account(store, account["id"])
-    return 200, payment_body(payment, account)
+    return payment
 
 
 def refund_payment(call: Call) -> tuple[int, Any]:
     body, store = call.json(), call.store
     require(body, "totalAmount", "type")
     payment = get_record(store, "payments", call.path_params["payment_key"], "paymentNumber")
-    amount = ledger.money(a_number(body["totalAmount"], "totalAmount"), payment["currency"])
+    refund = new_refund(
+        store,
+        payment,
+        amount=body["totalAmount"],
+        kind=body["type"],
+        day=body.get("refundDate", today()),
+        fields={
+            "methodType": body.get("methodType", "Other"),
+            "reasonCode": body.get("reasonCode"),
+            "comment": body.get("comment"),
+        },
+        custom=custom_fields("refunds", body),
+    )
+    return 200, {**refund_body(refund), "paymentId": payment["id"]}
+
+
+def new_refund(
+    store: Store,
+    payment: dict[str, Any],
+    *,
+    amount: Any,
+    kind: str,
+    day: Any,
+    fields: dict[str, Any],
+    custom: dict[str, Any],
+) -> dict[str, Any]:
+    """A processed refund of `payment`: what `POST /v1/payments/{key}/refunds` and an action
+    call's `create` of a Refund share."""
+    amount = ledger.money(a_number(amount, "amount"), payment["currency"])
     if amount <= 0 or amount > payment["unappliedAmount"] + 0.001:
         # Zuora refunds only the unapplied part; applied money must be unapplied first.
         raise ApiError(
             400, RULE, f"the refund amount {amount} exceeds the payment's unapplied amount {payment['unappliedAmount']}"
         )
-    day = a_date(body.get("refundDate", today()), "refundDate")
+    day = a_date(day, "refundDate")
     refund = store.insert(
         "refunds",
         {
@@ -157,12 +220,10 @@ def refund_payment(call: Call) -> tuple[int, Any]:
             "currency": payment["currency"],
             "refundDate": day,
             "status": "Processed",
-            "type": body["type"],
+            "type": kind,
             "sourceType": "Payment",
-            "methodType": body.get("methodType", "Other"),
-            "reasonCode": body.get("reasonCode"),
-            "comment": body.get("comment"),
-            **custom_fields("refunds", body),
+            **fields,
+            **custom,
         },
     )
     store.insert(
@@ -177,7 +238,7 @@ def refund_payment(call: Call) -> tuple[int, Any]:
     )
     refresh_payment(store, payment["id"])
     refresh_account(store, payment["accountId"])
-    return 200, {**refund_body(refund), "paymentId": payment["id"]}
+    return refund
 
 
 def update_payment(call: Call) -> tuple[int, Any]:
@@ -187,7 +248,14 @@ def update_payment(call: Call) -> tuple[int, Any]:
 
 def cancel_payment(call: Call) -> tuple[int, Any]:
     store = call.store
-    payment = get_record(store, "payments", call.path_params["payment_key"], "paymentNumber")
+    payment = cancel(store, get_record(store, "payments", call.path_params["payment_key"], "paymentNumber"))
+    account = find_account(store, payment["accountId"])
+    return 200, {**payment_body(payment, account), "cancelledOn": payment["cancelledOn"]}
+
+
+def cancel(store: Store, payment: dict[str, Any]) -> dict[str, Any]:
+    """Cancel a payment by Zuora's rules: `PUT /v1/payments/{key}/cancel` and, in a tenant without
+    Invoice Settlement, an update to `Status: Canceled` (ProxyModifyPayment)."""
     number = payment["paymentNumber"]
     require_cancelable("payment", payment, number, "; void or refund an electronic payment")
     account = find_account(store, payment["accountId"])
@@ -214,8 +282,8 @@ def cancel_payment(call: Call) -> tuple[int, Any]:
         for invoice_id in sorted({a["invoiceId"] for a in applications if a.get("invoiceId")}):
             refresh_invoice(store, invoice_id)
         payment = refresh_payment(store, payment["id"])
-        account = refresh_account(store, payment["accountId"])
-    return 200, {**payment_body(payment, account), "cancelledOn": payment["cancelledOn"]}
+        refresh_account(store, payment["accountId"])
+    return payment
 
 
 def delete_payment(call: Call) -> tuple[int, Any]:

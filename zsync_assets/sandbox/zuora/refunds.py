@@ -66,16 +66,21 @@ def update_refund(call: Call) -> tuple[int, Any]:
 
 def cancel_refund(call: Call) -> tuple[int, Any]:
     store = call.store
-    refund = get_record(store, "refunds", call.path_params["refund_key"], "refundNumber")
-    number = refund["refundNumber"]
-    require_cancelable("refund", refund, number)
+    refund = cancel(store, get_record(store, "refunds", call.path_params["refund_key"], "refundNumber"))
+    return 200, {**refund_body(refund), "cancelledOn": now_iso()}
+
+
+def cancel(store, refund: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    """Cancel a refund by Zuora's rules: `PUT /v1/refunds/{key}/cancel` and, in a tenant without
+    Invoice Settlement, an update to `Status: Canceled` (ProxyModifyRefund)."""
+    require_cancelable("refund", refund, refund["refundNumber"])
     with store.transaction():
         refund = store.update("refunds", refund["id"], {"status": CANCELED})
         for application in store.find("refund-applications", refundId=refund["id"]):
             if application.get("paymentId"):
                 refresh_payment(store, application["paymentId"])
         refresh_account(store, refund["accountId"])
-    return 200, {**refund_body(refund), "cancelledOn": now_iso()}
+    return refund
 
 
 def delete_refund(call: Call) -> tuple[int, Any]:

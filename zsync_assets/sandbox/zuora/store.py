@@ -73,22 +73,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """All-or-nothing: nested use joins the outer transaction."""
+        """All-or-nothing. A nested one is a savepoint of the outer transaction: its failure
+        undoes its own writes only (an action call's objects succeed or fail one by one inside
+        the request's transaction)."""
         with self.lock:
             outer = self._depth == 0
-            if outer:
-                self.conn.execute("begin immediate")
+            savepoint = f"sp{self._depth}"
+            self.conn.execute("begin immediate" if outer else f"savepoint {savepoint}")
             self._depth += 1
             try:
                 yield self
             except BaseException:
                 self._depth -= 1
-                if outer:
-                    self.conn.execute("rollback")
+                self.conn.execute("rollback" if outer else f"rollback to {savepoint}")
+                if not outer:
+                    self.conn.execute(f"release {savepoint}")
                 raise
             self._depth -= 1
-            if outer:
-                self.conn.execute("commit")
+            self.conn.execute("commit" if outer else f"release {savepoint}")
 
     # -- metadata -----------------------------------------------------------------------
 
