@@ -8,7 +8,14 @@ import pytest
 from zsync_assets.clients.netsuite import NetSuiteResource
 from zsync_assets.clients.zuora import ZuoraResource
 from zsync_assets.defs.stage_all import staging_step
-from zsync_assets.defs.zuora.assets import STAGED, object_query_fetch, zuora_staging, zuora_staging_step
+from zsync_assets.defs.zuora.assets import (
+    NOT_WITH_SETTLEMENT_OBJECTS,
+    SETTLEMENT_OBJECTS,
+    STAGED,
+    object_query_fetch,
+    zuora_staging,
+    zuora_staging_step,
+)
 from zsync_assets.engine.catalog import system_key, table_key
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import DEFAULT_OVERLAP, StagedObject, StageResult, parse_timestamp, stage
@@ -118,7 +125,14 @@ def test_a_429_storm_and_5xx_leave_the_same_staged_table(make_zuora_sandbox, tmp
     )
 
 
-def test_materializing_every_zuora_asset_populates_every_table(zuora_sandbox, warehouse_path):
+@pytest.mark.parametrize("settlement", [False, True], ids=["without settlement", "with settlement"])
+def test_materializing_every_zuora_asset_populates_every_table_the_tenant_has(
+    zuora_sandbox, warehouse_path, monkeypatch, settlement
+):
+    """The sandbox's seed holds every object, memos and adjustments alike, so what a tenant lacks
+    (memos without Invoice Settlement, adjustments with it) is known not to be read by the table
+    staying empty, not by the sandbox having none."""
+    monkeypatch.setenv("ZSYNC_INVOICE_SETTLEMENT", str(settlement).lower())
     zuora = ZuoraResource(
         base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
     )
@@ -127,15 +141,25 @@ def test_materializing_every_zuora_asset_populates_every_table(zuora_sandbox, wa
     )
     assert result.success
     warehouse = Warehouse(warehouse_path)
+    lacking = NOT_WITH_SETTLEMENT_OBJECTS if settlement else SETTLEMENT_OBJECTS
+    assert lacking and lacking < {obj.name for obj, _, _ in STAGED}
     for obj, _, _ in STAGED:
-        assert warehouse.query(f"select count(*) as n from {obj.table}")["n"][0] > 0, obj.table
+        rows = warehouse.query(f"select count(*) as n from {obj.table}")["n"][0]
         (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == table_key(obj.table)]
         metadata = event.materialization.metadata
+        if obj.name in lacking:
+            assert (rows, metadata["api_calls"].value) == (0, 0), obj.table
+            assert "Invoice Settlement" in metadata["not_read"].value
+            continue
+        assert rows > 0, obj.table
         assert metadata["rows_fetched"].value == metadata["table_rows"].value > 0
         assert metadata["api_calls"].value >= metadata["pages"].value >= 1
 
 
-def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_staged(zuora_sandbox, warehouse_path):
+def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_staged(
+    zuora_sandbox, warehouse_path, monkeypatch
+):
+    monkeypatch.setenv("ZSYNC_INVOICE_SETTLEMENT", "true")  # the tenant's: its debit memos are read
     zuora = ZuoraResource(
         base_url=zuora_sandbox.url, client_id=zuora_sandbox.client_id, client_secret=zuora_sandbox.client_secret
     )
@@ -165,7 +189,10 @@ def test_a_failing_object_fails_the_step_by_name_after_every_other_table_is_stag
     assert {e.asset_key for e in result.get_asset_materialization_events()} == others
     warehouse = Warehouse(warehouse_path)
     marked = set(warehouse.query("select name from zsync.cursors")["name"])
-    assert marked == {obj.table for obj, _, _ in STAGED if obj.name != "debit_memos"}
+    # A cursor marks what was read; the adjustments a settlement tenant lacks are not.
+    assert marked == {
+        obj.table for obj, _, _ in STAGED if obj.name != "debit_memos" and obj.name not in NOT_WITH_SETTLEMENT_OBJECTS
+    }
     assert "reads_accounts" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
 
     # Zuora answers again: the next run stages the table that failed, from the beginning.

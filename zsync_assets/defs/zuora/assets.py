@@ -63,6 +63,26 @@ OBJECT_QUERY_OBJECTS = [
 ]
 
 
+# Objects a tenant has only with Invoice Settlement (credit and debit memos are part of the
+# feature), and only without it (Zuora, "Invoice Settlement API impacts": once it is enabled the
+# operations specific to InvoiceItemAdjustment are deprecated, and credit memos replace them).
+# Staging never asks a tenant for what it lacks (`in_tenant`): the table is kept, empty, and no
+# call is spent on it, nor can a call the tenant refuses fail the run.
+SETTLEMENT_OBJECTS = frozenset(
+    {"credit_memos", "credit_memo_items", "credit_memo_applications", "debit_memos", "debit_memo_items"}
+)
+NOT_WITH_SETTLEMENT_OBJECTS = frozenset({"invoice_item_adjustments"})
+
+
+def in_tenant(name: str, invoice_settlement: bool) -> bool:
+    """Whether a tenant with (or without) Invoice Settlement has the object `name` (snake_case)."""
+    return name not in (NOT_WITH_SETTLEMENT_OBJECTS if invoice_settlement else SETTLEMENT_OBJECTS)
+
+
+def _nothing(since: datetime | None) -> Iterable[list[dict]]:
+    return iter(())
+
+
 # The ZOQL name of the Object Query objects ZOQL also serves (Zuora's SOAP object model), for the
 # probe that slices a window of many pages (`ZuoraClient.query_window`). The others are read
 # with one cursor.
@@ -194,9 +214,12 @@ def stage_object(
     (the OAuth token is shared by every client of the process, clients/zuora/client.py).
     `in_flight`: the requests the objects staged together may have in flight (their share of the
     tenant's concurrency); with it, a window of many pages is read in slices up to that many."""
-    parallel = current_config().zuora_concurrency if in_flight is not None else 1
+    config = current_config()
+    parallel = config.zuora_concurrency if in_flight is not None else 1
+    present = in_tenant(obj.name, config.invoice_settlement)
     with zuora.get_client(in_flight) as client:
-        result = stage(warehouse, obj, fetcher(client, obj, parallel), overlap=staging_overlap())
+        fetch = fetcher(client, obj, parallel) if present else _nothing
+        result = stage(warehouse, obj, fetch, overlap=staging_overlap())
         calls = dict(client.calls)
         retries = dict(client.retries)
     return [
@@ -214,6 +237,17 @@ def stage_object(
                 "since": dg.MetadataValue.text(result.since.isoformat() if result.since else "full extract"),
                 "high_water": dg.MetadataValue.text(result.high_water.isoformat() if result.high_water else "none"),
                 "table": dg.MetadataValue.text(obj.table),
+                **(
+                    {}
+                    if present
+                    else {
+                        "not_read": dg.MetadataValue.text(
+                            "a tenant "
+                            + ("with" if config.invoice_settlement else "without")
+                            + " Invoice Settlement (config `invoice_settlement`) has none"
+                        )
+                    }
+                ),
             },
         )
     ]

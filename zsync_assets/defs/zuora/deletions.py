@@ -16,7 +16,7 @@ import dagster as dg
 from zsync_assets.audit import views as audit
 from zsync_assets.clients.zuora import ZuoraClient, ZuoraError, ZuoraResource
 from zsync_assets.config import current_config
-from zsync_assets.defs.zuora.assets import ZOQL_NAMES
+from zsync_assets.defs.zuora.assets import ZOQL_NAMES, in_tenant
 from zsync_assets.engine.assets import refuse_other_instance, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.lib.deletions import ZUORA_RECONCILED, detect_zuora_deletions
@@ -58,8 +58,12 @@ def detect_in_zuora(zuora: ZuoraResource, store: Warehouse) -> dict[str, Any]:
     with zuora.get_client() as client:
         refuse_other_instance(store, "zuora", client.instance_id)
         # Objects side by side, like staging: the client is shared by threads (clients/zuora/client.py).
+        config = current_config()
         result = detect_zuora_deletions(
-            store, lambda name: all_ids(client, name), concurrency=current_config().zuora_concurrency
+            store,
+            lambda name: all_ids(client, name),
+            [name for name in ZUORA_RECONCILED if in_tenant(name, config.invoice_settlement)],
+            concurrency=config.zuora_concurrency,
         )
         calls = sum(client.calls.values())
     audit.refresh(store)
