@@ -11,13 +11,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from zsync_assets.cli.users import delete_zuora, pay_in_zuora, refund_in_zuora
 from zsync_assets.engine import bookkeeping
 from zsync_assets_tests.fixtures.reversals import (
     balances,
     cancel_zuora,
     linked_target,
     reverse_rows,
-    zuora_call,
 )
 from zsync_assets_tests.fixtures.sync_env import crash_after_write
 
@@ -27,9 +27,7 @@ SETTINGS = {"default_tax_item": "CA State Tax"}  # every seeded tax code posts s
 
 @pytest.fixture
 def env(make_sync_env):
-    # The users here cancel and delete through Zuora's v1 payment routes, which need a tenant with
-    # Invoice Settlement; zsync's side (staging, write-backs by action calls) is the same in both.
-    env = make_sync_env(zuora_settings={"invoice_settlement": True}, **SETTINGS)
+    env = make_sync_env(**SETTINGS)
     env.run(FLOWS)
     return env
 
@@ -90,7 +88,7 @@ def test_a_canceled_payment_is_deleted_in_netsuite_and_its_invoice_owes_again(en
     assert status["status"].item() == "reversed"
 
     # Deleting the canceled payment in Zuora afterwards changes nothing more, and a re-run sends nothing.
-    zuora_call(env, "DELETE", f"/v1/payments/{payment['id']}")
+    delete_zuora(env, "payments", payment["id"])
     assert _writes_of_a_rerun(env) == {"zuora": 0, "netsuite": 0}
     plan = env.plan("payments").filter(pl.col("source_id") == payment["id"]).to_dicts()[0]
     assert plan["action"] == "skip" and plan["reason"].startswith("payment was deleted in Zuora: reversed in netsuite")
@@ -145,13 +143,7 @@ def _refund_of_an_unapplied_payment(env) -> str:
         and not a.get("parentId")
         and a["currency"] == "USD"
     )
-    with env.zuora_api() as api:
-        payment = api.post(
-            "/v1/payments", json={"accountId": account["id"], "amount": 30, "currency": "USD", "type": "External"}
-        ).json()
-        refund = api.post(f"/v1/payments/{payment['id']}/refunds", json={"totalAmount": 30, "type": "External"})
-    assert refund.status_code == 200 and refund.json()["success"], refund.text
-    return refund.json()["id"]
+    return refund_in_zuora(env, pay_in_zuora(env, account, 30), 30)
 
 
 def _customer(env, account_id: str) -> str:
@@ -159,23 +151,11 @@ def _customer(env, account_id: str) -> str:
 
 
 def _pay(env, account: dict, invoice_id: str, amount: float) -> str:
-    with env.zuora_api() as api:
-        response = api.post(
-            "/v1/payments",
-            json={
-                "accountId": account["id"],
-                "amount": amount,
-                "type": "External",
-                "currency": account["currency"],
-                "invoices": [{"invoiceId": invoice_id, "amount": amount}],
-            },
-        )
-    assert response.status_code == 200 and response.json()["success"], response.text
-    return response.json()["id"]
+    return pay_in_zuora(env, account, amount, invoice_id)
 
 
 def test_refunds_canceled_or_deleted_go_first_and_their_payment_follows(make_sync_env):
-    env = make_sync_env(zuora_settings={"invoice_settlement": True}, **SETTINGS)
+    env = make_sync_env(**SETTINGS)
     _refund_of_an_unapplied_payment(env)  # the seed's second refund is on a payment that does not sync
     env.run(FLOWS)
     refunds = env.query("""select r.id, r.account_id, a.payment_id from zuora.refunds r

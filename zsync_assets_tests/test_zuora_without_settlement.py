@@ -1,5 +1,6 @@
 """A Zuora tenant without Invoice Settlement, over HTTP: its v1 payment, refund and memo routes
-are refused, and payments and refunds are created, changed and canceled through action calls.
+are refused, and payments and refunds are created, changed, canceled and deleted through action
+calls.
 
 Zuora's API reference marks those v1 operations "only available if you have Invoice Settlement
 enabled" (POST_CreatePayment, POST_RefundPayment, PUT_UpdatePayment, PUT_CancelPayment, ...).
@@ -106,6 +107,11 @@ def test_payments_and_refunds_are_created_and_canceled_by_action_calls(api):
         )
         return response.json()[0]
 
+    def delete(obj: str, record_id: str) -> dict:
+        return api.post("/v1/action/delete", json={"type": obj, "ids": [record_id]}).json()[0]
+
+    processed = delete("Payment", payment["Id"])  # only a Canceled payment can be deleted
+    assert not processed["success"] and "Cancelled status" in processed["errors"][0]["Message"]
     refused = cancel("Payment", payment["Id"])  # Zuora: its refund first
     assert not refused["Success"] and "cancel them before" in refused["Errors"][0]["Message"]
     assert cancel("Refund", refund["Id"])["Success"]
@@ -113,6 +119,9 @@ def test_payments_and_refunds_are_created_and_canceled_by_action_calls(api):
     assert api.get(f"/object-query/payments/{payment['Id']}").json()["status"] == "Canceled"
     after = {i["id"]: i["balance"] for i in _records(api, "invoices", accountId=first["accountId"])}
     assert (after[first["id"]], after[second["id"]]) == pytest.approx((first["balance"], second["balance"]))
+    assert delete("Refund", refund["Id"])["success"] and delete("Payment", payment["Id"])["success"]
+    assert api.get(f"/object-query/payments/{payment['Id']}").status_code == 404
+    assert _records(api, "refund-applications", refundId=refund["Id"]) == []
 
 
 def test_a_refused_payment_fails_alone_and_leaves_nothing_behind(api):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -122,7 +123,7 @@ def settlement() -> bool:
 
 def cancel_zuora(env, kind: str, record_id: str, *, delete: bool = False) -> None:
     """Cancel a Zuora payment / refund / credit memo / debit memo (a Posted memo is unposted
-    first, as Zuora requires), and delete it too with `delete` (which needs Invoice Settlement)."""
+    first, as Zuora requires), and delete it too with `delete`."""
     path = f"/v1/{kind}/{record_id}"
     if kind in ACTION_TYPES and not settlement():
         env.zuora_action_update(ACTION_TYPES[kind], Id=record_id, Status="Canceled")
@@ -131,7 +132,65 @@ def cancel_zuora(env, kind: str, record_id: str, *, delete: bool = False) -> Non
             zuora_call(env, "PUT", f"{path}/unpost")
         zuora_call(env, "PUT", f"{path}/cancel")
     if delete:
-        zuora_call(env, "DELETE", path)
+        delete_zuora(env, kind, record_id)
+
+
+def delete_zuora(env, kind: str, record_id: str) -> None:
+    """Delete a canceled Zuora payment / refund / memo (`/v1/action/delete` without Invoice Settlement)."""
+    if kind not in ACTION_TYPES or settlement():
+        zuora_call(env, "DELETE", f"/v1/{kind}/{record_id}")
+        return
+    with env.zuora_api() as api:
+        response = api.post("/v1/action/delete", json={"type": ACTION_TYPES[kind], "ids": [record_id]})
+    if response.status_code != 200 or not response.json()[0]["success"]:
+        raise UserActionFailed(response.text)
+
+
+def pay_in_zuora(env, account: dict, amount: float, invoice_id: str | None = None) -> str:
+    """An External payment a user enters in Zuora, on one invoice or on none (unapplied, or the
+    account's credit balance without Invoice Settlement): its id."""
+    if settlement():
+        invoices = [{"invoiceId": invoice_id, "amount": amount}] if invoice_id else []
+        body = {"accountId": account["id"], "amount": amount, "currency": account["currency"], "type": "External"}
+        return zuora_call(env, "POST", "/v1/payments", {**body, "invoices": invoices})["id"]
+    applied = (
+        {"InvoiceId": invoice_id, "AppliedInvoiceAmount": amount}
+        if invoice_id
+        else {"AppliedCreditBalanceAmount": amount}
+    )
+    fields = {
+        "AccountId": account["id"],
+        "Amount": amount,
+        "EffectiveDate": date.today().isoformat(),
+        "PaymentMethodId": defaults.EXTERNAL_PAYMENT_METHODS["Other"],
+        "Type": "External",
+        "Status": "Processed",
+        **applied,
+    }
+    return _action_create(env, "Payment", fields)
+
+
+def refund_in_zuora(env, payment_id: str, amount: float) -> str:
+    """An External refund of a Zuora payment a user enters: its id."""
+    if settlement():
+        body = {"totalAmount": amount, "type": "External"}
+        return zuora_call(env, "POST", f"/v1/payments/{payment_id}/refunds", body)["id"]
+    fields = {
+        "PaymentId": payment_id,
+        "Amount": amount,
+        "Type": "External",
+        "MethodType": "Other",
+        "RefundDate": date.today().isoformat(),
+    }
+    return _action_create(env, "Refund", fields)
+
+
+def _action_create(env, zuora_type: str, fields: dict) -> str:
+    with env.zuora_api() as api:
+        response = api.post("/v1/action/create", json={"type": zuora_type, "objects": [fields]})
+    if response.status_code != 200 or not response.json()[0]["Success"]:
+        raise UserActionFailed(response.text)
+    return response.json()[0]["Id"]
 
 
 def set_rev_rec_date(env, invoice_id: str, start: str = "2024-02-15") -> None:

@@ -1,4 +1,5 @@
-"""`POST /v1/action/create`, `/v1/action/update`, `/v1/action/query` and `/v1/action/queryMore`:
+"""`POST /v1/action/create`, `/v1/action/update`, `/v1/action/delete`, `/v1/action/query` and
+`/v1/action/queryMore`:
 the "Actions" section of Zuora's API reference, Zuora's generic object calls.
 
 Connectors still need them: invoice item adjustments are created here (no dedicated v1
@@ -249,6 +250,30 @@ def _action(kind: str):
 
 create = _action("create")
 update = _action("update")
+# delete() of the objects a tenant without Invoice Settlement deletes by action call (its v1
+# DELETE routes need the feature), by the same rules: a Canceled payment, a Canceled or Error refund.
+DELETE = {"payments": payments.delete, "refunds": refunds.delete}
+
+
+def delete(call: Call) -> tuple[int, Any]:
+    body = call.json()
+    require(body, "type", "ids")
+    obj = BY_ZOQL.get(str(body["type"]).lower())
+    if obj is None or obj.path not in DELETE:
+        raise ApiError(400, UNSUPPORTED, f"action/delete does not support type '{body['type']}' in this sandbox")
+    if len(body["ids"]) > MAX_OBJECTS:
+        raise ApiError(400, RULE, f"at most {MAX_OBJECTS} objects per call")
+    results = []
+    for record_id in body["ids"]:  # DeleteResult per id, each on its own
+        try:
+            with call.store.transaction():
+                DELETE[obj.path](call.store, get_record(call.store, obj.path, str(record_id)))
+            results.append({"id": record_id, "success": True})
+        except ApiError as err:
+            results.append(
+                {"id": record_id, "success": False, "errors": [{"Code": "INVALID_VALUE", "Message": err.message}]}
+            )
+    return 200, results
 
 
 def query(call: Call) -> tuple[int, Any]:

@@ -135,6 +135,7 @@ def _v1_routes(gateway: Gateway, invoice_settlement: bool) -> list[Route]:
         # Actions
         write("POST", "/v1/action/create", actions.create),
         write("POST", "/v1/action/update", actions.update),
+        write("POST", "/v1/action/delete", actions.delete),
         gateway.route("POST", "/v1/action/query", actions.query),
         gateway.route("POST", "/v1/action/queryMore", actions.query_more),
         # Describe

@@ -288,7 +288,12 @@ def cancel(store: Store, payment: dict[str, Any]) -> dict[str, Any]:
 
 def delete_payment(call: Call) -> tuple[int, Any]:
     store = call.store
-    payment = get_record(store, "payments", call.path_params["payment_key"], "paymentNumber")
+    delete(store, get_record(store, "payments", call.path_params["payment_key"], "paymentNumber"))
+    return 200, {"success": True}
+
+
+def delete(store: Store, payment: dict[str, Any]) -> None:
+    """`DELETE /v1/payments/{key}` and, without Invoice Settlement, an action call's delete()."""
     if payment["status"] != CANCELED:
         raise ApiError(
             400,
@@ -301,4 +306,3 @@ def delete_payment(call: Call) -> tuple[int, Any]:
             store.delete("payment-applications", application["id"])
         store.delete("payments", payment["id"])
         refresh_account(store, payment["accountId"])
-    return 200, {"success": True}

@@ -85,7 +85,12 @@ def cancel(store, refund: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
 
 def delete_refund(call: Call) -> tuple[int, Any]:
     store = call.store
-    refund = get_record(store, "refunds", call.path_params["refund_key"], "refundNumber")
+    delete(store, get_record(store, "refunds", call.path_params["refund_key"], "refundNumber"))
+    return 200, {"success": True}
+
+
+def delete(store, refund: dict[str, Any]) -> None:  # noqa: ANN001
+    """`DELETE /v1/refunds/{key}` and, without Invoice Settlement, an action call's delete()."""
     if refund["status"] not in (CANCELED, "Error"):
         raise ApiError(
             400,
@@ -97,4 +102,3 @@ def delete_refund(call: Call) -> tuple[int, Any]:
         for application in store.find("refund-applications", refundId=refund["id"]):
             store.delete("refund-applications", application["id"])
         store.delete("refunds", refund["id"])
-    return 200, {"success": True}
