@@ -9,8 +9,10 @@ Records are picked by their properties (a Posted invoice of an Active account wi
 
 from __future__ import annotations
 
+import click
 import pytest
 
+from zsync_assets.cli.runtime import _require_tenant_settlement
 from zsync_assets.sandbox import defaults
 
 OTHER = defaults.EXTERNAL_PAYMENT_METHODS["Other"]
@@ -151,3 +153,22 @@ def test_a_refused_payment_fails_alone_and_leaves_nothing_behind(api):
     assert "PaymentMethodId is required" in results[2]["Errors"][0]["Message"]
     assert len(_records(api, "payments", accountId=invoice["accountId"])) == payments + 1
     assert api.get(f"/object-query/invoices/{invoice['id']}").json()["balance"] == pytest.approx(invoice["balance"] - 1)
+
+
+@pytest.mark.parametrize("running", [False, True])
+def test_the_demo_uses_a_running_sandbox_only_of_the_tenant_its_settings_describe(
+    make_zuora_sandbox, monkeypatch, running
+):
+    """`zsync demo` finds the sandboxes running (a `zsync sandbox` left from before): it asks the
+    Zuora one which tenant it is and refuses, saying what to do, when the demo wants the other."""
+    sandbox = make_zuora_sandbox(size=0, invoice_settlement=running)
+    monkeypatch.setattr(defaults, "zuora_url", lambda port=defaults.ZUORA_PORT: sandbox.url)
+
+    _require_tenant_settlement(running)  # the tenant it wants: used as it is
+    with pytest.raises(click.ClickException) as refused:
+        _require_tenant_settlement(not running)
+    kind = {True: "with", False: "without"}
+    assert f"a tenant {kind[running]} Invoice Settlement, and this demo wants one {kind[not running]}" in str(
+        refused.value.message
+    )
+    assert "stop `zsync sandbox`" in refused.value.message
