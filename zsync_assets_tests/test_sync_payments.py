@@ -23,6 +23,8 @@ from zsync_assets_tests.fixtures.settlements import (
 )
 
 ZUORA_TO_NETSUITE = ["customers", "items", "invoices", "payments", "refunds"]
+# The flows payments and refunds take both ways (not the memo or adjustment flows of either tenant).
+BOTH_WAYS = [*ZUORA_TO_NETSUITE, "netsuite_payments", "netsuite_refunds"]
 SETTINGS = {"default_tax_item": "CA State Tax"}  # every seeded tax code posts somewhere
 
 
@@ -123,7 +125,7 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
         if settlement
         else ("POST /v1/action/create", "POST /v1/action/create")
     )
-    env.run()
+    env.run(BOTH_WAYS)
     assert _failures(env, "payments", "netsuite_payments", "refunds", "netsuite_refunds") == []
     # Nothing zsync created in NetSuite went back to Zuora.
     assert env.plan_counts("netsuite_payments")["create"] == 0
@@ -131,7 +133,7 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
     entered = add_netsuite_payment(env, unapplied=10.0)
     zuora_before, netsuite_before = zuora_counts(env), netsuite_counts(env)
     calls_before = env.zuora.stats()
-    env.run()
+    env.run(BOTH_WAYS)
     assert _calls(env, calls_before).get(create_payment) == 1
     (payment,) = env.zuora_records("payments", IntegrationId__NS=entered["payment_id"])
     assert payment["Origin__NS"] == "NetSuite"
@@ -145,14 +147,14 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
     assert ns_payment["customFieldList"]["custbody_zsync_zuora_id"] == payment["id"]
 
     # The Zuora payment zsync made is staged back: never planned as a new payment for NetSuite.
-    env.run()
+    env.run(BOTH_WAYS)
     assert netsuite_counts(env) == netsuite_before
     row = env.plan("payments").filter(pl.col("source_id") == payment["id"]).row(0, named=True)
     assert (row["action"], row["reason"]) == ("skip", "came from NetSuite: not sent back")
 
     refund_id = add_netsuite_refund(env, entered["payment_id"], 10.0)
     calls_before = env.zuora.stats()
-    env.run()
+    env.run(BOTH_WAYS)
     assert _calls(env, calls_before).get(create_refund) == 1
     (refund,) = env.zuora_records("refunds", IntegrationId__NS=refund_id)
     assert (refund["amount"], refund["Origin__NS"]) == (10.0, "NetSuite")
@@ -161,7 +163,7 @@ def test_netsuite_payment_and_refund_land_in_zuora_once_and_never_echo_back(make
 
     counts = netsuite_counts(env), zuora_counts(env)
     before = env.write_calls()
-    env.run()
+    env.run(BOTH_WAYS)
     assert (netsuite_counts(env), zuora_counts(env)) == counts
     assert env.write_calls() == before
     row = env.plan("refunds").filter(pl.col("source_id") == refund["id"]).row(0, named=True)
