@@ -112,8 +112,9 @@ def by_action(record_type: str, invoice_settlement: bool) -> bool:
     return record_type in ACTION_OBJECTS or (not invoice_settlement and record_type in WITHOUT_SETTLEMENT_BY_ACTION)
 
 
-def _custom(payload: dict) -> dict:
-    return {k: v for k, v in payload.items() if "__" in k}
+def _zuora_object(fields: dict, payload: dict) -> dict:
+    """The fields that have a value, and the payload's custom fields (`*__NS`, `*__c`) as they are."""
+    return {k: v for k, v in fields.items() if v is not None} | {k: v for k, v in payload.items() if "__" in k}
 
 
 def _payment_object(payload: dict) -> dict:
@@ -142,7 +143,7 @@ def _payment_object(payload: dict) -> dict:
         **applied,
         "AppliedCreditBalanceAmount": rest if rest > 0 or not invoices else None,
     }
-    return {k: v for k, v in fields.items() if v is not None} | _custom(payload)
+    return _zuora_object(fields, payload)
 
 
 def _refund_object(payload: dict) -> dict:
@@ -159,7 +160,7 @@ def _refund_object(payload: dict) -> dict:
         "Comment": payload.get("comment"),
         "ReasonCode": payload.get("reasonCode"),
     }
-    return {k: v for k, v in fields.items() if v is not None} | _custom(payload)
+    return _zuora_object(fields, payload)
 
 
 ACTION_BODIES = {"Payment": _payment_object, "Refund": _refund_object}
