@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from zsync_assets.audit import views as audit
-from zsync_assets.audit.checks import broken_links, failed_records, invoice_differences
+from zsync_assets.audit.checks import SAMPLE, blocked_records, broken_links, failed_records, invoice_differences
 from zsync_assets.cli import main
 from zsync_assets.defs.checks import flow_checks, flow_checks_step, reconciliation_check
 from zsync_assets.engine import bookkeeping
@@ -178,6 +178,42 @@ def test_sync_status_failures_and_blocked_from_the_bookkeeping_tables(warehouse_
     with warehouse.connect() as con:
         finding = failed_records(con, "customers")
     assert not finding.passed and finding.count == 1 and finding.sample[0]["source_id"] == "rejected"
+
+
+def test_status_findings_count_all_and_show_the_first_records_as_the_views_order_them(warehouse_path):
+    """The failed and blocked findings come from one statement over audit.sync_status: each must
+    agree with the views queried directly, past the sample's size and with another flow beside."""
+    warehouse = Warehouse(warehouse_path)
+    with warehouse.connect() as con:
+        rows = [(f"bad-{i}", "update", None) for i in range(SAMPLE + 2)]
+        rows += [(f"orphan-{i}", "blocked", f"parent p{i % 2} is not synced") for i in range(SAMPLE + 1)]
+        rows += [("unmapped", "blocked", "no NetSuite currency with ISO code 'XYZ'")]
+        _plan(con, "customers", rows)
+        _plan(con, "items", [("item-bad", "update", None), ("item-blocked", "blocked", "no tax item")])
+        for i in range(SAMPLE + 2):  # rejected at different times: the latest come first
+            _log(con, f"bad-{i}", 10 + (i * 7) % (SAMPLE + 2), "failed", code=f"E{i}", error_class="data")
+        _log(con, "item-bad", 30, "failed", code="E", error_class="data", flow="items")
+        audit.refresh_views(con, [CUSTOMERS, ITEMS])
+        failed, blocked = failed_records(con, "customers"), blocked_records(con, "customers")
+        failures = con.sql(
+            "select source_id, error_code, error_class, error_message, failed_attempts from audit.failures "
+            "where flow = 'customers' order by last_attempt_at desc, source_id"
+        ).pl()
+        blocks = con.sql(
+            "select source_id, reason from audit.sync_status where flow = 'customers' and status = 'blocked' "
+            "order by reason, source_id"
+        ).pl()
+        records = con.execute("select count(*) from audit.sync_status where flow = 'customers'").fetchall()[0]
+
+    assert failed.count == failures.height == SAMPLE + 2 and not failed.passed
+    assert failed.sample == failures.head(SAMPLE).to_dicts()
+    assert blocked.count == blocks.height == SAMPLE + 2
+    assert blocked.sample == blocks.head(SAMPLE).to_dicts()
+    assert failed.checked == blocked.checked == records[0] == len(rows)
+    # By reason, the most frequent first, as the view counts them.
+    by_reason = blocks.group_by("reason").len("records").sort(["records", "reason"], descending=[True, False])
+    assert blocked.details["top_reasons"] == by_reason.head(SAMPLE).to_dicts()
+    assert len(blocked.details["top_reasons"]) == 3
 
 
 def _invoices(con) -> None:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import polars as pl
 
-from zsync_assets.audit.sql import EPOCH
+from zsync_assets.audit.sql import EPOCH, lit
 from zsync_assets.audit.views import FlowSides, declared_side
 from zsync_assets.engine.blockers import by_root_cause
 from zsync_assets.lib.warehouse import qualified, table_exists
@@ -65,72 +66,93 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
     return int(con.execute(sql, params or []).fetchall()[0][0] or 0)
 
 
-# The records of each flow in audit.sync_status, while one unit of work evaluates a flow's checks
-# (`counting_records`): two checks ask, and each count runs the view's unions again.
-_RECORD_COUNTS: ContextVar[dict[str, int] | None] = ContextVar("_RECORD_COUNTS", default=None)
+# A flow's status findings while one unit of work evaluates its checks (`evaluating`): two checks
+# read them, and each statement over audit.sync_status plans the view's unions again.
+_STATUS: ContextVar[dict[str, dict[str, Finding]] | None] = ContextVar("_STATUS", default=None)
 
 
 @contextmanager
-def counting_records() -> Iterator[None]:
-    """Count each flow's records once inside the block (nothing writes the warehouse meanwhile)."""
-    token = _RECORD_COUNTS.set({})
+def evaluating() -> Iterator[None]:
+    """Read each flow's status findings once inside the block (nothing writes the warehouse meanwhile)."""
+    token = _STATUS.set({})
     try:
         yield
     finally:
-        _RECORD_COUNTS.reset(token)
+        _STATUS.reset(token)
 
 
-def _record_count(con: duckdb.DuckDBPyConnection, flow: str) -> int:
-    counts = _RECORD_COUNTS.get()
-    if counts is not None and flow in counts:
-        return counts[flow]
-    count = _scalar(con, "select count(*) from audit.sync_status where flow = ?", [flow])
-    if counts is not None:
-        counts[flow] = count
-    return count
+# The failed and the blocked records (the first SAMPLE, and how many), the blocked records by
+# reason, and how many records the flow has, in one statement over one read of audit.sync_status.
+# The view is a union over every flow's plan, links and attempts and every staged table's
+# deletions: DuckDB spent ~20 ms planning each statement over it whatever the warehouse's size
+# (`zsync bench`, 40 accounts), and this was four of them per flow.
+_STATUS_SQL = f"""
+with s as materialized (select * from audit.sync_status where flow = $flow)
+select 'total' as part, 0 as rank, null::varchar as source_id, null::varchar as error_code,
+       null::varchar as error_class, null::varchar as error_message, null::bigint as failed_attempts,
+       null::varchar as reason, count(*) as n
+from s
+union all
+select 'failed', row_number() over (order by last_attempt_at desc, source_id), source_id, error_code,
+       error_class, error_message, failed_attempts, null, count(*) over ()
+from s where status = 'failed' qualify row_number() over (order by last_attempt_at desc, source_id) <= {SAMPLE}
+union all
+select 'blocked', row_number() over (order by reason, source_id), source_id, null, null, null, null, reason,
+       count(*) over ()
+from s where status = 'blocked' qualify row_number() over (order by reason, source_id) <= {SAMPLE}
+union all
+select 'reason', 0, null, null, null, null, null, reason, count(*) from s where status = 'blocked' group by reason
+order by part, rank
+"""
+_SAMPLED = {
+    "failed": ("source_id", "error_code", "error_class", "error_message", "failed_attempts"),
+    "blocked": ("source_id", "reason"),
+}
 
 
-def _records(con: duckdb.DuckDBPyConnection, flow: str, finding: Finding) -> Finding:
-    finding.checked = _record_count(con, flow)
-    if not finding.checked:
-        finding.nothing_to_compare = (
-            f"flow {flow} has no records yet (nothing planned, linked or attempted): "
-            f"run its plan/{flow} and push/{flow}"
+def status_findings(con: duckdb.DuckDBPyConnection, flow: str) -> dict[str, Finding]:
+    """`failed` and `blocked` findings of `flow` (see `failed_records`, `blocked_records`)."""
+    cached = _STATUS.get()
+    if cached is not None and flow in cached:
+        return cached[flow]
+    rows = con.sql(_STATUS_SQL, params={"flow": flow}).pl()
+    part = {name: rows.filter(pl.col("part") == name) for name in ("total", "failed", "blocked", "reason")}
+    checked = int(part["total"]["n"].sum())
+    findings = {}
+    for name, columns in _SAMPLED.items():
+        sampled = part[name]
+        finding = Finding(
+            int(sampled["n"][0]) if sampled.height else 0,
+            [{k: _plain(v) for k, v in r.items()} for r in sampled.select(columns).to_dicts()],
+            checked=checked,
         )
-    return finding
+        if not checked:
+            finding.nothing_to_compare = (
+                f"flow {flow} has no records yet (nothing planned, linked or attempted): "
+                f"run its plan/{flow} and push/{flow}"
+            )
+        findings[name] = finding
+    findings["failed"].query = f"select * from audit.failures where flow = {lit(flow)}"
+    findings["blocked"].query = f"select * from audit.sync_status where flow = {lit(flow)} and status = 'blocked'"
+    # The most frequent root causes (engine/blockers.py), with their counts.
+    reasons = part["reason"].select("reason", records=pl.col("n"))
+    findings["blocked"].details = {"top_reasons": by_root_cause(reasons, [], SAMPLE).to_dicts()}
+    if cached is not None:
+        cached[flow] = findings
+    return findings
 
 
 def failed_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
     """Records of `flow` whose latest attempt failed and has not succeeded since: a data error
     waits for a fix at the source (or `zsync requeue`), a transient one is retried next run."""
-    finding = _finding(
-        con,
-        "audit.failures where flow = ?",
-        "source_id, error_code, error_class, error_message, failed_attempts",
-        "last_attempt_at desc, source_id",
-        [flow],
-    )
-    finding.query = f"select * from audit.failures where flow = '{flow}'"
-    return _records(con, flow, finding)
+    return status_findings(con, flow)["failed"]
 
 
 def blocked_records(con: duckdb.DuckDBPyConnection, flow: str) -> Finding:
     """Records of `flow` its plan blocks: a master record not synced yet, a missing mapping
-    (tax code, currency), a value the target cannot hold. The reason names what to fix."""
-    where = "audit.sync_status where flow = ? and status = 'blocked'"
-    finding = _finding(con, where, "source_id, reason", "reason, source_id", [flow])
-    finding.query = f"select * from {where.replace('?', repr(flow))}"
-    return _records(con, flow, finding)
-
-
-def top_reasons(con: duckdb.DuckDBPyConnection, flow: str, status: str = "blocked", limit: int = SAMPLE) -> list[dict]:
-    """The most frequent root causes (engine/blockers.py) of `flow`'s records in `status`, with their counts."""
-    counts = con.sql(
-        "select reason, count(*) as records from audit.sync_status where flow = $flow "
-        "and status = $status group by reason",
-        params={"flow": flow, "status": status},
-    ).pl()
-    return by_root_cause(counts, [], limit).to_dicts()
+    (tax code, currency), a value the target cannot hold. The reason names what to fix; the
+    finding's `top_reasons` detail counts them by root cause."""
+    return status_findings(con, flow)["blocked"]
 
 
 BROKEN_LINK = "(issue = 'linked target not found' or (linked_to is not null and deleted_at is not null))"

@@ -49,10 +49,9 @@ from zsync_assets.audit.checks import (
     Finding,
     blocked_records,
     broken_links,
-    counting_records,
+    evaluating,
     failed_records,
     invoice_differences,
-    top_reasons,
 )
 from zsync_assets.config import current_config
 from zsync_assets.engine.assets import push_key, table_key
@@ -104,12 +103,6 @@ def _run(warehouse: WarehouseResource, look: Callable[[duckdb.DuckDBPyConnection
         return look(con)
 
 
-def _blocked_records(con: duckdb.DuckDBPyConnection, flow_name: str) -> Finding:
-    finding = blocked_records(con, flow_name)
-    finding.details = {"top_reasons": top_reasons(con, flow_name)}
-    return finding
-
-
 @dataclass(frozen=True)
 class FlowCheck:
     description: str  # with `{flow}`
@@ -130,7 +123,7 @@ FLOW_CHECKS: dict[str, FlowCheck] = {
         "No `{flow}` record is blocked by a missing master record or mapping (WARN).",
         dg.AssetCheckSeverity.WARN,
         "blocked record(s)",
-        _blocked_records,
+        blocked_records,
     ),
     "links_resolve": FlowCheck(
         "Every `{flow}` link points at a record staged from the target system.",
@@ -157,7 +150,7 @@ def evaluate_flow_checks(warehouse: WarehouseResource, flow_name: str, names: li
         digest = carry_over.inputs(con, side, _checks_version())
         kept = carry_over.kept(con, flow_name, digest)
         now = datetime.now(UTC)
-        with counting_records():
+        with evaluating():
             fresh = {name: FLOW_CHECKS[name].look(con, flow_name) for name in names if name not in kept}
         carry_over.remember(con, flow_name, digest, fresh, now)
     results = []
