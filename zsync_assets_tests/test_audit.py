@@ -418,7 +418,7 @@ def test_zsync_audit_command_prints_a_view(sync_env):
 def test_every_configured_flow_has_its_checks_in_the_definitions(flow):
     from zsync_assets.definitions import defs
 
-    keys = {key for checks in defs().asset_checks or [] for key in checks.check_keys}
+    keys = defs().resolve_asset_graph().asset_check_keys
     names = ("no_failed_records", "no_blocked_records", "links_resolve")
     assert {dg.AssetCheckKey(push_key(flow), n) for n in names} <= keys
 

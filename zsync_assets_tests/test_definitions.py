@@ -29,3 +29,15 @@ def test_sync_all_stages_and_detects_deletions_in_one_step_and_sync_invoices_onl
     selected = invoices.asset_layer.selected_asset_keys
     [flow] = [f for f in configured_flows(current_config()) if f.name == "invoices"]
     assert selected & staged == {table_key(t) for t in flow.source_tables}
+
+
+def test_each_flows_checks_are_evaluated_in_its_push_step_not_a_step_of_their_own():
+    from zsync_assets.defs.checks import FLOW_CHECKS
+    from zsync_assets.engine.catalog import push_key
+
+    loaded = defs()
+    steps = {node.name for node in loaded.resolve_job_def("sync_all").graph.node_defs}
+    assert not {step for step in steps if step.endswith("_checks")}, steps
+    for flow in configured_flows(current_config()):
+        push = loaded.resolve_assets_def(push_key(flow.name))
+        assert {spec.name for spec in push.check_specs} >= set(FLOW_CHECKS), flow.name

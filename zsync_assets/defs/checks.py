@@ -1,10 +1,11 @@
-"""Asset checks on every flow's push, and the `audit/views` asset.
+"""Asset checks on every flow's push, and the `audit/audit_views` asset.
 
-Checks of their own (not `check_specs` on the push assets) so the engine's asset factory stays
-vendor- and audit-neutral. A flow's three checks are one step (`<flow>_checks`, a subsettable
-`multi_asset_check` that always answers every selected check), which first rebuilds the
-`audit.*` views, so a run that pushed a flow leaves views that know every table it created;
-`flow_checks` gives each check on its own, for a test or a script.
+A flow's three checks are evaluated at the end of its push step (`PUSH_CHECKS`, handed to the
+engine's asset factory like the sinks, so the factory stays vendor- and audit-neutral): a step of
+their own cost Dagster's fixed work per step, 40-80 ms here, in every run and for every flow.
+They first rebuild the `audit.*` views, so a run that pushed a flow leaves views that know every
+table it created. `flow_checks_step` gives them as a step of their own (over push assets made
+without them), and `flow_checks` each on its own, for a test or a script.
 
 - `no_failed_records` (ERROR): records whose latest attempt failed (the target rejected their
   data, or a transient failure the next run retries), with the count and the first ones.
@@ -54,7 +55,7 @@ from zsync_assets.audit.checks import (
     invoice_differences,
 )
 from zsync_assets.config import current_config
-from zsync_assets.engine.assets import push_key, table_key
+from zsync_assets.engine.assets import PushChecks, push_key, table_key
 from zsync_assets.engine.catalog import OWNERS, source_version, system_key
 from zsync_assets.flows import configured_flows
 from zsync_assets.lib.resources import WarehouseResource
@@ -181,20 +182,21 @@ def flow_checks(flow_name: str) -> list[dg.AssetChecksDefinition]:
     return [single(name) for name in FLOW_CHECKS]
 
 
+def flow_check_specs(flow_name: str) -> list[dg.AssetCheckSpec]:
+    key = push_key(flow_name)
+    return [
+        dg.AssetCheckSpec(name, asset=key, description=check.description.format(flow=flow_name))
+        for name, check in FLOW_CHECKS.items()
+    ]
+
+
 def flow_checks_step(flow_name: str) -> dg.AssetChecksDefinition:
-    """A flow's checks as one step (what `sync_all` runs): Dagster's fixed cost of a step, the
-    DuckDB open and the views' refresh once instead of three times. Subsettable, and every
+    """A flow's checks as one step of their own, over a push asset made without them (a test or a
+    script): the DuckDB open and the views' refresh once for the three. Subsettable, and every
     selected check always gets a result (see above: never a silent "Skipped")."""
     key = push_key(flow_name)
 
-    @dg.multi_asset_check(
-        name=f"{flow_name}_checks",
-        specs=[
-            dg.AssetCheckSpec(name, asset=key, description=check.description.format(flow=flow_name))
-            for name, check in FLOW_CHECKS.items()
-        ],
-        can_subset=True,
-    )
+    @dg.multi_asset_check(name=f"{flow_name}_checks", specs=flow_check_specs(flow_name), can_subset=True)
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         yield from evaluate_flow_checks(
@@ -258,9 +260,11 @@ def audit_views_asset(flow_names: list[str]) -> dg.AssetsDefinition:
     return _views
 
 
+# What each push step evaluates once it has pushed (defs/flows.py); every selected check always
+# gets a result (see above: never a silent "Skipped").
+PUSH_CHECKS = PushChecks(flow_check_specs, evaluate_flow_checks)
+
 _flows = [flow.name for flow in configured_flows(current_config())]
-_checks = [flow_checks_step(name) for name in _flows]
-if "invoices" in _flows:
-    _checks.append(reconciliation_check(push_key("invoices")))
+_checks = [reconciliation_check(push_key("invoices"))] if "invoices" in _flows else []
 
 defs = dg.Definitions(assets=[audit_views_asset(_flows)], asset_checks=_checks)

@@ -37,4 +37,10 @@ def payload_check(system: str):
     return CHECKS.get(system)
 
 
-defs = dg.Definitions(assets=list(flow_assets(configured_flows(current_config()), open_sink, payload_check)))
+def _assets() -> list[dg.AssetsDefinition]:
+    from zsync_assets.defs.checks import PUSH_CHECKS
+
+    return list(flow_assets(configured_flows(current_config()), open_sink, payload_check, PUSH_CHECKS))
+
+
+defs = dg.Definitions(assets=_assets())

@@ -12,8 +12,9 @@ sync_all = dg.define_asset_job(
     "sync_all",
     selection=dg.AssetSelection.all(),
     # In one process unless a run asks for `multiprocess` (launchpad or run config): with Dagster's
-    # multiprocess executor every step (77 then; 29 since both systems' staging and deletion
-    # detection are one step, and each flow's checks one) is a process that imports Dagster and
+    # multiprocess executor every step (77 then; 21 in the demo's configuration since both
+    # systems' staging and deletion detection are one step and each flow's checks are evaluated in
+    # its push step) is a process that imports Dagster and
     # zsync and opens its own clients (a token request each), which made a no-change run cost
     # 404 s of CPU against 19 s in one process on this 2-core machine (deploy/README.md). The
     # vendor calls a step makes are already concurrent inside the step (staged objects side by

@@ -10,6 +10,7 @@ are looked up before anything is re-sent.
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -42,6 +43,18 @@ Checks = Callable[[str], PayloadCheck | None]
 POOLS = {"netsuite": "netsuite_api", "zuora": "zuora_api"}
 
 
+@dataclass(frozen=True)
+class PushChecks:
+    """Asset checks a flow's push step evaluates once it has pushed (injected, like the sinks: the
+    engine does not know what they look at). In the push's own step, not one of their own: a step
+    is fixed work in Dagster (its events, its storage writes), 40-80 ms here whatever it does, and
+    a run has one push per flow."""
+
+    specs: Callable[[str], list[dg.AssetCheckSpec]]  # flow name -> its checks on `push_key(flow)`
+    # (warehouse, flow name, the names of the checks the run selected) -> their results
+    evaluate: Callable[[WarehouseResource, str, list[str]], list[dg.AssetCheckResult]]
+
+
 def refuse_other_instance(warehouse: Warehouse, system: str, instance_id: str) -> None:
     """Stop a step that reaches another tenant/account than the warehouse is bound to, without
     Dagster retries: retrying cannot change the answer (`zsync rebind` can)."""
@@ -51,7 +64,7 @@ def refuse_other_instance(warehouse: Warehouse, system: str, instance_id: str) -
         raise dg.Failure(description=str(mismatch), allow_retries=False) from None
 
 
-__all__ = ["flow_assets", "plan_key", "push_key", "refuse_other_instance", "table_key"]
+__all__ = ["PushChecks", "flow_assets", "plan_key", "push_key", "refuse_other_instance", "table_key"]
 
 
 def plan_version(flow: Flow) -> str:
@@ -129,7 +142,17 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
     return _plan
 
 
-def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
+def push_asset(flow: Flow, open_sink: OpenSink, checks: PushChecks | None = None) -> dg.AssetsDefinition:
+    check_specs = checks.specs(flow.name) if checks is not None else []
+
+    def checked(context: dg.AssetExecutionContext, metadata: dict[str, dg.MetadataValue]) -> dg.MaterializeResult:
+        """The push's materialization with the results of the checks the run selected."""
+        if checks is None:
+            return dg.MaterializeResult(metadata=metadata)
+        selected = [spec.name for spec in check_specs if spec.key in context.selected_asset_check_keys]
+        results = checks.evaluate(context.resources.warehouse, flow.name, selected) if selected else []
+        return dg.MaterializeResult(metadata=metadata, check_results=results)
+
     @dg.asset(
         key=push_key(flow.name),
         group_name="flows",
@@ -139,6 +162,7 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         deps=[plan_key(flow.name)],
         pool=POOLS[flow.target_system],
         required_resource_keys={"warehouse", "zuora", "netsuite"},
+        check_specs=check_specs or None,
         description=f"Push of `{flow.name}`: reverses the counterparts of canceled or deleted records, "
         f"then sends the planned creates and updates to {flow.target_system}, "
         f"logs every attempt in `zsync.push_log` and keeps `zsync.links`"
@@ -149,9 +173,7 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
         if not has_work(warehouse, flow):
             # No vendor client, token or call: a plan with nothing to send and nothing to write back.
             # No log line either (an event in Dagster's storage): the metadata says it.
-            return dg.MaterializeResult(
-                metadata={"sent": dg.MetadataValue.int(0), "nothing_to_do": dg.MetadataValue.bool(True)}
-            )
+            return checked(context, {"sent": dg.MetadataValue.int(0), "nothing_to_do": dg.MetadataValue.bool(True)})
         # Process CPU covers the push's worker threads; steps of one process run one at a time.
         started_at, cpu_at = time.perf_counter(), time.process_time()
         with ExitStack() as stack:
@@ -171,8 +193,9 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
                 run_id=context.run_id,
                 log=context.log.info,
             )
-        return dg.MaterializeResult(
-            metadata={
+        return checked(
+            context,
+            {
                 **{k: dg.MetadataValue.int(v) for k, v in result.metadata().items() if isinstance(v, int)},
                 **{k: dg.MetadataValue.int(v) for k, v in reversed_.metadata().items()},
                 "errors_by_code": dg.MetadataValue.json(
@@ -181,15 +204,20 @@ def push_asset(flow: Flow, open_sink: OpenSink) -> dg.AssetsDefinition:
                 "first_failures": dg.MetadataValue.json(result.failures),
                 "push_wall_s": dg.MetadataValue.float(round(time.perf_counter() - started_at, 3)),
                 "push_cpu_s": dg.MetadataValue.float(round(time.process_time() - cpu_at, 3)),
-            }
+            },
         )
 
     return _push
 
 
 def flow_assets(
-    flows: list[Flow], open_sink: OpenSink, checks: Checks = lambda system: None
+    flows: list[Flow],
+    open_sink: OpenSink,
+    checks: Checks = lambda system: None,
+    push_checks: PushChecks | None = None,
 ) -> Iterator[dg.AssetsDefinition]:
+    """`checks`: each target's plan-time payload check; `push_checks`: the asset checks each push
+    step evaluates (none: a caller defines them as checks of their own)."""
     for flow in flows:
         yield plan_asset(flow, checks)
-        yield push_asset(flow, open_sink)
+        yield push_asset(flow, open_sink, push_checks)
