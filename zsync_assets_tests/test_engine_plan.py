@@ -48,6 +48,32 @@ def test_unchanged_linked_records_are_skipped_and_changed_ones_updated_with_thei
     assert (b["action"], b["target_id"], b["changed_fields"]) == ("update", "T2", ["city"])
 
 
+def test_an_update_names_each_top_level_field_whose_value_changed_however_deep():
+    last = {
+        "name": "Bolt",
+        "city": "Tromsø",
+        "address": {"lines": [{"zip": "9008", "street": "Storgata 1"}], "country": "NO"},
+        "tags": ["a", "b"],
+        "phone": "+47 1",
+    }
+    links = pl.DataFrame([link("b", last, "T2")])
+    plan = build_plan(
+        FLOW,
+        mapped(
+            source_id=["b"],
+            name=["Bolt"],
+            city=["Tromsø"],
+            # a field deep in a list of objects changed; the list of tags did not
+            address=[{"lines": [{"zip": "9009", "street": "Storgata 1"}], "country": "NO"}],
+            tags=[["a", "b"]],
+            email=["post@bolt.no"],  # new
+            phone=[None],  # no longer mapped: omitted, so not sent and not a change
+        ),
+        links,
+    )
+    assert (row(plan, "b")["action"], row(plan, "b")["changed_fields"]) == ("update", ["address", "email"])
+
+
 def test_skip_blocked_and_only_if_linked_controls():
     links = pl.DataFrame([link("c", {"name": "old"}, "T3")])
     plan = build_plan(
