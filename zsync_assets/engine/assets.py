@@ -122,9 +122,9 @@ def plan_asset(flow: Flow, checks: Checks = lambda system: None) -> dg.AssetsDef
             # they are unchanged in the metadata (`top_reasons`) and in the run that made the plan.
             context.log.info(f"plan {flow.name}: kept, nothing it reads changed: {counts}")
         else:
-            context.log.info(f"plan {flow.name}: {counts}")
-            for row in top_reasons(result.plan):
-                context.log.info(f"plan {flow.name}: {row['records']} {row['action']}: {row['reason']}")
+            # One event for the counts and the top reasons, a line each.
+            reasons = [f"\n  {row['records']} {row['action']}: {row['reason']}" for row in top_reasons(result.plan)]
+            context.log.info(f"plan {flow.name}: {counts}" + "".join(reasons))
         return dg.MaterializeResult(
             metadata={
                 **{f"to_{a}": dg.MetadataValue.int(n) for a, n in result.counts.items()},
