@@ -22,7 +22,7 @@ import yaml
     type=int,
     default=(40,),
     show_default=True,
-    help="More tenant sizes (accounts) to measure a no-change re-sync at; repeat for several.",
+    help="More tenant sizes (accounts) to measure the no-change re-syncs at; repeat for several.",
 )
 @click.option("--plan-rows", default=1_000_000, show_default=True, help="Staged rows for the plan phase (0: skip).")
 @click.option("--netsuite-call-ms", default=300, show_default=True)
@@ -45,8 +45,8 @@ def bench(
     json_path: Path | None,
     keep: bool,
 ) -> None:
-    """Seed both sandboxes, then measure: full sync, no-change re-sync, re-sync after 1% changed,
-    a new invoice's way to NetSuite, and a plan of --plan-rows staged rows per flow."""
+    """Seed both sandboxes, then measure: full sync, two no-change re-syncs, re-sync after 1%
+    changed, a new invoice's way to NetSuite, and a plan of --plan-rows staged rows per flow."""
     from zsync_assets.bench.report import markdown
     from zsync_assets.bench.run import run_bench
     from zsync_assets.bench.sandboxes import Latency
