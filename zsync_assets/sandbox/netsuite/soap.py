@@ -86,12 +86,17 @@ def parse_envelope(raw: bytes) -> Envelope:
     return Envelope(etree.QName(operation).localname, operation, headers)
 
 
-def _envelope(body_child: etree._Element, *, document_id: str | None) -> bytes:
-    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap=NSMAP)
+def _envelope(*, document_id: str | None) -> tuple[etree._Element, etree._Element]:
+    """An Envelope with its Header (the documentInfo when given) and its empty Body."""
+    # NetSuite's own prefixes for the namespaces every response uses, declared once here.
+    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={**NSMAP, **TOP_NSMAP})
     header = etree.SubElement(env, f"{{{SOAP_ENV}}}Header")
     if document_id:
         header.append(render_element(f"{{{MSG}}}documentInfo", {"nsId": document_id}))
-    etree.SubElement(env, f"{{{SOAP_ENV}}}Body").append(body_child)
+    return env, etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
+
+
+def _serialized(env: etree._Element) -> bytes:
     # No cleanup_namespaces: it would drop prefixes only used inside xsi:type values.
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
@@ -100,12 +105,14 @@ def soap_response(operation: str, value: dict[str, Any], document_id: str) -> Re
     qname = f"{{{MSG}}}{operation}Response"
     if os.environ.get(ZEEP_CHECK):
         check_render_against_zeep(qname, value)
-    body = render_response(qname, value)
-    return Response(_envelope(body, document_id=document_id), media_type="text/xml; charset=utf-8")
+    env, body = _envelope(document_id=document_id)
+    render_response(qname, value, body)
+    return Response(_serialized(env), media_type="text/xml; charset=utf-8")
 
 
 def fault_response(fault: SoapFault) -> Response:
-    el = etree.Element(f"{{{SOAP_ENV}}}Fault")
+    env, body = _envelope(document_id=None)
+    el = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
     etree.SubElement(el, "faultcode").text = fault.faultcode
     etree.SubElement(el, "faultstring").text = fault.message
     detail = etree.SubElement(el, "detail")
@@ -114,6 +121,4 @@ def fault_response(fault: SoapFault) -> Response:
         etree.SubElement(typed, f"{{{FAULTS}}}code").text = fault.code
         etree.SubElement(typed, f"{{{FAULTS}}}message").text = fault.message
     etree.SubElement(detail, "{http://xml.apache.org/axis/}hostname").text = "zsync-netsuite-sandbox"
-    return Response(
-        _envelope(el, document_id=None), status_code=fault.http_status, media_type="text/xml; charset=utf-8"
-    )
+    return Response(_serialized(env), status_code=fault.http_status, media_type="text/xml; charset=utf-8")
