@@ -593,3 +593,35 @@ def test_in_check_mode_a_request_the_two_parses_read_differently_fails_naming_th
         api.call("add", record=api.customer("check-mode-1", "Checked Co"))
     logged = [str(r.exc_info[1]) for r in caplog.records if r.exc_info]
     assert any("differs from zeep's: /record/companyName: " in text for text in logged), logged
+
+
+def test_a_search_matches_again_only_once_the_store_changed(tmp_path, monkeypatch):
+    """The pages of one search keep its hits while nothing was written, by the sandbox or by any
+    other connection to its file; a write makes the next page run the search again."""
+    from zsync_assets.sandbox.netsuite.clock import AccountClock
+    from zsync_assets.sandbox.netsuite.search import TYPE_KEY, Searcher
+    from zsync_assets.sandbox.netsuite.seed import seed_account
+    from zsync_assets.sandbox.netsuite.store import Store
+
+    path, clock = tmp_path / "netsuite.sqlite", AccountClock(None)
+    store = Store(path)
+    seed_account(store, clock, seed=7, size=24)
+    reads = []
+    every = store.all
+    monkeypatch.setattr(store, "all", lambda *a, **k: reads.append(a) or every(*a, **k))
+    searcher = Searcher(store, clock)
+    customers = {TYPE_KEY: "CustomerSearchBasic"}
+    first = searcher.search(customers, {"pageSize": 5})
+    assert first["totalPages"] > 2 and len(reads) == 1
+    searcher.more(first["searchId"], 2)
+    assert len(reads) == 1  # nothing written: the same hits
+
+    other = Store(path)  # another connection, as a second process would have
+    last = searcher.more(first["searchId"], 3)["recordList"]["record"][-1]
+    record = other.get(last["internalId"], "customer")
+    assert record is not None
+    other.save("customer", record["internal_id"], {**record["data"], "companyName": "Renamed elsewhere"}, None)
+    other.close()
+    again = searcher.more(first["searchId"], 3)["recordList"]["record"]
+    assert len(reads) == 2
+    assert {r["internalId"]: r.get("companyName") for r in again}[last["internalId"]] == "Renamed elsewhere"

@@ -66,6 +66,9 @@ class SearchSession:
     page_size: int
     body_fields_only: bool
     last_used: float
+    # The last run's hits and the store's version they were read at (`Searcher._hits`).
+    hits: list[dict] | None = None
+    hits_at: tuple[int, int] | None = None
 
 
 def criteria_of(search_record: dict) -> tuple[str, dict[str, Any]]:
@@ -124,9 +127,13 @@ class Searcher:
                 "INVALID_SEARCH_PAGE_SIZE",
                 f"pageSize must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; got {page_size}.",
             )
-        session = SearchSession(targets, criteria, page_size, preferences.get("bodyFieldsOnly", True), time.time())
+        now = time.time()
+        session = SearchSession(targets, criteria, page_size, preferences.get("bodyFieldsOnly", True), now)
         search_id = f"WEBSERVICES_{uuid.uuid4().hex}"
         with self._lock:
+            # Expired sessions go here too: one never paged past its first page is never asked for.
+            for expired in [k for k, v in self._sessions.items() if now - v.last_used > self.id_ttl_s]:
+                del self._sessions[expired]
             self._sessions[search_id] = session
         return self._page(search_id, session, 1)
 
@@ -140,9 +147,20 @@ class Searcher:
             session.last_used = now
         return self._page(search_id, session, page_index)
 
-    def _page(self, search_id: str, session: SearchSession, page_index: int) -> dict:
+    def _hits(self, session: SearchSession) -> list[dict]:
+        """The search run again, as searchMoreWithId does for each page (a record changed while
+        paging can move). Its last hits while the store has not changed since: the same run would
+        find them, and at 1,000 accounts matching every invoice again for each of a search's pages
+        was most of the sandbox's search time."""
+        version = self.store.version()
+        if session.hits is not None and session.hits_at == version:
+            return session.hits
         rows = self.store.all(session.targets, modified_since=_modified_since(session.criteria, self.clock))
-        hits = [r for r in rows if matches(r, session.criteria, self.clock)]
+        session.hits, session.hits_at = [r for r in rows if matches(r, session.criteria, self.clock)], version
+        return session.hits
+
+    def _page(self, search_id: str, session: SearchSession, page_index: int) -> dict:
+        hits = self._hits(session)
         total_pages = max(1, math.ceil(len(hits) / session.page_size))
         if not 1 <= page_index <= total_pages:
             raise SearchError("INVALID_PAGE_INDEX", f"pageIndex {page_index} is outside 1..{total_pages}.")

@@ -114,6 +114,13 @@ class Store:
             finally:
                 self._depth = 0
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the stored data may have: rows this connection changed
+        (`total_changes`, rolled back or not) and commits by any other connection to the file
+        (`PRAGMA data_version`)."""
+        with self.lock:
+            return self._con.total_changes, self._con.execute("PRAGMA data_version").fetchone()[0]
+
     def is_empty(self) -> bool:
         with self.lock:
             return self._con.execute("SELECT count(*) FROM records").fetchone()[0] == 0
