@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from zsync_assets.config import current_config
+from zsync_assets.defs.checks import PUSH_CHECKS
 from zsync_assets.engine.assets import flow_assets
 from zsync_assets.engine.sink import Sink
 from zsync_assets.flows import configured_flows
@@ -37,10 +38,6 @@ def payload_check(system: str):
     return CHECKS.get(system)
 
 
-def _assets() -> list[dg.AssetsDefinition]:
-    from zsync_assets.defs.checks import PUSH_CHECKS
-
-    return list(flow_assets(configured_flows(current_config()), open_sink, payload_check, PUSH_CHECKS))
-
-
-defs = dg.Definitions(assets=_assets())
+defs = dg.Definitions(
+    assets=list(flow_assets(configured_flows(current_config()), open_sink, payload_check, PUSH_CHECKS))
+)

@@ -70,6 +70,9 @@ class SearchSession:
     hits: list[dict] | None = None
     hits_at: tuple[int, int] | None = None
 
+    def expired(self, now: float, ttl_s: float) -> bool:
+        return now - self.last_used > ttl_s
+
 
 def criteria_of(search_record: dict) -> tuple[str, dict[str, Any]]:
     """(the searched record's name, the basic criteria) of any accepted `searchRecord` form."""
@@ -132,7 +135,7 @@ class Searcher:
         search_id = f"WEBSERVICES_{uuid.uuid4().hex}"
         with self._lock:
             # Expired sessions go here too: one never paged past its first page is never asked for.
-            for expired in [k for k, v in self._sessions.items() if now - v.last_used > self.id_ttl_s]:
+            for expired in [k for k, v in self._sessions.items() if v.expired(now, self.id_ttl_s)]:
                 del self._sessions[expired]
             self._sessions[search_id] = session
         return self._page(search_id, session, 1)
@@ -141,7 +144,7 @@ class Searcher:
         with self._lock:
             session = self._sessions.get(search_id)
             now = time.time()
-            if session is None or now - session.last_used > self.id_ttl_s:
+            if session is None or session.expired(now, self.id_ttl_s):
                 self._sessions.pop(search_id, None)
                 raise SearchError("INVALID_JOB_ID", f"Invalid search id {search_id}: it is unknown or has expired.")
             session.last_used = now
