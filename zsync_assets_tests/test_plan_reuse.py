@@ -278,3 +278,24 @@ def test_a_requeued_unchanged_record_is_sent_once_and_then_skips(warehouse):
     assert (after["g3"]["action"], after["g3"]["reason"]) == ("skip", "unchanged since the last sync")
     with warehouse.connect() as con:
         assert bookkeeping.read_requeued(con, FLOW.name).is_empty()
+
+
+def test_a_written_plan_holds_every_planned_row_and_leaves_the_instance_at_duckdbs_defaults(warehouse):
+    """The plan is written with instance-wide settings (engine/planning.py `_write_plan`: no
+    dict_fsst, a memory cap, no insertion order); the process's next unit of work gets the same
+    DuckDB instance (lib/warehouse.py), and a staging upsert or a log write after a plan must not
+    run capped or unordered. The table holds each planned row once, whatever its order."""
+    settings = (
+        "select current_setting('memory_limit'), current_setting('preserve_insertion_order'), "
+        "current_setting('disabled_compression_methods')"
+    )
+    with warehouse.connect() as con:
+        [defaults] = con.execute(settings).fetchall()
+    stage(warehouse, BASE)
+    plan = plan_flow(FLOW, warehouse, Config()).plan
+
+    with warehouse.connect() as con:
+        assert con.execute(settings).fetchall() == [defaults]
+        written = con.sql(f"select * from {FLOW.plan_table}").pl()
+    assert defaults[1] is True
+    assert written.sort("source_id").equals(plan.sort("source_id"))
