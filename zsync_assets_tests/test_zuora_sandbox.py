@@ -77,6 +77,12 @@ def test_filters_compare_typed_values(zuora_sandbox):
         later = _all(client, "invoices", **{"filter[]": f"updatedDate.GE:{middle}"})
         assert {i["id"] for i in later} == {i["id"] for i in invoices if i["updatedDate"] >= middle}
         assert len(_all(client, "invoices", **{"filter[]": f"UPDATEDDATE.GE:{shifted}Z"})) == len(later)
+        # IN takes a list of values (`name.IN:[Amy,Bella]` in Zuora's filter docs), ANDed like the rest.
+        large = sorted(i["id"] for i in invoices if i["amount"] > 1000)
+        listed = _all(client, "invoices", **{"filter[]": [f"id.IN:[{','.join(large)}]", "status.EQ:Posted"]})
+        assert listed and {i["id"] for i in listed} == {i["id"] for i in posted if i["amount"] > 1000}
+        bad = client.get("/object-query/invoices", params={"filter[]": f"id.IN:{large[0]}"})
+        assert bad.status_code == 400 and "expected [value,value,...]" in bad.json()["reasons"][0]["message"]
 
 
 def test_zoql_query_and_query_more(zuora_sandbox):

@@ -1,6 +1,7 @@
 """A Zuora window of many pages read in time slices side by side (clients/zuora/query.py
-`time_slices`, `ZuoraClient.query_window`): the same rows as one cursor, at most the allowed
-requests in flight, and a failed slice moves no mark."""
+`time_slices`, `crowded_by_id`, `ZuoraClient.query_window`): the same rows as one cursor, at
+most the allowed requests in flight, a second crowded by a push's write-backs read by id, and a
+failed slice moves no mark."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from zsync_assets.clients.zuora import ZuoraError
-from zsync_assets.clients.zuora.query import time_slices
+from zsync_assets.clients.zuora.query import crowded_by_id, time_slices
 from zsync_assets.defs.zuora.assets import object_query_fetch
 from zsync_assets.lib.cursors import read_cursor_state
 from zsync_assets.lib.staging import StagedObject, stage
@@ -62,6 +63,43 @@ def test_slices_cover_the_window_once_at_whole_seconds_and_about_evenly(seed):
         for lo, hi in bounds:
             held = sum(1 for s in stamps if (lo is None or s >= lo) and (hi is None or s < hi))
             assert held <= 2 * len(stamps) / len(bounds) + max(by_second.values()), (lo, hi, held)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_crowded_second_is_read_as_id_lists_and_every_record_is_in_one_slice(seed):
+    """Each probed record is in exactly one slice; a second holding more than `crowded` records
+    is read only as id lists of at most `per_list` ids within that second; a record stamped after
+    the probe is in the last slice, which is open-ended."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    probed = [(f"id{i:05d}", stamp) for i, stamp in enumerate(_stamps(rng, start))]
+    since = None if seed % 4 == 0 else start - timedelta(seconds=rng.uniform(0, 30))
+    crowded, per_list = rng.choice([(12, 3), (396, 99), (40, 7)])
+    bounds = time_slices([s for _, s in probed], since, rng.randint(1, 40))
+
+    slices = crowded_by_id(bounds, probed, crowded, per_list)
+
+    def holds(part, record_id, stamp) -> bool:
+        inside = (part.low is None or stamp >= part.low) and (part.high is None or stamp < part.high)
+        return inside and (not part.ids or record_id in part.ids)
+
+    for record_id, stamp in probed:
+        assert sum(holds(part, record_id, stamp) for part in slices) == 1, (record_id, stamp)
+    per_second: dict[datetime, int] = {}
+    for _, stamp in probed:
+        per_second[stamp.replace(microsecond=0)] = per_second.get(stamp.replace(microsecond=0), 0) + 1
+    for part in slices:
+        if part.ids:
+            assert part.low is not None and part.high is not None
+            assert len(part.ids) <= per_list and part.high - part.low == timedelta(seconds=1)
+            assert per_second[part.low] > crowded
+    # Time slices never span a crowded second: its records are read by id only.
+    crowded_seconds = [second for second, n in per_second.items() if n > crowded]
+    for part in slices:
+        if not part.ids:
+            assert not any(holds(part, "-", second) for second in crowded_seconds), part
+    later = max([s for _, s in probed], default=start) + timedelta(seconds=5)
+    assert slices[-1].high is None and not slices[-1].ids and holds(slices[-1], "new", later)
 
 
 def test_no_stamps_leave_one_open_slice():
@@ -160,3 +198,40 @@ def test_a_tenant_that_refuses_the_probe_is_read_with_one_cursor(make_zuora_sand
     assert calls["POST /v1/action/query"] >= 1  # asked, refused
     assert result.rows_fetched == result.table_rows == 30  # every record once: the one cursor
     assert calls["GET /object-query/accounts"] == result.pages == 10
+
+
+def test_a_push_s_write_backs_in_one_second_are_read_by_id_side_by_side(make_zuora_sandbox, tmp_path):
+    """Zuora's `action/update` stamps all its records at once, so a push's write-backs crowd
+    a second that time cannot cut: they are read as `id.IN` lists side by side, with the rows
+    one cursor reads."""
+    sandbox = make_zuora_sandbox(size=30)
+    sandbox.set_faults([{"route": "GET /object-query/accounts", "latency_ms": 40}])
+    obj = StagedObject("zuora", "accounts", "updatedDate")
+    one, sliced = Warehouse(tmp_path / "one.duckdb"), Warehouse(tmp_path / "sliced.duckdb")
+    with connect(sandbox, object_query_page_size=3) as client:
+        for warehouse in (one, sliced):
+            stage(warehouse, obj, object_query_fetch(client, obj))
+        ids = sorted(r["id"] for page in client.query_objects("accounts") for r in page)
+        # The write-back of every account in one call: one stamp, to the millisecond.
+        client.post(
+            "/v1/action/update",
+            {"type": "Account", "objects": [{"Id": i, "IntegrationStatus__NS": "Synced"} for i in ids]},
+            replay_safe=True,
+        )
+        stamps = {r["updatedDate"][:19] for page in client.query_objects("accounts") for r in page}
+        by_cursor = stage(one, obj, object_query_fetch(client, obj))
+    slots = CountingSlots(4)
+    with connect(sandbox, object_query_page_size=3, in_flight=slots) as client:
+        by_slices = stage(sliced, obj, object_query_fetch(client, obj, 4))
+        calls = dict(client.calls)
+
+    assert len(ids) >= 30 and len(stamps) <= 2  # the write-back second(s), crowded past 4 pages of 3
+    assert one.query(f"select {EVERY_COLUMN} from zuora.accounts order by id").equals(
+        sliced.query(f"select {EVERY_COLUMN} from zuora.accounts order by id")
+    )
+    assert set(sliced.query("select integration_status__ns as s from zuora.accounts")["s"]) == {"Synced"}
+    # The first page, one page per list of 3 ids, and the open end after the crowded second(s):
+    # as many pages as one cursor, one or two more; side by side.
+    assert by_cursor.pages <= calls["GET /object-query/accounts"] <= by_cursor.pages + 1 + len(stamps)
+    assert by_slices.rows_fetched == len(ids) + 3
+    assert 2 <= slots.most <= 4

@@ -41,6 +41,7 @@ from zsync_assets.clients.zuora.errors import (
 from zsync_assets.clients.zuora.query import (
     OBJECT_QUERY_MAX_PAGE,
     ZOQL_MAX_BATCH,
+    crowded_by_id,
     field_names,
     object_query_pages,
     side_by_side,
@@ -331,9 +332,10 @@ class ZuoraClient:
         The first page comes from one Object Query. When it is full, the window holds more: a
         ZOQL probe (`select Id, <Field> from <zoql_object>`, 2000 records a page) gives their
         stamps, `time_slices` cuts the window into up to `parallel` slices of about
-        `PAGES_PER_SLICE` pages, and the slices are read at once (the first page's records come
-        again in theirs: staging upserts by id). Two pages or fewer go on with the one cursor,
-        and so does a window whose probe Zuora refused.
+        `PAGES_PER_SLICE` pages, a second that holds more than that is read as lists of ids
+        (`crowded_by_id`: a push's write-backs), and the slices are read at once (the first
+        page's records come again in theirs: staging upserts by id). Two pages or fewer go on
+        with the one cursor, and so does a window whose probe Zuora refused.
         """
         page_size = self.object_query_page_size
         filters = slice_filters(field, since, None)
@@ -348,20 +350,22 @@ class ZuoraClient:
         if since is not None:
             probe += f" where {zoql_field} >= '{zoql_timestamp(since)}'"
         try:
-            stamps = [_stamp(r.get(zoql_field)) for page in self.zoql(probe) for r in page]
+            probed = [(r.get("Id"), _stamp(r.get(zoql_field))) for page in self.zoql(probe) for r in page]
         except ZuoraError as exc:
             # Retried already if it was transient. A tenant that refuses the probe (a user
             # without ZOQL access, say) is still read, with the one cursor as before.
             self.log.warning("reading %s with one cursor: the ZOQL probe failed: %s", object_name, exc)
             yield from pages
             return
-        wanted = ceil(len(stamps) / page_size / PAGES_PER_SLICE)
-        if ceil(len(stamps) / page_size) <= 2 or wanted < 2:
+        wanted = ceil(len(probed) / page_size / PAGES_PER_SLICE)
+        if ceil(len(probed) / page_size) <= 2 or wanted < 2:
             yield from pages
             return
         pages.close()
-        bounds = time_slices([s for s in stamps if s is not None], since, min(parallel, wanted))
-        readers = [partial(self.query_objects, object_name, filters=slice_filters(field, *b)) for b in bounds]
+        stamped = [(str(i), s) for i, s in probed if i and s is not None]
+        bounds = time_slices([s for _, s in stamped], since, min(parallel, wanted))
+        slices = crowded_by_id(bounds, stamped, crowded=page_size * PAGES_PER_SLICE, per_list=page_size)
+        readers = [partial(self.query_objects, object_name, filters=slice_filters(field, *part)) for part in slices]
         yield from side_by_side(readers, min(parallel, len(readers)))
 
     def describe(self, object_name: str) -> list[str]:

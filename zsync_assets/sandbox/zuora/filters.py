@@ -54,10 +54,17 @@ def field_of(obj: ObjectType, name: str) -> str:
     return field
 
 
+def _column(field: str) -> str:
+    # `id` and `updated_date` are columns of their own (store.py), the rest is in the document.
+    if field in ("id", "updatedDate"):
+        return "updated_date" if field == "updatedDate" else "id"
+    return f"json_extract(data, '$.\"{field}\"')"
+
+
 def condition(obj: ObjectType, name: str, op: str, raw: str | None) -> tuple[str, list[Any]]:
     """SQL for `<field> <op> <value>` on the records table; `raw=None` means null."""
     field = field_of(obj, name)
-    column = "updated_date" if field == "updatedDate" else f"json_extract(data, '$.\"{field}\"')"
+    column = _column(field)
     if raw is None:
         if op not in ("EQ", "NE"):
             raise ApiError(400, INVALID_VALUE, f"null can only be compared with EQ or NE ('{name}')")
@@ -66,3 +73,14 @@ def condition(obj: ObjectType, name: str, op: str, raw: str | None) -> tuple[str
     if op == "NE":  # Zuora's NE keeps records where the field is empty
         return f" and ({column} is null or {column} != ?)", [value]
     return f" and {column} {SQL_OPS[op]} ?", [value]
+
+
+def in_condition(obj: ObjectType, name: str, raw: str) -> tuple[str, list[Any]]:
+    """SQL for Object Query's `<field>.IN:[a,b]`: the records whose field is one of the values
+    (Zuora's filter docs: "IN specifies a list of values that will be returned",
+    `name.IN:[Amy,Bella]`)."""
+    field = field_of(obj, name)
+    if not (raw.startswith("[") and raw.endswith("]")) or not raw[1:-1].strip():
+        raise ApiError(400, INVALID_VALUE, f"invalid value '{raw}' for IN on '{name}': expected [value,value,...]")
+    values = [coerce(obj, field, v.strip()) for v in raw[1:-1].split(",")]
+    return f" and {_column(field)} in ({', '.join('?' * len(values))})", values

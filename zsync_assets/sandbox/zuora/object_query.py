@@ -15,13 +15,13 @@ import re
 from typing import Any
 
 from zsync_assets.sandbox.zuora.errors import INVALID_VALUE, NOT_FOUND, UNSUPPORTED, ApiError
-from zsync_assets.sandbox.zuora.filters import condition, field_of
+from zsync_assets.sandbox.zuora.filters import condition, field_of, in_condition
 from zsync_assets.sandbox.zuora.model import OBJECTS, ObjectType
 from zsync_assets.sandbox.zuora.store import Store
 
 MAX_PAGE_SIZE = 99  # the spec: pageSize minimum 1, maximum 99, default 10
 DEFAULT_PAGE_SIZE = 10
-_FILTER = re.compile(r"^(?P<field>[A-Za-z0-9_]+)\.(?P<op>EQ|NE|GT|GE|LT|LE):(?P<value>.*)$", re.S)
+_FILTER = re.compile(r"^(?P<field>[A-Za-z0-9_]+)\.(?P<op>EQ|NE|GT|GE|LT|LE|IN):(?P<value>.*)$", re.S)
 # expand[] values this sandbox serves, per object: (expand name, output key, id field on the record)
 EXPANDS = {
     "accounts": {"billto": ("billTo", "billToId"), "soldto": ("soldTo", "soldToId")},
@@ -56,9 +56,14 @@ def where_clause(obj: ObjectType, filters: list[str]) -> tuple[str, list[Any]]:
     for raw in filters:
         match = _FILTER.match(raw)
         if not match:
-            raise ApiError(400, INVALID_VALUE, f"invalid filter '{raw}': expected <field>.<EQ|NE|GT|GE|LT|LE>:<value>")
+            raise ApiError(
+                400, INVALID_VALUE, f"invalid filter '{raw}': expected <field>.<EQ|NE|GT|GE|LT|LE|IN>:<value>"
+            )
         value = match["value"]
-        part, values = condition(obj, match["field"], match["op"], None if value == "null" else value)
+        if match["op"] == "IN":
+            part, values = in_condition(obj, match["field"], value)
+        else:
+            part, values = condition(obj, match["field"], match["op"], None if value == "null" else value)
         sql += part
         params += values
     return sql, params
