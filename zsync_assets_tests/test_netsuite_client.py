@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -412,6 +414,42 @@ def test_search_pages_with_search_more_with_id(sandbox, tmp_path):
     assert len(pages) > 2 and all(len(p) <= 5 for p in pages)
     assert [r["internalId"] for p in pages for r in p] == [r["internalId"] for r in everything]
     assert client.calls["searchMoreWithId"] == len(pages) - 1
+
+
+class CountedSlots:
+    """The client's request slots, remembering the most requests it held at once."""
+
+    def __init__(self, slots):
+        self.slots, self.holding, self.most = slots, 0, 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self):
+        with self.slots.hold() as slot:
+            with self._lock:
+                self.holding += 1
+                self.most = max(self.most, self.holding)
+            try:
+                yield slot
+            finally:
+                with self._lock:
+                    self.holding -= 1
+
+
+def test_search_pages_are_asked_side_by_side_and_handed_on_in_order(sandbox, tmp_path):
+    """Pages 2..N go out up to the account's concurrency at once (each is its own request by
+    search id and index), and come back in page order, every record once."""
+    client = _client(sandbox, tmp_path)
+    assert all(r.ok for r in client.add_list("customer", _customers("ahead", 30, _subsidiary(client))))
+    everything = [r["internalId"] for page in client.search("customer", {}) for r in page]
+    sandbox.set_faults([{"route": "searchMoreWithId", "latency_ms": 100}])
+    client.slots = counted = CountedSlots(client.slots)
+    pages = list(client.search("customer", {}, page_size=5))
+    sandbox.clear_faults()
+
+    assert [r["internalId"] for page in pages for r in page] == everything
+    assert len(pages) >= 7 and client.calls["searchMoreWithId"] == len(pages) - 1
+    assert 2 <= counted.most <= client.concurrency
 
 
 def test_vendor_wsdl_client_works_against_the_sandbox(sandbox, tmp_path):
