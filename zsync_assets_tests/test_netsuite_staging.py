@@ -4,6 +4,7 @@ against the NetSuite sandbox through real sockets."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
@@ -176,3 +177,26 @@ def test_staging_assets_stage_every_family_and_a_rerun_fetches_only_the_overlap(
                 f"select count(*) as n from netsuite.{spec.name} where last_modified_date >= ?::timestamptz", [since]
             )["n"][0]
             assert meta["rows_fetched"] == in_overlap, spec.name  # nothing older is read again
+            # ...and what is read again as staged is not made into rows or written again
+            assert (meta["rows_unchanged"], meta["rows_upserted"]) == (in_overlap, 0), spec.name
+    lines_before = warehouse.query("select * exclude (_staged_at) from netsuite.invoice_lines order by all")
+    assert _metadata(second, "invoices")["rows_fetched"] > 0
+    assert _metadata(second, "invoices")["rows_unchanged"] == _metadata(second, "invoices")["rows_fetched"]
+
+    # One invoice edited in NetSuite: it and its lines are written again, the others are not.
+    edited = warehouse.query("select internal_id from netsuite.invoices order by total desc limit 1").item()
+    with closing(netsuite.get_client()) as client:
+        [outcome] = client.update_list("invoice", [{"internalId": edited, "memo": "edited in NetSuite"}])
+        assert outcome.ok, outcome
+    third = dg.materialize(netsuite_staging_assets, resources=resources)
+
+    meta = _metadata(third, "invoices")
+    assert meta["rows_upserted"] == 1 and meta["rows_unchanged"] == meta["rows_fetched"] - 1
+    assert warehouse.query(f"select memo from netsuite.invoices where internal_id = '{edited}'").item() == (
+        "edited in NetSuite"
+    )
+    edited_lines = lines_before.filter(pl.col("transaction_internal_id") == edited).height
+    assert edited_lines > 0 and _metadata(third, "invoice_lines")["line_rows_written"] == edited_lines
+    assert warehouse.query("select * exclude (_staged_at) from netsuite.invoice_lines order by all").equals(
+        lines_before
+    )

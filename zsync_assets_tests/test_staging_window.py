@@ -56,6 +56,17 @@ def _set_netsuite_clock(env, moment: datetime | None) -> None:
         httpx.post(f"{env.netsuite.url}/__sandbox/clock", json={"now": moment.isoformat()}).raise_for_status()
 
 
+def _edit_customer_at(env, moment: datetime, internal_id: str, **fields) -> None:
+    """Someone edits a NetSuite customer, stamped by the account's clock set to `moment`."""
+    _set_netsuite_clock(env, moment)
+    try:
+        with env.netsuite_client() as client:
+            [outcome] = client.update_list("customer", [{"internalId": internal_id, **fields}])
+            assert outcome.ok, outcome
+    finally:
+        _set_netsuite_clock(env, None)
+
+
 def test_a_run_with_nothing_new_reads_no_row_again(make_sync_env):
     # No visibility delay allowed (overlap 0): the window then ends where the previous query began.
     env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS, overlap_minutes=0)
@@ -106,15 +117,42 @@ def test_an_edit_right_after_zsyncs_own_write_is_staged_and_synced(make_sync_env
         f"select internal_id from netsuite.customers where internal_id <> '{customer}' order by internal_id"
     )["internal_id"].to_list()
     edited = others[len(others) // 2]
-    _set_netsuite_clock(env, mark)
-    try:
-        with env.netsuite_client() as client:
-            [outcome] = client.update_list("customer", [{"internalId": edited, "phone": "415-555-0199"}])
-            assert outcome.ok, outcome
-    finally:
-        _set_netsuite_clock(env, None)
+    _edit_customer_at(env, mark, edited, phone="415-555-0199")
     result = env.run(FLOWS)
 
     assert _staged(result)["netsuite.customers"]["rows_fetched"] >= 1
     row = env.query(f"select phone from netsuite.customers where internal_id = '{edited}'")
     assert row["phone"].to_list() == ["415-555-0199"]
+
+
+def test_a_record_read_again_as_staged_is_not_written_again_but_an_edit_in_its_second_is(make_sync_env):
+    """Inside the overlap every run reads the last push's records again. One read exactly as it
+    was staged is not made into rows or written again (its row keeps `_staged_at`); an edit by
+    someone else is, even when NetSuite stamps it in the very second of the staged version (the
+    staged row's digest of its record decides, not the stamp)."""
+    env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
+    _settle(env)
+    staged_at = env.query("select internal_id, _staged_at from netsuite.customers order by internal_id")
+
+    result = env.run(FLOWS)
+
+    staged = _staged(result)
+    for table in ("zuora.accounts", "zuora.invoices", "netsuite.customers", "netsuite.items"):
+        again = staged[table]
+        assert again["rows_fetched"] > 0, (table, again)  # the push's records, in the overlap
+        assert (again["rows_unchanged"], again["rows_upserted"]) == (again["rows_fetched"], 0), (table, again)
+    assert env.query("select internal_id, _staged_at from netsuite.customers order by internal_id").equals(staged_at)
+
+    # Someone edits a customer in NetSuite in the same second as the version zsync staged.
+    customer, stamp = env.query(
+        "select internal_id, last_modified_date from netsuite.customers order by last_modified_date desc limit 1"
+    ).row(0)
+    _edit_customer_at(env, stamp.replace(microsecond=0), customer, phone="415-555-0142")
+    result = env.run(FLOWS)
+
+    phone, restamped = env.query(
+        f"select phone, last_modified_date from netsuite.customers where internal_id = '{customer}'"
+    ).row(0)
+    assert restamped.replace(microsecond=0) == stamp.replace(microsecond=0)  # the same second
+    assert phone == "415-555-0142"
+    assert _staged(result)["netsuite.customers"]["rows_upserted"] == 1

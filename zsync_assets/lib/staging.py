@@ -14,6 +14,11 @@ the `fetch` callable that yields pages of records changed since a timestamp. Edg
   ago it was. Every change stamped before the previous query started, less `overlap`, was
   visible to that query, so it was staged then or got a newer stamp since (see `window_start`);
 - the mark only moves after every page was fetched and written, so a failed run re-fetches.
+- a record read again exactly as it was staged is not written again (`unchanged_keys`): each
+  staged row keeps a digest of the source record it was made from (`_digest`), salted with the
+  code that makes rows of records. The overlap re-reads the last push's records on every run for
+  `overlap` after it; at 1,000 accounts making rows of them again and writing them was most of
+  zsync's CPU in such a run. A row marked deleted is written again (that clears the mark).
 
 Every staged table has declared columns (`StagedObject.columns`, DuckDB types): its first
 staging creates the table with them even when the source returned nothing, and every page is
@@ -24,14 +29,17 @@ Columns the source returns beyond the declared ones are typed by their values an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -39,7 +47,15 @@ import polars as pl
 
 from zsync_assets.lib.cursors import Cursor, read_cursor_state, write_cursor
 from zsync_assets.lib.ddl import ensure_once
-from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, scalar, table_exists, upsert
+from zsync_assets.lib.warehouse import (
+    Warehouse,
+    qualified,
+    quote_ident,
+    scalar,
+    table_columns,
+    table_exists,
+    upsert,
+)
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
 _FLUSH_ROWS = 5000
@@ -68,6 +84,7 @@ COLUMN_TYPES: dict[str, pl.DataType] = {
     "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
 }
 STAGED_AT = "_staged_at"
+DIGEST = "_digest"
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ class StagedObject:
 class StageResult:
     rows_fetched: int = 0
     rows_upserted: int = 0
+    rows_unchanged: int = 0  # read again exactly as staged: not written
     pages: int = 0
     table_rows: int = 0
     since: datetime | None = None
@@ -109,6 +127,7 @@ class StageResult:
         return {
             "rows_fetched": self.rows_fetched,
             "rows_upserted": self.rows_upserted,
+            "rows_unchanged": self.rows_unchanged,
             "pages": self.pages,
             "table_rows": self.table_rows,
             "since": self.since.isoformat() if self.since else "full extract",
@@ -271,6 +290,55 @@ def clock_floor(cursor: Cursor | None, asked_at: datetime) -> datetime | None:
     return cursor.high_water + max(asked_at - cursor.seen_at, timedelta(0))
 
 
+@lru_cache(maxsize=64)
+def digest_salt(obj: StagedObject, *modules: str) -> bytes:
+    """What a staged row depends on besides its record: this module's code (records_frame), the
+    code of `modules` (a system's own rows, e.g. defs/netsuite/rows.py) and the declared columns.
+    An upgrade that changes any of them changes every digest, so each record is written anew."""
+    sources = [Path(__file__).read_bytes()] + [Path(sys.modules[m].__file__ or "").read_bytes() for m in modules]
+    return hashlib.sha256(b"\0".join([*sources, json.dumps(sorted(obj.columns.items())).encode()])).digest()
+
+
+def record_digest(record: Mapping[str, Any], salt: bytes) -> str:
+    """A digest of one source record as read (every field, nested ones included)."""
+    text = json.dumps(record, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(salt + text.encode(), digest_size=16).hexdigest()
+
+
+def unchanged_keys(warehouse: Warehouse, table: str, key_column: str, digests: Mapping[str, str]) -> set[str]:
+    """The keys of `digests` (record key -> `record_digest`) whose staged row was made from the
+    same record and is not marked deleted: writing them again would change nothing."""
+    if not digests:
+        return set()
+    with warehouse.connect() as con:
+        columns = set(table_columns(con, [table]).get(table, []))
+        if DIGEST not in columns:
+            return set()  # staged before digests were kept: every row is written once more
+        live = f" and {quote_ident(_DELETED_AT)} is null" if _DELETED_AT in columns else ""
+        rows = con.execute(
+            f"select cast({quote_ident(key_column)} as varchar), {DIGEST} from {qualified(table)} "
+            f"where cast({quote_ident(key_column)} as varchar) in (select unnest(?::varchar[])){live}",
+            [list(digests)],
+        ).fetchall()
+    return {key for key, digest in rows if digest is not None and digests.get(key) == digest}
+
+
+# lib/deletions.py's mark (DELETED_COLUMN), which imports this module.
+_DELETED_AT = "_deleted_at"
+
+
+def _changed_only(warehouse: Warehouse, obj: StagedObject, page: Sequence[Mapping[str, Any]]) -> list:
+    """The records of `page` not staged as they are, each with its `_digest`. A page whose rows
+    carry one already was sifted by its fetch (NetSuite's, before it writes their lines)."""
+    if not page or DIGEST in page[0]:
+        return list(page)
+    salt = digest_salt(obj)
+    digested = [{**record, DIGEST: record_digest(record, salt)} for record in page]
+    keyed = {str(r[obj.key]): r[DIGEST] for r in digested if r.get(obj.key) is not None}
+    same = unchanged_keys(warehouse, obj.table, obj.key_column, keyed)
+    return [r for r in digested if r.get(obj.key) is None or str(r[obj.key]) not in same]
+
+
 def stage(
     warehouse: Warehouse,
     obj: StagedObject,
@@ -310,7 +378,9 @@ def stage(
             updated = parse_timestamp(record.get(obj.updated_field))
             if updated and (high_water is None or updated > high_water):
                 high_water = updated
-        buffered.extend(page)
+        changed = _changed_only(warehouse, obj, page)
+        result.rows_unchanged += len(page) - len(changed)
+        buffered.extend(changed)
         if len(buffered) >= _FLUSH_ROWS:
             flush()
     flush()

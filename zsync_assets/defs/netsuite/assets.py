@@ -34,7 +34,16 @@ from zsync_assets.defs.staging import TableJob, staged_side_by_side
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
-from zsync_assets.lib.staging import StagedObject, ensure_staged_table, records_frame, stage
+from zsync_assets.lib.staging import (
+    DIGEST,
+    StagedObject,
+    digest_salt,
+    ensure_staged_table,
+    record_digest,
+    records_frame,
+    stage,
+    unchanged_keys,
+)
 from zsync_assets.lib.warehouse import Warehouse, append, qualified, row_count
 
 SYSTEM = "netsuite"
@@ -122,13 +131,20 @@ def _pages(
         if spec.incremental and since is not None:
             criteria["lastModifiedDate"] = {"operator": "onOrAfter", "searchValue": since}
         source = client.search(spec.search, criteria)
+    # A transaction read again as staged keeps its row and its lines (lib/staging.py
+    # `unchanged_keys`): sifted here, before the lines are made and written.
+    salt = digest_salt(spec.obj, line_rows.__module__)
     for page in source:
+        digests = {str(r["internalId"]): record_digest(r, salt) for r in page if r.get("internalId")}
+        same = unchanged_keys(warehouse, spec.obj.table, spec.obj.key_column, digests)
+        counts["unchanged"] += len(same)
+        page = [r for r in page if str(r.get("internalId")) not in same]
         if spec.lines and spec.line_table:
             # Written while the page is in hand, before staging moves the high-water mark.
             rows = [row for record in page for row in line_rows(record, spec.lines)]
             ids = [r["internalId"] for r in page if r.get("internalId")]
             counts["line_rows"] += replace_lines(warehouse, f"{SYSTEM}.{spec.line_table}", ids, rows)
-        yield [record_row(record) for record in page]
+        yield [{**record_row(record), DIGEST: digests.get(str(record.get("internalId")))} for record in page]
 
 
 def _spec(
@@ -188,7 +204,7 @@ def stage_family(
     counted for its table alone; materializations of the selected keys only."""
     obj = spec.obj
     line_table = f"{SYSTEM}.{spec.line_table}" if spec.line_table else None
-    counts = {"line_rows": 0}
+    counts = {"line_rows": 0, "unchanged": 0}
     with closing(netsuite.get_client()) as client:
         if line_table:  # the line table exists from the first staging on, like its header
             with store.connect() as con:
@@ -202,8 +218,9 @@ def stage_family(
                 **{
                     k: dg.MetadataValue.int(v)
                     for k, v in (
-                        ("rows_fetched", result.rows_fetched),
+                        ("rows_fetched", result.rows_fetched + counts["unchanged"]),
                         ("rows_upserted", result.rows_upserted),
+                        ("rows_unchanged", counts["unchanged"]),
                         ("table_rows", result.table_rows),
                         ("dagster/row_count", result.table_rows),
                         ("pages", result.pages),

@@ -228,6 +228,7 @@ def stage_object(
             metadata={
                 "rows_fetched": dg.MetadataValue.int(result.rows_fetched),
                 "rows_upserted": dg.MetadataValue.int(result.rows_upserted),
+                "rows_unchanged": dg.MetadataValue.int(result.rows_unchanged),
                 "table_rows": dg.MetadataValue.int(result.table_rows),
                 "dagster/row_count": dg.MetadataValue.int(result.table_rows),
                 "pages": dg.MetadataValue.int(result.pages),
