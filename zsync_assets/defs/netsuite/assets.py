@@ -33,16 +33,17 @@ from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.defs.staging import TableJob, staged_side_by_side
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
+from zsync_assets.lib.cursors import read_cursor_state
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import (
     DIGEST,
     StagedObject,
     digest_salt,
     ensure_staged_table,
-    record_digest,
+    nothing_staged,
     records_frame,
+    sift,
     stage,
-    unchanged_keys,
 )
 from zsync_assets.lib.warehouse import Warehouse, append, qualified, row_count
 
@@ -131,12 +132,15 @@ def _pages(
         if spec.incremental and since is not None:
             criteria["lastModifiedDate"] = {"operator": "onOrAfter", "searchValue": since}
         source = client.search(spec.search, criteria)
-    # A transaction read again as staged keeps its row and its lines (lib/staging.py
-    # `unchanged_keys`): sifted here, before the lines are made and written.
+    # A transaction read again as staged keeps its row and its lines (lib/staging.py `sift`):
+    # sifted here, before the lines are made and written.
     salt = digest_salt(spec.obj, line_rows.__module__)
+    with warehouse.connect() as con:
+        cursor = read_cursor_state(con, spec.obj.table)
+        look_up = not nothing_staged(con, spec.obj.table, cursor)
+    mark = cursor.high_water if cursor else None
     for page in source:
-        digests = {str(r["internalId"]): record_digest(r, salt) for r in page if r.get("internalId")}
-        same = unchanged_keys(warehouse, spec.obj.table, spec.obj.key_column, digests)
+        digests, same = sift(warehouse, spec.obj, page, salt, mark, ("internalId", "lastModifiedDate"), look_up=look_up)
         counts["unchanged"] += len(same)
         page = [r for r in page if str(r.get("internalId")) not in same]
         if spec.lines and spec.line_table:
