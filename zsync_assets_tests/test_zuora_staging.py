@@ -100,6 +100,29 @@ def test_incremental_rerun_reads_only_the_overlap_and_picks_up_a_change(zuora_sa
     assert in_table(warehouse, "zuora.accounts") == in_sandbox(zuora_sandbox, "accounts")
 
 
+def test_rows_staged_before_digests_are_written_once_more_then_skipped(zuora_sandbox, warehouse_path):
+    """A table staged by a zsync that kept no `_digest` has nothing to compare: a record read again
+    is written once more (with its digest), and read again after that it is skipped."""
+    warehouse = Warehouse(warehouse_path)
+    run_stage(zuora_sandbox, warehouse)
+    account_id = sorted(in_table(warehouse, "zuora.accounts"))[-1]
+    rename(zuora_sandbox, account_id, "renamed, inside the next window")
+    run_stage(zuora_sandbox, warehouse)
+    with warehouse.connect() as con:
+        con.execute("alter table zuora.accounts drop column _digest")  # as an older zsync left it
+
+    upgraded = run_stage(zuora_sandbox, warehouse)
+    settled = run_stage(zuora_sandbox, warehouse)
+
+    assert upgraded.rows_fetched >= 1 and (upgraded.rows_upserted, upgraded.rows_unchanged) == (
+        upgraded.rows_fetched,
+        0,
+    )
+    assert settled.rows_fetched == upgraded.rows_fetched
+    assert (settled.rows_upserted, settled.rows_unchanged) == (0, settled.rows_fetched)
+    assert in_table(warehouse, "zuora.accounts") == in_sandbox(zuora_sandbox, "accounts")
+
+
 @pytest.mark.parametrize("parallel", [1, 4], ids=["one cursor", "slices"])
 @pytest.mark.parametrize("name", ["accounts", "invoices"])
 def test_a_429_storm_and_5xx_leave_the_same_staged_table(make_zuora_sandbox, tmp_path, name, parallel):
