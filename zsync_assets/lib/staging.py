@@ -306,8 +306,8 @@ def record_digest(record: Mapping[str, Any], salt: bytes) -> str | None:
 
     Of its pickle: equal pickles are equal records, so a digest never calls a changed record
     unchanged. The reverse may fail (the same record read with its fields in another order),
-    which costs one write. Pickling is C code: `json.dumps(sort_keys=True)` of a NetSuite invoice
-    with its lines and dates took ten times as long."""
+    which costs one write. Pickling is C code: `json.dumps(sort_keys=True)` of an invoice-shaped
+    record (40 fields, 20 lines of 14, dates) took 261 µs against 41 µs, here."""
     try:
         data = pickle.dumps(record, protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError):
