@@ -142,7 +142,7 @@ def _release_buffers(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute("set memory_limit = '32MB'")
     except duckdb.OutOfMemoryException:
-        con.execute("reset preserve_insertion_order")
+        pass
     finally:
         con.execute("reset memory_limit")
 
