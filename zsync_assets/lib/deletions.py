@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from zsync_assets.lib.cursors import read_cursor, write_cursor
-from zsync_assets.lib.staging import DEFAULT_OVERLAP, parse_timestamp
+from zsync_assets.lib.staging import DEFAULT_OVERLAP, DELETED_COLUMN, parse_timestamp
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, table_exists
 
 NETSUITE_CURSOR = "netsuite.deleted"
@@ -183,10 +183,6 @@ def detect_zuora_deletions(
             result.marked[table] = mark_deleted(con, table, "id", dict.fromkeys(missing, now))
             result.restored[table] = unmark_deleted(con, table, "id", staged & present)
     return result
-
-
-# Staged rows of records deleted at the source are marked, never removed.
-DELETED_COLUMN = "_deleted_at"
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, table: str, key: str, deleted: Mapping[str, datetime]) -> int:

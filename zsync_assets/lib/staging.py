@@ -86,6 +86,8 @@ COLUMN_TYPES: dict[str, pl.DataType] = {
 }
 STAGED_AT = "_staged_at"
 DIGEST = "_digest"
+# Staged rows of records deleted at the source are marked, never removed (lib/deletions.py).
+DELETED_COLUMN = "_deleted_at"
 
 
 @dataclass(frozen=True)
@@ -325,17 +327,13 @@ def unchanged_keys(warehouse: Warehouse, table: str, key_column: str, digests: M
         columns = set(table_columns(con, [table]).get(table, []))
         if DIGEST not in columns:
             return set()  # staged before digests were kept: every row is written once more
-        live = f" and {quote_ident(_DELETED_AT)} is null" if _DELETED_AT in columns else ""
+        live = f" and {quote_ident(DELETED_COLUMN)} is null" if DELETED_COLUMN in columns else ""
         rows = con.execute(
             f"select cast({quote_ident(key_column)} as varchar), {DIGEST} from {qualified(table)} "
             f"where cast({quote_ident(key_column)} as varchar) in (select unnest(?::varchar[])){live}",
             [list(digests)],
         ).fetchall()
     return {key for key, digest in rows if digest is not None and digests.get(key) == digest}
-
-
-# lib/deletions.py's mark (DELETED_COLUMN), which imports this module.
-_DELETED_AT = "_deleted_at"
 
 
 def sift(

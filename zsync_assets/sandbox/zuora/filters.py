@@ -54,11 +54,12 @@ def field_of(obj: ObjectType, name: str) -> str:
     return field
 
 
+# Fields that are columns of their own in the records table (store.py); the rest is in the document.
+_OWN_COLUMNS = {"id": "id", "updatedDate": "updated_date"}
+
+
 def _column(field: str) -> str:
-    # `id` and `updated_date` are columns of their own (store.py), the rest is in the document.
-    if field in ("id", "updatedDate"):
-        return "updated_date" if field == "updatedDate" else "id"
-    return f"json_extract(data, '$.\"{field}\"')"
+    return _OWN_COLUMNS.get(field) or f"json_extract(data, '$.\"{field}\"')"
 
 
 def condition(obj: ObjectType, name: str, op: str, raw: str | None) -> tuple[str, list[Any]]:
