@@ -59,7 +59,7 @@ def synced(make_sync_env):
     return env, account, invoices
 
 
-def test_status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_blocked(synced):
+def _status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_blocked(synced):
     env, _, _ = synced
     result = _cli("status")
     assert result.exit_code == 1, result.output
@@ -80,7 +80,7 @@ def test_status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_block
     assert rows and set(rows[0]) == {"flow", "direction", "linked", "pending", "blocked", "failed", "skipped"}
 
 
-def test_status_counts_records_that_wait_on_one_blocked_record_by_its_reason(synced):
+def _status_counts_records_that_wait_on_one_blocked_record_by_its_reason(synced):
     """The account's invoices each name it as their blocker; the screen counts them on one line,
     by the account's own reason, and every blocked or failed record is in exactly one line."""
     from zsync_assets.audit.status import read_status
@@ -99,7 +99,7 @@ def test_status_counts_records_that_wait_on_one_blocked_record_by_its_reason(syn
     assert len({(r["flow"], r["status"], r["reason"]) for r in status.reasons}) == len(status.reasons)
 
 
-def test_plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did(synced):
+def _plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did(synced):
     """The demo's settings are the configuration of every process: a plan made here sends
     nothing the sync could have sent, and blocks on no tax code the sandboxes map."""
     env, _, _ = synced
@@ -121,7 +121,7 @@ def test_plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did(sync
     assert rows and set(rows[0]) == {"flow", "action", "source_id", "label", "detail"}
 
 
-def test_why_explains_a_blocked_invoice_by_its_account_and_the_accounts_own_reason(synced):
+def _why_explains_a_blocked_invoice_by_its_account_and_the_accounts_own_reason(synced):
     _, account, invoices = synced
     number = invoices[0]["invoiceNumber"]
     result = _cli("why", number)
@@ -147,7 +147,7 @@ def test_why_explains_a_blocked_invoice_by_its_account_and_the_accounts_own_reas
     assert f"no NetSuite subsidiary named '{UNKNOWN_SUBSIDIARY}'" in text
 
 
-def test_why_by_netsuite_id_and_tranid_of_a_synced_invoice_exits_0(synced):
+def _why_by_netsuite_id_and_tranid_of_a_synced_invoice_exits_0(synced):
     env, _, _ = synced
     # A positive invoice: in NetSuite an invoice whose tranId is the Zuora invoice number.
     zuora_id, netsuite_id, number = env.query(
@@ -165,6 +165,20 @@ def test_why_by_netsuite_id_and_tranid_of_a_synced_invoice_exits_0(synced):
     assert _cli("why", number).exit_code == 0
     missing = _cli("why", "NO-SUCH-KEY-42")
     assert missing.exit_code == 2 and "no record matches 'NO-SUCH-KEY-42'" in missing.output
+
+
+def test_what_an_operator_sees_after_one_sync_with_a_blocked_account(synced):
+    """Each view below only reads the sync, which takes most of this test's time: one sync for
+    all of them instead of one each (five syncs were ~70 s of the suite's CPU). A failure's
+    traceback names the view."""
+    for view in (
+        _status_shows_per_flow_counts_and_the_top_reasons_and_exits_1_when_blocked,
+        _status_counts_records_that_wait_on_one_blocked_record_by_its_reason,
+        _plan_after_a_sync_in_another_process_agrees_with_what_the_sync_did,
+        _why_explains_a_blocked_invoice_by_its_account_and_the_accounts_own_reason,
+        _why_by_netsuite_id_and_tranid_of_a_synced_invoice_exits_0,
+    ):
+        view(synced)
 
 
 def test_status_exits_0_when_nothing_is_blocked_or_failed(make_sync_env):
