@@ -6,7 +6,7 @@ import polars as pl
 
 from zsync_assets.config import FieldOverrides
 from zsync_assets.engine.flow import Flow
-from zsync_assets.engine.plan import build_plan, canonical_json, payload_hash, plan_counts
+from zsync_assets.engine.plan import build_plan, canonical_json, changed_fields, payload_hash, plan_counts
 
 FLOW = Flow(
     name="widgets",
@@ -105,6 +105,32 @@ def test_a_matched_pre_existing_record_is_updated_not_duplicated():
     r = row(plan, "a")
     assert (r["action"], r["target_id"], r["match"]) == ("update", "77", "same entityId")
     assert r["changed_fields"] == ["name"]
+
+
+def test_an_updates_fields_are_named_exactly_where_the_text_holds_what_orjson_reads_otherwise():
+    """The canonical text is `json.dumps`'s, which writes integers beyond 64 bits (orjson reads
+    them as floats, equal when they differ in the last digits) and NaN (which orjson refuses)."""
+    big = 123456789012345678901234567890
+    links = pl.DataFrame([link("a", {"big": big + 1, "name": "x"}), link("b", {"amount": 1.5, "name": "x"})])
+    rows = mapped(
+        source_id=["a", "b"],
+        big=pl.Series([big, None], dtype=pl.Int128),
+        amount=[None, float("nan")],
+        name=["x", "x"],
+    )
+    plan = build_plan(FLOW, rows, links)
+    assert (row(plan, "a")["action"], row(plan, "a")["changed_fields"]) == ("update", ["big"])
+    assert (row(plan, "b")["action"], row(plan, "b")["changed_fields"]) == ("update", ["amount"])
+    assert changed_fields('{"amount":NaN,"name":"y"}', '{"amount":1.5,"name":"x"}', long_numbers=False) == [
+        "amount",
+        "name",
+    ]
+
+
+def test_a_record_a_mapping_yields_twice_is_planned_once_with_its_last_values():
+    plan = build_plan(FLOW, mapped(source_id=["a", "b", "a"], name=["first", "x", "last"]))
+    assert sorted(plan["source_id"].to_list()) == ["a", "b"]
+    assert json.loads(row(plan, "a")["payload"]) == {"name": "last"}
 
 
 def attempt(source_id, status, code, payload, kind=None):

@@ -55,6 +55,14 @@ def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
     env.run(FLOWS)
     linked = env.links("customers").filter(pl.col("source_system") == "zuora")["source_id"].to_list()
     account = linked[len(linked) // 2]
+
+    # A field no customers mapping reads (Flow.columns): staged, and the plan stands.
+    env.update_account(account, notes="read by no flow")
+    result = env.run(FLOWS)
+    notes = env.query(f"select notes from zuora.accounts where id = '{account}'")["notes"].to_list()
+    assert notes == ["read by no flow"]
+    assert _metadata(result, plan_key("customers"))["unchanged_inputs"] is True
+
     env.update_account(account, name="Renamed while nothing else changed")
 
     result = env.run(FLOWS)

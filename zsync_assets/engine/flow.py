@@ -43,7 +43,7 @@ referenced record is linked. Build them with `flows.mapping.common.link_ref`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -137,6 +137,13 @@ class Flow:
     # A mapping that reads a column left out fails on it (polars: column not found), so list
     # here exactly what the mapping's own column lists name.
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def columns_read(self, table: str, staged: Sequence[str]) -> list[str]:
+        """The columns of a staged table (`staged`: its columns) the mapping gets: those `columns`
+        names that are staged; all of them when it names none for the table, or when none it names
+        is staged (polars has no frame of rows without columns)."""
+        wanted = self.columns.get(table)
+        return [c for c in staged if wanted is None or c in wanted] or list(staged)
 
     @property
     def plan_table(self) -> str:

@@ -154,11 +154,8 @@ def _read(warehouse: Warehouse, read: Callable[[duckdb.DuckDBPyConnection], pl.D
 
 def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str, staged: list[str]) -> pl.DataFrame:
     """A staged table as the mapping reads it: only the columns the flow names for it
-    (`Flow.columns`), of those that are `staged`; whole when it names none."""
-    wanted = flow.columns.get(table)
-    # All of them when the flow names none, or when none it names is staged (polars has no frame
-    # of rows without columns).
-    columns = [c for c in staged if wanted is None or c in wanted] or staged
+    (`Flow.columns_read`), of those that are `staged`."""
+    columns = flow.columns_read(table, staged)
     return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)}").pl()
 
 
