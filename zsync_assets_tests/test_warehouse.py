@@ -181,3 +181,39 @@ def test_staging_after_a_rebind_in_the_same_attachment_makes_the_staged_table_ag
         assert columns == {"name", "balance", "_staged_at"}  # the declared shape, made again
     finally:
         close_idle(warehouse_path)
+
+
+def test_a_window_read_again_looks_up_its_staged_digests_once_and_writes_only_what_changed(warehouse_path, monkeypatch):
+    """Staging compares each record read again with the digest of its staged row: one read of
+    the window's digests for all pages (the lookup per page waited for the warehouse each time),
+    and a row marked deleted is written again even when its record is as staged."""
+    from zsync_assets.lib.staging import DELETED_COLUMN, StagedDigests
+
+    w = Warehouse(warehouse_path)
+    obj = StagedObject("zuora", "accounts", updated_field="updatedDate")
+    mark = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+    def account(key: str, minutes_before_mark: int, name: str = "same") -> dict:
+        return {"id": key, "name": name, "updatedDate": (mark - timedelta(minutes=minutes_before_mark)).isoformat()}
+
+    stage(w, obj, lambda since: iter([[account("a", 2), account("b", 1), account("c", 0)], [account("d", 600)]]))
+    with w.connect() as con:
+        con.execute(f"alter table zuora.accounts add column {DELETED_COLUMN} timestamptz")
+        con.execute(f"update zuora.accounts set {DELETED_COLUMN} = now() where id = 'c'")
+    reads = []
+    read = StagedDigests._read
+
+    def counted(self: StagedDigests) -> dict[str, str]:
+        reads.append(self.since)
+        return read(self)
+
+    monkeypatch.setattr(StagedDigests, "_read", counted)
+
+    pages = [[account("a", 2), account("b", 1, name="renamed")], [account("c", 0)], [account("e", -60)]]
+    again = stage(w, obj, lambda since: iter(pages))
+
+    assert (again.rows_fetched, again.rows_unchanged, again.rows_upserted) == (4, 1, 3)
+    assert again.since is not None and reads == [again.since - timedelta(minutes=1)]
+    with w.connect() as con:
+        rows = dict(con.execute(f"select id, name || ':' || ({DELETED_COLUMN} is null) from zuora.accounts").fetchall())
+    assert rows == {"a": "same:true", "b": "renamed:true", "c": "same:true", "d": "same:true", "e": "same:true"}

@@ -37,6 +37,7 @@ from zsync_assets.lib.cursors import read_cursor_state
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import (
     DIGEST,
+    StagedDigests,
     StagedObject,
     digest_salt,
     ensure_staged_table,
@@ -44,6 +45,7 @@ from zsync_assets.lib.staging import (
     records_frame,
     sift,
     stage,
+    stamped_since,
 )
 from zsync_assets.lib.warehouse import Warehouse, append, qualified, row_count
 
@@ -139,8 +141,11 @@ def _pages(
         cursor = read_cursor_state(con, spec.obj.table)
         look_up = not nothing_staged(con, spec.obj.table, cursor)
     mark = cursor.high_water if cursor else None
+    # A search without the stamp criterion returns every record, whatever its stamp.
+    stamped = stamped_since(since) if spec.search is not None and spec.incremental else None
+    staged = StagedDigests(warehouse, spec.obj, stamped) if look_up else None
     for page in source:
-        digests, same = sift(warehouse, spec.obj, page, salt, mark, ("internalId", "lastModifiedDate"), look_up=look_up)
+        digests, same = sift(spec.obj, page, salt, mark, staged, ("internalId", "lastModifiedDate"))
         counts["unchanged"] += len(same)
         page = [r for r in page if str(r.get("internalId")) not in same]
         if spec.lines and spec.line_table:
