@@ -16,11 +16,15 @@ demo: $(BIN)/.installed
 	$(BIN)/zsync demo
 
 # One worker more than this machine's 2 cores: the end-to-end tests wait on sockets and
-# subprocesses, and 2 workers kept 1.3 cores busy (CI: 816 s of tests); 3 workers that steal
-# each other's queued tests took 706 s. A bigger machine: `make test TEST_WORKERS=8`.
+# subprocesses, and 2 workers kept 1.3 cores busy (CI: 816 s of tests), 3 took 706 s. `--dist
+# load` hands out the suite's own units (conftest.py `pytest_xdist_make_scheduler`): each module
+# whose tests share one expensive module fixture (a running `make ui`, PostgreSQL, the demo) goes
+# to one worker, first, and every other test on its own. Under `--dist worksteal` that scheduler
+# was not used: a module's tests were spread over workers, each of which built its fixture again
+# (test_ui.py's, ~80 s, three times in a CI run of 806 s). A bigger machine: `make test TEST_WORKERS=8`.
 TEST_WORKERS ?= 3
 test: $(BIN)/.installed system-packages
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist load --durations=20
 
 # ruff (lint, then formatting) and mypy, each configured in pyproject.toml.
 lint: $(BIN)/.installed

@@ -30,7 +30,8 @@ CONFORMANCE_FIXTURES = {"vendor_xsd", "zuora_spec"}
 # server with a finished run) and so must run on one xdist worker (in any order). pytest-xdist's
 # `--dist loadgroup` is meant for this, but under pytest 9 its worker-side rename of node ids
 # (`item._nodeid = ...`, xdist/remote.py) no longer takes effect (pytest 9 keeps ids in
-# `Node._id`), so the controller never sees the groups; this scheduler groups these modules itself.
+# `Node._id`), so the controller never sees the groups; this scheduler groups these modules itself
+# (`make test` asks for `--dist load`, whose scheduler this replaces; worksteal's it does not).
 SHARED_FIXTURE_MODULES = ("test_ui.py", "test_deploy_postgres.py", "test_demo.py")
 
 
