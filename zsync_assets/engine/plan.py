@@ -92,12 +92,12 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-def changed_fields(new: dict[str, Any] | str, old_json: str | None, *, long_numbers: bool = True) -> list[str]:
-    """The top-level fields of `new` (a payload, or its JSON text) whose value differs from the
-    payload last synced (`old_json`); all of them when there is none. `long_numbers=False`: neither
-    text holds a `LONG_NUMBER`, so the faster parser reads them exactly."""
+def changed_fields(new_json: str, old_json: str | None, *, long_numbers: bool = True) -> list[str]:
+    """The top-level fields of the payload `new_json` whose value differs from the payload last
+    synced (`old_json`); all of them when there is none. `long_numbers=False`: neither text holds
+    a `LONG_NUMBER`, so the faster parser reads them exactly."""
     loads = json.loads if long_numbers else _loads
-    payload: dict[str, Any] = loads(new) if isinstance(new, str) else new
+    payload: dict[str, Any] = loads(new_json)
     if not old_json:
         return sorted(payload)
     old = loads(old_json)
