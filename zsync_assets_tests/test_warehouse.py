@@ -71,16 +71,16 @@ def test_stage_moves_the_high_water_mark_only_after_all_pages(warehouse_path):
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     seen_since = []
 
-    def fetch(since):
-        seen_since.append(since)
+    def fetch(window):
+        seen_since.append(window.since)
         yield [{"id": "a", "updatedDate": t0.isoformat()}]
         yield [{"id": "b", "updatedDate": (t0 + timedelta(hours=1)).isoformat()}]
 
     first = stage(w, obj, fetch)
     assert (first.rows_fetched, first.pages, first.table_rows) == (2, 2, 2)
 
-    def failing(since):
-        seen_since.append(since)
+    def failing(window):
+        seen_since.append(window.since)
         yield [{"id": "c", "updatedDate": (t0 + timedelta(hours=5)).isoformat()}]
         raise ConnectionError("network gone")
 
@@ -170,11 +170,11 @@ def test_staging_after_a_rebind_in_the_same_attachment_makes_the_staged_table_ag
     obj = StagedObject("zuora", "accounts", updated_field="updatedDate", columns={"name": "TEXT", "balance": "DOUBLE"})
     page = [{"id": "a", "updatedDate": "2026-01-01T00:00:00Z", "name": "Acme"}]
     try:
-        assert stage(warehouse, obj, lambda since: iter([page])).table_rows == 1
+        assert stage(warehouse, obj, lambda window: iter([page])).table_rows == 1
         with warehouse.connect() as con:
             rebind(con)
             assert not table_exists(con, "zuora.accounts")
-        staged = stage(warehouse, obj, lambda since: iter([[]]))  # nothing new at the source
+        staged = stage(warehouse, obj, lambda window: iter([[]]))  # nothing new at the source
         assert staged.table_rows == 0
         with warehouse.connect() as con:
             columns = {r[0] for r in con.execute("describe zuora.accounts").fetchall()}
@@ -196,7 +196,7 @@ def test_a_window_read_again_looks_up_its_staged_digests_once_and_writes_only_wh
     def account(key: str, minutes_before_mark: int, name: str = "same") -> dict:
         return {"id": key, "name": name, "updatedDate": (mark - timedelta(minutes=minutes_before_mark)).isoformat()}
 
-    stage(w, obj, lambda since: iter([[account("a", 2), account("b", 1), account("c", 0)], [account("d", 600)]]))
+    stage(w, obj, lambda window: iter([[account("a", 2), account("b", 1), account("c", 0)], [account("d", 600)]]))
     with w.connect() as con:
         con.execute(f"alter table zuora.accounts add column {DELETED_COLUMN} timestamptz")
         con.execute(f"update zuora.accounts set {DELETED_COLUMN} = now() where id = 'c'")
@@ -210,10 +210,36 @@ def test_a_window_read_again_looks_up_its_staged_digests_once_and_writes_only_wh
     monkeypatch.setattr(StagedDigests, "_read", counted)
 
     pages = [[account("a", 2), account("b", 1, name="renamed")], [account("c", 0)], [account("e", -60)]]
-    again = stage(w, obj, lambda since: iter(pages))
+    again = stage(w, obj, lambda window: iter(pages))
 
     assert (again.rows_fetched, again.rows_unchanged, again.rows_upserted) == (4, 1, 3)
     assert again.since is not None and reads == [again.since - timedelta(minutes=1)]
     with w.connect() as con:
         rows = dict(con.execute(f"select id, name || ':' || ({DELETED_COLUMN} is null) from zuora.accounts").fetchall())
     assert rows == {"a": "same:true", "b": "renamed:true", "c": "same:true", "d": "same:true", "e": "same:true"}
+
+
+def test_a_table_read_whole_compares_every_record_with_its_staged_row_however_old(warehouse_path):
+    """A fetch that reads every record whatever its stamp (`reads_since=False`: a NetSuite list
+    with no search by stamp) gets the digests of every staged row, so an old record read again
+    is not written again; a fetch bounded by `since` compares only the rows it can read again."""
+    w = Warehouse(warehouse_path)
+    obj = StagedObject("netsuite", "terms", updated_field="lastModifiedDate", key="internalId")
+    mark = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    terms = [
+        {"internalId": "1", "name": "Net 30", "lastModifiedDate": (mark - timedelta(days=400)).isoformat()},
+        {"internalId": "2", "name": "Net 60", "lastModifiedDate": mark.isoformat()},
+    ]
+    windows = []
+
+    def read_whole(window):
+        windows.append(window)
+        return iter([terms])
+
+    stage(w, obj, read_whole, reads_since=False)
+    again = stage(w, obj, read_whole, reads_since=False)
+    assert (again.rows_fetched, again.rows_unchanged, again.rows_upserted) == (2, 2, 0)
+    assert windows[0].since is None and windows[1].since is not None and windows[1].staged.since is None
+
+    bounded = stage(w, obj, read_whole)  # as if the fetch had asked for records since the window's start
+    assert (bounded.rows_unchanged, bounded.rows_upserted) == (1, 1)  # the old one is not looked up

@@ -55,9 +55,9 @@ def test_records_updated_mid_extraction_are_not_skipped(make_zuora_sandbox, ware
     before = in_sandbox(sandbox, "accounts")
     touched: list[str] = []
 
-    def fetch_and_edit(since) -> Iterator[list[dict]]:
+    def fetch_and_edit(window) -> Iterator[list[dict]]:
         with connect(sandbox, object_query_page_size=3) as client:
-            for number, page in enumerate(object_query_fetch(client, ACCOUNTS, parallel)(since)):
+            for number, page in enumerate(object_query_fetch(client, ACCOUNTS, parallel)(window)):
                 yield page
                 if number == 0:  # between pages: change one record already read, one not yet read
                     unseen = sorted(set(before) - {r["id"] for r in page})[-1]

@@ -164,9 +164,9 @@ def test_a_failed_slice_moves_no_mark_and_the_next_run_stages_every_record(make_
     obj = StagedObject("zuora", "accounts", "updatedDate")
     warehouse = Warehouse(tmp_path / "zsync.duckdb")
 
-    def failing_after_the_first_page(since) -> Iterator[list[dict]]:
+    def failing_after_the_first_page(window) -> Iterator[list[dict]]:
         with connect(sandbox, object_query_page_size=3, max_attempts=2) as client:
-            for number, page in enumerate(object_query_fetch(client, obj, 4)(since)):
+            for number, page in enumerate(object_query_fetch(client, obj, 4)(window)):
                 yield page
                 if number == 0:  # the slices' reads are refused from here on
                     refused = {"route": "GET /object-query/accounts", "error_rate": 1.0, "error_status": 400}

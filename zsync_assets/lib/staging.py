@@ -394,23 +394,42 @@ def sift(
     return digests, staged.unchanged(candidates) if staged is not None else set()
 
 
+@dataclass(frozen=True)
+class Window:
+    """One staging's read of a table, as its fetch gets it: `since`, the lower bound to ask the
+    vendor with (None: a first, full extract), and what `sift` needs to leave out the records
+    read again as they are staged. A fetch that writes something of each record itself (NetSuite
+    writes a transaction's lines while its page is in hand) sifts first, with this, so a record
+    read again writes nothing; the rows it yields then carry their `_digest`, and `stage` takes
+    them as sifted."""
+
+    since: datetime | None
+    mark: datetime | None  # the staged high-water mark (None: none yet)
+    staged: StagedDigests | None  # None: nothing is staged to compare with
+
+    def sift(
+        self,
+        obj: StagedObject,
+        records: Sequence[Mapping[str, Any]],
+        salt: bytes,
+        fields: tuple[str, str] | None = None,
+    ) -> tuple[dict[str, str | None], set[str]]:
+        """`sift` of `records` against this window's mark and staged digests."""
+        return sift(obj, records, salt, self.mark, self.staged, fields)
+
+
 def nothing_staged(con: duckdb.DuckDBPyConnection, table: str, cursor: Cursor | None) -> bool:
     """No row of `table` can be read again as staged: a first extract into an empty table (a
     reset cursor over staged rows still compares them)."""
     return cursor is None and not scalar(con, f"select exists (select 1 from {qualified(table)})")
 
 
-def _changed_only(
-    obj: StagedObject,
-    page: Sequence[Mapping[str, Any]],
-    mark: datetime | None,
-    staged: StagedDigests | None,
-) -> list:
+def _changed_only(obj: StagedObject, page: Sequence[Mapping[str, Any]], window: Window) -> list:
     """The records of `page` not staged as they are, each with its `_digest`. A page whose rows
     carry one already was sifted by its fetch (NetSuite's, before it writes their lines)."""
     if not page or DIGEST in page[0]:
         return list(page)
-    digests, same = sift(obj, page, digest_salt(obj), mark, staged)
+    digests, same = window.sift(obj, page, digest_salt(obj))
     return [
         {**r, DIGEST: digests.get(str(r[obj.key]))} if r.get(obj.key) is not None else {**r, DIGEST: None}
         for r in page
@@ -421,14 +440,17 @@ def _changed_only(
 def stage(
     warehouse: Warehouse,
     obj: StagedObject,
-    fetch: Callable[[datetime | None], Iterable[Sequence[Mapping[str, Any]]]],
+    fetch: Callable[[Window], Iterable[Sequence[Mapping[str, Any]]]],
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
+    reads_since: bool = True,
 ) -> StageResult:
     """Fetch records changed since the start of the window and upsert them into `obj.table`.
 
-    `fetch(since)` yields pages (lists of vendor records); `since` is None on the first run.
-    The DuckDB file is opened only between pages, never while a page is being fetched.
+    `fetch(window)` yields pages (lists of vendor records) changed since `window.since`, which is
+    None on the first run; `reads_since=False`: the fetch reads every record whatever its stamp
+    (a list NetSuite has no search for), so a record read again is compared with its staged row
+    however old. The DuckDB file is opened only between pages, never while a page is being fetched.
     """
     result = StageResult()
     with warehouse.connect() as con:
@@ -441,7 +463,8 @@ def stage(
     floor = clock_floor(cursor, asked_at)
     high_water = mark
     buffered: list[Mapping[str, Any]] = []
-    staged = StagedDigests(warehouse, obj, stamped_since(result.since)) if look_up else None
+    staged = StagedDigests(warehouse, obj, stamped_since(result.since) if reads_since else None) if look_up else None
+    window = Window(result.since, mark, staged)
 
     def flush() -> None:
         if not buffered:
@@ -451,7 +474,7 @@ def stage(
             result.rows_upserted += upsert(con, obj.table, frame, key=obj.key_column)
         buffered.clear()
 
-    for page in fetch(result.since):
+    for page in fetch(window):
         result.pages += 1
         result.rows_fetched += len(page)
         PROGRESS.info("staging %s: page %d, %d record(s) so far", obj.table, result.pages, result.rows_fetched)
@@ -459,7 +482,7 @@ def stage(
             updated = parse_timestamp(record.get(obj.updated_field))
             if updated and (high_water is None or updated > high_water):
                 high_water = updated
-        changed = _changed_only(obj, page, mark, staged)
+        changed = _changed_only(obj, page, window)
         result.rows_unchanged += len(page) - len(changed)
         buffered.extend(changed)
         if len(buffered) >= _FLUSH_ROWS:

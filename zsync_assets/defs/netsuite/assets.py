@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -33,19 +32,15 @@ from zsync_assets.defs.netsuite.rows import line_rows, record_row
 from zsync_assets.defs.staging import TableJob, staged_side_by_side
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
-from zsync_assets.lib.cursors import read_cursor_state
 from zsync_assets.lib.resources import WarehouseResource
 from zsync_assets.lib.staging import (
     DIGEST,
-    StagedDigests,
     StagedObject,
+    Window,
     digest_salt,
     ensure_staged_table,
-    nothing_staged,
     records_frame,
-    sift,
     stage,
-    stamped_since,
 )
 from zsync_assets.lib.warehouse import Warehouse, append, qualified, row_count
 
@@ -118,34 +113,33 @@ def replace_lines(warehouse: Warehouse, table: str, transaction_ids: list[str], 
 
 
 def fetch_pages(client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int]):
-    def fetch(since: datetime | None) -> Iterable[list[dict]]:
-        return _pages(client, spec, warehouse, counts, since)
+    def fetch(window: Window) -> Iterable[list[dict]]:
+        return _pages(client, spec, warehouse, counts, window)
 
     return fetch
 
 
+def reads_since(spec: NetSuiteStaged) -> bool:
+    """Whether the table is read by its stamp: a search without the stamp criterion, or a list
+    read whole, returns every record, however old."""
+    return spec.search is not None and spec.incremental
+
+
 def _pages(
-    client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int], since: datetime | None
+    client: NetSuiteClient, spec: NetSuiteStaged, warehouse: Warehouse, counts: dict[str, int], window: Window
 ) -> Iterator[list[dict]]:
     if spec.search is None:
         source: Iterable[list[dict]] = [client.get_all(spec.get_all or spec.name)]
     else:
         criteria = dict(spec.criteria)
-        if spec.incremental and since is not None:
-            criteria["lastModifiedDate"] = {"operator": "onOrAfter", "searchValue": since}
+        if reads_since(spec) and window.since is not None:
+            criteria["lastModifiedDate"] = {"operator": "onOrAfter", "searchValue": window.since}
         source = client.search(spec.search, criteria)
-    # A transaction read again as staged keeps its row and its lines (lib/staging.py `sift`):
+    # A transaction read again as staged keeps its row and its lines (lib/staging.py `Window`):
     # sifted here, before the lines are made and written.
     salt = digest_salt(spec.obj, line_rows.__module__)
-    with warehouse.connect() as con:
-        cursor = read_cursor_state(con, spec.obj.table)
-        look_up = not nothing_staged(con, spec.obj.table, cursor)
-    mark = cursor.high_water if cursor else None
-    # A search without the stamp criterion returns every record, whatever its stamp.
-    stamped = stamped_since(since) if spec.search is not None and spec.incremental else None
-    staged = StagedDigests(warehouse, spec.obj, stamped) if look_up else None
     for page in source:
-        digests, same = sift(spec.obj, page, salt, mark, staged, ("internalId", "lastModifiedDate"))
+        digests, same = window.sift(spec.obj, page, salt, ("internalId", "lastModifiedDate"))
         counts["unchanged"] += len(same)
         page = [r for r in page if str(r.get("internalId")) not in same]
         if spec.lines and spec.line_table:
@@ -218,7 +212,13 @@ def stage_family(
         if line_table:  # the line table exists from the first staging on, like its header
             with store.connect() as con:
                 ensure_staged_table(con, line_table, COLUMNS[spec.line_table or ""])
-        result = stage(store, obj, fetch_pages(client, spec, store, counts), overlap=staging_overlap())
+        result = stage(
+            store,
+            obj,
+            fetch_pages(client, spec, store, counts),
+            overlap=staging_overlap(),
+            reads_since=reads_since(spec),
+        )
         calls, retries = dict(client.calls), dict(client.retries)
     materialized: list[dg.MaterializeResult] = [
         dg.MaterializeResult(

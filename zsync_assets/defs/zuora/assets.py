@@ -34,7 +34,7 @@ from zsync_assets.defs.zuora.columns import COLUMNS
 from zsync_assets.engine.assets import refuse_other_instance
 from zsync_assets.engine.catalog import OWNERS, staged_table_metadata, table_key, version_of
 from zsync_assets.lib.resources import WarehouseResource
-from zsync_assets.lib.staging import StagedObject, stage
+from zsync_assets.lib.staging import StagedObject, Window, stage
 from zsync_assets.lib.warehouse import Warehouse
 
 SYSTEM = "zuora"
@@ -79,7 +79,7 @@ def in_tenant(name: str, invoice_settlement: bool) -> bool:
     return name not in (NOT_WITH_SETTLEMENT_OBJECTS if invoice_settlement else SETTLEMENT_OBJECTS)
 
 
-def _nothing(since: datetime | None) -> Iterable[list[dict]]:
+def _nothing(window: Window) -> Iterable[list[dict]]:
     return iter(())
 
 
@@ -152,13 +152,14 @@ ZOQL_FIELDS = {z.name: z.fields for z in ZOQL_OBJECTS}
 FILTER_REQUIRED = frozenset({"invoice_items"})
 BEFORE_ANY_RECORD = datetime(2000, 1, 1, tzinfo=UTC)
 
-Fetch = Callable[[datetime | None], Iterable[list[dict]]]
+Fetch = Callable[[Window], Iterable[list[dict]]]
 
 
 def object_query_fetch(client: ZuoraClient, obj: StagedObject, parallel: int = 1) -> Fetch:
     """`parallel`: how many slices of a window of many pages may be read at once (1: one cursor)."""
 
-    def fetch(since: datetime | None) -> Iterable[list[dict]]:
+    def fetch(window: Window) -> Iterable[list[dict]]:
+        since = window.since
         if since is None and obj.name in FILTER_REQUIRED:
             since = BEFORE_ANY_RECORD
         if parallel > 1 and obj.name in ZOQL_NAMES:
@@ -174,10 +175,10 @@ def object_query_fetch(client: ZuoraClient, obj: StagedObject, parallel: int = 1
 
 def zoql_fetch(zobj: ZoqlObject) -> Callable[..., Fetch]:
     def bind(client: ZuoraClient, obj: StagedObject, parallel: int = 1) -> Fetch:  # 2000 a page: one cursor
-        def fetch(since: datetime | None) -> Iterable[list[dict]]:
+        def fetch(window: Window) -> Iterable[list[dict]]:
             query = f"select {', '.join(zobj.fields)} from {zobj.zoql_name}"
-            if since:
-                query += f" where {obj.updated_field} >= '{zoql_timestamp(since)}'"
+            if window.since:
+                query += f" where {obj.updated_field} >= '{zoql_timestamp(window.since)}'"
             return client.zoql(query)
 
         return fetch
