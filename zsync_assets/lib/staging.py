@@ -449,8 +449,8 @@ def stage(
 
     `fetch(window)` yields pages (lists of vendor records) changed since `window.since`, which is
     None on the first run; `reads_since=False`: the fetch reads every record whatever its stamp
-    (a list NetSuite has no search for), so a record read again is compared with its staged row
-    however old. The DuckDB file is opened only between pages, never while a page is being fetched.
+    (a NetSuite list read whole), so a record read again is compared with its staged row however
+    old. The DuckDB file is opened only between pages, never while a page is being fetched.
     """
     result = StageResult()
     with warehouse.connect() as con:
