@@ -243,3 +243,16 @@ def test_a_table_read_whole_compares_every_record_with_its_staged_row_however_ol
 
     bounded = stage(w, obj, read_whole)  # as if the fetch had asked for records since the window's start
     assert (bounded.rows_unchanged, bounded.rows_upserted) == (1, 1)  # the old one is not looked up
+
+
+def test_a_slow_statement_prints_nothing_on_stdout(warehouse_path, capfd):
+    """DuckDB draws a progress bar on stdout for a statement running past `progress_bar_time`
+    (2 s by default): on a loaded machine one came out ahead of the JSON `zsync demo --format
+    json` prints. Every connection zsync lends has the bar off, however soon it would show."""
+    with Warehouse(warehouse_path).connect() as con:
+        con.execute("set progress_bar_time = 0")
+        try:
+            assert con.execute("select count(*) from range(20000000) t(i) where i % 7 = 3").fetchall() == [(2857143,)]
+        finally:
+            con.execute("reset progress_bar_time")
+    assert capfd.readouterr().out == ""
