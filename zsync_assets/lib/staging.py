@@ -367,33 +367,6 @@ class StagedDigests:
         return dict(rows)
 
 
-def sift(
-    obj: StagedObject,
-    records: Sequence[Mapping[str, Any]],
-    salt: bytes,
-    mark: datetime | None,
-    staged: StagedDigests | None,
-    fields: tuple[str, str] | None = None,
-) -> tuple[dict[str, str | None], set[str]]:
-    """The digest of each of `records` by key, and the keys of those staged as they are. Only a
-    record stamped at or before the mark can be (a staged row's stamp is at most the mark): the
-    staged digests are compared for those alone, so a page of new changes needs none of them.
-    `fields`: the records' key and stamp fields when they are not `obj`'s (records read before
-    they are made into rows); `staged=None`: nothing is staged yet (digests only)."""
-    key_field, stamp_field = fields or (obj.key, obj.updated_field)
-    digests: dict[str, str | None] = {}
-    candidates: dict[str, str | None] = {}
-    for record in records:
-        if record.get(key_field) is None:
-            continue
-        key, digest = str(record[key_field]), record_digest(record, salt)
-        digests[key] = digest
-        stamp = parse_timestamp(record.get(stamp_field))
-        if mark is None or stamp is None or stamp <= mark:
-            candidates[key] = digest
-    return digests, staged.unchanged(candidates) if staged is not None else set()
-
-
 @dataclass(frozen=True)
 class Window:
     """One staging's read of a table, as its fetch gets it: `since`, the lower bound to ask the
@@ -414,8 +387,23 @@ class Window:
         salt: bytes,
         fields: tuple[str, str] | None = None,
     ) -> tuple[dict[str, str | None], set[str]]:
-        """`sift` of `records` against this window's mark and staged digests."""
-        return sift(obj, records, salt, self.mark, self.staged, fields)
+        """The digest of each of `records` by key, and the keys of those staged as they are. Only
+        a record stamped at or before the mark can be (a staged row's stamp is at most the mark):
+        the staged digests are compared for those alone, so a page of new changes needs none of
+        them. `fields`: the records' key and stamp fields when they are not `obj`'s (records read
+        before they are made into rows)."""
+        key_field, stamp_field = fields or (obj.key, obj.updated_field)
+        digests: dict[str, str | None] = {}
+        candidates: dict[str, str | None] = {}
+        for record in records:
+            if record.get(key_field) is None:
+                continue
+            key, digest = str(record[key_field]), record_digest(record, salt)
+            digests[key] = digest
+            stamp = parse_timestamp(record.get(stamp_field))
+            if self.mark is None or stamp is None or stamp <= self.mark:
+                candidates[key] = digest
+        return digests, self.staged.unchanged(candidates) if self.staged is not None else set()
 
 
 def nothing_staged(con: duckdb.DuckDBPyConnection, table: str, cursor: Cursor | None) -> bool:
