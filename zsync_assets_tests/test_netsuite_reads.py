@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 from zeep.exceptions import Fault, TransportError
 
 from zsync_assets.clients.netsuite.client import SoapNetSuiteClient
+from zsync_assets.clients.netsuite.interface import UNREAD
 from zsync_assets.clients.netsuite.record_reader import page_from_zeep
 from zsync_assets.clients.netsuite.resource import NetSuiteResource
 from zsync_assets.defs.netsuite.assets import STAGED
@@ -122,6 +124,49 @@ def test_every_staged_family_reads_the_same_without_zeep(netsuite_sandbox, tmp_p
     assert invoice["itemList"]["item"][0]["customFieldList"] == {"custcol_zsync_zuora_item_id": "ii-1"}
     [customer] = [r for r in read["customers"] if r.get("externalId") == "zsync-reads-customer"]
     assert customer["customFieldList"]["custentity_zsync_send_to_zuora"] is False
+
+
+def test_records_the_caller_has_seen_are_left_unread_in_their_places(netsuite_sandbox, tmp_path):
+    """`seen` gets each record's own XML; a record it knows comes as a stub with the fields a
+    pager and staging read of it (id, stamp), where the record was; the others as read before."""
+    client = _client(netsuite_sandbox.wsdl_url, netsuite_sandbox.endpoint_url, tmp_path)
+    replies: list[bytes] = []
+    send = client.http.post
+
+    def recording_post(*args: Any, **kwargs: Any) -> httpx.Response:
+        response = send(*args, **kwargs)
+        replies.append(response.content)
+        return response
+
+    client.http.post = recording_post  # type: ignore[method-assign]
+    criteria = next(spec.criteria for spec in STAGED if spec.name == "invoices")
+    records = [r for page in client.search("transaction", criteria, page_size=5) for r in page]
+    known = {r["internalId"] for r in records if int(r["internalId"]) % 2 == 0}
+    assert known and len(known) < len(records), "the account needs invoices of both kinds"
+    asked: dict[str, bytes] = {}
+
+    def seen(internal_id: str, xml: bytes) -> bool:
+        asked[internal_id] = xml
+        return internal_id in known
+
+    pages = [client.record_reader.read_reply(content, seen) for content in replies]
+    again = [r for page in pages if page is not None for r in page.records]
+    assert pages and None not in pages
+    assert [r["internalId"] for r in again] == [r["internalId"] for r in records]
+    for record, read in zip(records, again, strict=True):
+        if record["internalId"] in known:
+            assert read == {
+                "internalId": record["internalId"],
+                "lastModifiedDate": record["lastModifiedDate"],
+                UNREAD: True,
+            }
+        else:
+            assert _exactly(read) == _exactly(record)
+    assert set(asked) == {r["internalId"] for r in records}
+    for internal_id, xml in asked.items():  # the record element itself, namespaces declared
+        element = etree.fromstring(xml)
+        assert (etree.QName(element).localname, element.get("internalId")) == ("record", internal_id)
+        assert xml.rstrip().endswith(b">")
 
 
 # A search reply as NetSuite sends it (one subsidiary), and what a proxy or a fault makes of it.

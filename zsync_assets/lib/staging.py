@@ -35,6 +35,7 @@ import logging
 import pickle
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -302,6 +303,11 @@ def digest_salt(obj: StagedObject, *modules: str) -> bytes:
     return hashlib.sha256(b"\0".join([*sources, json.dumps(sorted(obj.columns.items())).encode()])).digest()
 
 
+def text_digest(text: bytes, salt: bytes) -> str:
+    """A digest of a record as the vendor sent it, before it is read (`Window.holds`)."""
+    return hashlib.blake2b(salt + text, digest_size=16).hexdigest()
+
+
 def record_digest(record: Mapping[str, Any], salt: bytes) -> str | None:
     """A digest of one source record as read (every field, nested ones included), or None for
     one that cannot be digested (it is then always written).
@@ -314,7 +320,7 @@ def record_digest(record: Mapping[str, Any], salt: bytes) -> str | None:
         data = pickle.dumps(record, protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
-    return hashlib.blake2b(salt + data, digest_size=16).hexdigest()
+    return text_digest(data, salt)
 
 
 def stamped_since(since: datetime | None) -> datetime | None:
@@ -335,6 +341,7 @@ class StagedDigests:
     def __init__(self, warehouse: Warehouse, obj: StagedObject, since: datetime | None):
         self.warehouse, self.obj, self.since = warehouse, obj, since
         self._by_key: dict[str, str] | None = None
+        self._reading = threading.Lock()  # a fetch may ask from the threads its pages are read in
 
     def unchanged(self, digests: Mapping[str, str | None]) -> set[str]:
         """The keys of `digests` (record key -> `record_digest`) whose staged row was made from
@@ -342,8 +349,9 @@ class StagedDigests:
         wanted = {key: digest for key, digest in digests.items() if digest is not None}
         if not wanted:
             return set()
-        if self._by_key is None:
-            self._by_key = self._read()
+        with self._reading:
+            if self._by_key is None:
+                self._by_key = self._read()
         return {key for key, digest in wanted.items() if self._by_key.get(key) == digest}
 
     def _read(self) -> dict[str, str]:
@@ -404,6 +412,11 @@ class Window:
             if self.mark is None or stamp is None or stamp <= self.mark:
                 candidates[key] = digest
         return digests, self.staged.unchanged(candidates) if self.staged is not None else set()
+
+    def holds(self, key: str, digest: str) -> bool:
+        """Whether the record `key` is staged, live, from a record with this digest: a fetch that
+        digests what the vendor sends before reading it (NetSuite's record XML) asks with this."""
+        return self.staged is not None and key in self.staged.unchanged({key: digest})
 
 
 def nothing_staged(con: duckdb.DuckDBPyConnection, table: str, cursor: Cursor | None) -> bool:

@@ -20,6 +20,7 @@ from zsync_assets.clients.netsuite.interface import (
     NetSuiteAuthError,
     NetSuiteError,
     Record,
+    RecordSeen,
     WriteResult,
 )
 from zsync_assets.clients.netsuite.search import SearchPager
@@ -61,17 +62,22 @@ class SoapNetSuiteClient(SoapTransport):
 
         return [rec for page in self._concurrently(fetch, chunks) for rec in page]
 
-    def get_all(self, record_type: str) -> list[Record]:
-        page = self.call("getAll", read_page=True, record={"recordType": record_type})
+    def get_all(self, record_type: str, *, seen: RecordSeen | None = None) -> list[Record]:
+        page = self.call("getAll", read_page=True, seen=seen, record={"recordType": record_type})
         if page.failure is not None:
             raise NetSuiteError(*page.failure)
         return page.records
 
     def search(
-        self, search_type: str, criteria: Mapping[str, Any], *, page_size: int | None = None
+        self,
+        search_type: str,
+        criteria: Mapping[str, Any],
+        *,
+        page_size: int | None = None,
+        seen: RecordSeen | None = None,
     ) -> Generator[list[Record], None, None]:
         size = clamp(page_size or self.page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE)
-        return SearchPager(self, search_type, criteria, size).pages()
+        return SearchPager(self, search_type, criteria, size, seen).pages()
 
     def get_deleted(self, record_types: str | Sequence[str], since: datetime | None = None) -> Iterator[list[Record]]:
         """Pages of records deleted (at or after `since`), as `{internalId, externalId, type,

@@ -13,7 +13,7 @@ name: `customer`, `nonInventorySaleItem`, `invoice`...). RecordRefs are `{"inter
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,6 +21,13 @@ from typing import Any, Protocol
 from zsync_assets.lib.failure import Failure, FailureKind
 
 Record = dict[str, Any]
+
+# `seen(internal_id, xml)`: whether the caller holds this very record already, judged by the
+# record's element as the reply carries it (serialized, without the whitespace after it). A
+# record seen is not read into a dict, the bulk of a search page's cost: its page carries
+# `{"internalId", "lastModifiedDate", UNREAD: True}` in its place, in the same position.
+RecordSeen = Callable[[str, bytes], bool]
+UNREAD = "_unread"
 
 # Vendor list limits (SuiteTalk "Web Services Governance"): addList/deleteList 200,
 # updateList/upsertList 100, getList 1000; search pageSize 5..1000.
@@ -97,14 +104,20 @@ class NetSuiteClient(Protocol):
         self, record_type: str, internal_ids: Sequence[str] = (), *, external_ids: Sequence[str] = ()
     ) -> list[Record]: ...
 
-    def get_all(self, record_type: str) -> list[Record]: ...
+    def get_all(self, record_type: str, *, seen: RecordSeen | None = None) -> list[Record]: ...
 
     def search(
-        self, search_type: str, criteria: Mapping[str, Any], *, page_size: int | None = None
+        self,
+        search_type: str,
+        criteria: Mapping[str, Any],
+        *,
+        page_size: int | None = None,
+        seen: RecordSeen | None = None,
     ) -> Generator[list[Record], None, None]:
         """Yield pages of records; `search_type` names a basic search (`customer`, `item`,
         `transaction`, `subsidiary`...); `criteria` holds its fields, e.g.
-        `{"lastModifiedDate": {"operator": "onOrAfter", "searchValue": dt}}`."""
+        `{"lastModifiedDate": {"operator": "onOrAfter", "searchValue": dt}}`. `seen`: records
+        the caller holds already come as `UNREAD` stubs (`RecordSeen`)."""
         ...
 
     def get_deleted(self, record_types: str | Sequence[str], since: datetime | None = None) -> Iterator[list[Record]]:

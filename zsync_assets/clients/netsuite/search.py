@@ -22,7 +22,7 @@ from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from zsync_assets.clients.netsuite.interface import NetSuiteError, Record
+from zsync_assets.clients.netsuite.interface import NetSuiteError, Record, RecordSeen
 from zsync_assets.clients.netsuite.record_reader import ReadPage
 
 if TYPE_CHECKING:
@@ -33,8 +33,16 @@ MAX_RESTARTS = 5
 
 
 class SearchPager:
-    def __init__(self, client: SoapNetSuiteClient, search_type: str, criteria: Mapping[str, Any], page_size: int):
+    def __init__(
+        self,
+        client: SoapNetSuiteClient,
+        search_type: str,
+        criteria: Mapping[str, Any],
+        page_size: int,
+        seen: RecordSeen | None = None,
+    ):
         self.client = client
+        self.seen = seen
         self.search_type = search_type
         self.criteria = dict(criteria)
         self.headers = {
@@ -74,7 +82,9 @@ class SearchPager:
 
     def _run(self, criteria: Mapping[str, Any]) -> Iterator[list[Record]]:
         search_record = self.client.schema.search_basic_class(self.search_type)(**criteria)
-        page = self.client.call("search", headers=self.headers, read_page=True, searchRecord=search_record)
+        page = self.client.call(
+            "search", headers=self.headers, read_page=True, seen=self.seen, searchRecord=search_record
+        )
         yield _records(page)
         if page.total_pages > 1:
             yield from self._more(page.search_id, range(2, page.total_pages + 1))
@@ -97,6 +107,7 @@ class SearchPager:
                         "searchMoreWithId",
                         headers=self.headers,
                         read_page=True,
+                        seen=self.seen,
                         searchId=search_id,
                         pageIndex=index,
                     )

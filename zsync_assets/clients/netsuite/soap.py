@@ -50,6 +50,7 @@ from zsync_assets.clients.netsuite.interface import (
     MIN_PAGE_SIZE,
     NetSuiteAuthError,
     NetSuiteError,
+    RecordSeen,
 )
 from zsync_assets.clients.netsuite.passport import TbaCredentials, token_passport
 from zsync_assets.clients.netsuite.record_reader import RecordReader, page_from_zeep
@@ -163,12 +164,13 @@ class SoapTransport:
         headers: Mapping[str, Any] | None = None,
         records_xml: Sequence[etree._Element] = (),
         read_page: bool = False,
+        seen: RecordSeen | None = None,
         **body: Any,
     ) -> Any:
         """Send `operation` and return its parsed body; raises NetSuiteError after retries.
         `records_xml`: a list write's records, rendered already (record_xml.py); `read_page`:
         a search, searchMoreWithId or getAll, whose reply is returned as a `ReadPage`
-        (record_reader.py)."""
+        (record_reader.py), with the records the caller has `seen` left unread."""
         retrying = Retrying(
             retry=retry_if_exception(
                 lambda e: isinstance(e, _AttemptFailed) and e.error.retriable and (e.outcome_known or replay_safe)
@@ -181,7 +183,13 @@ class SoapTransport:
             for attempt in retrying:
                 with attempt:
                     return self._attempt(
-                        operation, headers or {}, body, records_xml, attempt.retry_state.attempt_number, read_page
+                        operation,
+                        headers or {},
+                        body,
+                        records_xml,
+                        attempt.retry_state.attempt_number,
+                        read_page,
+                        seen,
                     )
         except _AttemptFailed as failed:
             error = failed.error
@@ -207,6 +215,7 @@ class SoapTransport:
         records_xml: Sequence[etree._Element],
         attempt_number: int,
         read_page: bool = False,
+        seen: RecordSeen | None = None,
     ) -> Any:
         passport = token_passport(self.creds)  # fresh nonce + signature for THIS attempt
         envelope = list_envelope(
@@ -235,9 +244,16 @@ class SoapTransport:
                 raise _AttemptFailed(
                     NetSuiteError("TRANSPORT_ERROR", text, kind="transient"), outcome_known=False
                 ) from None
-        return self._parse(operation, response, redact, read_page)
+        return self._parse(operation, response, redact, read_page, seen)
 
-    def _parse(self, operation: str, response: httpx.Response, redact: Sequence[str], read_page: bool = False) -> Any:
+    def _parse(
+        self,
+        operation: str,
+        response: httpx.Response,
+        redact: Sequence[str],
+        read_page: bool = False,
+        seen: RecordSeen | None = None,
+    ) -> Any:
         binding = self.zeep.service._binding
         if response.status_code == 429:
             raise _AttemptFailed(NetSuiteError("HTTP_429", "too many requests", kind="transient"), outcome_known=True)
@@ -256,7 +272,7 @@ class SoapTransport:
         if read_page and response.status_code == 200:
             # A page of records, read without zeep's objects; a fault or anything the reader
             # does not fully know goes on to zeep, which judges it below.
-            page = self.record_reader.read_reply(response.content)
+            page = self.record_reader.read_reply(response.content, seen)
             if page is not None:
                 return page
         try:
