@@ -196,3 +196,17 @@ def test_a_fault_or_a_broken_reply_is_left_to_zeep_which_judges_it(tmp_path):
         assert client.record_reader.read_reply(reply) is None
         with pytest.raises(zeep_raises):
             _zeeps_page(client, "search", reply)
+
+
+def test_seen_leaves_a_record_unread_and_a_reply_it_cannot_read_to_zeep(tmp_path):
+    client = _client(str(VENDOR / "netsuite.wsdl"), "http://127.0.0.1:9/", tmp_path)
+    page = client.record_reader.read_reply(REPLY, lambda internal_id, xml: internal_id == "2")
+    assert page is not None and page.records == [{"internalId": "2", "lastModifiedDate": None, UNREAD: True}]
+    # A fault is still zeep's to judge; a failure of the caller's own is raised as it is.
+    assert client.record_reader.read_reply(FAULT, lambda internal_id, xml: True) is None
+
+    def failing(internal_id: str, xml: bytes) -> bool:
+        raise OSError("the warehouse is gone")
+
+    with pytest.raises(OSError, match="the warehouse is gone"):
+        client.record_reader.read_reply(REPLY, failing)

@@ -42,6 +42,10 @@ class _Unknown(Exception):
     """The reply holds something this reader does not know; zeep reads it instead."""
 
 
+class _SeenFailed(Exception):
+    """The caller's `seen` raised: its error, not the reply's, so it is raised, not left to zeep."""
+
+
 @dataclass(frozen=True)
 class ReadPage:
     """One page of a search, searchMoreWithId or getAll reply.
@@ -165,6 +169,8 @@ class RecordReader:
             aside = self._set_aside(result, seen) if seen is not None else {}
             page = _page(self._complex(result, result_type))
             return _with_unread(page, aside) if aside else page
+        except _SeenFailed as failed:
+            raise failed.__cause__ from None  # type: ignore[misc] # set by `_set_aside`
         except (_Unknown, etree.XMLSyntaxError):
             return None
         except Exception as exc:  # noqa: BLE001 - anything unforeseen: zeep reads the reply as before
@@ -182,7 +188,13 @@ class RecordReader:
             records = [element for element in record_list if isinstance(element.tag, str)]
             for position, element in enumerate(records):
                 internal_id = element.get("internalId")
-                if internal_id is None or not seen(internal_id, etree.tostring(element, with_tail=False)):
+                if internal_id is None:
+                    continue
+                try:
+                    held = seen(internal_id, etree.tostring(element, with_tail=False))
+                except Exception as exc:
+                    raise _SeenFailed from exc
+                if not held:
                     continue
                 aside[position] = {"internalId": internal_id, "lastModifiedDate": self._modified(element), UNREAD: True}
                 record_list.remove(element)
