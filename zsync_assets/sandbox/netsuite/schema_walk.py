@@ -30,7 +30,7 @@ back from each.
 from __future__ import annotations
 
 import functools
-import pickle
+import json
 import threading
 from contextvars import ContextVar
 from typing import Any
@@ -63,7 +63,7 @@ _XSI_NIL = f"{{{XSI}}}nil"
 # 1,000 invoices was most of the sandbox's CPU in it (3.4 of 9.3 s at 1,000 accounts, py-spy).
 # Each is written on its own, under an element declaring the namespaces records use, so its text
 # is the same whichever page it is on; on the page it declares those two again.
-_RECORD_TEXT: dict[bytes, bytes] = {}
+_RECORD_TEXT: dict[str, bytes] = {}
 _RECORD_TEXT_MAX = 20_000  # records (~5 kB an invoice with its lines): ~100 MB at most
 _record_text_lock = threading.Lock()
 # Set by `render_response` while it writes a page whose records go in as text: the namespaces
@@ -222,9 +222,7 @@ def _render(parent: etree._Element, element: Element, value: Any) -> None:
 
 def _record_text(element: Element, record: dict[str, Any], nsmap: dict[str, str]) -> bytes:
     """A record written on its own, by the walk, as text: kept by the element and its values."""
-    # Pickled: equal pickles are equal values (a record with its keys in another order is only
-    # written once more); json.dumps of them took a third of the time writing them took.
-    key = pickle.dumps((sorted(nsmap.items()), record), protocol=5)
+    key = json.dumps([element.qname, sorted(nsmap.items()), record], sort_keys=True, default=str)
     text = _RECORD_TEXT.get(key)
     if text is None:
         holder = etree.Element("holder", nsmap=nsmap)
@@ -233,7 +231,7 @@ def _record_text(element: Element, record: dict[str, Any], nsmap: dict[str, str]
             _render_item(holder, element, record)
         finally:
             _PAGE.reset(token)
-        text = b"".join([etree.tostring(child, with_tail=False) for child in holder])
+        text = b"".join(etree.tostring(child, with_tail=False) for child in holder)
         with _record_text_lock:
             while len(_RECORD_TEXT) >= _RECORD_TEXT_MAX:
                 del _RECORD_TEXT[next(iter(_RECORD_TEXT))]  # the oldest written
