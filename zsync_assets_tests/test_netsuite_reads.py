@@ -127,8 +127,9 @@ def test_every_staged_family_reads_the_same_without_zeep(netsuite_sandbox, tmp_p
 
 
 def test_records_the_caller_has_seen_are_left_unread_in_their_places(netsuite_sandbox, tmp_path):
-    """`seen` gets each record's own XML; a record it knows comes as a stub with the fields a
-    pager and staging read of it (id, stamp), where the record was; the others as read before."""
+    """`seen` gets each record's stamp and own XML; a record it knows comes as a stub with the
+    fields a pager and staging read of it (id, stamp), where the record was; the others as read
+    before."""
     client = _client(netsuite_sandbox.wsdl_url, netsuite_sandbox.endpoint_url, tmp_path)
     replies: list[bytes] = []
     send = client.http.post
@@ -144,9 +145,10 @@ def test_records_the_caller_has_seen_are_left_unread_in_their_places(netsuite_sa
     known = {r["internalId"] for r in records if int(r["internalId"]) % 2 == 0}
     assert known and len(known) < len(records), "the account needs invoices of both kinds"
     asked: dict[str, bytes] = {}
+    stamps: dict[str, Any] = {}
 
-    def seen(internal_id: str, xml: bytes) -> bool:
-        asked[internal_id] = xml
+    def seen(internal_id: str, modified: Any, xml: bytes) -> bool:
+        asked[internal_id], stamps[internal_id] = xml, modified
         return internal_id in known
 
     pages = [client.record_reader.read_reply(content, seen) for content in replies]
@@ -163,6 +165,8 @@ def test_records_the_caller_has_seen_are_left_unread_in_their_places(netsuite_sa
         else:
             assert _exactly(read) == _exactly(record)
     assert set(asked) == {r["internalId"] for r in records}
+    assert stamps == {r["internalId"]: r["lastModifiedDate"] for r in records}
+    assert all(isinstance(stamp, datetime) for stamp in stamps.values())
     for internal_id, xml in asked.items():  # the record element itself, namespaces declared
         element = etree.fromstring(xml)
         assert (etree.QName(element).localname, element.get("internalId")) == ("record", internal_id)
@@ -200,12 +204,12 @@ def test_a_fault_or_a_broken_reply_is_left_to_zeep_which_judges_it(tmp_path):
 
 def test_seen_leaves_a_record_unread_and_a_reply_it_cannot_read_to_zeep(tmp_path):
     client = _client(str(VENDOR / "netsuite.wsdl"), "http://127.0.0.1:9/", tmp_path)
-    page = client.record_reader.read_reply(REPLY, lambda internal_id, xml: internal_id == "2")
+    page = client.record_reader.read_reply(REPLY, lambda internal_id, modified, xml: internal_id == "2")
     assert page is not None and page.records == [{"internalId": "2", "lastModifiedDate": None, UNREAD: True}]
     # A fault is still zeep's to judge; a failure of the caller's own is raised as it is.
-    assert client.record_reader.read_reply(FAULT, lambda internal_id, xml: True) is None
+    assert client.record_reader.read_reply(FAULT, lambda internal_id, modified, xml: True) is None
 
-    def failing(internal_id: str, xml: bytes) -> bool:
+    def failing(internal_id: str, modified: Any, xml: bytes) -> bool:
         raise OSError("the warehouse is gone")
 
     with pytest.raises(OSError, match="the warehouse is gone"):

@@ -183,11 +183,26 @@ def test_staging_after_a_rebind_in_the_same_attachment_makes_the_staged_table_ag
         close_idle(warehouse_path)
 
 
+def _staged_digest_reads(monkeypatch) -> list:
+    """The `since` of each read of a window's staged digests, as they happen."""
+    from zsync_assets.lib.staging import StagedDigests
+
+    reads = []
+    read = StagedDigests._read
+
+    def counted(self: StagedDigests) -> dict[str, str]:
+        reads.append(self.since)
+        return read(self)
+
+    monkeypatch.setattr(StagedDigests, "_read", counted)
+    return reads
+
+
 def test_a_window_read_again_looks_up_its_staged_digests_once_and_writes_only_what_changed(warehouse_path, monkeypatch):
     """Staging compares each record read again with the digest of its staged row: one read of
     the window's digests for all pages (the lookup per page waited for the warehouse each time),
     and a row marked deleted is written again even when its record is as staged."""
-    from zsync_assets.lib.staging import DELETED_COLUMN, StagedDigests
+    from zsync_assets.lib.staging import DELETED_COLUMN
 
     w = Warehouse(warehouse_path)
     obj = StagedObject("zuora", "accounts", updated_field="updatedDate")
@@ -200,14 +215,7 @@ def test_a_window_read_again_looks_up_its_staged_digests_once_and_writes_only_wh
     with w.connect() as con:
         con.execute(f"alter table zuora.accounts add column {DELETED_COLUMN} timestamptz")
         con.execute(f"update zuora.accounts set {DELETED_COLUMN} = now() where id = 'c'")
-    reads = []
-    read = StagedDigests._read
-
-    def counted(self: StagedDigests) -> dict[str, str]:
-        reads.append(self.since)
-        return read(self)
-
-    monkeypatch.setattr(StagedDigests, "_read", counted)
+    reads = _staged_digest_reads(monkeypatch)
 
     pages = [[account("a", 2), account("b", 1, name="renamed")], [account("c", 0)], [account("e", -60)]]
     again = stage(w, obj, lambda window: iter(pages))
@@ -217,6 +225,41 @@ def test_a_window_read_again_looks_up_its_staged_digests_once_and_writes_only_wh
     with w.connect() as con:
         rows = dict(con.execute(f"select id, name || ':' || ({DELETED_COLUMN} is null) from zuora.accounts").fetchall())
     assert rows == {"a": "same:true", "b": "renamed:true", "c": "same:true", "d": "same:true", "e": "same:true"}
+
+
+def test_a_record_stamped_after_the_mark_is_not_held_and_needs_no_staged_digests(warehouse_path, monkeypatch):
+    """`Window.holds` (asked for each record of a NetSuite reply before it is read) answers for a
+    record stamped after the high-water mark without reading the staged digests, as `sift` does:
+    a page of new changes needs none of them. A record at or before the mark is compared."""
+    from zsync_assets.lib.staging import DIGEST
+
+    w = Warehouse(warehouse_path)
+    obj = StagedObject("netsuite", "invoices", updated_field="lastModifiedDate", key="internalId")
+    mark = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    stage(w, obj, lambda window: iter([[{"internalId": "7", "lastModifiedDate": mark.isoformat(), DIGEST: "xml-7"}]]))
+    reads = _staged_digest_reads(monkeypatch)
+    answers: dict[str, bool] = {}
+
+    def fetch(window):
+        later = mark + timedelta(seconds=1)
+        answers["newer, same digest"] = window.holds("7", "xml-7", later)
+        answers["newer, new record"] = window.holds("8", "xml-8", later.isoformat())
+        reads_before_the_mark = len(reads)
+        answers["at the mark, same digest"] = window.holds("7", "xml-7", mark)
+        answers["at the mark, other digest"] = window.holds("7", "xml-7b", mark)
+        answers["no stamp, same digest"] = window.holds("7", "xml-7", None)
+        answers["read only at the mark"] = reads_before_the_mark == 0 and len(reads) == 1
+        return iter([])
+
+    stage(w, obj, fetch)
+    assert answers == {
+        "newer, same digest": False,
+        "newer, new record": False,
+        "at the mark, same digest": True,
+        "at the mark, other digest": False,
+        "no stamp, same digest": True,
+        "read only at the mark": True,
+    }
 
 
 def test_a_table_read_whole_compares_every_record_with_its_staged_row_however_old(warehouse_path):

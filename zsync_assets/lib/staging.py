@@ -408,15 +408,20 @@ class Window:
                 continue
             key, digest = str(record[key_field]), record_digest(record, salt)
             digests[key] = digest
-            stamp = parse_timestamp(record.get(stamp_field))
-            if self.mark is None or stamp is None or stamp <= self.mark:
+            if self._may_be_staged(record.get(stamp_field)):
                 candidates[key] = digest
         return digests, self.staged.unchanged(candidates) if self.staged is not None else set()
 
-    def holds(self, key: str, digest: str) -> bool:
-        """Whether the record `key` is staged, live, from a record with this digest: a fetch that
-        digests what the vendor sends before reading it (NetSuite's record XML) asks with this."""
-        return self.staged is not None and key in self.staged.unchanged({key: digest})
+    def holds(self, key: str, digest: str, stamp: Any) -> bool:
+        """Whether the record `key`, stamped `stamp`, is staged, live, from a record with this
+        digest: a fetch that digests what the vendor sends before reading it (NetSuite's record
+        XML) asks with this. A record stamped after the mark is not asked about, as in `sift`."""
+        return self.staged is not None and self._may_be_staged(stamp) and key in self.staged.unchanged({key: digest})
+
+    def _may_be_staged(self, stamp: Any) -> bool:
+        # A staged row's stamp is at most the mark, so a record stamped after it changed since.
+        parsed = parse_timestamp(stamp)
+        return self.mark is None or parsed is None or parsed <= self.mark
 
 
 def nothing_staged(con: duckdb.DuckDBPyConnection, table: str, cursor: Cursor | None) -> bool:

@@ -22,11 +22,13 @@ from zsync_assets.lib.failure import Failure, FailureKind
 
 Record = dict[str, Any]
 
-# `seen(internal_id, xml)`: whether the caller holds this very record already, judged by the
-# record's element as the reply carries it (serialized, without the whitespace after it). A
-# record seen is not read into a dict, the bulk of a search page's cost: its page carries
+# `seen(internal_id, last_modified, xml)`: whether the caller holds this very record already,
+# judged by the record's element as the reply carries it (serialized, without the whitespace
+# after it); `last_modified` is its lastModifiedDate as read (None: it has none), so a caller
+# can tell a record changed since it last looked without comparing. A record seen is not read
+# into a dict, the bulk of a search page's cost: its page carries
 # `{"internalId", "lastModifiedDate", UNREAD: True}` in its place, in the same position.
-RecordSeen = Callable[[str, bytes], bool]
+RecordSeen = Callable[[str, Any, bytes], bool]
 UNREAD = "_unread"
 
 # Vendor list limits (SuiteTalk "Web Services Governance"): addList/deleteList 200,

@@ -190,13 +190,14 @@ class RecordReader:
                 internal_id = element.get("internalId")
                 if internal_id is None:
                     continue
+                modified = self._modified(element)
                 try:
-                    held = seen(internal_id, etree.tostring(element, with_tail=False))
+                    held = seen(internal_id, modified, etree.tostring(element, with_tail=False))
                 except Exception as exc:
                     raise _SeenFailed from exc
                 if not held:
                     continue
-                aside[position] = {"internalId": internal_id, "lastModifiedDate": self._modified(element), UNREAD: True}
+                aside[position] = {"internalId": internal_id, "lastModifiedDate": modified, UNREAD: True}
                 record_list.remove(element)
         return aside
 

@@ -139,9 +139,9 @@ def _pages(
     salt = digest_salt(spec.obj, line_rows.__module__, RECORD_READER)
     read_as: dict[str, str] = {}  # internalId -> digest of the XML, asked from the pages' threads
 
-    def seen(internal_id: str, xml: bytes) -> bool:
+    def seen(internal_id: str, modified: Any, xml: bytes) -> bool:
         read_as[internal_id] = digest = text_digest(xml, salt)
-        return window.holds(internal_id, digest)
+        return window.holds(internal_id, digest, modified)
 
     if spec.search is None:
         source: Iterable[list[dict]] = [client.get_all(spec.get_all or spec.name, seen=seen)]
