@@ -8,6 +8,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from zsync_assets.engine import plan_state
 from zsync_assets.engine.catalog import plan_key, push_key
 from zsync_assets.sandbox.netsuite.service import WRITE_OPS
 from zsync_assets_tests.fixtures.sync_env import assets_for
@@ -49,10 +50,25 @@ def test_a_run_with_nothing_new_keeps_every_plan_and_pushes_nothing(make_sync_en
     assert not called & (set(WRITE_OPS) | {"getList"}), called
 
 
-def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
+def _blocker_states_compared(monkeypatch) -> list[str]:
+    """The flows whose stored plan `plan_state.unchanged` compared down to the states of the
+    records it waits for, as it does."""
+    compared: list[str] = []
+    read = plan_state.read_blocker_states
+
+    def spied(con, plan, flow_name):  # noqa: ANN001, ANN202 - the spied function's own
+        compared.append(flow_name)
+        return read(con, plan, flow_name)
+
+    monkeypatch.setattr(plan_state, "read_blocker_states", spied)
+    return compared
+
+
+def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env, monkeypatch):
     env = make_sync_env(tax_item_by_tax_code=TAX_ITEMS)
     _settle(env)
     env.run(FLOWS)
+    compared = _blocker_states_compared(monkeypatch)
     linked = env.links("customers").filter(pl.col("source_system") == "zuora")["source_id"].to_list()
     account = linked[len(linked) // 2]
 
@@ -62,6 +78,9 @@ def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
     notes = env.query(f"select notes from zuora.accounts where id = '{account}'")["notes"].to_list()
     assert notes == ["read by no flow"]
     assert _metadata(result, plan_key("customers"))["unchanged_inputs"] is True
+    kept = [f for f in FLOWS if _metadata(result, plan_key(f))["unchanged_inputs"] is True]
+    assert sorted(compared) == sorted(kept)  # each kept plan was compared down to its blockers
+    compared.clear()
 
     env.update_account(account, name="Renamed while nothing else changed")
 
@@ -75,6 +94,8 @@ def test_an_edit_brings_back_exactly_the_plans_that_read_it(make_sync_env):
     assert _metadata(result, plan_key("items"))["to_update"] == 0
     assert _metadata(result, push_key("items"))["nothing_to_do"] is True
     assert env.plan("customers").filter(pl.col("action") == "update")["source_id"].to_list() == [account]
+    # A plan whose own inputs changed is made again without reading what it waits for first.
+    assert compared == []
 
 
 def test_a_plan_waiting_on_another_flows_record_follows_that_records_state(make_sync_env):

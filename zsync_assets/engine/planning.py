@@ -275,7 +275,7 @@ def plan_flow(
         with warehouse.connect() as con:
             _write_plan(con, flow.plan_table, plan)
             if not missing and inputs is not None:  # inputs is set whenever the plan is written
-                plan_state.remember(con, flow, plan_state.with_blockers(inputs, states))
+                plan_state.remember(con, flow, plan_state.with_blockers(inputs, states), inputs)
             else:
                 # No plan to keep; recorded all the same: every written plan moves `planned_at`,
                 # which the audit summary's digest reads instead of the plans (audit/carry_over.py).
