@@ -131,9 +131,13 @@ def _remember(con: duckdb.DuckDBPyConnection, subject: str, digest: str, values:
     if not values:
         return
     _ensure_table(con)
-    con.executemany(
-        "insert or replace into zsync.audit_findings values (?, ?, ?, ?, ?)",
-        [[subject, name, digest, at, json.dumps(value, default=str)] for name, value in values.items()],
+    rows = [[subject, name, digest, at, json.dumps(value, default=str)] for name, value in values.items()]
+    # One statement: DuckDB's executemany runs one per row, 3x the time for a flow's 3 findings.
+    con.execute(
+        "insert or replace into zsync.audit_findings select * from (values "
+        + ", ".join(["(?, ?, ?, ?::timestamptz, ?)"] * len(rows))
+        + ")",
+        [value for row in rows for value in row],
     )
 
 

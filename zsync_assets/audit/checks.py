@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from zsync_assets.audit.sql import EPOCH, lit
-from zsync_assets.audit.views import FlowSides, declared_side
+from zsync_assets.audit.views import FlowSides, declared_side, unlinked_targets_sql
 from zsync_assets.engine.blockers import by_root_cause
 from zsync_assets.lib.warehouse import qualified, table_exists
 
@@ -163,10 +163,9 @@ def broken_links(con: duckdb.DuckDBPyConnection, flow: str | FlowSides) -> Findi
     deleted in the target system (NetSuite getDeleted / Zuora id reconciliation)."""
     side = flow if isinstance(flow, FlowSides) else declared_side(con, flow)
     name = side.flow if side else str(flow)
-    where = f"audit.unlinked where flow = ? and side = 'target' and {BROKEN_LINK}"
-    finding = _finding(
-        con, where, "record_id as target_id, linked_to as source_id, issue, deleted_at", "record_id", [name]
-    )
+    scoped = unlinked_targets_sql(con, side or FlowSides(name, "", ""))  # the view's rows of this flow
+    where = f"({scoped}) unlinked where {BROKEN_LINK}"
+    finding = _finding(con, where, "record_id as target_id, linked_to as source_id, issue, deleted_at", "record_id", [])
     finding.query = f"select * from audit.unlinked where flow = '{name}' and side = 'target' and {BROKEN_LINK}"
     links = _scalar(con, "select count(*) from zsync.links where flow = ?", [name])
     wanted = list(side.target_tables) if side else []
