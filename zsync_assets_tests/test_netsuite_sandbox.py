@@ -539,15 +539,8 @@ def _as_written(node: etree._Element) -> tuple:
     return (node.tag, sorted(attributes.items()), (node.text or "").strip(), [_as_written(c) for c in node])
 
 
-def test_the_schema_walk_writes_a_search_page_as_zeep_does():
-    from zsync_assets.sandbox.netsuite.schema import MSG, parse_element, render_element, validation_errors
-    from zsync_assets.sandbox.netsuite.schema_walk import render_response
-
-    # The records of the rich upsertList, as a search page returns them (with internal ids).
-    records = parse_element(_rich_upsert_list())["record"]
-    for n, record in enumerate(records):
-        record["internalId"] = str(100 + n)
-    page = {
+def _search_page(records: list[dict]) -> dict:
+    return {
         "searchResult": {
             "status": {"isSuccess": True},
             "totalRecords": len(records),
@@ -558,6 +551,24 @@ def test_the_schema_walk_writes_a_search_page_as_zeep_does():
             "recordList": {"record": records},
         }
     }
+
+
+def _rich_records() -> list[dict]:
+    """The records of the rich upsertList, as a search page returns them (with internal ids)."""
+    from zsync_assets.sandbox.netsuite.schema import parse_element
+
+    records = parse_element(_rich_upsert_list())["record"]
+    for n, record in enumerate(records):
+        record["internalId"] = str(100 + n)
+    return records
+
+
+def test_the_schema_walk_writes_a_search_page_as_zeep_does():
+    from zsync_assets.sandbox.netsuite.schema import MSG, render_element, validation_errors
+    from zsync_assets.sandbox.netsuite.schema_walk import render_response
+
+    records = _rich_records()
+    page = _search_page(records)
     qname = f"{{{MSG}}}searchResponse"
     walked = etree.fromstring(etree.tostring(render_response(qname, page)))
     assert validation_errors(walked) == []
@@ -572,6 +583,34 @@ def test_the_schema_walk_writes_a_search_page_as_zeep_does():
     assert _as_written(message) == _as_written(render_element(qname, page))
     assert len(etree.tostring(message)) < len(etree.tostring(render_element(qname, page)))
     assert len(walked.findall(f".//{{{CORE}}}record")) == len(records) == 4
+
+
+def test_a_record_is_served_as_the_same_text_on_any_page_and_anew_once_changed(monkeypatch):
+    """Records go on a page as text written once (schema_walk.py `_record_text`): a client that
+    digests a record's XML (zsync's staging) must find the same text on another page, and a
+    changed record must never be served as it was."""
+    from zsync_assets.sandbox.netsuite import schema_walk
+    from zsync_assets.sandbox.netsuite.soap import soap_response
+
+    def served(records: list[dict]) -> dict[str, bytes]:
+        body = etree.fromstring(soap_response("search", _search_page(records), "WEBSERVICES_1_doc").body)
+        return {str(r.get("internalId")): etree.tostring(r, with_tail=False) for r in body.iter(f"{{{CORE}}}record")}
+
+    monkeypatch.setattr(schema_walk, "_RECORD_TEXT", {})
+    monkeypatch.setattr(schema_walk, "_RECORD_TEXT_MAX", 3)  # fewer than the records served below
+    records = _rich_records()
+    whole = served(records)
+    assert len(whole) == len(records) == 4
+    alone = served([records[-1]])  # on a page of its own, and written again since the cache is full
+    assert alone == {records[-1]["internalId"]: whole[records[-1]["internalId"]]}
+    assert len(schema_walk._RECORD_TEXT) <= 3
+    changed = dict(records[0], externalId=records[0]["externalId"] + "-changed")
+    again = served([changed, *records[1:]])
+    assert again[changed["internalId"]] != whole[changed["internalId"]]
+    assert {k: v for k, v in again.items() if k != changed["internalId"]} == {
+        k: v for k, v in whole.items() if k != changed["internalId"]
+    }
+    assert served(records) == whole
 
 
 def test_in_check_mode_a_request_the_two_parses_read_differently_fails_naming_the_field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,7 @@ from lxml import etree
 from starlette.responses import Response
 
 from zsync_assets.sandbox.netsuite.schema import FAULTS, MSG, SOAP_ENV, XSI, render_element
-from zsync_assets.sandbox.netsuite.schema_walk import ZEEP_CHECK, check_render_against_zeep, render_response
+from zsync_assets.sandbox.netsuite.schema_walk import SLOT, ZEEP_CHECK, check_render_against_zeep, render_response
 
 NSMAP = {"soapenv": SOAP_ENV, "xsd": "http://www.w3.org/2001/XMLSchema", "xsi": XSI}
 TOP_NSMAP = {
@@ -18,6 +19,8 @@ TOP_NSMAP = {
     "platformMsgs": MSG,
     "platformFaults": FAULTS,
 }
+# The comments that stand for records written as text (schema_walk.py `_record_text`).
+_SLOTS = re.compile(("<!--" + re.escape(SLOT).replace(r"\{\}", "([0-9]+)") + "-->").encode())
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
 
 
@@ -106,8 +109,14 @@ def soap_response(operation: str, value: dict[str, Any], document_id: str) -> Re
     if os.environ.get(ZEEP_CHECK):
         check_render_against_zeep(qname, value)
     env, body = _envelope(document_id=document_id)
-    render_response(qname, value, body)
-    return Response(_serialized(env), media_type="text/xml; charset=utf-8")
+    texts: list[bytes] = []
+    # The namespaces a record's own elements and xsi:types name (its type's own one it declares).
+    record_nsmap = {"xsi": XSI, "platformCore": TOP_NSMAP["platformCore"]}
+    render_response(qname, value, body, records_as_text=(record_nsmap, texts))
+    served = _serialized(env)
+    if texts:
+        served = _SLOTS.sub(lambda slot: texts[int(slot[1])], served)
+    return Response(served, media_type="text/xml; charset=utf-8")
 
 
 def fault_response(fault: SoapFault) -> Response:
