@@ -404,7 +404,8 @@ def test_a_real_sync_shows_in_the_audit_and_the_checks_fail_when_they_should(syn
         for side in audit.known_sides(con, audit.configured_sides()):
             view = "select * from audit.unlinked where flow = ? and side = 'target' order by all"
             rows = con.sql(view, params=[side.flow]).fetchall()
-            assert con.sql(f"select * from ({audit.unlinked_targets_sql(con, side)}) order by all").fetchall() == rows
+            scoped = audit.unlinked_targets_sql(audit.Catalog(con), side)
+            assert con.sql(f"select * from ({scoped}) order by all").fetchall() == rows
             compared[side.flow] = len(rows)
         assert compared["customers"] == len(hand_made) + 1, compared
     assert not links_resolve(warehouse=resource).passed

@@ -18,9 +18,9 @@ import duckdb
 import polars as pl
 
 from zsync_assets.audit.sql import EPOCH, lit
-from zsync_assets.audit.views import FlowSides, declared_side, unlinked_targets_sql
+from zsync_assets.audit.views import Catalog, FlowSides, declared_side, unlinked_targets_sql
 from zsync_assets.engine.blockers import by_root_cause
-from zsync_assets.lib.warehouse import qualified, table_exists
+from zsync_assets.lib.warehouse import qualified
 
 SAMPLE = 5  # records shown in a check's metadata; the view has them all
 
@@ -163,13 +163,14 @@ def broken_links(con: duckdb.DuckDBPyConnection, flow: str | FlowSides) -> Findi
     deleted in the target system (NetSuite getDeleted / Zuora id reconciliation)."""
     side = flow if isinstance(flow, FlowSides) else declared_side(con, flow)
     name = side.flow if side else str(flow)
-    scoped = unlinked_targets_sql(con, side or FlowSides(name, "", ""))  # the view's rows of this flow
+    catalog = Catalog(con)
+    scoped = unlinked_targets_sql(catalog, side or FlowSides(name, "", ""))  # the view's rows of this flow
     where = f"({scoped}) unlinked where {BROKEN_LINK}"
     finding = _finding(con, where, "record_id as target_id, linked_to as source_id, issue, deleted_at", "record_id", [])
     finding.query = f"select * from audit.unlinked where flow = '{name}' and side = 'target' and {BROKEN_LINK}"
     links = _scalar(con, "select count(*) from zsync.links where flow = ?", [name])
     wanted = list(side.target_tables) if side else []
-    staged = [t for t in wanted if table_exists(con, t)]
+    staged = [t for t in wanted if t in catalog.columns]
     if not wanted or len(staged) < len(wanted):
         missing = ", ".join(t for t in wanted if t not in staged) or "no staged table is known for them"
         finding.nothing_to_compare = f"the records {name} writes are not all staged ({missing})"

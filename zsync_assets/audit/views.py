@@ -188,12 +188,11 @@ def _target_tables(catalog: Catalog, sides: Sequence[FlowSides]) -> dict[str, li
     return {flow: [t for t in tables if t is not None] for flow, tables in found.items() if tables and all(tables)}
 
 
-def unlinked_targets_sql(con: duckdb.DuckDBPyConnection, side: FlowSides) -> str:
+def unlinked_targets_sql(catalog: Catalog, side: FlowSides) -> str:
     """The rows of `audit.unlinked` on `side`'s target side, as a query of that flow's tables
     alone. A check of one flow reads this instead of the view: DuckDB binds every flow's part of
     the view's union for each statement over it, ~100 ms against ~25 ms for one flow's part
     (`zsync bench`, 40 accounts, each push step's `broken_links`)."""
-    catalog = Catalog(con)
     target = catalog.staged(next(iter(side.target_tables), None))
     return unlinked_sql([side], {(side.flow, "target"): target}, _target_tables(catalog, [side]))
 
