@@ -107,6 +107,20 @@ class CustomFields:
 
 
 @dataclass(frozen=True)
+class SliceBy:
+    """Which of its flow's records a staged row belongs to, so that a plan of many records can map
+    them a slice at a time (engine/planning.py): `column` holds the record's source id, or, with
+    `parent`, the row belongs to the rows of that staged table whose `parent_columns` hold the
+    value of its `column` (an invoice's lines: `invoice_id` of `zuora.invoices.id`; an account's
+    contacts: `id` of `zuora.accounts.bill_to_id` or `sold_to_id`). A row several records name
+    is read with each of them."""
+
+    column: str
+    parent: str | None = None
+    parent_columns: tuple[str, ...] = ("id",)
+
+
+@dataclass(frozen=True)
 class Flow:
     name: str  # "customers"; plan table zsync.plan_<name>, asset keys plan/<name>, push/<name>
     source_system: System
@@ -137,6 +151,11 @@ class Flow:
     # A mapping that reads a column left out fails on it (polars: column not found), so list
     # here exactly what the mapping's own column lists name.
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    # How each source table's rows divide among the flow's records (`SliceBy`), for a mapping
+    # that reads nothing of other records than theirs: such a plan of a million records maps,
+    # encodes and writes them a slice at a time, so its memory follows the slice, not the
+    # tenant. Tables not named (reference tables) are read whole, once. Empty: planned at once.
+    slice_by: Mapping[str, SliceBy] = field(default_factory=dict, hash=False)
 
     def columns_read(self, table: str, staged: Sequence[str]) -> list[str]:
         """The columns of a staged table (`staged`: its columns) the mapping gets: those `columns`

@@ -50,6 +50,7 @@ __all__ = [
     "payloads",
     "plan_counts",
     "reusable_hashes",
+    "settle_parents",
 ]
 
 PLAN_SCHEMA: dict[str, PolarsDataType] = {
@@ -282,8 +283,13 @@ def classify(
     links: pl.DataFrame | None = None,
     last_attempts: pl.DataFrame | None = None,
     requeued: Iterable[str] = (),
+    *,
+    settle: bool = True,
 ) -> pl.DataFrame:
-    """The plan of `encoded` rows: each one's action and reason (`_rules`), parent and wave."""
+    """The plan of `encoded` rows: each one's action and reason (`_rules`), parent and wave.
+    `settle=False`: `rows` are a slice of the flow's records, whose parents may lie in another
+    slice: orphans are not blocked and every row is in wave 0 until `settle_parents` runs over
+    the whole plan."""
     links = _empty(
         links, {"source_id": pl.Utf8, "target_id": pl.Utf8, "payload_hash": pl.Utf8, "payload": pl.Utf8}
     ).rename({"target_id": "link_target_id", "payload_hash": "link_hash", "payload": "link_payload"})
@@ -338,8 +344,20 @@ def classify(
     # A record unchanged since its sync keeps no payload text: its link has the same one.
     without_text = [i for i, rule in enumerate(rules) if not rule.keeps_payload]
     frame = frame.with_columns(payload=pl.when(~pl.col("_rule").is_in(without_text)).then(pl.col("payload")))
-    frame = _block_orphans(frame.drop("_rule"), links, flow.name)
-    return _with_waves(_with_changed_fields(frame)).select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
+    frame = frame.drop("_rule")
+    if settle:
+        frame = _with_waves(_with_changed_fields(_block_orphans(frame, links, flow.name)))
+    else:
+        frame = _with_changed_fields(frame).with_columns(wave=pl.lit(0, pl.Int32))
+    return frame.select([pl.col(c).cast(t) for c, t in PLAN_SCHEMA.items()])
+
+
+def settle_parents(plan: pl.DataFrame, links: pl.DataFrame, flow_name: str) -> pl.DataFrame:
+    """What `classify(settle=False)` left out, over rows of a whole plan (`source_id, label,
+    action, reason, after, blocked_by_flow, blocked_by_id`): children of parents that are
+    neither linked nor sent blocked, and the waves. Enough rows: every child and every row a
+    child names. A row blocked here changed no fields (`changed_fields` is for updates)."""
+    return _with_waves(_block_orphans(plan, links, flow_name))
 
 
 def _with_changed_fields(frame: pl.DataFrame) -> pl.DataFrame:

@@ -177,6 +177,12 @@ def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str, inputs: str
     )
 
 
+def forget(con: duckdb.DuckDBPyConnection, flow: Flow) -> None:
+    """No stored plan is the plan of any inputs (one is being rewritten in parts)."""
+    ensure_table(con)
+    con.execute("delete from zsync.planned_inputs where flow = ?", [flow.name])
+
+
 def last_planned(con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]]) -> pl.DataFrame | None:
     """`source_id, input_digest, payload_hash` of the stored plan's rows (None when it has no
     digests: no plan yet, or one written before plans kept them), for `plan.reusable_hashes`.

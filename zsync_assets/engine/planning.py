@@ -13,7 +13,14 @@ from zsync_assets.config import Config
 from zsync_assets.engine import bookkeeping, plan_state, reversals
 from zsync_assets.engine.blockers import STATE_SCHEMA, read_blocker_states, with_blocker_states
 from zsync_assets.engine.flow import Flow, PayloadCheck
-from zsync_assets.engine.plan import PLAN_SCHEMA, classify, encoded, plan_counts, reusable_hashes
+from zsync_assets.engine.plan import (
+    PLAN_SCHEMA,
+    classify,
+    encoded,
+    plan_counts,
+    reusable_hashes,
+    settle_parents,
+)
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table
 
 LINKS = "zsync.links"
@@ -92,7 +99,9 @@ _WRITE_BYTES = 128 * 2**20
 _CHECKPOINT_ROWS = 100_000
 
 
-def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) -> None:
+def _write_plan(
+    con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame, *, append: bool = False, checkpoint: bool = False
+) -> None:
     """Replace the plan table without DuckDB's dict_fsst string compression: on a million-row
     plan that compression was 5 of the write's 8 s of CPU (`zsync bench`), for a table rewritten
     on every run and read once by push. Its text then takes ~3.5x the disk.
@@ -115,8 +124,8 @@ def _write_plan(con: duckdb.DuckDBPyConnection, table: str, plan: pl.DataFrame) 
     con.execute("set preserve_insertion_order = false")
     try:
         rows = max(1_000, plan.height * _WRITE_BYTES // max(1, int(plan.estimated_size())))
-        replace_table(con, table, plan, slice_rows=rows)
-        if plan.height >= _CHECKPOINT_ROWS:
+        replace_table(con, table, plan, slice_rows=rows, append=append)
+        if checkpoint or plan.height >= _CHECKPOINT_ROWS:
             # Here, under the cap: left to the connection's close, the checkpoint ran with the
             # default limit and took 0.6 GB more than the whole write had (`zsync bench`,
             # customers). A small plan's costs more than its write (27 ms of 45 for the demo's).
@@ -152,11 +161,40 @@ def _read(warehouse: Warehouse, read: Callable[[duckdb.DuckDBPyConnection], pl.D
         return read(con)
 
 
-def _read_staged(con: duckdb.DuckDBPyConnection, flow: Flow, table: str, staged: list[str]) -> pl.DataFrame:
+def _read_staged(
+    con: duckdb.DuckDBPyConnection, flow: Flow, table: str, staged: list[str], where: str = "true"
+) -> pl.DataFrame:
     """A staged table as the mapping reads it: only the columns the flow names for it
-    (`Flow.columns_read`), of those that are `staged`."""
+    (`Flow.columns_read`), of those that are `staged`; its rows `where` holds."""
     columns = flow.columns_read(table, staged)
-    return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)}").pl()
+    return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)} where {where}").pl()
+
+
+# Records per slice of a plan made a slice at a time (`Flow.slice_by`, `_plan_in_slices`). A
+# million customers at once peaked at 2.3 GB, most of it the mapping's frames (`zsync bench`).
+_SLICE_ROWS = 500_000
+
+
+def _slice_count(con: duckdb.DuckDBPyConnection, flow: Flow) -> int:
+    """How many slices the flow's plan is made in: one per `_SLICE_ROWS` rows of its largest
+    sliced table, 1 for a flow that declares no slices."""
+    if not flow.slice_by:
+        return 1
+    rows = max(int(con.sql(f"select count(*) from {qualified(t)}").fetchall()[0][0]) for t in flow.slice_by)
+    return max(1, -(-rows // _SLICE_ROWS))
+
+
+def _in_slice(flow: Flow, table: str, part: int, slices: int) -> str:
+    """The condition that holds for the rows of `table` in slice `part` of `slices`: a record's
+    slice is DuckDB's hash of its source id (the same within one plan, which is all it needs)."""
+    by = flow.slice_by[table]
+    if by.parent is None:
+        return f"hash({quote_ident(by.column)}) % {slices} = {part}"
+    named = " union all ".join(
+        f"select {quote_ident(c)} from {qualified(by.parent)} where {_in_slice(flow, by.parent, part, slices)}"
+        for c in by.parent_columns
+    )
+    return f"{quote_ident(by.column)} in ({named})"
 
 
 def _links_for_mapping(con: duckdb.DuckDBPyConnection, flow_name: str) -> pl.DataFrame:
@@ -224,22 +262,32 @@ def plan_flow(
             kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
             return PlanResult(kept, unchanged=True)
         missing = [t for t in flow.tables if t not in catalog]
-        tables = DeclaredTables(
-            flow.name,
-            {t: _read_staged(con, flow, t, catalog[t]) for t in flow.tables if t not in missing},
-            links=lambda: _read(warehouse, lambda con: _links_for_mapping(con, flow.name)),
-        )
+        # A dry run (`write=False`) returns the whole plan, so it is made at once.
+        slices = _slice_count(con, flow) if write and not missing else 1
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
         last_planned = plan_state.last_planned(con, flow, catalog)
-        if sum(int(frame.estimated_size()) for frame in tables.values()) > _RELEASE_BYTES:
-            _release_buffers(con)
+        if slices == 1:
+            tables = DeclaredTables(
+                flow.name,
+                {t: _read_staged(con, flow, t, catalog[t]) for t in flow.tables if t not in missing},
+                links=lambda: _read(warehouse, lambda con: _links_for_mapping(con, flow.name)),
+            )
+            if sum(int(frame.estimated_size()) for frame in tables.values()) > _RELEASE_BYTES:
+                _release_buffers(con)
     states = pl.DataFrame(schema=STATE_SCHEMA)
     if missing:
         # A table exists from its first staging on, empty or not (lib/staging.py), so a missing
         # one means its staging never ran: no plan can be made, and the caller says so.
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
+    elif slices > 1:
+        sliced = _Slicing(flow, warehouse, config, check, catalog, slices)
+        plan, states = sliced.plan(attempts, last_reversals, requeued, last_planned)
+        assert inputs is not None  # a sliced plan is a written one
+        with warehouse.connect() as con:
+            plan_state.remember(con, flow, plan_state.with_blockers(inputs, states), inputs)
+        return PlanResult(plan)
     else:
         mapped = flow.mapping(tables, config)
         # The flow's own links, of those the mapping read if it did (no second scan of the table),
@@ -281,3 +329,108 @@ def plan_flow(
                 # which the audit summary's digest reads instead of the plans (audit/carry_over.py).
                 plan_state.remember(con, flow, f"not staged: {', '.join(missing)}")
     return PlanResult(plan, missing)
+
+
+@dataclass
+class _Slicing:
+    """A plan made a slice of records at a time (`Flow.slice_by`): each slice's staged rows are
+    read, mapped, encoded, classified and appended to the plan table before the next is read, so
+    the memory a plan holds follows `_SLICE_ROWS`, not the tenant. What one slice cannot know is
+    settled over the written plan afterwards: a child whose parent lies in another slice
+    (`settle_parents`). Reversals are planned per slice, before that (their records are the
+    mapping's own; no flow both reverses and has parents)."""
+
+    flow: Flow
+    warehouse: Warehouse
+    config: Config
+    check: PayloadCheck | None
+    catalog: dict[str, list[str]]
+    slices: int
+
+    def plan(
+        self,
+        attempts: pl.DataFrame,
+        last_reversals: pl.DataFrame,
+        requeued: list[str],
+        last_planned: pl.DataFrame | None,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The plan's light columns (`plan_state.KEPT_COLUMNS`: the rest is in the table) and the
+        states of the records of other flows it waits for."""
+        flow = self.flow
+        with self.warehouse.connect() as con:
+            # Until the last slice is written the table holds part of a plan: no stored
+            # fingerprint may say it is the plan of these inputs (a crash in between re-plans).
+            plan_state.forget(con, flow)
+            whole = {t: _read_staged(con, flow, t, self.catalog[t]) for t in flow.tables if t not in flow.slice_by}
+            links = bookkeeping.read_links(con, flow.name, _LINK_COLUMNS)
+        live = reversals.live_links(links)
+        reusable = reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
+        del last_planned
+        every_link: list[pl.DataFrame] = []
+
+        def mapping_links() -> pl.DataFrame:  # read once, for every slice, if the mapping asks
+            if not every_link:
+                every_link.append(_read(self.warehouse, lambda con: _links_for_mapping(con, flow.name)))
+            return every_link[0]
+
+        states = [pl.DataFrame(schema=STATE_SCHEMA)]
+        for part in range(self.slices):
+            with self.warehouse.connect() as con:
+                staged = {
+                    t: _read_staged(con, flow, t, self.catalog[t], where=_in_slice(flow, t, part, self.slices))
+                    for t in flow.slice_by
+                }
+                # every slice scans the whole tables: their blocks would stay cached for the next
+                _release_buffers(con)
+            mapped = flow.mapping(DeclaredTables(flow.name, {**whole, **staged}, links=mapping_links), self.config)
+            del staged
+            to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
+            rows = encoded(mapped, self.config.field_overrides.get(flow.name), self.check, reusable)
+            del mapped
+            plan = classify(
+                flow, rows, _with_sent_payloads(self.warehouse, flow, live, rows), attempts, requeued, settle=False
+            )
+            del rows
+            plan = reversals.plan_reversals(flow, to_reverse, plan, links, attempts, last_reversals, requeued)
+            with self.warehouse.connect() as con:
+                states.append(read_blocker_states(con, plan, flow.name))
+                _write_plan(
+                    con, flow.plan_table, with_blocker_states(plan, states[-1]), append=part > 0, checkpoint=True
+                )
+            del plan
+        with self.warehouse.connect() as con:
+            self._settle(con, live)
+            light = ", ".join(quote_ident(c) for c in plan_state.KEPT_COLUMNS)
+            kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
+        return kept, pl.concat(states).unique()
+
+    def _settle(self, con: duckdb.DuckDBPyConnection, links: pl.DataFrame) -> None:
+        """Orphans and waves over the written plan (`settle_parents`), from its children and the
+        rows they name; the rows that change are updated in place."""
+        table = qualified(self.flow.plan_table)
+        columns = ("source_id", "label", "action", "reason", "after", "blocked_by_flow", "blocked_by_id", "wave")
+        related = con.sql(
+            f"select {', '.join(columns)} from {table} "
+            f"where after is not null or source_id in (select after from {table} where after is not null)"
+        ).pl()
+        if related.is_empty():
+            return
+        settled = settle_parents(related, links, self.flow.name)
+        compared = ("action", "reason", "blocked_by_flow", "blocked_by_id", "wave")
+        changed = settled.filter(pl.any_horizontal(pl.col(c).ne_missing(related[c]) for c in compared)).select(
+            "source_id", *compared
+        )
+        if changed.is_empty():
+            return
+        con.register("_zsync_settled", changed)
+        try:
+            con.execute(
+                f"update {table} as p set action = s.action, reason = s.reason, "
+                "blocked_by_flow = s.blocked_by_flow, blocked_by_id = s.blocked_by_id, wave = s.wave, "
+                # a row blocked here is no update: it names no changed fields (as `classify`)
+                "changed_fields = case when s.action = 'blocked' and p.action != 'blocked' "
+                "then []::varchar[] else p.changed_fields end "
+                "from _zsync_settled s where p.source_id = s.source_id"
+            )
+        finally:
+            con.unregister("_zsync_settled")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, SliceBy, WriteBack
 from zsync_assets.flows.mapping.accounts import left_out_reason
 from zsync_assets.flows.mapping.common import (
     lookup,
@@ -259,6 +259,12 @@ CUSTOMERS_TO_NETSUITE = Flow(
     reference_tables=("netsuite.customers", "netsuite.subsidiaries", "netsuite.currencies", "netsuite.terms"),
     mapping=customers_from_zuora_accounts,
     columns={"zuora.accounts": tuple(_ACCOUNT_COLUMNS), "zuora.contacts": tuple(_CONTACT_COLUMNS)},
+    # A customer reads its account and the account's bill-to and sold-to contacts (its parent
+    # only by id: `_after`, settled over the whole plan).
+    slice_by={
+        "zuora.accounts": SliceBy("id"),
+        "zuora.contacts": SliceBy("id", parent="zuora.accounts", parent_columns=("bill_to_id", "sold_to_id")),
+    },
     write_back=WriteBack("Account"),
     custom_fields=CustomFields(
         {"Account": (*ZUORA_WRITE_BACK, "SynctoNetSuite__NS", "Subsidiary__NS", "CustomerType__NS")},

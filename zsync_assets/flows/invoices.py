@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from zsync_assets.config import Config
-from zsync_assets.engine.flow import CustomFields, Flow, WriteBack
+from zsync_assets.engine.flow import CustomFields, Flow, SliceBy, WriteBack
 from zsync_assets.flows.mapping.accounts import account_left_out
 from zsync_assets.flows.mapping.common import (
     account_names,
@@ -214,6 +214,12 @@ INVOICES = Flow(
         "zuora.invoices": tuple(_INVOICE_COLUMNS),
         "zuora.invoice_items": tuple(ITEM_COLUMNS),
         "zuora.taxation_items": tuple(TAX_COLUMNS),
+    },
+    # An invoice's rows are its own and its lines' (reversals and discounts name their invoice's).
+    slice_by={
+        "zuora.invoices": SliceBy("id"),
+        "zuora.invoice_items": SliceBy("invoice_id"),
+        "zuora.taxation_items": SliceBy("invoice_item_id", parent="zuora.invoice_items"),
     },
     depends_on=("customers", "items"),
     write_back=WriteBack("Invoice"),

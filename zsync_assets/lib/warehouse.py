@@ -397,9 +397,15 @@ def _arrow_slices(frame: pl.DataFrame, rows: int) -> pa.RecordBatchReader:
 
 
 def replace_table(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, slice_rows: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    slice_rows: int | None = None,
+    append: bool = False,
 ) -> int:
-    """Replace a whole table (plans are rewritten on every run), in one statement.
+    """Replace a whole table (plans are rewritten on every run), in one statement; `append`: add
+    the rows to the table instead (it has the frame's columns).
 
     `slice_rows`: hand the frame over that many rows at a time. DuckDB reads a polars frame
     through a copy in Arrow; sliced, only one slice is copied at a time, and the table is still
@@ -410,7 +416,10 @@ def replace_table(
     storable = _storable(frame)
     con.register("_zsync_incoming", _arrow_slices(storable, slice_rows) if slice_rows else storable)
     try:
-        con.execute(f"create or replace table {qualified(table)} as select * from _zsync_incoming")
+        if append:
+            con.execute(f"insert into {qualified(table)} by name select * from _zsync_incoming")
+        else:
+            con.execute(f"create or replace table {qualified(table)} as select * from _zsync_incoming")
     finally:
         con.unregister("_zsync_incoming")
     return frame.height
