@@ -113,13 +113,21 @@ def _differences(whole: pl.DataFrame, sliced: pl.DataFrame) -> list[dict]:
     ][:10]
 
 
-def test_a_sliced_plan_cut_short_is_made_again_not_kept(warehouse_path, monkeypatch):
-    """A crash between two slices leaves part of a plan in the table: the next run must not take
-    it for the plan of unchanged inputs (`plan_state.forget` before the first slice)."""
+def test_a_sliced_plan_cut_short_leaves_the_last_plan_whole(warehouse_path, monkeypatch):
+    """A crash between two slices must leave no part of a plan where push or a reader would take
+    it for the plan: the last plan stays as it was, with its stored fingerprint, until the
+    next plan is whole; the next run plans again over what the crash left."""
     warehouse = Warehouse(warehouse_path)
     arrange_customers(warehouse, 1_000, Config())
     check = payload_check("netsuite")
+    table = CUSTOMERS_TO_NETSUITE.plan_table
     planning.plan_flow(CUSTOMERS_TO_NETSUITE, warehouse, Config(), check=check)
+    last = warehouse.query(f"select * from {table} order by source_id")
+    fingerprint = warehouse.query("select fingerprint from zsync.planned_inputs where flow = 'customers'").item()
+    # a change the next plan must show: a synced account renamed
+    renamed = last.filter(pl.col("action") == "skip")["source_id"][0]
+    with warehouse.connect() as con:
+        con.execute("update zuora.accounts set name = 'Renamed Ltd' where id = ?", [renamed])
     monkeypatch.setattr(planning, "_SLICE_ROWS", 300)
     write = planning._write_plan
     writes: list[int] = []
@@ -133,11 +141,17 @@ def test_a_sliced_plan_cut_short_is_made_again_not_kept(warehouse_path, monkeypa
     monkeypatch.setattr(planning, "_write_plan", crashing)
     with pytest.raises(KeyboardInterrupt):
         planning.plan_flow(CUSTOMERS_TO_NETSUITE, warehouse, Config(), check=check)
-    assert warehouse.query(f"select count(*) as n from {CUSTOMERS_TO_NETSUITE.plan_table}").item() == writes[0]
+
+    assert warehouse.query(f"select * from {table} order by source_id").equals(last)
+    stored = warehouse.query("select fingerprint from zsync.planned_inputs where flow = 'customers'").item()
+    assert stored == fingerprint
 
     monkeypatch.setattr(planning, "_write_plan", write)
     again = planning.plan_flow(CUSTOMERS_TO_NETSUITE, warehouse, Config(), check=check, skip_unchanged=True)
 
     assert not again.unchanged
     assert again.plan.height == 1_000
-    assert warehouse.query(f"select count(*) as n from {CUSTOMERS_TO_NETSUITE.plan_table}").item() == 1_000
+    assert again.plan.filter(pl.col("source_id") == renamed)["action"].to_list() == ["update"]
+    assert warehouse.query(f"select count(*) as n from {table}").item() == 1_000
+    leftovers = warehouse.query("select table_name from duckdb_tables() where table_name like 'next_plan%'")
+    assert leftovers.is_empty()

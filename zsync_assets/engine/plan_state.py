@@ -177,10 +177,22 @@ def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str, inputs: str
     )
 
 
-def forget(con: duckdb.DuckDBPyConnection, flow: Flow) -> None:
-    """No stored plan is the plan of any inputs (one is being rewritten in parts)."""
-    ensure_table(con)
-    con.execute("delete from zsync.planned_inputs where flow = ?", [flow.name])
+def reusable_of(
+    con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]], ids: str, requeued: Sequence[str]
+) -> pl.DataFrame | None:
+    """`plan.reusable_hashes(last_planned(...), live links, requeued)` of the records whose source
+    ids the relation `ids` lists, in one statement (None, as `last_planned`, without digests)."""
+    columns = set(catalog.get(flow.plan_table, ()))
+    if not {"source_id", "input_digest", "payload_hash"} <= columns:
+        return None
+    return con.sql(
+        f"select p.source_id, p.input_digest, p.payload_hash from {qualified(flow.plan_table)} p "
+        "join zsync.links l on l.source_id = p.source_id and l.payload_hash = p.payload_hash "
+        "where l.flow = $flow and l.reversed_at is null and p.input_digest is not null "
+        f"and p.source_id in (select source_id from {quote_ident(ids)}) "
+        "and p.source_id not in (select unnest($requeued::varchar[]))",
+        params={"flow": flow.name, "requeued": list(requeued)},
+    ).pl()
 
 
 def last_planned(con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]]) -> pl.DataFrame | None:

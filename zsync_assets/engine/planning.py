@@ -267,8 +267,8 @@ def plan_flow(
         attempts = bookkeeping.read_last_attempts(con, flow.name)
         last_reversals = reversals.read_last_reversals(con, flow.name)
         requeued = bookkeeping.read_requeued(con, flow.name)["source_id"].to_list()
-        last_planned = plan_state.last_planned(con, flow, catalog)
         if slices == 1:
+            last_planned = plan_state.last_planned(con, flow, catalog)
             tables = DeclaredTables(
                 flow.name,
                 {t: _read_staged(con, flow, t, catalog[t]) for t in flow.tables if t not in missing},
@@ -283,7 +283,7 @@ def plan_flow(
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     elif slices > 1:
         sliced = _Slicing(flow, warehouse, config, check, catalog, slices)
-        plan, states = sliced.plan(attempts, last_reversals, requeued, last_planned)
+        plan, states = sliced.plan(attempts, last_reversals, requeued)
         assert inputs is not None  # a sliced plan is a written one
         with warehouse.connect() as con:
             plan_state.remember(con, flow, plan_state.with_blockers(inputs, states), inputs)
@@ -334,11 +334,16 @@ def plan_flow(
 @dataclass
 class _Slicing:
     """A plan made a slice of records at a time (`Flow.slice_by`): each slice's staged rows are
-    read, mapped, encoded, classified and appended to the plan table before the next is read, so
-    the memory a plan holds follows `_SLICE_ROWS`, not the tenant. What one slice cannot know is
-    settled over the written plan afterwards: a child whose parent lies in another slice
+    read, mapped, encoded, classified and appended to the next plan's table before the next slice
+    is read, and so are the slice's links and the last plan's digests of its records: the memory
+    a plan holds follows `_SLICE_ROWS`, not the tenant. What one slice cannot know is settled
+    over the written plan afterwards: a child whose parent lies in another slice
     (`settle_parents`). Reversals are planned per slice, before that (their records are the
-    mapping's own; no flow both reverses and has parents)."""
+    mapping's own; no flow both reverses and has parents).
+
+    The slices go to `zsync.next_plan_<flow>`, which replaces the plan table only once whole:
+    meanwhile the last plan stays what readers see and what the slices' digests are compared
+    with, and a crash between two slices leaves it and its stored fingerprint as they were."""
 
     flow: Flow
     warehouse: Warehouse
@@ -347,25 +352,18 @@ class _Slicing:
     catalog: dict[str, list[str]]
     slices: int
 
+    @property
+    def next_table(self) -> str:
+        return f"zsync.next_plan_{self.flow.name}"
+
     def plan(
-        self,
-        attempts: pl.DataFrame,
-        last_reversals: pl.DataFrame,
-        requeued: list[str],
-        last_planned: pl.DataFrame | None,
+        self, attempts: pl.DataFrame, last_reversals: pl.DataFrame, requeued: list[str]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The plan's light columns (`plan_state.KEPT_COLUMNS`: the rest is in the table) and the
         states of the records of other flows it waits for."""
         flow = self.flow
         with self.warehouse.connect() as con:
-            # Until the last slice is written the table holds part of a plan: no stored
-            # fingerprint may say it is the plan of these inputs (a crash in between re-plans).
-            plan_state.forget(con, flow)
             whole = {t: _read_staged(con, flow, t, self.catalog[t]) for t in flow.tables if t not in flow.slice_by}
-            links = bookkeeping.read_links(con, flow.name, _LINK_COLUMNS)
-        live = reversals.live_links(links)
-        reusable = reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
-        del last_planned
         every_link: list[pl.DataFrame] = []
 
         def mapping_links() -> pl.DataFrame:  # read once, for every slice, if the mapping asks
@@ -385,8 +383,10 @@ class _Slicing:
             mapped = flow.mapping(DeclaredTables(flow.name, {**whole, **staged}, links=mapping_links), self.config)
             del staged
             to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
+            links, reusable = self._links_and_digests(mapped, requeued)
+            live = reversals.live_links(links)
             rows = encoded(mapped, self.config.field_overrides.get(flow.name), self.check, reusable)
-            del mapped
+            del mapped, reusable
             plan = classify(
                 flow, rows, _with_sent_payloads(self.warehouse, flow, live, rows), attempts, requeued, settle=False
             )
@@ -395,19 +395,44 @@ class _Slicing:
             with self.warehouse.connect() as con:
                 states.append(read_blocker_states(con, plan, flow.name))
                 _write_plan(
-                    con, flow.plan_table, with_blocker_states(plan, states[-1]), append=part > 0, checkpoint=True
+                    con, self.next_table, with_blocker_states(plan, states[-1]), append=part > 0, checkpoint=True
                 )
             del plan
         with self.warehouse.connect() as con:
-            self._settle(con, live)
+            self._settle(con)
+            con.execute("begin")
+            con.execute(f"drop table if exists {qualified(flow.plan_table)}")
+            con.execute(
+                f"alter table {qualified(self.next_table)} rename to {quote_ident(flow.plan_table.split('.')[1])}"
+            )
+            con.execute("commit")
             light = ", ".join(quote_ident(c) for c in plan_state.KEPT_COLUMNS)
             kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
         return kept, pl.concat(states).unique()
 
-    def _settle(self, con: duckdb.DuckDBPyConnection, links: pl.DataFrame) -> None:
+    def _links_and_digests(self, mapped: pl.DataFrame, requeued: list[str]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """The flow's links of the slice's records, and the last plan's `reusable_hashes` of them,
+        read together: the same links decide which records need no encoding and classify them."""
+        ids = mapped.select(pl.col("source_id").cast(pl.Utf8)).unique()
+        with self.warehouse.connect() as con:
+            bookkeeping.ensure_tables(con)
+            con.register("_zsync_slice_ids", ids)
+            try:
+                columns = ", ".join(f"l.{quote_ident(c)}" for c in _LINK_COLUMNS)
+                links = con.sql(
+                    f"select {columns} from zsync.links l semi join _zsync_slice_ids i on l.source_id = i.source_id "
+                    "where l.flow = $flow",
+                    params={"flow": self.flow.name},
+                ).pl()
+                reusable = plan_state.reusable_of(con, self.flow, self.catalog, "_zsync_slice_ids", requeued)
+            finally:
+                con.unregister("_zsync_slice_ids")
+        return links, reusable
+
+    def _settle(self, con: duckdb.DuckDBPyConnection) -> None:
         """Orphans and waves over the written plan (`settle_parents`), from its children and the
         rows they name; the rows that change are updated in place."""
-        table = qualified(self.flow.plan_table)
+        table = qualified(self.next_table)
         columns = ("source_id", "label", "action", "reason", "after", "blocked_by_flow", "blocked_by_id", "wave")
         related = con.sql(
             f"select {', '.join(columns)} from {table} "
@@ -415,7 +440,13 @@ class _Slicing:
         ).pl()
         if related.is_empty():
             return
-        settled = settle_parents(related, links, self.flow.name)
+        # The parents that are linked (live links): a child of one is no orphan.
+        linked = con.sql(
+            "select source_id from zsync.links where flow = $flow and reversed_at is null "
+            f"and source_id in (select after from {table} where after is not null)",
+            params={"flow": self.flow.name},
+        ).pl()
+        settled = settle_parents(related, linked, self.flow.name)
         compared = ("action", "reason", "blocked_by_flow", "blocked_by_id", "wave")
         changed = settled.filter(pl.any_horizontal(pl.col(c).ne_missing(related[c]) for c in compared)).select(
             "source_id", *compared
