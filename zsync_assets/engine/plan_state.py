@@ -177,13 +177,17 @@ def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str, inputs: str
     )
 
 
+def _has_digests(flow: Flow, catalog: dict[str, list[str]]) -> bool:
+    """The stored plan keeps digests: there is one, written since plans kept them."""
+    return {"source_id", "input_digest", "payload_hash"} <= set(catalog.get(flow.plan_table, ()))
+
+
 def reusable_of(
     con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]], ids: str, requeued: Sequence[str]
 ) -> pl.DataFrame | None:
     """`plan.reusable_hashes(last_planned(...), live links, requeued)` of the records whose source
     ids the relation `ids` lists, in one statement (None, as `last_planned`, without digests)."""
-    columns = set(catalog.get(flow.plan_table, ()))
-    if not {"source_id", "input_digest", "payload_hash"} <= columns:
+    if not _has_digests(flow, catalog):
         return None
     return con.sql(
         f"select p.source_id, p.input_digest, p.payload_hash from {qualified(flow.plan_table)} p "
@@ -199,8 +203,7 @@ def last_planned(con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, 
     """`source_id, input_digest, payload_hash` of the stored plan's rows (None when it has no
     digests: no plan yet, or one written before plans kept them), for `plan.reusable_hashes`.
     `catalog`: `catalog_of(con, flow)`."""
-    columns = set(catalog.get(flow.plan_table, ()))
-    if not {"source_id", "input_digest", "payload_hash"} <= columns:
+    if not _has_digests(flow, catalog):
         return None
     return con.sql(
         f"select source_id, input_digest, payload_hash from {qualified(flow.plan_table)} "
