@@ -87,6 +87,7 @@ def test_customers_planned_in_slices_are_the_plan_made_at_once(warehouse_path, m
 def test_invoices_planned_in_slices_are_the_plan_made_at_once(make_sync_env, monkeypatch):
     env = make_sync_env(tax_item_by_tax_code={"SALES": "CA State Tax", "VAT-DE": "DE VAT 19"})
     env.run(["customers", "items", "invoices"])
+    synced = dict(env.links("invoices").select("source_id", "target_id").iter_rows())
     # Half of the synced invoices forgotten, so that the plan creates them again; the rest skip,
     # as do drafts and canceled invoices, and the JPY and GBP invoices stay blocked (their tax
     # codes have no NetSuite tax item).
@@ -100,6 +101,24 @@ def test_invoices_planned_in_slices_are_the_plan_made_at_once(make_sync_env, mon
     assert {"create", "blocked", "skip"} <= set(whole["action"]), whole["action"].value_counts().to_dicts()
     assert whole["payload"].is_not_null().sum() > 0
     assert sliced.equals(whole), _differences(whole, sliced)
+
+    # Pushed from a plan made in slices, through the real sandboxes (the run's plan step is in
+    # this process): every forgotten invoice is upserted onto the NetSuite invoice it had (its
+    # externalId), none twice, nothing fails.
+    monkeypatch.setattr(planning, "_SLICE_ROWS", 5)
+    sliced_plans: list[str] = []
+    plan_in_slices = planning._Slicing.plan
+
+    def spied(self, *args):  # noqa: ANN001, ANN002, ANN202 - the spied method's
+        sliced_plans.append(self.flow.name)
+        return plan_in_slices(self, *args)
+
+    monkeypatch.setattr(planning._Slicing, "plan", spied)
+    env.run(["customers", "items", "invoices"])
+    assert "invoices" in sliced_plans
+    assert env.query("select * from zsync.push_log where flow = 'invoices' and status = 'failed'").is_empty()
+    assert dict(env.links("invoices").select("source_id", "target_id").iter_rows()) == synced
+    assert len(synced) >= 10
 
 
 def _differences(whole: pl.DataFrame, sliced: pl.DataFrame) -> list[dict]:
