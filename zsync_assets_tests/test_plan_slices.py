@@ -10,6 +10,9 @@ blocked and orphaned; the invoices of a real sync through both sandboxes.
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -174,3 +177,31 @@ def test_a_sliced_plan_cut_short_leaves_the_last_plan_whole(warehouse_path, monk
     assert warehouse.query(f"select count(*) as n from {table}").item() == 1_000
     leftovers = warehouse.query("select table_name from duckdb_tables() where table_name like 'next_plan%'")
     assert leftovers.is_empty()
+
+
+def test_two_sliced_plans_of_a_flow_at_once_leave_one_whole_plan(warehouse_path, monkeypatch):
+    """Two runs may plan a flow at the same time; their slices must not mix in the next table
+    (the sliced plans take turns). Two threads here, each writing slowly so that they overlap."""
+    warehouse = Warehouse(warehouse_path)
+    arrange_customers(warehouse, 1_000, Config())
+    check = payload_check("netsuite")
+    monkeypatch.setattr(planning, "_SLICE_ROWS", 300)
+    write = planning._write_plan
+    writing: list[int] = []
+
+    def slow(con, table, plan, **kwargs):  # noqa: ANN001, ANN202 - the spied function's
+        writing.append(threading.get_ident())
+        write(con, table, plan, **kwargs)
+        time.sleep(0.3)  # between two slices, outside the warehouse: the other may go on meanwhile
+
+    monkeypatch.setattr(planning, "_write_plan", slow)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(lambda _: planning.plan_flow(CUSTOMERS_TO_NETSUITE, warehouse, Config(), check=check), range(2))
+        )
+
+    assert len(set(writing)) == 2, "both threads planned"
+    assert [r.plan.height for r in results] == [1_000, 1_000]
+    plan = warehouse.query(f"select source_id, action from {CUSTOMERS_TO_NETSUITE.plan_table}")
+    assert plan.height == 1_000
+    assert plan["source_id"].n_unique() == 1_000

@@ -21,6 +21,7 @@ from zsync_assets.engine.plan import (
     reusable_hashes,
     settle_parents,
 )
+from zsync_assets.engine.push import flow_lock
 from zsync_assets.lib.warehouse import Warehouse, qualified, quote_ident, replace_table
 
 LINKS = "zsync.links"
@@ -282,11 +283,15 @@ def plan_flow(
         # one means its staging never ran: no plan can be made, and the caller says so.
         plan = pl.DataFrame(schema=PLAN_SCHEMA)
     elif slices > 1:
-        sliced = _Slicing(flow, warehouse, config, check, catalog, slices)
-        plan, states = sliced.plan(attempts, last_reversals, requeued)
         assert inputs is not None  # a sliced plan is a written one
-        with warehouse.connect() as con:
-            plan_state.remember(con, flow, plan_state.with_blockers(inputs, states), inputs)
+        # Two runs may plan the flow at once (pushes take turns later, engine/push.py): their
+        # slices would go to the same next table, so sliced plans of a flow take turns too.
+        with flow_lock(warehouse, flow.name, work="plan"):
+            plan, states = _Slicing(flow, warehouse, config, check, catalog, slices).plan(
+                attempts, last_reversals, requeued
+            )
+            with warehouse.connect() as con:
+                plan_state.remember(con, flow, plan_state.with_blockers(inputs, states), inputs)
         return PlanResult(plan)
     else:
         mapped = flow.mapping(tables, config)

@@ -63,14 +63,15 @@ class PushLocked(RuntimeError):
 
 
 @contextmanager
-def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0) -> Iterator[None]:
-    path = warehouse.path.parent / f".{warehouse.path.name}.push-{flow}.lock"
+def flow_lock(warehouse: Warehouse, flow: str, timeout_s: float = 1800.0, *, work: str = "push") -> Iterator[None]:
+    """One `work` ("push", "plan") of `flow` at a time on this warehouse, across processes."""
+    path = warehouse.path.parent / f".{warehouse.path.name}.{work}-{flow}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(path), timeout=timeout_s):
             yield
     except Timeout as exc:
-        raise PushLocked(f"another push of flow {flow!r} held {path} for {timeout_s:.0f}s") from exc
+        raise PushLocked(f"another {work} of flow {flow!r} held {path} for {timeout_s:.0f}s") from exc
 
 
 def bind_sinks(warehouse: Warehouse, sinks: Sequence[Sink]) -> None:
