@@ -177,35 +177,17 @@ def remember(con: duckdb.DuckDBPyConnection, flow: Flow, value: str, inputs: str
     )
 
 
-def _has_digests(flow: Flow, catalog: dict[str, list[str]]) -> bool:
-    """The stored plan keeps digests: there is one, written since plans kept them."""
-    return {"source_id", "input_digest", "payload_hash"} <= set(catalog.get(flow.plan_table, ()))
-
-
-def reusable_of(
-    con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]], ids: str, requeued: Sequence[str]
+def last_planned(
+    con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]], ids: str | None = None
 ) -> pl.DataFrame | None:
-    """`plan.reusable_hashes(last_planned(...), live links, requeued)` of the records whose source
-    ids the relation `ids` lists, in one statement (None, as `last_planned`, without digests)."""
-    if not _has_digests(flow, catalog):
-        return None
-    return con.sql(
-        f"select p.source_id, p.input_digest, p.payload_hash from {qualified(flow.plan_table)} p "
-        "join zsync.links l on l.source_id = p.source_id and l.payload_hash = p.payload_hash "
-        "where l.flow = $flow and l.reversed_at is null and p.input_digest is not null "
-        f"and p.source_id in (select source_id from {quote_ident(ids)}) "
-        "and p.source_id not in (select unnest($requeued::varchar[]))",
-        params={"flow": flow.name, "requeued": list(requeued)},
-    ).pl()
-
-
-def last_planned(con: duckdb.DuckDBPyConnection, flow: Flow, catalog: dict[str, list[str]]) -> pl.DataFrame | None:
     """`source_id, input_digest, payload_hash` of the stored plan's rows (None when it has no
-    digests: no plan yet, or one written before plans kept them), for `plan.reusable_hashes`.
+    digests: no plan yet, or one written before plans kept them), for `plan.reusable_hashes`;
+    `ids`: a relation whose `source_id`s name the rows wanted (a slice's), else all of them.
     `catalog`: `catalog_of(con, flow)`."""
-    if not _has_digests(flow, catalog):
+    if not {"source_id", "input_digest", "payload_hash"} <= set(catalog.get(flow.plan_table, ())):
         return None
+    wanted = f"semi join {quote_ident(ids)} i on p.source_id = i.source_id " if ids else ""
     return con.sql(
-        f"select source_id, input_digest, payload_hash from {qualified(flow.plan_table)} "
-        "where input_digest is not null and payload_hash is not null"
+        f"select p.source_id, p.input_digest, p.payload_hash from {qualified(flow.plan_table)} p {wanted}"
+        "where p.input_digest is not null and p.payload_hash is not null"
     ).pl()

@@ -429,10 +429,11 @@ class _Slicing:
                     "where l.flow = $flow",
                     params={"flow": self.flow.name},
                 ).pl()
-                reusable = plan_state.reusable_of(con, self.flow, self.catalog, "_zsync_slice_ids", requeued)
+                last_planned = plan_state.last_planned(con, self.flow, self.catalog, ids="_zsync_slice_ids")
             finally:
                 con.unregister("_zsync_slice_ids")
-        return links, reusable
+        live = reversals.live_links(links)
+        return links, reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
 
     def _settle(self, con: duckdb.DuckDBPyConnection) -> None:
         """Orphans and waves over the written plan (`settle_parents`), from its children and the
