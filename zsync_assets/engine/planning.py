@@ -231,10 +231,14 @@ def _with_sent_payloads(warehouse: Warehouse, flow: Flow, live: pl.DataFrame, ro
     def read(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         con.register("_zsync_wanted", wanted)
         try:
+            # The texts by rowid of the links found: DuckDB then reads the text of those rows
+            # only, not of every link the join scans (a million customers' links, 24,000 wanted:
+            # 0.04-0.05 s against 0.09-0.17 s; the more so for an invoice's 3 kB of text).
             return con.sql(
-                "select l.source_id, l.payload from zsync.links l join _zsync_wanted w "
+                "select source_id, payload from zsync.links where rowid in ("
+                "select l.rowid from zsync.links l join _zsync_wanted w "
                 "on l.source_id = w.source_id and l.payload_hash = w.payload_hash "
-                "where l.flow = $flow and l.reversed_at is null",
+                "where l.flow = $flow and l.reversed_at is null)",
                 params={"flow": flow.name},
             ).pl()
         finally:
