@@ -175,9 +175,11 @@ def _read_staged(
     return con.sql(f"select {', '.join(quote_ident(c) for c in columns)} from {qualified(table)} where {where}").pl()
 
 
-# Records per slice of a plan made a slice at a time (`Flow.slice_by`, `_plan_in_slices`). A
-# million customers at once peaked at 2.3 GB, most of it the mapping's frames (`zsync bench`).
-_SLICE_ROWS = 500_000
+# Rows of the largest sliced table per slice of a plan made a slice at a time (`Flow.slice_by`,
+# `_Slicing`). A million customers at once peaked at 2.4 GB, most of it the mapping's frames;
+# in slices of 500,000 1.5-1.7 GB in 6.8-6.9 s, of 400,000 1.2-1.3 GB in 7.1 s, and a million
+# invoice lines (3 slices either way) 1.4 GB (`zsync bench`'s plan phase, 2026-12-02).
+_SLICE_ROWS = 400_000
 
 
 def _slice_count(con: duckdb.DuckDBPyConnection, flow: Flow) -> int:
