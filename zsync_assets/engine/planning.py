@@ -398,8 +398,7 @@ class _Slicing:
             mapped = flow.mapping(DeclaredTables(flow.name, {**whole, **staged}, links=mapping_links), self.config)
             del staged
             to_reverse = mapped.select(c for c in ("source_id", "_reverse", "_reverse_blocked") if c in mapped.columns)
-            links, reusable = self._links_and_digests(mapped, requeued)
-            live = reversals.live_links(links)
+            links, live, reusable = self._links_and_digests(mapped, requeued)
             rows = encoded(mapped, self.config.field_overrides.get(flow.name), self.check, reusable)
             del mapped, reusable
             plan = classify(
@@ -425,9 +424,12 @@ class _Slicing:
             kept = con.sql(f"select {light} from {qualified(flow.plan_table)}").pl()
         return kept, pl.concat(states).unique()
 
-    def _links_and_digests(self, mapped: pl.DataFrame, requeued: list[str]) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-        """The flow's links of the slice's records, and the last plan's `reusable_hashes` of them,
-        read together: the same links decide which records need no encoding and classify them."""
+    def _links_and_digests(
+        self, mapped: pl.DataFrame, requeued: list[str]
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+        """The flow's links of the slice's records, the live ones of them, and the last plan's
+        `reusable_hashes` of them, read together: the same links decide which records need no
+        encoding and classify them."""
         ids = mapped.select(pl.col("source_id").cast(pl.Utf8)).unique()
         with self.warehouse.connect() as con:
             bookkeeping.ensure_tables(con)
@@ -443,7 +445,7 @@ class _Slicing:
             finally:
                 con.unregister("_zsync_slice_ids")
         live = reversals.live_links(links)
-        return links, reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
+        return links, live, reusable_hashes(last_planned, live, requeued) if last_planned is not None else None
 
     def _settle(self, con: duckdb.DuckDBPyConnection) -> None:
         """Orphans and waves over the written plan (`settle_parents`), from its children and the
