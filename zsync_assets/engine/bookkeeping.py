@@ -153,14 +153,19 @@ def now() -> datetime:
 
 
 def read_links(
-    con: duckdb.DuckDBPyConnection, flow: str | None = None, columns: Sequence[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    flow: str | None = None,
+    columns: Sequence[str] | None = None,
+    ids: str | None = None,
 ) -> pl.DataFrame:
-    """Every link, or `flow`'s; `columns` of them, or all."""
+    """Every link, or `flow`'s; `columns` of them, or all; `ids`: only those whose source id a
+    relation of that name (a registered frame with `source_id`) lists."""
     ensure_tables(con)
-    selected = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    selected = ", ".join(f"l.{quote_ident(c)}" for c in columns) if columns else "l.*"
+    wanted = f" semi join {quote_ident(ids)} i on l.source_id = i.source_id" if ids else ""
     if flow is None:
-        return con.sql(f"select {selected} from zsync.links").pl()
-    return con.sql(f"select {selected} from zsync.links where flow = $flow", params={"flow": flow}).pl()
+        return con.sql(f"select {selected} from zsync.links l{wanted}").pl()
+    return con.sql(f"select {selected} from zsync.links l{wanted} where l.flow = $flow", params={"flow": flow}).pl()
 
 
 _LAST_ATTEMPTS = """

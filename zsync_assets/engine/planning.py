@@ -3,6 +3,7 @@ together are `build_plan`), for assets and the CLI."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -379,12 +380,8 @@ class _Slicing:
         flow = self.flow
         with self.warehouse.connect() as con:
             whole = {t: _read_staged(con, flow, t, self.catalog[t]) for t in flow.tables if t not in flow.slice_by}
-        every_link: list[pl.DataFrame] = []
-
-        def mapping_links() -> pl.DataFrame:  # read once, for every slice, if the mapping asks
-            if not every_link:
-                every_link.append(_read(self.warehouse, lambda con: _links_for_mapping(con, flow.name)))
-            return every_link[0]
+        # Every flow's links as the mapping reads them: read once for all slices, if it asks.
+        mapping_links = functools.cache(lambda: _read(self.warehouse, lambda con: _links_for_mapping(con, flow.name)))
 
         states = [pl.DataFrame(schema=STATE_SCHEMA)]
         for part in range(self.slices):
@@ -432,15 +429,9 @@ class _Slicing:
         encoding and classify them."""
         ids = mapped.select(pl.col("source_id").cast(pl.Utf8)).unique()
         with self.warehouse.connect() as con:
-            bookkeeping.ensure_tables(con)
             con.register("_zsync_slice_ids", ids)
             try:
-                columns = ", ".join(f"l.{quote_ident(c)}" for c in _LINK_COLUMNS)
-                links = con.sql(
-                    f"select {columns} from zsync.links l semi join _zsync_slice_ids i on l.source_id = i.source_id "
-                    "where l.flow = $flow",
-                    params={"flow": self.flow.name},
-                ).pl()
+                links = bookkeeping.read_links(con, self.flow.name, _LINK_COLUMNS, ids="_zsync_slice_ids")
                 last_planned = plan_state.last_planned(con, self.flow, self.catalog, ids="_zsync_slice_ids")
             finally:
                 con.unregister("_zsync_slice_ids")
